@@ -1,0 +1,109 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+
+namespace FlowFleet.Runtime.Context;
+
+/// <summary>Named context stores with a default (Node-RED's <c>contextStorage</c> setting).</summary>
+public sealed class ContextManager : IAsyncDisposable
+{
+    private readonly Dictionary<string, IContextStore> _stores;
+
+    public ContextManager(IReadOnlyDictionary<string, IContextStore>? stores = null, string? defaultStore = null)
+    {
+        _stores = new Dictionary<string, IContextStore>(StringComparer.Ordinal);
+        if (stores is null || stores.Count == 0)
+        {
+            _stores["memory"] = new MemoryContextStore();
+            DefaultStoreName = "memory";
+        }
+        else
+        {
+            foreach (var (name, store) in stores)
+            {
+                _stores[name] = store;
+            }
+            DefaultStoreName = defaultStore is not null && _stores.ContainsKey(defaultStore) ? defaultStore : stores.Keys.First();
+        }
+    }
+
+    public string DefaultStoreName { get; }
+
+    public IReadOnlyCollection<string> StoreNames => _stores.Keys;
+
+    public IContextStore Store(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name == "default")
+        {
+            return _stores[DefaultStoreName];
+        }
+        return _stores.TryGetValue(name, out var s) ? s : throw new InvalidOperationException($"Unknown context store '{name}'");
+    }
+
+    public IContextScope Scope(string scope) => new ContextScope(this, scope);
+
+    public static string NodeScope(string nodeId, string flowId) => nodeId + ":" + flowId;
+
+    public void Clean(IReadOnlySet<string> activeScopes)
+    {
+        foreach (var s in _stores.Values)
+        {
+            s.Clean(activeScopes);
+        }
+    }
+
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var s in _stores.Values)
+        {
+            await s.FlushAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var s in _stores.Values)
+        {
+            await s.DisposeAsync();
+        }
+    }
+
+    private sealed class ContextScope(ContextManager owner, string scope) : IContextScope
+    {
+        public JsonNode? Get(string key, string? store = null)
+        {
+            var path = PropertyPath.Parse(key);
+            var top = owner.Store(store).Get(scope, (string)path.Segments[0]);
+            if (path.Segments.Count == 1)
+            {
+                return top;
+            }
+            var rest = PropertyPath.Parse(key[(((string)path.Segments[0]).Length)..].TrimStart('.'));
+            return rest.Get(top);
+        }
+
+        public void Set(string key, JsonNode? value, string? store = null)
+        {
+            var path = PropertyPath.Parse(key);
+            var s = owner.Store(store);
+            var topKey = (string)path.Segments[0];
+            if (path.Segments.Count == 1)
+            {
+                s.Set(scope, topKey, JsonTools.Detach(value));
+                return;
+            }
+            var top = s.Get(scope, topKey) as JsonObject ?? new JsonObject();
+            var rest = PropertyPath.Parse(key[topKey.Length..].TrimStart('.'));
+            if (value is null)
+            {
+                rest.Delete(top);
+            }
+            else
+            {
+                rest.Set(top, value);
+            }
+            s.Set(scope, topKey, top);
+        }
+
+        public IReadOnlyList<string> Keys(string? store = null) => owner.Store(store).Keys(scope);
+    }
+}

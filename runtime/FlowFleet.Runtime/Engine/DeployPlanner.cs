@@ -1,0 +1,189 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Flows;
+
+namespace FlowFleet.Runtime.Engine;
+
+/// <summary>Turns a flow document into the nodes to run: skips disabled tabs and nodes, expands subflow instances.</summary>
+internal static class DeployPlanner
+{
+    private static readonly string[] s_positionKeys = ["x", "y", "w", "h"];
+
+    public static Dictionary<string, NodeSpec> Plan(FlowDocument doc)
+    {
+        var specs = new Dictionary<string, NodeSpec>(StringComparer.Ordinal);
+        var groups = doc.Groups.ToDictionary(g => FlowDocument.Str(g, "id")!, StringComparer.Ordinal);
+        var global = new ScopeSpec { Id = "global", Label = "global" };
+        foreach (var c in doc.ConfigNodes.Where(c => string.IsNullOrEmpty(FlowDocument.Str(c, "z"))))
+        {
+            AddConfig(specs, c, global, "", "");
+        }
+        foreach (var tab in doc.Tabs)
+        {
+            if (FlowDocument.Flag(tab, "disabled"))
+            {
+                continue;
+            }
+            var tabId = FlowDocument.Str(tab, "id")!;
+            var scope = new ScopeSpec
+            {
+                Id = tabId,
+                Label = FlowDocument.Str(tab, "label"),
+                Env = tab["env"] is JsonArray env ? [env] : [],
+                Signature = Signature(tab),
+            };
+            AddContainer(doc, specs, groups, tabId, scope, prefix: "", outMap: null);
+        }
+        return specs;
+    }
+
+    private static void AddContainer(FlowDocument doc, Dictionary<string, NodeSpec> specs, Dictionary<string, JsonObject> groups,
+        string containerId, ScopeSpec scope, string prefix, Func<string, int, List<string>>? outMap)
+    {
+        var enabled = doc.FlowNodes
+            .Where(n => FlowDocument.Str(n, "z") == containerId && !FlowDocument.Flag(n, "d"))
+            .ToDictionary(n => FlowDocument.Str(n, "id")!, StringComparer.Ordinal);
+        foreach (var c in doc.ConfigNodes.Where(c => FlowDocument.Str(c, "z") == containerId && !FlowDocument.Flag(c, "d")))
+        {
+            AddConfig(specs, c, scope, prefix, scope.Signature);
+        }
+        foreach (var (id, n) in enabled)
+        {
+            var type = FlowDocument.Str(n, "type")!;
+            var wires = FlowDocument.Wires(n)
+                .Select((targets, port) =>
+                {
+                    var list = targets.Where(enabled.ContainsKey).Select(t => prefix + t).ToList();
+                    if (outMap is not null)
+                    {
+                        list.AddRange(outMap(id, port));
+                    }
+                    return list;
+                }).ToList();
+            if (outMap is not null)
+            {
+                // A subflow output can be fed by a port that has no wires of its own.
+                for (var port = wires.Count; port < 16; port++)
+                {
+                    var extra = outMap(id, port);
+                    if (extra.Count == 0)
+                    {
+                        break;
+                    }
+                    wires.Add(extra);
+                }
+            }
+            var runtimeId = prefix + id;
+            var groupId = FlowDocument.Str(n, "g");
+            if (type.StartsWith("subflow:", StringComparison.Ordinal) && doc.Subflows.TryGetValue(type["subflow:".Length..], out var def))
+            {
+                AddSubflowInstance(doc, specs, groups, n, def, runtimeId, scope, wires);
+                continue;
+            }
+            specs[runtimeId] = new NodeSpec
+            {
+                Id = runtimeId,
+                Alias = id,
+                Type = type,
+                Config = n,
+                Scope = scope,
+                Wires = wires,
+                GroupId = groupId is not null ? prefix + groupId : null,
+                Signature = Signature(n) + "|" + string.Join(";", wires.Select(w => string.Join(",", w))) + "|" + scope.Signature + GroupEnv(groups, groupId),
+            };
+        }
+    }
+
+    private static void AddSubflowInstance(FlowDocument doc, Dictionary<string, NodeSpec> specs, Dictionary<string, JsonObject> groups,
+        JsonObject instance, JsonObject def, string runtimeId, ScopeSpec parent, List<List<string>> instanceWires)
+    {
+        var defId = FlowDocument.Str(def, "id")!;
+        var prefix = runtimeId + "-";
+        var inner = new ScopeSpec
+        {
+            Id = runtimeId,
+            Label = FlowDocument.Str(def, "name"),
+            Parent = parent,
+            InstanceNodeId = runtimeId,
+            Env = new[] { instance["env"] as JsonArray, def["env"] as JsonArray }.OfType<JsonArray>().ToList(),
+            Signature = Signature(instance) + "|" + Signature(def) + "|" + parent.Signature,
+        };
+        var outs = def["out"] as JsonArray ?? [];
+        List<string> OutMap(string innerId, int port)
+        {
+            var result = new List<string>();
+            for (var k = 0; k < outs.Count; k++)
+            {
+                if (outs[k]?["wires"] is not JsonArray ws)
+                {
+                    continue;
+                }
+                foreach (var w in ws)
+                {
+                    if (w?["id"]?.GetValue<string>() == innerId && (w["port"]?.GetValue<int>() ?? 0) == port && k < instanceWires.Count)
+                    {
+                        result.AddRange(instanceWires[k]);
+                    }
+                }
+            }
+            return result;
+        }
+        var inputTargets = new List<string>();
+        if (def["in"] is JsonArray ins && ins.Count > 0 && ins[0]?["wires"] is JsonArray inWires)
+        {
+            foreach (var w in inWires)
+            {
+                var target = w?["id"]?.GetValue<string>();
+                if (target is not null)
+                {
+                    inputTargets.Add(prefix + target);
+                }
+            }
+        }
+        // Input wired straight through to an output.
+        inputTargets.AddRange(OutMap(defId, 0));
+        specs[runtimeId] = new NodeSpec
+        {
+            Id = runtimeId,
+            Alias = FlowDocument.Str(instance, "id")!,
+            Type = FlowDocument.Str(instance, "type")!,
+            Config = instance,
+            Scope = parent,
+            Wires = [inputTargets],
+            IsSubflowInstance = true,
+            Signature = inner.Signature + "|" + string.Join(";", instanceWires.Select(w => string.Join(",", w))),
+        };
+        AddContainer(doc, specs, groups, defId, inner, prefix, OutMap);
+    }
+
+    private static void AddConfig(Dictionary<string, NodeSpec> specs, JsonObject c, ScopeSpec scope, string prefix, string scopeSignature)
+    {
+        var id = FlowDocument.Str(c, "id")!;
+        specs[prefix + id] = new NodeSpec
+        {
+            Id = prefix + id,
+            Alias = id,
+            Type = FlowDocument.Str(c, "type")!,
+            Config = c,
+            Scope = scope,
+            IsConfig = true,
+            Signature = Signature(c) + "|" + scopeSignature,
+        };
+    }
+
+    private static string GroupEnv(Dictionary<string, JsonObject> groups, string? groupId) =>
+        groupId is not null && groups.TryGetValue(groupId, out var g) && g["env"] is JsonArray env ? "|" + env.ToJsonString() : "";
+
+    /// <summary>The node's JSON without its position, so moving a node does not restart it.</summary>
+    public static string Signature(JsonObject node)
+    {
+        var copy = new JsonObject();
+        foreach (var (k, v) in node)
+        {
+            if (Array.IndexOf(s_positionKeys, k) < 0 && k != "wires")
+            {
+                copy[k] = v?.DeepClone();
+            }
+        }
+        return copy.ToJsonString();
+    }
+}

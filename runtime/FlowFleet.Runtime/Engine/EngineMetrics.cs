@@ -1,0 +1,37 @@
+using System.Collections.Concurrent;
+
+namespace FlowFleet.Runtime.Engine;
+
+/// <summary>Counters per node type, read by <c>/metrics</c>.</summary>
+public sealed class EngineMetrics
+{
+    private readonly ConcurrentDictionary<string, Counters> _byType = new(StringComparer.Ordinal);
+
+    public sealed class Counters
+    {
+        internal long _in;
+        internal long _out;
+        internal long _errors;
+        internal long _queueFull;
+
+        public long In => Interlocked.Read(ref _in);
+
+        public long Out => Interlocked.Read(ref _out);
+
+        public long Errors => Interlocked.Read(ref _errors);
+
+        public long QueueFull => Interlocked.Read(ref _queueFull);
+    }
+
+    public IReadOnlyDictionary<string, Counters> ByType => _byType;
+
+    private Counters For(string type) => _byType.GetOrAdd(type, static _ => new Counters());
+
+    internal void CountIn(string type) => Interlocked.Increment(ref For(type)._in);
+
+    internal void CountOut(string type, int n) => Interlocked.Add(ref For(type)._out, n);
+
+    internal void CountError(string type) => Interlocked.Increment(ref For(type)._errors);
+
+    internal void CountQueueFull(string type) => Interlocked.Increment(ref For(type)._queueFull);
+}

@@ -1,0 +1,306 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Context;
+using FlowFleet.Runtime.Engine;
+using FlowFleet.Runtime.Flows;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+using Microsoft.Extensions.Logging;
+
+namespace FlowFleet.Runtime;
+
+public sealed partial class FlowEngine
+{
+    private HashSet<string> Changed(Dictionary<string, NodeSpec> newSpecs, DeployType type)
+    {
+        var all = newSpecs.Keys.ToHashSet(StringComparer.Ordinal);
+        if (type == DeployType.Full)
+        {
+            return all;
+        }
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (id, spec) in newSpecs)
+        {
+            if (!_specs.TryGetValue(id, out var old) || old.Signature != spec.Signature || old.Type != spec.Type)
+            {
+                changed.Add(id);
+            }
+        }
+        // A config node that changed or went away: every node naming it must restart; a global one makes the deploy full.
+        var changedConfigs = _specs.Values.Where(s => s.IsConfig && (!newSpecs.TryGetValue(s.Id, out var n) || n.Signature != s.Signature))
+            .Select(s => s.Alias).Concat(newSpecs.Values.Where(s => s.IsConfig && changed.Contains(s.Id)).Select(s => s.Alias))
+            .ToHashSet(StringComparer.Ordinal);
+        if (changedConfigs.Count > 0)
+        {
+            if (_specs.Values.Concat(newSpecs.Values).Any(s => s.IsConfig && s.Scope.Id == "global" && changedConfigs.Contains(s.Alias)))
+            {
+                return all;
+            }
+            foreach (var spec in newSpecs.Values.Where(s => References(s.Config, changedConfigs)))
+            {
+                changed.Add(spec.Id);
+            }
+        }
+        if (type == DeployType.Flows)
+        {
+            ExpandToConnected(newSpecs, changed);
+        }
+        return changed;
+    }
+
+    private void ExpandToConnected(Dictionary<string, NodeSpec> newSpecs, HashSet<string> changed)
+    {
+        var neighbours = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        void Link(string a, string b)
+        {
+            (neighbours.TryGetValue(a, out var l) ? l : neighbours[a] = []).Add(b);
+        }
+        foreach (var spec in newSpecs.Values)
+        {
+            foreach (var t in spec.Wires.SelectMany(w => w))
+            {
+                Link(spec.Id, t);
+                Link(t, spec.Id);
+            }
+        }
+        var tabsChanged = newSpecs.Values.Where(s => _specs.TryGetValue(s.Id, out var o) && o.Scope.Signature != s.Scope.Signature)
+            .Select(s => s.Scope.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var s in newSpecs.Values.Where(s => tabsChanged.Contains(s.Scope.Id)))
+        {
+            changed.Add(s.Id);
+        }
+        var queue = new Queue<string>(changed);
+        while (queue.TryDequeue(out var id))
+        {
+            foreach (var n in neighbours.GetValueOrDefault(id) ?? [])
+            {
+                if (changed.Add(n))
+                {
+                    queue.Enqueue(n);
+                }
+            }
+        }
+    }
+
+    private static bool References(JsonNode? node, HashSet<string> ids) => node switch
+    {
+        JsonObject o => o.Any(kv => kv.Key is not "id" and not "z" and not "wires" && References(kv.Value, ids)),
+        JsonArray a => a.Any(x => References(x, ids)),
+        JsonValue v => v.TryGetValue<string>(out var s) && ids.Contains(s),
+        _ => false,
+    };
+
+    private async Task CloseAsync(List<RunningNode> nodes, HashSet<string> removedIds)
+    {
+        // Flow nodes first, config nodes last (they may hold connections the others use).
+        foreach (var batch in new[] { nodes.Where(n => !n.Spec.IsConfig), nodes.Where(n => n.Spec.IsConfig) })
+        {
+            await Task.WhenAll(batch.Select(n => n.CloseAsync(removedIds.Contains(n.Id))));
+        }
+        var next = new Dictionary<string, RunningNode>(_running, StringComparer.Ordinal);
+        foreach (var n in nodes)
+        {
+            next.Remove(n.Id);
+            if (removedIds.Contains(n.Id))
+            {
+                Contexts.Store(null).Delete(ContextManager.NodeScope(n.Alias, n.FlowId));
+            }
+        }
+        _running = next;
+    }
+
+    private (int Started, List<string> Warnings) Build(Dictionary<string, NodeSpec> specs, HashSet<string> toStart)
+    {
+        var warnings = new List<string>();
+        var next = new Dictionary<string, RunningNode>(_running, StringComparer.Ordinal);
+        var scopes = BuildScopes(specs);
+        var created = new List<RunningNode>();
+        // Config nodes first so flow nodes can find them while they start.
+        foreach (var spec in specs.Values.OrderBy(s => s.IsConfig ? 0 : 1).Where(s => toStart.Contains(s.Id)))
+        {
+            var descriptor = spec.IsSubflowInstance ? SubflowInstanceNode.Descriptor : Registry.Find(spec.Type);
+            var node = new RunningNode(this, spec, scopes[spec.Scope.Id], hasInput: spec.IsSubflowInstance || (descriptor?.Inputs ?? 0) > 0);
+            next[spec.Id] = node;
+            created.Add(node);
+            if (descriptor is null)
+            {
+                if (!spec.IsConfig || !IsEditorOnlyConfig(spec.Type))
+                {
+                    warnings.Add($"Unknown node type '{spec.Type}' ({spec.Id}): kept in the flows, not run");
+                    node.Status(new NodeStatus("red", "ring", "unknown type"));
+                }
+                continue;
+            }
+            try
+            {
+                node.Instance = descriptor.Create(new NodeFactoryContext(spec.Config, node, Services));
+            }
+#pragma warning disable CA1031 // A node that fails to build is reported; the rest of the flows still run.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                warnings.Add($"Node {spec.Id} ({spec.Type}) failed to start: {ex.Message}");
+                node.Error($"Failed to start: {ex.Message}");
+                node.Status(new NodeStatus("red", "ring", "error"));
+            }
+        }
+        foreach (var (id, running) in next)
+        {
+            var spec = specs[id];
+            running.Spec = spec;
+            running.Scope = scopes[spec.Scope.Id];
+        }
+        foreach (var scope in scopes.Values)
+        {
+            scope.InstanceNode = scope.Spec.InstanceNodeId is { } instanceId ? next.GetValueOrDefault(instanceId) : null;
+        }
+        foreach (var running in next.Values)
+        {
+            running.Wires = running.Spec.Wires
+                .Select(port => port.Select(t => next.GetValueOrDefault(t)).Where(t => t is not null && t.Instance is not null).Select(t => t!).ToArray())
+                .ToArray();
+            if (running.Instance is not null)
+            {
+                running.Scope.AddObserver(running);
+            }
+        }
+        _running = next;
+        foreach (var node in created)
+        {
+            node.StartLoop();
+        }
+        foreach (var node in created.Where(n => n.Instance is not null))
+        {
+            try
+            {
+                node.Instance!.StartAsync(node.Closing).GetAwaiter().GetResult();
+            }
+#pragma warning disable CA1031 // As above: one failing node does not stop the deploy.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                warnings.Add($"Node {node.Id} ({node.Type}) failed to start: {ex.Message}");
+                node.Error($"Failed to start: {ex.Message}");
+            }
+        }
+        _warnings = warnings;
+        return (created.Count, warnings);
+    }
+
+    /// <summary>Config node types that exist only for the editor (Node-RED's UI themes and the like) are not worth a warning.</summary>
+    private static bool IsEditorOnlyConfig(string type) => type.StartsWith("ui_", StringComparison.Ordinal) || type.StartsWith("ui-", StringComparison.Ordinal);
+
+    private Dictionary<string, RuntimeScope> BuildScopes(Dictionary<string, NodeSpec> specs)
+    {
+        var result = new Dictionary<string, RuntimeScope>(StringComparer.Ordinal);
+        RuntimeScope Get(ScopeSpec s)
+        {
+            if (result.TryGetValue(s.Id, out var existing))
+            {
+                return existing;
+            }
+            var parent = s.Parent is null ? null : Get(s.Parent);
+            var scope = new RuntimeScope(s, parent);
+            result[s.Id] = scope;
+            return scope;
+        }
+        foreach (var spec in specs.Values)
+        {
+            Get(spec.Scope);
+        }
+        return result;
+    }
+
+    private static HashSet<string> ActiveScopes(Dictionary<string, NodeSpec> specs)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal) { "global" };
+        foreach (var s in specs.Values)
+        {
+            set.Add(s.Scope.Id);
+            set.Add(ContextManager.NodeScope(s.Alias, s.Scope.Id));
+        }
+        return set;
+    }
+
+    /// <summary>Finds a node by runtime id, or by its flow-file id inside the caller's subflow instance.</summary>
+    internal RunningNode? Find(string id, RuntimeScope? from)
+    {
+        var running = _running;
+        for (var s = from; s is not null; s = s.Parent)
+        {
+            if (s.Spec.InstanceNodeId is { } prefix && running.TryGetValue(prefix + "-" + id, out var inner))
+            {
+                return inner;
+            }
+        }
+        return running.GetValueOrDefault(id);
+    }
+
+    internal string? GetEnv(RunningNode node, string name)
+    {
+        switch (name)
+        {
+            case "NR_NODE_ID": return node.Alias;
+            case "NR_NODE_NAME": return node.Name;
+            case "NR_FLOW_ID": return node.Scope.Id;
+            case "NR_FLOW_NAME": return node.Scope.Spec.Label;
+            case "NR_GROUP_ID": return node.Spec.Config["g"]?.GetValue<string>();
+        }
+        for (var g = node.Spec.Config["g"]?.GetValue<string>(); g is not null && Current.ById.TryGetValue(g, out var group);
+             g = group["g"]?.GetValue<string>())
+        {
+            if (Lookup(group["env"] as JsonArray, name, node.Scope) is { } v)
+            {
+                return v;
+            }
+        }
+        for (var s = node.Scope.Spec; s is not null; s = s.Parent)
+        {
+            foreach (var env in s.Env)
+            {
+                if (Lookup(env, name, node.Scope) is { } v)
+                {
+                    return v;
+                }
+            }
+        }
+        return Options.Env.TryGetValue(name, out var o) ? o : Environment.GetEnvironmentVariable(name);
+    }
+
+    private string? Lookup(JsonArray? env, string name, RuntimeScope scope)
+    {
+        if (env is null)
+        {
+            return null;
+        }
+        foreach (var e in env)
+        {
+            if (e is JsonObject o && o["name"]?.GetValue<string>() == name)
+            {
+                var value = o["value"] is { } v ? JsonTools.ToJsString(v) : "";
+                return o["type"]?.GetValue<string>() == "env"
+                    ? (scope.Parent is not null ? Environment.GetEnvironmentVariable(value) : Options.Env.GetValueOrDefault(value) ?? Environment.GetEnvironmentVariable(value))
+                    : value;
+            }
+        }
+        return null;
+    }
+}
+
+/// <summary>The node standing for a subflow instance in its parent flow: its input feeds the subflow's input.</summary>
+internal sealed class SubflowInstanceNode : FlowNode
+{
+    public static readonly NodeDescriptor Descriptor = new()
+    {
+        Type = "subflow",
+        Category = "subflows",
+        Inputs = 1,
+        Outputs = 1,
+        Create = ctx => new SubflowInstanceNode { Node = ctx.Host },
+    };
+
+    public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
+    {
+        Node.Send(msg);
+        return ValueTask.CompletedTask;
+    }
+}

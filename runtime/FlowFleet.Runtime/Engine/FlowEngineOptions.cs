@@ -1,0 +1,31 @@
+namespace FlowFleet.Runtime;
+
+/// <summary>Engine settings (section <c>Flows</c> in configuration).</summary>
+public sealed class FlowEngineOptions
+{
+    /// <summary>Messages a node may have waiting before senders are held back.</summary>
+    public int QueueCapacity { get; set; } = 10_000;
+
+    /// <summary>How long a sender waits for room in a full queue before the message is dropped with an error.</summary>
+    public TimeSpan QueueFullTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a node may take to close before the engine moves on.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    public ScriptLimits Scripts { get; set; } = new();
+
+    /// <summary>Extra environment values visible to <c>env.get</c> and <c>${VAR}</c> (after the process environment).</summary>
+    public Dictionary<string, string> Env { get; set; } = [];
+}
+
+/// <summary>Limits every function node runs under; a node's own <c>timeout</c> can only shorten the time limit.</summary>
+public sealed class ScriptLimits
+{
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public long MaxStatements { get; set; } = 100_000_000;
+
+    public long MemoryLimitBytes { get; set; } = 1L << 30;
+
+    public int MaxRecursion { get; set; } = 256;
+}

@@ -1,0 +1,30 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Nodes;
+
+namespace FlowFleet.Runtime;
+
+/// <summary>A message for the debug sidebar. <see cref="Value"/> is what the debug node shows.</summary>
+public sealed record DebugMessage(string NodeId, string? FlowId, string? Name, string? Topic, string? Property, JsonNode? Value,
+    string? Level = null, string? Path = null)
+{
+    public DateTimeOffset Timestamp { get; init; } = DateTimeOffset.UtcNow;
+}
+
+/// <summary>A log line from a node (warn, error, info).</summary>
+public sealed record NodeLogEntry(string NodeId, string Type, string? Name, string Level, string Message);
+
+/// <summary>A node's status changed.</summary>
+public sealed record NodeStatusEvent(string NodeId, string Type, string? FlowId, NodeStatus Status);
+
+/// <summary>The engine's outbound events (debug, status, logs, deploys). Subscribers must not block.</summary>
+public sealed class FlowEvents
+{
+    public Notifier<DebugMessage> Debug { get; } = new();
+
+    public Notifier<NodeStatusEvent> Status { get; } = new();
+
+    public Notifier<NodeLogEntry> Log { get; } = new();
+
+    /// <summary>Raised after each deploy with the new revision.</summary>
+    public Notifier<string> Deployed { get; } = new();
+}

@@ -1,0 +1,49 @@
+using System.Text.Json.Nodes;
+
+namespace FlowFleet.Runtime.Engine;
+
+/// <summary>One node to run, as computed from a flow document (subflow instances expanded).</summary>
+internal sealed class NodeSpec
+{
+    public required string Id { get; init; }
+
+    public required string Alias { get; init; }
+
+    public required string Type { get; init; }
+
+    public required JsonObject Config { get; init; }
+
+    public required ScopeSpec Scope { get; init; }
+
+    public bool IsConfig { get; init; }
+
+    /// <summary>Runtime ids per output port.</summary>
+    public List<List<string>> Wires { get; init; } = [];
+
+    /// <summary>What a deploy compares to tell whether the node changed.</summary>
+    public required string Signature { get; init; }
+
+    /// <summary>For subflow instance nodes: the runtime ids its input feeds.</summary>
+    public bool IsSubflowInstance { get; init; }
+
+    public string? GroupId { get; init; }
+}
+
+/// <summary>A flow the nodes run in: a tab, or a subflow instance inside a parent flow.</summary>
+internal sealed class ScopeSpec
+{
+    public required string Id { get; init; }
+
+    public string? Label { get; init; }
+
+    public ScopeSpec? Parent { get; init; }
+
+    /// <summary>The subflow instance node (runtime id) in the parent flow.</summary>
+    public string? InstanceNodeId { get; init; }
+
+    /// <summary>Env entries, nearest first: the instance's overrides, then the definition's (or the tab's).</summary>
+    public List<JsonArray> Env { get; init; } = [];
+
+    /// <summary>Signature of the tab's own properties (a change restarts the whole tab on a <c>flows</c> deploy).</summary>
+    public string Signature { get; init; } = "";
+}

@@ -1,0 +1,119 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+using Microsoft.Extensions.Logging;
+
+namespace FlowFleet.Runtime.Engine;
+
+internal sealed partial class RunningNode
+{
+    public void Send(FlowMessage? msg) => Send(0, msg);
+
+    public void Send(int port, FlowMessage? msg)
+    {
+        if (msg is null)
+        {
+            return;
+        }
+        var wires = Wires;
+        if (port < 0 || port >= wires.Length || wires[port].Length == 0)
+        {
+            return;
+        }
+        if (msg.MsgId is null)
+        {
+            msg.MsgId = MessageId.New();
+        }
+        var targets = wires[port];
+        _engine.Metrics.CountOut(Spec.Type, targets.Length);
+        targets[0].Enqueue(msg);
+        for (var i = 1; i < targets.Length; i++)
+        {
+            targets[i].Enqueue(msg.Clone());
+        }
+    }
+
+    public void Send(IReadOnlyList<IReadOnlyList<FlowMessage>?> perPort, bool cloneFirst = false)
+    {
+        ArgumentNullException.ThrowIfNull(perPort);
+        var wires = Wires;
+        string? sharedId = null;
+        var sent = new HashSet<FlowMessage>(ReferenceEqualityComparer.Instance);
+        for (var port = 0; port < perPort.Count && port < wires.Length; port++)
+        {
+            var msgs = perPort[port];
+            if (msgs is null || wires[port].Length == 0)
+            {
+                continue;
+            }
+            foreach (var msg in msgs)
+            {
+                if (msg is null)
+                {
+                    continue;
+                }
+                if (msg.MsgId is null)
+                {
+                    msg.MsgId = sharedId ??= MessageId.New();
+                }
+                _engine.Metrics.CountOut(Spec.Type, wires[port].Length);
+                foreach (var target in wires[port])
+                {
+                    var first = sent.Add(msg);
+                    target.Enqueue(first && !cloneFirst ? msg : msg.Clone());
+                }
+            }
+        }
+    }
+
+    public void Error(string message, FlowMessage? msg = null)
+    {
+        _engine.Metrics.CountError(Spec.Type);
+        Logger.LogWarning("[{Type}:{Id}] {Message}", Type, Id, message);
+        _engine.Events.Log.Publish(new NodeLogEntry(Id, Type, Name, "error", message));
+        _engine.Events.Debug.Publish(new DebugMessage(Alias, Scope.Id, Name, null, null, JsonValue.Create(message), Level: "error",
+            Path: Scope.Id) { });
+        if (msg is not null)
+        {
+            Scope.ReportError(this, message, msg);
+        }
+    }
+
+    public void Warn(string message)
+    {
+        Logger.LogWarning("[{Type}:{Id}] {Message}", Type, Id, message);
+        _engine.Events.Log.Publish(new NodeLogEntry(Id, Type, Name, "warn", message));
+        _engine.Events.Debug.Publish(new DebugMessage(Alias, Scope.Id, Name, null, null, JsonValue.Create(message), Level: "warn", Path: Scope.Id));
+    }
+
+    public void Log(string message)
+    {
+        Logger.LogInformation("[{Type}:{Id}] {Message}", Type, Id, message);
+        _engine.Events.Log.Publish(new NodeLogEntry(Id, Type, Name, "info", message));
+    }
+
+    public void Status(NodeStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        CurrentStatus = status;
+        _engine.Events.Status.Publish(new NodeStatusEvent(Id, Type, Scope.Id, status));
+        Scope.ReportStatus(this, status);
+    }
+
+    public void Done(FlowMessage msg) => Scope.ReportComplete(this, msg);
+
+    public void DeferDone() => _deferDone = true;
+
+    public string? GetEnv(string name) => _engine.GetEnv(this, name);
+
+    public JsonNode? Evaluate(string? type, JsonNode? value, FlowMessage? msg) => TypedInput.Evaluate(type, value, msg, this);
+
+    public bool Deliver(string nodeId, FlowMessage msg) => _engine.Find(nodeId, Scope) is { } target && target.Enqueue(msg);
+
+    public FlowNode? FindNode(string id) => _engine.Find(id, Scope)?.Instance;
+
+    public IEnumerable<(INodeHost Host, FlowNode Node)> NodesOfType(string type) =>
+        _engine.Running.Where(r => r.Type == type && r.Instance is not null).Select(r => ((INodeHost)r, r.Instance!));
+
+    public void Debug(DebugMessage message) => _engine.Events.Debug.Publish(message);
+}

@@ -1,0 +1,124 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+
+namespace FlowFleet.Runtime.Engine;
+
+/// <summary>A running flow (tab or subflow instance): routes errors, status and completion to its observers.</summary>
+internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
+{
+    private const int MaxErrorRoundTrips = 10;
+    private readonly List<RunningNode> _catches = [];
+    private readonly List<RunningNode> _statuses = [];
+    private readonly List<RunningNode> _completes = [];
+
+    public string Id => spec.Id;
+
+    public ScopeSpec Spec => spec;
+
+    public RuntimeScope? Parent => parent;
+
+    public RunningNode? InstanceNode { get; set; }
+
+    public bool HasCompleteObservers => _completes.Count > 0;
+
+    public void AddObserver(RunningNode node)
+    {
+        if (node.Instance is ICatchObserver)
+        {
+            _catches.Add(node);
+        }
+        if (node.Instance is IStatusObserver)
+        {
+            _statuses.Add(node);
+        }
+        if (node.Instance is ICompleteObserver)
+        {
+            _completes.Add(node);
+        }
+    }
+
+    public void ReportError(RunningNode source, string message, FlowMessage msg)
+    {
+        var count = 1;
+        if (msg.Data["error"]?["source"] is JsonObject prev && prev["id"]?.GetValue<string>() == source.Alias)
+        {
+            count = (int)JsonTools.ToNumber(prev["count"]) + 1;
+            if (count > MaxErrorRoundTrips)
+            {
+                source.Logger.LogMessageLoop(source.Id);
+                return;
+            }
+        }
+        var errorMsg = msg.Clone();
+        if (errorMsg.Data["error"] is { } old)
+        {
+            errorMsg.Data.Remove("error");
+            errorMsg.Data["_error"] = old;
+        }
+        errorMsg.Data["error"] = new JsonObject
+        {
+            ["message"] = message,
+            ["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = source.Name, ["count"] = count },
+        };
+        if (!Deliver(source, _catches, errorMsg, c => !((ICatchObserver)c.Instance!).UncaughtOnly) &&
+            !Deliver(source, _catches, errorMsg, c => ((ICatchObserver)c.Instance!).UncaughtOnly))
+        {
+            if (parent is not null && InstanceNode is { } instance)
+            {
+                parent.ReportError(instance, message, msg);
+            }
+        }
+    }
+
+    public void ReportStatus(RunningNode source, NodeStatus status)
+    {
+        if (_statuses.Count == 0 || source.Instance is IStatusObserver)
+        {
+            return;
+        }
+        var data = status.ToJson();
+        data["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = source.Name };
+        var msg = new FlowMessage(new JsonObject { ["_msgid"] = MessageId.New(), ["status"] = data });
+        Deliver(source, _statuses, msg, _ => true);
+    }
+
+    public void ReportComplete(RunningNode source, FlowMessage msg)
+    {
+        if (_completes.Count > 0 && source.Instance is not ICompleteObserver)
+        {
+            Deliver(source, _completes, msg, _ => true, requireExplicitScope: true);
+        }
+    }
+
+    private static bool Deliver(RunningNode source, List<RunningNode> observers, FlowMessage msg, Func<RunningNode, bool> filter,
+        bool requireExplicitScope = false)
+    {
+        var handled = false;
+        foreach (var o in observers)
+        {
+            var observer = (IScopedObserver)o.Instance!;
+            if (!filter(o) || ReferenceEquals(o, source))
+            {
+                continue;
+            }
+            var inScope = observer.GroupScope
+                ? o.Spec.GroupId is not null && o.Spec.GroupId == source.Spec.GroupId
+                : observer.Scope is null ? !requireExplicitScope : observer.Scope.Contains(source.Alias);
+            if (!inScope)
+            {
+                continue;
+            }
+            o.Enqueue(handled ? msg.Clone() : msg);
+            handled = true;
+        }
+        return handled;
+    }
+}
+
+internal static partial class RuntimeScopeLog
+{
+    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning,
+        Message = "Message exceeded maximum number of catches in node {Id}")]
+    public static partial void LogMessageLoop(this Microsoft.Extensions.Logging.ILogger logger, string id);
+}

@@ -1,0 +1,230 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace FlowFleet.Runtime.Flows;
+
+/// <summary>
+/// A parsed Node-RED flow file. The original objects are kept as they came (unknown properties and unknown node
+/// types survive a round trip); the indexes below only point into them.
+/// </summary>
+public sealed class FlowDocument
+{
+    private FlowDocument(JsonArray raw, string json)
+    {
+        Raw = raw;
+        Json = json;
+        Rev = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
+    }
+
+    /// <summary>The flow array as given (treat as read-only).</summary>
+    public JsonArray Raw { get; }
+
+    /// <summary>The serialized flow array.</summary>
+    public string Json { get; }
+
+    /// <summary>Node-RED's <c>rev</c>: sha256 hex of the serialized flows.</summary>
+    public string Rev { get; }
+
+    public Dictionary<string, JsonObject> ById { get; } = new(StringComparer.Ordinal);
+
+    public List<JsonObject> Tabs { get; } = [];
+
+    public Dictionary<string, JsonObject> Subflows { get; } = new(StringComparer.Ordinal);
+
+    public List<JsonObject> Groups { get; } = [];
+
+    /// <summary>Nodes with both x and y (flow nodes), including those inside subflow definitions.</summary>
+    public List<JsonObject> FlowNodes { get; } = [];
+
+    /// <summary>Everything else that is not a tab, subflow or group.</summary>
+    public List<JsonObject> ConfigNodes { get; } = [];
+
+    public static readonly FlowDocument Empty = Parse("[]");
+
+    /// <summary>Parses and validates flow JSON text; throws <see cref="FlowValidationException"/> listing every problem.</summary>
+    public static FlowDocument Parse(string json)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            throw new FlowValidationException([$"Flows are not valid JSON: {ex.Message}"]);
+        }
+        return From(node);
+    }
+
+    /// <summary>Validates a flow array. The node is copied, so later changes to it don't affect the document.</summary>
+    public static FlowDocument From(JsonNode? node)
+    {
+        if (node is not JsonArray array)
+        {
+            throw new FlowValidationException([$"Flows must be a JSON array, got {(node is null ? "null" : node.GetValueKind().ToString().ToLowerInvariant())}"]);
+        }
+        var copy = (JsonArray)array.DeepClone();
+        var doc = new FlowDocument(copy, copy.ToJsonString());
+        var errors = new List<string>();
+        doc.Index(errors);
+        if (errors.Count == 0)
+        {
+            doc.Check(errors);
+        }
+        if (errors.Count > 0)
+        {
+            throw new FlowValidationException(errors);
+        }
+        return doc;
+    }
+
+    private void Index(List<string> errors)
+    {
+        for (var i = 0; i < Raw.Count; i++)
+        {
+            if (Raw[i] is not JsonObject o)
+            {
+                errors.Add($"Item {i} is not an object");
+                continue;
+            }
+            var id = Str(o, "id");
+            var type = Str(o, "type");
+            if (string.IsNullOrEmpty(id))
+            {
+                errors.Add($"Item {i} has no id");
+                continue;
+            }
+            if (string.IsNullOrEmpty(type))
+            {
+                errors.Add($"Node {id} has no type");
+                continue;
+            }
+            if (!ById.TryAdd(id, o))
+            {
+                errors.Add($"Duplicate id {id}");
+                continue;
+            }
+            switch (type)
+            {
+                case "tab":
+                    Tabs.Add(o);
+                    break;
+                case "subflow":
+                    Subflows[id] = o;
+                    break;
+                case "group":
+                    Groups.Add(o);
+                    break;
+                default:
+                    if (o.ContainsKey("x") && o.ContainsKey("y"))
+                    {
+                        FlowNodes.Add(o);
+                    }
+                    else
+                    {
+                        ConfigNodes.Add(o);
+                    }
+                    break;
+            }
+        }
+    }
+
+    private void Check(List<string> errors)
+    {
+        var flowNodeIds = FlowNodes.Select(n => Str(n, "id")!).ToHashSet(StringComparer.Ordinal);
+        foreach (var n in FlowNodes.Concat(Groups))
+        {
+            var id = Str(n, "id")!;
+            var z = Str(n, "z");
+            if (string.IsNullOrEmpty(z))
+            {
+                errors.Add($"Node {id} ({Str(n, "type")}) is not on a tab");
+            }
+            else if (!IsContainer(z))
+            {
+                errors.Add($"Node {id} ({Str(n, "type")}) is on a missing tab or subflow {z}");
+            }
+        }
+        foreach (var c in ConfigNodes)
+        {
+            var z = Str(c, "z");
+            if (!string.IsNullOrEmpty(z) && !IsContainer(z))
+            {
+                errors.Add($"Config node {Str(c, "id")} is on a missing tab or subflow {z}");
+            }
+        }
+        foreach (var n in FlowNodes)
+        {
+            var id = Str(n, "id")!;
+            var type = Str(n, "type")!;
+            if (type.StartsWith("subflow:", StringComparison.Ordinal) && !Subflows.ContainsKey(type["subflow:".Length..]))
+            {
+                errors.Add($"Node {id} is an instance of missing subflow {type["subflow:".Length..]}");
+            }
+            if (!n.TryGetPropertyValue("wires", out var wires) || wires is null)
+            {
+                continue;
+            }
+            if (wires is not JsonArray ports)
+            {
+                errors.Add($"Node {id}: wires must be an array of arrays");
+                continue;
+            }
+            for (var p = 0; p < ports.Count; p++)
+            {
+                if (ports[p] is null)
+                {
+                    continue;
+                }
+                if (ports[p] is not JsonArray targets)
+                {
+                    errors.Add($"Node {id}: wires[{p}] must be an array of node ids");
+                    continue;
+                }
+                foreach (var t in targets)
+                {
+                    var target = t is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+                    if (target is null)
+                    {
+                        errors.Add($"Node {id}: wires[{p}] holds a non-string id");
+                    }
+                    else if (!flowNodeIds.Contains(target))
+                    {
+                        errors.Add($"Node {id} ({type}) is wired to missing node {target}");
+                    }
+                }
+            }
+        }
+    }
+
+    private bool IsContainer(string id) => ById.TryGetValue(id, out var c) && Str(c, "type") is "tab" or "subflow";
+
+    public static string? Str(JsonObject o, string key) =>
+        o.TryGetPropertyValue(key, out var v) && v is JsonValue jv && jv.GetValueKind() == JsonValueKind.String ? jv.GetValue<string>() : null;
+
+    public static bool Flag(JsonObject o, string key) =>
+        o.TryGetPropertyValue(key, out var v) && v is JsonValue jv && jv.GetValueKind() == JsonValueKind.True;
+
+    /// <summary>Wire targets per output port.</summary>
+    public static List<List<string>> Wires(JsonObject node)
+    {
+        var result = new List<List<string>>();
+        if (node["wires"] is JsonArray ports)
+        {
+            foreach (var p in ports)
+            {
+                result.Add(p is JsonArray a ? a.Select(x => x?.GetValue<string>() ?? "").Where(x => x.Length > 0).ToList() : []);
+            }
+        }
+        return result;
+    }
+}
+
+/// <summary>A flow document was rejected; <see cref="Errors"/> says why, one line each.</summary>
+public sealed class FlowValidationException(IReadOnlyList<string> errors)
+    : Exception("Invalid flows: " + string.Join("; ", errors.Take(20)) + (errors.Count > 20 ? $" (and {errors.Count - 20} more)" : ""))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}

@@ -1,0 +1,240 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace FlowFleet.Runtime.Messages;
+
+/// <summary>
+/// Node-RED property expressions: <c>payload.a[0]["b c"]</c>. Parsed once into segments; get, set (creating
+/// intermediate objects/arrays) and delete work on any <see cref="JsonNode"/>.
+/// </summary>
+public sealed class PropertyPath
+{
+    private static readonly Dictionary<string, PropertyPath> s_cache = new(StringComparer.Ordinal);
+    private static readonly Lock s_cacheLock = new();
+
+    private PropertyPath(string text, object[] segments)
+    {
+        Text = text;
+        Segments = segments;
+    }
+
+    public string Text { get; }
+
+    /// <summary>Each segment is a <see cref="string"/> (object key) or an <see cref="int"/> (array index).</summary>
+    public IReadOnlyList<object> Segments { get; }
+
+    public static PropertyPath Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        lock (s_cacheLock)
+        {
+            if (s_cache.TryGetValue(text, out var cached))
+            {
+                return cached;
+            }
+        }
+        var parsed = new PropertyPath(text, ParseSegments(text));
+        lock (s_cacheLock)
+        {
+            if (s_cache.Count < 10_000)
+            {
+                s_cache[text] = parsed;
+            }
+        }
+        return parsed;
+    }
+
+    private static object[] ParseSegments(string text)
+    {
+        var segments = new List<object>();
+        var i = 0;
+        var expectKey = true;
+        text = text.Trim();
+        if (text.Length == 0)
+        {
+            throw new FormatException("Invalid property expression: empty");
+        }
+        while (i < text.Length)
+        {
+            var c = text[i];
+            if (c == '.')
+            {
+                if (expectKey)
+                {
+                    throw Invalid(text, i);
+                }
+                expectKey = true;
+                i++;
+                continue;
+            }
+            if (c == '[')
+            {
+                i++;
+                if (i >= text.Length)
+                {
+                    throw Invalid(text, i);
+                }
+                if (text[i] is '"' or '\'')
+                {
+                    var quote = text[i++];
+                    var sb = new StringBuilder();
+                    while (i < text.Length && text[i] != quote)
+                    {
+                        if (text[i] == '\\' && i + 1 < text.Length)
+                        {
+                            i++;
+                        }
+                        sb.Append(text[i++]);
+                    }
+                    if (i + 1 >= text.Length || text[i + 1] != ']')
+                    {
+                        throw Invalid(text, i);
+                    }
+                    segments.Add(sb.ToString());
+                    i += 2;
+                }
+                else
+                {
+                    var end = text.IndexOf(']', i);
+                    if (end < 0 || !int.TryParse(text.AsSpan(i, end - i), NumberStyles.Integer, CultureInfo.InvariantCulture, out var index))
+                    {
+                        throw Invalid(text, i);
+                    }
+                    segments.Add(index);
+                    i = end + 1;
+                }
+                expectKey = false;
+                continue;
+            }
+            if (!expectKey)
+            {
+                throw Invalid(text, i);
+            }
+            var start = i;
+            while (i < text.Length && text[i] is not '.' and not '[')
+            {
+                if (char.IsWhiteSpace(text[i]))
+                {
+                    throw Invalid(text, i);
+                }
+                i++;
+            }
+            segments.Add(text[start..i]);
+            expectKey = false;
+        }
+        if (expectKey)
+        {
+            throw Invalid(text, text.Length);
+        }
+        return segments.ToArray();
+    }
+
+    private static FormatException Invalid(string text, int at) =>
+        new($"Invalid property expression: unexpected character at position {at} of '{text}'");
+
+    public JsonNode? Get(JsonNode? root) => TryGet(root, out var value) ? value : null;
+
+    /// <summary>True when every step exists (the value itself may be JSON null).</summary>
+    public bool TryGet(JsonNode? root, out JsonNode? value)
+    {
+        var current = root;
+        foreach (var segment in Segments)
+        {
+            switch (segment)
+            {
+                case string key when current is JsonObject obj:
+                    if (!obj.TryGetPropertyValue(key, out current))
+                    {
+                        value = null;
+                        return false;
+                    }
+                    break;
+                case string key when current is JsonArray arr && key == "length":
+                    current = JsonValue.Create(arr.Count);
+                    break;
+                case int index when current is JsonArray arr && index >= 0 && index < arr.Count:
+                    current = arr[index];
+                    break;
+                case int index when current is JsonObject obj && obj.TryGetPropertyValue(index.ToString(CultureInfo.InvariantCulture), out var v):
+                    current = v;
+                    break;
+                default:
+                    value = null;
+                    return false;
+            }
+        }
+        value = current;
+        return true;
+    }
+
+    /// <summary>Sets the value, creating missing objects (or arrays before an index) along the way.</summary>
+    public void Set(JsonNode root, JsonNode? value)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        value = JsonTools.Detach(value);
+        var current = root;
+        for (var s = 0; s < Segments.Count - 1; s++)
+        {
+            var segment = Segments[s];
+            var next = Segments[s + 1];
+            var child = Step(current, segment);
+            if (child is not JsonObject and not JsonArray)
+            {
+                child = next is int ? new JsonArray() : new JsonObject();
+                Assign(current, segment, child);
+            }
+            current = child;
+        }
+        Assign(current, Segments[^1], value);
+    }
+
+    public bool Delete(JsonNode? root)
+    {
+        var parent = Segments.Count == 1 ? root : Parent().Get(root);
+        switch (Segments[^1])
+        {
+            case string key when parent is JsonObject obj:
+                return obj.Remove(key);
+            case int index when parent is JsonArray arr && index >= 0 && index < arr.Count:
+                arr[index] = null;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private PropertyPath Parent() => new(Text, Segments.Take(Segments.Count - 1).ToArray());
+
+    private static JsonNode? Step(JsonNode node, object segment) => segment switch
+    {
+        string key when node is JsonObject obj => obj[key],
+        int index when node is JsonArray arr => index < arr.Count ? arr[index] : null,
+        int index when node is JsonObject obj => obj[index.ToString(CultureInfo.InvariantCulture)],
+        _ => null,
+    };
+
+    private static void Assign(JsonNode node, object segment, JsonNode? value)
+    {
+        switch (segment)
+        {
+            case string key when node is JsonObject obj:
+                obj[key] = value;
+                break;
+            case int index when node is JsonArray arr:
+                while (arr.Count <= index)
+                {
+                    arr.Add(null);
+                }
+                arr[index] = value;
+                break;
+            case int index when node is JsonObject obj:
+                obj[index.ToString(CultureInfo.InvariantCulture)] = value;
+                break;
+            default:
+                throw new InvalidOperationException($"Cannot set property '{segment}' on a {JsonTools.TypeOf(node)}");
+        }
+    }
+
+    public override string ToString() => Text;
+}

@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using FlowFleet.Runtime.Nodes;
+
+namespace FlowFleet.Runtime.Messages;
+
+/// <summary>Node-RED's typed inputs: a value plus a type (<c>str num bool json msg flow global env date bin re</c>).</summary>
+public static partial class TypedInput
+{
+    public static readonly IReadOnlyList<string> AllTypes = ["msg", "flow", "global", "str", "num", "bool", "json", "bin", "re", "date", "env"];
+
+    /// <summary>Splits a context reference <c>#:(store)::key</c> into store and key.</summary>
+    public static (string? Store, string Key) ParseContextKey(string text)
+    {
+        var m = ContextKeyRegex().Match(text);
+        return m.Success ? (m.Groups[1].Value, m.Groups[2].Value) : (null, text);
+    }
+
+    public static JsonNode? Evaluate(string? type, JsonNode? value, FlowMessage? msg, INodeHost node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var text = value is null ? "" : JsonTools.ToJsString(value);
+        switch (type ?? "str")
+        {
+            case "str":
+                return JsonValue.Create(text);
+            case "num":
+                return JsonTools.IsNumber(value, out var n) ? JsonTools.Number(n) : JsonTools.Number(JsonTools.StringToNumber(text));
+            case "bool":
+                return JsonValue.Create(value is JsonValue bv && bv.GetValueKind() is JsonValueKind.True || BoolRegex().IsMatch(text));
+            case "json":
+                try
+                {
+                    return value is JsonObject or JsonArray ? value.DeepClone() : JsonTools.Parse(text);
+                }
+                catch (JsonException ex)
+                {
+                    throw new InvalidOperationException($"Invalid JSON: {ex.Message}", ex);
+                }
+            case "bin":
+                var parsed = value is JsonArray ? value : JsonTools.Parse(string.IsNullOrWhiteSpace(text) ? "[]" : text);
+                return parsed is JsonArray arr
+                    ? JsonTools.Buffer(arr.Select(x => (byte)JsonTools.ToNumber(x)).ToArray())
+                    : JsonTools.Buffer(System.Text.Encoding.UTF8.GetBytes(text));
+            case "re":
+                return JsonValue.Create(text);
+            case "date":
+                return text switch
+                {
+                    "iso" or "object" => JsonValue.Create(DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture)),
+                    _ => JsonValue.Create(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+                };
+            case "msg":
+                return msg is null || text.Length == 0 ? null : PropertyPath.Parse(text).Get(msg.Data);
+            case "flow":
+            case "global":
+                {
+                    var (store, key) = ParseContextKey(text);
+                    var scope = type == "flow" ? node.FlowContext : node.GlobalContext;
+                    return key.Length == 0 ? null : scope.Get(key, store);
+                }
+            case "env":
+                return JsonValue.Create(text.Contains("${", StringComparison.Ordinal) ? ExpandEnv(text, node) : node.GetEnv(text) ?? "");
+            case "jsonata":
+                throw new NotSupportedException("JSONata expressions are not supported by FlowFleet; use a function node instead");
+            case "node":
+                return JsonValue.Create(node.Id);
+            default:
+                throw new InvalidOperationException($"Unknown typed input type '{type}'");
+        }
+    }
+
+    /// <summary>Replaces <c>${VAR}</c> in a string with environment values.</summary>
+    public static string ExpandEnv(string text, INodeHost node) =>
+        EnvRegex().Replace(text, m => node.GetEnv(m.Groups[1].Value) ?? "");
+
+    [GeneratedRegex(@"^#:\((\S+?)\)::(.*)$")]
+    private static partial Regex ContextKeyRegex();
+
+    [GeneratedRegex("^true$", RegexOptions.IgnoreCase)]
+    private static partial Regex BoolRegex();
+
+    [GeneratedRegex(@"\$\{([^}]+)\}")]
+    private static partial Regex EnvRegex();
+}

@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Context;
+using FlowFleet.Runtime.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace FlowFleet.Runtime.Nodes;
+
+/// <summary>What the engine offers a running node — Node-RED's <c>node</c> object.</summary>
+public interface INodeHost
+{
+    string Id { get; }
+
+    string Type { get; }
+
+    string? Name { get; }
+
+    /// <summary>The flow (tab, or subflow instance) the node runs in.</summary>
+    string FlowId { get; }
+
+    /// <summary>The id as written in the flow file (differs from <see cref="Id"/> for nodes copied into a subflow instance).</summary>
+    string Alias { get; }
+
+    /// <summary>The node's config JSON as deployed.</summary>
+    JsonObject Config { get; }
+
+    ILogger Logger { get; }
+
+    IServiceProvider Services { get; }
+
+    /// <summary>Cancelled when the node closes.</summary>
+    CancellationToken Closing { get; }
+
+    /// <summary>Sends on port 0; null sends nothing.</summary>
+    void Send(FlowMessage? msg);
+
+    /// <summary>Sends on one port.</summary>
+    void Send(int port, FlowMessage? msg);
+
+    /// <summary>Sends several messages per port (Node-RED's <c>send([[a, b], null, c])</c>); cloning as Node-RED does.</summary>
+    void Send(IReadOnlyList<IReadOnlyList<FlowMessage>?> perPort, bool cloneFirst = false);
+
+    /// <summary>Reports an error; with a message it reaches catch nodes (Node-RED's <c>node.error(err, msg)</c>).</summary>
+    void Error(string message, FlowMessage? msg = null);
+
+    void Warn(string message);
+
+    void Log(string message);
+
+    /// <summary>Sets the status shown under the node; reaches status nodes.</summary>
+    void Status(NodeStatus status);
+
+    /// <summary>Signals that a message is finished; reaches complete nodes (implied when input handling returns, unless <see cref="DeferDone"/>).</summary>
+    void Done(FlowMessage msg);
+
+    /// <summary>Called during input handling to say the node will call <see cref="Done"/> itself later.</summary>
+    void DeferDone();
+
+    IContextScope NodeContext { get; }
+
+    IContextScope FlowContext { get; }
+
+    IContextScope GlobalContext { get; }
+
+    /// <summary>Environment variable lookup: node → group → flow → subflow instance → process.</summary>
+    string? GetEnv(string name);
+
+    /// <summary>Evaluates a Node-RED typed input (<c>str num bool json msg flow global env date bin re</c>).</summary>
+    JsonNode? Evaluate(string? type, JsonNode? value, FlowMessage? msg);
+
+    /// <summary>Delivers a message straight to the input of another node (links).</summary>
+    bool Deliver(string nodeId, FlowMessage msg);
+
+    /// <summary>The running node with this id (or alias in the same subflow instance), if any.</summary>
+    FlowNode? FindNode(string id);
+
+    /// <summary>Running nodes of a type (dynamic link calls, config lookups).</summary>
+    IEnumerable<(INodeHost Host, FlowNode Node)> NodesOfType(string type);
+
+    /// <summary>Publishes to the editor's debug sidebar.</summary>
+    void Debug(DebugMessage message);
+}

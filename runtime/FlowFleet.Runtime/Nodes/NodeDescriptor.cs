@@ -1,0 +1,110 @@
+using System.Text.Json.Nodes;
+
+namespace FlowFleet.Runtime.Nodes;
+
+/// <summary>One editable property of a node type, as the editor and <c>/red/nodes</c> see it.</summary>
+public sealed record PropertyDescriptor(string Name, JsonNode? Default, bool Required, string UiHint, string? Label,
+    IReadOnlyList<string> Options, string? TypeProperty, IReadOnlyList<string> Types, string? ConfigType, string? Language,
+    bool Secret, string? Help);
+
+/// <summary>Everything known about a node type: built by reflection from its attributes, or by a plugin loader.</summary>
+public sealed record NodeDescriptor
+{
+    public required string Type { get; init; }
+
+    public required string Category { get; init; }
+
+    public int Inputs { get; init; }
+
+    public int Outputs { get; init; }
+
+    public string Color { get; init; } = "#e9e9e9";
+
+    public string Icon { get; init; } = "arrow-right";
+
+    public string? PaletteLabel { get; init; }
+
+    public string? LabelProperty { get; init; }
+
+    public string? OutputsProperty { get; init; }
+
+    public IReadOnlyList<string> OutputLabels { get; init; } = [];
+
+    public string Align { get; init; } = "left";
+
+    public string? Help { get; init; }
+
+    /// <summary>A config node (no ports, referenced by id from other nodes).</summary>
+    public bool IsConfig => Category == "config";
+
+    /// <summary>Where it comes from: core, fleet, or a plugin's name.</summary>
+    public string Module { get; init; } = "core";
+
+    public IReadOnlyList<PropertyDescriptor> Properties { get; init; } = [];
+
+    /// <summary>Builds the running node from its flow JSON.</summary>
+    public required Func<NodeFactoryContext, FlowNode> Create { get; init; }
+
+    /// <summary>The descriptor as JSON for the editor (Node-RED's <c>defaults</c> shape plus UI hints).</summary>
+    public JsonObject ToJson()
+    {
+        var defaults = new JsonObject();
+        foreach (var p in Properties)
+        {
+            var d = new JsonObject { ["value"] = p.Default?.DeepClone(), ["required"] = p.Required, ["ui"] = p.UiHint };
+            if (p.Label is not null)
+            {
+                d["label"] = p.Label;
+            }
+            if (p.Options.Count > 0)
+            {
+                d["options"] = new JsonArray(p.Options.Select(o => (JsonNode?)o).ToArray());
+            }
+            if (p.TypeProperty is not null)
+            {
+                d["typeProperty"] = p.TypeProperty;
+            }
+            if (p.Types.Count > 0)
+            {
+                d["types"] = new JsonArray(p.Types.Select(o => (JsonNode?)o).ToArray());
+            }
+            if (p.ConfigType is not null)
+            {
+                d["type"] = p.ConfigType;
+            }
+            if (p.Language is not null)
+            {
+                d["language"] = p.Language;
+            }
+            if (p.Secret)
+            {
+                d["secret"] = true;
+            }
+            if (p.Help is not null)
+            {
+                d["help"] = p.Help;
+            }
+            defaults[p.Name] = d;
+        }
+        return new JsonObject
+        {
+            ["type"] = Type,
+            ["category"] = Category,
+            ["module"] = Module,
+            ["inputs"] = Inputs,
+            ["outputs"] = Outputs,
+            ["color"] = Color,
+            ["icon"] = Icon,
+            ["paletteLabel"] = PaletteLabel ?? Type,
+            ["labelProperty"] = LabelProperty,
+            ["outputsProperty"] = OutputsProperty,
+            ["outputLabels"] = new JsonArray(OutputLabels.Select(o => (JsonNode?)o).ToArray()),
+            ["align"] = Align,
+            ["help"] = Help,
+            ["defaults"] = defaults,
+        };
+    }
+}
+
+/// <summary>What a node factory gets: the node's JSON, its engine host and the services.</summary>
+public sealed record NodeFactoryContext(JsonObject Config, INodeHost Host, IServiceProvider Services);

@@ -1,0 +1,38 @@
+namespace FlowFleet.Runtime.Nodes;
+
+/// <summary>
+/// Declares a property of a node's config record: its JSON name, default, and how the editor edits it.
+/// UI hints: <c>text, number, select, checkbox, typed, json, code, rules, cron, config, props, multiline, hidden</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, AllowMultiple = false, Inherited = true)]
+public sealed class NodePropertyAttribute : Attribute
+{
+    /// <summary>Default value as JSON text (<c>"\"\""</c>, <c>"0"</c>, <c>"[]"</c>); null means no default.</summary>
+    public string? Default { get; init; }
+
+    public bool Required { get; init; }
+
+    public string UiHint { get; init; } = "text";
+
+    public string? Label { get; init; }
+
+    /// <summary>Options for <c>select</c> (<c>"value"</c> or <c>"value:Label"</c>).</summary>
+    public string[] Options { get; init; } = [];
+
+    /// <summary>For <c>typed</c>: the sibling property that holds the type (<c>payloadType</c>).</summary>
+    public string? TypeProperty { get; init; }
+
+    /// <summary>For <c>typed</c>: the types offered (<c>msg, flow, global, str, num, ...</c>).</summary>
+    public string[] Types { get; init; } = [];
+
+    /// <summary>For <c>config</c>: the config node type referenced.</summary>
+    public string? ConfigType { get; init; }
+
+    /// <summary>For <c>code</c>: the language (javascript, html, json, mustache).</summary>
+    public string? Language { get; init; }
+
+    /// <summary>A credential: stored encrypted beside the flows, never in them.</summary>
+    public bool Secret { get; init; }
+
+    public string? Help { get; init; }
+}

@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FlowFleet.Runtime.Nodes;
+
+/// <summary>The node types this process can run, keyed by type (and alias).</summary>
+public sealed class NodeRegistry
+{
+    private readonly ConcurrentDictionary<string, NodeDescriptor> _types = new(StringComparer.Ordinal);
+
+    public IEnumerable<NodeDescriptor> All => _types.Values.Distinct().OrderBy(d => d.Category, StringComparer.Ordinal).ThenBy(d => d.Type, StringComparer.Ordinal);
+
+    public bool TryGet(string type, out NodeDescriptor descriptor) => _types.TryGetValue(type, out descriptor!);
+
+    public NodeDescriptor? Find(string type) => _types.GetValueOrDefault(type);
+
+    public void Register(NodeDescriptor descriptor, params string[] aliases)
+    {
+        ArgumentNullException.ThrowIfNull(descriptor);
+        _types[descriptor.Type] = descriptor;
+        foreach (var a in aliases)
+        {
+            _types[a] = descriptor;
+        }
+    }
+
+    /// <summary>Registers every <see cref="FlowNode"/> class carrying <see cref="NodeTypeAttribute"/> in the assembly.</summary>
+    public NodeRegistry RegisterAssembly(Assembly assembly, string module = "core")
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        foreach (var t in assembly.GetTypes())
+        {
+            if (!t.IsAbstract && typeof(FlowNode).IsAssignableFrom(t) && t.GetCustomAttribute<NodeTypeAttribute>() is { } attr)
+            {
+                Register(Describe(t, attr, module), attr.Aliases);
+            }
+        }
+        return this;
+    }
+
+    public NodeRegistry Register<TNode>(string module = "core") where TNode : FlowNode
+    {
+        var attr = typeof(TNode).GetCustomAttribute<NodeTypeAttribute>()
+            ?? throw new InvalidOperationException($"{typeof(TNode).Name} has no [NodeType]");
+        Register(Describe(typeof(TNode), attr, module), attr.Aliases);
+        return this;
+    }
+
+    public static NodeDescriptor Describe(Type nodeType, NodeTypeAttribute attr, string module)
+    {
+        ArgumentNullException.ThrowIfNull(nodeType);
+        ArgumentNullException.ThrowIfNull(attr);
+        var configType = ConfigTypeOf(nodeType);
+        var ctor = nodeType.GetConstructors().OrderByDescending(c => c.GetParameters().Length).First();
+        return new NodeDescriptor
+        {
+            Type = attr.Type,
+            Category = attr.Category,
+            Inputs = attr.Inputs,
+            Outputs = attr.Outputs,
+            Color = attr.Color,
+            Icon = attr.Icon,
+            PaletteLabel = attr.PaletteLabel,
+            LabelProperty = attr.LabelProperty,
+            OutputsProperty = attr.OutputsProperty,
+            OutputLabels = attr.OutputLabels,
+            Align = attr.Align,
+            Help = attr.Help,
+            Module = module,
+            Properties = configType is null ? [] : DescribeProperties(configType),
+            Create = ctx => Build(ctor, configType, ctx),
+        };
+    }
+
+    private static Type? ConfigTypeOf(Type t)
+    {
+        for (var b = t; b is not null; b = b.BaseType)
+        {
+            if (b.IsGenericType && b.GetGenericTypeDefinition() == typeof(FlowNode<>))
+            {
+                return b.GetGenericArguments()[0];
+            }
+        }
+        return null;
+    }
+
+    private static List<PropertyDescriptor> DescribeProperties(Type configType)
+    {
+        var list = new List<PropertyDescriptor>();
+        foreach (var p in configType.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (p.GetCustomAttribute<NodePropertyAttribute>() is not { } a)
+            {
+                continue;
+            }
+            var name = p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? JsonNamingPolicy.CamelCase.ConvertName(p.Name);
+            list.Add(new PropertyDescriptor(name, a.Default is null ? null : JsonNode.Parse(a.Default), a.Required, a.UiHint, a.Label,
+                a.Options, a.TypeProperty, a.Types, a.ConfigType, a.Language, a.Secret, a.Help));
+        }
+        return list;
+    }
+
+    private static FlowNode Build(ConstructorInfo ctor, Type? configType, NodeFactoryContext ctx)
+    {
+        object? config = null;
+        if (configType is not null)
+        {
+            try
+            {
+                config = ctx.Config.Deserialize(configType, LenientJson.Options) ?? Activator.CreateInstance(configType);
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidOperationException($"Invalid configuration: {ex.Message}", ex);
+            }
+        }
+        var args = ctor.GetParameters().Select(p =>
+            p.ParameterType == typeof(INodeHost) ? ctx.Host :
+            configType is not null && p.ParameterType == configType ? config :
+            p.ParameterType == typeof(JsonObject) ? ctx.Config :
+            p.HasDefaultValue ? ctx.Services.GetService(p.ParameterType) ?? p.DefaultValue :
+            ctx.Services.GetRequiredService(p.ParameterType)).ToArray();
+        FlowNode node;
+        try
+        {
+            node = (FlowNode)ctor.Invoke(args);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            throw ex.InnerException;
+        }
+        node.Node = ctx.Host;
+        if (config is not null)
+        {
+            SetConfig(node, config);
+        }
+        return node;
+    }
+
+    private static void SetConfig(FlowNode node, object config)
+    {
+        var prop = node.GetType().GetProperty(nameof(FlowNode<object>.Config));
+        prop?.SetValue(node, config);
+    }
+}
