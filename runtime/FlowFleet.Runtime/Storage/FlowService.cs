@@ -1,0 +1,123 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Flows;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FlowFleet.Runtime.Storage;
+
+/// <summary>A deploy was refused because the flows changed since the caller read them (Node-RED's <c>version_mismatch</c>).</summary>
+public sealed class FlowRevisionConflictException(string currentRev)
+    : Exception("Flows were changed by someone else (rev " + currentRev + ")")
+{
+    public string CurrentRev { get; } = currentRev;
+}
+
+/// <summary>
+/// Deploying flows the way every surface does it (admin API, editor, CLI): validate, check the revision, save
+/// (credentials apart), then hand to the engine. A rejected document changes neither the file nor what runs.
+/// </summary>
+public sealed class FlowService(FlowEngine engine, IFlowStorage storage, ICredentialStore? credentials = null, ILogger<FlowService>? logger = null)
+{
+    private readonly ILogger _logger = logger ?? NullLogger<FlowService>.Instance;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+
+    public FlowEngine Engine => engine;
+
+    /// <summary>The deployed document without credentials (what <c>GET /flows</c> serves).</summary>
+    public FlowDocument Current { get; private set; } = FlowDocument.Empty;
+
+    public string Rev => Current.Rev;
+
+    /// <summary>The deployed flows without credentials.</summary>
+    public JsonArray GetFlows() => (JsonArray)Current.Raw.DeepClone();
+
+    /// <summary>Loads the stored flows and credentials and runs them (start-up and <c>reload</c> deploys).</summary>
+    public async Task<DeployResult> LoadAsync(CancellationToken cancellationToken = default)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            var flows = await storage.LoadAsync(cancellationToken) ?? [];
+            var doc = FlowDocument.From(flows);
+            var creds = credentials is null ? null : await credentials.LoadAsync(cancellationToken);
+            var result = await engine.DeployAsync(creds is { Count: > 0 } ? WithCredentials(doc, creds) : doc, DeployType.Full, cancellationToken);
+            Current = doc;
+            return result with { Rev = doc.Rev };
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Validates, saves and deploys. <paramref name="expectedRev"/>, when given, must match the deployed rev.</summary>
+    public async Task<DeployResult> DeployAsync(JsonNode flows, DeployType type, string? expectedRev = null, CancellationToken cancellationToken = default)
+    {
+        var candidate = FlowDocument.From(flows);
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            if (!string.IsNullOrEmpty(expectedRev) && expectedRev != Rev)
+            {
+                throw new FlowRevisionConflictException(Rev);
+            }
+            var (clean, creds) = SplitCredentials(candidate.Raw);
+            var doc = FlowDocument.From(clean);
+            if (credentials is not null)
+            {
+                var merged = new Dictionary<string, JsonObject>(await credentials.LoadAsync(cancellationToken), StringComparer.Ordinal);
+                foreach (var (id, c) in creds)
+                {
+                    merged[id] = c;
+                }
+                foreach (var id in merged.Keys.Where(id => !doc.ById.ContainsKey(id)).ToList())
+                {
+                    merged.Remove(id);
+                }
+                await credentials.SaveAsync(merged, cancellationToken);
+                creds = merged;
+            }
+            await storage.SaveAsync(doc.Raw, cancellationToken);
+            var result = await engine.DeployAsync(creds.Count > 0 ? WithCredentials(doc, creds) : doc, type, cancellationToken);
+            Current = doc;
+            _logger.LogInformation("Flows deployed ({Type}), rev {Rev}", type, result.Rev);
+            return result with { Rev = doc.Rev };
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private static (JsonArray Clean, Dictionary<string, JsonObject> Credentials) SplitCredentials(JsonArray flows)
+    {
+        var clean = (JsonArray)flows.DeepClone();
+        var creds = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        foreach (var n in clean.OfType<JsonObject>())
+        {
+            if (n["credentials"] is JsonObject c && n["id"]?.GetValue<string>() is { } id)
+            {
+                n.Remove("credentials");
+                if (c.Count > 0)
+                {
+                    creds[id] = (JsonObject)c.DeepClone();
+                }
+            }
+        }
+        return (clean, creds);
+    }
+
+    /// <summary>The running copy gets its credentials back, the stored and served copies never do.</summary>
+    private static FlowDocument WithCredentials(FlowDocument doc, IReadOnlyDictionary<string, JsonObject> creds)
+    {
+        var copy = (JsonArray)doc.Raw.DeepClone();
+        foreach (var n in copy.OfType<JsonObject>())
+        {
+            if (n["id"]?.GetValue<string>() is { } id && creds.TryGetValue(id, out var c))
+            {
+                n["credentials"] = c.DeepClone();
+            }
+        }
+        return FlowDocument.From(copy);
+    }
+}
