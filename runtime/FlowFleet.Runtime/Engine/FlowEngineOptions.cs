@@ -14,6 +14,12 @@ public sealed class FlowEngineOptions
 
     public ScriptLimits Scripts { get; set; } = new();
 
+    /// <summary>
+    /// Context stores by name (Node-RED's <c>contextStorage</c>): module <c>memory</c> or <c>sqlite</c>. Empty means one
+    /// memory store. The store named <c>default</c>, else the first, is the default.
+    /// </summary>
+    public Dictionary<string, ContextStoreOptions> ContextStorage { get; set; } = [];
+
     /// <summary>Extra environment values visible to <c>env.get</c> and <c>${VAR}</c> (after the process environment).</summary>
     public Dictionary<string, string> Env { get; set; } = [];
 }
@@ -28,4 +34,15 @@ public sealed class ScriptLimits
     public long MemoryLimitBytes { get; set; } = 1L << 30;
 
     public int MaxRecursion { get; set; } = 256;
+}
+
+/// <summary>One context store: <c>memory</c>, or <c>sqlite</c> with a file path.</summary>
+public sealed class ContextStoreOptions
+{
+    public string Module { get; set; } = "memory";
+
+    /// <summary>SQLite file for <c>sqlite</c> stores (relative paths are under the data directory).</summary>
+    public string? Path { get; set; }
+
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(30);
 }

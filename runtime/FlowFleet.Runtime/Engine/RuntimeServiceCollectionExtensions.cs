@@ -1,0 +1,53 @@
+using System.Reflection;
+using FlowFleet.Runtime.Context;
+using FlowFleet.Runtime.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FlowFleet.Runtime;
+
+public static class RuntimeServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the flow engine: registry (filled with the node assemblies given), events, contexts and the engine.
+    /// <paramref name="dataDirectory"/> anchors relative SQLite context paths.
+    /// </summary>
+    public static IServiceCollection AddFlowRuntime(this IServiceCollection services, string dataDirectory, params Assembly[] nodeAssemblies)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<FlowEngineOptions>();
+        services.TryAddSingleton(_ =>
+        {
+            var registry = new NodeRegistry();
+            foreach (var a in nodeAssemblies)
+            {
+                registry.RegisterAssembly(a, a.GetName().Name?.Replace("FlowFleet.Nodes.", "", StringComparison.Ordinal).ToLowerInvariant() ?? "core");
+            }
+            return registry;
+        });
+        services.TryAddSingleton<FlowEvents>();
+        services.TryAddSingleton(sp => CreateContexts(sp.GetRequiredService<IOptions<FlowEngineOptions>>().Value, dataDirectory));
+        services.TryAddSingleton(sp => new FlowEngine(sp.GetRequiredService<NodeRegistry>(), sp, sp.GetRequiredService<ContextManager>(),
+            sp.GetRequiredService<FlowEvents>(), sp.GetRequiredService<IOptions<FlowEngineOptions>>(), sp.GetService<ILoggerFactory>()));
+        return services;
+    }
+
+    public static ContextManager CreateContexts(FlowEngineOptions options, string dataDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var stores = new Dictionary<string, IContextStore>(StringComparer.Ordinal);
+        foreach (var (name, o) in options.ContextStorage)
+        {
+            stores[name] = o.Module.ToLowerInvariant() switch
+            {
+                "memory" => new MemoryContextStore(),
+                "sqlite" or "localfilesystem" => new SqliteContextStore(
+                    Path.Combine(dataDirectory, o.Path ?? "context.db"), o.FlushInterval),
+                _ => throw new InvalidOperationException($"Unknown context store module '{o.Module}' for store '{name}'"),
+            };
+        }
+        return new ContextManager(stores, stores.ContainsKey("default") ? "default" : null);
+    }
+}
