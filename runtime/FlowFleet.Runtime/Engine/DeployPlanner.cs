@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Flows;
+using FlowFleet.Runtime.Messages;
 
 namespace FlowFleet.Runtime.Engine;
 
@@ -119,7 +120,7 @@ internal static class DeployPlanner
                 }
                 foreach (var w in ws)
                 {
-                    if (w?["id"]?.GetValue<string>() == innerId && (w["port"]?.GetValue<int>() ?? 0) == port && k < instanceWires.Count)
+                    if (w?["id"]?.GetValue<string>() == innerId && (int)JsonTools.ToNumber(w["port"]) == port && k < instanceWires.Count)
                     {
                         result.AddRange(instanceWires[k]);
                     }

@@ -27,11 +27,54 @@ public static class JsonTools
     {
         if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
         {
-            value = v.GetValue<double>();
+            value = AsDouble(v);
             return true;
         }
         value = 0;
         return false;
+    }
+
+    /// <summary>The numeric value of a JSON number node, whatever CLR type backs it.</summary>
+    public static double AsDouble(JsonValue v)
+    {
+        ArgumentNullException.ThrowIfNull(v);
+        if (v.TryGetValue<double>(out var d))
+        {
+            return d;
+        }
+        if (v.TryGetValue<long>(out var l))
+        {
+            return l;
+        }
+        if (v.TryGetValue<int>(out var i))
+        {
+            return i;
+        }
+        if (v.TryGetValue<decimal>(out var m))
+        {
+            return (double)m;
+        }
+        if (v.TryGetValue<float>(out var f))
+        {
+            return f;
+        }
+        if (v.TryGetValue<ulong>(out var ul))
+        {
+            return ul;
+        }
+        if (v.TryGetValue<short>(out var sh))
+        {
+            return sh;
+        }
+        if (v.TryGetValue<byte>(out var by))
+        {
+            return by;
+        }
+        if (v.TryGetValue<uint>(out var ui))
+        {
+            return ui;
+        }
+        return v.TryGetValue<System.Text.Json.JsonElement>(out var e) && e.ValueKind == JsonValueKind.Number ? e.GetDouble() : double.NaN;
     }
 
     /// <summary>JavaScript's <c>Number(x)</c>.</summary>
@@ -39,7 +82,7 @@ public static class JsonTools
     {
         switch (Kind(node))
         {
-            case JsonValueKind.Number: return node!.GetValue<double>();
+            case JsonValueKind.Number: return AsDouble(node!.AsValue());
             case JsonValueKind.True: return 1;
             case JsonValueKind.False: return 0;
             case JsonValueKind.Null: return node is null ? 0 : 0;
@@ -78,7 +121,7 @@ public static class JsonTools
     public static bool IsTruthy(JsonNode? node) => Kind(node) switch
     {
         JsonValueKind.Null or JsonValueKind.Undefined or JsonValueKind.False => false,
-        JsonValueKind.Number => node!.GetValue<double>() is var d && d != 0 && !double.IsNaN(d),
+        JsonValueKind.Number => AsDouble(node!.AsValue()) is var d && d != 0 && !double.IsNaN(d),
         JsonValueKind.String => node!.GetValue<string>().Length > 0,
         _ => true,
     };
@@ -88,7 +131,7 @@ public static class JsonTools
     {
         JsonValueKind.Null => node is null ? "undefined" : "null",
         JsonValueKind.String => node!.GetValue<string>(),
-        JsonValueKind.Number => FormatNumber(node!.GetValue<double>()),
+        JsonValueKind.Number => FormatNumber(AsDouble(node!.AsValue())),
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",
         _ => node!.ToJsonString(),
@@ -179,7 +222,7 @@ public static class JsonTools
     }
 
     public static byte[] BufferBytes(JsonNode node) =>
-        node["data"]!.AsArray().Select(x => (byte)x!.GetValue<int>()).ToArray();
+        node["data"]!.AsArray().Select(x => (byte)ToNumber(x)).ToArray();
 
     /// <summary>Parses JSON text into a node; throws <see cref="JsonException"/> on bad input.</summary>
     public static JsonNode? Parse(string json) => JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });

@@ -1,0 +1,25 @@
+using FlowFleet.Runtime.Nodes;
+
+namespace FlowFleet.Nodes.Core.Function;
+
+/// <summary>Node-RED's function node properties.</summary>
+public sealed class FunctionConfig
+{
+    [NodeProperty(Default = "\"\"")]
+    public string? Name { get; set; }
+
+    [NodeProperty(Default = "\"\\nreturn msg;\"", UiHint = "code", Language = "javascript", Label = "On Message")]
+    public string? Func { get; set; }
+
+    [NodeProperty(Default = "1", UiHint = "number", Label = "Outputs")]
+    public int Outputs { get; set; } = 1;
+
+    [NodeProperty(Default = "0", UiHint = "number", Label = "Timeout (s)", Help = "0 uses the runtime's limit; a larger value is capped by it.")]
+    public double Timeout { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "code", Language = "javascript", Label = "On Start")]
+    public string? Initialize { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "code", Language = "javascript", Label = "On Stop")]
+    public string? Finalize { get; set; }
+}

@@ -1,0 +1,245 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Context;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+using Jint;
+using Jint.Native;
+using Jint.Native.Object;
+
+namespace FlowFleet.Runtime.Scripting;
+
+public sealed partial class ScriptHost
+{
+    private void InstallApi(int outputs)
+    {
+        var node = new JsObject(_engine);
+        node.CreateDataProperty("id", _node.Alias);
+        node.CreateDataProperty("name", _node.Name ?? "");
+        node.CreateDataProperty("path", _node.FlowId + "/" + _node.Alias);
+        node.CreateDataProperty("outputCount", outputs);
+        node.CreateDataProperty("send", Fn("send", (_, a) =>
+        {
+            var msgs = Arg(a, 0);
+            var input = _current;
+            _node.Send(ToPorts(msgs, input, topLevelArrayIsPorts: true));
+            return JsValue.Undefined;
+        }));
+        node.CreateDataProperty("done", Fn("done", (_, a) =>
+        {
+            if (_current is { } msg)
+            {
+                if (Arg(a, 0) is { } err && !err.IsUndefined() && !err.IsNull())
+                {
+                    _node.Error(ErrorText(err), msg);
+                }
+                else
+                {
+                    _node.Done(msg);
+                }
+            }
+            return JsValue.Undefined;
+        }));
+        node.CreateDataProperty("error", Fn("error", (_, a) =>
+        {
+            var text = ErrorText(Arg(a, 0));
+            var m = Arg(a, 1);
+            _node.Error(text, m.IsObject() ? ToMessage(m, _current) : null);
+            return JsValue.Undefined;
+        }));
+        node.CreateDataProperty("warn", Fn("warn", (_, a) => { _node.Warn(Text(Arg(a, 0))); return JsValue.Undefined; }));
+        node.CreateDataProperty("log", Fn("log", (_, a) => { _node.Log(Text(Arg(a, 0))); return JsValue.Undefined; }));
+        node.CreateDataProperty("debug", Fn("debug", (_, a) => { _node.Log(Text(Arg(a, 0))); return JsValue.Undefined; }));
+        node.CreateDataProperty("trace", Fn("trace", (_, a) => { _node.Log(Text(Arg(a, 0))); return JsValue.Undefined; }));
+        node.CreateDataProperty("status", Fn("status", (_, a) =>
+        {
+            _node.Status(NodeStatus.FromJson(JsConvert.ToJson(Arg(a, 0))));
+            return JsValue.Undefined;
+        }));
+        node.CreateDataProperty("on", Fn("on", (_, _) => JsValue.Undefined));
+        _engine.SetValue("node", node);
+        _engine.SetValue("context", ContextObject(_node.NodeContext, withScopes: true));
+        _engine.SetValue("flow", ContextObject(_node.FlowContext, withScopes: false));
+        _engine.SetValue("global", ContextObject(_node.GlobalContext, withScopes: false));
+
+        var env = new JsObject(_engine);
+        env.CreateDataProperty("get", Fn("get", (_, a) => _node.GetEnv(Text(Arg(a, 0))) is { } v ? new JsString(v) : JsValue.Undefined));
+        _engine.SetValue("env", env);
+
+        var util = new JsObject(_engine);
+        util.CreateDataProperty("cloneMessage", Fn("cloneMessage", (_, a) => JsConvert.ToJs(_engine, JsConvert.ToJson(Arg(a, 0)))));
+        util.CreateDataProperty("generateId", Fn("generateId", (_, _) => new JsString(MessageId.New())));
+        util.CreateDataProperty("getMessageProperty", Fn("getMessageProperty", (_, a) =>
+            JsConvert.ToJs(_engine, PropertyPath.Parse(StripMsg(Text(Arg(a, 1)))).Get(JsConvert.ToJson(Arg(a, 0))))));
+        var red = new JsObject(_engine);
+        red.CreateDataProperty("util", util);
+        _engine.SetValue("RED", red);
+
+        var console = new JsObject(_engine);
+        console.CreateDataProperty("log", Fn("log", (_, a) => { _node.Log(string.Join(" ", a.Select(Text))); return JsValue.Undefined; }));
+        console.CreateDataProperty("warn", Fn("warn", (_, a) => { _node.Warn(string.Join(" ", a.Select(Text))); return JsValue.Undefined; }));
+        console.CreateDataProperty("error", Fn("error", (_, a) => { _node.Error(string.Join(" ", a.Select(Text))); return JsValue.Undefined; }));
+        _engine.SetValue("console", console);
+
+        _engine.SetValue("setTimeout", Fn("setTimeout", (_, a) => _timers.Start(Arg(a, 0), Arg(a, 1), a.Skip(2).ToArray(), repeat: false)));
+        _engine.SetValue("setInterval", Fn("setInterval", (_, a) => _timers.Start(Arg(a, 0), Arg(a, 1), a.Skip(2).ToArray(), repeat: true)));
+        _engine.SetValue("clearTimeout", Fn("clearTimeout", (_, a) => { _timers.Stop(Arg(a, 0)); return JsValue.Undefined; }));
+        _engine.SetValue("clearInterval", Fn("clearInterval", (_, a) => { _timers.Stop(Arg(a, 0)); return JsValue.Undefined; }));
+    }
+
+    private JsObject ContextObject(IContextScope scope, bool withScopes)
+    {
+        var o = new JsObject(_engine);
+        o.CreateDataProperty("get", Fn("get", (_, a) =>
+        {
+            var (keys, store, cb) = ContextArgs(a);
+            JsValue value;
+            if (keys.IsArray())
+            {
+                var arr = keys.AsArray();
+                var values = new JsValue[arr.Length];
+                for (uint i = 0; i < arr.Length; i++)
+                {
+                    values[i] = JsConvert.ToJs(_engine, scope.Get(Text(arr[i]), store)) is var v && v.IsNull() ? JsValue.Undefined : v;
+                }
+                value = new JsArray(_engine, values);
+            }
+            else
+            {
+                var v = scope.Get(Text(keys), store);
+                value = v is null ? JsValue.Undefined : JsConvert.ToJs(_engine, v);
+            }
+            if (cb is not null)
+            {
+                _engine.Call(cb, JsValue.Null, value);
+                return JsValue.Undefined;
+            }
+            return value;
+        }));
+        o.CreateDataProperty("set", Fn("set", (_, a) =>
+        {
+            var key = Arg(a, 0);
+            var value = Arg(a, 1);
+            var store = a.Length > 2 && a[2].IsString() ? a[2].AsString() : null;
+            var cb = a.Length > 2 && a[^1] is Jint.Native.Function.Function f ? f : null;
+            if (key.IsArray() && value.IsArray())
+            {
+                var ks = key.AsArray();
+                var vs = value.AsArray();
+                for (uint i = 0; i < ks.Length; i++)
+                {
+                    scope.Set(Text(ks[i]), JsConvert.ToJson(vs[i]), store);
+                }
+            }
+            else
+            {
+                scope.Set(Text(key), value.IsUndefined() ? null : JsConvert.ToJson(value), store);
+            }
+            if (cb is not null)
+            {
+                _engine.Call(cb, JsValue.Null);
+            }
+            return JsValue.Undefined;
+        }));
+        o.CreateDataProperty("keys", Fn("keys", (_, a) =>
+        {
+            var store = a.Length > 0 && a[0].IsString() ? a[0].AsString() : null;
+            var keys = new JsArray(_engine, scope.Keys(store).Select(k => (JsValue)new JsString(k)).ToArray());
+            if (a.Length > 0 && a[^1] is Jint.Native.Function.Function cb)
+            {
+                _engine.Call(cb, JsValue.Null, keys);
+                return JsValue.Undefined;
+            }
+            return keys;
+        }));
+        if (withScopes)
+        {
+            o.CreateDataProperty("flow", ContextObject(_node.FlowContext, withScopes: false));
+            o.CreateDataProperty("global", ContextObject(_node.GlobalContext, withScopes: false));
+        }
+        return o;
+    }
+
+    private static (JsValue Keys, string? Store, JsValue? Callback) ContextArgs(JsValue[] a)
+    {
+        var keys = Arg(a, 0);
+        string? store = null;
+        JsValue? cb = null;
+        for (var i = 1; i < a.Length && i < 3; i++)
+        {
+            if (a[i] is Jint.Native.Function.Function)
+            {
+                cb = a[i];
+            }
+            else if (a[i].IsString())
+            {
+                store = a[i].AsString();
+            }
+        }
+        return (keys, store, cb);
+    }
+
+    /// <summary>Node-RED's send/return shapes: a msg, an array per port, arrays of arrays, nulls skipped.</summary>
+    private List<IReadOnlyList<FlowMessage>?> ToPorts(JsValue value, FlowMessage? input, bool topLevelArrayIsPorts)
+    {
+        var ports = new List<IReadOnlyList<FlowMessage>?>();
+        if (value.IsNull() || value.IsUndefined())
+        {
+            return ports;
+        }
+        if (value.IsArray() && topLevelArrayIsPorts)
+        {
+            var arr = value.AsArray();
+            for (uint i = 0; i < arr.Length; i++)
+            {
+                var item = arr[i];
+                if (item.IsNull() || item.IsUndefined())
+                {
+                    ports.Add(null);
+                }
+                else if (item.IsArray())
+                {
+                    var inner = item.AsArray();
+                    var list = new List<FlowMessage>((int)inner.Length);
+                    for (uint j = 0; j < inner.Length; j++)
+                    {
+                        if (!inner[j].IsNull() && !inner[j].IsUndefined())
+                        {
+                            list.Add(ToMessage(inner[j], input));
+                        }
+                    }
+                    ports.Add(list);
+                }
+                else
+                {
+                    ports.Add([ToMessage(item, input)]);
+                }
+            }
+            return ports;
+        }
+        ports.Add([ToMessage(value, input)]);
+        return ports;
+    }
+
+    private static FlowMessage ToMessage(JsValue value, FlowMessage? input)
+    {
+        if (JsConvert.ToJson(value) is not JsonObject data)
+        {
+            throw new ScriptException($"Function tried to send a message of type {(value.IsString() ? "string" : value.IsNumber() ? "number" : value.IsBoolean() ? "boolean" : "other")}");
+        }
+        if (input?.MsgId is { } id && !data.ContainsKey("_msgid"))
+        {
+            data["_msgid"] = id;
+        }
+        return new FlowMessage(data, input?.Refs);
+    }
+
+    private static JsValue Arg(JsValue[] a, int i) => i < a.Length ? a[i] : JsValue.Undefined;
+
+    private static string Text(JsValue v) =>
+        v.IsString() ? v.AsString() : v.IsObject() && !v.IsArray() && v is not Jint.Native.Function.Function ? JsonTools.ToJsString(JsConvert.ToJson(v)) : v.ToString();
+
+    private static string ErrorText(JsValue v) =>
+        v.IsObject() && v.AsObject().Get("message") is { } m && m.IsString() ? m.AsString() : Text(v);
+
+    private static string StripMsg(string path) => path.StartsWith("msg.", StringComparison.Ordinal) ? path[4..] : path;
+}

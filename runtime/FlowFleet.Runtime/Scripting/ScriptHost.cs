@@ -1,0 +1,210 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+using Jint;
+using Jint.Native;
+using Jint.Runtime;
+using Jint.Runtime.Interop;
+using JsEngine = Jint.Engine;
+
+namespace FlowFleet.Runtime.Scripting;
+
+/// <summary>
+/// Runs one function node's JavaScript in its own Jint engine with Node-RED's function API
+/// (<c>msg</c>, <c>node</c>, <c>context</c>/<c>flow</c>/<c>global</c>, <c>env</c>, <c>RED.util</c>, timers) and
+/// always-on limits. A script that breaks a limit throws <see cref="ScriptException"/>; the engine stays usable.
+/// </summary>
+public sealed partial class ScriptHost : IDisposable
+{
+    private readonly JsEngine _engine;
+    private readonly INodeHost _node;
+    private readonly JsValue _main;
+    private readonly bool _isAsync;
+    private readonly TimeSpan _timeout;
+    private readonly Lock _lock = new();
+    private readonly ScriptTimers _timers;
+    private FlowMessage? _current;
+    private string? _finalize;
+    private bool _disposed;
+
+    public ScriptHost(INodeHost node, ScriptLimits limits, ScriptSource source)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(source);
+        _node = node;
+        _timeout = source.TimeoutSeconds > 0 && TimeSpan.FromSeconds(source.TimeoutSeconds) < limits.Timeout
+            ? TimeSpan.FromSeconds(source.TimeoutSeconds)
+            : limits.Timeout;
+        _engine = new JsEngine(o => o
+            .TimeoutInterval(_timeout)
+            .MaxStatements((int)Math.Min(int.MaxValue, limits.MaxStatements))
+            .LimitMemory(limits.MemoryLimitBytes)
+            .LimitRecursion(limits.MaxRecursion)
+            .Strict(false));
+        UsesDone = source.Code.Contains("node.done", StringComparison.Ordinal);
+        _isAsync = source.Code.Contains("await", StringComparison.Ordinal);
+        _timers = new ScriptTimers(this);
+        InstallApi(source.Outputs);
+        try
+        {
+            _main = _engine.Evaluate((_isAsync ? "(async function(msg) {\n" : "(function(msg) {\n") + source.Code + "\n})", "function");
+        }
+        catch (Exception ex) when (ex is JintException or Acornima.ParseErrorException)
+        {
+            throw new ScriptException("Function code has a syntax error: " + ex.Message, ex);
+        }
+        _finalize = string.IsNullOrWhiteSpace(source.Finalize) ? null : source.Finalize;
+        if (!string.IsNullOrWhiteSpace(source.Initialize))
+        {
+            Guard("initialize", () =>
+            {
+                var init = _engine.Evaluate("(async function() {\n" + source.Initialize + "\n})", "initialize");
+                _engine.Call(init).UnwrapIfPromise(_timeout);
+                return JsValue.Undefined;
+            });
+        }
+    }
+
+    /// <summary>True when the code calls <c>node.done()</c> itself, so completion waits for it.</summary>
+    public bool UsesDone { get; }
+
+    /// <summary>Runs the function for one message; returns what it returned, per output port.</summary>
+    public IReadOnlyList<IReadOnlyList<FlowMessage>?> Run(FlowMessage msg)
+    {
+        ArgumentNullException.ThrowIfNull(msg);
+        lock (_lock)
+        {
+            _current = msg;
+            try
+            {
+                var result = Guard("function", () =>
+                {
+                    var value = _engine.Call(_main, JsConvert.ToJs(_engine, msg.Data));
+                    return _isAsync ? value.UnwrapIfPromise(_timeout) : value;
+                });
+                return ToPorts(result, msg, topLevelArrayIsPorts: true);
+            }
+            finally
+            {
+                _current = null;
+            }
+        }
+    }
+
+    /// <summary>Runs the close code (Node-RED's <c>finalize</c>) and stops timers.</summary>
+    public void Close()
+    {
+        _timers.Dispose();
+        if (_finalize is null)
+        {
+            return;
+        }
+        var code = _finalize;
+        _finalize = null;
+        lock (_lock)
+        {
+            Guard("finalize", () =>
+            {
+                var fin = _engine.Evaluate("(async function() {\n" + code + "\n})", "finalize");
+                return _engine.Call(fin).UnwrapIfPromise(_timeout);
+            });
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        _timers.Dispose();
+        _engine.Dispose();
+    }
+
+    /// <summary>Runs script code, turning Jint's limit and script errors into <see cref="ScriptException"/>.</summary>
+    private JsValue Guard(string what, Func<JsValue> run)
+    {
+        try
+        {
+            return run();
+        }
+        catch (TimeoutException ex)
+        {
+            throw new ScriptException($"Script execution timed out after {_timeout.TotalMilliseconds:0} ms", ex);
+        }
+        catch (StatementsCountOverflowException ex)
+        {
+            throw new ScriptException("Script exceeded the statement limit", ex);
+        }
+        catch (MemoryLimitExceededException ex)
+        {
+            throw new ScriptException("Script exceeded the memory limit: " + ex.Message, ex);
+        }
+        catch (RecursionDepthOverflowException ex)
+        {
+            throw new ScriptException("Script exceeded the recursion limit", ex);
+        }
+        catch (JavaScriptException ex)
+        {
+            throw new ScriptException(Describe(ex), ex);
+        }
+        catch (PromiseRejectedException ex)
+        {
+            throw new ScriptException(ex.Message, ex);
+        }
+        catch (JintException ex)
+        {
+            throw new ScriptException($"{what}: {ex.Message}", ex);
+        }
+        catch (InvalidOperationException ex) when (ex is not ScriptException)
+        {
+            throw new ScriptException($"{what}: {ex.Message}", ex);
+        }
+    }
+
+    private static string Describe(JavaScriptException ex)
+    {
+        var error = ex.Error;
+        string text;
+        if (error.IsObject() && error.AsObject().Get("name") is { } name && name.IsString())
+        {
+            text = name.AsString() + ": " + error.AsObject().Get("message").ToString();
+        }
+        else
+        {
+            text = ex.Message;
+        }
+        var line = ex.Location.Start.Line - 1;
+        return line > 0 ? $"{text} (line {line}, col {ex.Location.Start.Column})" : text;
+    }
+
+    /// <summary>Calls a JS callback later (timers), under the same lock and limits as input handling.</summary>
+    internal void InvokeLater(JsValue callback, JsValue[] args)
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        lock (_lock)
+        {
+            try
+            {
+                Guard("timer", () => _engine.Call(callback, args));
+            }
+            catch (ScriptException ex)
+            {
+                _node.Error(ex.Message);
+            }
+        }
+    }
+
+    private ClrFunction Fn(string name, Func<JsValue, JsValue[], JsValue> body) => new(_engine, name, body);
+}
+
+/// <summary>What a function node runs: its code, setup and close code, outputs and own timeout.</summary>
+public sealed record ScriptSource(string Code, int Outputs = 1, double TimeoutSeconds = 0, string? Initialize = null, string? Finalize = null);
+
+/// <summary>A script failed or broke a limit; the message says which, for catch nodes and the debug sidebar.</summary>
+public sealed class ScriptException(string message, Exception? inner = null) : InvalidOperationException(message, inner);

@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using Jint;
+using Jint.Native;
+
+namespace FlowFleet.Runtime.Scripting;
+
+/// <summary><c>setTimeout</c>/<c>setInterval</c> for one script; all cleared when the node closes.</summary>
+internal sealed class ScriptTimers(ScriptHost host) : IDisposable
+{
+    private readonly ConcurrentDictionary<int, Timer> _timers = new();
+    private int _next;
+    private bool _disposed;
+
+    public JsValue Start(JsValue callback, JsValue delay, JsValue[] args, bool repeat)
+    {
+        if (_disposed || callback is not Jint.Native.Function.Function)
+        {
+            return JsValue.Undefined;
+        }
+        var ms = Math.Max(0, delay.IsNumber() ? delay.AsNumber() : 0);
+        var id = Interlocked.Increment(ref _next);
+        var period = repeat ? TimeSpan.FromMilliseconds(Math.Max(1, ms)) : Timeout.InfiniteTimeSpan;
+        var timer = new Timer(_ =>
+        {
+            if (!repeat && _timers.TryRemove(id, out var t))
+            {
+                t.Dispose();
+            }
+            host.InvokeLater(callback, args);
+        }, null, Timeout.Infinite, Timeout.Infinite);
+        _timers[id] = timer;
+        timer.Change(TimeSpan.FromMilliseconds(ms), period);
+        return JsNumber.Create(id);
+    }
+
+    public void Stop(JsValue id)
+    {
+        if (id.IsNumber() && _timers.TryRemove((int)id.AsNumber(), out var t))
+        {
+            t.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        foreach (var t in _timers.Values)
+        {
+            t.Dispose();
+        }
+        _timers.Clear();
+    }
+}
