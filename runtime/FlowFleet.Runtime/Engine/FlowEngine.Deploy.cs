@@ -118,7 +118,7 @@ public sealed partial class FlowEngine
         foreach (var spec in specs.Values.OrderBy(s => s.IsConfig ? 0 : 1).Where(s => toStart.Contains(s.Id)))
         {
             var descriptor = spec.IsSubflowInstance ? SubflowInstanceNode.Descriptor : Registry.Find(spec.Type);
-            var node = new RunningNode(this, spec, scopes[spec.Scope.Id], hasInput: spec.IsSubflowInstance || (descriptor?.Inputs ?? 0) > 0);
+            var node = new RunningNode(this, spec, scopes[spec.Scope.Id], hasInput: !spec.IsConfig);
             next[spec.Id] = node;
             created.Add(node);
             if (descriptor is null)

@@ -1,0 +1,123 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Flows;
+using FlowFleet.Runtime.Tests.Harness;
+
+namespace FlowFleet.Runtime.Tests.Engine;
+
+public sealed class DeployTests
+{
+    private const string TwoChains = """
+    [{"id":"t","type":"tab","label":"one"},
+     {"id":"c1","type":"test-counter","z":"t","x":10,"y":10,"wires":[["o1"]]},
+     {"id":"o1","type":"helper","z":"t","x":10,"y":10,"wires":[]},
+     {"id":"c2","type":"test-counter","z":"t","name":"second","x":10,"y":10,"wires":[["o2"]]},
+     {"id":"o2","type":"helper","z":"t","x":10,"y":10,"wires":[]}]
+    """;
+
+    [Fact]
+    public async Task Nodes_deploy_restarts_only_changed_nodes_and_keeps_the_state_of_the_rest()
+    {
+        await using var h = await FlowHarness.LoadAsync(TwoChains);
+        var c1 = h.Engine.GetNode("c1");
+        var c2 = h.Engine.GetNode("c2");
+        h.Send("c1", JsonValue.Create(1));
+        h.Send("c2", JsonValue.Create(1));
+        await h.NextAsync("o1");
+        await h.NextAsync("o2");
+
+        var changed = TwoChains.Replace("\"name\":\"second\"", "\"name\":\"renamed\"", StringComparison.Ordinal)
+            .Replace("\"id\":\"c1\",\"type\":\"test-counter\",\"z\":\"t\",\"x\":10", "\"id\":\"c1\",\"type\":\"test-counter\",\"z\":\"t\",\"x\":99", StringComparison.Ordinal);
+        var result = await h.Engine.DeployAsync(JsonNode.Parse(changed)!, DeployType.Nodes);
+
+        Assert.Equal(1, result.Started);
+        Assert.Same(c1, h.Engine.GetNode("c1"));
+        Assert.NotSame(c2, h.Engine.GetNode("c2"));
+        h.Send("c1", JsonValue.Create(2));
+        Assert.Equal(2, Messages.JsonTools.ToNumber((await h.NextAsync("o1")).Data["count"]));
+    }
+
+    [Fact]
+    public async Task Flows_deploy_restarts_changed_nodes_and_everything_wired_to_them()
+    {
+        await using var h = await FlowHarness.LoadAsync(TwoChains);
+        var c1 = h.Engine.GetNode("c1");
+        var o2 = h.Engine.GetNode("o2");
+        var changed = TwoChains.Replace("\"name\":\"second\"", "\"name\":\"renamed\"", StringComparison.Ordinal);
+        await h.Engine.DeployAsync(JsonNode.Parse(changed)!, DeployType.Flows);
+        Assert.Same(c1, h.Engine.GetNode("c1"));
+        Assert.NotSame(o2, h.Engine.GetNode("o2"));
+    }
+
+    [Fact]
+    public async Task Full_deploy_restarts_everything()
+    {
+        await using var h = await FlowHarness.LoadAsync(TwoChains);
+        var c1 = h.Engine.GetNode("c1");
+        await h.Engine.DeployAsync(JsonNode.Parse(TwoChains)!, DeployType.Full);
+        Assert.NotSame(c1, h.Engine.GetNode("c1"));
+    }
+
+    [Fact]
+    public async Task An_invalid_document_is_rejected_whole_and_the_running_flows_keep_running()
+    {
+        await using var h = await FlowHarness.LoadAsync(TwoChains);
+        var rev = h.Engine.Rev;
+        var bad = """
+        [{"id":"t","type":"tab"},
+         {"id":"a","type":"test-counter","z":"t","x":0,"y":0,"wires":[["missing"]]},
+         {"id":"a","type":"helper","z":"t","x":0,"y":0,"wires":[]},
+         {"id":"b","type":"helper","z":"nowhere","x":0,"y":0,"wires":[]}]
+        """;
+        var ex = await Assert.ThrowsAsync<FlowValidationException>(() => h.Engine.DeployAsync(JsonNode.Parse(bad)!));
+        Assert.Contains(ex.Errors, e => e.Contains("Duplicate id a", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<FlowValidationException>(() => h.Engine.DeployAsync(JsonNode.Parse("{\"not\":\"an array\"}")!));
+        await Assert.ThrowsAsync<FlowValidationException>(() => h.Engine.DeployAsync(JsonNode.Parse("""
+            [{"id":"t","type":"tab"},{"id":"a","type":"helper","z":"t","x":0,"y":0,"wires":[["ghost"]]}]
+            """)!));
+        Assert.Equal(rev, h.Engine.Rev);
+        h.Send("c1", JsonValue.Create(1));
+        await h.NextAsync("o1");
+    }
+
+    [Fact]
+    public void Validation_names_each_problem_precisely()
+    {
+        var ex = Assert.Throws<FlowValidationException>(() => FlowDocument.Parse("""
+            [{"id":"t","type":"tab"},
+             {"id":"a","type":"helper","z":"t","x":0,"y":0,"wires":[["ghost"]]},
+             {"id":"b","type":"helper","z":"nowhere","x":0,"y":0},
+             {"id":"s","type":"subflow:nope","z":"t","x":0,"y":0}]
+            """));
+        Assert.Contains("Node a (helper) is wired to missing node ghost", ex.Errors);
+        Assert.Contains("Node b (helper) is on a missing tab or subflow nowhere", ex.Errors);
+        Assert.Contains("Node s is an instance of missing subflow nope", ex.Errors);
+        Assert.Throws<FlowValidationException>(() => FlowDocument.Parse("not json"));
+    }
+
+    [Fact]
+    public async Task Unknown_node_types_and_properties_survive_a_round_trip_and_do_not_run()
+    {
+        var flows = """
+        [{"id":"t","type":"tab","label":"x","custom":{"deep":[1,2,{"a":null}]}},
+         {"id":"u","type":"node-red-contrib-something","z":"t","x":1,"y":2,"wires":[["o"]],"weird":"yes","n":1.5},
+         {"id":"o","type":"helper","z":"t","x":0,"y":0,"wires":[],"extra":true},
+         {"id":"cfg","type":"mqtt-broker","broker":"localhost"}]
+        """;
+        await using var h = await FlowHarness.LoadAsync(flows);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(flows), h.Engine.Current.Raw));
+        Assert.Contains(h.Engine.Warnings, w => w.Contains("node-red-contrib-something", StringComparison.Ordinal));
+        Assert.Contains(h.Engine.Nodes, n => n.Id == "u" && !n.Known && n.Status.Text == "unknown type");
+    }
+
+    [Fact]
+    public async Task Stop_and_start_flows_keeps_the_document()
+    {
+        await using var h = await FlowHarness.LoadAsync(TwoChains);
+        await h.Engine.StopFlowsAsync();
+        Assert.False(h.Engine.Started);
+        Assert.Empty(h.Engine.Nodes);
+        await h.Engine.StartFlowsAsync();
+        h.Send("c1", JsonValue.Create(1));
+        await h.NextAsync("o1");
+    }
+}
