@@ -33,7 +33,7 @@ public sealed class DeployTests
         Assert.Same(c1, h.Engine.GetNode("c1"));
         Assert.NotSame(c2, h.Engine.GetNode("c2"));
         h.Send("c1", JsonValue.Create(2));
-        Assert.Equal(2, Messages.JsonTools.ToNumber((await h.NextAsync("o1")).Data["count"]));
+        Assert.Equal(2, FlowFleet.Runtime.Messages.JsonTools.ToNumber((await h.NextAsync("o1")).Data["count"]));
     }
 
     [Fact]

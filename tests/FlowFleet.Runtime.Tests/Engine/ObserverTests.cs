@@ -83,7 +83,7 @@ public sealed class ObserverTests
         h.Send("c2", JsonValue.Create(2));
         h.Send("c", JsonValue.Create(7));
         var m = await h.NextAsync("o");
-        Assert.Equal(7, Messages.JsonTools.ToNumber(m.Payload));
+        Assert.Equal(7, FlowFleet.Runtime.Messages.JsonTools.ToNumber(m.Payload));
         await h.AssertNothingAsync("o");
     }
 
@@ -103,7 +103,7 @@ public sealed class ObserverTests
         for (var i = 0; i < 20; i++)
         {
             h.Send("ok", JsonValue.Create(i));
-            Assert.Equal(i * 2, Messages.JsonTools.ToNumber((await h.NextAsync("out")).Payload));
+            Assert.Equal(i * 2, FlowFleet.Runtime.Messages.JsonTools.ToNumber((await h.NextAsync("out")).Payload));
         }
         var caught = await h.NextAsync("caught");
         Assert.Contains("timed out", caught.Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);

@@ -21,7 +21,7 @@ public sealed class RoutingTests
         Assert.NotSame(a.Data, b.Data);
         Assert.Equal(a.MsgId, b.MsgId);
         a.Data["payload"]!["n"] = 99;
-        Assert.Equal(1, Messages.JsonTools.ToNumber(b.Data["payload"]!["n"]));
+        Assert.Equal(1, FlowFleet.Runtime.Messages.JsonTools.ToNumber(b.Data["payload"]!["n"]));
     }
 
     [Fact]
@@ -37,8 +37,8 @@ public sealed class RoutingTests
             h.Send("c", JsonValue.Create(i));
         }
         var got = await h.TakeAsync("out", 500);
-        Assert.Equal(Enumerable.Range(0, 500), got.Select(m => (int)Messages.JsonTools.ToNumber(m.Payload)));
-        Assert.Equal(Enumerable.Range(1, 500), got.Select(m => (int)Messages.JsonTools.ToNumber(m.Data["count"])));
+        Assert.Equal(Enumerable.Range(0, 500), got.Select(m => (int)FlowFleet.Runtime.Messages.JsonTools.ToNumber(m.Payload)));
+        Assert.Equal(Enumerable.Range(1, 500), got.Select(m => (int)FlowFleet.Runtime.Messages.JsonTools.ToNumber(m.Data["count"])));
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public sealed class RoutingTests
         """, o => o.QueueCapacity = 16);
         h.Send("fn", JsonValue.Create(0));
         var got = await h.TakeAsync("out", 2000);
-        Assert.Equal(1999, Messages.JsonTools.ToNumber(got[^1].Payload));
+        Assert.Equal(1999, FlowFleet.Runtime.Messages.JsonTools.ToNumber(got[^1].Payload));
         Assert.True(h.Engine.Metrics.ByType["test-counter"].QueueFull >= 0);
         Assert.All(h.Engine.Nodes, n => Assert.True(n.QueueDepth <= 16));
     }
