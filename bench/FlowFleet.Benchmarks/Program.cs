@@ -1,0 +1,12 @@
+using BenchmarkDotNet.Running;
+using FlowFleet.Benchmarks;
+
+if (args.Length > 0 && args[0] == "throughput")
+{
+    var file = args.Length > 1 ? args[1] : "../shared/bench/throughput-flow.json";
+    var count = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 200_000;
+    var rounds = args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 3;
+    await ThroughputRun.RunAsync(file, count, rounds);
+    return;
+}
+BenchmarkSwitcher.FromAssembly(typeof(EngineFixture).Assembly).Run(args);
