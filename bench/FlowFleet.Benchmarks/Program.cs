@@ -9,4 +9,14 @@ if (args.Length > 0 && args[0] == "throughput")
     await ThroughputRun.RunAsync(file, count, rounds);
     return;
 }
+if (args.Length > 0 && args[0] == "hops")
+{
+    await HopRun.RunAsync(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+if (args.Length > 0 && args[0] == "micro")
+{
+    MicroRun.Run(200_000);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(EngineFixture).Assembly).Run(args);
