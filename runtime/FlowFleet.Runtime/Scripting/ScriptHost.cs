@@ -46,6 +46,10 @@ public sealed partial class ScriptHost : IDisposable
         _isAsync = source.Code.Contains("await", StringComparison.Ordinal);
         _timers = new ScriptTimers(this);
         InstallApi(source.Outputs);
+        foreach (var (name, value) in source.Globals ?? new Dictionary<string, JsonNode?>())
+        {
+            _engine.SetValue(name, JsConvert.ToJs(_engine, value));
+        }
         try
         {
             _main = _engine.Evaluate((_isAsync ? "(async function(msg) {\n" : "(function(msg) {\n") + source.Code + "\n})", "function");
@@ -204,7 +208,11 @@ public sealed partial class ScriptHost : IDisposable
 }
 
 /// <summary>What a function node runs: its code, setup and close code, outputs and own timeout.</summary>
-public sealed record ScriptSource(string Code, int Outputs = 1, double TimeoutSeconds = 0, string? Initialize = null, string? Finalize = null);
+public sealed record ScriptSource(string Code, int Outputs = 1, double TimeoutSeconds = 0, string? Initialize = null, string? Finalize = null)
+{
+    /// <summary>Extra global values (for example a plugin node's <c>config</c>).</summary>
+    public IReadOnlyDictionary<string, JsonNode?>? Globals { get; init; }
+}
 
 /// <summary>A script failed or broke a limit; the message says which, for catch nodes and the debug sidebar.</summary>
 public sealed class ScriptException(string message, Exception? inner = null) : InvalidOperationException(message, inner);
