@@ -132,7 +132,7 @@ public sealed partial class FlowEngine
             }
             try
             {
-                node.Instance = descriptor.Create(new NodeFactoryContext(spec.Config, node, Services));
+                node.Instance = descriptor.Create(new NodeFactoryContext(EnvSubstitution.Apply(spec.Config, n => GetEnv(node, n)), node, Services));
             }
 #pragma warning disable CA1031 // A node that fails to build is reported; the rest of the flows still run.
             catch (Exception ex)

@@ -13,9 +13,9 @@ internal sealed class JsPluginNode : FlowNode
 {
     private readonly ScriptHost _script;
 
-    public JsPluginNode(INodeHost node, string code, int outputs, ScriptLimits limits)
+    public JsPluginNode(INodeHost node, JsonObject nodeConfig, string code, int outputs, ScriptLimits limits)
     {
-        var config = (JsonObject)node.Config.DeepClone();
+        var config = (JsonObject)nodeConfig.DeepClone();
         config.Remove("wires");
         _script = new ScriptHost(node, limits, new ScriptSource(code, outputs) { Globals = new Dictionary<string, JsonNode?> { ["config"] = config } });
     }

@@ -111,7 +111,7 @@ public static class PluginLoader
             Help = manifest["help"]?.GetValue<string>(),
             Module = name,
             Properties = properties,
-            Create = ctx => new JsPluginNode(ctx.Host, code, outputs, options.Scripts) { Node = ctx.Host },
+            Create = ctx => new JsPluginNode(ctx.Host, ctx.Config, code, outputs, options.Scripts) { Node = ctx.Host },
         });
         return new PluginInfo(name, "javascript", [type], null);
     }

@@ -56,4 +56,17 @@ public sealed class SubflowTests
         h.Send("fn", JsonValue.Create(0));
         Assert.Equal("""["plant-1","from-process","Main","fn"]""", (await h.NextAsync("o")).Payload!.ToJsonString());
     }
+
+    [Fact]
+    public async Task A_property_that_is_exactly_an_env_reference_is_replaced_when_the_node_starts()
+    {
+        await using var h = await FlowHarness.LoadAsync("""
+        [{"id":"t","type":"tab","env":[{"name":"CODE","type":"str","value":"msg.payload = 'from env'; return msg;"}]},
+         {"id":"fn","type":"function","z":"t","func":"${CODE}","x":0,"y":0,"wires":[["o"]]},
+         {"id":"o","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+        """);
+        h.Send("fn", JsonValue.Create(0));
+        Assert.Equal("from env", (await h.NextAsync("o")).Payload!.GetValue<string>());
+        Assert.Equal("${CODE}", h.Engine.Current.ById["fn"]["func"]!.GetValue<string>());
+    }
 }
