@@ -36,6 +36,11 @@ internal sealed partial class RunningNode
     public void Send(IReadOnlyList<IReadOnlyList<FlowMessage>?> perPort, bool cloneFirst = false)
     {
         ArgumentNullException.ThrowIfNull(perPort);
+        if (!cloneFirst && perPort.Count == 1 && perPort[0] is { Count: 1 } single)
+        {
+            Send(0, single[0]);
+            return;
+        }
         var wires = Wires;
         string? sharedId = null;
         var sent = new HashSet<FlowMessage>(ReferenceEqualityComparer.Instance);
