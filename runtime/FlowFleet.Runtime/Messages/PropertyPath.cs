@@ -10,8 +10,7 @@ namespace FlowFleet.Runtime.Messages;
 /// </summary>
 public sealed class PropertyPath
 {
-    private static readonly Dictionary<string, PropertyPath> s_cache = new(StringComparer.Ordinal);
-    private static readonly Lock s_cacheLock = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, PropertyPath> s_cache = new(StringComparer.Ordinal);
 
     private PropertyPath(string text, object[] segments)
     {
@@ -27,20 +26,14 @@ public sealed class PropertyPath
     public static PropertyPath Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        lock (s_cacheLock)
+        if (s_cache.TryGetValue(text, out var cached))
         {
-            if (s_cache.TryGetValue(text, out var cached))
-            {
-                return cached;
-            }
+            return cached;
         }
         var parsed = new PropertyPath(text, ParseSegments(text));
-        lock (s_cacheLock)
+        if (s_cache.Count < 10_000)
         {
-            if (s_cache.Count < 10_000)
-            {
-                s_cache[text] = parsed;
-            }
+            s_cache.TryAdd(text, parsed);
         }
         return parsed;
     }
