@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+using Microsoft.Extensions.Logging;
+
+namespace FlowFleet.Nodes.Core.Common;
+
+/// <summary>Node-RED's debug: shows a message property (or the whole message) in the sidebar, the log and/or the node status.</summary>
+[NodeType("debug", Category = "common", Inputs = 1, Outputs = 0, Color = "#87a980", Icon = "bug_report", Align = "right",
+    Help = """
+    Shows `msg.payload` (or another property, or the complete message) in the debug sidebar. Can also write it to the
+    server log and show it as the node's status. The button on the node turns output on and off.
+    """)]
+public sealed class DebugNode : FlowNode<DebugConfig>
+{
+    private volatile bool _active = true;
+
+    public DebugNode(DebugConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _active = config.Active;
+    }
+
+    /// <summary>Whether messages are shown (the on/off button; <c>POST /debug/:id/enable|disable</c>).</summary>
+    public bool Active
+    {
+        get => _active;
+        set
+        {
+            _active = value;
+            Node.Status(value ? NodeStatus.Clear : new NodeStatus("grey", "ring", "off"));
+        }
+    }
+
+    public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
+    {
+        if (!_active)
+        {
+            return ValueTask.CompletedTask;
+        }
+        var complete = Config.Complete ?? "payload";
+        var whole = complete is "true" or "" || Config.TargetType == "full";
+        JsonNode? value;
+        string property;
+        if (whole)
+        {
+            value = msg.Data;
+            property = "msg";
+        }
+        else
+        {
+            property = complete == "false" ? "payload" : complete;
+            value = PropertyPath.Parse(property).Get(msg.Data);
+        }
+        if (Config.Tosidebar)
+        {
+            Node.Debug(new DebugMessage(Node.Alias, Node.FlowId, Node.Name, msg.Topic, whole ? null : "msg." + property,
+                value?.DeepClone(), Path: Node.FlowId));
+        }
+        if (Config.Console)
+        {
+            Node.Logger.LogInformation("[debug:{Name}] {Value}", Node.Name ?? Node.Id, JsonTools.ToJsString(value));
+        }
+        if (Config.Tostatus)
+        {
+            var statusValue = Config.StatusType == "msg" && !string.IsNullOrEmpty(Config.StatusVal)
+                ? PropertyPath.Parse(Config.StatusVal).Get(msg.Data)
+                : value;
+            var text = JsonTools.ToJsString(statusValue);
+            Node.Status(new NodeStatus("grey", "dot", text.Length > 32 ? text[..29] + "..." : text));
+        }
+        return ValueTask.CompletedTask;
+    }
+}
+
+public sealed class DebugConfig
+{
+    [NodeProperty(Default = "\"\"")]
+    public string? Name { get; set; }
+
+    [NodeProperty(Default = "true", UiHint = "hidden")]
+    public bool Active { get; set; } = true;
+
+    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "To debug sidebar")]
+    public bool Tosidebar { get; set; } = true;
+
+    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "To system console")]
+    public bool Console { get; set; }
+
+    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "To node status")]
+    public bool Tostatus { get; set; }
+
+    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "targetType", Types = ["msg", "full"], Label = "Output")]
+    public string? Complete { get; set; } = "payload";
+
+    [NodeProperty(Default = "\"msg\"", UiHint = "hidden")]
+    public string? TargetType { get; set; } = "msg";
+
+    [NodeProperty(Default = "\"\"", UiHint = "hidden")]
+    public string? StatusVal { get; set; }
+
+    [NodeProperty(Default = "\"auto\"", UiHint = "hidden")]
+    public string? StatusType { get; set; }
+}

@@ -1,0 +1,150 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+using NCrontab;
+
+namespace FlowFleet.Nodes.Core.Common;
+
+/// <summary>Node-RED's inject: sends configured props on a button press, once at start, on an interval or a cron schedule.</summary>
+[NodeType("inject", Category = "common", Inputs = 0, Outputs = 1, Color = "#a6bbcf", Icon = "input", LabelProperty = "payload",
+    Help = """
+    Injects a message into a flow: by hand (the button), once after deploy (`once` + `onceDelay` seconds), every `repeat`
+    seconds, or on a `crontab` schedule (5 fields: minute hour day month weekday). `props` lists the properties set
+    (`payload`, `topic`, any `msg` property) with typed values: string, number, boolean, JSON, buffer, timestamp, flow/global, env.
+    """)]
+public sealed class InjectNode : FlowNode<InjectConfig>, IInjectable
+{
+    private Timer? _timer;
+    private Timer? _onceTimer;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Config.Once)
+        {
+            var delay = TimeSpan.FromSeconds(Math.Max(0, Config.OnceDelay ?? 0.1));
+            _onceTimer = new Timer(_ => Fire(null), null, delay, Timeout.InfiniteTimeSpan);
+        }
+        if (double.TryParse(Config.Repeat, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+        {
+            var period = TimeSpan.FromSeconds(seconds);
+            _timer = new Timer(_ => Fire(null), null, period, period);
+        }
+        else if (!string.IsNullOrWhiteSpace(Config.Crontab))
+        {
+            var schedule = CrontabSchedule.TryParse(Config.Crontab.Trim())
+                ?? throw new InvalidOperationException($"Invalid crontab '{Config.Crontab}'");
+            _timer = new Timer(_ => OnCron(schedule), null, Timeout.Infinite, Timeout.Infinite);
+            ScheduleNext(schedule);
+        }
+        return Task.CompletedTask;
+    }
+
+    private void OnCron(CrontabSchedule schedule)
+    {
+        Fire(null);
+        ScheduleNext(schedule);
+    }
+
+    private void ScheduleNext(CrontabSchedule schedule)
+    {
+        var now = DateTime.Now;
+        var next = schedule.GetNextOccurrence(now);
+        _timer?.Change(next - now + TimeSpan.FromMilliseconds(5), Timeout.InfiniteTimeSpan);
+    }
+
+    public void Inject(JsonArray? overrideProps) => Fire(overrideProps);
+
+    private void Fire(JsonArray? overrideProps)
+    {
+        if (Node.Closing.IsCancellationRequested)
+        {
+            return;
+        }
+        var msg = new FlowMessage(new JsonObject { ["_msgid"] = MessageId.New() });
+        try
+        {
+            foreach (var p in EffectiveProps(overrideProps))
+            {
+                var name = p["p"]?.GetValue<string>();
+                if (string.IsNullOrEmpty(name))
+                {
+                    continue;
+                }
+                var (value, type) = ValueOf(p, name);
+                PropertyPath.Parse(name).Set(msg.Data, Node.Evaluate(type, value, msg));
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or NotSupportedException)
+        {
+            Node.Error(ex.Message, msg);
+            return;
+        }
+        Node.Send(msg);
+    }
+
+    /// <summary>Node-RED keeps topic and payload values on the node for old flows; props without v/vt take them.</summary>
+    private (JsonNode? Value, string? Type) ValueOf(JsonNode p, string name)
+    {
+        if (p["vt"] is not null || p["v"] is not null)
+        {
+            return (p["v"]?.DeepClone(), p["vt"]?.GetValue<string>() ?? "str");
+        }
+        return name switch
+        {
+            "payload" => (Node.Config["payload"]?.DeepClone(), Node.Config["payloadType"]?.GetValue<string>() ?? "date"),
+            "topic" => (Node.Config["topic"]?.DeepClone(), "str"),
+            _ => (null, "str"),
+        };
+    }
+
+    private IEnumerable<JsonNode> EffectiveProps(JsonArray? overrideProps)
+    {
+        if (overrideProps is not null)
+        {
+            return overrideProps.OfType<JsonNode>();
+        }
+        if (Node.Config["props"] is JsonArray props && props.Count > 0)
+        {
+            return props.OfType<JsonNode>();
+        }
+        // Flows from before Node-RED 1.1 have no props: payload and topic only.
+        return [new JsonObject { ["p"] = "payload" }, new JsonObject { ["p"] = "topic" }];
+    }
+
+    public override ValueTask CloseAsync(bool removed)
+    {
+        _timer?.Dispose();
+        _onceTimer?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+public sealed class InjectConfig
+{
+    [NodeProperty(Default = "\"\"")]
+    public string? Name { get; set; }
+
+    [NodeProperty(Default = """[{"p":"payload"},{"p":"topic","vt":"str"}]""", UiHint = "props", Label = "Properties")]
+    public JsonArray? Props { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Repeat (s)")]
+    public string? Repeat { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "cron", Label = "Cron")]
+    public string? Crontab { get; set; }
+
+    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Inject once after")]
+    public bool Once { get; set; }
+
+    [NodeProperty(Default = "0.1", UiHint = "number", Label = "Once delay (s)")]
+    public double? OnceDelay { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "hidden")]
+    public string? Topic { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "hidden")]
+    public JsonNode? Payload { get; set; }
+
+    [NodeProperty(Default = "\"date\"", UiHint = "hidden")]
+    public string? PayloadType { get; set; }
+}

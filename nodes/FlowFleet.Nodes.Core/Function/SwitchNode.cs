@@ -1,0 +1,115 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+
+namespace FlowFleet.Nodes.Core.Function;
+
+/// <summary>Node-RED's switch: routes a message to the outputs whose rules match a property.</summary>
+[NodeType("switch", Category = "function", Color = "#e2d96e", Icon = "call_split", OutputsProperty = "outputs",
+    Help = """
+    Tests a property (`msg`, `flow`, `global` or `env`) against rules, one output per rule: ==, !=, <, <=, >, >=, between,
+    contains, matches regex, is true/false/null/not null, is empty/not empty, is of type, has key, sequence head/tail/index,
+    otherwise. With **checking all rules** (`checkall` not "false") a message goes to every matching output; else to the first.
+    """)]
+public sealed class SwitchNode : FlowNode<SwitchConfig>
+{
+    private JsonNode? _previous;
+    private bool _hasPrevious;
+
+    public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
+    {
+        var (value, exists) = Property(msg);
+        var rules = Config.Rules ?? [];
+        // Only the string "false" turns checkall off; boolean false still checks all rules (Node-RED's quirk).
+        var checkAll = Node.Config["checkall"] is not JsonValue cv || !cv.TryGetValue<string>(out var s) || s != "false";
+        var parts = msg.Data["parts"] as JsonObject;
+        var ports = new List<IReadOnlyList<FlowMessage>?>(rules.Count);
+        var matched = false;
+        for (var i = 0; i < rules.Count; i++)
+        {
+            ports.Add(null);
+        }
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var rule = rules[i] as JsonObject ?? [];
+            var op = rule["t"]?.GetValue<string>() ?? "eq";
+            bool hit;
+            if (op == "else")
+            {
+                hit = !matched;
+            }
+            else
+            {
+                var b = Operand(rule, "v", "vt", msg);
+                var c = op is "btwn" or "index" ? Operand(rule, "v2", "v2t", msg) : null;
+                hit = SwitchRules.Test(op, value, exists, b, c, JsonTools.IsTruthy(rule["case"]), parts);
+            }
+            if (hit)
+            {
+                matched = true;
+                ports[i] = [msg];
+                if (!checkAll)
+                {
+                    break;
+                }
+            }
+        }
+        _previous = value?.DeepClone();
+        _hasPrevious = true;
+        if (matched)
+        {
+            Node.Send(ports);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private (JsonNode? Value, bool Exists) Property(FlowMessage msg)
+    {
+        var type = Config.PropertyType ?? "msg";
+        var path = Config.Property ?? "payload";
+        if (type == "msg")
+        {
+            var found = PropertyPath.Parse(path).TryGet(msg.Data, out var v);
+            return (v, found);
+        }
+        var value = Node.Evaluate(type, JsonValue.Create(path), msg);
+        return (value, value is not null);
+    }
+
+    private JsonNode? Operand(JsonObject rule, string valueKey, string typeKey, FlowMessage msg)
+    {
+        var raw = rule[valueKey];
+        var text = raw is null ? null : JsonTools.ToJsString(raw);
+        var type = rule[typeKey]?.GetValue<string>() ?? SwitchRules.DefaultValueType(text);
+        return type switch
+        {
+            "prev" => _hasPrevious ? _previous : null,
+            "re" => JsonValue.Create(text ?? ""),
+            _ => Node.Evaluate(type, JsonValue.Create(text ?? ""), msg),
+        };
+    }
+}
+
+public sealed class SwitchConfig
+{
+    [NodeProperty(Default = "\"\"")]
+    public string? Name { get; set; }
+
+    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "propertyType", Types = ["msg", "flow", "global", "env"], Label = "Property")]
+    public string? Property { get; set; } = "payload";
+
+    [NodeProperty(Default = "\"msg\"", UiHint = "hidden")]
+    public string? PropertyType { get; set; } = "msg";
+
+    [NodeProperty(Default = """[{"t":"eq","v":"","vt":"str"}]""", UiHint = "rules", Label = "Rules")]
+    public JsonArray? Rules { get; set; }
+
+    [NodeProperty(Default = "\"true\"", UiHint = "select", Options = ["true:checking all rules", "false:stopping after first match"], Label = "Mode")]
+    public string? Checkall { get; set; } = "true";
+
+    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Recreate message sequences")]
+    public bool Repair { get; set; }
+
+    [NodeProperty(Default = "1", UiHint = "hidden")]
+    public int Outputs { get; set; } = 1;
+}
