@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+using NCrontab;
+
+namespace FlowFleet.Nodes.Core.Function;
+
+/// <summary>
+/// FlowFleet's timer: fires on a cron schedule with seconds, on an interval, or at the edges of a time-of-day window,
+/// on chosen days of the week; started and stopped by messages.
+/// </summary>
+[NodeType("timer", Category = "function", Inputs = 1, Outputs = 1, Color = "#c7e9c0", Icon = "alarm",
+    Help = """
+    **cron**: 6 fields with seconds (`*/10 * * * * *` = every 10 s; `0 30 7 * * 1-5` = 07:30 on weekdays).
+    **interval**: every `interval` seconds, only inside the time window when one is set.
+    **window**: sends `onPayload` when the window (`start`–`end`, `HH:mm`, may pass midnight) opens and `offPayload` when it closes.
+    `days` limits all modes to days of the week (0 = Sunday). Send `stop` / `start` (payload or `msg.stop` / `msg.start`) to pause
+    and resume. The status shows the next time it fires.
+    """)]
+public sealed class TimerNode : FlowNode<TimerConfig>
+{
+    private readonly Lock _lock = new();
+    private Timer? _timer;
+    private CrontabSchedule? _cron;
+    private bool _running;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Config.Mode == "cron")
+        {
+            _cron = CrontabSchedule.TryParse(Config.Cron ?? "", new CrontabSchedule.ParseOptions { IncludingSeconds = true })
+                ?? CrontabSchedule.TryParse(Config.Cron ?? "")
+                ?? throw new InvalidOperationException($"Invalid cron expression '{Config.Cron}'");
+        }
+        _timer = new Timer(_ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
+        if (Config.StartOnDeploy)
+        {
+            Start();
+        }
+        else
+        {
+            Node.Status(new NodeStatus("grey", "ring", "stopped"));
+        }
+        return Task.CompletedTask;
+    }
+
+    public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
+    {
+        var command = msg.Data.ContainsKey("stop") ? "stop" : msg.Data.ContainsKey("start") ? "start" : JsonTools.ToJsString(msg.Payload).ToLowerInvariant();
+        switch (command)
+        {
+            case "stop":
+                lock (_lock)
+                {
+                    _running = false;
+                    _timer?.Change(Timeout.Infinite, Timeout.Infinite);
+                }
+                Node.Status(new NodeStatus("grey", "ring", "stopped"));
+                break;
+            case "start":
+                Start();
+                break;
+            default:
+                throw new InvalidOperationException("timer understands 'start' and 'stop'");
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private void Start()
+    {
+        lock (_lock)
+        {
+            _running = true;
+        }
+        ScheduleNext(DateTime.Now);
+    }
+
+    private void Tick()
+    {
+        var now = DateTime.Now;
+        if (!_running)
+        {
+            return;
+        }
+        if (Config.Mode == "window")
+        {
+            Emit(InWindow(now) ? Config.OnPayload : Config.OffPayload, Config.OnPayloadType, InWindow(now) ? "on" : "off");
+        }
+        else if (DayAllowed(now) && (Config.Mode != "interval" || !HasWindow || InWindow(now)))
+        {
+            Emit(Config.OnPayload, Config.OnPayloadType, null);
+        }
+        ScheduleNext(now);
+    }
+
+    private void Emit(JsonNode? value, string? type, string? state)
+    {
+        var msg = FlowMessage.Create(Node.Evaluate(type ?? "date", value, null), Config.Topic);
+        if (state is not null)
+        {
+            msg.Data["state"] = state;
+        }
+        Node.Send(msg);
+    }
+
+    private void ScheduleNext(DateTime now)
+    {
+        var next = Next(now);
+        lock (_lock)
+        {
+            if (!_running || next is null)
+            {
+                return;
+            }
+            var wait = next.Value - DateTime.Now;
+            _timer?.Change(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, Timeout.InfiniteTimeSpan);
+        }
+        Node.Status(new NodeStatus("green", "dot", "next " + next.Value.ToString("ddd HH:mm:ss", CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>The next time this node fires after <paramref name="now"/> (looks a week ahead at most).</summary>
+    internal DateTime? Next(DateTime now)
+    {
+        switch (Config.Mode)
+        {
+            case "cron":
+                for (var t = _cron!.GetNextOccurrence(now); t < now.AddDays(8); t = _cron.GetNextOccurrence(t))
+                {
+                    if (DayAllowed(t))
+                    {
+                        return t;
+                    }
+                }
+                return null;
+            case "window":
+                {
+                    var candidates = Enumerable.Range(0, 8).SelectMany(d => new[] { now.Date.AddDays(d) + Start_, now.Date.AddDays(d) + End_ })
+                        .Where(t => t > now && DayAllowed(t)).Order().ToList();
+                    return candidates.Count > 0 ? candidates[0] : null;
+                }
+            default:
+                return now.AddSeconds(Math.Max(0.01, Config.Interval));
+        }
+    }
+
+    private TimeSpan Start_ => ParseTime(Config.Start);
+
+    private TimeSpan End_ => ParseTime(Config.End);
+
+    private bool HasWindow => !string.IsNullOrEmpty(Config.Start) && !string.IsNullOrEmpty(Config.End);
+
+    internal bool InWindow(DateTime t)
+    {
+        if (!HasWindow)
+        {
+            return true;
+        }
+        var tod = t.TimeOfDay;
+        return Start_ <= End_ ? tod >= Start_ && tod < End_ : tod >= Start_ || tod < End_;
+    }
+
+    private bool DayAllowed(DateTime t) =>
+        Config.Days is not { Count: > 0 } days || days.Any(d => (int)JsonTools.ToNumber(d) == (int)t.DayOfWeek);
+
+    private static TimeSpan ParseTime(string? text) =>
+        TimeSpan.TryParseExact(text ?? "", ["h\\:mm", "hh\\:mm", "hh\\:mm\\:ss"], CultureInfo.InvariantCulture, out var t) ? t : TimeSpan.Zero;
+
+    public override ValueTask CloseAsync(bool removed)
+    {
+        lock (_lock)
+        {
+            _running = false;
+            _timer?.Dispose();
+        }
+        return ValueTask.CompletedTask;
+    }
+}
+
+public sealed class TimerConfig
+{
+    [NodeProperty(Default = "\"\"")]
+    public string? Name { get; set; }
+
+    [NodeProperty(Default = "\"interval\"", UiHint = "select", Options = ["cron:Cron schedule (with seconds)", "interval:Interval", "window:Time window on/off"], Label = "Mode")]
+    public string? Mode { get; set; } = "interval";
+
+    [NodeProperty(Default = "\"0 * * * * *\"", UiHint = "cron", Label = "Cron")]
+    public string? Cron { get; set; }
+
+    [NodeProperty(Default = "60", UiHint = "number", Label = "Interval (s)")]
+    public double Interval { get; set; } = 60;
+
+    [NodeProperty(Default = "\"\"", Label = "Window start (HH:mm)")]
+    public string? Start { get; set; }
+
+    [NodeProperty(Default = "\"\"", Label = "Window end (HH:mm)")]
+    public string? End { get; set; }
+
+    [NodeProperty(Default = "[]", UiHint = "json", Label = "Days (0=Sun..6=Sat; empty = every day)")]
+    public JsonArray? Days { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "typed", TypeProperty = "onPayloadType", Types = ["date", "str", "num", "bool", "json"], Label = "Payload (on)")]
+    public JsonNode? OnPayload { get; set; }
+
+    [NodeProperty(Default = "\"date\"", UiHint = "hidden")]
+    public string? OnPayloadType { get; set; } = "date";
+
+    [NodeProperty(Default = "false", UiHint = "json", Label = "Payload (off, window mode)")]
+    public JsonNode? OffPayload { get; set; }
+
+    [NodeProperty(Default = "\"\"", Label = "Topic")]
+    public string? Topic { get; set; }
+
+    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Start on deploy")]
+    public bool StartOnDeploy { get; set; } = true;
+}
