@@ -40,7 +40,8 @@ public sealed class SwitchNode : FlowNode<SwitchConfig>
             }
             else
             {
-                var b = Operand(rule, "v", "vt", msg);
+                // istype keeps the type name in vt (Node-RED's editor writes v and vt alike).
+                var b = op == "istype" ? JsonValue.Create(rule["vt"]?.GetValue<string>() ?? JsonTools.ToJsString(rule["v"])) : Operand(rule, "v", "vt", msg);
                 var c = op is "btwn" or "index" ? Operand(rule, "v2", "v2t", msg) : null;
                 hit = SwitchRules.Test(op, value, exists, b, c, JsonTools.IsTruthy(rule["case"]), parts);
             }

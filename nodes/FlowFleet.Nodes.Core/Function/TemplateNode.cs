@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
-using YamlDotNet.Serialization;
 
 namespace FlowFleet.Nodes.Core.Function;
 
@@ -79,9 +78,7 @@ public sealed class TemplateNode : FlowNode<TemplateConfig>
     {
         try
         {
-            var obj = new DeserializerBuilder().Build().Deserialize<object?>(text);
-            var json = new SerializerBuilder().JsonCompatible().Build().Serialize(obj);
-            return JsonTools.Parse(json);
+            return YamlToJson.Parse(text);
         }
         catch (YamlDotNet.Core.YamlException ex)
         {

@@ -85,7 +85,8 @@ public sealed class TimerNode : FlowNode<TimerConfig>
         }
         if (Config.Mode == "window")
         {
-            Emit(InWindow(now) ? Config.OnPayload : Config.OffPayload, Config.OnPayloadType, InWindow(now) ? "on" : "off");
+            var open = InWindow(now);
+            Emit(open ? Config.OnPayload : Config.OffPayload, open ? Config.OnPayloadType : "json", open ? "on" : "off");
         }
         else if (DayAllowed(now) && (Config.Mode != "interval" || !HasWindow || InWindow(now)))
         {

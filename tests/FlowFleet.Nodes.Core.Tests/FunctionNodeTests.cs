@@ -1,0 +1,162 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Tests.Harness;
+
+namespace FlowFleet.Nodes.Core.Tests;
+
+public sealed class FunctionNodeTests
+{
+    private static Task<FlowHarness> Load(string func, int outputs = 1, string extra = "") => FlowHarness.LoadAsync($$"""
+        [{"id":"t","type":"tab"},
+         {"id":"fn","type":"function","z":"t","func":{{JsonValue.Create(func).ToJsonString()}},"outputs":{{outputs}}{{extra}},"x":0,"y":0,"wires":[["o0"],["o1"]]},
+         {"id":"o0","type":"helper","z":"t","x":0,"y":0,"wires":[]},
+         {"id":"o1","type":"helper","z":"t","x":0,"y":0,"wires":[]},
+         {"id":"catch","type":"catch","z":"t","scope":null,"x":0,"y":0,"wires":[["caught"]]},
+         {"id":"caught","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+        """);
+
+    [Fact]
+    public async Task Return_msg_sends_it_on_with_its_msgid()
+    {
+        await using var h = await Load("msg.payload = msg.payload + 1; return msg;");
+        var input = FlowMessage.Create(JsonValue.Create(1));
+        h.Send("fn", input);
+        var m = await h.NextAsync("o0");
+        Assert.Equal(2, JsonTools.ToNumber(m.Payload));
+        Assert.Equal(input.MsgId, m.MsgId);
+    }
+
+    [Fact]
+    public async Task Return_array_sends_one_per_output_and_nested_arrays_send_several()
+    {
+        await using var h = await Load("return [[{payload:'a'},{payload:'b'}], {payload:'c'}];", 2);
+        h.Send("fn", JsonValue.Create(0));
+        var zero = await h.TakeAsync("o0", 2);
+        Assert.Equal(["a", "b"], zero.Select(m => m.Payload!.GetValue<string>()));
+        Assert.Equal("c", (await h.NextAsync("o1")).Payload!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Return_null_sends_nothing_and_null_entries_skip_outputs()
+    {
+        await using var h = await Load("if (msg.payload === 1) return null; return [null, msg];", 2);
+        h.Send("fn", JsonValue.Create(1));
+        h.Send("fn", JsonValue.Create(2));
+        Assert.Equal(2, JsonTools.ToNumber((await h.NextAsync("o1")).Payload));
+        await h.AssertNothingAsync("o0");
+    }
+
+    [Fact]
+    public async Task Node_send_sends_asynchronously_from_timers_and_messages_inherit_the_msgid()
+    {
+        await using var h = await Load("node.send({payload:'now'}); setTimeout(() => node.send({payload:'later'}), 20); return null;");
+        var input = FlowMessage.Create(JsonValue.Create(0));
+        h.Send("fn", input);
+        var now = await h.NextAsync("o0");
+        Assert.Equal("now", now.Payload!.GetValue<string>());
+        Assert.Equal(input.MsgId, now.MsgId);
+        Assert.Equal("later", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Node_error_with_msg_reaches_catch_nodes()
+    {
+        await using var h = await Load("node.error('bad value', msg); return null;");
+        h.Send("fn", JsonValue.Create(5));
+        var m = await h.NextAsync("caught");
+        Assert.Equal("bad value", m.Data["error"]!["message"]!.GetValue<string>());
+        Assert.Equal(5, JsonTools.ToNumber(m.Payload));
+    }
+
+    [Fact]
+    public async Task A_thrown_error_fails_the_message_with_a_catchable_error()
+    {
+        await using var h = await Load("throw new TypeError('nope');");
+        h.Send("fn", JsonValue.Create(1));
+        var m = await h.NextAsync("caught");
+        Assert.StartsWith("TypeError: nope", m.Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Warn_and_status_reach_the_sidebar_and_the_node_status()
+    {
+        await using var h = await Load("node.warn('careful'); node.status({fill:'green',shape:'dot',text:'ok'}); return msg;");
+        h.Send("fn", JsonValue.Create(1));
+        await h.NextAsync("o0");
+        Assert.Contains(h.Debug, d => d.Level == "warn" && d.Value!.GetValue<string>() == "careful");
+        Assert.Contains(h.Engine.Nodes, n => n.Id == "fn" && n.Status.Text == "ok" && n.Status.Fill == "green");
+    }
+
+    [Fact]
+    public async Task Context_keeps_state_between_messages_and_keys_lists_it()
+    {
+        await using var h = await Load("const n = (context.get('n') || 0) + 1; context.set('n', n); msg.payload = [n, context.keys()]; return msg;");
+        h.Send("fn", JsonValue.Create(0));
+        h.Send("fn", JsonValue.Create(0));
+        await h.NextAsync("o0");
+        Assert.Equal("""[2,["n"]]""", (await h.NextAsync("o0")).Payload!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Setup_code_runs_first_and_clone_message_copies()
+    {
+        await using var h = await Load("const c = RED.util.cloneMessage(msg); c.payload = 'copy'; msg.payload = [flow.get('ready'), c.payload, msg.payload]; return msg;",
+            extra: ",\"initialize\":\"flow.set('ready', true);\"");
+        h.Send("fn", JsonValue.Create("orig"));
+        Assert.Equal("""[true,"copy","orig"]""", (await h.NextAsync("o0")).Payload!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Await_works_in_the_function_body()
+    {
+        await using var h = await Load("const v = await Promise.resolve(41); msg.payload = v + 1; return msg;");
+        h.Send("fn", JsonValue.Create(0));
+        Assert.Equal(42, JsonTools.ToNumber((await h.NextAsync("o0")).Payload));
+    }
+
+    [Fact]
+    public async Task Its_own_timeout_stops_a_slow_script_with_a_clear_error()
+    {
+        await using var h = await Load("const end = Date.now() + 5000; while (Date.now() < end) {} return msg;", extra: ",\"timeout\":0.2");
+        h.Send("fn", JsonValue.Create(1));
+        var m = await h.NextAsync("caught");
+        Assert.Contains("timed out after 200 ms", m.Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deep_recursion_and_memory_hogs_fail_only_their_message()
+    {
+        await using var h = await Load("if (msg.payload === 'rec') { const f = n => f(n + 1); f(0); } if (msg.payload === 'mem') { const a = []; while (true) a.push('x'.repeat(1000)); } return msg;");
+        h.Send("fn", JsonValue.Create("rec"));
+        Assert.Contains("recursion", (await h.NextAsync("caught")).Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        h.Send("fn", JsonValue.Create("mem"));
+        Assert.Contains("Script", (await h.NextAsync("caught", TimeSpan.FromSeconds(20))).Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        h.Send("fn", JsonValue.Create("fine"));
+        Assert.Equal("fine", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_syntax_error_is_reported_at_deploy_and_the_rest_runs()
+    {
+        await using var h = await Load("return msg");
+        await using var bad = await FlowHarness.LoadAsync("""
+            [{"id":"t","type":"tab"},
+             {"id":"fn","type":"function","z":"t","func":"return {;","x":0,"y":0,"wires":[]},
+             {"id":"o","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+            """);
+        Assert.Contains(bad.Engine.Warnings, w => w.Contains("syntax error", StringComparison.Ordinal));
+        Assert.NotNull(bad.Engine.GetNode("o"));
+    }
+
+    [Fact]
+    public async Task Script_is_an_alias_of_function()
+    {
+        await using var h = await FlowHarness.LoadAsync("""
+            [{"id":"t","type":"tab"},
+             {"id":"fn","type":"script","z":"t","func":"msg.payload = 'via script'; return msg;","x":0,"y":0,"wires":[["o"]]},
+             {"id":"o","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+            """);
+        h.Send("fn", JsonValue.Create(0));
+        Assert.Equal("via script", (await h.NextAsync("o")).Payload!.GetValue<string>());
+    }
+}

@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+
+namespace FlowFleet.Nodes.Core.Tests;
+
+public sealed class SwitchNodeTests
+{
+    [Fact]
+    public async Task Switch_routes_to_else_when_no_rule_matches()
+    {
+        await using var h = await Flows.One("""{"type":"switch","property":"payload","propertyType":"msg","rules":[{"t":"gte","v":"50","vt":"num"},{"t":"else"}],"checkall":"false","outputs":2}""", 2);
+        h.Send("n", JsonValue.Create(70));
+        h.Send("n", JsonValue.Create(10));
+        Assert.Equal(70, Flows.Num((await h.NextAsync("o0")).Payload));
+        Assert.Equal(10, Flows.Num((await h.NextAsync("o1")).Payload));
+    }
+
+    [Fact]
+    public async Task Only_the_string_false_stops_after_the_first_match()
+    {
+        await using var all = await Flows.One("""{"type":"switch","property":"payload","rules":[{"t":"gt","v":"1"},{"t":"gt","v":"2"}],"checkall":false,"outputs":2}""", 2);
+        all.Send("n", JsonValue.Create(5));
+        await all.NextAsync("o0");
+        await all.NextAsync("o1");
+        await using var first = await Flows.One("""{"type":"switch","property":"payload","rules":[{"t":"gt","v":"1"},{"t":"gt","v":"2"}],"checkall":"false","outputs":2}""", 2);
+        first.Send("n", JsonValue.Create(5));
+        await first.NextAsync("o0");
+        await first.AssertNothingAsync("o1");
+    }
+
+    [Fact]
+    public async Task The_first_match_gets_the_same_message_and_later_ones_clones()
+    {
+        await using var h = await Flows.One("""{"type":"switch","property":"payload","rules":[{"t":"nnull"},{"t":"nnull"}],"checkall":"true","outputs":2}""", 2);
+        var input = FlowFleet.Runtime.Messages.FlowMessage.Create(JsonValue.Create(1));
+        h.Send("n", input);
+        Assert.Same(input, await h.NextAsync("o0"));
+        Assert.NotSame(input, await h.NextAsync("o1"));
+    }
+
+    [Theory]
+    [InlineData("""{"t":"eq","v":"5"}""", "\"5\"", true)]
+    [InlineData("""{"t":"eq","v":"abc"}""", "\"abc\"", true)]
+    [InlineData("""{"t":"neq","v":"abc","vt":"str"}""", "\"abd\"", true)]
+    [InlineData("""{"t":"btwn","v":"1","vt":"num","v2":"3","v2t":"num"}""", "2", true)]
+    [InlineData("""{"t":"cont","v":"ell","vt":"str"}""", "\"hello\"", true)]
+    [InlineData("""{"t":"regex","v":"^HE","vt":"str","case":true}""", "\"hello\"", true)]
+    [InlineData("""{"t":"regex","v":"^HE","vt":"str","case":false}""", "\"hello\"", false)]
+    [InlineData("""{"t":"true"}""", "true", true)]
+    [InlineData("""{"t":"null"}""", "null", true)]
+    [InlineData("""{"t":"empty"}""", "[]", true)]
+    [InlineData("""{"t":"nempty"}""", "\"x\"", true)]
+    [InlineData("""{"t":"istype","v":"array","vt":"array"}""", "[1]", true)]
+    [InlineData("""{"t":"istype","v":"number","vt":"number"}""", "\"1\"", false)]
+    [InlineData("""{"t":"hask","v":"a","vt":"str"}""", "{\"a\":1}", true)]
+    [InlineData("""{"t":"lt","v":"b","vt":"str"}""", "\"a\"", true)]
+    public async Task Rules_compare_as_node_red_does(string rule, string payload, bool matches)
+    {
+        await using var h = await Flows.One($$"""{"type":"switch","property":"payload","rules":[{{rule}}],"outputs":1}""");
+        h.SendJson("n", $$"""{"payload":{{payload}}}""");
+        if (matches)
+        {
+            await h.NextAsync("o0");
+        }
+        else
+        {
+            await h.AssertNothingAsync("o0");
+        }
+    }
+
+    [Fact]
+    public async Task Prev_compares_with_the_previous_value()
+    {
+        await using var h = await Flows.One("""{"type":"switch","property":"payload","rules":[{"t":"neq","v":"","vt":"prev"}],"outputs":1}""");
+        foreach (var v in new[] { 1, 1, 2 })
+        {
+            h.Send("n", JsonValue.Create(v));
+        }
+        Assert.Equal(1, Flows.Num((await h.NextAsync("o0")).Payload));
+        Assert.Equal(2, Flows.Num((await h.NextAsync("o0")).Payload));
+        await h.AssertNothingAsync("o0");
+    }
+}

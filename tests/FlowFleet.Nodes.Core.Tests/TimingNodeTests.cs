@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using FlowFleet.Nodes.Core.Function;
+
+namespace FlowFleet.Nodes.Core.Tests;
+
+public sealed class TimingNodeTests
+{
+    [Fact]
+    public async Task Delay_holds_a_message_for_the_configured_time()
+    {
+        await using var h = await Flows.One("""{"type":"delay","pauseType":"delay","timeout":"150","timeoutUnits":"milliseconds"}""");
+        var sw = Stopwatch.StartNew();
+        h.Send("n", JsonValue.Create(1));
+        await h.NextAsync("o0");
+        Assert.True(sw.ElapsedMilliseconds >= 140, $"arrived after {sw.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task Delay_uses_msg_delay_and_reset_drops_pending_messages()
+    {
+        await using var h = await Flows.One("""{"type":"delay","pauseType":"delayv","timeout":"5","timeoutUnits":"seconds"}""");
+        h.SendJson("n", """{"payload":"slow","delay":2000}""");
+        h.SendJson("n", """{"reset":true}""");
+        h.SendJson("n", """{"payload":"fast","delay":10}""");
+        Assert.Equal("fast", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task Delay_flush_sends_pending_messages_now()
+    {
+        await using var h = await Flows.One("""{"type":"delay","pauseType":"delay","timeout":"10","timeoutUnits":"seconds"}""");
+        h.Send("n", JsonValue.Create("a"));
+        h.SendJson("n", """{"flush":true}""");
+        Assert.Equal("a", (await h.NextAsync("o0", TimeSpan.FromSeconds(2))).Payload!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Rate_limit_drops_extras_to_the_second_output()
+    {
+        await using var h = await Flows.One("""{"type":"delay","pauseType":"rate","rate":"1","nbRateUnits":"1","rateUnits":"minute","drop":true,"outputs":2}""", 2);
+        for (var i = 0; i < 3; i++)
+        {
+            h.Send("n", JsonValue.Create(i));
+        }
+        Assert.Equal(0, Flows.Num((await h.NextAsync("o0")).Payload));
+        Assert.Equal([1, 2], (await h.TakeAsync("o1", 2)).Select(m => Flows.Num(m.Payload)));
+    }
+
+    [Fact]
+    public async Task Rate_limit_queues_and_releases_in_order()
+    {
+        await using var h = await Flows.One("""{"type":"delay","pauseType":"rate","rate":"20","nbRateUnits":"1","rateUnits":"second","drop":false}""");
+        for (var i = 0; i < 4; i++)
+        {
+            h.Send("n", JsonValue.Create(i));
+        }
+        Assert.Equal([0, 1, 2, 3], (await h.TakeAsync("o0", 4)).Select(m => Flows.Num(m.Payload)));
+    }
+
+    [Fact]
+    public async Task Timed_per_topic_keeps_the_latest_message_of_each_topic()
+    {
+        await using var h = await Flows.One("""{"type":"delay","pauseType":"timed","rate":"5","nbRateUnits":"1","rateUnits":"second"}""");
+        h.SendJson("n", """{"topic":"a","payload":1}""");
+        h.SendJson("n", """{"topic":"a","payload":2}""");
+        h.SendJson("n", """{"topic":"b","payload":3}""");
+        var got = await h.TakeAsync("o0", 2);
+        Assert.Equal([2, 3], got.Select(m => Flows.Num(m.Payload)));
+    }
+
+    [Fact]
+    public async Task Trigger_sends_op1_then_op2_and_ignores_messages_meanwhile()
+    {
+        await using var h = await Flows.One("""{"type":"trigger","op1":"on","op1type":"str","op2":"0","op2type":"num","duration":"100","units":"ms","extend":false}""");
+        h.Send("n", JsonValue.Create("x"));
+        h.Send("n", JsonValue.Create("y"));
+        Assert.Equal("on", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+        Assert.Equal(0, Flows.Num((await h.NextAsync("o0")).Payload));
+        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public async Task Trigger_with_zero_duration_waits_for_reset_and_sends_the_original_payload()
+    {
+        await using var h = await Flows.One("""{"type":"trigger","op1":"","op1type":"pay","op2":"","op2type":"nul","duration":"0","reset":"stop"}""");
+        h.Send("n", JsonValue.Create("first"));
+        Assert.Equal("first", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+        h.Send("n", JsonValue.Create("ignored"));
+        await h.AssertNothingAsync("o0");
+        h.Send("n", JsonValue.Create("stop"));
+        h.Send("n", JsonValue.Create("again"));
+        Assert.Equal("again", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Timer_interval_fires_until_stopped_by_a_message()
+    {
+        await using var h = await Flows.One("""{"type":"timer","mode":"interval","interval":0.05,"onPayload":"tick","onPayloadType":"str","startOnDeploy":true}""");
+        Assert.Equal("tick", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+        h.Send("n", JsonValue.Create("stop"));
+        await Task.Delay(100);
+        while ((await Drain(h)) > 0)
+        {
+        }
+        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(200));
+        h.Send("n", JsonValue.Create("start"));
+        await h.NextAsync("o0");
+    }
+
+    [Fact]
+    public async Task Timer_cron_with_seconds_fires_and_windows_span_midnight()
+    {
+        await using var h = await Flows.One("""{"type":"timer","mode":"cron","cron":"* * * * * *","onPayload":"c","onPayloadType":"str"}""");
+        Assert.Equal("c", (await h.NextAsync("o0", TimeSpan.FromSeconds(3))).Payload!.GetValue<string>());
+        await using var w = await Flows.One("""{"type":"timer","mode":"window","start":"22:00","end":"06:00","days":[1,2,3,4,5],"startOnDeploy":false}""");
+        var timer = (TimerNode)w.Engine.GetNode("n")!;
+        Assert.True(timer.InWindow(new DateTime(2026, 11, 23, 23, 0, 0)));
+        Assert.True(timer.InWindow(new DateTime(2026, 11, 23, 5, 59, 0)));
+        Assert.False(timer.InWindow(new DateTime(2026, 11, 23, 12, 0, 0)));
+        // Saturday 21 Nov 2026 is not allowed: the next edge is Monday 22:00.
+        Assert.Equal(new DateTime(2026, 11, 23, 6, 0, 0), timer.Next(new DateTime(2026, 11, 21, 12, 0, 0)));
+    }
+
+    private static async Task<int> Drain(Runtime.Tests.Harness.FlowHarness h)
+    {
+        var n = 0;
+        while (h.Capture("o0").Received.TryRead(out _))
+        {
+            n++;
+        }
+        await Task.Yield();
+        return n;
+    }
+}
