@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authorization;
+
+namespace FlowFleet.Server.Auth;
+
+public static class AuthSetup
+{
+    public const string SmartScheme = "FlowFleet";
+
+    /// <summary>Bearer tokens for APIs, a cookie for the browser UI, or everyone-is-admin with <c>--no-auth</c>.</summary>
+    public static IServiceCollection AddFlowFleetAuth(this IServiceCollection services, bool noAuth)
+    {
+        services.AddSingleton<UserService>();
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton(TimeProvider.System);
+        var builder = noAuth
+            ? services.AddAuthentication(NoAuthHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, NoAuthHandler>(NoAuthHandler.SchemeName, null)
+            : services.AddAuthentication(SmartScheme)
+                .AddPolicyScheme(SmartScheme, "Bearer or cookie", o => o.ForwardDefaultSelector = ctx =>
+                    ctx.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                        ? TokenAuthenticationHandler.SchemeName
+                        : CookieAuthenticationDefaults.AuthenticationScheme)
+                .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
+        builder.AddCookie(CookieAuthenticationDefaults.AuthenticationScheme, o =>
+        {
+            o.LoginPath = "/login";
+            o.LogoutPath = "/logout";
+            o.Cookie.Name = "flowfleet.auth";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Lax;
+            o.SlidingExpiration = true;
+            o.ExpireTimeSpan = TimeSpan.FromDays(7);
+            o.Events.OnRedirectToLogin = ctx => Deny(ctx, StatusCodes.Status401Unauthorized);
+            o.Events.OnRedirectToAccessDenied = ctx => Deny(ctx, StatusCodes.Status403Forbidden);
+        });
+        services.AddAuthorization(o =>
+        {
+            o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
+            foreach (var p in Policies.All)
+            {
+                o.AddPolicy(p, b => b.RequireAuthenticatedUser().RequireAssertion(ctx => Principals.Has(ctx.User, p)));
+            }
+        });
+        return services;
+    }
+
+    /// <summary>APIs answer 401/403 as JSON; pages go to the login form.</summary>
+    private static Task Deny(RedirectContext<CookieAuthenticationOptions> ctx, int status)
+    {
+        var path = ctx.Request.Path;
+        if (path.StartsWithSegments("/red") || path.StartsWithSegments("/api") || path.StartsWithSegments("/client") ||
+            ctx.Request.Headers.Accept.ToString().Contains("application/json", StringComparison.OrdinalIgnoreCase) || ctx.Request.Method != "GET")
+        {
+            ctx.Response.StatusCode = status;
+            return ctx.Response.WriteAsJsonAsync(status == 401
+                ? new { error = "unauthorized", message = "Authentication required: log in or send a bearer token" }
+                : new { error = "forbidden", message = "Your role does not allow this" });
+        }
+        ctx.Response.Redirect(ctx.RedirectUri);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace FlowFleet.Server.Auth;
+
+/// <summary>Authenticates <c>Authorization: Bearer &lt;token&gt;</c> against the token store.</summary>
+public sealed class TokenAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenService tokens)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Bearer";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return AuthenticateResult.NoResult();
+        }
+        var identity = await tokens.ValidateAsync(header[7..].Trim(), Context.RequestAborted);
+        return identity is null
+            ? AuthenticateResult.Fail("Invalid or expired token")
+            : AuthenticateResult.Success(new AuthenticationTicket(Principals.For(identity.UserName, identity.Role, identity.Scope, SchemeName), SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        return Response.WriteAsJsonAsync(new { error = "unauthorized", message = "Authentication required: log in or send a bearer token" });
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        return Response.WriteAsJsonAsync(new { error = "forbidden", message = "Your role does not allow this" });
+    }
+}
+
+/// <summary>With <c>--no-auth</c>: everyone is an admin.</summary>
+public sealed class NoAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "NoAuth";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
+        Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(Principals.For("anonymous", Roles.Admin, "*", SchemeName), SchemeName)));
+}
+
+public static class Principals
+{
+    /// <summary>A principal with the role and one <c>perm</c> claim per permission; a <c>read</c> scope keeps only read permissions.</summary>
+    public static ClaimsPrincipal For(string user, string role, string scope, string scheme)
+    {
+        var claims = new List<Claim> { new(ClaimTypes.Name, user), new(ClaimTypes.Role, role), new("scope", scope) };
+        var perms = Roles.Permissions(role);
+        if (scope == "read")
+        {
+            perms = perms.Contains("*") ? [.. Policies.All.Where(p => p.EndsWith(".read", StringComparison.Ordinal))] : [.. perms.Where(p => p.EndsWith(".read", StringComparison.Ordinal))];
+        }
+        claims.AddRange(perms.Select(p => new Claim(Policies.PermissionClaim, p)));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme));
+    }
+
+    public static bool Has(ClaimsPrincipal user, string permission) =>
+        user.HasClaim(Policies.PermissionClaim, "*") || user.HasClaim(Policies.PermissionClaim, permission);
+
+    public static IReadOnlyList<string> PermissionsOf(ClaimsPrincipal user) =>
+        user.FindAll(Policies.PermissionClaim).Select(c => c.Value).ToList();
+}

@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Flows;
+using FlowFleet.Runtime.Storage;
+using FlowFleet.Server.Auth;
+using FlowFleet.Server.Hosting;
+using Microsoft.EntityFrameworkCore;
+
+namespace FlowFleet.Server.Cli;
+
+/// <summary>The <c>flowfleet</c> command line: run the server, export/import flows, manage users.</summary>
+public static class CliCommands
+{
+    public static RootCommand Build(string[] rawArgs, TextWriter output, TextWriter error)
+    {
+        var data = new Option<string>("--data") { Description = "Data directory (flows, database, keys)", DefaultValueFactory = _ => "data", Recursive = true };
+        var noAuth = new Option<bool>("--no-auth") { Description = "Turn authentication off (local development only)" };
+        var demo = new Option<bool>("--demo") { Description = "Start with simulated devices and the example flows" };
+        var urls = new Option<string?>("--urls") { Description = "Addresses to listen on (default http://0.0.0.0:7011)" };
+        var root = new RootCommand("FlowFleet: Node-RED-compatible flows with a Shelly fleet server") { data, noAuth, demo, urls };
+        root.TreatUnmatchedTokensAsErrors = false;
+        root.SetAction(async (pr, ct) =>
+        {
+            var app = FlowFleetHost.Build(rawArgs, new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo) });
+            await FlowFleetHost.InitializeAsync(app, ct);
+            await app.RunAsync();
+            return 0;
+        });
+
+        var file = new Argument<string?>("FILE") { Description = "File to write (standard output when left out)", Arity = ArgumentArity.ZeroOrOne };
+        var export = new Command("export", "Write the stored flows as Node-RED JSON") { file };
+        export.SetAction(async (pr, ct) =>
+        {
+            var flows = await new FileFlowStorage(Path.Combine(pr.GetValue(data)!, "flows.json")).LoadAsync(ct) ?? [];
+            var text = flows.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+            if (pr.GetValue(file) is { } path)
+            {
+                await File.WriteAllTextAsync(path, text, ct);
+                await output.WriteLineAsync($"Exported {flows.Count} objects to {path}");
+            }
+            else
+            {
+                await output.WriteLineAsync(text);
+            }
+            return 0;
+        });
+        var importFile = new Argument<string>("FILE") { Description = "Node-RED flow JSON to import" };
+        var import = new Command("import", "Replace the stored flows with a file (validated first; a bad file changes nothing)") { importFile };
+        import.SetAction(async (pr, ct) =>
+        {
+            var path = pr.GetValue(importFile)!;
+            FlowDocument doc;
+            try
+            {
+                doc = FlowDocument.Parse(await File.ReadAllTextAsync(path, ct));
+            }
+            catch (FlowValidationException ex)
+            {
+                await error.WriteLineAsync($"{path} was not imported:");
+                foreach (var e in ex.Errors)
+                {
+                    await error.WriteLineAsync("  - " + e);
+                }
+                return 1;
+            }
+            catch (IOException ex)
+            {
+                await error.WriteLineAsync($"{path} cannot be read: {ex.Message}");
+                return 1;
+            }
+            await new FileFlowStorage(Path.Combine(pr.GetValue(data)!, "flows.json")).SaveAsync(doc.Raw, ct);
+            await output.WriteLineAsync($"Imported {doc.Raw.Count} objects ({doc.Tabs.Count} flows, {doc.FlowNodes.Count} nodes). A running server picks them up on restart or POST /red/flows with Node-RED-Deployment-Type: reload.");
+            return 0;
+        });
+        root.Add(new Command("flows", "Export or import flows") { export, import });
+        root.Add(UserCommands(data, output, error));
+        return root;
+    }
+
+    private static Command UserCommands(Option<string> data, TextWriter output, TextWriter error)
+    {
+        var name = new Argument<string>("NAME");
+        var role = new Option<string>("--role") { Description = "admin, editor, operator or viewer", DefaultValueFactory = _ => Roles.Viewer };
+        var password = new Option<string?>("--password") { Description = "Password (generated and printed when left out)" };
+        var add = new Command("add", "Add a user") { name, role, password };
+        add.SetAction((pr, ct) => WithUsers(pr.GetValue(data)!, error, async users =>
+        {
+            var pw = pr.GetValue(password) ?? UserService.GeneratePassword();
+            await users.AddAsync(pr.GetValue(name)!, pr.GetValue(role)!, pw, ct);
+            await output.WriteLineAsync($"Added {pr.GetValue(name)} ({pr.GetValue(role)})" + (pr.GetValue(password) is null ? $" with password: {pw}" : ""));
+        }));
+        var passwdName = new Argument<string>("NAME");
+        var passwdPassword = new Option<string?>("--password") { Description = "New password (generated and printed when left out)" };
+        var passwd = new Command("passwd", "Set a user's password") { passwdName, passwdPassword };
+        passwd.SetAction((pr, ct) => WithUsers(pr.GetValue(data)!, error, async users =>
+        {
+            var pw = pr.GetValue(passwdPassword) ?? UserService.GeneratePassword();
+            await users.SetPasswordAsync(pr.GetValue(passwdName)!, pw, ct);
+            await output.WriteLineAsync($"Password of {pr.GetValue(passwdName)} changed" + (pr.GetValue(passwdPassword) is null ? $": {pw}" : ""));
+        }));
+        var list = new Command("list", "List users");
+        list.SetAction((pr, ct) => WithUsers(pr.GetValue(data)!, error, async users =>
+        {
+            foreach (var u in await users.ListAsync(ct))
+            {
+                await output.WriteLineAsync($"{u.Name,-20} {u.Role}");
+            }
+        }));
+        return new Command("user", "Manage users") { add, passwd, list };
+    }
+
+    private static async Task<int> WithUsers(string dataDir, TextWriter error, Func<UserService, Task> action)
+    {
+        Directory.CreateDirectory(dataDir);
+        var services = new ServiceCollection();
+        services.AddDbContextFactory<ServerDbContext>(o => o.UseSqlite($"Data Source={Path.Combine(Path.GetFullPath(dataDir), "flowfleet.db")}"));
+        services.AddSingleton<UserService>();
+        await using var sp = services.BuildServiceProvider();
+        await FlowFleetHost.EnsureDatabaseAsync(sp);
+        try
+        {
+            await action(sp.GetRequiredService<UserService>());
+            return 0;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            await error.WriteLineAsync(ex.Message);
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using System.Reflection;
+using FlowFleet.Nodes.Core.Http;
+using FlowFleet.Runtime;
+using FlowFleet.Runtime.Nodes;
+using FlowFleet.Runtime.Plugins;
+using FlowFleet.Runtime.Storage;
+using FlowFleet.Server.Auth;
+using FlowFleet.Server.HttpNodes;
+using FlowFleet.Server.Ops;
+using FlowFleet.Server.Red;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FlowFleet.Server.Hosting;
+
+/// <summary>Builds and starts the FlowFleet web application (used by <c>Program</c> and by tests on 127.0.0.1:0).</summary>
+public static class FlowFleetHost
+{
+    public static readonly Assembly[] NodeAssemblies = [typeof(HttpInNode).Assembly];
+
+    public static WebApplication Build(string[] args, ServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var dataDir = Path.GetFullPath(options.DataDirectory);
+        Directory.CreateDirectory(dataDir);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddEnvironmentVariables("FLOWFLEET_");
+        builder.Configuration.AddCommandLine(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls("http://0.0.0.0:7011");
+        }
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 16 * 1024 * 1024);
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        if (builder.Configuration["Logging:Json"] == "true")
+        {
+            builder.Logging.ClearProviders().AddJsonConsole();
+        }
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.Configure<FlowEngineOptions>(builder.Configuration.GetSection("Flows"));
+        services.AddFlowRuntime(dataDir, NodeAssemblies);
+        services.AddSingleton(sp =>
+        {
+            var registry = new NodeRegistry();
+            foreach (var a in NodeAssemblies)
+            {
+                registry.RegisterAssembly(a, "core");
+            }
+            var pluginsDir = options.PluginsDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "plugins");
+            PluginLoader.LoadAll(pluginsDir, registry, sp.GetRequiredService<IOptions<FlowEngineOptions>>().Value, sp.GetRequiredService<ILoggerFactory>().CreateLogger("FlowFleet.Plugins"));
+            return registry;
+        });
+        services.AddSingleton<HttpRouteTable>();
+        services.AddSingleton<IHttpRouteTable>(sp => sp.GetRequiredService<HttpRouteTable>());
+        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDir, "keys"))).SetApplicationName("FlowFleet");
+        services.AddSingleton<IFlowStorage>(_ => new FileFlowStorage(Path.Combine(dataDir, "flows.json")));
+        services.AddSingleton<ICredentialStore>(sp => new DataProtectionCredentialStore(Path.Combine(dataDir, "flows_cred.json"), sp.GetRequiredService<IDataProtectionProvider>()));
+        services.AddSingleton(sp => new FlowService(sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IFlowStorage>(),
+            sp.GetRequiredService<ICredentialStore>(), sp.GetRequiredService<ILogger<FlowService>>()));
+        services.AddSingleton<CommsHub>();
+        services.AddDbContextFactory<ServerDbContext>(o => o.UseSqlite($"Data Source={Path.Combine(dataDir, "flowfleet.db")}"));
+        services.AddFlowFleetAuth(options.NoAuth);
+        services.AddOpenApi();
+        services.AddHostedService<FlowRuntimeService>();
+
+        var app = builder.Build();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        var red = app.MapGroup("/red");
+        app.MapAuthApi(red, options.NoAuth);
+        red.MapRedFlows();
+        red.MapRedRuntime(options.NoAuth);
+        red.Map("/comms", (HttpContext ctx, CommsHub hub, TokenService tokens) => hub.HandleAsync(ctx, tokens, authRequired: !options.NoAuth)).AllowAnonymous();
+        app.MapOps();
+        app.MapOpenApi().RequireAuthorization(Policies.SettingsRead);
+        app.MapHttpNodes();
+        return app;
+    }
+
+    /// <summary>Makes sure the database exists and there is an admin (first start prints a generated password once).</summary>
+    public static async Task InitializeAsync(WebApplication app, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        await EnsureDatabaseAsync(app.Services, ct);
+        var options = app.Services.GetRequiredService<ServerOptions>();
+        var users = app.Services.GetRequiredService<UserService>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FlowFleet");
+        if (options.NoAuth)
+        {
+            logger.LogWarning("Authentication is OFF (--no-auth): anyone who can reach this server can change flows and devices. Use only for local development.");
+        }
+        if (!await users.AnyAsync(ct))
+        {
+            var configured = app.Configuration["ADMIN_PASSWORD"] ?? Environment.GetEnvironmentVariable("FLOWFLEET_ADMIN_PASSWORD");
+            var password = string.IsNullOrEmpty(configured) ? UserService.GeneratePassword() : configured;
+            await users.AddAsync("admin", Roles.Admin, password, ct);
+            if (string.IsNullOrEmpty(configured))
+            {
+                (options.Console ?? Console.Out).WriteLine($"Created user 'admin' with password: {password}  (shown once; change it with 'flowfleet user passwd admin')");
+            }
+        }
+    }
+
+    public static async Task EnsureDatabaseAsync(IServiceProvider services, CancellationToken ct = default)
+    {
+        var factory = services.GetRequiredService<IDbContextFactory<ServerDbContext>>();
+        await using var db = await factory.CreateDbContextAsync(ct);
+        await db.Database.EnsureCreatedAsync(ct);
+    }
+}
+
+/// <summary>Loads and runs the stored flows at start; closes nodes and flushes contexts at shutdown.</summary>
+internal sealed class FlowRuntimeService(FlowService flows, FlowEngine engine, ILogger<FlowRuntimeService> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await flows.LoadAsync(cancellationToken);
+            logger.LogInformation("Flows started: {Nodes} nodes, rev {Rev}", result.Started, result.Rev);
+            foreach (var w in result.Warnings)
+            {
+                logger.LogWarning("{Warning}", w);
+            }
+        }
+        catch (Exception ex) when (ex is Runtime.Flows.FlowValidationException or InvalidDataException)
+        {
+            logger.LogError("The stored flows could not be loaded and are left untouched; no flows are running: {Error}", ex.Message);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await engine.DisposeAsync();
+        logger.LogInformation("Flows stopped, contexts flushed");
+    }
+}

@@ -1,0 +1,18 @@
+namespace FlowFleet.Server.Hosting;
+
+/// <summary>What the command line decided for this process.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>Where flows, credentials, keys and the database live.</summary>
+    public string DataDirectory { get; init; } = "data";
+
+    public bool NoAuth { get; init; }
+
+    public bool Demo { get; init; }
+
+    /// <summary>Folder scanned for plugins (<c>plugins/</c> beside the working directory by default).</summary>
+    public string? PluginsDirectory { get; init; }
+
+    /// <summary>Where the generated admin password is written (the console by default).</summary>
+    public TextWriter? Console { get; init; }
+}

@@ -1,0 +1,73 @@
+using FlowFleet.Nodes.Core.Http;
+
+namespace FlowFleet.Server.HttpNodes;
+
+/// <summary>Serves requests for routes of http in nodes (a catch-all with the lowest precedence).</summary>
+public static class HttpNodeEndpoint
+{
+    public static readonly TimeSpan ResponseTimeout = TimeSpan.FromSeconds(120);
+
+    public static IEndpointConventionBuilder MapHttpNodes(this IEndpointRouteBuilder app) =>
+        app.Map("/{**path}", HandleAsync).WithOrder(int.MaxValue).WithName("HttpInNodes").ExcludeFromDescription();
+
+    private static async Task HandleAsync(HttpContext ctx, HttpRouteTable routes)
+    {
+        var path = ctx.Request.Path.Value ?? "/";
+        if (!routes.TryMatch(ctx.Request.Method, path, out var handler, out var parameters, out var wrongMethod))
+        {
+            ctx.Response.StatusCode = wrongMethod ? 405 : 404;
+            await ctx.Response.WriteAsync(wrongMethod ? "Method not allowed" : $"Cannot {ctx.Request.Method} {path}");
+            return;
+        }
+        using var body = new MemoryStream();
+        await ctx.Request.Body.CopyToAsync(body, ctx.RequestAborted);
+        var request = new HttpRequestData(
+            ctx.Request.Method, path, ctx.Request.Path + ctx.Request.QueryString,
+            ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+            ctx.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.Ordinal),
+            ctx.Request.Cookies.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal),
+            ctx.Request.ContentType, body.ToArray(), ctx.Connection.RemoteIpAddress?.ToString());
+        var sink = new HttpResponseSink();
+        try
+        {
+            handler(request, parameters, sink);
+        }
+        catch (InvalidOperationException ex)
+        {
+            ctx.Response.StatusCode = 400;
+            await ctx.Response.WriteAsync(ex.Message);
+            return;
+        }
+        var done = await Task.WhenAny(sink.Response, Task.Delay(ResponseTimeout, ctx.RequestAborted));
+        if (done != sink.Response)
+        {
+            if (!ctx.RequestAborted.IsCancellationRequested)
+            {
+                ctx.Response.StatusCode = 504;
+                await ctx.Response.WriteAsync("The flow did not answer (no http response node reached)");
+            }
+            return;
+        }
+        var response = await sink.Response;
+        ctx.Response.StatusCode = response.Status;
+        foreach (var (k, v) in response.Headers)
+        {
+            ctx.Response.Headers[k] = v;
+        }
+        foreach (var c in response.Cookies)
+        {
+            if (c.Value is null)
+            {
+                ctx.Response.Cookies.Delete(c.Name);
+                continue;
+            }
+            ctx.Response.Cookies.Append(c.Name, c.Value, new CookieOptions
+            {
+                Path = c.Path ?? "/", Domain = c.Domain, Expires = c.Expires, MaxAge = c.MaxAge, HttpOnly = c.HttpOnly, Secure = c.Secure,
+                SameSite = c.SameSite?.ToLowerInvariant() switch { "strict" => SameSiteMode.Strict, "lax" => SameSiteMode.Lax, "none" => SameSiteMode.None, _ => SameSiteMode.Unspecified },
+            });
+        }
+        ctx.Response.ContentType = response.ContentType;
+        await ctx.Response.Body.WriteAsync(response.Body, ctx.RequestAborted);
+    }
+}

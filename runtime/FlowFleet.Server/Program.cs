@@ -1,0 +1,9 @@
+using FlowFleet.Server.Cli;
+
+// Nodes may block a thread while a downstream queue is full; keep enough threads ready on small machines.
+ThreadPool.GetMinThreads(out var workers, out var io);
+ThreadPool.SetMinThreads(Math.Max(workers, 32), io);
+return await CliCommands.Build(args, Console.Out, Console.Error).Parse(args).InvokeAsync();
+
+/// <summary>The entry point, visible to tests.</summary>
+public partial class Program;

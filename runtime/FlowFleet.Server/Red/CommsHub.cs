@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using FlowFleet.Runtime;
+using FlowFleet.Server.Auth;
+
+namespace FlowFleet.Server.Red;
+
+/// <summary>
+/// Node-RED's <c>/comms</c> websocket: after <c>{"auth": token}</c> (when auth is on) a client subscribes to topics
+/// (<c>debug</c>, <c>status/#</c>, <c>notification/#</c>) and receives arrays of <c>{topic, data}</c> every ~50 ms.
+/// Status topics are retained; <c>hb</c> is sent every 15 s.
+/// </summary>
+public sealed class CommsHub : IDisposable
+{
+    private readonly ConcurrentDictionary<CommsConnection, byte> _connections = new();
+    private readonly ConcurrentDictionary<string, JsonNode> _retained = new(StringComparer.Ordinal);
+    private readonly List<IDisposable> _subscriptions = [];
+    private readonly Timer _heartbeat;
+
+    public CommsHub(FlowEvents events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        _subscriptions.Add(events.Debug.Subscribe(m => Publish("debug", DebugFormatter.Packet(m), retain: false)));
+        _subscriptions.Add(events.Status.Subscribe(s =>
+        {
+            var data = s.Status.ToJson();
+            Publish("status/" + s.NodeId, data, retain: true);
+        }));
+        _subscriptions.Add(events.Deployed.Subscribe(rev =>
+            Publish("notification/runtime-deploy", new JsonObject { ["revision"] = rev }, retain: false)));
+        _heartbeat = new Timer(_ => Publish("hb", JsonValue.Create(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), retain: false),
+            null, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15));
+    }
+
+    public int ConnectionCount => _connections.Count;
+
+    public void Publish(string topic, JsonNode data, bool retain)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (retain)
+        {
+            if (data is JsonObject { Count: 0 })
+            {
+                _retained.TryRemove(topic, out _);
+            }
+            else
+            {
+                _retained[topic] = data.DeepClone();
+            }
+        }
+        foreach (var c in _connections.Keys)
+        {
+            c.Offer(topic, data);
+        }
+    }
+
+    public async Task HandleAsync(HttpContext ctx, TokenService tokens, bool authRequired)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        if (!ctx.WebSockets.IsWebSocketRequest)
+        {
+            ctx.Response.StatusCode = 400;
+            return;
+        }
+        using var socket = await ctx.WebSockets.AcceptWebSocketAsync();
+        var connection = new CommsConnection(socket, authenticated: !authRequired || ctx.User.Identity?.IsAuthenticated == true);
+        _connections[connection] = 0;
+        try
+        {
+            var sender = connection.RunSenderAsync(ctx.RequestAborted);
+            await ReceiveAsync(connection, tokens, ctx.RequestAborted);
+            connection.Complete();
+            await sender;
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            // The client went away.
+        }
+        finally
+        {
+            _connections.TryRemove(connection, out _);
+        }
+    }
+
+    private async Task ReceiveAsync(CommsConnection c, TokenService tokens, CancellationToken ct)
+    {
+        var buffer = new byte[16 * 1024];
+        while (c.Socket.State == WebSocketState.Open)
+        {
+            using var ms = new MemoryStream();
+            WebSocketReceiveResult result;
+            do
+            {
+                result = await c.Socket.ReceiveAsync(buffer, ct);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await c.Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", ct);
+                    return;
+                }
+                ms.Write(buffer, 0, result.Count);
+                if (ms.Length > 64 * 1024)
+                {
+                    await c.Socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, "frame too large", ct);
+                    return;
+                }
+            }
+            while (!result.EndOfMessage);
+            JsonObject? frame;
+            try
+            {
+                frame = JsonNode.Parse(Encoding.UTF8.GetString(ms.ToArray())) as JsonObject;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                continue;
+            }
+            if (frame?["auth"] is { } auth)
+            {
+                var identity = await tokens.ValidateAsync(auth.ToString(), ct);
+                c.Authenticated = identity is not null;
+                await c.SendRawAsync(new JsonObject { ["auth"] = c.Authenticated ? "ok" : "fail" }, ct);
+                if (!c.Authenticated)
+                {
+                    await c.Socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "authentication failed", ct);
+                    return;
+                }
+            }
+            else if (frame?["subscribe"]?.ToString() is { } topic && c.Authenticated)
+            {
+                c.Subscribe(topic);
+                foreach (var (t, data) in _retained)
+                {
+                    if (CommsConnection.Matches(topic, t))
+                    {
+                        c.Offer(t, data);
+                    }
+                }
+            }
+            else if (frame?["unsubscribe"]?.ToString() is { } gone)
+            {
+                c.Unsubscribe(gone);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _heartbeat.Dispose();
+        foreach (var s in _subscriptions)
+        {
+            s.Dispose();
+        }
+    }
+}
+
+/// <summary>One comms client: its subscriptions and a bounded outbound queue sent in batches.</summary>
+internal sealed class CommsConnection(WebSocket socket, bool authenticated)
+{
+    private readonly Channel<(string Topic, JsonNode Data)> _out = Channel.CreateBounded<(string, JsonNode)>(
+        new BoundedChannelOptions(2000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    private readonly ConcurrentDictionary<string, byte> _topics = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+
+    public WebSocket Socket => socket;
+
+    public bool Authenticated { get; set; } = authenticated;
+
+    public void Subscribe(string topic) => _topics[topic] = 0;
+
+    public void Unsubscribe(string topic) => _topics.TryRemove(topic, out _);
+
+    public void Offer(string topic, JsonNode data)
+    {
+        if (Authenticated && (topic == "hb" || _topics.Keys.Any(p => Matches(p, topic))))
+        {
+            _out.Writer.TryWrite((topic, data));
+        }
+    }
+
+    public void Complete() => _out.Writer.TryComplete();
+
+    public async Task RunSenderAsync(CancellationToken ct)
+    {
+        var reader = _out.Reader;
+        while (await reader.WaitToReadAsync(ct))
+        {
+            await Task.Delay(50, ct);
+            var batch = new JsonArray();
+            while (batch.Count < 500 && reader.TryRead(out var item))
+            {
+                batch.Add(new JsonObject { ["topic"] = item.Topic, ["data"] = item.Data.DeepClone() });
+            }
+            if (batch.Count > 0 && socket.State == WebSocketState.Open)
+            {
+                await SendRawAsync(batch, ct);
+            }
+        }
+    }
+
+    public async Task SendRawAsync(JsonNode frame, CancellationToken ct)
+    {
+        var bytes = Encoding.UTF8.GetBytes(frame.ToJsonString());
+        await _sendLock.WaitAsync(ct);
+        try
+        {
+            await socket.SendAsync(bytes, WebSocketMessageType.Text, true, ct);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>MQTT-style topic match: <c>#</c> matches the rest, <c>+</c> one level.</summary>
+    public static bool Matches(string pattern, string topic)
+    {
+        if (pattern == topic || pattern == "#")
+        {
+            return true;
+        }
+        var p = pattern.Split('/');
+        var t = topic.Split('/');
+        for (var i = 0; i < p.Length; i++)
+        {
+            if (p[i] == "#")
+            {
+                return true;
+            }
+            if (i >= t.Length || (p[i] != "+" && p[i] != t[i]))
+            {
+                return false;
+            }
+        }
+        return p.Length == t.Length;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime;
+using FlowFleet.Runtime.Flows;
+using FlowFleet.Runtime.Storage;
+using FlowFleet.Server.Auth;
+using FlowFleet.Server.HttpNodes;
+
+namespace FlowFleet.Server.Red;
+
+/// <summary>Node-RED's flow endpoints: <c>/flows</c>, <c>/flows/state</c>, <c>/flow/:id</c>.</summary>
+public static class RedFlowsApi
+{
+    public static void MapRedFlows(this RouteGroupBuilder red)
+    {
+        red.MapGet("/flows", (HttpContext ctx, FlowService flows) => IsV2(ctx)
+            ? Results.Json(new JsonObject { ["rev"] = flows.Rev, ["flows"] = flows.GetFlows() })
+            : Results.Json(flows.GetFlows())).RequireAuthorization(Policies.FlowsRead).WithName("RedGetFlows");
+        red.MapPost("/flows", PostFlowsAsync).RequireAuthorization(Policies.FlowsWrite).WithName("RedPostFlows");
+        red.MapGet("/flows/state", (FlowEngine engine) => Results.Json(new { state = engine.Started ? "start" : "stop" }))
+            .RequireAuthorization(Policies.FlowsRead);
+        red.MapPost("/flows/state", async (HttpContext ctx, FlowEngine engine) =>
+        {
+            var body = await ReadJsonAsync(ctx);
+            switch (body?["state"]?.GetValue<string>())
+            {
+                case "start":
+                    await engine.StartFlowsAsync();
+                    break;
+                case "stop":
+                    await engine.StopFlowsAsync();
+                    break;
+                default:
+                    return RedErrors.BadRequest("state must be start or stop");
+            }
+            return Results.Json(new { state = engine.Started ? "start" : "stop" });
+        }).RequireAuthorization(Policies.FlowsWrite);
+        red.MapRedFlow();
+    }
+
+    private static bool IsV2(HttpContext ctx) => ctx.Request.Headers["Node-RED-API-Version"].ToString() == "v2";
+
+    private static async Task<IResult> PostFlowsAsync(HttpContext ctx, FlowService flows, HttpRouteTable routes)
+    {
+        var type = ctx.Request.Headers["Node-RED-Deployment-Type"].ToString();
+        if (type == "reload")
+        {
+            try
+            {
+                var reloaded = await flows.LoadAsync(ctx.RequestAborted);
+                return IsV2(ctx) ? Results.Json(new { rev = reloaded.Rev }) : Results.NoContent();
+            }
+            catch (Exception ex) when (ex is FlowValidationException or InvalidDataException)
+            {
+                return RedErrors.BadRequest(ex.Message);
+            }
+        }
+        var deployType = type switch
+        {
+            "" or "full" => DeployType.Full,
+            "nodes" => DeployType.Nodes,
+            "flows" => DeployType.Flows,
+            _ => (DeployType?)null,
+        };
+        if (deployType is null)
+        {
+            return RedErrors.BadRequest($"Unknown deployment type '{type}'");
+        }
+        var body = await ReadJsonAsync(ctx);
+        JsonNode? flowArray;
+        string? rev = null;
+        if (body is JsonObject o)
+        {
+            flowArray = o["flows"];
+            rev = o["rev"]?.GetValue<string>();
+            if (o["credentials"] is JsonObject creds && flowArray is JsonArray arr)
+            {
+                // v2 clients may send credentials apart from the nodes: put them back for the flow service to split off.
+                foreach (var n in arr.OfType<JsonObject>())
+                {
+                    if (n["id"]?.GetValue<string>() is { } id && creds[id] is JsonObject c)
+                    {
+                        n["credentials"] = c.DeepClone();
+                    }
+                }
+            }
+        }
+        else
+        {
+            flowArray = body;
+        }
+        if (flowArray is not JsonArray flowsJson)
+        {
+            return RedErrors.BadRequest("The body must be a flow array, or {rev, flows}");
+        }
+        if (HttpPathProblem(flowsJson, routes) is { } problem)
+        {
+            return RedErrors.BadRequest(problem);
+        }
+        try
+        {
+            var result = await flows.DeployAsync(flowsJson, deployType.Value, IsV2(ctx) ? rev : null, ctx.RequestAborted);
+            return IsV2(ctx) || body is JsonObject ? Results.Json(new { rev = result.Rev }) : Results.NoContent();
+        }
+        catch (FlowRevisionConflictException)
+        {
+            return RedErrors.Json(409, "version_mismatch", "Error: version mismatch");
+        }
+        catch (FlowValidationException ex)
+        {
+            return RedErrors.BadRequest(ex.Message);
+        }
+    }
+
+    /// <summary>An http in node may not claim FlowFleet's own paths; such a deploy is refused whole.</summary>
+    public static string? HttpPathProblem(JsonArray flows, HttpRouteTable routes)
+    {
+        foreach (var n in flows.OfType<JsonObject>())
+        {
+            if (n["type"]?.GetValue<string>() == "http in" && n["d"]?.GetValueKind() != JsonValueKind.True &&
+                n["url"] is JsonValue url && routes.IsReserved(url.ToString(), out var reason))
+            {
+                return $"Node {n["id"]}: {reason}";
+            }
+        }
+        return null;
+    }
+
+    internal static async Task<JsonNode?> ReadJsonAsync(HttpContext ctx)
+    {
+        try
+        {
+            return await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
