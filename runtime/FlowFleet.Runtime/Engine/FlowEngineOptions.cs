@@ -4,7 +4,7 @@ namespace FlowFleet.Runtime;
 public sealed class FlowEngineOptions
 {
     /// <summary>Messages a node may have waiting before senders are held back.</summary>
-    public int QueueCapacity { get; set; } = 10_000;
+    public int QueueCapacity { get; set; } = 1000;
 
     /// <summary>How long a sender waits for room in a full queue before the message is dropped with an error.</summary>
     public TimeSpan QueueFullTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -50,8 +50,8 @@ public static class AuthSetup
     private static Task Deny(RedirectContext<CookieAuthenticationOptions> ctx, int status)
     {
         var path = ctx.Request.Path;
-        if (path.StartsWithSegments("/red") || path.StartsWithSegments("/api") || path.StartsWithSegments("/client") ||
-            ctx.Request.Headers.Accept.ToString().Contains("application/json", StringComparison.OrdinalIgnoreCase) || ctx.Request.Method != "GET")
+        var wantsPage = ctx.Request.Method == "GET" && ctx.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+        if (path.StartsWithSegments("/red") || path.StartsWithSegments("/api") || path.StartsWithSegments("/client") || !wantsPage)
         {
             ctx.Response.StatusCode = status;
             return ctx.Response.WriteAsJsonAsync(status == 401
