@@ -6,5 +6,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "installing chromium for the browser tests..."
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: chromium could not be installed; browser tests will fail" >&2
 fi
-dotnet build FlowFleet.sln -c Release -warnaserror
-dotnet test FlowFleet.sln -c Release --no-build "$@"
+dotnet build FlowFleet.sln -c Release -warnaserror -nologo
+log=$(mktemp)
+status=0
+dotnet test FlowFleet.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log" || status=$?
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+echo "${passed} passed, ${failed} failed"
+exit $status

@@ -13,6 +13,12 @@ public static class MicroRun
     {
         var msg = FlowMessage.Create(new JsonObject { ["seq"] = 1, ["apower"] = 10.5, ["output"] = true }, "device/1");
         Time("ToJs+ToJson (no limits)", n, new Jint.Engine(), (e, _) => JsConvert.ToJson(JsConvert.ToJs(e, msg.Data)));
+        Time("ToJs", n, new Jint.Engine(), (e, _) => JsConvert.ToJs(e, msg.Data));
+        var eng = new Jint.Engine();
+        var js = JsConvert.ToJs(eng, msg.Data);
+        Time("ToJson", n, eng, (_, _) => JsConvert.ToJson(js));
+        Time("new JsonObject x2", n, eng, (_, _) => new JsonObject { ["_msgid"] = "abc", ["topic"] = "t", ["payload"] = new JsonObject { ["seq"] = 1, ["apower"] = 1.5, ["output"] = true } });
+        Time("MessageId", n, eng, (_, _) => MessageId.New());
         var limited = new Jint.Engine(o => o.TimeoutInterval(TimeSpan.FromSeconds(10)).MaxStatements(100_000_000).LimitMemory(1L << 30).LimitRecursion(256));
         var fn = limited.Evaluate("(function(msg){ return msg; })");
         var arg = JsConvert.ToJs(limited, msg.Data);

@@ -34,6 +34,10 @@ public static class RedRuntimeApi
             return Results.Ok("OK");
         }).RequireAuthorization(Policies.InjectWrite);
         red.MapGet("/nodes", (NodeRegistry registry) => Results.Json(NodeSets(registry))).RequireAuthorization(Policies.FlowsRead).WithName("RedNodes");
+        red.MapGet("/nodes/{module}/{set}", (string module, string set, NodeRegistry registry) =>
+            NodeSets(registry).OfType<JsonObject>().FirstOrDefault(n => n["id"]!.GetValue<string>() == module + "/" + set) is { } found
+                ? Results.Json(found)
+                : RedErrors.NotFound("Node set " + module + "/" + set)).RequireAuthorization(Policies.FlowsRead);
         red.MapGet("/nodes/descriptors", (NodeRegistry registry) =>
             Results.Json(new JsonArray(registry.All.Select(d => (JsonNode?)d.ToJson()).ToArray()))).RequireAuthorization(Policies.FlowsRead);
         red.MapGet("/settings", (HttpContext ctx, ContextManager contexts) =>
