@@ -144,15 +144,23 @@ internal sealed partial class RunningNode : INodeHost
             return true;
         }
         _engine.Metrics.CountQueueFull(Spec.Type);
-        try
+        // Senders are synchronous (scripts call node.send); hold this one back by spinning and yielding until the
+        // consumer makes room, which costs far less than blocking on an async write per message.
+        var spinner = default(SpinWait);
+        var deadline = Environment.TickCount64 + (long)_engine.Options.QueueFullTimeout.TotalMilliseconds;
+        while (!_closing.IsCancellationRequested)
         {
-            var write = _queue.Writer.WriteAsync(msg, _closing.Token).AsTask();
-            if (write.Wait(_engine.Options.QueueFullTimeout))
+            spinner.SpinOnce(sleep1Threshold: 30);
+            if (_queue.Writer.TryWrite(msg))
             {
                 return true;
             }
+            if (Environment.TickCount64 > deadline)
+            {
+                break;
+            }
         }
-        catch (AggregateException)
+        if (_closing.IsCancellationRequested)
         {
             return false;
         }
