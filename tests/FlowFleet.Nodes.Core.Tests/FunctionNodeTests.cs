@@ -159,4 +159,42 @@ public sealed class FunctionNodeTests
         h.Send("fn", JsonValue.Create(0));
         Assert.Equal("via script", (await h.NextAsync("o")).Payload!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task Close_code_runs_when_the_node_is_redeployed()
+    {
+        const string flows = """
+            [{"id":"t","type":"tab"},
+             {"id":"fn","type":"function","z":"t","func":"return msg;","finalize":"global.set('closed', (global.get('closed') || 0) + 1);","x":0,"y":0,"wires":[]}]
+            """;
+        await using var h = await FlowHarness.LoadAsync(flows);
+        await h.Engine.DeployAsync(JsonNode.Parse(flows)!, FlowFleet.Runtime.DeployType.Full);
+        Assert.Equal(1, JsonTools.ToNumber(h.Engine.GetHost("fn")!.GlobalContext.Get("closed")));
+    }
+
+    [Fact]
+    public async Task The_statement_limit_stops_a_script_that_runs_too_many_statements()
+    {
+        await using var h = await FlowHarness.LoadAsync("""
+            [{"id":"t","type":"tab"},
+             {"id":"fn","type":"function","z":"t","func":"let x = 0; for (let i = 0; i < 1e7; i++) { x++; } return msg;","x":0,"y":0,"wires":[]},
+             {"id":"c","type":"catch","z":"t","x":0,"y":0,"wires":[["o"]]},
+             {"id":"o","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+            """, o => o.Scripts.MaxStatements = 10_000);
+        h.Send("fn", JsonValue.Create(1));
+        Assert.Equal("Script exceeded the statement limit", (await h.NextAsync("o")).Data["error"]!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Every_core_node_type_describes_its_properties()
+    {
+        await using var h = await FlowHarness.LoadAsync("[]");
+        foreach (var type in new[] { "inject", "debug", "function", "change", "switch", "range", "template", "delay", "trigger", "catch", "status", "complete", "link in", "link out", "link call", "json", "split", "join", "timer", "http in", "http response", "http request", "comment" })
+        {
+            Assert.True(h.Engine.Registry.TryGet(type, out var d), type);
+            Assert.Contains(d.Properties, p => p.Name == "name");
+            Assert.NotNull(d.Help);
+            Assert.Equal(type, d.ToJson()["type"]!.GetValue<string>());
+        }
+    }
 }

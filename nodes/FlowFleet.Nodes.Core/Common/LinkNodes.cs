@@ -8,7 +8,7 @@ namespace FlowFleet.Nodes.Core.Common;
 /// <summary>Receives messages from link out / link call nodes anywhere in the flows.</summary>
 [NodeType("link in", Category = "common", Inputs = 0, Outputs = 1, Color = "#dddddd", Icon = "login",
     Help = "The end of a virtual wire: receives what the linked `link out` nodes send, or what a `link call` calls.")]
-public sealed class LinkInNode : FlowNode
+public sealed class LinkInNode : FlowNode<LinkConfig>
 {
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
@@ -20,7 +20,7 @@ public sealed class LinkInNode : FlowNode
 /// <summary>Sends to linked link in nodes, or (mode "return") back to the link call that called this flow.</summary>
 [NodeType("link out", Category = "common", Inputs = 1, Outputs = 0, Color = "#dddddd", Icon = "logout", Align = "right",
     Help = "The start of a virtual wire: sends to every linked `link in` (mode *link*), or returns the message to the `link call` node that started this path (mode *return*).")]
-public sealed class LinkOutNode : FlowNode
+public sealed class LinkOutNode : FlowNode<LinkConfig>
 {
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
@@ -56,7 +56,7 @@ public sealed class LinkOutNode : FlowNode
 /// <summary>Calls a flow that starts at a link in and ends at a link out in return mode; the result leaves this node.</summary>
 [NodeType("link call", Category = "common", Inputs = 1, Outputs = 1, Color = "#dddddd", Icon = "call",
     Help = "Sends the message to a `link in` (fixed, or by name/id in `msg.target` when dynamic) and waits for the flow to return it through a `link out` in return mode; fails after `timeout` seconds.")]
-public sealed class LinkCallNode : FlowNode, ILinkReturnTarget
+public sealed class LinkCallNode : FlowNode<LinkConfig>, ILinkReturnTarget
 {
     private readonly ConcurrentDictionary<string, Timer> _waiting = new(StringComparer.Ordinal);
 
@@ -128,4 +128,23 @@ public sealed class LinkCallNode : FlowNode, ILinkReturnTarget
         _waiting.Clear();
         return ValueTask.CompletedTask;
     }
+}
+
+/// <summary>Properties of link in, link out and link call nodes.</summary>
+public sealed class LinkConfig
+{
+    [NodeProperty(Default = "\"\"")]
+    public string? Name { get; set; }
+
+    [NodeProperty(Default = "[]", UiHint = "json", Label = "Linked nodes")]
+    public JsonArray? Links { get; set; }
+
+    [NodeProperty(Default = "\"link\"", UiHint = "select", Options = ["link:Send to all connected link nodes", "return:Return to calling link node"], Label = "Mode (link out)")]
+    public string? Mode { get; set; }
+
+    [NodeProperty(Default = "\"static\"", UiHint = "select", Options = ["static:Fixed target", "dynamic:Dynamic target (msg.target)"], Label = "Link type (link call)")]
+    public string? LinkType { get; set; }
+
+    [NodeProperty(Default = "\"30\"", UiHint = "number", Label = "Timeout (s, link call)")]
+    public double? Timeout { get; set; }
 }

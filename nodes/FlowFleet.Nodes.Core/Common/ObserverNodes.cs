@@ -6,7 +6,7 @@ using FlowFleet.Runtime.Nodes;
 namespace FlowFleet.Nodes.Core.Common;
 
 /// <summary>Shared config reading for catch, status and complete: <c>scope</c> is null (whole flow), an id list, or "group".</summary>
-public abstract class ObserverNodeBase : FlowNode
+public abstract class ObserverNodeBase : FlowNode<ObserverConfig>
 {
     public IReadOnlyCollection<string>? Scope => Node.Config["scope"] is JsonArray a
         ? a.Select(x => x?.GetValue<string>()).OfType<string>().ToList()
@@ -45,4 +45,17 @@ public sealed class StatusNode : ObserverNodeBase, IStatusObserver
 public sealed class CompleteNode : ObserverNodeBase, ICompleteObserver
 {
     bool IScopedObserver.GroupScope => GroupScope;
+}
+
+/// <summary>Properties of catch, status and complete nodes.</summary>
+public sealed class ObserverConfig
+{
+    [NodeProperty(Default = "\"\"")]
+    public string? Name { get; set; }
+
+    [NodeProperty(Default = "null", UiHint = "json", Label = "Scope", Help = "null = all nodes of the flow, a list of node ids, or \"group\".")]
+    public JsonNode? Scope { get; set; }
+
+    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Ignore errors handled by other Catch nodes")]
+    public bool Uncaught { get; set; }
 }
