@@ -31,32 +31,13 @@ public sealed class FunctionNode : FlowNode<FunctionConfig>
 
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
-        if (_script.UsesDone)
-        {
-            Node.DeferDone();
-        }
-        var ports = _script.Run(msg);
-        if (ports.Count > 0)
-        {
-            Node.Send(ports);
-        }
+        _script.HandleInput(Node, msg);
         return ValueTask.CompletedTask;
     }
 
     public override ValueTask CloseAsync(bool removed)
     {
-        try
-        {
-            _script.Close();
-        }
-        catch (ScriptException ex)
-        {
-            Node.Error("Close code failed: " + ex.Message);
-        }
-        finally
-        {
-            _script.Dispose();
-        }
+        _script.Shutdown(Node);
         return ValueTask.CompletedTask;
     }
 }

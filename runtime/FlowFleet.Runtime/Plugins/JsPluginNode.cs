@@ -22,28 +22,13 @@ internal sealed class JsPluginNode : FlowNode
 
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
-        if (_script.UsesDone)
-        {
-            Node.DeferDone();
-        }
-        var ports = _script.Run(msg);
-        if (ports.Count > 0)
-        {
-            Node.Send(ports);
-        }
+        _script.HandleInput(Node, msg);
         return ValueTask.CompletedTask;
     }
 
     public override ValueTask CloseAsync(bool removed)
     {
-        try
-        {
-            _script.Close();
-        }
-        finally
-        {
-            _script.Dispose();
-        }
+        _script.Shutdown(Node);
         return ValueTask.CompletedTask;
     }
 }

@@ -96,6 +96,39 @@ public sealed partial class ScriptHost : IDisposable
         }
     }
 
+    /// <summary>What a script-backed node does with an input: run it and send what it returned.</summary>
+    public void HandleInput(INodeHost node, FlowMessage msg)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        if (UsesDone)
+        {
+            node.DeferDone();
+        }
+        var ports = Run(msg);
+        if (ports.Count > 0)
+        {
+            node.Send(ports);
+        }
+    }
+
+    /// <summary>Runs the close code, reporting a failure as a node error, and releases the engine.</summary>
+    public void Shutdown(INodeHost node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        try
+        {
+            Close();
+        }
+        catch (ScriptException ex)
+        {
+            node.Error("Close code failed: " + ex.Message);
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
     /// <summary>Runs the close code (Node-RED's <c>finalize</c>) and stops timers.</summary>
     public void Close()
     {
