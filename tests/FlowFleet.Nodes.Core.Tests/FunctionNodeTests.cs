@@ -197,4 +197,14 @@ public sealed class FunctionNodeTests
             Assert.Equal(type, d.ToJson()["type"]!.GetValue<string>());
         }
     }
+
+    [Fact]
+    public async Task Scripts_that_never_name_msg_still_run_and_arguments_still_sees_it()
+    {
+        await using var h = await Load("const n = (context.get('n') || 0) + 1; context.set('n', n); if (n === 2) { return arguments[0]; } node.send({payload: n}); return null;");
+        h.Send("fn", JsonValue.Create("first"));
+        Assert.Equal(1, JsonTools.ToNumber((await h.NextAsync("o0")).Payload));
+        h.Send("fn", JsonValue.Create("second"));
+        Assert.Equal("second", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+    }
 }

@@ -16,10 +16,14 @@ namespace FlowFleet.Runtime.Scripting;
 /// </summary>
 public sealed partial class ScriptHost : IDisposable
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bmsg\b")]
+    private static partial System.Text.RegularExpressions.Regex MsgWord();
+
     private readonly JsEngine _engine;
     private readonly INodeHost _node;
     private readonly JsValue _main;
     private readonly bool _isAsync;
+    private readonly bool _readsMsg;
     private readonly TimeSpan _timeout;
     private readonly Lock _lock = new();
     private readonly ScriptTimers _timers;
@@ -44,6 +48,8 @@ public sealed partial class ScriptHost : IDisposable
             .Strict(false));
         UsesDone = source.Code.Contains("node.done", StringComparison.Ordinal);
         _isAsync = source.Code.Contains("await", StringComparison.Ordinal);
+        // A script that never names msg (or arguments) cannot see the message: skip copying it into the engine.
+        _readsMsg = MsgWord().IsMatch(source.Code) || source.Code.Contains("arguments", StringComparison.Ordinal);
         _timers = new ScriptTimers(this);
         InstallApi(source.Outputs);
         foreach (var (name, value) in source.Globals ?? new Dictionary<string, JsonNode?>())
@@ -84,7 +90,7 @@ public sealed partial class ScriptHost : IDisposable
             {
                 var result = Guard("function", () =>
                 {
-                    var value = _engine.Call(_main, JsConvert.ToJs(_engine, msg.Data));
+                    var value = _engine.Call(_main, _readsMsg ? JsConvert.ToJs(_engine, msg.Data) : JsValue.Undefined);
                     return _isAsync ? value.UnwrapIfPromise(_timeout) : value;
                 });
                 return ToPorts(result, msg, topLevelArrayIsPorts: true);
