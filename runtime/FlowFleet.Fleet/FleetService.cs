@@ -1,0 +1,83 @@
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Fleet.Registry;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FlowFleet.Fleet;
+
+/// <summary>Loads the registry at start; writes device state, telemetry, events and audit in the background; flushes at stop.</summary>
+public sealed partial class FleetService(DeviceRegistry registry, ILogger<FleetService> logger) : BackgroundService
+{
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await registry.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var lastFlush = DateTime.UtcNow;
+        var lastRetention = DateTime.MinValue;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    while (await registry.WriteQueuedAsync(stoppingToken).ConfigureAwait(false) >= 50_000)
+                    {
+                    }
+                    if (DateTime.UtcNow - lastFlush > TimeSpan.FromSeconds(5))
+                    {
+                        lastFlush = DateTime.UtcNow;
+                        await registry.FlushAsync(stoppingToken).ConfigureAwait(false);
+                    }
+                    if (DateTime.UtcNow - lastRetention > TimeSpan.FromHours(1))
+                    {
+                        lastRetention = DateTime.UtcNow;
+                        await registry.ApplyRetentionAsync(stoppingToken).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception ex) when (ex is DbUpdateException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+                {
+                    LogWriteFailed(ex);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await registry.WriteQueuedAsync(CancellationToken.None).ConfigureAwait(false);
+        foreach (var d in registry.All.Where(d => d.Online))
+        {
+            d.Online = false;
+            d.Dirty = true;
+        }
+        await registry.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing fleet data failed; will retry")]
+    private partial void LogWriteFailed(Exception ex);
+}
+
+public static class FleetServiceCollectionExtensions
+{
+    /// <summary>Registers the registry (SQLite at <paramref name="databasePath"/>), the hub and the background writer.</summary>
+    public static IServiceCollection AddFleet(this IServiceCollection services, string databasePath)
+    {
+        services.AddDbContextFactory<FleetDbContext>(o => o.UseSqlite($"Data Source={databasePath}"));
+        services.AddSingleton<DeviceRegistry>();
+        services.AddSingleton<DeviceHub>();
+        services.AddSingleton<FleetService>();
+        services.AddHostedService(sp => sp.GetRequiredService<FleetService>());
+        return services;
+    }
+}

@@ -1,0 +1,27 @@
+using System.Text.Json.Nodes;
+
+namespace FlowFleet.Fleet.Hub;
+
+/// <summary>What happened to a device.</summary>
+public enum DeviceEventKind
+{
+    Connect,
+    Disconnect,
+    Status,
+    Event,
+    Message,
+    Pending,
+    Presence,
+}
+
+/// <summary>
+/// One device event. <see cref="Data"/> is the status delta (Status), one entry of <c>events</c> (Event), the whole frame
+/// (Message) or null. Subscribers must not modify it.
+/// </summary>
+public sealed record DeviceEvent(DeviceEventKind Kind, string DeviceId, JsonNode? Data, double Ts, bool Outbound = false)
+{
+    /// <summary>The component the event concerns (<c>switch:0</c>), when there is one.</summary>
+    public string? Component { get; init; }
+
+    public string? Method { get; init; }
+}

@@ -1,0 +1,380 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Protocol;
+using FlowFleet.Fleet.Registry;
+using Microsoft.Extensions.Logging;
+
+namespace FlowFleet.Fleet.Hub;
+
+public sealed partial class DeviceHub
+{
+    private enum ReadOutcome
+    {
+        Frame,
+        Closed,
+        BadJson,
+        TooBig,
+        Timeout,
+    }
+
+    private async Task ReceiveLoopAsync(DeviceSession session, CancellationToken aborted)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, session.Closed);
+        var socket = session.Socket;
+        while (!linked.IsCancellationRequested)
+        {
+            var (outcome, frame) = await ReadFrameAsync(socket, linked.Token).ConfigureAwait(false);
+            if (outcome == ReadOutcome.Closed)
+            {
+                return;
+            }
+            if (outcome != ReadOutcome.Frame)
+            {
+                Interlocked.Increment(ref _framesRejected);
+                await RejectAsync(socket, outcome, session.Id).ConfigureAwait(false);
+                return;
+            }
+            if (!session.CountFrame())
+            {
+                Interlocked.Increment(ref _framesRejected);
+                LogRateLimited(session.Id, _options.RateLimitPerMinute);
+                await session.CloseAsync(WebSocketCloseStatus.PolicyViolation, $"Rate limit: more than {_options.RateLimitPerMinute} frames/min").ConfigureAwait(false);
+                return;
+            }
+            HandleFrame(session, frame!);
+        }
+    }
+
+    private void HandleFrame(DeviceSession session, JsonObject frame)
+    {
+        var state = session.State;
+        state.LastSeen = DateTime.UtcNow;
+        if (frame["method"] is not JsonValue mv || !mv.TryGetValue<string>(out var method))
+        {
+            if (frame["id"] is not null && (frame["result"] is not null || frame["error"] is not null || frame.ContainsKey("result")))
+            {
+                session.Complete(frame);
+            }
+            return;
+        }
+        Interlocked.Increment(ref _eventsProcessed);
+        var ts = frame["params"]?["ts"] is JsonValue tv && tv.TryGetValue<double>(out var t) ? t : ShellyFrames.Now();
+        if (WantsMessages)
+        {
+            Raise(new DeviceEvent(DeviceEventKind.Message, session.Id, frame, ts) { Method = method });
+        }
+        if (!session.Admitted)
+        {
+            if (method is "NotifyStatus" or "NotifyFullStatus" && frame["params"] is JsonObject pending)
+            {
+                lock (state.Gate)
+                {
+                    ShellyFrames.DeepMerge(state.Status, pending);
+                    state.Status.Remove("ts");
+                }
+            }
+            return;
+        }
+        switch (method)
+        {
+            case "NotifyStatus" when frame["params"] is JsonObject delta:
+                delta.Remove("ts");
+                lock (state.Gate)
+                {
+                    ShellyFrames.DeepMerge(state.Status, delta);
+                    state.Dirty = true;
+                }
+                registry.RecordTelemetry(state, delta);
+                Raise(new DeviceEvent(DeviceEventKind.Status, session.Id, delta, ts));
+                break;
+            case "NotifyFullStatus" when frame["params"] is JsonObject full:
+                full.Remove("ts");
+                lock (state.Gate)
+                {
+                    state.Status = (JsonObject)full.DeepClone();
+                    state.Dirty = true;
+                }
+                registry.RecordTelemetry(state, full);
+                Raise(new DeviceEvent(DeviceEventKind.Status, session.Id, full, ts));
+                break;
+            case "NotifyEvent" when (frame["params"]?["events"]) is JsonArray events:
+                foreach (var e in events.OfType<JsonObject>())
+                {
+                    var component = e["component"]?.GetValue<string>();
+                    var name = e["event"]?.GetValue<string>();
+                    registry.LogEvent(session.Id, "event", component, name, e);
+                    Raise(new DeviceEvent(DeviceEventKind.Event, session.Id, e, ts) { Component = component, Method = name });
+                    if (name == "config_changed" && component is not null)
+                    {
+                        _ = RereadConfigAsync(session, component);
+                    }
+                }
+                break;
+            default:
+                if (frame["id"] is not null)
+                {
+                    // Devices don't call the server; answer politely so a script's call doesn't hang.
+                    var reply = new JsonObject { ["id"] = frame["id"]!.DeepClone(), ["src"] = _options.Source, ["dst"] = session.Id, ["error"] = new JsonObject { ["code"] = 404, ["message"] = $"No handler for {method}" } };
+                    _ = SendQuietly(session, reply);
+                }
+                break;
+        }
+    }
+
+    private static async Task SendQuietly(DeviceSession session, JsonObject frame)
+    {
+        try
+        {
+            await session.SendAsync(frame).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Re-reads a component's config after <c>config_changed</c> (device info too for <c>sys</c>).</summary>
+    private async Task RereadConfigAsync(DeviceSession session, string component)
+    {
+        try
+        {
+            var colon = component.IndexOf(':', StringComparison.Ordinal);
+            var type = colon < 0 ? component : component[..colon];
+            var typeName = TypeName(component);
+            JsonObject? p = colon < 0 ? null : new JsonObject { ["id"] = int.Parse(component[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture) };
+            var config = await session.CallAsync($"{typeName}.GetConfig", p).ConfigureAwait(false);
+            JsonObject? info = type == "sys" ? await session.CallAsync("Shelly.GetDeviceInfo").ConfigureAwait(false) as JsonObject : null;
+            lock (session.State.Gate)
+            {
+                session.State.Config ??= [];
+                session.State.Config[component] = config?.DeepClone();
+            }
+            registry.ApplyIdentity(session.State, info, null, null, null);
+        }
+        catch (Exception ex) when (ex is ShellyRpcException or FormatException)
+        {
+            LogIdentityFailed(session.Id, ex.Message);
+        }
+    }
+
+    /// <summary>Brings a device to its desired state: outputs, brightness, cover position, then config differences.</summary>
+    public async Task<IReadOnlyList<string>> ApplyDesiredAsync(string id, CancellationToken ct = default)
+    {
+        var state = registry.Get(id);
+        if (state is null || !IsOnline(id))
+        {
+            return [];
+        }
+        List<(string Method, JsonObject Params)> calls = [];
+        lock (state.Gate)
+        {
+            if (state.Desired is null)
+            {
+                return [];
+            }
+            foreach (var (key, value) in state.Desired)
+            {
+                if (value is not JsonObject want)
+                {
+                    continue;
+                }
+                if (key == "config")
+                {
+                    foreach (var (comp, cfg) in want)
+                    {
+                        if (cfg is JsonObject c && Differs(c, state.Config?[comp] as JsonObject))
+                        {
+                            calls.Add(($"{TypeName(comp)}.SetConfig", IdParams(comp, new JsonObject { ["config"] = c.DeepClone() })));
+                        }
+                    }
+                    continue;
+                }
+                var reported = state.Status[key] as JsonObject;
+                if (key.StartsWith("switch:", StringComparison.Ordinal) && want["output"] is JsonValue so && Differs(want, reported, "output"))
+                {
+                    calls.Add(("Switch.Set", IdParams(key, new JsonObject { ["on"] = so.DeepClone() })));
+                }
+                else if (key.StartsWith("light:", StringComparison.Ordinal) && (Differs(want, reported, "output") || Differs(want, reported, "brightness")))
+                {
+                    var p = IdParams(key, []);
+                    if (want["output"] is { } lo)
+                    {
+                        p["on"] = lo.DeepClone();
+                    }
+                    if (want["brightness"] is { } b)
+                    {
+                        p["brightness"] = b.DeepClone();
+                    }
+                    calls.Add(("Light.Set", p));
+                }
+                else if (key.StartsWith("cover:", StringComparison.Ordinal) && want["current_pos"] is { } pos && Differs(want, reported, "current_pos"))
+                {
+                    calls.Add(("Cover.GoToPosition", IdParams(key, new JsonObject { ["pos"] = pos.DeepClone() })));
+                }
+            }
+        }
+        var done = new List<string>();
+        foreach (var (method, p) in calls)
+        {
+            try
+            {
+                await CallAsync(id, method, p, user: "shadow", ct: ct).ConfigureAwait(false);
+                done.Add(method);
+            }
+            catch (ShellyRpcException ex)
+            {
+                LogIdentityFailed(id, $"desired state: {method} failed: {ex.Message}");
+            }
+        }
+        return done;
+    }
+
+    private static bool Differs(JsonObject want, JsonObject? reported, string key) =>
+        want[key] is { } w && !JsonNode.DeepEquals(w, reported?[key]);
+
+    private static bool Differs(JsonObject want, JsonObject? reported) => want.Any(kv => kv.Value is JsonObject o
+        ? Differs(o, reported?[kv.Key] as JsonObject)
+        : !JsonNode.DeepEquals(kv.Value, reported?[kv.Key]));
+
+    /// <summary><c>switch:0</c> → <c>Switch</c>, <c>wifi</c> → <c>WiFi</c>.</summary>
+    public static string TypeName(string component)
+    {
+        var colon = component.IndexOf(':', StringComparison.Ordinal);
+        var type = colon < 0 ? component : component[..colon];
+        return type switch { "sys" => "Sys", "wifi" => "WiFi", "ws" => "Ws", "ble" => "BLE", "mqtt" => "Mqtt", "em" => "EM", "emdata" => "EMData", "devicepower" => "DevicePower", _ => char.ToUpperInvariant(type[0]) + type[1..] };
+    }
+
+    /// <summary>Adds <c>id</c> from <c>switch:0</c> to params (nothing for singleton components).</summary>
+    public static JsonObject IdParams(string component, JsonObject p)
+    {
+        var colon = component.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 0 && int.TryParse(component[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var id))
+        {
+            p["id"] = id;
+        }
+        return p;
+    }
+
+    private async Task<(ReadOutcome, JsonObject?)> ReadFrameAsync(WebSocket socket, CancellationToken ct)
+    {
+        byte[]? buffer = null;
+        try
+        {
+            // A zero-byte read waits for the next frame without holding a buffer per idle device.
+            var peek = await socket.ReceiveAsync(Memory<byte>.Empty, ct).ConfigureAwait(false);
+            if (peek.MessageType == WebSocketMessageType.Close)
+            {
+                return (ReadOutcome.Closed, null);
+            }
+            buffer = ArrayPool<byte>.Shared.Rent(4096);
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length >= _options.MaxFrameBytes)
+                    {
+                        return (ReadOutcome.TooBig, null);
+                    }
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxFrameBytes + 1));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                var r = await socket.ReceiveAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
+                if (r.MessageType == WebSocketMessageType.Close)
+                {
+                    return (ReadOutcome.Closed, null);
+                }
+                length += r.Count;
+                if (length > _options.MaxFrameBytes)
+                {
+                    return (ReadOutcome.TooBig, null);
+                }
+                if (r.EndOfMessage)
+                {
+                    break;
+                }
+            }
+            try
+            {
+                return JsonNode.Parse(buffer.AsSpan(0, length)) is JsonObject o ? (ReadOutcome.Frame, o) : (ReadOutcome.BadJson, null);
+            }
+            catch (JsonException)
+            {
+                return (ReadOutcome.BadJson, null);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return (ReadOutcome.Timeout, null);
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
+        {
+            return (ReadOutcome.Closed, null);
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private async Task RejectAsync(WebSocket socket, ReadOutcome outcome, string what)
+    {
+        var (status, reason) = outcome switch
+        {
+            ReadOutcome.BadJson => (WebSocketCloseStatus.InvalidPayloadData, "Frame is not a JSON object"),
+            ReadOutcome.TooBig => (WebSocketCloseStatus.MessageTooBig, $"Frame larger than {_options.MaxFrameBytes} bytes"),
+            ReadOutcome.Timeout => (WebSocketCloseStatus.PolicyViolation, "No frame in time"),
+            _ => (WebSocketCloseStatus.NormalClosure, ""),
+        };
+        if (outcome != ReadOutcome.Closed)
+        {
+            LogRejected(what, reason);
+        }
+        await CloseAsync(socket, status, reason).ConfigureAwait(false);
+    }
+
+    private static async Task CloseAsync(WebSocket socket, WebSocketCloseStatus status, string reason)
+    {
+        if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                await socket.CloseOutputAsync(status, reason, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device connection from {Remote} rejected: first frame src={Src} method={Method}")]
+    private partial void LogBadFirstFrame(string? remote, string? src, string? method);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {Id} reconnected: the previous connection is closed")]
+    private partial void LogReplaced(string id);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {Id} from {Remote} is waiting for admission")]
+    private partial void LogPending(string id, string? remote);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Id}: {Error}")]
+    private partial void LogIdentityFailed(string id, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Denied device {Id} told to stop connecting")]
+    private partial void LogDenied(string id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Id} sent more than {Limit} frames/min; disconnected")]
+    private partial void LogRateLimited(string id, int limit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device connection closed ({What}): {Reason}")]
+    private partial void LogRejected(string what, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A device event subscriber failed on {Kind} of {Id}")]
+    private partial void LogSubscriberFailed(Exception ex, DeviceEventKind kind, string id);
+}

@@ -1,0 +1,367 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Protocol;
+using FlowFleet.Fleet.Registry;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FlowFleet.Fleet.Hub;
+
+/// <summary>
+/// Terminates the devices' outbound websockets on <c>/shelly</c>: identifies each device by the <c>src</c> of its first status
+/// frame, admits it (or parks it as pending), reads its identity, keeps its status current, raises device events and carries
+/// RPCs to it.
+/// </summary>
+public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOptions> options, ILogger<DeviceHub> logger)
+{
+    /// <summary>Close codes sent to devices.</summary>
+    public const WebSocketCloseStatus ClosedReplaced = (WebSocketCloseStatus)4000;
+
+    private readonly ConcurrentDictionary<string, DeviceSession> _sessions = new(StringComparer.Ordinal);
+    private readonly FleetOptions _options = options.Value;
+    private ImmutableArray<Action<DeviceEvent>> _subscribers = [];
+    private long _eventsProcessed;
+    private long _framesRejected;
+
+    public DeviceRegistry Registry => registry;
+
+    public FleetOptions Options => _options;
+
+    public int OnlineCount => _sessions.Count(s => s.Value.Admitted);
+
+    public int ConnectionCount => _sessions.Count;
+
+    public long EventsProcessed => Interlocked.Read(ref _eventsProcessed);
+
+    public long FramesRejected => Interlocked.Read(ref _framesRejected);
+
+    public IEnumerable<DeviceSession> Sessions => _sessions.Values;
+
+    public DeviceSession? Session(string id) => _sessions.GetValueOrDefault(id);
+
+    public bool IsOnline(string id) => _sessions.TryGetValue(id, out var s) && s.Admitted;
+
+    /// <summary>Receives every device event until the returned handle is disposed. Handlers run inline: keep them short.</summary>
+    public IDisposable Subscribe(Action<DeviceEvent> handler)
+    {
+        ImmutableInterlocked.Update(ref _subscribers, s => s.Add(handler));
+        return new Unsubscriber(() => ImmutableInterlocked.Update(ref _subscribers, s => s.Remove(handler)));
+    }
+
+    private sealed class Unsubscriber(Action action) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0)
+            {
+                action();
+            }
+        }
+    }
+
+    private void Raise(DeviceEvent e)
+    {
+        foreach (var s in _subscribers)
+        {
+            try
+            {
+                s(e);
+            }
+            catch (Exception ex)
+            {
+                LogSubscriberFailed(ex, e.Kind, e.DeviceId);
+            }
+        }
+    }
+
+    /// <summary>True when someone listens for raw frames (the Data page, <c>/client</c> with Shelly.Message).</summary>
+    public bool WantsMessages { get; set; }
+
+    /// <summary>Calls a method on a connected, admitted device. Offline → error -114 at once; no answer → -104 after the timeout.</summary>
+    public async Task<JsonNode?> CallAsync(string deviceId, string method, JsonNode? parameters = null, TimeSpan? timeout = null, string? user = null, CancellationToken ct = default)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (!_sessions.TryGetValue(deviceId, out var session) || !session.Admitted)
+        {
+            var known = registry.Get(deviceId) is not null;
+            var error = new ShellyRpcException(ShellyRpcException.Unavailable, known ? $"Device {deviceId} is offline" : $"Unknown device {deviceId}");
+            registry.LogCommand(user, deviceId, method, parameters, false, error.Message, 0);
+            throw error;
+        }
+        try
+        {
+            var result = await session.CallAsync(method, parameters, timeout, ct).ConfigureAwait(false);
+            registry.LogCommand(user, deviceId, method, parameters, true, null, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return result;
+        }
+        catch (ShellyRpcException ex)
+        {
+            registry.LogCommand(user, deviceId, method, parameters, false, $"{ex.Code}: {ex.Message}", System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            throw;
+        }
+    }
+
+    /// <summary>Serves one device websocket (the <c>/shelly</c> endpoint).</summary>
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync("Shelly devices connect here with a websocket (Ws.SetConfig server = ws://host:7011/shelly)");
+            return;
+        }
+        var offered = context.WebSockets.WebSocketRequestedProtocols;
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(offered.Contains("json-rpc") ? "json-rpc" : null);
+        var remote = context.Connection.RemoteIpAddress?.ToString();
+        var token = context.Request.Query["token"].ToString();
+        await RunAsync(socket, remote, string.IsNullOrEmpty(token) ? null : token, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task RunAsync(WebSocket socket, string? remote, string? token, CancellationToken aborted)
+    {
+        JsonObject first;
+        using (var firstTimeout = CancellationTokenSource.CreateLinkedTokenSource(aborted))
+        {
+            firstTimeout.CancelAfter(_options.FirstFrameTimeout);
+            var (outcome, frame) = await ReadFrameAsync(socket, firstTimeout.Token).ConfigureAwait(false);
+            if (outcome != ReadOutcome.Frame)
+            {
+                await RejectAsync(socket, outcome, "first frame").ConfigureAwait(false);
+                return;
+            }
+            first = frame!;
+        }
+        var src = first["src"] is JsonValue sv && sv.TryGetValue<string>(out var s) ? s : null;
+        var method = first["method"] is JsonValue mv && mv.TryGetValue<string>(out var m) ? m : null;
+        if (string.IsNullOrWhiteSpace(src) || src.Length > 128 || method is not ("NotifyFullStatus" or "NotifyStatus" or "NotifyEvent"))
+        {
+            Interlocked.Increment(ref _framesRejected);
+            LogBadFirstFrame(remote, src, method);
+            await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "First frame must be NotifyFullStatus/NotifyStatus with the device id in src").ConfigureAwait(false);
+            return;
+        }
+
+        var state = registry.Touch(src, out var created);
+        if (state.Admission == AdmissionStates.Denied)
+        {
+            await TellToLeaveAsync(socket, src).ConfigureAwait(false);
+            return;
+        }
+        var admitted = state.Admission == AdmissionStates.Accepted;
+        if (!admitted && (_options.Admission.Equals("auto", StringComparison.OrdinalIgnoreCase) || (token is not null && await registry.UseTokenAsync(token, aborted).ConfigureAwait(false))))
+        {
+            state.Admission = AdmissionStates.Accepted;
+            registry.LogEvent(src, "admission", null, AdmissionStates.Accepted, token is null ? null : JsonValue.Create("token"));
+            admitted = true;
+        }
+
+        var session = new DeviceSession(state, socket, _options, remote) { FrameSent = OnFrameSent };
+        if (_sessions.TryGetValue(src, out var old))
+        {
+            LogReplaced(src);
+            old.FrameSent = null;
+            _ = old.CloseAsync(ClosedReplaced, "Replaced by a new connection of the same device");
+        }
+        _sessions[src] = session;
+        lock (state.Gate)
+        {
+            if (first["params"] is JsonObject p)
+            {
+                var status = (JsonObject)p.DeepClone();
+                status.Remove("ts");
+                if (method == "NotifyFullStatus")
+                {
+                    state.Status = status;
+                }
+                else
+                {
+                    ShellyFrames.DeepMerge(state.Status, status);
+                }
+            }
+            state.LastSeen = DateTime.UtcNow;
+            state.Ip = remote ?? state.Ip;
+            state.Dirty = true;
+        }
+        Task init;
+        if (admitted)
+        {
+            init = AdmitAsync(session);
+        }
+        else
+        {
+            LogPending(src, remote);
+            init = IdentifyPendingAsync(session, created);
+        }
+        try
+        {
+            await ReceiveLoopAsync(session, aborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            session.MarkClosed();
+            await init.ConfigureAwait(false);
+            if (_sessions.TryRemove(new KeyValuePair<string, DeviceSession>(src, session)))
+            {
+                state.Online = false;
+                state.LastSeen = DateTime.UtcNow;
+                state.Dirty = true;
+                if (session.Admitted)
+                {
+                    registry.LogEvent(src, "disconnect", null, null, null);
+                    Raise(new DeviceEvent(DeviceEventKind.Disconnect, src, null, ShellyFrames.Now()));
+                }
+            }
+        }
+    }
+
+    /// <summary>Marks a connected device admitted and reads its identity (also used when a pending device is accepted).</summary>
+    private async Task AdmitAsync(DeviceSession session)
+    {
+        session.Admitted = true;
+        session.State.Online = true;
+        session.State.Dirty = true;
+        registry.LogEvent(session.Id, "connect", null, null, session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
+        try
+        {
+            await ReadIdentityAsync(session).ConfigureAwait(false);
+        }
+        catch (ShellyRpcException ex)
+        {
+            LogIdentityFailed(session.Id, ex.Message);
+        }
+        if (session.Closed.IsCancellationRequested)
+        {
+            return;
+        }
+        Raise(new DeviceEvent(DeviceEventKind.Connect, session.Id, null, ShellyFrames.Now()));
+        await ApplyDesiredAsync(session.Id).ConfigureAwait(false);
+    }
+
+    private async Task ReadIdentityAsync(DeviceSession session)
+    {
+        var info = session.CallAsync("Shelly.GetDeviceInfo");
+        var config = session.CallAsync("Shelly.GetConfig");
+        var status = session.CallAsync("Shelly.GetStatus");
+        var methods = session.CallAsync("Shelly.ListMethods");
+        await Task.WhenAll(Quiet(info), Quiet(config), Quiet(status), Quiet(methods)).ConfigureAwait(false);
+        var methodList = methods.IsCompletedSuccessfully && methods.Result?["methods"] is JsonArray a ? a.Select(x => x!.GetValue<string>()).ToArray() : null;
+        JsonObject? configObject = config.IsCompletedSuccessfully ? config.Result as JsonObject : null;
+        if (methodList?.Contains("Shelly.GetComponents", StringComparer.OrdinalIgnoreCase) == true && configObject is not null)
+        {
+            var offset = 0;
+            while (true)
+            {
+                var page = await session.CallAsync("Shelly.GetComponents", new JsonObject { ["dynamic_only"] = true, ["offset"] = offset }).ConfigureAwait(false) as JsonObject;
+                var components = page?["components"] as JsonArray ?? [];
+                foreach (var c in components.OfType<JsonObject>())
+                {
+                    if (c["key"]?.GetValue<string>() is { } key && c["config"] is JsonObject cc)
+                    {
+                        configObject[key] = cc.DeepClone();
+                    }
+                }
+                offset += components.Count;
+                var total = page?["total"] is JsonValue t ? (int)t.GetValue<double>() : 0;
+                if (components.Count == 0 || offset >= total)
+                {
+                    break;
+                }
+            }
+        }
+        JsonObject? statusObject = status.IsCompletedSuccessfully ? status.Result as JsonObject : null;
+        registry.ApplyIdentity(session.State, info.IsCompletedSuccessfully ? info.Result as JsonObject : null, configObject, statusObject, methodList);
+        if (info.IsFaulted)
+        {
+            throw info.Exception!.InnerException as ShellyRpcException ?? new ShellyRpcException(-1, "GetDeviceInfo failed");
+        }
+    }
+
+    private static async Task Quiet(Task t)
+    {
+        try
+        {
+            await t.ConfigureAwait(false);
+        }
+        catch (ShellyRpcException)
+        {
+        }
+    }
+
+    private async Task IdentifyPendingAsync(DeviceSession session, bool created)
+    {
+        try
+        {
+            var info = await session.CallAsync("Shelly.GetDeviceInfo").ConfigureAwait(false) as JsonObject;
+            registry.ApplyIdentity(session.State, info, null, null, null);
+        }
+        catch (ShellyRpcException ex)
+        {
+            LogIdentityFailed(session.Id, ex.Message);
+        }
+        if (created)
+        {
+            await registry.SaveAsync(session.State).ConfigureAwait(false);
+        }
+        registry.LogEvent(session.Id, "pending", null, null, null);
+        Raise(new DeviceEvent(DeviceEventKind.Pending, session.Id, null, ShellyFrames.Now()));
+    }
+
+    /// <summary>Accepts a pending device: if it is connected it becomes online at once.</summary>
+    public async Task AcceptAsync(string id, CancellationToken ct = default)
+    {
+        await registry.SetAdmissionAsync(id, AdmissionStates.Accepted, ct).ConfigureAwait(false);
+        if (_sessions.TryGetValue(id, out var s) && !s.Admitted)
+        {
+            await AdmitAsync(s).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Denies a device: it is told to stop connecting (<c>Ws.SetConfig {server:"#",enable:false}</c> + reboot) and disconnected.</summary>
+    public async Task DenyAsync(string id, CancellationToken ct = default)
+    {
+        await registry.SetAdmissionAsync(id, AdmissionStates.Denied, ct).ConfigureAwait(false);
+        if (_sessions.TryGetValue(id, out var s))
+        {
+            try
+            {
+                await s.CallAsync("Ws.SetConfig", new JsonObject { ["config"] = new JsonObject { ["server"] = "#", ["enable"] = false } }, TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
+                await s.CallAsync("Shelly.Reboot", new JsonObject { ["delay_ms"] = 1000 }, TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
+            }
+            catch (ShellyRpcException ex)
+            {
+                LogIdentityFailed(id, ex.Message);
+            }
+            await s.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Denied").ConfigureAwait(false);
+        }
+    }
+
+    private async Task TellToLeaveAsync(WebSocket socket, string id)
+    {
+        try
+        {
+            var send = async (JsonObject f) => await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(f), WebSocketMessageType.Text, true, CancellationToken.None).ConfigureAwait(false);
+            await send(ShellyFrames.Request(1, _options.Source, "Ws.SetConfig", new JsonObject { ["config"] = new JsonObject { ["server"] = "#", ["enable"] = false } })).ConfigureAwait(false);
+            await send(ShellyFrames.Request(2, _options.Source, "Shelly.Reboot", new JsonObject { ["delay_ms"] = 1000 })).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException)
+        {
+        }
+        LogDenied(id);
+        await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "Denied").ConfigureAwait(false);
+    }
+
+    private void OnFrameSent(DeviceSession session, JsonObject frame)
+    {
+        if (WantsMessages)
+        {
+            Raise(new DeviceEvent(DeviceEventKind.Message, session.Id, frame, ShellyFrames.Now(), Outbound: true) { Method = frame["method"]?.GetValue<string>() });
+        }
+    }
+}

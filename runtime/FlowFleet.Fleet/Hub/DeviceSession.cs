@@ -1,0 +1,177 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Protocol;
+using FlowFleet.Fleet.Registry;
+
+namespace FlowFleet.Fleet.Hub;
+
+/// <summary>One connected device: its websocket, outstanding RPCs (with ids, timeouts and a concurrency limit) and its state.</summary>
+public sealed class DeviceSession
+{
+    private readonly WebSocket _socket;
+    private readonly FleetOptions _options;
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<JsonObject>> _pending = new();
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly SemaphoreSlim _rpcSlots;
+    private readonly CancellationTokenSource _closed = new();
+    private long _nextId;
+    private long _windowStart;
+    private int _windowCount;
+
+    internal DeviceSession(DeviceState state, WebSocket socket, FleetOptions options, string? remoteAddress)
+    {
+        State = state;
+        _socket = socket;
+        _options = options;
+        _rpcSlots = new SemaphoreSlim(Math.Max(1, options.MaxConcurrentRpc));
+        RemoteAddress = remoteAddress;
+        ConnectedAt = DateTimeOffset.UtcNow;
+    }
+
+    public string Id => State.Id;
+
+    internal WebSocket Socket => _socket;
+
+    public DeviceState State { get; }
+
+    public string? RemoteAddress { get; }
+
+    public DateTimeOffset ConnectedAt { get; }
+
+    public long FramesIn { get; internal set; }
+
+    public long FramesOut { get; private set; }
+
+    public bool Admitted { get; internal set; }
+
+    public CancellationToken Closed => _closed.Token;
+
+    internal Action<DeviceSession, JsonObject>? FrameSent { get; set; }
+
+    /// <summary>Calls a method on the device and returns its <c>result</c>; throws <see cref="ShellyRpcException"/> for its error, a timeout or a lost connection.</summary>
+    public async Task<JsonNode?> CallAsync(string method, JsonNode? parameters = null, TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        var limit = timeout ?? _options.RpcTimeout;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct, _closed.Token);
+        deadline.CancelAfter(limit);
+        try
+        {
+            await _rpcSlots.WaitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw Failure(method, limit);
+        }
+        var id = Interlocked.Increment(ref _nextId);
+        var tcs = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = tcs;
+        try
+        {
+            await SendAsync(ShellyFrames.Request(id, _options.Source, method, parameters?.DeepClone()), deadline.Token).ConfigureAwait(false);
+            JsonObject response;
+            try
+            {
+                response = await tcs.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw Failure(method, limit);
+            }
+            if (response["error"] is { } error)
+            {
+                throw ShellyRpcException.FromJson(error);
+            }
+            return response["result"];
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
+        {
+            throw new ShellyRpcException(ShellyRpcException.Unavailable, $"Device {Id} disconnected during {method}");
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+            _rpcSlots.Release();
+        }
+    }
+
+    private ShellyRpcException Failure(string method, TimeSpan limit) =>
+        _closed.IsCancellationRequested
+            ? new ShellyRpcException(ShellyRpcException.Unavailable, $"Device {Id} disconnected during {method}")
+            : new ShellyRpcException(ShellyRpcException.DeadlineExceeded, $"Device {Id} did not answer {method} within {limit.TotalSeconds:0.#} s");
+
+    /// <summary>Sends one frame (frames are serialized one at a time, as websockets require).</summary>
+    public async Task SendAsync(JsonObject frame, CancellationToken ct = default)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(frame);
+        await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
+            FramesOut++;
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+        FrameSent?.Invoke(this, frame);
+    }
+
+    /// <summary>Completes the RPC a response frame answers; false if nobody waits for that id.</summary>
+    internal bool Complete(JsonObject frame)
+    {
+        if (frame["id"] is JsonValue v && v.TryGetValue<double>(out var d) && _pending.TryRemove((long)d, out var tcs))
+        {
+            tcs.TrySetResult(frame);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Counts a received frame against the per-minute limit; false when the device exceeds it.</summary>
+    internal bool CountFrame()
+    {
+        FramesIn++;
+        if (_options.RateLimitPerMinute <= 0)
+        {
+            return true;
+        }
+        var now = Environment.TickCount64;
+        if (now - _windowStart >= 60_000)
+        {
+            _windowStart = now;
+            _windowCount = 0;
+        }
+        return ++_windowCount <= _options.RateLimitPerMinute;
+    }
+
+    internal async Task CloseAsync(WebSocketCloseStatus status, string reason)
+    {
+        MarkClosed();
+        if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                await _socket.CloseOutputAsync(status, reason, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+            {
+            }
+        }
+        _socket.Abort();
+    }
+
+    internal void MarkClosed()
+    {
+        if (!_closed.IsCancellationRequested)
+        {
+            _closed.Cancel();
+        }
+        foreach (var (_, tcs) in _pending)
+        {
+            tcs.TrySetCanceled();
+        }
+    }
+}

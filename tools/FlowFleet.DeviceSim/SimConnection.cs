@@ -1,0 +1,296 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+
+namespace FlowFleet.DeviceSim;
+
+/// <summary>Options shared by the simulated devices of one process.</summary>
+public sealed record SimOptions
+{
+    /// <summary>How often each device sends a NotifyStatus while connected.</summary>
+    public TimeSpan ReportInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a battery device (H&amp;T) stays awake after connecting, and how long it sleeps.</summary>
+    public TimeSpan AwakeTime { get; init; } = TimeSpan.FromSeconds(8);
+
+    public TimeSpan SleepTime { get; init; } = TimeSpan.FromSeconds(60);
+
+    public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Offer the <c>json-rpc</c> websocket subprotocol as some firmware does.</summary>
+    public bool OfferSubprotocol { get; init; } = true;
+}
+
+/// <summary>
+/// A device's outbound websocket: connects to the configured server, sends NotifyFullStatus, answers requests, reports
+/// status periodically, reconnects with exponential backoff and jitter, sleeps if the device is a battery device.
+/// </summary>
+public sealed class SimConnection : IAsyncDisposable
+{
+    private readonly SimDevice _device;
+    private readonly SimOptions _options;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Channel<JsonObject> _outbox = Channel.CreateBounded<JsonObject>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    private CancellationTokenSource? _session;
+    private Task? _loop;
+    private TimeSpan _rebootDelay = TimeSpan.MinValue;
+    private volatile bool _sleepRequested;
+
+    public SimConnection(SimDevice device, SimOptions options)
+    {
+        _device = device;
+        _options = options;
+        device.Notify += frame => _outbox.Writer.TryWrite(frame);
+        device.Rebooting += delay =>
+        {
+            _rebootDelay = delay;
+            _session?.Cancel();
+        };
+    }
+
+    public SimDevice Device => _device;
+
+    public bool Connected { get; private set; }
+
+    public int Connects { get; private set; }
+
+    public event Action<SimConnection, bool>? ConnectionChanged;
+
+    public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        var backoff = _options.MinBackoff;
+        while (!ct.IsCancellationRequested)
+        {
+            var server = _device.OutboundServer;
+            if (server is null)
+            {
+                await Delay(TimeSpan.FromSeconds(1), ct);
+                continue;
+            }
+            using var ws = new ClientWebSocket();
+            if (_options.OfferSubprotocol)
+            {
+                ws.Options.AddSubProtocol("json-rpc");
+            }
+            ws.Options.KeepAliveInterval = TimeSpan.Zero;
+            try
+            {
+                using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                connectTimeout.CancelAfter(TimeSpan.FromSeconds(15));
+                await ws.ConnectAsync(new Uri(server), connectTimeout.Token);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or HttpRequestException or IOException)
+            {
+                if (ct.IsCancellationRequested)
+                {
+                    return;
+                }
+                await Delay(Jitter(backoff), ct);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+                continue;
+            }
+            backoff = _options.MinBackoff;
+            _rebootDelay = TimeSpan.MinValue;
+            _sleepRequested = false;
+            var session = _session = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            Connects++;
+            SetConnected(true);
+            try
+            {
+                await RunSessionAsync(ws, session.Token);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+            {
+            }
+            finally
+            {
+                SetConnected(false);
+                if (ws.State == WebSocketState.Open)
+                {
+                    using var closeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                    try
+                    {
+                        await ws.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, _rebootDelay >= TimeSpan.Zero ? "reboot" : "bye", closeTimeout.Token);
+                    }
+                    catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+                    {
+                    }
+                }
+                session.Dispose();
+                _session = null;
+            }
+            if (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            if (_rebootDelay >= TimeSpan.Zero)
+            {
+                await Delay(_rebootDelay + TimeSpan.FromMilliseconds(500), ct);
+            }
+            else if (_sleepRequested)
+            {
+                await Delay(_options.SleepTime, ct);
+            }
+            else
+            {
+                await Delay(Jitter(backoff), ct);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    private void SetConnected(bool connected)
+    {
+        Connected = connected;
+        _device.SetConnected(connected);
+        ConnectionChanged?.Invoke(this, connected);
+    }
+
+    private async Task RunSessionAsync(ClientWebSocket ws, CancellationToken ct)
+    {
+        while (_outbox.Reader.TryRead(out _))
+        {
+        }
+        _outbox.Writer.TryWrite(_device.FullStatusFrame());
+        var sender = SendLoopAsync(ws, ct);
+        var reporter = _device.Profile.Sleeps ? SleepAfterAsync(ct) : ReportLoopAsync(ct);
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            var length = 0;
+            while (!ct.IsCancellationRequested)
+            {
+                var result = await ws.ReceiveAsync(buffer.AsMemory(length), ct);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+                length += result.Count;
+                if (!result.EndOfMessage)
+                {
+                    if (length == buffer.Length)
+                    {
+                        var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+                    continue;
+                }
+                HandleFrame(buffer.AsSpan(0, length));
+                length = 0;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            _session?.Cancel();
+            await Task.WhenAll(sender, reporter).ConfigureAwait(false);
+        }
+    }
+
+    private void HandleFrame(ReadOnlySpan<byte> bytes)
+    {
+        JsonObject? frame;
+        try
+        {
+            frame = JsonNode.Parse(bytes) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+        if (frame?["method"] is null)
+        {
+            return;
+        }
+        var response = _device.HandleFrame(frame, "WS_in", localChannel: false);
+        if (response is not null)
+        {
+            _outbox.Writer.TryWrite(response);
+        }
+    }
+
+    private async Task SendLoopAsync(ClientWebSocket ws, CancellationToken ct)
+    {
+        try
+        {
+            while (await _outbox.Reader.WaitToReadAsync(ct))
+            {
+                while (_outbox.Reader.TryRead(out var frame))
+                {
+                    var bytes = JsonSerializer.SerializeToUtf8Bytes(frame);
+                    await ws.SendAsync(bytes, WebSocketMessageType.Text, true, ct);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            _session?.Cancel();
+        }
+    }
+
+    private async Task ReportLoopAsync(CancellationToken ct)
+    {
+        var interval = _options.ReportInterval;
+        try
+        {
+            // Spread the fleet's reports over the interval instead of sending them all at once.
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * interval.TotalMilliseconds), ct);
+            using var timer = new PeriodicTimer(interval);
+            _device.Tick(interval);
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                _device.Tick(interval);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task SleepAfterAsync(CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(_options.AwakeTime, ct);
+            _device.Tick(_options.SleepTime);
+            await Task.Delay(300, ct);
+            _sleepRequested = true;
+            _session?.Cancel();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static TimeSpan Jitter(TimeSpan t) => TimeSpan.FromMilliseconds(t.TotalMilliseconds * (0.75 + Random.Shared.NextDouble() * 0.5));
+
+    private static async Task Delay(TimeSpan t, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(t, ct);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        _stop.Dispose();
+    }
+}
