@@ -14,11 +14,21 @@ public sealed class TokenAuthenticationHandler(IOptionsMonitor<AuthenticationSch
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        string token;
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            token = header[7..].Trim();
+        }
+        else if (Context.WebSockets.IsWebSocketRequest && Request.Query["access_token"].ToString() is { Length: > 0 } queryToken)
+        {
+            // Browsers can't set headers on websockets: /client accepts ?access_token= as well.
+            token = queryToken;
+        }
+        else
         {
             return AuthenticateResult.NoResult();
         }
-        var identity = await tokens.ValidateAsync(header[7..].Trim(), Context.RequestAborted);
+        var identity = await tokens.ValidateAsync(token, Context.RequestAborted);
         return identity is null
             ? AuthenticateResult.Fail("Invalid or expired token")
             : AuthenticateResult.Success(new AuthenticationTicket(Principals.For(identity.UserName, identity.Role, identity.Scope, SchemeName), SchemeName));

@@ -12,6 +12,30 @@ namespace FlowFleet.Server.Cli;
 /// <summary>The <c>flowfleet</c> command line: run the server, export/import flows, manage users.</summary>
 public static class CliCommands
 {
+    /// <summary>
+    /// The arguments handed to ASP.NET Core configuration: FlowFleet's own switches are taken out, because the configuration
+    /// reader would take a value-less switch like <c>--no-auth</c> as the key of the next token.
+    /// </summary>
+    public static string[] HostArgs(string[] rawArgs)
+    {
+        ArgumentNullException.ThrowIfNull(rawArgs);
+        var result = new List<string>();
+        for (var i = 0; i < rawArgs.Length; i++)
+        {
+            if (rawArgs[i] is "--no-auth" or "--demo")
+            {
+                continue;
+            }
+            if (rawArgs[i] == "--data")
+            {
+                i++;
+                continue;
+            }
+            result.Add(rawArgs[i]);
+        }
+        return [.. result];
+    }
+
     public static RootCommand Build(string[] rawArgs, TextWriter output, TextWriter error)
     {
         var data = new Option<string>("--data") { Description = "Data directory (flows, database, keys)", DefaultValueFactory = _ => "data", Recursive = true };
@@ -22,7 +46,7 @@ public static class CliCommands
         root.TreatUnmatchedTokensAsErrors = false;
         root.SetAction(async (pr, ct) =>
         {
-            var app = FlowFleetHost.Build(rawArgs, new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo) });
+            var app = FlowFleetHost.Build(HostArgs(rawArgs), new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo) });
             await FlowFleetHost.InitializeAsync(app, ct);
             await app.RunAsync();
             return 0;

@@ -1,5 +1,10 @@
 using System.Reflection;
+using FlowFleet.Fleet;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Fleet.Registry;
+using FlowFleet.Fleet.Rpc;
 using FlowFleet.Nodes.Core.Http;
+using FlowFleet.Server.Fleet;
 using FlowFleet.Runtime;
 using FlowFleet.Runtime.Nodes;
 using FlowFleet.Runtime.Plugins;
@@ -63,10 +68,16 @@ public static class FlowFleetHost
         services.AddDbContextFactory<ServerDbContext>(o => o.UseSqlite($"Data Source={Path.Combine(dataDir, "flowfleet.db")}"));
         services.AddFlowFleetAuth(options.NoAuth);
         services.AddOpenApi();
+        services.Configure<FleetOptions>(builder.Configuration.GetSection("Fleet"));
+        services.AddFleet(Path.Combine(dataDir, "fleet.db"));
+        services.AddSingleton<ClientHub>();
+        services.AddSingleton(sp => new DeviceAdopter(sp.GetRequiredService<DeviceRegistry>(), new HttpClient { Timeout = TimeSpan.FromSeconds(15) }));
         services.AddHostedService<FlowRuntimeService>();
 
         var app = builder.Build();
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        var fleetOptions = app.Services.GetRequiredService<IOptions<FleetOptions>>().Value;
+        // Pings like Shelly's fleet manager: every 30 s, and a connection that misses two pongs is closed.
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = fleetOptions.PingInterval, KeepAliveTimeout = fleetOptions.PingInterval * 2 });
         app.UseAuthentication();
         app.UseAuthorization();
         var red = app.MapGroup("/red");
@@ -75,6 +86,9 @@ public static class FlowFleetHost
         red.MapRedRuntime(options.NoAuth);
         red.Map("/comms", (HttpContext ctx, CommsHub hub, TokenService tokens) => hub.HandleAsync(ctx, tokens, authRequired: !options.NoAuth)).AllowAnonymous();
         app.MapOps();
+        app.Map("/shelly", (HttpContext ctx, DeviceHub hub) => hub.HandleAsync(ctx)).AllowAnonymous().ExcludeFromDescription();
+        app.Map("/client", (HttpContext ctx, ClientHub clients) => clients.HandleAsync(ctx)).RequireAuthorization(Policies.DevicesRead).ExcludeFromDescription();
+        app.MapFleetApi();
         app.MapOpenApi().RequireAuthorization(Policies.SettingsRead);
         app.MapHttpNodes();
         return app;

@@ -1,0 +1,316 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Security.Claims;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Fleet.Protocol;
+using FlowFleet.Fleet.Registry;
+using FlowFleet.Fleet.Rpc;
+using FlowFleet.Server.Auth;
+
+namespace FlowFleet.Server.Fleet;
+
+/// <summary>
+/// <c>/client</c>: a JSON-RPC 2.0 websocket in the spirit of Shelly's fleet manager. Calls <c>Device.*</c>, <c>Group.*</c>,
+/// <c>Events.Subscribe</c>; relays any frame whose <c>dst</c> is a device id (or an array of them) to the device(s) and
+/// answers with the client's <c>id</c>; pushes <c>Shelly.Connect/Disconnect/Status/Event/Message/Presence/OtaProgress</c>.
+/// </summary>
+public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
+{
+    private readonly ConcurrentDictionary<ClientConnection, byte> _clients = new();
+
+    public int ConnectionCount => _clients.Count;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = 400;
+            await context.Response.WriteAsync("Connect with a websocket (JSON-RPC 2.0)");
+            return;
+        }
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var client = new ClientConnection(socket, context.User);
+        _clients[client] = 0;
+        UpdateWantsMessages();
+        using var subscription = hub.Subscribe(client.OnDeviceEvent);
+        var sender = client.SendLoopAsync(context.RequestAborted);
+        try
+        {
+            await ReceiveLoopAsync(client, context.RequestAborted);
+        }
+        finally
+        {
+            _clients.TryRemove(client, out _);
+            UpdateWantsMessages();
+            client.Complete();
+            await sender;
+        }
+    }
+
+    private void UpdateWantsMessages() => hub.WantsMessages = _clients.Keys.Any(c => c.Wants("Shelly.Message"));
+
+    private async Task ReceiveLoopAsync(ClientConnection client, CancellationToken ct)
+    {
+        var buffer = new byte[256 * 1024];
+        while (client.Socket.State == WebSocketState.Open)
+        {
+            var length = 0;
+            ValueWebSocketReceiveResult r;
+            try
+            {
+                do
+                {
+                    r = await client.Socket.ReceiveAsync(buffer.AsMemory(length), ct);
+                    length += r.Count;
+                }
+                while (!r.EndOfMessage && length < buffer.Length);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+            {
+                return;
+            }
+            if (r.MessageType == WebSocketMessageType.Close)
+            {
+                return;
+            }
+            JsonObject? frame;
+            try
+            {
+                frame = JsonNode.Parse(buffer.AsSpan(0, length)) as JsonObject;
+            }
+            catch (JsonException ex)
+            {
+                client.Post(Error(null, -32700, "Parse error: " + ex.Message));
+                continue;
+            }
+            if (frame is null)
+            {
+                client.Post(Error(null, -32600, "Invalid request: expected an object"));
+                continue;
+            }
+            _ = HandleRequestAsync(client, frame, ct);
+        }
+    }
+
+    private async Task HandleRequestAsync(ClientConnection client, JsonObject frame, CancellationToken ct)
+    {
+        var id = frame["id"]?.DeepClone();
+        var method = frame["method"]?.GetValue<string>();
+        var p = frame["params"] as JsonObject ?? [];
+        try
+        {
+            if (frame["dst"] is { } dst && method is not null)
+            {
+                await RelayAsync(client, frame, dst, method, ct);
+                return;
+            }
+            if (method is null)
+            {
+                client.Post(Error(id, -32600, "Invalid request: method is required"));
+                return;
+            }
+            var result = await CallAsync(client, method, p, ct);
+            if (id is not null)
+            {
+                client.Post(new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id, ["result"] = result });
+            }
+        }
+        catch (ShellyRpcException ex)
+        {
+            client.Post(Error(id, ex.Code, ex.Message));
+        }
+        catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            client.Post(Error(id, -32602, ex.Message));
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            client.Post(Error(id, 403, ex.Message));
+        }
+    }
+
+    private async Task RelayAsync(ClientConnection client, JsonObject frame, JsonNode dst, string method, CancellationToken ct)
+    {
+        client.Require(Policies.DevicesControl);
+        var ids = dst is JsonArray a ? a.Select(x => x!.GetValue<string>()).ToList() : [dst.GetValue<string>()];
+        var id = frame["id"];
+        var p = frame["params"];
+        await Parallel.ForEachAsync(ids, ct, async (deviceId, token) =>
+        {
+            var r = await FleetRpc.CallOneAsync(hub, deviceId, method, p, null, client.User.Identity?.Name, token);
+            if (id is null)
+            {
+                return;
+            }
+            var answer = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id.DeepClone(), ["src"] = deviceId };
+            if (r.Ok)
+            {
+                answer["result"] = r.Result?.DeepClone();
+            }
+            else
+            {
+                answer["error"] = new JsonObject { ["code"] = r.ErrorCode, ["message"] = r.Error };
+            }
+            client.Post(answer);
+        });
+    }
+
+    private async Task<JsonNode?> CallAsync(ClientConnection client, string method, JsonObject p, CancellationToken ct)
+    {
+        string Str(string name) => p[name]?.GetValue<string>() ?? throw new ArgumentException($"params.{name} is required");
+        switch (method.ToLowerInvariant())
+        {
+            case "device.list":
+                client.Require(Policies.DevicesRead);
+                var (items, total) = registry.Query(new DeviceQuery
+                {
+                    Search = p["search"]?.GetValue<string>(), Group = p["group"]?.GetValue<string>(), Tag = p["tag"]?.GetValue<string>(),
+                    Online = p["online"]?.GetValue<bool>(), Admission = p["admission"]?.GetValue<string>(), Sort = p["sort"]?.GetValue<string>() ?? "name",
+                    Offset = p["offset"]?.GetValue<int>() ?? 0, Limit = p["limit"]?.GetValue<int>() ?? 1000,
+                });
+                return new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary(registry.GroupsOf(d.Id))).ToArray()), ["total"] = total };
+            case "device.get":
+                client.Require(Policies.DevicesRead);
+                var d = registry.Get(Str("id")) ?? throw new KeyNotFoundException($"Device {Str("id")} not found");
+                var o = d.Summary(registry.GroupsOf(d.Id));
+                lock (d.Gate)
+                {
+                    o["info"] = d.Info?.DeepClone();
+                    o["status"] = d.Status.DeepClone();
+                    o["config"] = d.Config?.DeepClone();
+                }
+                return o;
+            case "device.call":
+                client.Require(Policies.DevicesControl);
+                var targets = p["ids"] is JsonArray arr ? arr.Select(x => x!.GetValue<string>()).ToList() : p["target"] is { } t ? registry.Resolve(t.GetValue<string>()).ToList() : [Str("id")];
+                var timeout = p["timeout"] is JsonValue tv ? TimeSpan.FromSeconds(tv.GetValue<double>()) : (TimeSpan?)null;
+                if (targets.Count == 1 && p["id"] is not null)
+                {
+                    return await hub.CallAsync(targets[0], Str("method"), p["params"], timeout, client.User.Identity?.Name, ct);
+                }
+                var results = await FleetRpc.CallManyAsync(hub, targets, Str("method"), p["params"], timeout, client.User.Identity?.Name, ct: ct);
+                return new JsonObject { ["results"] = new JsonArray(results.Select(r => (JsonNode?)r.ToJson()).ToArray()) };
+            case "device.accept":
+                client.Require(Policies.DevicesControl);
+                await hub.AcceptAsync(Str("id"), ct);
+                return new JsonObject { ["ok"] = true };
+            case "device.deny":
+                client.Require(Policies.DevicesControl);
+                await hub.DenyAsync(Str("id"), ct);
+                return new JsonObject { ["ok"] = true };
+            case "group.list":
+                client.Require(Policies.DevicesRead);
+                return new JsonArray(registry.GroupNames.Select(g => (JsonNode?)new JsonObject { ["name"] = g, ["devices"] = new JsonArray(registry.Members(g).Select(m => (JsonNode?)m).ToArray()) }).ToArray());
+            case "group.create":
+                client.Require(Policies.DevicesControl);
+                await registry.CreateGroupAsync(Str("name"), p["description"]?.GetValue<string>(), ct);
+                return new JsonObject { ["name"] = Str("name") };
+            case "group.delete":
+                client.Require(Policies.DevicesControl);
+                await registry.DeleteGroupAsync(Str("name"), ct);
+                return new JsonObject { ["ok"] = true };
+            case "group.add" or "group.remove":
+                client.Require(Policies.DevicesControl);
+                await registry.SetMembershipAsync(Str("name"), Str("id"), method.EndsWith("add", StringComparison.OrdinalIgnoreCase), ct);
+                return new JsonObject { ["name"] = Str("name"), ["devices"] = new JsonArray(registry.Members(Str("name")).Select(m => (JsonNode?)m).ToArray()) };
+            case "events.subscribe":
+                client.Require(Policies.DevicesRead);
+                client.Subscribe(p["events"] is JsonArray ev ? ev.Select(e => e!.GetValue<string>()) : ClientConnection.AllEvents,
+                    p["devices"] is JsonArray dv ? dv.Select(x => x!.GetValue<string>()) : null);
+                UpdateWantsMessages();
+                return new JsonObject { ["events"] = new JsonArray(client.Events.Select(e => (JsonNode?)e).ToArray()) };
+            case "events.unsubscribe":
+                client.Subscribe([], null);
+                UpdateWantsMessages();
+                return new JsonObject { ["events"] = new JsonArray() };
+            default:
+                throw new ShellyRpcException(-32601, $"Method not found: {method}");
+        }
+    }
+
+    private static JsonObject Error(JsonNode? id, int code, string message) =>
+        new() { ["jsonrpc"] = "2.0", ["id"] = id?.DeepClone(), ["error"] = new JsonObject { ["code"] = code, ["message"] = message } };
+
+    private sealed class ClientConnection(WebSocket socket, ClaimsPrincipal user)
+    {
+        public static readonly string[] AllEvents = ["Shelly.Connect", "Shelly.Disconnect", "Shelly.Status", "Shelly.Event", "Shelly.Presence", "Shelly.OtaProgress", "Shelly.Pending"];
+
+        private readonly Channel<JsonObject> _out = Channel.CreateBounded<JsonObject>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        private volatile HashSet<string> _events = [];
+        private volatile HashSet<string>? _devices;
+
+        public WebSocket Socket { get; } = socket;
+
+        public ClaimsPrincipal User { get; } = user;
+
+        public IEnumerable<string> Events => _events;
+
+        public bool Wants(string evt) => _events.Contains(evt);
+
+        public void Require(string permission)
+        {
+            if (!Principals.Has(User, permission))
+            {
+                throw new UnauthorizedAccessException($"Your role does not allow {permission}");
+            }
+        }
+
+        public void Subscribe(IEnumerable<string> events, IEnumerable<string>? devices)
+        {
+            _events = events.ToHashSet(StringComparer.OrdinalIgnoreCase);
+            _devices = devices?.ToHashSet(StringComparer.Ordinal);
+        }
+
+        public void Post(JsonObject frame) => _out.Writer.TryWrite(frame);
+
+        public void Complete() => _out.Writer.TryComplete();
+
+        public void OnDeviceEvent(DeviceEvent e)
+        {
+            var events = _events;
+            if (events.Count == 0 || (_devices is { } devices && !devices.Contains(e.DeviceId)))
+            {
+                return;
+            }
+            var (name, p) = e.Kind switch
+            {
+                DeviceEventKind.Connect => ("Shelly.Connect", new JsonObject()),
+                DeviceEventKind.Disconnect => ("Shelly.Disconnect", new JsonObject()),
+                DeviceEventKind.Status => ("Shelly.Status", new JsonObject { ["status"] = e.Data?.DeepClone() }),
+                DeviceEventKind.Event when e.Method is "ota_begin" or "ota_progress" or "ota_success" or "ota_error" && events.Contains("Shelly.OtaProgress") =>
+                    ("Shelly.OtaProgress", new JsonObject { ["event"] = e.Data?.DeepClone() }),
+                DeviceEventKind.Event => ("Shelly.Event", new JsonObject { ["event"] = e.Data?.DeepClone() }),
+                DeviceEventKind.Message => ("Shelly.Message", new JsonObject { ["message"] = e.Data?.DeepClone(), ["direction"] = e.Outbound ? "out" : "in" }),
+                DeviceEventKind.Pending => ("Shelly.Pending", new JsonObject()),
+                _ => ("", new JsonObject()),
+            };
+            if (name.Length > 0 && events.Contains(name))
+            {
+                p["shellyID"] = e.DeviceId;
+                p["ts"] = e.Ts;
+                Post(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = name, ["params"] = p });
+            }
+            if (e.Kind is DeviceEventKind.Connect or DeviceEventKind.Disconnect && events.Contains("Shelly.Presence"))
+            {
+                Post(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "Shelly.Presence", ["params"] = new JsonObject { ["shellyID"] = e.DeviceId, ["online"] = e.Kind == DeviceEventKind.Connect, ["ts"] = e.Ts } });
+            }
+        }
+
+        public async Task SendLoopAsync(CancellationToken ct)
+        {
+            try
+            {
+                await foreach (var frame in _out.Reader.ReadAllAsync(ct))
+                {
+                    await Socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame), WebSocketMessageType.Text, true, ct);
+                }
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+        }
+    }
+}
