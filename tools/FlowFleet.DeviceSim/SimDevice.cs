@@ -34,7 +34,7 @@ public sealed partial class SimDevice
         _random = new Random(seed);
         Mac = (macPrefix ?? "C0FFEE") + (index & 0xFFFFFF).ToString("X6", CultureInfo.InvariantCulture);
         Id = $"{profile.IdPrefix}-{Mac.ToLowerInvariant()}";
-        _baseLoad = index % 7 == 0 ? 1900 + seed % 400 : 20 + seed % 1500;
+        _baseLoad = index % 7 == 0 ? 2050 + seed % 300 : 20 + seed % 1500;
         foreach (var (key, status, config) in profile.Components(seed))
         {
             _components[key] = (status, config);

@@ -453,6 +453,17 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         }
     }
 
+    /// <summary>Queues one telemetry value (the <c>db write</c> node); false when the queue is full.</summary>
+    public bool RecordPoint(string deviceId, string field, double value, long? tsMs = null)
+    {
+        var ok = _telemetry.Writer.TryWrite(new TelemetryRecord { DeviceId = deviceId, Field = field, Ts = tsMs ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Value = value });
+        if (!ok)
+        {
+            Interlocked.Increment(ref _telemetryDropped);
+        }
+        return ok;
+    }
+
     public async Task<IReadOnlyList<TelemetryPoint>> TelemetryAsync(string deviceId, string field, long fromMs, long toMs, long bucketMs, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);

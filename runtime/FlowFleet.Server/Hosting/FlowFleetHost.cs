@@ -22,7 +22,7 @@ namespace FlowFleet.Server.Hosting;
 /// <summary>Builds and starts the FlowFleet web application (used by <c>Program</c> and by tests on 127.0.0.1:0).</summary>
 public static class FlowFleetHost
 {
-    public static readonly Assembly[] NodeAssemblies = [typeof(HttpInNode).Assembly];
+    public static readonly Assembly[] NodeAssemblies = [typeof(HttpInNode).Assembly, typeof(FlowFleet.Nodes.Fleet.ShellyInNode).Assembly];
 
     public static WebApplication Build(string[] args, ServerOptions options)
     {
@@ -41,6 +41,10 @@ public static class FlowFleetHost
         if (builder.Configuration["Logging:Json"] == "true")
         {
             builder.Logging.ClearProviders().AddJsonConsole();
+        }
+        if (options.Demo && string.IsNullOrEmpty(builder.Configuration["Fleet:Admission"]))
+        {
+            builder.Configuration["Fleet:Admission"] = "auto";
         }
         var services = builder.Services;
         services.AddSingleton(options);
@@ -72,7 +76,15 @@ public static class FlowFleetHost
         services.AddFleet(Path.Combine(dataDir, "fleet.db"));
         services.AddSingleton<ClientHub>();
         services.AddSingleton(sp => new DeviceAdopter(sp.GetRequiredService<DeviceRegistry>(), new HttpClient { Timeout = TimeSpan.FromSeconds(15) }));
+        if (options.Demo)
+        {
+            services.AddSingleton<DemoDevices>();
+        }
         services.AddHostedService<FlowRuntimeService>();
+        if (options.Demo)
+        {
+            services.AddHostedService(sp => sp.GetRequiredService<DemoDevices>());
+        }
 
         var app = builder.Build();
         var fleetOptions = app.Services.GetRequiredService<IOptions<FleetOptions>>().Value;
@@ -102,6 +114,10 @@ public static class FlowFleetHost
         var options = app.Services.GetRequiredService<ServerOptions>();
         var users = app.Services.GetRequiredService<UserService>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FlowFleet");
+        if (options.Demo)
+        {
+            await DemoDevices.InstallExampleFlowsAsync(app.Services.GetRequiredService<IFlowStorage>(), options.FlowsDirectory ?? DemoDevices.FindFlowsDirectory(), logger, ct);
+        }
         if (options.NoAuth)
         {
             logger.LogWarning("Authentication is OFF (--no-auth): anyone who can reach this server can change flows and devices. Use only for local development.");

@@ -13,6 +13,9 @@ public sealed record ServerOptions
     /// <summary>Folder scanned for plugins (<c>plugins/</c> beside the working directory by default).</summary>
     public string? PluginsDirectory { get; init; }
 
+    /// <summary>Example flows installed by <c>--demo</c> on first start (<c>flows/</c> beside the working directory by default).</summary>
+    public string? FlowsDirectory { get; init; }
+
     /// <summary>Where the generated admin password is written (the console by default).</summary>
     public TextWriter? Console { get; init; }
 }

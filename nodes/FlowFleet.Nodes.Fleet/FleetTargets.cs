@@ -1,0 +1,43 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Registry;
+using FlowFleet.Runtime.Messages;
+
+namespace FlowFleet.Nodes.Fleet;
+
+/// <summary>Which devices a fleet node addresses: one device, a group, a tag, all, or whatever the message names.</summary>
+public static class FleetTargets
+{
+    public static readonly string[] Options = ["device:Device", "group:Group", "tag:Tag", "all:All devices", "msg:From msg.topic / msg.device"];
+
+    /// <summary>
+    /// Device ids for a node's target. With <c>msg</c>: <c>msg.device</c> (id, array of ids, <c>group:NAME</c>) or else <c>msg.topic</c>.
+    /// </summary>
+    public static IReadOnlyList<string> Resolve(DeviceRegistry registry, string? targetType, string? target, FlowMessage? msg)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        switch (targetType)
+        {
+            case "group":
+                return registry.Members(target ?? "");
+            case "tag":
+                return registry.Resolve("tag:" + target);
+            case "all":
+                return registry.Resolve("*");
+            case "msg":
+                var named = msg?.Data["device"] ?? msg?.Data["topic"];
+                return named switch
+                {
+                    JsonArray a => a.Select(x => JsonTools.ToJsString(x)).Distinct(StringComparer.Ordinal).ToList(),
+                    null => [],
+                    _ => registry.Resolve(JsonTools.ToJsString(named)),
+                };
+            default:
+                return string.IsNullOrWhiteSpace(target) ? [] : [target.Trim()];
+        }
+    }
+
+    /// <summary>The device fields copied onto messages (<c>msg.device</c>).</summary>
+    public static JsonObject DeviceInfo(DeviceState? d, string id) => d is null
+        ? new JsonObject { ["id"] = id }
+        : new JsonObject { ["id"] = id, ["name"] = d.Name, ["model"] = d.Model, ["app"] = d.App, ["gen"] = d.Gen, ["online"] = d.Online };
+}

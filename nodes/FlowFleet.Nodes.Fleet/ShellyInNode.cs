@@ -1,0 +1,142 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Fleet.Registry;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+
+namespace FlowFleet.Nodes.Fleet;
+
+/// <summary>Device events into a flow: status changes, events (buttons, config changes, OTA), connects and disconnects.</summary>
+[NodeType("shelly in", Category = "fleet", Inputs = 0, Outputs = 1, Color = "#7fb7df", Icon = "wifi", LabelProperty = "target",
+    Help = """
+    Sends a message for each event of one device, a group, a tag or all devices. `events` picks the kinds (`status`,
+    `event`, `connect`, `disconnect`); `component` narrows to one component (`switch:0`) or type (`switch`).
+    `msg.topic` = device id, `msg.payload` = the status delta (only matching components) or the event, `msg.kind`,
+    `msg.component`, `msg.device` = `{id, name, model, app, gen, online}`.
+    """)]
+public sealed class ShellyInNode(DeviceHub hub, DeviceRegistry registry) : FlowNode<ShellyInConfig>
+{
+    private IDisposable? _subscription;
+    private HashSet<string> _members = [];
+    private HashSet<string> _kinds = [];
+    private long _count;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _kinds = (Config.Events ?? "status,event,connect,disconnect").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        RefreshMembers();
+        registry.Changed += OnRegistryChanged;
+        _subscription = hub.Subscribe(OnEvent);
+        Node.Status(new NodeStatus("grey", "ring", "waiting"));
+        return Task.CompletedTask;
+    }
+
+    private void OnRegistryChanged(string id, string what)
+    {
+        if (what is "groups" or "tags" or "admission" or "removed")
+        {
+            RefreshMembers();
+        }
+    }
+
+    private void RefreshMembers() =>
+        _members = Config.TargetType is "group" or "tag" ? FleetTargets.Resolve(registry, Config.TargetType, Config.Target, null).ToHashSet(StringComparer.Ordinal) : [];
+
+    private bool Matches(string deviceId) => Config.TargetType switch
+    {
+        "group" or "tag" => _members.Contains(deviceId),
+        "all" or null or "" => true,
+        _ => string.Equals(deviceId, Config.Target?.Trim(), StringComparison.Ordinal) || string.IsNullOrWhiteSpace(Config.Target),
+    };
+
+    private void OnEvent(DeviceEvent e)
+    {
+        var kind = e.Kind switch
+        {
+            DeviceEventKind.Status => "status",
+            DeviceEventKind.Event => "event",
+            DeviceEventKind.Connect => "connect",
+            DeviceEventKind.Disconnect => "disconnect",
+            _ => null,
+        };
+        if (kind is null || !_kinds.Contains(kind) || !Matches(e.DeviceId))
+        {
+            return;
+        }
+        JsonNode? payload;
+        string? component = e.Component;
+        var filter = Config.Component?.Trim();
+        switch (e.Kind)
+        {
+            case DeviceEventKind.Status when e.Data is JsonObject delta:
+                var selected = new JsonObject();
+                foreach (var (key, value) in delta)
+                {
+                    if (string.IsNullOrEmpty(filter) || ComponentMatches(key, filter))
+                    {
+                        selected[key] = value?.DeepClone();
+                    }
+                }
+                if (selected.Count == 0)
+                {
+                    return;
+                }
+                if (selected.Count == 1)
+                {
+                    component = selected.First().Key;
+                }
+                payload = selected;
+                break;
+            case DeviceEventKind.Event:
+                if (!string.IsNullOrEmpty(filter) && (component is null || !ComponentMatches(component, filter)))
+                {
+                    return;
+                }
+                payload = e.Data?.DeepClone();
+                break;
+            default:
+                payload = JsonValue.Create(kind);
+                break;
+        }
+        var msg = new FlowMessage(new JsonObject
+        {
+            ["_msgid"] = MessageId.New(), ["topic"] = e.DeviceId, ["payload"] = payload, ["kind"] = kind, ["component"] = component,
+            ["ts"] = e.Ts, ["device"] = FleetTargets.DeviceInfo(registry.Get(e.DeviceId), e.DeviceId),
+        });
+        Node.Send(msg);
+        var n = Interlocked.Increment(ref _count);
+        if (n == 1 || n % 100 == 0)
+        {
+            Node.Status(new NodeStatus("green", "dot", $"{n} events"));
+        }
+    }
+
+    private static bool ComponentMatches(string key, string filter) =>
+        key.Equals(filter, StringComparison.OrdinalIgnoreCase) || (!filter.Contains(':', StringComparison.Ordinal) && key.StartsWith(filter + ":", StringComparison.OrdinalIgnoreCase));
+
+    public override ValueTask CloseAsync(bool removed)
+    {
+        registry.Changed -= OnRegistryChanged;
+        _subscription?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+public sealed class ShellyInConfig
+{
+    [NodeProperty(Default = "\"\"")]
+    public string? Name { get; set; }
+
+    [NodeProperty(Default = "\"all\"", UiHint = "select", Options = ["device:Device", "group:Group", "tag:Tag", "all:All devices"], Label = "Devices")]
+    public string? TargetType { get; set; }
+
+    [NodeProperty(Default = "\"\"", Label = "Device id / group / tag")]
+    public string? Target { get; set; }
+
+    [NodeProperty(Default = "\"status,event,connect,disconnect\"", Label = "Events", Help = "Comma-separated: status, event, connect, disconnect")]
+    public string? Events { get; set; }
+
+    [NodeProperty(Default = "\"\"", Label = "Component", Help = "switch:0, or a type such as switch; empty = all")]
+    public string? Component { get; set; }
+}
