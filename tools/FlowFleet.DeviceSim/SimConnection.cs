@@ -46,14 +46,20 @@ public sealed class SimConnection : IAsyncDisposable
         _device = device;
         _options = options;
         device.Notify += frame => _outbox.Writer.TryWrite(frame);
-        device.Rebooting += delay =>
-        {
-            _rebootDelay = delay;
-            _session?.Cancel();
-        };
+        device.Rebooting += delay => _ = RebootAsync(delay);
     }
 
     public SimDevice Device => _device;
+
+    /// <summary>Time a rebooting device stays off the network.</summary>
+    public static readonly TimeSpan BootTime = TimeSpan.FromMilliseconds(300);
+
+    private async Task RebootAsync(TimeSpan delay)
+    {
+        await Task.Delay(delay).ConfigureAwait(false);
+        _rebootDelay = BootTime;
+        _session?.Cancel();
+    }
 
     public bool Connected { get; private set; }
 
@@ -132,7 +138,7 @@ public sealed class SimConnection : IAsyncDisposable
             }
             if (_rebootDelay >= TimeSpan.Zero)
             {
-                await Delay(_rebootDelay + TimeSpan.FromMilliseconds(500), ct);
+                await Delay(_rebootDelay, ct);
             }
             else if (_sleepRequested)
             {

@@ -29,13 +29,13 @@ public sealed partial class SimDevice
         switch (type.ToLowerInvariant())
         {
             case "shelly":
-                return ShellyMethod(verb, p, outbox) ?? throw NoHandler(method);
+                return ShellyMethod(method, verb, p, outbox);
             case "kvs":
-                return Kvs(verb, p) ?? throw NoHandler(method);
+                return Kvs(method, verb, p);
             case "script":
-                return Script(verb, p) ?? throw NoHandler(method);
+                return Script(method, verb, p);
             case "schedule":
-                return Schedule(verb, p, outbox) ?? throw NoHandler(method);
+                return Schedule(method, verb, p, outbox);
         }
         if (type.Equals("WiFi", StringComparison.OrdinalIgnoreCase) && verb.Equals("Scan", StringComparison.OrdinalIgnoreCase))
         {
@@ -118,7 +118,7 @@ public sealed partial class SimDevice
 
     private static ShellyRpcException Missing(string name) => new(ShellyRpcException.InvalidArgument, $"Missing required argument '{name}'!");
 
-    private JsonNode? ShellyMethod(string verb, JsonObject p, List<JsonObject> outbox)
+    private JsonNode? ShellyMethod(string method, string verb, JsonObject p, List<JsonObject> outbox)
     {
         switch (verb.ToLowerInvariant())
         {
@@ -190,7 +190,7 @@ public sealed partial class SimDevice
                 _ha1 = ha1 is null ? null : ha1.GetValue<string>();
                 return null;
             default:
-                return null;
+                throw NoHandler(method);
         }
     }
 
@@ -423,7 +423,7 @@ public sealed partial class SimDevice
         }
     }
 
-    private JsonNode? Kvs(string verb, JsonObject p)
+    private JsonNode? Kvs(string method, string verb, JsonObject p)
     {
         switch (verb.ToLowerInvariant())
         {
@@ -463,14 +463,14 @@ public sealed partial class SimDevice
                 var dk = p["key"]?.GetValue<string>() ?? throw Missing("key");
                 return _kvs.Remove(dk) ? new JsonObject { ["rev"] = ++_kvsRev } : throw new ShellyRpcException(ShellyRpcException.NotFound, $"No such key: {dk}");
             default:
-                return null;
+                throw NoHandler(method);
         }
     }
 
     private static bool Matches(string key, string pattern) =>
         pattern == "*" || (pattern.EndsWith('*') ? key.StartsWith(pattern[..^1], StringComparison.Ordinal) : key == pattern);
 
-    private JsonNode? Script(string verb, JsonObject p)
+    private JsonNode? Script(string method, string verb, JsonObject p)
     {
         switch (verb.ToLowerInvariant())
         {
@@ -498,7 +498,7 @@ public sealed partial class SimDevice
                 _scripts.Remove(ScriptById(p)["id"]!.GetValue<int>());
                 return null;
             default:
-                return null;
+                throw NoHandler(method);
         }
     }
 
@@ -508,7 +508,7 @@ public sealed partial class SimDevice
         return _scripts.TryGetValue(id, out var s) ? s : throw new ShellyRpcException(ShellyRpcException.NotFound, $"Bad id={id}");
     }
 
-    private JsonNode? Schedule(string verb, JsonObject p, List<JsonObject> outbox)
+    private JsonNode? Schedule(string method, string verb, JsonObject p, List<JsonObject> outbox)
     {
         switch (verb.ToLowerInvariant())
         {
@@ -532,7 +532,7 @@ public sealed partial class SimDevice
                 }
                 return new JsonObject { ["rev"] = ++_scheduleRev };
             default:
-                return null;
+                throw NoHandler(method);
         }
     }
 

@@ -21,11 +21,10 @@ public sealed partial class DeviceHub
 
     private async Task ReceiveLoopAsync(DeviceSession session, CancellationToken aborted)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, session.Closed);
         var socket = session.Socket;
-        while (!linked.IsCancellationRequested)
+        while (!aborted.IsCancellationRequested)
         {
-            var (outcome, frame) = await ReadFrameAsync(socket, linked.Token).ConfigureAwait(false);
+            var (outcome, frame) = await ReadFrameAsync(socket, aborted).ConfigureAwait(false);
             if (outcome == ReadOutcome.Closed)
             {
                 return;
@@ -34,6 +33,7 @@ public sealed partial class DeviceHub
             {
                 Interlocked.Increment(ref _framesRejected);
                 await RejectAsync(socket, outcome, session.Id).ConfigureAwait(false);
+                session.MarkClosed();
                 return;
             }
             if (!session.CountFrame())
@@ -41,6 +41,7 @@ public sealed partial class DeviceHub
                 Interlocked.Increment(ref _framesRejected);
                 LogRateLimited(session.Id, _options.RateLimitPerMinute);
                 await session.CloseAsync(WebSocketCloseStatus.PolicyViolation, $"Rate limit: more than {_options.RateLimitPerMinute} frames/min").ConfigureAwait(false);
+                await DrainAsync(socket).ConfigureAwait(false);
                 return;
             }
             HandleFrame(session, frame!);
@@ -339,6 +340,31 @@ public sealed partial class DeviceHub
         await CloseAsync(socket, status, reason).ConfigureAwait(false);
     }
 
+    /// <summary>After sending a close frame, reads (and drops) until the peer's close arrives, so the close code reaches it.</summary>
+    private static async Task DrainAsync(WebSocket socket)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            while (socket.State is WebSocketState.CloseSent or WebSocketState.Open)
+            {
+                var r = await socket.ReceiveAsync(buffer.AsMemory(), timeout.Token).ConfigureAwait(false);
+                if (r.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     private static async Task CloseAsync(WebSocket socket, WebSocketCloseStatus status, string reason)
     {
         if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -351,6 +377,7 @@ public sealed partial class DeviceHub
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
             {
             }
+            await DrainAsync(socket).ConfigureAwait(false);
         }
     }
 

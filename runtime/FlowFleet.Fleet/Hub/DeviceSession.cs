@@ -69,10 +69,10 @@ public sealed class DeviceSession
         _pending[id] = tcs;
         try
         {
-            await SendAsync(ShellyFrames.Request(id, _options.Source, method, parameters?.DeepClone()), deadline.Token).ConfigureAwait(false);
             JsonObject response;
             try
             {
+                await SendAsync(ShellyFrames.Request(id, _options.Source, method, parameters?.DeepClone()), deadline.Token).ConfigureAwait(false);
                 response = await tcs.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
@@ -160,7 +160,17 @@ public sealed class DeviceSession
             {
             }
         }
-        _socket.Abort();
+        // The device answers the close frame and the receive loop ends; one that doesn't is cut off shortly after.
+        _ = AbortLaterAsync();
+    }
+
+    private async Task AbortLaterAsync()
+    {
+        await Task.Delay(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        if (_socket.State != WebSocketState.Closed)
+        {
+            _socket.Abort();
+        }
     }
 
     internal void MarkClosed()

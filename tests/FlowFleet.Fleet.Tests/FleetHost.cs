@@ -1,0 +1,84 @@
+using FlowFleet.DeviceSim;
+using FlowFleet.Fleet;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Fleet.Registry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace FlowFleet.Fleet.Tests;
+
+/// <summary>A real Kestrel on 127.0.0.1 serving <c>/shelly</c> with the hub and a registry in a temp SQLite file.</summary>
+public sealed class FleetHost : IAsyncDisposable
+{
+    public static readonly SimOptions FastSim = new()
+    {
+        MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), ReportInterval = TimeSpan.FromMilliseconds(300),
+        AwakeTime = TimeSpan.FromMilliseconds(800), SleepTime = TimeSpan.FromMilliseconds(800),
+    };
+
+    private readonly WebApplication _app;
+
+    private FleetHost(WebApplication app, string dbPath, Uri baseUri)
+    {
+        _app = app;
+        DbPath = dbPath;
+        BaseUri = baseUri;
+    }
+
+    public string DbPath { get; }
+
+    public Uri BaseUri { get; }
+
+    public string ShellyUrl => $"ws://{BaseUri.Host}:{BaseUri.Port}/shelly";
+
+    public DeviceHub Hub => _app.Services.GetRequiredService<DeviceHub>();
+
+    public DeviceRegistry Registry => _app.Services.GetRequiredService<DeviceRegistry>();
+
+    public static async Task<FleetHost> StartAsync(Action<FleetOptions>? configure = null, string? dbPath = null)
+    {
+        dbPath ??= Path.Combine(Directory.CreateTempSubdirectory("flowfleet-fleet-").FullName, "fleet.db");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services.Configure<FleetOptions>(o =>
+        {
+            o.Admission = "auto";
+            o.RpcTimeout = TimeSpan.FromSeconds(3);
+            o.TelemetryInterval = TimeSpan.Zero;
+            configure?.Invoke(o);
+        });
+        builder.Services.AddFleet(dbPath);
+        var app = builder.Build();
+        app.UseWebSockets();
+        app.Map("/shelly", (HttpContext c, DeviceHub h) => h.HandleAsync(c));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new FleetHost(app, dbPath, new Uri(address));
+    }
+
+    /// <summary>Polls until the condition holds (fails the test after the timeout).</summary>
+    public static async Task WaitUntil(Func<bool> condition, string what, int timeoutMs = 10_000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("Timed out waiting for: " + what);
+            }
+            await Task.Delay(25);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,70 @@
+using System.Text.Json.Nodes;
+using FlowFleet.DeviceSim;
+using FlowFleet.Fleet.Registry;
+
+namespace FlowFleet.Fleet.Tests;
+
+public sealed class RegistryTests
+{
+    [Fact]
+    public async Task Registry_survives_a_restart()
+    {
+        string db;
+        string id;
+        await using (var host = await FleetHost.StartAsync())
+        {
+            db = host.DbPath;
+            await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus2pm-cover", FleetHost.FastSim);
+            id = fleet.Devices.Single().Id;
+            await fleet.StartAsync();
+            await FleetHost.WaitUntil(() => host.Hub.IsOnline(id) && host.Registry.Get(id)!.Config is not null, "online");
+            await host.Registry.CreateGroupAsync("blinds");
+            await host.Registry.SetMembershipAsync("blinds", id, true);
+            await host.Registry.SetTagsAsync(id, ["south", "floor-1"]);
+            await host.Registry.SetNameAsync(id, "Living room blind");
+            await host.Registry.SetDesiredAsync(id, new JsonObject { ["cover:0"] = new JsonObject { ["current_pos"] = 20 } });
+        }
+        await using (var again = await FleetHost.StartAsync(dbPath: db))
+        {
+            var d = again.Registry.Get(id)!;
+            Assert.Equal("Living room blind", d.Name);
+            Assert.Equal("Plus2PM", d.App);
+            Assert.Equal(["south", "floor-1"], d.Tags);
+            Assert.Equal(["blinds"], again.Registry.GroupsOf(id));
+            Assert.Equal(20, d.Desired!["cover:0"]!["current_pos"]!.GetValue<int>());
+            Assert.NotNull(d.Config!["cover:0"]);
+            Assert.NotNull(d.Status["cover:0"]);
+            Assert.False(d.Online);
+            Assert.Equal(AdmissionStates.Accepted, d.Admission);
+            Assert.Contains(await again.Registry.EventLogAsync(id, 50), e => e.Kind == "connect");
+        }
+    }
+
+    [Fact]
+    public async Task Query_filters_sorts_and_pages()
+    {
+        await using var host = await FleetHost.StartAsync();
+        await using var fleet = new SimFleet(host.ShellyUrl, 12, "mix", FleetHost.FastSim);
+        await fleet.StartAsync();
+        await FleetHost.WaitUntil(() => host.Registry.All.Count(d => d.Model is not null) >= 11, "devices identified");
+        var (plugs, total) = host.Registry.Query(new DeviceQuery { Model = "Plus1PM", Limit = 2, Sort = "-id" });
+        Assert.Equal(5, total);
+        Assert.Equal(2, plugs.Count);
+        Assert.True(string.CompareOrdinal(plugs[0].Id, plugs[1].Id) > 0);
+        var (found, _) = host.Registry.Query(new DeviceQuery { Search = "c0ffee000009" });
+        Assert.Equal("Pro3EM", Assert.Single(found).App);
+    }
+
+    [Fact]
+    public async Task Retention_drops_old_telemetry()
+    {
+        await using var host = await FleetHost.StartAsync(o => o.TelemetryRetention = TimeSpan.FromHours(1));
+        host.Registry.Touch("dev-1", out _);
+        host.Registry.RecordPoint("dev-1", "switch:0.apower", 5, DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeMilliseconds());
+        host.Registry.RecordPoint("dev-1", "switch:0.apower", 7);
+        await host.Registry.WriteQueuedAsync();
+        Assert.True(await host.Registry.ApplyRetentionAsync() >= 1);
+        var points = await host.Registry.TelemetryAsync("dev-1", "switch:0.apower", 0, long.MaxValue, 1000);
+        Assert.Equal(7, Assert.Single(points).Avg);
+    }
+}
