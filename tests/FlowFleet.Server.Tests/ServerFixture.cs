@@ -31,10 +31,10 @@ public sealed class ServerFixture : IAsyncDisposable
     /// <summary>A client without credentials.</summary>
     public HttpClient Client { get; }
 
-    public static async Task<ServerFixture> StartAsync(bool noAuth = false, string? dataDir = null)
+    public static async Task<ServerFixture> StartAsync(bool noAuth = false, string? dataDir = null, params string[] extraArgs)
     {
         dataDir ??= Directory.CreateTempSubdirectory("flowfleet-server-").FullName;
-        var app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", AdminPassword],
+        var app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", AdminPassword, .. extraArgs],
             new ServerOptions { DataDirectory = dataDir, NoAuth = noAuth, PluginsDirectory = Path.Combine(dataDir, "no-plugins"), Console = TextWriter.Null });
         await FlowFleetHost.InitializeAsync(app);
         await app.StartAsync();
@@ -60,6 +60,9 @@ public sealed class ServerFixture : IAsyncDisposable
     }
 
     public async Task<HttpClient> AdminAsync() => Authorized(await TokenAsync());
+
+    /// <summary>The <c>/shelly</c> URL simulated devices connect to.</summary>
+    public string ShellyUrl => $"ws://{BaseUri.Host}:{BaseUri.Port}/shelly";
 
     public async ValueTask DisposeAsync()
     {

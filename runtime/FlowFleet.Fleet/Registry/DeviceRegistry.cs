@@ -366,7 +366,23 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         return dirty.Count;
     }
 
-    private static async Task UpsertAsync(FleetDbContext db, IReadOnlyList<DeviceState> states, CancellationToken ct)
+    private readonly SemaphoreSlim _saveLock = new(1, 1);
+
+    /// <summary>Device rows are written one batch at a time, so two writers never insert the same new device.</summary>
+    private async Task UpsertAsync(FleetDbContext db, IReadOnlyList<DeviceState> states, CancellationToken ct)
+    {
+        await _saveLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await UpsertCoreAsync(db, states, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _saveLock.Release();
+        }
+    }
+
+    private static async Task UpsertCoreAsync(FleetDbContext db, IReadOnlyList<DeviceState> states, CancellationToken ct)
     {
         var ids = states.Select(s => s.Id).ToList();
         var existing = await db.Devices.Where(r => ids.Contains(r.Id)).ToDictionaryAsync(r => r.Id, ct);

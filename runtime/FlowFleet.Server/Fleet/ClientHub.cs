@@ -74,6 +74,7 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
             }
             if (r.MessageType == WebSocketMessageType.Close)
             {
+                await client.CloseAsync();
                 return;
             }
             JsonObject? frame;
@@ -239,6 +240,7 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
         public static readonly string[] AllEvents = ["Shelly.Connect", "Shelly.Disconnect", "Shelly.Status", "Shelly.Event", "Shelly.Presence", "Shelly.OtaProgress", "Shelly.Pending"];
 
         private readonly Channel<JsonObject> _out = Channel.CreateBounded<JsonObject>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        private readonly SemaphoreSlim _sendLock = new(1, 1);
         private volatile HashSet<string> _events = [];
         private volatile HashSet<string>? _devices;
 
@@ -267,6 +269,22 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
         public void Post(JsonObject frame) => _out.Writer.TryWrite(frame);
 
         public void Complete() => _out.Writer.TryComplete();
+
+        public async Task CloseAsync()
+        {
+            try
+            {
+                await _sendLock.WaitAsync();
+                await Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException)
+            {
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
 
         public void OnDeviceEvent(DeviceEvent e)
         {
@@ -305,7 +323,19 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
             {
                 await foreach (var frame in _out.Reader.ReadAllAsync(ct))
                 {
-                    await Socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame), WebSocketMessageType.Text, true, ct);
+                    await _sendLock.WaitAsync(ct);
+                    try
+                    {
+                        if (Socket.State != WebSocketState.Open)
+                        {
+                            return;
+                        }
+                        await Socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame), WebSocketMessageType.Text, true, ct);
+                    }
+                    finally
+                    {
+                        _sendLock.Release();
+                    }
                 }
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
