@@ -85,7 +85,17 @@ public sealed class InjectNode : FlowNode<InjectConfig>, IInjectable
     /// <summary>Node-RED keeps topic and payload values on the node for old flows; props without v/vt take them.</summary>
     private (JsonNode? Value, string? Type) ValueOf(JsonNode p, string name)
     {
-        if (p["vt"] is not null || p["v"] is not null)
+        // As Node-RED: payload without a value takes the node's payload/payloadType; a string topic without one, the node's topic.
+        var hasValue = p is JsonObject o && o.ContainsKey("v");
+        if (name == "payload" && !hasValue)
+        {
+            return (Node.Config["payload"]?.DeepClone(), Node.Config["payloadType"]?.GetValue<string>() ?? "date");
+        }
+        if (name == "topic" && !hasValue && (p["vt"] is null || p["vt"]!.GetValue<string>() == "str"))
+        {
+            return (Node.Config["topic"]?.DeepClone(), "str");
+        }
+        if (p["vt"] is not null || hasValue)
         {
             return (p["v"]?.DeepClone(), p["vt"]?.GetValue<string>() ?? "str");
         }
