@@ -31,6 +31,16 @@ public sealed class CommonNodeTests
     }
 
     [Fact]
+    public async Task Inject_props_without_values_take_the_node_payload_and_topic_as_node_red_does()
+    {
+        await using var h = await Flows.One("""{"type":"inject","props":[{"p":"payload"},{"p":"topic","vt":"str"}],"payload":"12","payloadType":"num","topic":"kitchen"}""");
+        h.Engine.Inject("n");
+        var m = await h.NextAsync("o0");
+        Assert.Equal(12, Flows.Num(m.Payload));
+        Assert.Equal("kitchen", m.Topic);
+    }
+
+    [Fact]
     public async Task Legacy_inject_without_props_uses_payload_and_topic()
     {
         await using var h = await Flows.One("""{"type":"inject","topic":"old","payload":"true","payloadType":"bool"}""");
