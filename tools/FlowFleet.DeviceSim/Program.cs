@@ -10,11 +10,12 @@ var first = new Option<int>("--first-index") { Description = "Index of the first
 var rate = new Option<int>("--rate") { Description = "New connections per second (0 = all at once)", DefaultValueFactory = _ => 500 };
 var http = new Option<string?>("--http") { Description = "Serve the devices' local /rpc at this URL, e.g. http://127.0.0.1:8081" };
 var password = new Option<string?>("--password") { Description = "Enable digest auth on the local channels with this password" };
+var on = new Option<bool>("--on") { Description = "Start with every switch and light on (meters show load)" };
 var seconds = new Option<int>("--seconds") { Description = "Stop after this many seconds (0 = run until Ctrl+C)" };
 
 var root = new RootCommand("FlowFleet device simulator: Shelly Gen2+ devices on an outbound websocket")
 {
-    server, count, profile, interval, first, rate, http, password, seconds,
+    server, count, profile, interval, first, rate, http, password, seconds, on,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -30,6 +31,13 @@ root.SetAction(async (parse, ct) =>
         return 2;
     }
     await using var _ = fleet;
+    if (parse.GetValue(on))
+    {
+        foreach (var d in fleet.Devices)
+        {
+            d.SwitchAllOn();
+        }
+    }
     LocalRpcServer? local = null;
     if (parse.GetValue(http) is { } url)
     {

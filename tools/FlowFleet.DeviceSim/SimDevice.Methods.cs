@@ -337,6 +337,25 @@ public sealed partial class SimDevice
         return null;
     }
 
+    /// <summary>Turns every switch and light on, as if someone flipped them at the wall.</summary>
+    public void SwitchAllOn()
+    {
+        lock (_gate)
+        {
+            foreach (var (key, (status, _)) in _components)
+            {
+                if (key.StartsWith("switch:", StringComparison.Ordinal))
+                {
+                    SetSwitch(status, true, "button");
+                }
+                else if (key.StartsWith("light:", StringComparison.Ordinal))
+                {
+                    status["output"] = true;
+                }
+            }
+        }
+    }
+
     /// <summary>Simulates a physical button press on an input (emits the event like the real device).</summary>
     public void Press(int input, string eventType = "single_push") =>
         Call("Input.Trigger", new JsonObject { ["id"] = input, ["event_type"] = eventType }, "button");

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+// Fleet load driver: watches a FlowFleet server under simulated device load and measures ingest, memory and RPC latency.
+// Usage: FlowFleet.FleetBench --server http://127.0.0.1:7011 --pid PID --devices N --seconds S [--token T] [--rpc-interval-ms 50]
+var opts = ParseArgs(args);
+var server = opts.GetValueOrDefault("server", "http://127.0.0.1:7011");
+var pid = int.Parse(opts.GetValueOrDefault("pid", "0"), CultureInfo.InvariantCulture);
+var devices = int.Parse(opts.GetValueOrDefault("devices", "1000"), CultureInfo.InvariantCulture);
+var seconds = int.Parse(opts.GetValueOrDefault("seconds", "60"), CultureInfo.InvariantCulture);
+var rpcInterval = int.Parse(opts.GetValueOrDefault("rpc-interval-ms", "50"), CultureInfo.InvariantCulture);
+var waitOnline = int.Parse(opts.GetValueOrDefault("wait-online-seconds", "300"), CultureInfo.InvariantCulture);
+using var http = new HttpClient { BaseAddress = new Uri(server), Timeout = TimeSpan.FromSeconds(30) };
+if (opts.TryGetValue("token", out var token))
+{
+    http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+}
+
+async Task<JsonObject> Stats() => (await http.GetFromJsonAsync<JsonObject>("/api/fleet/stats"))!;
+static long Num(JsonNode? n) => (long)double.Parse(n!.ToJsonString(), CultureInfo.InvariantCulture);
+long Rss() => pid > 0 && File.Exists($"/proc/{pid}/status")
+    ? long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024
+    : 0;
+double Cpu() => pid > 0 && File.Exists($"/proc/{pid}/stat")
+    ? File.ReadAllText($"/proc/{pid}/stat").Split(' ') is var f ? (double.Parse(f[13], CultureInfo.InvariantCulture) + double.Parse(f[14], CultureInfo.InvariantCulture)) / 100.0 : 0
+    : 0;
+
+var baseline = long.Parse(opts.GetValueOrDefault("baseline-rss", Rss().ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+Console.WriteLine($"baseline RSS {baseline / 1048576.0:F1} MiB; waiting for {devices} devices online (progress every 5 s)");
+var t0 = Stopwatch.StartNew();
+var online = 0L;
+while (t0.Elapsed.TotalSeconds < waitOnline)
+{
+    var s = await Stats();
+    online = Num(s["online"]);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{t0.Elapsed.TotalSeconds,5:F0}s] online {online}/{devices} ({100.0 * online / devices:F0}%), connections {Num(s["connections"])}, RSS {Rss() / 1048576.0:F0} MiB"));
+    if (online >= devices)
+    {
+        break;
+    }
+    await Task.Delay(5000);
+}
+var ids = (await http.GetFromJsonAsync<JsonObject>($"/api/devices?online=true&limit={Math.Min(devices, 5000)}"))!["items"]!.AsArray().Select(i => i!["id"]!.GetValue<string>()).ToArray();
+Console.WriteLine($"online: {online}; measuring for {seconds} s with an RPC every {rpcInterval} ms");
+
+var latencies = new List<double>();
+var rpcErrors = 0;
+using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+var prober = Task.Run(async () =>
+{
+    var rnd = new Random(1);
+    while (!stop.IsCancellationRequested)
+    {
+        var id = ids[rnd.Next(ids.Length)];
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            using var r = await http.PostAsJsonAsync($"/api/devices/{id}/rpc", new { method = "Shelly.GetDeviceInfo" });
+            if (r.IsSuccessStatusCode)
+            {
+                lock (latencies)
+                {
+                    latencies.Add(sw.Elapsed.TotalMilliseconds);
+                }
+            }
+            else
+            {
+                Interlocked.Increment(ref rpcErrors);
+            }
+        }
+        catch (HttpRequestException)
+        {
+            Interlocked.Increment(ref rpcErrors);
+        }
+        try
+        {
+            await Task.Delay(rpcInterval, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+});
+
+var start = await Stats();
+var cpu0 = Cpu();
+var clock = Stopwatch.StartNew();
+long peakRss = 0;
+var prev = Num(start["eventsProcessed"]);
+var prevT = 0.0;
+while (!stop.IsCancellationRequested)
+{
+    try
+    {
+        await Task.Delay(5000, stop.Token);
+    }
+    catch (OperationCanceledException)
+    {
+    }
+    var s = await Stats();
+    var now = clock.Elapsed.TotalSeconds;
+    var ev = Num(s["eventsProcessed"]);
+    var rss = Rss();
+    peakRss = Math.Max(peakRss, rss);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{now,5:F0}s] events/s {(ev - prev) / (now - prevT),9:F0}  online {Num(s["online"])}  RSS {rss / 1048576.0:F0} MiB  telemetry dropped {Num(s["telemetryDropped"])}"));
+    prev = ev;
+    prevT = now;
+}
+await prober;
+var end = await Stats();
+var elapsed = clock.Elapsed.TotalSeconds;
+var cpu = (Cpu() - cpu0) / elapsed;
+var finalRss = Rss();
+double[] sorted;
+lock (latencies)
+{
+    sorted = [.. latencies.Order()];
+}
+double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+var eventsPerSecond = (Num(end["eventsProcessed"]) - Num(start["eventsProcessed"])) / elapsed;
+Console.WriteLine();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"RESULT devices_online={Num(end["online"])} events_per_s={eventsPerSecond:F0} rss_mib={finalRss / 1048576.0:F0} peak_rss_mib={peakRss / 1048576.0:F0} " +
+    $"kib_per_device={(finalRss - baseline) / 1024.0 / Math.Max(1, Num(end["online"])):F1} server_cpu_cores={cpu:F2} rpc_n={sorted.Length} rpc_errors={rpcErrors} " +
+    $"rpc_p50_ms={P(0.5):F1} rpc_p99_ms={P(0.99):F1} rpc_max_ms={(sorted.Length > 0 ? sorted[^1] : double.NaN):F1} frames_rejected={Num(end["framesRejected"])}"));
+return 0;
+
+static Dictionary<string, string> ParseArgs(string[] args)
+{
+    var d = new Dictionary<string, string>(StringComparer.Ordinal);
+    for (var i = 0; i + 1 < args.Length; i += 2)
+    {
+        d[args[i].TrimStart('-')] = args[i + 1];
+    }
+    return d;
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Fleet load benchmark: N simulated devices (spread over simulator processes of at most 5,000 each) report NotifyStatus every
+# INTERVAL seconds to one FlowFleet server running a "shelly in → switch → rpc call" flow. The driver measures events/s,
+# RSS, memory per device and POST /api/devices/{id}/rpc latency while loaded.
+# Usage: bench/fleet/run.sh DEVICES [INTERVAL_SECONDS] [MEASURE_SECONDS]
+set -euo pipefail
+N=${1:-1000}
+INTERVAL=${2:-5}
+SECONDS_MEASURE=${3:-60}
+PER_PROC=${PER_PROC:-5000}
+PORT=${PORT:-7411}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ulimit -n 20000 || true
+ulimit -Sn "$(ulimit -Hn)" || true
+cd "$ROOT"
+dotnet build -c Release runtime/FlowFleet.Server tools/FlowFleet.DeviceSim bench/FlowFleet.FleetBench -v q -nologo > /dev/null 2>&1 || \
+  { dotnet build -c Release runtime/FlowFleet.Server -v q -nologo; dotnet build -c Release tools/FlowFleet.DeviceSim -v q -nologo; dotnet build -c Release bench/FlowFleet.FleetBench -v q -nologo; }
+DATA=$(mktemp -d)
+cp bench/fleet/load-flow.json "$DATA/flows.json"
+dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --no-auth --urls "http://127.0.0.1:$PORT" \
+  --Fleet:Admission auto --Fleet:RateLimitPerMinute 0 --Logging:LogLevel:Default Warning > "$DATA/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER ${SIMS:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+for i in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" > /dev/null && break; sleep 0.2; done
+sleep 2
+BASE=$(awk '/VmRSS/{print $2*1024}' /proc/$SERVER/status)
+SIMS=""
+i=0
+while [ $((i * PER_PROC)) -lt "$N" ]; do
+  COUNT=$(( N - i * PER_PROC < PER_PROC ? N - i * PER_PROC : PER_PROC ))
+  dotnet tools/FlowFleet.DeviceSim/bin/Release/net10.0/FlowFleet.DeviceSim.dll --server "ws://127.0.0.1:$PORT/shelly" --count "$COUNT" \
+    --first-index $((i * PER_PROC)) --interval "$INTERVAL" --rate 400 --profile mix --on > "$DATA/sim$i.log" 2>&1 &
+  SIMS="$SIMS $!"
+  i=$((i + 1))
+done
+dotnet bench/FlowFleet.FleetBench/bin/Release/net10.0/FlowFleet.FleetBench.dll --server "http://127.0.0.1:$PORT" --pid "$SERVER" \
+  --devices "$N" --seconds "$SECONDS_MEASURE" --baseline-rss "$BASE" --wait-online-seconds "${WAIT_ONLINE:-240}"
+grep -ciE "fail|exception" "$DATA/server.log" | sed 's/^/server log lines with fail|exception: /' || true
