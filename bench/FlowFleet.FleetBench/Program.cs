@@ -27,6 +27,7 @@ double Cpu() => pid > 0 && File.Exists($"/proc/{pid}/stat")
     ? File.ReadAllText($"/proc/{pid}/stat").Split(' ') is var f ? (double.Parse(f[13], CultureInfo.InvariantCulture) + double.Parse(f[14], CultureInfo.InvariantCulture)) / 100.0 : 0
     : 0;
 
+var baselineHeap = long.Parse(opts.GetValueOrDefault("baseline-heap", "0"), CultureInfo.InvariantCulture);
 var baseline = long.Parse(opts.GetValueOrDefault("baseline-rss", Rss().ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 Console.WriteLine($"baseline RSS {baseline / 1048576.0:F1} MiB; waiting for {devices} devices online (progress every 5 s)");
 var t0 = Stopwatch.StartNew();
@@ -113,6 +114,9 @@ var end = await Stats();
 var elapsed = clock.Elapsed.TotalSeconds;
 var cpu = (Cpu() - cpu0) / elapsed;
 var finalRss = Rss();
+var gc = await (await http.PostAsync("/api/ops/gc", null)).Content.ReadFromJsonAsync<JsonObject>();
+var liveHeap = gc is null ? 0 : Num(gc["heapAfter"]);
+var rssAfterGc = gc is null ? 0 : Num(gc["rssAfter"]);
 double[] sorted;
 lock (latencies)
 {
@@ -124,7 +128,8 @@ Console.WriteLine();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"RESULT devices_online={Num(end["online"])} events_per_s={eventsPerSecond:F0} rss_mib={finalRss / 1048576.0:F0} peak_rss_mib={peakRss / 1048576.0:F0} " +
     $"kib_per_device={(finalRss - baseline) / 1024.0 / Math.Max(1, Num(end["online"])):F1} server_cpu_cores={cpu:F2} rpc_n={sorted.Length} rpc_errors={rpcErrors} " +
-    $"rpc_p50_ms={P(0.5):F1} rpc_p99_ms={P(0.99):F1} rpc_max_ms={(sorted.Length > 0 ? sorted[^1] : double.NaN):F1} frames_rejected={Num(end["framesRejected"])}"));
+    $"rpc_p50_ms={P(0.5):F1} rpc_p99_ms={P(0.99):F1} rpc_max_ms={(sorted.Length > 0 ? sorted[^1] : double.NaN):F1} frames_rejected={Num(end["framesRejected"])} " +
+    $"live_heap_mib={liveHeap / 1048576.0:F0} rss_after_gc_mib={rssAfterGc / 1048576.0:F0} live_kib_per_device={(liveHeap - baselineHeap) / 1024.0 / Math.Max(1, Num(end["online"])):F1}"));
 return 0;
 
 static Dictionary<string, string> ParseArgs(string[] args)

@@ -23,6 +23,7 @@ SERVER=$!
 trap 'kill $SERVER ${SIMS:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for i in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" > /dev/null && break; sleep 0.2; done
 sleep 2
+BASEHEAP=$(curl -s -XPOST "http://127.0.0.1:$PORT/api/ops/gc" | sed -E 's/.*"heapAfter":([0-9]+).*/\1/')
 BASE=$(awk '/VmRSS/{print $2*1024}' /proc/$SERVER/status)
 SIMS=""
 i=0
@@ -34,5 +35,5 @@ while [ $((i * PER_PROC)) -lt "$N" ]; do
   i=$((i + 1))
 done
 dotnet bench/FlowFleet.FleetBench/bin/Release/net10.0/FlowFleet.FleetBench.dll --server "http://127.0.0.1:$PORT" --pid "$SERVER" \
-  --devices "$N" --seconds "$SECONDS_MEASURE" --baseline-rss "$BASE" --wait-online-seconds "${WAIT_ONLINE:-240}"
+  --devices "$N" --seconds "$SECONDS_MEASURE" --baseline-rss "$BASE" --baseline-heap "$BASEHEAP" --wait-online-seconds "${WAIT_ONLINE:-240}"
 grep -ciE "fail|exception" "$DATA/server.log" | sed 's/^/server log lines with fail|exception: /' || true

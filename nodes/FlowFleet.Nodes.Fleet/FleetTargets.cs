@@ -24,7 +24,14 @@ public static class FleetTargets
             case "all":
                 return registry.Resolve("*");
             case "msg":
-                var named = msg?.Data["device"] ?? msg?.Data["topic"];
+                // msg.device from a shelly in node is the device info object: its id counts; otherwise msg.topic.
+                var named = msg?.Data["device"] switch
+                {
+                    JsonArray a => a,
+                    JsonObject o when o["id"] is JsonValue id => id,
+                    JsonValue v => v,
+                    _ => msg?.Data["topic"],
+                };
                 return named switch
                 {
                     JsonArray a => a.Select(x => JsonTools.ToJsString(x)).Distinct(StringComparer.Ordinal).ToList(),

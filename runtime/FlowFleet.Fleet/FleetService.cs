@@ -19,6 +19,7 @@ public sealed partial class FleetService(DeviceRegistry registry, ILogger<FleetS
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var lastFlush = DateTime.UtcNow;
+        var lastStatusFlush = DateTime.UtcNow;
         var lastRetention = DateTime.MinValue;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try
@@ -33,7 +34,12 @@ public sealed partial class FleetService(DeviceRegistry registry, ILogger<FleetS
                     if (DateTime.UtcNow - lastFlush > TimeSpan.FromSeconds(5))
                     {
                         lastFlush = DateTime.UtcNow;
-                        await registry.FlushAsync(stoppingToken).ConfigureAwait(false);
+                        var statuses = DateTime.UtcNow - lastStatusFlush > TimeSpan.FromSeconds(30);
+                        if (statuses)
+                        {
+                            lastStatusFlush = DateTime.UtcNow;
+                        }
+                        await registry.FlushAsync(statuses, stoppingToken).ConfigureAwait(false);
                     }
                     if (DateTime.UtcNow - lastRetention > TimeSpan.FromHours(1))
                     {
@@ -59,9 +65,9 @@ public sealed partial class FleetService(DeviceRegistry registry, ILogger<FleetS
         foreach (var d in registry.All.Where(d => d.Online))
         {
             d.Online = false;
-            d.Dirty = true;
+            d.StatusDirty = true;
         }
-        await registry.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        await registry.FlushAsync(statuses: true, CancellationToken.None).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Writing fleet data failed; will retry")]

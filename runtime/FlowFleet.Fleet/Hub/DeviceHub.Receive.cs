@@ -25,8 +25,9 @@ public sealed partial class DeviceHub
         while (!aborted.IsCancellationRequested)
         {
             var (outcome, frame) = await ReadFrameAsync(socket, aborted).ConfigureAwait(false);
-            if (outcome == ReadOutcome.Closed)
+            if (outcome == ReadOutcome.Closed || aborted.IsCancellationRequested)
             {
+                // Closed, or the connection dropped (a battery device going to sleep does exactly that).
                 return;
             }
             if (outcome != ReadOutcome.Frame)
@@ -72,8 +73,7 @@ public sealed partial class DeviceHub
             {
                 lock (state.Gate)
                 {
-                    ShellyFrames.DeepMerge(state.Status, pending);
-                    state.Status.Remove("ts");
+                    state.MergeStatus(pending);
                 }
             }
             return;
@@ -84,8 +84,8 @@ public sealed partial class DeviceHub
                 delta.Remove("ts");
                 lock (state.Gate)
                 {
-                    ShellyFrames.DeepMerge(state.Status, delta);
-                    state.Dirty = true;
+                    state.MergeStatus(delta);
+                    state.StatusDirty = true;
                 }
                 registry.RecordTelemetry(state, delta);
                 Raise(new DeviceEvent(DeviceEventKind.Status, session.Id, delta, ts));
@@ -94,8 +94,8 @@ public sealed partial class DeviceHub
                 full.Remove("ts");
                 lock (state.Gate)
                 {
-                    state.Status = (JsonObject)full.DeepClone();
-                    state.Dirty = true;
+                    state.ReplaceStatus(full);
+                    state.StatusDirty = true;
                 }
                 registry.RecordTelemetry(state, full);
                 Raise(new DeviceEvent(DeviceEventKind.Status, session.Id, full, ts));
@@ -148,8 +148,7 @@ public sealed partial class DeviceHub
             JsonObject? info = type == "sys" ? await session.CallAsync("Shelly.GetDeviceInfo").ConfigureAwait(false) as JsonObject : null;
             lock (session.State.Gate)
             {
-                session.State.Config ??= [];
-                session.State.Config[component] = config?.DeepClone();
+                session.State.SetConfigComponent(component, config);
             }
             registry.ApplyIdentity(session.State, info, null, null, null);
         }
@@ -191,7 +190,7 @@ public sealed partial class DeviceHub
                     }
                     continue;
                 }
-                var reported = state.Status[key] as JsonObject;
+                var reported = state.StatusOf(key) as JsonObject;
                 if (key.StartsWith("switch:", StringComparison.Ordinal) && want["output"] is JsonValue so && Differs(want, reported, "output"))
                 {
                     calls.Add(("Switch.Set", IdParams(key, new JsonObject { ["on"] = so.DeepClone() })));

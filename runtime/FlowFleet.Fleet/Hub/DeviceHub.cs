@@ -124,7 +124,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         await RunAsync(socket, remote, string.IsNullOrEmpty(token) ? null : token, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private async Task RunAsync(WebSocket socket, string? remote, string? token, CancellationToken aborted)
+    private async Task<(DeviceSession? Session, bool Created, bool Admitted)> OpenSessionAsync(WebSocket socket, string? remote, string? token, CancellationToken aborted)
     {
         JsonObject first;
         using (var firstTimeout = CancellationTokenSource.CreateLinkedTokenSource(aborted))
@@ -134,7 +134,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             if (outcome != ReadOutcome.Frame)
             {
                 await RejectAsync(socket, outcome, "first frame").ConfigureAwait(false);
-                return;
+                return (null, false, false);
             }
             first = frame!;
         }
@@ -145,14 +145,14 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             Interlocked.Increment(ref _framesRejected);
             LogBadFirstFrame(remote, src, method);
             await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "First frame must be NotifyFullStatus/NotifyStatus with the device id in src").ConfigureAwait(false);
-            return;
+            return (null, false, false);
         }
 
         var state = registry.Touch(src, out var created);
         if (state.Admission == AdmissionStates.Denied)
         {
             await TellToLeaveAsync(socket, src).ConfigureAwait(false);
-            return;
+            return (null, false, false);
         }
         var admitted = state.Admission == AdmissionStates.Accepted;
         if (!admitted && (_options.Admission.Equals("auto", StringComparison.OrdinalIgnoreCase) || (token is not null && await registry.UseTokenAsync(token, aborted).ConfigureAwait(false))))
@@ -174,21 +174,32 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         {
             if (first["params"] is JsonObject p)
             {
-                var status = (JsonObject)p.DeepClone();
-                status.Remove("ts");
                 if (method == "NotifyFullStatus")
                 {
-                    state.Status = status;
+                    state.ReplaceStatus(p);
                 }
                 else
                 {
-                    ShellyFrames.DeepMerge(state.Status, status);
+                    state.MergeStatus(p);
                 }
             }
             state.LastSeen = DateTime.UtcNow;
             state.Ip = remote ?? state.Ip;
-            state.Dirty = true;
+            state.StatusDirty = true;
         }
+        return (session, created, admitted);
+    }
+
+    private async Task RunAsync(WebSocket socket, string? remote, string? token, CancellationToken aborted)
+    {
+        // The first frame is parsed and dropped inside OpenSessionAsync: nothing of it stays alive for the connection's life.
+        var (session, created, admitted) = await OpenSessionAsync(socket, remote, token, aborted).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+        var src = session.Id;
+        var state = session.State;
         Task init;
         if (admitted)
         {
@@ -211,7 +222,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             {
                 state.Online = false;
                 state.LastSeen = DateTime.UtcNow;
-                state.Dirty = true;
+                state.StatusDirty = true;
                 if (session.Admitted)
                 {
                     registry.LogEvent(src, "disconnect", null, null, null);
@@ -226,7 +237,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
     {
         session.Admitted = true;
         session.State.Online = true;
-        session.State.Dirty = true;
+        session.State.StatusDirty = true;
         registry.LogEvent(session.Id, "connect", null, null, session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
         try
         {

@@ -168,16 +168,22 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
             }
             if (status is not null)
             {
-                d.Status = status;
+                d.ReplaceStatus(status);
                 d.Ip = status["wifi"]?["sta_ip"]?.GetValue<string>() ?? d.Ip;
             }
             if (methods is not null)
             {
-                d.Methods = methods;
+                d.Methods = SharedMethods(methods);
             }
             d.Dirty = true;
         }
     }
+
+    private static readonly ConcurrentDictionary<string, string[]> s_methodLists = new(StringComparer.Ordinal);
+
+    /// <summary>Devices of one model list the same methods: they share one array.</summary>
+    private static string[] SharedMethods(string[] methods) =>
+        s_methodLists.Count > 1000 ? methods : s_methodLists.GetOrAdd(string.Join('\n', methods), _ => methods.Select(string.Intern).ToArray());
 
     public async Task SetAdmissionAsync(string id, string admission, CancellationToken ct = default)
     {
@@ -350,20 +356,78 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         await UpsertAsync(db, [d], ct);
     }
 
-    /// <summary>Writes every device whose state changed since the last flush.</summary>
-    public async Task<int> FlushAsync(CancellationToken ct = default)
+    /// <summary>
+    /// Writes devices whose record changed (whole row, EF Core) and, with <paramref name="statuses"/>, the status and last-seen
+    /// time of devices that only reported (one prepared UPDATE per device in one transaction: no tracking, no reloading).
+    /// </summary>
+    public async Task<int> FlushAsync(bool statuses = true, CancellationToken ct = default)
     {
+        var written = 0;
         var dirty = _devices.Values.Where(d => d.Dirty).ToList();
-        if (dirty.Count == 0)
+        if (dirty.Count > 0)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            foreach (var chunk in dirty.Chunk(500))
+            {
+                await UpsertAsync(db, chunk, ct);
+            }
+            written += dirty.Count;
+        }
+        if (statuses)
+        {
+            written += await FlushStatusesAsync(ct);
+        }
+        return written;
+    }
+
+    private async Task<int> FlushStatusesAsync(CancellationToken ct)
+    {
+        var changed = _devices.Values.Where(d => d.StatusDirty && !d.Dirty).ToList();
+        if (changed.Count == 0)
         {
             return 0;
         }
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        foreach (var chunk in dirty.Chunk(500))
+        await _saveLock.WaitAsync(ct).ConfigureAwait(false);
+        try
         {
-            await UpsertAsync(db, chunk, ct);
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            await db.Database.OpenConnectionAsync(ct);
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            await using var cmd = db.Database.GetDbConnection().CreateCommand();
+            cmd.Transaction = tx.GetDbTransaction();
+            cmd.CommandText = "UPDATE Devices SET StatusJson = $s, LastSeen = $t, Ip = $ip WHERE Id = $id";
+            var ps = cmd.CreateParameter();
+            ps.ParameterName = "$s";
+            var pt = cmd.CreateParameter();
+            pt.ParameterName = "$t";
+            var pip = cmd.CreateParameter();
+            pip.ParameterName = "$ip";
+            var pid = cmd.CreateParameter();
+            pid.ParameterName = "$id";
+            cmd.Parameters.Add(ps);
+            cmd.Parameters.Add(pt);
+            cmd.Parameters.Add(pip);
+            cmd.Parameters.Add(pid);
+            await cmd.PrepareAsync(ct);
+            foreach (var d in changed)
+            {
+                lock (d.Gate)
+                {
+                    d.StatusDirty = false;
+                    ps.Value = d.StatusJson();
+                    pt.Value = d.LastSeen;
+                    pip.Value = (object?)d.Ip ?? DBNull.Value;
+                    pid.Value = d.Id;
+                }
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+            await tx.CommitAsync(ct);
         }
-        return dirty.Count;
+        finally
+        {
+            _saveLock.Release();
+        }
+        return changed.Count;
     }
 
     private readonly SemaphoreSlim _saveLock = new(1, 1);
@@ -396,6 +460,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
             lock (d.Gate)
             {
                 d.Dirty = false;
+                d.StatusDirty = false;
                 r.Name = d.Name;
                 r.Model = d.Model;
                 r.App = d.App;
@@ -406,7 +471,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
                 r.Admission = d.Admission;
                 r.InfoJson = d.Info?.ToJsonString();
                 r.ConfigJson = d.Config?.ToJsonString();
-                r.StatusJson = d.Status.ToJsonString();
+                r.StatusJson = d.StatusJson();
                 r.DesiredJson = d.Desired?.ToJsonString();
                 r.MethodsJson = new JsonArray(d.Methods.Select(m => (JsonNode?)m).ToArray()).ToJsonString();
                 r.Tags = string.Join(',', d.Tags);
@@ -418,11 +483,21 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         await db.SaveChangesAsync(ct);
     }
 
-    private static DeviceState FromRecord(DeviceRecord r) => new(r.Id)
+    private static DeviceState FromRecord(DeviceRecord r)
+    {
+        var d = Record(r);
+        if (Parse(r.StatusJson) is { } status)
+        {
+            d.ReplaceStatus(status);
+        }
+        return d;
+    }
+
+    private static DeviceState Record(DeviceRecord r) => new(r.Id)
     {
         Name = r.Name, Model = r.Model, App = r.App, Gen = r.Gen, Mac = r.Mac, FirmwareVersion = r.FirmwareVersion, Ip = r.Ip, Admission = r.Admission,
-        Info = Parse(r.InfoJson), Config = Parse(r.ConfigJson), Status = Parse(r.StatusJson) ?? [], Desired = Parse(r.DesiredJson),
-        Methods = (JsonNode.Parse(r.MethodsJson ?? "[]") as JsonArray ?? []).Select(m => m!.GetValue<string>()).ToArray(),
+        Info = Parse(r.InfoJson), Config = Parse(r.ConfigJson), Desired = Parse(r.DesiredJson),
+        Methods = SharedMethods((JsonNode.Parse(r.MethodsJson ?? "[]") as JsonArray ?? []).Select(m => m!.GetValue<string>()).ToArray()),
         Tags = r.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), Password = r.Password, FirstSeen = r.FirstSeen, LastSeen = r.LastSeen,
     };
 

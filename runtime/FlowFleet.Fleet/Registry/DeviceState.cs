@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace FlowFleet.Fleet.Registry;
@@ -29,11 +30,100 @@ public sealed class DeviceState(string id)
     /// <summary>pending, accepted or denied.</summary>
     public string Admission { get; set; } = AdmissionStates.Pending;
 
-    public JsonObject? Info { get; set; }
+    // Info, config and status are kept as UTF-8 JSON (status per component): a parsed tree costs 5-10x the bytes, and
+    // thousands of devices are held at once (bench/README.md, "memory per device").
+    private byte[]? _info;
+    private byte[]? _config;
+    private readonly Dictionary<string, byte[]> _status = new(StringComparer.Ordinal);
 
-    public JsonObject? Config { get; set; }
+    /// <summary>Shelly.GetDeviceInfo as last read (a fresh copy on each get).</summary>
+    public JsonObject? Info
+    {
+        get => _info is null ? null : JsonNode.Parse(_info) as JsonObject;
+        set => _info = value is null ? null : JsonSerializer.SerializeToUtf8Bytes(value);
+    }
 
-    public JsonObject Status { get; set; } = [];
+    /// <summary>Shelly.GetConfig as last read (a fresh copy on each get).</summary>
+    public JsonObject? Config
+    {
+        get => _config is null ? null : JsonNode.Parse(_config) as JsonObject;
+        set => _config = value is null ? null : JsonSerializer.SerializeToUtf8Bytes(value);
+    }
+
+    /// <summary>The cached status: a fresh copy of every component on each get. Change it with <see cref="ReplaceStatus"/> / <see cref="MergeStatus"/>.</summary>
+    public JsonObject Status
+    {
+        get
+        {
+            var o = new JsonObject();
+            foreach (var (key, bytes) in _status)
+            {
+                o[key] = JsonNode.Parse(bytes);
+            }
+            return o;
+        }
+    }
+
+    /// <summary>One component's status (a copy), or null.</summary>
+    public JsonNode? StatusOf(string component) => _status.TryGetValue(component, out var b) ? JsonNode.Parse(b) : null;
+
+    public bool HasStatus(string component) => _status.ContainsKey(component);
+
+    /// <summary>NotifyFullStatus / GetStatus: the status becomes exactly this.</summary>
+    public void ReplaceStatus(JsonObject full)
+    {
+        _status.Clear();
+        MergeStatus(full);
+    }
+
+    /// <summary>NotifyStatus: deep-merges a delta (a null value removes the key); <c>ts</c> is not part of the status.</summary>
+    public void MergeStatus(JsonObject delta)
+    {
+        foreach (var (key, value) in delta)
+        {
+            if (key == "ts")
+            {
+                continue;
+            }
+            if (value is null)
+            {
+                _status.Remove(key);
+            }
+            else if (value is JsonObject changes && _status.TryGetValue(key, out var existing) && JsonNode.Parse(existing) is JsonObject current)
+            {
+                FlowFleet.Fleet.Protocol.ShellyFrames.DeepMerge(current, changes);
+                _status[key] = JsonSerializer.SerializeToUtf8Bytes(current);
+            }
+            else
+            {
+                _status[string.IsInterned(key) ?? key] = JsonSerializer.SerializeToUtf8Bytes(value);
+            }
+        }
+    }
+
+    /// <summary>Replaces one component's config after <c>config_changed</c>.</summary>
+    public void SetConfigComponent(string component, JsonNode? value)
+    {
+        var config = Config ?? [];
+        config[component] = value?.DeepClone();
+        Config = config;
+    }
+
+    internal string StatusJson()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            w.WriteStartObject();
+            foreach (var (key, bytes) in _status)
+            {
+                w.WritePropertyName(key);
+                w.WriteRawValue(bytes, skipInputValidation: true);
+            }
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
 
     /// <summary>Desired state ("shadow"): <c>{"switch:0":{"output":true}, "config":{"switch:0":{"name":"Heater"}}}</c>.</summary>
     public JsonObject? Desired { get; set; }
@@ -50,7 +140,11 @@ public sealed class DeviceState(string id)
 
     public string? Password { get; set; }
 
+    /// <summary>Identity, admission, tags or desired state changed: the whole record is written at the next flush.</summary>
     internal bool Dirty { get; set; }
+
+    /// <summary>Only status / last seen changed: written cheaply at the next status flush.</summary>
+    internal bool StatusDirty { get; set; }
 
     internal long LastTelemetryMs { get; set; }
 
@@ -62,7 +156,7 @@ public sealed class DeviceState(string id)
             return new JsonObject
             {
                 ["id"] = Id, ["name"] = Name, ["model"] = Model, ["app"] = App, ["gen"] = Gen, ["online"] = Online, ["admission"] = Admission,
-                ["mac"] = Mac, ["fw"] = FirmwareVersion, ["ip"] = Ip, ["rssi"] = Status["wifi"]?["rssi"]?.DeepClone(),
+                ["mac"] = Mac, ["fw"] = FirmwareVersion, ["ip"] = Ip, ["rssi"] = StatusOf("wifi")?["rssi"]?.DeepClone(),
                 ["tags"] = new JsonArray(Tags.Select(t => (JsonNode?)t).ToArray()), ["groups"] = new JsonArray(groups.Select(g => (JsonNode?)g).ToArray()),
                 ["lastSeen"] = LastSeen == default ? null : LastSeen.ToString("O"), ["readings"] = Readings(),
             };

@@ -51,7 +51,11 @@ public static class ConfigApplier
             {
                 continue;
             }
+            JsonObject? config;
             lock (d.Gate)
+            {
+                config = d.Config;
+            }
             {
                 foreach (var (key, value) in template)
                 {
@@ -59,8 +63,8 @@ public static class ConfigApplier
                     {
                         continue;
                     }
-                    var current = d.Config?[key] as JsonObject;
-                    if (current is null && d.Config is not null)
+                    var current = config?[key] as JsonObject;
+                    if (current is null && config is not null)
                     {
                         continue;
                     }

@@ -15,6 +15,26 @@ public static class OpsApi
             .AllowAnonymous().WithName("Health");
         app.MapGet("/metrics", (FlowEngine engine, CommsHub comms) => Results.Text(Render(engine, comms), "text/plain; version=0.0.4; charset=utf-8"))
             .WithName("Metrics");
+        app.MapPost("/api/ops/gc", () =>
+        {
+            // A full compacting collection, for operators (and benchmarks) asking how much memory is really live.
+            using var before = Process.GetCurrentProcess();
+            var heapBefore = GC.GetTotalMemory(false);
+            var rssBefore = before.WorkingSet64;
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            using var after = Process.GetCurrentProcess();
+            var info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+            string[] names = ["gen0", "gen1", "gen2", "loh", "poh"];
+            var generations = info.GenerationInfo.ToArray().Select((g, i) => new { name = i < names.Length ? names[i] : "gen" + i, sizeAfter = g.SizeAfterBytes });
+            return Results.Json(new
+            {
+                heapBefore, heapAfter = GC.GetTotalMemory(false), rssBefore, rssAfter = after.WorkingSet64, committed = info.TotalCommittedBytes,
+                fragmented = info.FragmentedBytes, generations,
+            });
+        }).RequireAuthorization(Server.Auth.Policies.UsersAdmin).WithName("CollectGarbage");
     }
 
     public static string Render(FlowEngine engine, CommsHub comms)
