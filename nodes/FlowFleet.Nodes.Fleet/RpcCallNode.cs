@@ -17,7 +17,37 @@ namespace FlowFleet.Nodes.Fleet;
     """)]
 public sealed class RpcCallNode(DeviceHub hub, DeviceRegistry registry) : FlowNode<RpcCallConfig>
 {
+    /// <summary>Calls in flight at once: a slow or silent device must not hold up the messages behind it.</summary>
+    public const int MaxInFlight = 64;
+
+    private readonly SemaphoreSlim _slots = new(MaxInFlight);
+
     public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken);
+        Node.DeferDone();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await CallAsync(msg, Node.Closing);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+            {
+                if (!Node.Closing.IsCancellationRequested)
+                {
+                    Node.Error(ex.Message, msg);
+                }
+            }
+            finally
+            {
+                _slots.Release();
+                Node.Done(msg);
+            }
+        }, CancellationToken.None);
+    }
+
+    private async Task CallAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
         var method = string.IsNullOrWhiteSpace(Config.Method) ? JsonTools.ToJsString(msg.Data["method"]) : Config.Method.Trim();
         if (string.IsNullOrWhiteSpace(method) || method == "undefined")

@@ -16,7 +16,15 @@ namespace FlowFleet.Nodes.Fleet;
     """)]
 public sealed class ShellyInNode(DeviceHub hub, DeviceRegistry registry) : FlowNode<ShellyInConfig>
 {
+    private readonly System.Threading.Channels.Channel<FlowMessage> _pending =
+        System.Threading.Channels.Channel.CreateBounded<FlowMessage>(new System.Threading.Channels.BoundedChannelOptions(10_000)
+        {
+            FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite, SingleReader = true,
+        });
+
     private IDisposable? _subscription;
+    private Task? _pump;
+    private long _dropped;
     private HashSet<string> _members = [];
     private HashSet<string> _kinds = [];
     private long _count;
@@ -28,6 +36,7 @@ public sealed class ShellyInNode(DeviceHub hub, DeviceRegistry registry) : FlowN
         RefreshMembers();
         registry.Changed += OnRegistryChanged;
         _subscription = hub.Subscribe(OnEvent);
+        _pump = Task.Run(PumpAsync, CancellationToken.None);
         Node.Status(new NodeStatus("grey", "ring", "waiting"));
         return Task.CompletedTask;
     }
@@ -104,11 +113,34 @@ public sealed class ShellyInNode(DeviceHub hub, DeviceRegistry registry) : FlowN
             ["_msgid"] = MessageId.New(), ["topic"] = e.DeviceId, ["payload"] = payload, ["kind"] = kind, ["component"] = component,
             ["ts"] = e.Ts, ["device"] = FleetTargets.DeviceInfo(registry.Get(e.DeviceId), e.DeviceId),
         });
-        Node.Send(msg);
-        var n = Interlocked.Increment(ref _count);
-        if (n == 1 || n % 100 == 0)
+        // Device events arrive on the hub's receive path, which must never wait for a slow flow: they queue here and a
+        // pump feeds the flow; when the flow falls 10,000 events behind, new ones are dropped and counted.
+        if (!_pending.Writer.TryWrite(msg))
         {
-            Node.Status(new NodeStatus("green", "dot", $"{n} events"));
+            Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        try
+        {
+            while (await _pending.Reader.WaitToReadAsync(Node.Closing).ConfigureAwait(false))
+            {
+                while (_pending.Reader.TryRead(out var msg))
+                {
+                    Node.Send(msg);
+                    var n = Interlocked.Increment(ref _count);
+                    if (n == 1 || n % 500 == 0)
+                    {
+                        var dropped = Interlocked.Read(ref _dropped);
+                        Node.Status(dropped == 0 ? new NodeStatus("green", "dot", $"{n} events") : new NodeStatus("yellow", "ring", $"{n} events, {dropped} dropped (flow too slow)"));
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -119,7 +151,8 @@ public sealed class ShellyInNode(DeviceHub hub, DeviceRegistry registry) : FlowN
     {
         registry.Changed -= OnRegistryChanged;
         _subscription?.Dispose();
-        return ValueTask.CompletedTask;
+        _pending.Writer.TryComplete();
+        return _pump is null ? ValueTask.CompletedTask : new ValueTask(_pump.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default));
     }
 }
 
