@@ -11,6 +11,8 @@ var pid = int.Parse(opts.GetValueOrDefault("pid", "0"), CultureInfo.InvariantCul
 var devices = int.Parse(opts.GetValueOrDefault("devices", "1000"), CultureInfo.InvariantCulture);
 var seconds = int.Parse(opts.GetValueOrDefault("seconds", "60"), CultureInfo.InvariantCulture);
 var rpcInterval = int.Parse(opts.GetValueOrDefault("rpc-interval-ms", "50"), CultureInfo.InvariantCulture);
+// Battery devices sleep most of the time: "online" is expected of the others (mix: 11 of 12).
+var expected = int.Parse(opts.GetValueOrDefault("expect", (devices - devices / 12).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 var waitOnline = int.Parse(opts.GetValueOrDefault("wait-online-seconds", "300"), CultureInfo.InvariantCulture);
 using var http = new HttpClient { BaseAddress = new Uri(server), Timeout = TimeSpan.FromSeconds(30) };
 if (opts.TryGetValue("token", out var token))
@@ -29,7 +31,7 @@ double Cpu() => pid > 0 && File.Exists($"/proc/{pid}/stat")
 
 var baselineHeap = long.Parse(opts.GetValueOrDefault("baseline-heap", "0"), CultureInfo.InvariantCulture);
 var baseline = long.Parse(opts.GetValueOrDefault("baseline-rss", Rss().ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-Console.WriteLine($"baseline RSS {baseline / 1048576.0:F1} MiB; waiting for {devices} devices online (progress every 5 s)");
+Console.WriteLine($"baseline RSS {baseline / 1048576.0:F1} MiB; waiting for {expected} of {devices} devices online (progress every 5 s)");
 var t0 = Stopwatch.StartNew();
 var online = 0L;
 while (t0.Elapsed.TotalSeconds < waitOnline)
@@ -37,7 +39,7 @@ while (t0.Elapsed.TotalSeconds < waitOnline)
     var s = await Stats();
     online = Num(s["online"]);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{t0.Elapsed.TotalSeconds,5:F0}s] online {online}/{devices} ({100.0 * online / devices:F0}%), connections {Num(s["connections"])}, RSS {Rss() / 1048576.0:F0} MiB"));
-    if (online >= devices)
+    if (online >= expected)
     {
         break;
     }

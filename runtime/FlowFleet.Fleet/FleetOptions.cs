@@ -24,8 +24,9 @@ public sealed class FleetOptions
     /// <summary>Websocket ping interval; two missed pongs close the connection.</summary>
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Least time between two telemetry samples of the same device (status arriving faster is sampled).</summary>
-    public TimeSpan TelemetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>Least time between two telemetry samples of the same device (status arriving faster is sampled; a minute, as
+    /// Shelly's own energy counters are kept per minute).</summary>
+    public TimeSpan TelemetryInterval { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Telemetry older than this is deleted.</summary>
     public TimeSpan TelemetryRetention { get; set; } = TimeSpan.FromDays(30);

@@ -16,6 +16,7 @@ using FlowFleet.Server.Red;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using MudBlazor.Services;
 
 namespace FlowFleet.Server.Hosting;
 
@@ -37,6 +38,9 @@ public static class FlowFleetHost
             builder.WebHost.UseUrls("http://0.0.0.0:7011");
         }
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 16 * 1024 * 1024);
+        // The editor's and MudBlazor's files (and blazor.web.js) are static web assets: served from the build output when
+        // running from source in any environment, from wwwroot once published.
+        builder.WebHost.UseStaticWebAssets();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         if (builder.Configuration["Logging:Json"] == "true")
         {
@@ -72,6 +76,8 @@ public static class FlowFleetHost
         services.AddDbContextFactory<ServerDbContext>(o => o.UseSqlite($"Data Source={Path.Combine(dataDir, "flowfleet.db")}"));
         services.AddFlowFleetAuth(options.NoAuth);
         services.AddOpenApi();
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddMudServices();
         services.Configure<FleetOptions>(builder.Configuration.GetSection("Fleet"));
         services.AddFleet(Path.Combine(dataDir, "fleet.db"));
         services.AddSingleton<ClientHub>();
@@ -92,6 +98,8 @@ public static class FlowFleetHost
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = fleetOptions.PingInterval, KeepAliveTimeout = fleetOptions.PingInterval * 2 });
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAntiforgery();
+        app.MapStaticAssets().AllowAnonymous();
         var red = app.MapGroup("/red");
         app.MapAuthApi(red, options.NoAuth);
         red.MapRedFlows();
@@ -101,6 +109,7 @@ public static class FlowFleetHost
         app.Map("/shelly", (HttpContext ctx, DeviceHub hub) => hub.HandleAsync(ctx)).AllowAnonymous().ExcludeFromDescription();
         app.Map("/client", (HttpContext ctx, ClientHub clients) => clients.HandleAsync(ctx)).RequireAuthorization(Policies.DevicesRead).ExcludeFromDescription();
         app.MapFleetApi();
+        app.MapRazorComponents<FlowFleet.Editor.App>().AddInteractiveServerRenderMode().RequireAuthorization(Policies.FlowsRead);
         app.MapOpenApi().RequireAuthorization(Policies.SettingsRead);
         app.MapHttpNodes();
         return app;

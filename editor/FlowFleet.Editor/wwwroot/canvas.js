@@ -1,0 +1,241 @@
+// FlowFleet flow canvas: pointer and keyboard work only. Blazor renders the SVG and owns the model; this module moves
+// nodes and wires while a gesture lasts (no round trip per mousemove) and reports the result once at the end.
+const GRID = 20;
+const state = new WeakMap();
+
+export function attach(svg, dotnet) {
+  const viewport = svg.querySelector("#ff-viewport");
+  const s = { svg, viewport, dotnet, panX: 0, panY: 0, zoom: 1, gesture: null };
+  state.set(svg, s);
+  applyView(s);
+
+  svg.addEventListener("pointerdown", e => onDown(s, e));
+  svg.addEventListener("pointermove", e => onMove(s, e));
+  svg.addEventListener("pointerup", e => onUp(s, e));
+  svg.addEventListener("dblclick", e => {
+    const node = e.target.closest(".ff-node");
+    if (node) { dotnet.invokeMethodAsync("OnEdit", node.dataset.id); }
+  });
+  svg.addEventListener("wheel", e => {
+    e.preventDefault();
+    if (e.ctrlKey || e.metaKey) {
+      const p = toCanvas(s, e.clientX, e.clientY);
+      const factor = e.deltaY < 0 ? 1.1 : 1 / 1.1;
+      s.zoom = Math.min(3, Math.max(0.2, s.zoom * factor));
+      const r = svg.getBoundingClientRect();
+      s.panX = e.clientX - r.left - p.x * s.zoom;
+      s.panY = e.clientY - r.top - p.y * s.zoom;
+    } else {
+      s.panX -= e.deltaX;
+      s.panY -= e.deltaY;
+    }
+    applyView(s);
+  }, { passive: false });
+  svg.addEventListener("dragover", e => { e.preventDefault(); e.dataTransfer.dropEffect = "copy"; });
+  svg.addEventListener("drop", e => {
+    e.preventDefault();
+    const type = e.dataTransfer.getData("application/x-flowfleet-node") || e.dataTransfer.getData("text/plain");
+    if (!type) { return; }
+    const p = toCanvas(s, e.clientX, e.clientY);
+    dotnet.invokeMethodAsync("OnDrop", type, snap(p.x - 60), snap(p.y - 15));
+  });
+  const onKey = e => {
+    const t = e.target;
+    if (t && (t.closest("input, textarea, select, .cm-editor, .mud-dialog, [contenteditable=true]"))) { return; }
+    const ctrl = e.ctrlKey || e.metaKey;
+    let key = null;
+    if (e.key === "Delete" || e.key === "Backspace") { key = "delete"; }
+    else if (ctrl && "acxvzyd".includes(e.key.toLowerCase())) { key = "ctrl+" + e.key.toLowerCase(); }
+    if (!key) { return; }
+    e.preventDefault();
+    if (key === "ctrl+v" && navigator.clipboard && navigator.clipboard.readText) {
+      navigator.clipboard.readText().then(text => dotnet.invokeMethodAsync("OnPaste", text)).catch(() => dotnet.invokeMethodAsync("OnKey", key));
+      return;
+    }
+    dotnet.invokeMethodAsync("OnKey", key).then(text => {
+      if (text && navigator.clipboard && navigator.clipboard.writeText) { navigator.clipboard.writeText(text).catch(() => {}); }
+    });
+  };
+  document.addEventListener("keydown", onKey);
+  s.detach = () => document.removeEventListener("keydown", onKey);
+}
+
+export function detach(svg) {
+  const s = state.get(svg);
+  if (s && s.detach) { s.detach(); }
+  state.delete(svg);
+}
+
+export function resetView(svg) {
+  const s = state.get(svg);
+  if (s) { s.panX = 0; s.panY = 0; s.zoom = 1; applyView(s); }
+}
+
+export function zoom(svg, factor) {
+  const s = state.get(svg);
+  if (s) { s.zoom = Math.min(3, Math.max(0.2, s.zoom * factor)); applyView(s); }
+}
+
+export function copyText(text) {
+  if (navigator.clipboard && navigator.clipboard.writeText) { return navigator.clipboard.writeText(text).then(() => true).catch(() => false); }
+  return false;
+}
+
+export function download(name, text) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}
+
+function snap(v) { return Math.round(v / GRID) * GRID; }
+
+function applyView(s) {
+  s.viewport.setAttribute("transform", `translate(${s.panX},${s.panY}) scale(${s.zoom})`);
+}
+
+function toCanvas(s, clientX, clientY) {
+  const r = s.svg.getBoundingClientRect();
+  return { x: (clientX - r.left - s.panX) / s.zoom, y: (clientY - r.top - s.panY) / s.zoom };
+}
+
+function nodeEl(s, id) { return s.svg.querySelector(`.ff-node[data-id="${CSS.escape(id)}"]`); }
+
+function pos(el) {
+  const m = /translate\(([-\d.]+)[ ,]+([-\d.]+)\)/.exec(el.getAttribute("transform") || "");
+  return m ? { x: parseFloat(m[1]), y: parseFloat(m[2]) } : { x: 0, y: 0 };
+}
+
+function portPoint(s, id, port, isInput) {
+  const el = nodeEl(s, id);
+  if (!el) { return null; }
+  const p = pos(el);
+  const w = parseFloat(el.dataset.w), h = parseFloat(el.dataset.h), outs = parseInt(el.dataset.outputs || "1", 10);
+  if (isInput) { return { x: p.x, y: p.y + h / 2 }; }
+  return { x: p.x + w, y: p.y + (outs <= 1 ? h / 2 : 10 + port * ((h - 20) / Math.max(1, outs - 1))) };
+}
+
+export function wirePath(a, b) {
+  const dx = Math.max(40, Math.abs(b.x - a.x) / 2);
+  return `M${a.x},${a.y} C${a.x + dx},${a.y} ${b.x - dx},${b.y} ${b.x},${b.y}`;
+}
+
+function redrawWires(s, ids) {
+  s.svg.querySelectorAll(".ff-wire").forEach(w => {
+    if (!ids.has(w.dataset.from) && !ids.has(w.dataset.to)) { return; }
+    const a = portPoint(s, w.dataset.from, parseInt(w.dataset.port, 10), false);
+    const b = portPoint(s, w.dataset.to, 0, true);
+    if (a && b) {
+      const d = wirePath(a, b);
+      w.querySelectorAll("path").forEach(p => p.setAttribute("d", d));
+    }
+  });
+}
+
+function onDown(s, e) {
+  if (e.button === 1 || (e.button === 0 && e.altKey)) {
+    s.gesture = { kind: "pan", x: e.clientX, y: e.clientY, panX: s.panX, panY: s.panY };
+    s.svg.setPointerCapture(e.pointerId);
+    return;
+  }
+  if (e.button !== 0) { return; }
+  const port = e.target.closest(".ff-port-out");
+  if (port) {
+    const node = port.closest(".ff-node");
+    const start = portPoint(s, node.dataset.id, parseInt(port.dataset.port, 10), false);
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("class", "ff-wire-drag");
+    s.viewport.appendChild(path);
+    s.gesture = { kind: "wire", from: node.dataset.id, port: parseInt(port.dataset.port, 10), start, path };
+    s.svg.setPointerCapture(e.pointerId);
+    e.stopPropagation();
+    return;
+  }
+  if (e.target.closest(".ff-node-button")) { return; }
+  const node = e.target.closest(".ff-node");
+  if (node) {
+    const id = node.dataset.id;
+    let selected = Array.from(s.svg.querySelectorAll(".ff-node.selected")).map(n => n.dataset.id);
+    if (e.shiftKey || e.ctrlKey) {
+      s.dotnet.invokeMethodAsync("OnSelect", [id], true);
+      if (!selected.includes(id)) { selected.push(id); }
+    } else if (!selected.includes(id)) {
+      selected = [id];
+      s.dotnet.invokeMethodAsync("OnSelect", [id], false);
+    }
+    const start = toCanvas(s, e.clientX, e.clientY);
+    const nodes = selected.map(nid => { const el = nodeEl(s, nid); return el ? { id: nid, el, origin: pos(el) } : null; }).filter(x => x);
+    s.gesture = { kind: "move", start, nodes, moved: false, ids: new Set(selected) };
+    s.svg.setPointerCapture(e.pointerId);
+    return;
+  }
+  const wire = e.target.closest(".ff-wire");
+  if (wire) {
+    s.dotnet.invokeMethodAsync("OnSelectWire", wire.dataset.from, parseInt(wire.dataset.port, 10), wire.dataset.to);
+    return;
+  }
+  const start = toCanvas(s, e.clientX, e.clientY);
+  const rect = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+  rect.setAttribute("class", "ff-lasso");
+  s.viewport.appendChild(rect);
+  s.gesture = { kind: "lasso", start, rect, additive: e.shiftKey };
+  s.svg.setPointerCapture(e.pointerId);
+}
+
+function onMove(s, e) {
+  const g = s.gesture;
+  if (!g) { return; }
+  if (g.kind === "pan") {
+    s.panX = g.panX + e.clientX - g.x;
+    s.panY = g.panY + e.clientY - g.y;
+    applyView(s);
+    return;
+  }
+  const p = toCanvas(s, e.clientX, e.clientY);
+  if (g.kind === "move") {
+    const dx = p.x - g.start.x, dy = p.y - g.start.y;
+    if (!g.moved && Math.abs(dx) + Math.abs(dy) < 3) { return; }
+    g.moved = true;
+    for (const n of g.nodes) { n.el.setAttribute("transform", `translate(${n.origin.x + dx},${n.origin.y + dy})`); }
+    redrawWires(s, g.ids);
+  } else if (g.kind === "wire") {
+    g.path.setAttribute("d", wirePath(g.start, p));
+  } else if (g.kind === "lasso") {
+    const x = Math.min(p.x, g.start.x), y = Math.min(p.y, g.start.y);
+    g.rect.setAttribute("x", x); g.rect.setAttribute("y", y);
+    g.rect.setAttribute("width", Math.abs(p.x - g.start.x)); g.rect.setAttribute("height", Math.abs(p.y - g.start.y));
+    g.box = { x, y, w: Math.abs(p.x - g.start.x), h: Math.abs(p.y - g.start.y) };
+  }
+}
+
+function onUp(s, e) {
+  const g = s.gesture;
+  s.gesture = null;
+  if (!g) { return; }
+  if (g.kind === "move" && g.moved) {
+    const moves = g.nodes.map(n => { const p = pos(n.el); return { id: n.id, x: snap(p.x), y: snap(p.y) }; });
+    for (const n of g.nodes) { const p = pos(n.el); n.el.setAttribute("transform", `translate(${snap(p.x)},${snap(p.y)})`); }
+    redrawWires(s, g.ids);
+    s.dotnet.invokeMethodAsync("OnMoved", moves);
+  } else if (g.kind === "wire") {
+    g.path.remove();
+    const target = document.elementFromPoint(e.clientX, e.clientY);
+    const node = target && target.closest(".ff-node");
+    if (node && node.dataset.inputs !== "0" && node.dataset.id !== g.from) {
+      s.dotnet.invokeMethodAsync("OnWire", g.from, g.port, node.dataset.id);
+    }
+  } else if (g.kind === "lasso") {
+    g.rect.remove();
+    if (!g.box || (g.box.w < 3 && g.box.h < 3)) {
+      s.dotnet.invokeMethodAsync("OnSelect", [], false);
+      return;
+    }
+    const ids = Array.from(s.svg.querySelectorAll(".ff-node")).filter(n => {
+      const p = pos(n), w = parseFloat(n.dataset.w), h = parseFloat(n.dataset.h);
+      return p.x >= g.box.x && p.y >= g.box.y && p.x + w <= g.box.x + g.box.w && p.y + h <= g.box.y + g.box.h;
+    }).map(n => n.dataset.id);
+    s.dotnet.invokeMethodAsync("OnSelect", ids, g.additive);
+  }
+}
