@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Editor.Model;
+
+namespace FlowFleet.Editor.Tests;
+
+public sealed class WorkspaceTests
+{
+    private const string NodeRedExport = """
+        [{"id":"f1","type":"tab","label":"Kitchen","disabled":false,"info":"","env":[]},
+         {"id":"n1","type":"inject","z":"f1","name":"tick","props":[{"p":"payload"}],"repeat":"","crontab":"","once":false,"onceDelay":0.1,"topic":"","payload":"","payloadType":"date","x":120,"y":80,"wires":[["n2"]]},
+         {"id":"n2","type":"some-contrib-node","z":"f1","custom":{"keep":[1,2]},"x":320,"y":80,"wires":[["n3"]]},
+         {"id":"n3","type":"debug","z":"f1","name":"","active":true,"tosidebar":true,"console":false,"tostatus":false,"complete":"false","x":520,"y":80,"wires":[]},
+         {"id":"c1","type":"mqtt-broker","name":"broker","broker":"localhost","port":"1883"}]
+        """;
+
+    [Fact]
+    public void Import_then_export_all_gives_back_the_node_red_json_unchanged()
+    {
+        var ws = new FlowWorkspace();
+        ws.Load([], null);
+        var blankTab = FlowWorkspace.IdOf(ws.Tabs.Single());
+        ws.Import(FlowWorkspace.ParseImport(NodeRedExport));
+        var exported = ws.Export("all").OfType<JsonObject>().Where(o => FlowWorkspace.IdOf(o) != blankTab).ToList();
+        var original = JsonNode.Parse(NodeRedExport)!.AsArray();
+        Assert.Equal(original.Count, exported.Count);
+        foreach (var o in original.OfType<JsonObject>())
+        {
+            Assert.True(JsonNode.DeepEquals(o, exported.Single(e => FlowWorkspace.IdOf(e) == FlowWorkspace.IdOf(o))), o.ToJsonString());
+        }
+    }
+
+    [Fact]
+    public void Importing_twice_remaps_duplicate_ids_with_wires_and_tabs()
+    {
+        var ws = new FlowWorkspace();
+        ws.Load(JsonNode.Parse(NodeRedExport)!.AsArray(), "rev1");
+        var again = ws.Import(FlowWorkspace.ParseImport(NodeRedExport));
+        var tab = again.Single(o => FlowWorkspace.TypeOf(o) == "tab");
+        Assert.NotEqual("f1", FlowWorkspace.IdOf(tab));
+        var inject = again.Single(o => FlowWorkspace.TypeOf(o) == "inject");
+        var contrib = again.Single(o => FlowWorkspace.TypeOf(o) == "some-contrib-node");
+        Assert.Equal(FlowWorkspace.IdOf(tab), FlowWorkspace.Z(inject));
+        Assert.Equal(FlowWorkspace.IdOf(contrib), inject["wires"]![0]![0]!.GetValue<string>());
+        Assert.Equal(10, ws.Items.Count);
+    }
+
+    [Fact]
+    public void Nodes_wires_delete_undo_redo_and_changed_markers()
+    {
+        var ws = new FlowWorkspace();
+        ws.Load(JsonNode.Parse(NodeRedExport)!.AsArray(), "rev1");
+        Assert.False(ws.HasChanges);
+        var desc = new JsonObject { ["type"] = "debug", ["category"] = "common", ["outputs"] = 0, ["defaults"] = new JsonObject { ["active"] = new JsonObject { ["value"] = true } } };
+        var added = ws.AddNode("debug", desc, 333, 207);
+        Assert.Equal(340, FlowWorkspace.Num(added["x"]));
+        Assert.Equal(200, FlowWorkspace.Num(added["y"]));
+        Assert.True(ws.IsChanged(added));
+        Assert.True(ws.Connect("n1", 0, FlowWorkspace.IdOf(added)));
+        Assert.False(ws.Connect("n1", 0, FlowWorkspace.IdOf(added)));
+        Assert.Equal(2, ws.WiresOn("f1").Count(w => w.From == "n1"));
+        ws.Selected.Clear();
+        ws.Selected.Add("n2");
+        ws.DeleteSelection();
+        Assert.Null(ws.Find("n2"));
+        Assert.DoesNotContain(ws.WiresOn("f1"), w => w.To == "n2");
+        ws.Undo();
+        Assert.NotNull(ws.Find("n2"));
+        Assert.Contains(ws.WiresOn("f1"), w => w.To == "n2");
+        ws.Redo();
+        Assert.Null(ws.Find("n2"));
+        ws.MarkDeployed("rev2");
+        Assert.False(ws.HasChanges);
+    }
+
+    [Fact]
+    public void Copy_and_paste_make_new_ids_and_keep_internal_wires_only()
+    {
+        var ws = new FlowWorkspace();
+        ws.Load(JsonNode.Parse(NodeRedExport)!.AsArray(), "rev1");
+        ws.Selected.Add("n1");
+        ws.Selected.Add("n2");
+        var text = ws.Copy();
+        var pasted = ws.Paste(text);
+        Assert.Equal(2, pasted.Count);
+        Assert.All(pasted, p => Assert.DoesNotContain(FlowWorkspace.IdOf(p), new[] { "n1", "n2" }));
+        var pastedContrib = pasted.Single(p => FlowWorkspace.TypeOf(p) == "some-contrib-node");
+        Assert.Empty(pastedContrib["wires"]![0]!.AsArray());
+        Assert.Equal(340, FlowWorkspace.Num(pastedContrib["x"]));
+        Assert.Throws<FormatException>(() => FlowWorkspace.ParseImport("{nope"));
+        Assert.Throws<FormatException>(() => FlowWorkspace.ParseImport("""[{"type":"x"}]"""));
+    }
+}
