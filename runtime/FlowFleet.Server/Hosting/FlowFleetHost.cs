@@ -30,7 +30,7 @@ public static class FlowFleetHost
         ArgumentNullException.ThrowIfNull(options);
         var dataDir = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(dataDir);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory, ApplicationName = "flowfleet" });
         builder.Configuration.AddEnvironmentVariables("FLOWFLEET_");
         builder.Configuration.AddCommandLine(args);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
@@ -77,7 +77,7 @@ public static class FlowFleetHost
         services.AddFlowFleetAuth(options.NoAuth);
         services.AddOpenApi();
         services.AddRazorComponents().AddInteractiveServerComponents();
-        services.AddMudServices();
+        services.AddMudServices(c => c.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         services.Configure<FleetOptions>(builder.Configuration.GetSection("Fleet"));
         services.AddFleet(Path.Combine(dataDir, "fleet.db"));
         services.AddSingleton<ClientHub>();
