@@ -81,8 +81,17 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         }
     }
 
+    private int _messageListeners;
+
     /// <summary>True when someone listens for raw frames (the Data page, <c>/client</c> with Shelly.Message).</summary>
-    public bool WantsMessages { get; set; }
+    public bool WantsMessages => Volatile.Read(ref _messageListeners) > 0;
+
+    /// <summary>Asks for <see cref="DeviceEventKind.Message"/> events (raw frames in and out) until the handle is disposed.</summary>
+    public IDisposable ListenToMessages()
+    {
+        Interlocked.Increment(ref _messageListeners);
+        return new Unsubscriber(() => Interlocked.Decrement(ref _messageListeners));
+    }
 
     /// <summary>Calls a method on a connected, admitted device. Offline → error -114 at once; no answer → -104 after the timeout.</summary>
     public async Task<JsonNode?> CallAsync(string deviceId, string method, JsonNode? parameters = null, TimeSpan? timeout = null, string? user = null, CancellationToken ct = default)

@@ -44,13 +44,19 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
         finally
         {
             _clients.TryRemove(client, out _);
-            UpdateWantsMessages();
+            client.ReleaseMessageListener();
             client.Complete();
             await sender;
         }
     }
 
-    private void UpdateWantsMessages() => hub.WantsMessages = _clients.Keys.Any(c => c.Wants("Shelly.Message"));
+    private void UpdateWantsMessages()
+    {
+        foreach (var c in _clients.Keys)
+        {
+            c.SyncMessageListener(hub);
+        }
+    }
 
     private async Task ReceiveLoopAsync(ClientConnection client, CancellationToken ct)
     {
@@ -251,6 +257,27 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
         public IEnumerable<string> Events => _events;
 
         public bool Wants(string evt) => _events.Contains(evt);
+
+        private IDisposable? _messageListener;
+
+        /// <summary>Holds a raw-frame listener on the hub while this client subscribes to Shelly.Message.</summary>
+        public void SyncMessageListener(DeviceHub hub)
+        {
+            if (Wants("Shelly.Message"))
+            {
+                _messageListener ??= hub.ListenToMessages();
+            }
+            else
+            {
+                ReleaseMessageListener();
+            }
+        }
+
+        public void ReleaseMessageListener()
+        {
+            _messageListener?.Dispose();
+            _messageListener = null;
+        }
 
         public void Require(string permission)
         {

@@ -77,6 +77,7 @@ public static class FlowFleetHost
         services.AddFlowFleetAuth(options.NoAuth);
         services.AddOpenApi();
         services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddCascadingAuthenticationState();
         services.AddMudServices(c => c.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         services.Configure<FleetOptions>(builder.Configuration.GetSection("Fleet"));
         services.AddFleet(Path.Combine(dataDir, "fleet.db"));
