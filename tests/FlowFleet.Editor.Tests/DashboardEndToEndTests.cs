@@ -95,6 +95,10 @@ public sealed class DashboardEndToEndTests : IAsyncLifetime
             await page.FillAsync("input[data-testid=device-search]", "");
             await page.WaitForFunctionAsync("() => document.querySelectorAll('[data-testid=device-card]').length > 3");
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot });
+            await page.GotoAsync(_base + "/devices/" + sim.Id);
+            await page.WaitForSelectorAsync("[data-testid=device-page][data-ready=true]");
+            await page.WaitForTimeoutAsync(1500);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot.Replace(".png", "-page.png", StringComparison.Ordinal) });
         }
     }
 

@@ -158,7 +158,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
                 d.App = info["app"]?.GetValue<string>() ?? d.App;
                 d.Mac = info["mac"]?.GetValue<string>() ?? d.Mac;
                 d.FirmwareVersion = info["ver"]?.GetValue<string>() ?? d.FirmwareVersion;
-                d.Gen = info["gen"] is JsonValue g ? (int)g.GetValue<double>() : d.Gen;
+                d.Gen = info["gen"] is JsonValue g && double.TryParse(g.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture, out var gen) ? (int)gen : d.Gen;
                 d.Name = info["name"]?.GetValue<string>() ?? d.Name;
             }
             if (config is not null)

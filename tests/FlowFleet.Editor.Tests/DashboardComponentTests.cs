@@ -1,0 +1,111 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using Bunit;
+using FlowFleet.Editor.Components;
+using FlowFleet.Editor.Pages.Devices;
+using FlowFleet.Fleet;
+using FlowFleet.Fleet.Registry;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MudBlazor.Services;
+
+namespace FlowFleet.Editor.Tests;
+
+/// <summary>bUnit tests of the dashboard: a device card, and pages over a real registry (SQLite in a temp file).</summary>
+public sealed class DashboardComponentTests : IAsyncLifetime
+{
+    private readonly BunitContext _ctx = new();
+
+    private readonly TestAuth _auth = new();
+
+    private sealed class TestAuth : AuthenticationStateProvider
+    {
+        public string Permission { get; set; } = "devices.read";
+
+        public override Task<AuthenticationState> GetAuthenticationStateAsync() =>
+            Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "t"), new Claim("perm", Permission)], "test"))));
+    }
+
+    public async Task InitializeAsync()
+    {
+        _ctx.Services.AddMudServices();
+        _ctx.Services.AddSingleton<AuthenticationStateProvider>(_auth);
+        _ctx.Services.AddLogging();
+        _ctx.Services.AddOptions<FleetOptions>();
+        _ctx.Services.AddFleet(Path.Combine(Directory.CreateTempSubdirectory("flowfleet-bunit-").FullName, "fleet.db"));
+        _ctx.JSInterop.Mode = JSRuntimeMode.Loose;
+        var registry = _ctx.Services.GetRequiredService<DeviceRegistry>();
+        await registry.InitializeAsync();
+        foreach (var (id, app, on) in new[] { ("shellyplus1pm-000000000001", "Plus1PM", true), ("shellyplus1pm-000000000002", "Plus1PM", false), ("shellyplus2pm-000000000003", "Plus2PM", false) })
+        {
+            var d = registry.Touch(id, out _);
+            d.Admission = AdmissionStates.Accepted;
+            registry.ApplyIdentity(d, new JsonObject { ["id"] = id, ["app"] = app, ["model"] = "M", ["ver"] = "1.4.2", ["gen"] = 2 }, null,
+                app == "Plus1PM"
+                    ? new JsonObject { ["switch:0"] = new JsonObject { ["id"] = 0, ["output"] = on, ["apower"] = on ? 42.5 : 0.0, ["aenergy"] = new JsonObject { ["total"] = 1234.0 } } }
+                    : new JsonObject { ["cover:0"] = new JsonObject { ["id"] = 0, ["state"] = "stopped", ["current_pos"] = 30 } }, null);
+        }
+        await registry.CreateGroupAsync("kitchen");
+        await registry.SetMembershipAsync("kitchen", "shellyplus1pm-000000000002", true);
+    }
+
+    public Task DisposeAsync() => _ctx.DisposeAsync().AsTask();
+
+    private DeviceState Device(string id) => _ctx.Services.GetRequiredService<DeviceRegistry>().Get(id)!;
+
+    [Fact]
+    public void Device_card_shows_readings_and_controls_only_when_allowed()
+    {
+        var d = Device("shellyplus1pm-000000000001");
+        d.Online = true;
+        (string, JsonObject)? sent = null;
+        var card = _ctx.Render<DeviceCard>(p => p.Add(x => x.Device, d).Add(x => x.Status, d.Status).Add(x => x.Readings, d.Readings()).Add(x => x.CanControl, true)
+            .Add(x => x.Command, c => sent = c));
+        Assert.Contains("42.5 W", card.Markup, StringComparison.Ordinal);
+        Assert.Contains("1.234 kWh", card.Markup, StringComparison.Ordinal);
+        card.Find("input[data-testid=switch-toggle]").Change(false);
+        Assert.Equal("Switch.Set", sent!.Value.Item1);
+        Assert.False(sent.Value.Item2["on"]!.GetValue<bool>());
+
+        var viewer = _ctx.Render<DeviceCard>(p => p.Add(x => x.Device, d).Add(x => x.Status, d.Status).Add(x => x.Readings, d.Readings()).Add(x => x.CanControl, false));
+        Assert.Empty(viewer.FindAll("[data-testid=controls]"));
+
+        var cover = Device("shellyplus2pm-000000000003");
+        cover.Online = true;
+        var coverCard = _ctx.Render<DeviceCard>(p => p.Add(x => x.Device, cover).Add(x => x.Status, cover.Status).Add(x => x.Readings, cover.Readings()).Add(x => x.CanControl, true));
+        Assert.Contains("30 %", coverCard.Markup, StringComparison.Ordinal);
+        Assert.NotEmpty(coverCard.FindAll("[title=open]"));
+    }
+
+    [Fact]
+    public void Devices_page_lists_and_filters_server_side()
+    {
+        _auth.Permission = "devices.read";
+        var page = _ctx.Render<Devices>();
+        page.WaitForAssertion(() => Assert.Contains("3 devices", page.Find("[data-testid=device-count]").TextContent, StringComparison.Ordinal));
+        page.Find("input[data-testid=device-search]").Input("2pm");
+        page.WaitForAssertion(() => Assert.Contains("1 devices", page.Find("[data-testid=device-count]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public void Groups_page_shows_groups_and_members()
+    {
+        _auth.Permission = "*";
+        var page = _ctx.Render<Groups>();
+        Assert.Contains("kitchen (1)", page.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Waiting_room_lists_pending_devices_with_accept_for_operators()
+    {
+        var registry = _ctx.Services.GetRequiredService<DeviceRegistry>();
+        var pending = registry.Touch("shellyplusi4-000000000009", out _);
+        pending.App = "PlusI4";
+        _auth.Permission = "devices.control";
+        var page = _ctx.Render<WaitingRoom>();
+        page.WaitForAssertion(() => Assert.Contains("shellyplusi4-000000000009", page.Markup, StringComparison.Ordinal));
+        Assert.NotEmpty(page.FindAll("[data-testid=accept]"));
+        Assert.NotEmpty(page.FindAll("[data-testid=create-token]"));
+    }
+}
