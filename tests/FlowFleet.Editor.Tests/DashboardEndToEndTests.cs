@@ -162,5 +162,10 @@ public sealed class DashboardEndToEndTests : IAsyncLifetime
         Assert.True(await page.Locator("[data-testid=device-card]").CountAsync() > 0);
         Assert.Equal(0, await page.Locator("[data-testid=controls]").CountAsync());
         Assert.Equal(0, await page.Locator("[data-testid=switch-toggle]").CountAsync());
+
+        // Nor can a viewer deploy flows from the editor (the editor calls services directly, so it checks the role itself).
+        await page.GotoAsync(_base + "/");
+        await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]");
+        Assert.True(await page.Locator("[data-testid=deploy]").IsDisabledAsync());
     }
 }
