@@ -2,7 +2,7 @@
 # Fleet load benchmark: N simulated devices (spread over simulator processes of at most 5,000 each) report NotifyStatus every
 # INTERVAL seconds to one FlowFleet server running a "shelly in → switch → rpc call" flow. The driver measures events/s,
 # RSS, memory per device and POST /api/devices/{id}/rpc latency while loaded.
-# Usage: bench/fleet/run.sh DEVICES [INTERVAL_SECONDS] [MEASURE_SECONDS]
+# Usage: bench/fleet/run.sh DEVICES [INTERVAL_SECONDS] [MEASURE_SECONDS]   (SERVER_ENV="DOTNET_gcConcurrent=1" to pass runtime settings)
 set -euo pipefail
 N=${1:-1000}
 INTERVAL=${2:-5}
@@ -17,7 +17,7 @@ dotnet build -c Release runtime/FlowFleet.Server tools/FlowFleet.DeviceSim bench
   { dotnet build -c Release runtime/FlowFleet.Server -v q -nologo; dotnet build -c Release tools/FlowFleet.DeviceSim -v q -nologo; dotnet build -c Release bench/FlowFleet.FleetBench -v q -nologo; }
 DATA=$(mktemp -d)
 cp bench/fleet/load-flow.json "$DATA/flows.json"
-dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --no-auth --urls "http://127.0.0.1:$PORT" \
+env ${SERVER_ENV:-} dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --no-auth --urls "http://127.0.0.1:$PORT" \
   --Fleet:Admission auto --Fleet:RateLimitPerMinute 0 --Logging:LogLevel:Default Warning > "$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER ${SIMS:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
