@@ -89,4 +89,13 @@ public sealed class WorkspaceTests
         Assert.Throws<FormatException>(() => FlowWorkspace.ParseImport("{nope"));
         Assert.Throws<FormatException>(() => FlowWorkspace.ParseImport("""[{"type":"x"}]"""));
     }
+
+    [Fact]
+    public void Node_icons_come_from_the_material_set_with_a_fallback()
+    {
+        Assert.Contains("<path", NodeIcons.Svg("bug_report"), StringComparison.Ordinal);
+        Assert.NotEqual(NodeIcons.Svg("bug_report"), NodeIcons.Svg("wifi"));
+        Assert.Equal(NodeIcons.Svg("circle"), NodeIcons.Svg("no-such-icon"));
+        Assert.Contains("<path", NodeIcons.Svg("database"), StringComparison.Ordinal);
+    }
 }
