@@ -82,6 +82,7 @@ public static class FleetServiceCollectionExtensions
         services.AddDbContextFactory<FleetDbContext>(o => o.UseSqlite($"Data Source={databasePath}"));
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<DeviceHub>();
+        services.AddSingleton(new Rpc.RpcTemplateStore(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(databasePath))!, "rpc-templates.json")));
         services.AddSingleton<FleetService>();
         services.AddHostedService(sp => sp.GetRequiredService<FleetService>());
         return services;

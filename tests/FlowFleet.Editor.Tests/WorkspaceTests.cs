@@ -98,4 +98,24 @@ public sealed class WorkspaceTests
         Assert.Equal(NodeIcons.Svg("circle"), NodeIcons.Svg("no-such-icon"));
         Assert.Contains("<path", NodeIcons.Svg("database"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Grouping_wraps_the_selection_and_follows_moves()
+    {
+        var ws = new FlowWorkspace();
+        ws.Load(JsonNode.Parse(NodeRedExport)!.AsArray(), "rev1");
+        ws.Selected.Add("n1");
+        ws.Selected.Add("n3");
+        var group = ws.GroupSelection("pair")!;
+        Assert.Equal("group", FlowWorkspace.TypeOf(group));
+        Assert.Equal("f1", FlowWorkspace.Z(group));
+        Assert.Equal(100, FlowWorkspace.Num(group["x"]));
+        Assert.Equal(60, FlowWorkspace.Num(group["y"]));
+        Assert.Equal(FlowWorkspace.IdOf(group), ws.Find("n1")!["g"]!.GetValue<string>());
+        ws.MoveNodes([("n3", 900, 300)]);
+        Assert.Equal(900 + 120 + 20 - 100, FlowWorkspace.Num(group["w"]));
+        ws.Ungroup(FlowWorkspace.IdOf(group));
+        Assert.Null(ws.Find(FlowWorkspace.IdOf(group)));
+        Assert.Null(ws.Find("n1")!["g"]);
+    }
 }
