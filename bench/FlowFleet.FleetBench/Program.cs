@@ -87,6 +87,14 @@ var prober = Task.Run(async () =>
     }
 });
 
+async Task<double> GcPauseSeconds()
+{
+    var text = await http.GetStringAsync("/metrics");
+    var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("dotnet_gc_pause_seconds_total ", StringComparison.Ordinal));
+    return line is null ? 0 : double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+}
+
+var pause0 = await GcPauseSeconds();
 var start = await Stats();
 var cpu0 = Cpu();
 var clock = Stopwatch.StartNew();
@@ -116,6 +124,7 @@ var end = await Stats();
 var elapsed = clock.Elapsed.TotalSeconds;
 var cpu = (Cpu() - cpu0) / elapsed;
 var finalRss = Rss();
+var gcPauseMs = (await GcPauseSeconds() - pause0) * 1000;
 var gc = await (await http.PostAsync("/api/ops/gc", null)).Content.ReadFromJsonAsync<JsonObject>();
 var liveHeap = gc is null ? 0 : Num(gc["heapAfter"]);
 var rssAfterGc = gc is null ? 0 : Num(gc["rssAfter"]);
@@ -131,7 +140,8 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"RESULT devices_online={Num(end["online"])} events_per_s={eventsPerSecond:F0} rss_mib={finalRss / 1048576.0:F0} peak_rss_mib={peakRss / 1048576.0:F0} " +
     $"kib_per_device={(finalRss - baseline) / 1024.0 / Math.Max(1, Num(end["online"])):F1} server_cpu_cores={cpu:F2} rpc_n={sorted.Length} rpc_errors={rpcErrors} " +
     $"rpc_p50_ms={P(0.5):F1} rpc_p99_ms={P(0.99):F1} rpc_max_ms={(sorted.Length > 0 ? sorted[^1] : double.NaN):F1} frames_rejected={Num(end["framesRejected"])} " +
-    $"live_heap_mib={liveHeap / 1048576.0:F0} rss_after_gc_mib={rssAfterGc / 1048576.0:F0} live_kib_per_device={(liveHeap - baselineHeap) / 1024.0 / Math.Max(1, Num(end["online"])):F1}"));
+    $"live_heap_mib={liveHeap / 1048576.0:F0} rss_after_gc_mib={rssAfterGc / 1048576.0:F0} live_kib_per_device={(liveHeap - baselineHeap) / 1024.0 / Math.Max(1, Num(end["online"])):F1} " +
+    $"gc_pause_ms={gcPauseMs:F0} gc_pause_share={gcPauseMs / 10.0 / elapsed:F1}%"));
 return 0;
 
 static Dictionary<string, string> ParseArgs(string[] args)

@@ -65,6 +65,7 @@ public static class OpsApi
         Metric("process_resident_memory_bytes", "Resident memory", "gauge", [("", process.WorkingSet64)]);
         Metric("process_cpu_seconds_total", "CPU time", "counter", [("", process.TotalProcessorTime.TotalSeconds)]);
         Metric("dotnet_gc_heap_bytes", "Managed heap size", "gauge", [("", GC.GetTotalMemory(false))]);
+        Metric("dotnet_gc_pause_seconds_total", "Time the process was paused by garbage collections", "counter", [("", GC.GetTotalPauseDuration().TotalSeconds)]);
         Metric("dotnet_gc_collections_total", "GC collections per generation", "counter",
             Enumerable.Range(0, GC.MaxGeneration + 1).Select(g => (Label("generation", g.ToString(CultureInfo.InvariantCulture)), (double)GC.CollectionCount(g))));
         return sb.ToString();
