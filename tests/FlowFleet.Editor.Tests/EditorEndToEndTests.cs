@@ -109,8 +109,9 @@ public sealed class EditorEndToEndTests : IAsyncLifetime
 
         await page.ClickAsync("[data-testid=export]");
         await page.ClickAsync("text=all flows");
-        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('\"e2e-tab\",'))");
-        var exportedText = await page.Locator("[data-testid=export-text] textarea, textarea[data-testid=export-text]").InputValueAsync();
+        // The export (indented) must show all flows; the closing import dialog's compact text must not satisfy this.
+        await page.WaitForFunctionAsync("() => { const t = document.querySelector('textarea[data-testid=export-text]'); return !!t && t.value.includes('\"id\": \"e2e-tab\"'); }");
+        var exportedText = await page.Locator("textarea[data-testid=export-text]").InputValueAsync();
         var exported = JsonNode.Parse(exportedText)!.AsArray().OfType<JsonObject>().ToDictionary(o => o["id"]!.GetValue<string>());
         foreach (var original in JsonNode.Parse(flow)!.AsArray().OfType<JsonObject>())
         {
