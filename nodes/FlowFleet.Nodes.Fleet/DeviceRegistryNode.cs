@@ -35,13 +35,7 @@ public sealed class DeviceRegistryNode(DeviceHub hub, DeviceRegistry registry) :
                 break;
             case "get":
                 var d = Existing();
-                var summary = d.Summary(registry.GroupsOf(d.Id));
-                lock (d.Gate)
-                {
-                    summary["status"] = d.Status.DeepClone();
-                    summary["info"] = d.Info?.DeepClone();
-                }
-                msg.Payload = summary;
+                msg.Payload = d.Details(registry.GroupsOf(d.Id));
                 break;
             case "tag" or "untag":
                 var dt = Existing();
@@ -69,7 +63,7 @@ public sealed class DeviceRegistryNode(DeviceHub hub, DeviceRegistry registry) :
                 var dx = Existing();
                 lock (dx.Gate)
                 {
-                    msg.Payload = new JsonObject { ["desired"] = dx.Desired?.DeepClone(), ["reported"] = dx.Status.DeepClone() };
+                    msg.Payload = new JsonObject { ["desired"] = dx.Desired?.DeepClone(), ["reported"] = dx.Status };
                 }
                 break;
             default:

@@ -7,8 +7,6 @@ namespace FlowFleet.Nodes.Fleet;
 /// <summary>Which devices a fleet node addresses: one device, a group, a tag, all, or whatever the message names.</summary>
 public static class FleetTargets
 {
-    public static readonly string[] Options = ["device:Device", "group:Group", "tag:Tag", "all:All devices", "msg:From msg.topic / msg.device"];
-
     /// <summary>
     /// Device ids for a node's target. With <c>msg</c>: <c>msg.device</c> (id, array of ids, <c>group:NAME</c>) or else <c>msg.topic</c>.
     /// </summary>

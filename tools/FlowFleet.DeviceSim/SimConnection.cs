@@ -63,8 +63,6 @@ public sealed class SimConnection : IAsyncDisposable
 
     public bool Connected { get; private set; }
 
-    public int Connects { get; private set; }
-
     public event Action<SimConnection, bool>? ConnectionChanged;
 
     public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
@@ -106,7 +104,6 @@ public sealed class SimConnection : IAsyncDisposable
             _rebootDelay = TimeSpan.MinValue;
             _sleepRequested = false;
             var session = _session = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            Connects++;
             SetConnected(true);
             try
             {

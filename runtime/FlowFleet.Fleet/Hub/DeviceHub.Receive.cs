@@ -80,25 +80,22 @@ public sealed partial class DeviceHub
         }
         switch (method)
         {
-            case "NotifyStatus" when frame["params"] is JsonObject delta:
-                delta.Remove("ts");
+            case "NotifyStatus" or "NotifyFullStatus" when frame["params"] is JsonObject status:
+                status.Remove("ts");
                 lock (state.Gate)
                 {
-                    state.MergeStatus(delta);
+                    if (method == "NotifyFullStatus")
+                    {
+                        state.ReplaceStatus(status);
+                    }
+                    else
+                    {
+                        state.MergeStatus(status);
+                    }
                     state.StatusDirty = true;
                 }
-                registry.RecordTelemetry(state, delta);
-                Raise(new DeviceEvent(DeviceEventKind.Status, session.Id, delta, ts));
-                break;
-            case "NotifyFullStatus" when frame["params"] is JsonObject full:
-                full.Remove("ts");
-                lock (state.Gate)
-                {
-                    state.ReplaceStatus(full);
-                    state.StatusDirty = true;
-                }
-                registry.RecordTelemetry(state, full);
-                Raise(new DeviceEvent(DeviceEventKind.Status, session.Id, full, ts));
+                registry.RecordTelemetry(state, status);
+                Raise(new DeviceEvent(DeviceEventKind.Status, session.Id, status, ts));
                 break;
             case "NotifyEvent" when (frame["params"]?["events"]) is JsonArray events:
                 foreach (var e in events.OfType<JsonObject>())

@@ -396,18 +396,10 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
             await using var cmd = db.Database.GetDbConnection().CreateCommand();
             cmd.Transaction = tx.GetDbTransaction();
             cmd.CommandText = "UPDATE Devices SET StatusJson = $s, LastSeen = $t, Ip = $ip WHERE Id = $id";
-            var ps = cmd.CreateParameter();
-            ps.ParameterName = "$s";
-            var pt = cmd.CreateParameter();
-            pt.ParameterName = "$t";
-            var pip = cmd.CreateParameter();
-            pip.ParameterName = "$ip";
-            var pid = cmd.CreateParameter();
-            pid.ParameterName = "$id";
-            cmd.Parameters.Add(ps);
-            cmd.Parameters.Add(pt);
-            cmd.Parameters.Add(pip);
-            cmd.Parameters.Add(pid);
+            var ps = Parameter(cmd, "$s");
+            var pt = Parameter(cmd, "$t");
+            var pip = Parameter(cmd, "$ip");
+            var pid = Parameter(cmd, "$id");
             await cmd.PrepareAsync(ct);
             foreach (var d in changed)
             {
@@ -626,18 +618,10 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         {
             await using var cmd = db.Database.GetDbConnection().CreateCommand();
             cmd.CommandText = "INSERT INTO Telemetry (DeviceId, Field, Ts, Value) VALUES ($d, $f, $t, $v)";
-            var pd = cmd.CreateParameter();
-            pd.ParameterName = "$d";
-            var pf = cmd.CreateParameter();
-            pf.ParameterName = "$f";
-            var pt = cmd.CreateParameter();
-            pt.ParameterName = "$t";
-            var pv = cmd.CreateParameter();
-            pv.ParameterName = "$v";
-            cmd.Parameters.Add(pd);
-            cmd.Parameters.Add(pf);
-            cmd.Parameters.Add(pt);
-            cmd.Parameters.Add(pv);
+            var pd = Parameter(cmd, "$d");
+            var pf = Parameter(cmd, "$f");
+            var pt = Parameter(cmd, "$t");
+            var pv = Parameter(cmd, "$v");
             cmd.Transaction = tx.GetDbTransaction();
             await cmd.PrepareAsync(ct);
             foreach (var t in telemetry)
@@ -666,6 +650,14 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
             "DELETE FROM DeviceEvents WHERE Id IN (SELECT Id FROM (SELECT Id, ROW_NUMBER() OVER (PARTITION BY DeviceId ORDER BY Id DESC) AS n FROM DeviceEvents) WHERE n > {0})",
             [_options.EventLogPerDevice], ct);
         return deleted;
+    }
+
+    private static System.Data.Common.DbParameter Parameter(System.Data.Common.DbCommand cmd, string name)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        cmd.Parameters.Add(p);
+        return p;
     }
 
     private static List<T> Drain<T>(ChannelReader<T> reader, int max)

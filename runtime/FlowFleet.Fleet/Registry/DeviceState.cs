@@ -163,15 +163,32 @@ public sealed class DeviceState(string id)
         }
     }
 
+    /// <summary>The summary plus info, status, config, desired state and methods (<c>GET /api/devices/{id}</c>, <c>Device.Get</c>, the registry node).</summary>
+    public JsonObject Details(IEnumerable<string> groups)
+    {
+        var o = Summary(groups);
+        lock (Gate)
+        {
+            // Info, Status and Config already hand out fresh copies.
+            o["info"] = Info;
+            o["status"] = Status;
+            o["config"] = Config;
+            o["desired"] = Desired?.DeepClone();
+            o["methods"] = new JsonArray(Methods.Select(m => (JsonNode?)m).ToArray());
+        }
+        return o;
+    }
+
     /// <summary>The headline numbers of a device (power, energy, temperature, position, brightness, outputs).</summary>
-    public JsonObject Readings()
+    public JsonObject Readings(JsonObject? status = null)
     {
         lock (Gate)
         {
+            status ??= Status;
             var r = new JsonObject();
             double power = 0, energy = 0;
             bool hasPower = false, hasEnergy = false;
-            foreach (var (key, value) in Status)
+            foreach (var (key, value) in status)
             {
                 if (value is not JsonObject c)
                 {

@@ -34,7 +34,7 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var client = new ClientConnection(socket, context.User);
         _clients[client] = 0;
-        UpdateWantsMessages();
+        SyncMessageListeners();
         using var subscription = hub.Subscribe(client.OnDeviceEvent);
         var sender = client.SendLoopAsync(context.RequestAborted);
         try
@@ -50,7 +50,7 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
         }
     }
 
-    private void UpdateWantsMessages()
+    private void SyncMessageListeners()
     {
         foreach (var c in _clients.Keys)
         {
@@ -182,14 +182,7 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
             case "device.get":
                 client.Require(Policies.DevicesRead);
                 var d = registry.Get(Str("id")) ?? throw new KeyNotFoundException($"Device {Str("id")} not found");
-                var o = d.Summary(registry.GroupsOf(d.Id));
-                lock (d.Gate)
-                {
-                    o["info"] = d.Info?.DeepClone();
-                    o["status"] = d.Status.DeepClone();
-                    o["config"] = d.Config?.DeepClone();
-                }
-                return o;
+                return d.Details(registry.GroupsOf(d.Id));
             case "device.call":
                 client.Require(Policies.DevicesControl);
                 var targets = p["ids"] is JsonArray arr ? arr.Select(x => x!.GetValue<string>()).ToList() : p["target"] is { } t ? registry.Resolve(t.GetValue<string>()).ToList() : [Str("id")];
@@ -227,11 +220,11 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
                 client.Require(Policies.DevicesRead);
                 client.Subscribe(p["events"] is JsonArray ev ? ev.Select(e => e!.GetValue<string>()) : ClientConnection.AllEvents,
                     p["devices"] is JsonArray dv ? dv.Select(x => x!.GetValue<string>()) : null);
-                UpdateWantsMessages();
+                SyncMessageListeners();
                 return new JsonObject { ["events"] = new JsonArray(client.Events.Select(e => (JsonNode?)e).ToArray()) };
             case "events.unsubscribe":
                 client.Subscribe([], null);
-                UpdateWantsMessages();
+                SyncMessageListeners();
                 return new JsonObject { ["events"] = new JsonArray() };
             default:
                 throw new ShellyRpcException(-32601, $"Method not found: {method}");

@@ -54,15 +54,7 @@ public static class FleetApi
             {
                 return NotFound(id);
             }
-            var o = d.Summary(registry.GroupsOf(id));
-            lock (d.Gate)
-            {
-                o["info"] = d.Info?.DeepClone();
-                o["status"] = d.Status.DeepClone();
-                o["config"] = d.Config?.DeepClone();
-                o["desired"] = d.Desired?.DeepClone();
-                o["methods"] = new JsonArray(d.Methods.Select(m => (JsonNode?)m).ToArray());
-            }
+            var o = d.Details(registry.GroupsOf(id));
             if (hub.Session(id) is { } s)
             {
                 o["connectedAt"] = s.ConnectedAt.ToString("O");
@@ -160,7 +152,7 @@ public static class FleetApi
             }
             lock (d.Gate)
             {
-                return Results.Json(new JsonObject { ["desired"] = d.Desired?.DeepClone(), ["reported"] = d.Status.DeepClone(), ["config"] = d.Config?.DeepClone() });
+                return Results.Json(new JsonObject { ["desired"] = d.Desired?.DeepClone(), ["reported"] = d.Status, ["config"] = d.Config });
             }
         }).WithName("GetDesired");
 
