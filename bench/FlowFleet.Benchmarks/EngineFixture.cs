@@ -13,6 +13,10 @@ public sealed class EngineFixture : IAsyncDisposable
     {
         var sc = new ServiceCollection();
         sc.AddFlowRuntime(Path.GetTempPath(), typeof(FlowFleet.Nodes.Core.Function.FunctionNode).Assembly);
+        if (int.TryParse(Environment.GetEnvironmentVariable("BENCH_QUEUE"), out var capacity))
+        {
+            sc.Configure<FlowEngineOptions>(o => o.QueueCapacity = capacity);
+        }
         _services = sc.BuildServiceProvider();
         Engine = _services.GetRequiredService<FlowEngine>();
     }

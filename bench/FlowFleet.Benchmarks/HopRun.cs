@@ -15,7 +15,8 @@ public static class HopRun
         var nodes = new List<string> { """{"id":"t","type":"tab"}""" };
         for (var i = 0; i < hops; i++)
         {
-            var extra = type == "function" ? ",\"func\":\"return msg;\"" : "";
+            var code = Environment.GetEnvironmentVariable("BENCH_FUNC") ?? "return msg;";
+            var extra = type == "function" ? ",\"func\":" + System.Text.Json.JsonSerializer.Serialize(code) : "";
             nodes.Add($$"""{"id":"n{{i}}","type":"{{type}}","z":"t"{{extra}},"x":0,"y":0,"wires":[["{{(i + 1 < hops ? "n" + (i + 1) : "sink")}}"]]}""");
         }
         nodes.Add("""{"id":"sink","type":"bench-sink","z":"t","x":0,"y":0,"wires":[]}""");

@@ -50,3 +50,88 @@ public static class MicroRun
         Console.WriteLine($"{label}: {sw.Elapsed.TotalNanoseconds / n:0} ns");
     }
 }
+
+/// <summary>Conversion variants, to pick the fastest correct one.</summary>
+public static class ConvRun
+{
+    public static void Run(int n)
+    {
+        var msg = FlowMessage.Create(new JsonObject { ["seq"] = 1, ["apower"] = 10.5, ["output"] = true, ["site"] = "plant-1" }, "device/1");
+        var e = new Jint.Engine();
+        var js = JsConvert.ToJs(e, msg.Data);
+        var lit = e.Evaluate("({ topic: 'device/1', payload: { seq: 1, apower: 10.5, output: true } })");
+        for (var round = 0; round < 3; round++)
+        {
+            Time("ToJs", n, () => JsConvert.ToJs(e, msg.Data));
+            Time("ToJson(converted)", n, () => JsConvert.ToJson(js));
+            Time("ToJson(literal)", n, () => JsConvert.ToJson(lit));
+            Time("DeepClone", n, () => msg.Data.DeepClone());
+            Time("ToJsonB(literal)", n, () => ToJsonB(lit));
+            Time("ToJsonC(literal)", n, () => ToJsonC(lit));
+            Time("ToJsB", n, () => ToJsB(e, msg.Data));
+        }
+    }
+
+    private static JsonNode? ToJsonB(Jint.Native.JsValue value)
+    {
+        if (value is Jint.Native.Object.ObjectInstance obj && !value.IsArray() && obj is not Jint.Native.Function.Function)
+        {
+            var list = new List<KeyValuePair<string, JsonNode?>>();
+            foreach (var (key, descriptor) in obj.GetOwnProperties())
+            {
+                if (!key.IsString() || !descriptor.Enumerable) continue;
+                var v = descriptor.Value ?? obj.Get(key);
+                if (v.IsUndefined() || v is Jint.Native.Function.Function) continue;
+                list.Add(new(key.AsString(), ToJsonB(v)));
+            }
+            return new JsonObject(list);
+        }
+        return JsConvert.ToJson(value);
+    }
+
+    private static JsonNode? ToJsonC(Jint.Native.JsValue value)
+    {
+        if (value is Jint.Native.Object.ObjectInstance obj && !value.IsArray() && obj is not Jint.Native.Function.Function)
+        {
+            var result = new JsonObject();
+            foreach (var key in obj.GetOwnPropertyKeys(Jint.Runtime.Types.String))
+            {
+                var d = obj.GetOwnProperty(key);
+                if (!d.Enumerable) continue;
+                var v = d.Value ?? obj.Get(key);
+                if (v.IsUndefined() || v is Jint.Native.Function.Function) continue;
+                result[key.AsString()] = ToJsonC(v);
+            }
+            return result;
+        }
+        return JsConvert.ToJson(value);
+    }
+
+    private static Jint.Native.JsValue ToJsB(Jint.Engine engine, JsonNode? node)
+    {
+        if (node is JsonObject o)
+        {
+            var obj = new Jint.Native.JsObject(engine);
+            foreach (var (key, value) in o)
+            {
+                obj.FastSetDataProperty(key, ToJsB(engine, value));
+            }
+            return obj;
+        }
+        return JsConvert.ToJs(engine, node);
+    }
+
+    private static void Time(string label, int n, Func<object?> body)
+    {
+        for (var i = 0; i < n / 10; i++)
+        {
+            body();
+        }
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < n; i++)
+        {
+            body();
+        }
+        Console.WriteLine($"{label}: {sw.Elapsed.TotalNanoseconds / n:0} ns");
+    }
+}

@@ -14,6 +14,8 @@ namespace FlowFleet.Nodes.Core.Function;
     """)]
 public sealed class ChangeNode : FlowNode<ChangeConfig>
 {
+    public override bool RunsInline => true;
+
     private readonly List<Rule> _rules = [];
 
     private sealed record Rule(string T, string P, string Pt, string? To, string Tot, JsonNode? Constant, Regex? From, JsonNode? FromValue, string Fromt, bool Dc);
@@ -103,7 +105,12 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
                 {
                     break;
                 }
-                var value = Get(rule.Pt, rule.P, msg)?.DeepClone();
+                // Deleting a msg property detaches its value, which can then move without a copy.
+                var value = Get(rule.Pt, rule.P, msg);
+                if (rule.Pt != "msg")
+                {
+                    value = value?.DeepClone();
+                }
                 Delete(rule.Pt, rule.P, msg);
                 Set(rule.Tot, rule.To ?? "", value, msg);
                 break;

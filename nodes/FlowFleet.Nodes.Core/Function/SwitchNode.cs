@@ -13,8 +13,15 @@ namespace FlowFleet.Nodes.Core.Function;
     """)]
 public sealed class SwitchNode : FlowNode<SwitchConfig>
 {
+    public override bool RunsInline => true;
+
+    // Operand types whose value does not depend on the message or any context: evaluated once per rule.
+    private static readonly HashSet<string> ConstantTypes = new(StringComparer.Ordinal) { "num", "str", "bool", "json", "bin", "re" };
+
+    private readonly Dictionary<(int Rule, string Key), JsonNode?> _constants = [];
     private JsonNode? _previous;
     private bool _hasPrevious;
+    private bool? _usesPrevious;
 
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
@@ -41,8 +48,8 @@ public sealed class SwitchNode : FlowNode<SwitchConfig>
             else
             {
                 // istype keeps the type name in vt (Node-RED's editor writes v and vt alike).
-                var b = op == "istype" ? JsonValue.Create(rule["vt"]?.GetValue<string>() ?? JsonTools.ToJsString(rule["v"])) : Operand(rule, "v", "vt", msg);
-                var c = op is "btwn" or "index" ? Operand(rule, "v2", "v2t", msg) : null;
+                var b = op == "istype" ? JsonValue.Create(rule["vt"]?.GetValue<string>() ?? JsonTools.ToJsString(rule["v"])) : Operand(i, rule, "v", "vt", msg);
+                var c = op is "btwn" or "index" ? Operand(i, rule, "v2", "v2t", msg) : null;
                 hit = SwitchRules.Test(op, value, exists, b, c, JsonTools.IsTruthy(rule["case"]), parts);
             }
             if (hit)
@@ -55,8 +62,12 @@ public sealed class SwitchNode : FlowNode<SwitchConfig>
                 }
             }
         }
-        _previous = value?.DeepClone();
-        _hasPrevious = true;
+        _usesPrevious ??= rules.OfType<JsonObject>().Any(r => r["vt"]?.ToString() == "prev" || r["v2t"]?.ToString() == "prev");
+        if (_usesPrevious == true)
+        {
+            _previous = value?.DeepClone();
+            _hasPrevious = true;
+        }
         if (matched)
         {
             Node.Send(ports);
@@ -77,17 +88,26 @@ public sealed class SwitchNode : FlowNode<SwitchConfig>
         return (value, value is not null);
     }
 
-    private JsonNode? Operand(JsonObject rule, string valueKey, string typeKey, FlowMessage msg)
+    private JsonNode? Operand(int index, JsonObject rule, string valueKey, string typeKey, FlowMessage msg)
     {
+        if (_constants.TryGetValue((index, valueKey), out var constant))
+        {
+            return constant;
+        }
         var raw = rule[valueKey];
         var text = raw is null ? null : JsonTools.ToJsString(raw);
         var type = rule[typeKey]?.GetValue<string>() ?? SwitchRules.DefaultValueType(text);
-        return type switch
+        var value = type switch
         {
             "prev" => _hasPrevious ? _previous : null,
             "re" => JsonValue.Create(text ?? ""),
             _ => Node.Evaluate(type, JsonValue.Create(text ?? ""), msg),
         };
+        if (ConstantTypes.Contains(type))
+        {
+            _constants[(index, valueKey)] = value;
+        }
+        return value;
     }
 }
 

@@ -29,7 +29,8 @@ public sealed class ScriptLimits
 {
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    public long MaxStatements { get; set; } = 100_000_000;
+    /// <summary>Statements per run; 0 (the default) for no budget (the timeout stops endless loops).</summary>
+    public long MaxStatements { get; set; }
 
     public long MemoryLimitBytes { get; set; } = 1L << 30;
 

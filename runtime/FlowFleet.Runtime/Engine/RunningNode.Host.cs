@@ -25,7 +25,7 @@ internal sealed partial class RunningNode
             msg.MsgId = MessageId.New();
         }
         var targets = wires[port];
-        _engine.Metrics.CountOut(Spec.Type, targets.Length);
+        EngineMetrics.CountOut(Counters, targets.Length);
         targets[0].Enqueue(msg);
         for (var i = 1; i < targets.Length; i++)
         {
@@ -36,9 +36,9 @@ internal sealed partial class RunningNode
     public void Send(IReadOnlyList<IReadOnlyList<FlowMessage>?> perPort, bool cloneFirst = false)
     {
         ArgumentNullException.ThrowIfNull(perPort);
-        if (!cloneFirst && perPort.Count == 1 && perPort[0] is { Count: 1 } single)
+        if (!cloneFirst && SingleMessage(perPort) is var (onePort, one))
         {
-            Send(0, single[0]);
+            Send(onePort, one);
             return;
         }
         var wires = Wires;
@@ -61,7 +61,7 @@ internal sealed partial class RunningNode
                 {
                     msg.MsgId = sharedId ??= MessageId.New();
                 }
-                _engine.Metrics.CountOut(Spec.Type, wires[port].Length);
+                EngineMetrics.CountOut(Counters, wires[port].Length);
                 foreach (var target in wires[port])
                 {
                     var first = sent.Add(msg);
@@ -69,6 +69,32 @@ internal sealed partial class RunningNode
                 }
             }
         }
+    }
+
+    /// <summary>The one message of a send that has exactly one (the common case: no per-send bookkeeping), else null.</summary>
+    private static (int Port, FlowMessage Msg)? SingleMessage(IReadOnlyList<IReadOnlyList<FlowMessage>?> perPort)
+    {
+        (int, FlowMessage)? found = null;
+        for (var port = 0; port < perPort.Count; port++)
+        {
+            if (perPort[port] is not { } msgs)
+            {
+                continue;
+            }
+            foreach (var msg in msgs)
+            {
+                if (msg is null)
+                {
+                    continue;
+                }
+                if (found is not null)
+                {
+                    return null;
+                }
+                found = (port, msg);
+            }
+        }
+        return found;
     }
 
     public void Error(string message, FlowMessage? msg = null)

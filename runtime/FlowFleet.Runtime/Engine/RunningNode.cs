@@ -29,6 +29,7 @@ internal sealed partial class RunningNode : INodeHost
                 SingleReader = true,
                 FullMode = BoundedChannelFullMode.Wait,
             });
+            _space = new ManualResetEventSlim(false, spinCount: 1);
         }
         NodeContext = engine.Contexts.Scope(ContextManager.NodeScope(spec.Alias, scope.Id));
         FlowContext = engine.Contexts.Scope(scope.Id);
@@ -37,6 +38,25 @@ internal sealed partial class RunningNode : INodeHost
     }
 
     public NodeSpec Spec { get; set; }
+
+    private EngineMetrics.Counters? _counters;
+
+    /// <summary>This node type's counters, looked up once rather than per message.</summary>
+    private EngineMetrics.Counters Counters
+    {
+        get
+        {
+            var c = _counters;
+            if (c is null || !ReferenceEquals(_countersType, Spec.Type))
+            {
+                _countersType = Spec.Type;
+                _counters = c = _engine.Metrics.For(Spec.Type);
+            }
+            return c;
+        }
+    }
+
+    private string? _countersType;
 
     public RuntimeScope Scope { get; set; }
 
@@ -83,6 +103,16 @@ internal sealed partial class RunningNode : INodeHost
         }
     }
 
+    // Inline execution (see FlowNode.RunsInline): _busy is held by whoever runs the node, the loop or a sender; _queued
+    // counts queued messages so a sender runs the node itself only when nothing waits ahead of its message.
+    private const int MaxInlineDepth = 16;
+    [ThreadStatic]
+    private static int t_inlineDepth;
+    private int _busy;
+    private int _queued;
+    private bool _senderWaiting;
+    private readonly ManualResetEventSlim? _space;
+
     private async Task RunAsync()
     {
         var reader = _queue!.Reader;
@@ -90,14 +120,105 @@ internal sealed partial class RunningNode : INodeHost
         {
             while (await reader.WaitToReadAsync(_closing.Token))
             {
-                while (reader.TryRead(out var msg))
+                while (true)
                 {
-                    await HandleAsync(msg);
+                    AcquireBusy();
+                    if (!reader.TryRead(out var msg))
+                    {
+                        ReleaseBusy();
+                        break;
+                    }
+                    if (Interlocked.Decrement(ref _queued) <= _engine.Options.QueueCapacity / 2 && Volatile.Read(ref _senderWaiting))
+                    {
+                        Volatile.Write(ref _senderWaiting, false);
+                        _space?.Set();
+                    }
+                    var handled = HandleAsync(msg);
+                    if (!handled.IsCompletedSuccessfully)
+                    {
+                        try
+                        {
+                            await handled;
+                        }
+                        finally
+                        {
+                            ReleaseBusy();
+                        }
+                        continue;
+                    }
+                    ReleaseBusy();
                 }
             }
         }
         catch (OperationCanceledException) when (_closing.IsCancellationRequested)
         {
+        }
+    }
+
+    private void AcquireBusy()
+    {
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) == 0)
+        {
+            return;
+        }
+        // A sender is running this node inline (briefly: inline nodes are cheap and synchronous).
+        var spinner = default(SpinWait);
+        while (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            spinner.SpinOnce(sleep1Threshold: 20);
+        }
+    }
+
+    private void ReleaseBusy() => Volatile.Write(ref _busy, 0);
+
+    /// <summary>Runs the node on the sender's thread when it is an inline node, idle, with nothing queued.</summary>
+    private bool TryRunInline(FlowMessage msg)
+    {
+        if (t_inlineDepth >= MaxInlineDepth || Volatile.Read(ref _queued) != 0 || Instance is not { RunsInline: true }
+            || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            return false;
+        }
+        if (Volatile.Read(ref _queued) != 0)
+        {
+            ReleaseBusy();
+            return false;
+        }
+        t_inlineDepth++;
+        ValueTask handled;
+        try
+        {
+            handled = HandleAsync(msg);
+        }
+        catch
+        {
+            ReleaseBusy();
+            throw;
+        }
+        finally
+        {
+            t_inlineDepth--;
+        }
+        if (handled.IsCompleted)
+        {
+            ReleaseBusy();
+        }
+        else
+        {
+            _ = ReleaseWhenDoneAsync(handled);
+        }
+        return true;
+    }
+
+    private async Task ReleaseWhenDoneAsync(ValueTask handled)
+    {
+        try
+        {
+            await handled;
+        }
+        finally
+        {
+            ReleaseBusy();
         }
     }
 
@@ -110,7 +231,7 @@ internal sealed partial class RunningNode : INodeHost
         }
         _deferDone = false;
         Interlocked.Increment(ref _processed);
-        _engine.Metrics.CountIn(Spec.Type);
+        EngineMetrics.CountIn(Counters);
         try
         {
             await node.OnInputAsync(msg, _closing.Token);
@@ -139,27 +260,49 @@ internal sealed partial class RunningNode : INodeHost
         {
             return false;
         }
-        if (_queue.Writer.TryWrite(msg))
+        if (TryRunInline(msg))
+        {
+            return true;
+        }
+        // Counted as queued from here on, so no later message overtakes it by running inline.
+        Interlocked.Increment(ref _queued);
+        return Write(msg);
+    }
+
+    /// <summary>Puts a counted message into the queue, holding the sender back while the queue is full.</summary>
+    private bool Write(FlowMessage msg)
+    {
+        if (_queue!.Writer.TryWrite(msg))
         {
             return true;
         }
         _engine.Metrics.CountQueueFull(Spec.Type);
-        // Senders are synchronous (scripts call node.send); hold this one back by spinning and yielding until the
-        // consumer makes room, which costs far less than blocking on an async write per message.
-        var spinner = default(SpinWait);
+        // Senders are synchronous (scripts call node.send): block this one until the consumer has drained half the queue.
+        // Blocking (not spinning) matters on small machines: a spinning sender burns the core the consumer needs.
         var deadline = Environment.TickCount64 + (long)_engine.Options.QueueFullTimeout.TotalMilliseconds;
-        while (!_closing.IsCancellationRequested)
+        var space = _space!;
+        while (!_closing.IsCancellationRequested && Environment.TickCount64 <= deadline)
         {
-            spinner.SpinOnce(sleep1Threshold: 30);
+            space.Reset();
+            Volatile.Write(ref _senderWaiting, true);
             if (_queue.Writer.TryWrite(msg))
             {
                 return true;
             }
-            if (Environment.TickCount64 > deadline)
+            try
+            {
+                space.Wait(100, _closing.Token);
+            }
+            catch (OperationCanceledException)
             {
                 break;
             }
+            if (_queue.Writer.TryWrite(msg))
+            {
+                return true;
+            }
         }
+        Interlocked.Decrement(ref _queued);
         if (_closing.IsCancellationRequested)
         {
             return false;

@@ -12,16 +12,18 @@ public sealed class PropertyPath
 {
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, PropertyPath> s_cache = new(StringComparer.Ordinal);
 
+    private readonly object[] _segments;
+
     private PropertyPath(string text, object[] segments)
     {
         Text = text;
-        Segments = segments;
+        _segments = segments;
     }
 
     public string Text { get; }
 
     /// <summary>Each segment is a <see cref="string"/> (object key) or an <see cref="int"/> (array index).</summary>
-    public IReadOnlyList<object> Segments { get; }
+    public IReadOnlyList<object> Segments => _segments;
 
     public static PropertyPath Parse(string text)
     {
@@ -132,7 +134,7 @@ public sealed class PropertyPath
     public bool TryGet(JsonNode? root, out JsonNode? value)
     {
         var current = root;
-        foreach (var segment in Segments)
+        foreach (var segment in _segments)
         {
             switch (segment)
             {
@@ -167,10 +169,10 @@ public sealed class PropertyPath
         ArgumentNullException.ThrowIfNull(root);
         value = JsonTools.Detach(value);
         var current = root;
-        for (var s = 0; s < Segments.Count - 1; s++)
+        for (var s = 0; s < _segments.Length - 1; s++)
         {
-            var segment = Segments[s];
-            var next = Segments[s + 1];
+            var segment = _segments[s];
+            var next = _segments[s + 1];
             var child = Step(current, segment);
             if (child is not JsonObject and not JsonArray)
             {
@@ -179,13 +181,17 @@ public sealed class PropertyPath
             }
             current = child;
         }
-        Assign(current, Segments[^1], value);
+        Assign(current, _segments[^1], value);
     }
 
     public bool Delete(JsonNode? root)
     {
-        var parent = Segments.Count == 1 ? root : Parent().Get(root);
-        switch (Segments[^1])
+        var parent = root;
+        for (var s = 0; s < _segments.Length - 1 && parent is not null; s++)
+        {
+            parent = Step(parent, _segments[s]);
+        }
+        switch (_segments[^1])
         {
             case string key when parent is JsonObject obj:
                 return obj.Remove(key);
@@ -197,12 +203,10 @@ public sealed class PropertyPath
         }
     }
 
-    private PropertyPath Parent() => new(Text, Segments.Take(Segments.Count - 1).ToArray());
-
     private static JsonNode? Step(JsonNode node, object segment) => segment switch
     {
         string key when node is JsonObject obj => obj[key],
-        int index when node is JsonArray arr => index < arr.Count ? arr[index] : null,
+        int index when node is JsonArray arr => index >= 0 && index < arr.Count ? arr[index] : null,
         int index when node is JsonObject obj => obj[index.ToString(CultureInfo.InvariantCulture)],
         _ => null,
     };

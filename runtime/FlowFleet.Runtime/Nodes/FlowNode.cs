@@ -24,6 +24,13 @@ public abstract class FlowNode
     /// <summary>Handles one message. Throwing reports the error to catch nodes with this message.</summary>
     public virtual ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
+    /// <summary>
+    /// True for cheap nodes whose <see cref="OnInputAsync"/> finishes synchronously (change, switch): a sender may then run
+    /// the node on its own thread instead of queueing the message, when the node is idle with nothing queued. Messages
+    /// still pass through the node one at a time and in order.
+    /// </summary>
+    public virtual bool RunsInline => false;
+
     /// <summary>Releases timers and connections. <paramref name="removed"/> is true when the node left the flows.</summary>
     public virtual ValueTask CloseAsync(bool removed) => ValueTask.CompletedTask;
 }

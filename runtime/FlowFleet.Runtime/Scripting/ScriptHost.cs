@@ -40,12 +40,20 @@ public sealed partial class ScriptHost : IDisposable
         _timeout = source.TimeoutSeconds > 0 && TimeSpan.FromSeconds(source.TimeoutSeconds) < limits.Timeout
             ? TimeSpan.FromSeconds(source.TimeoutSeconds)
             : limits.Timeout;
-        _engine = new JsEngine(o => o
-            .TimeoutInterval(_timeout)
-            .MaxStatements((int)Math.Min(int.MaxValue, limits.MaxStatements))
-            .LimitMemory(limits.MemoryLimitBytes)
-            .LimitRecursion(limits.MaxRecursion)
-            .Strict(false));
+        _engine = new JsEngine(o =>
+        {
+            // Only amortizable constraints by default (time, allocations): an exact one (a statement budget) turns off
+            // Jint's fast loop paths. The statement budget is there for whoever sets it.
+            o.TimeoutInterval(_timeout).LimitRecursion(limits.MaxRecursion).Strict(false);
+            if (limits.MemoryLimitBytes > 0)
+            {
+                o.Constraint(new AllocationLimit(limits.MemoryLimitBytes));
+            }
+            if (limits.MaxStatements > 0)
+            {
+                o.MaxStatements((int)Math.Min(int.MaxValue, limits.MaxStatements));
+            }
+        });
         UsesDone = source.Code.Contains("node.done", StringComparison.Ordinal);
         _isAsync = source.Code.Contains("await", StringComparison.Ordinal);
         // A script that never names msg (or arguments) cannot see the message: skip copying it into the engine.
