@@ -4,7 +4,7 @@ namespace FlowFleet.Runtime;
 public sealed class FlowEngineOptions
 {
     /// <summary>Messages a node may have waiting before senders are held back.</summary>
-    public int QueueCapacity { get; set; } = 1000;
+    public int QueueCapacity { get; set; } = 300;
 
     /// <summary>How long a sender waits for room in a full queue before the message is dropped with an error.</summary>
     public TimeSpan QueueFullTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -35,6 +35,9 @@ public sealed class ScriptLimits
     public long MemoryLimitBytes { get; set; } = 1L << 30;
 
     public int MaxRecursion { get; set; } = 256;
+
+    /// <summary>Function nodes read the message through a view instead of a copy (false: copy it in and out, as before).</summary>
+    public bool LazyMessages { get; set; } = true;
 }
 
 /// <summary>One context store: <c>memory</c>, or <c>sqlite</c> with a file path.</summary>

@@ -95,6 +95,15 @@ public static class JsConvert
             }
             return result;
         }
+        if (value is JsonObjectView view)
+        {
+            if (depth > MaxDepth)
+            {
+                throw new InvalidOperationException("Value is nested too deeply (or circular)");
+            }
+            // A copy: the message stays the script's (it may change it and send it again).
+            return view.Commit(depth).DeepClone();
+        }
         if (value.IsDate())
         {
             return JsonValue.Create(value.AsDate().ToDateTime().ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));

@@ -220,8 +220,12 @@ public sealed partial class ScriptHost
         return ports;
     }
 
-    private static FlowMessage ToMessage(JsValue value, FlowMessage? input)
+    private FlowMessage ToMessage(JsValue value, FlowMessage? input)
     {
+        if (ReferenceEquals(value, _handOver) && _handOver.HandOver() is { } own)
+        {
+            return new FlowMessage(own, input?.Refs);
+        }
         if (JsConvert.ToJson(value) is not JsonObject data)
         {
             throw new ScriptException($"Function tried to send a message of type {(value.IsString() ? "string" : value.IsNumber() ? "number" : value.IsBoolean() ? "boolean" : "other")}");

@@ -28,6 +28,9 @@ public sealed partial class ScriptHost : IDisposable
     private readonly Lock _lock = new();
     private readonly ScriptTimers _timers;
     private FlowMessage? _current;
+    private JsonObjectView? _handOver;
+    private readonly bool _lazyMessages;
+    private readonly Jint.Native.Object.ObjectInstance? _objectPrototype;
     private string? _finalize;
     private bool _disposed;
 
@@ -37,6 +40,7 @@ public sealed partial class ScriptHost : IDisposable
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(source);
         _node = node;
+        _lazyMessages = limits.LazyMessages;
         _timeout = source.TimeoutSeconds > 0 && TimeSpan.FromSeconds(source.TimeoutSeconds) < limits.Timeout
             ? TimeSpan.FromSeconds(source.TimeoutSeconds)
             : limits.Timeout;
@@ -72,6 +76,7 @@ public sealed partial class ScriptHost : IDisposable
         {
             throw new ScriptException("Function code has a syntax error: " + ex.Message, ex);
         }
+        _objectPrototype = _engine.Evaluate("Object.prototype").AsObject();
         _finalize = string.IsNullOrWhiteSpace(source.Finalize) ? null : source.Finalize;
         if (!string.IsNullOrWhiteSpace(source.Initialize))
         {
@@ -96,17 +101,52 @@ public sealed partial class ScriptHost : IDisposable
             _current = msg;
             try
             {
-                var result = Guard("function", () =>
+                // A synchronous script reads the message through a view (no copy); an async one gets a copy, since its
+                // continuations may outlive this call.
+                var view = _readsMsg && !_isAsync && _lazyMessages ? new JsonObjectView(_engine, _objectPrototype!, msg.Data) : null;
+                var timers = _timers.Started;
+                JsValue result;
+                try
                 {
-                    var value = _engine.Call(_main, _readsMsg ? JsConvert.ToJs(_engine, msg.Data) : JsValue.Undefined);
-                    return _isAsync ? value.UnwrapIfPromise(_timeout) : value;
-                });
-                return ToPorts(result, msg, topLevelArrayIsPorts: true);
+                    result = Guard("function", () =>
+                    {
+                        var value = _engine.Call(_main, view ?? (_readsMsg ? JsConvert.ToJs(_engine, msg.Data) : JsValue.Undefined));
+                        return _isAsync ? value.UnwrapIfPromise(_timeout) : value;
+                    });
+                }
+                catch (ScriptException) when (view is not null)
+                {
+                    // Catch nodes get the message as the script left it (as in Node-RED, where it is the same object).
+                    TryCommit(view);
+                    throw;
+                }
+                // The message itself returned, and no timer may still reach it: pass it on as it is.
+                _handOver = view is not null && _timers.Started == timers ? view : null;
+                try
+                {
+                    return ToPorts(result, msg, topLevelArrayIsPorts: true);
+                }
+                finally
+                {
+                    _handOver = null;
+                }
             }
             finally
             {
                 _current = null;
             }
+        }
+    }
+
+    private static void TryCommit(JsonObjectView view)
+    {
+        try
+        {
+            view.Commit();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or JintException)
+        {
+            // A value that cannot become JSON: the error being reported already says what went wrong.
         }
     }
 

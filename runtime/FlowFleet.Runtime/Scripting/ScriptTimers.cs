@@ -11,6 +11,9 @@ internal sealed class ScriptTimers(ScriptHost host) : IDisposable
     private int _next;
     private bool _disposed;
 
+    /// <summary>How many timers were ever started (a script that starts one may use its message later).</summary>
+    public int Started => Volatile.Read(ref _next);
+
     public JsValue Start(JsValue callback, JsValue delay, JsValue[] args, bool repeat)
     {
         if (_disposed || callback is not Jint.Native.Function.Function)
