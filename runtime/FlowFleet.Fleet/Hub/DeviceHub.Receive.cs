@@ -253,7 +253,10 @@ public sealed partial class DeviceHub
         return p;
     }
 
-    private async Task<(ReadOutcome, JsonObject?)> ReadFrameAsync(WebSocket socket, CancellationToken ct)
+    // Pooled: a read waits for the device's next report (seconds), so an unpooled state machine per frame would live
+    // long enough to reach the old generation and die there, thousands of times a second.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(ReadOutcome, JsonObject?)> ReadFrameAsync(WebSocket socket, CancellationToken ct)
     {
         byte[]? buffer = null;
         try

@@ -12,9 +12,10 @@ public sealed class DeviceSession
 {
     private readonly WebSocket _socket;
     private readonly FleetOptions _options;
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<JsonObject>> _pending = new();
+    // Created on the first RPC: most devices spend their connection only reporting.
+    private Dictionary<long, TaskCompletionSource<JsonObject>>? _pending;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
-    private readonly SemaphoreSlim _rpcSlots;
+    private SemaphoreSlim? _rpcSlots;
     private readonly CancellationTokenSource _closed = new();
     private long _nextId;
     private long _windowStart;
@@ -25,7 +26,6 @@ public sealed class DeviceSession
         State = state;
         _socket = socket;
         _options = options;
-        _rpcSlots = new SemaphoreSlim(Math.Max(1, options.MaxConcurrentRpc));
         RemoteAddress = remoteAddress;
         ConnectedAt = DateTimeOffset.UtcNow;
     }
@@ -58,7 +58,7 @@ public sealed class DeviceSession
         deadline.CancelAfter(limit);
         try
         {
-            await _rpcSlots.WaitAsync(deadline.Token).ConfigureAwait(false);
+            await RpcSlots.WaitAsync(deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -66,7 +66,10 @@ public sealed class DeviceSession
         }
         var id = Interlocked.Increment(ref _nextId);
         var tcs = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = tcs;
+        lock (_sendLock)
+        {
+            (_pending ??= [])[id] = tcs;
+        }
         try
         {
             JsonObject response;
@@ -91,8 +94,24 @@ public sealed class DeviceSession
         }
         finally
         {
-            _pending.TryRemove(id, out _);
-            _rpcSlots.Release();
+            lock (_sendLock)
+            {
+                _pending?.Remove(id);
+            }
+            RpcSlots.Release();
+        }
+    }
+
+    private SemaphoreSlim RpcSlots
+    {
+        get
+        {
+            if (_rpcSlots is { } slots)
+            {
+                return slots;
+            }
+            var created = new SemaphoreSlim(Math.Max(1, _options.MaxConcurrentRpc));
+            return Interlocked.CompareExchange(ref _rpcSlots, created, null) ?? created;
         }
     }
 
@@ -121,12 +140,16 @@ public sealed class DeviceSession
     /// <summary>Completes the RPC a response frame answers; false if nobody waits for that id.</summary>
     internal bool Complete(JsonObject frame)
     {
-        if (frame["id"] is JsonValue v && v.TryGetValue<double>(out var d) && _pending.TryRemove((long)d, out var tcs))
+        if (frame["id"] is not JsonValue v || !v.TryGetValue<double>(out var d))
         {
-            tcs.TrySetResult(frame);
-            return true;
+            return false;
         }
-        return false;
+        TaskCompletionSource<JsonObject>? tcs = null;
+        lock (_sendLock)
+        {
+            _pending?.Remove((long)d, out tcs);
+        }
+        return tcs is not null && tcs.TrySetResult(frame);
     }
 
     /// <summary>Counts a received frame against the per-minute limit; false when the device exceeds it.</summary>
@@ -179,7 +202,12 @@ public sealed class DeviceSession
         {
             _closed.Cancel();
         }
-        foreach (var (_, tcs) in _pending)
+        TaskCompletionSource<JsonObject>[] waiting;
+        lock (_sendLock)
+        {
+            waiting = _pending is null ? [] : [.. _pending.Values];
+        }
+        foreach (var tcs in waiting)
         {
             tcs.TrySetCanceled();
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -34,7 +35,75 @@ public sealed class DeviceState(string id)
     // thousands of devices are held at once (bench/README.md, "memory per device").
     private byte[]? _info;
     private byte[]? _config;
-    private readonly Dictionary<string, byte[]> _status = new(StringComparer.Ordinal);
+    // Status components as parallel arrays (a device has a handful: a dictionary costs ~3x the bookkeeping). A component's
+    // bytes are rewritten in place when the new JSON fits (padded with spaces, which JSON ignores): a status report then
+    // allocates nothing that outlives it, so the long-lived heap does not churn at thousands of reports per second.
+    private string[] _statusKeys = [];
+    private byte[][] _statusValues = [];
+    private int _statusCount;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    private int IndexOf(string component)
+    {
+        for (var i = 0; i < _statusCount; i++)
+        {
+            if (ReferenceEquals(_statusKeys[i], component) || string.Equals(_statusKeys[i], component, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private void RemoveAt(int index)
+    {
+        _statusCount--;
+        Array.Copy(_statusKeys, index + 1, _statusKeys, index, _statusCount - index);
+        Array.Copy(_statusValues, index + 1, _statusValues, index, _statusCount - index);
+        _statusKeys[_statusCount] = null!;
+        _statusValues[_statusCount] = null!;
+    }
+
+    /// <summary>Stores a component's JSON, reusing its current bytes when the new text fits.</summary>
+    private void Store(string component, JsonNode value)
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        value.WriteTo(writer);
+        writer.Flush();
+        var json = buffer.WrittenSpan;
+        var index = IndexOf(component);
+        if (index >= 0 && _statusValues[index].Length >= json.Length)
+        {
+            var target = _statusValues[index];
+            json.CopyTo(target);
+            target.AsSpan(json.Length).Fill((byte)' ');
+            return;
+        }
+        // Some room to grow: counters and readings get longer over time.
+        var bytes = new byte[json.Length + 16];
+        json.CopyTo(bytes);
+        bytes.AsSpan(json.Length).Fill((byte)' ');
+        if (index >= 0)
+        {
+            _statusValues[index] = bytes;
+            return;
+        }
+        if (_statusCount == _statusKeys.Length)
+        {
+            Array.Resize(ref _statusKeys, Math.Max(4, _statusCount * 2));
+            Array.Resize(ref _statusValues, _statusKeys.Length);
+        }
+        _statusKeys[_statusCount] = string.IsInterned(component) ?? component;
+        _statusValues[_statusCount] = bytes;
+        _statusCount++;
+    }
 
     /// <summary>Shelly.GetDeviceInfo as last read (a fresh copy on each get).</summary>
     public JsonObject? Info
@@ -56,28 +125,40 @@ public sealed class DeviceState(string id)
         get
         {
             var o = new JsonObject();
-            foreach (var (key, bytes) in _status)
+            for (var i = 0; i < _statusCount; i++)
             {
-                o[key] = JsonNode.Parse(bytes);
+                o[_statusKeys[i]] = JsonNode.Parse(_statusValues[i]);
             }
             return o;
         }
     }
 
     /// <summary>One component's status (a copy), or null.</summary>
-    public JsonNode? StatusOf(string component) => _status.TryGetValue(component, out var b) ? JsonNode.Parse(b) : null;
+    public JsonNode? StatusOf(string component) => IndexOf(component) is >= 0 and var i ? JsonNode.Parse(_statusValues[i]) : null;
 
-    public bool HasStatus(string component) => _status.ContainsKey(component);
+    public bool HasStatus(string component) => IndexOf(component) >= 0;
+
+    /// <summary>The stored bytes of a component (for tests of the in-place rewrite).</summary>
+    internal byte[]? StatusBytes(string component) => IndexOf(component) is >= 0 and var i ? _statusValues[i] : null;
 
     /// <summary>NotifyFullStatus / GetStatus: the status becomes exactly this.</summary>
     public void ReplaceStatus(JsonObject full)
     {
-        _status.Clear();
-        MergeStatus(full);
+        // Components the full status no longer has go; the others are rewritten (in place where they fit).
+        for (var i = _statusCount - 1; i >= 0; i--)
+        {
+            if (!full.ContainsKey(_statusKeys[i]))
+            {
+                RemoveAt(i);
+            }
+        }
+        MergeStatus(full, replace: true);
     }
 
     /// <summary>NotifyStatus: deep-merges a delta (a null value removes the key); <c>ts</c> is not part of the status.</summary>
-    public void MergeStatus(JsonObject delta)
+    public void MergeStatus(JsonObject delta) => MergeStatus(delta, replace: false);
+
+    private void MergeStatus(JsonObject delta, bool replace)
     {
         foreach (var (key, value) in delta)
         {
@@ -85,18 +166,22 @@ public sealed class DeviceState(string id)
             {
                 continue;
             }
+            var index = IndexOf(key);
             if (value is null)
             {
-                _status.Remove(key);
+                if (index >= 0)
+                {
+                    RemoveAt(index);
+                }
             }
-            else if (value is JsonObject changes && _status.TryGetValue(key, out var existing) && JsonNode.Parse(existing) is JsonObject current)
+            else if (!replace && value is JsonObject changes && index >= 0 && JsonNode.Parse(_statusValues[index]) is JsonObject current)
             {
                 FlowFleet.Fleet.Protocol.ShellyFrames.DeepMerge(current, changes);
-                _status[key] = JsonSerializer.SerializeToUtf8Bytes(current);
+                Store(key, current);
             }
             else
             {
-                _status[string.IsInterned(key) ?? key] = JsonSerializer.SerializeToUtf8Bytes(value);
+                Store(key, value);
             }
         }
     }
@@ -115,10 +200,10 @@ public sealed class DeviceState(string id)
         using (var w = new Utf8JsonWriter(stream))
         {
             w.WriteStartObject();
-            foreach (var (key, bytes) in _status)
+            for (var i = 0; i < _statusCount; i++)
             {
-                w.WritePropertyName(key);
-                w.WriteRawValue(bytes, skipInputValidation: true);
+                w.WritePropertyName(_statusKeys[i]);
+                w.WriteRawValue(_statusValues[i].AsSpan().TrimEnd((byte)' '), skipInputValidation: true);
             }
             w.WriteEndObject();
         }

@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Registry;
+
+namespace FlowFleet.Fleet.Tests;
+
+/// <summary>The status cache: deep merge of deltas, removal, full replacement, and component bytes rewritten in place.</summary>
+public sealed class DeviceStateTests
+{
+    private static JsonObject O(string json) => JsonNode.Parse(json)!.AsObject();
+
+    [Fact]
+    public void Deltas_merge_deeply_grow_and_shrink_and_a_null_removes_a_component()
+    {
+        var d = new DeviceState("dev1");
+        d.ReplaceStatus(O("""{"switch:0":{"output":true,"apower":12.5,"aenergy":{"total":100.25}},"wifi":{"rssi":-60},"sys":{"uptime":5}}"""));
+        d.MergeStatus(O("""{"switch:0":{"apower":1234567.875,"aenergy":{"total":100000.5}},"ts":1}"""));
+        d.MergeStatus(O("""{"switch:0":{"apower":0},"sys":null}"""));
+        d.MergeStatus(O("""{"input:0":{"state":false}}"""));
+        var expected = O("""{"switch:0":{"output":true,"apower":0,"aenergy":{"total":100000.5}},"wifi":{"rssi":-60},"input:0":{"state":false}}""");
+        Assert.True(JsonNode.DeepEquals(expected, d.Status), d.Status.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(d.StatusJson())), d.StatusJson());
+        Assert.DoesNotContain(' ', d.StatusJson());
+        Assert.False(d.HasStatus("sys"));
+        Assert.Equal(-60, d.StatusOf("wifi")!["rssi"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void A_full_status_replaces_everything_and_drops_components_it_lacks()
+    {
+        var d = new DeviceState("dev1");
+        d.ReplaceStatus(O("""{"switch:0":{"output":true,"extra":"long text that makes this component big"},"wifi":{"rssi":-60}}"""));
+        d.ReplaceStatus(O("""{"switch:0":{"output":false}}"""));
+        Assert.True(JsonNode.DeepEquals(O("""{"switch:0":{"output":false}}"""), d.Status), d.Status.ToJsonString());
+        Assert.Equal("""{"switch:0":{"output":false}}""", d.StatusJson());
+    }
+
+    [Fact]
+    public void Reports_that_fit_reuse_the_stored_bytes_and_longer_ones_get_new_ones()
+    {
+        var d = new DeviceState("dev1");
+        d.ReplaceStatus(O("""{"switch:0":{"apower":10.5,"voltage":230.1}}"""));
+        var stored = d.StatusBytes("switch:0");
+        d.MergeStatus(O("""{"switch:0":{"apower":1}}"""));
+        d.MergeStatus(O("""{"switch:0":{"apower":12.75}}"""));
+        Assert.Same(stored, d.StatusBytes("switch:0"));
+        Assert.Equal(12.75, d.StatusOf("switch:0")!["apower"]!.GetValue<double>());
+        d.MergeStatus(O("""{"switch:0":{"note":"a much longer value than the slack the bytes were given"}}"""));
+        Assert.NotSame(stored, d.StatusBytes("switch:0"));
+        Assert.Equal("""{"switch:0":{"apower":12.75,"voltage":230.1,"note":"a much longer value than the slack the bytes were given"}}""", d.StatusJson());
+    }
+}
