@@ -45,8 +45,11 @@ while (t0.Elapsed.TotalSeconds < waitOnline)
     }
     await Task.Delay(5000);
 }
-var ids = (await http.GetFromJsonAsync<JsonObject>($"/api/devices?online=true&limit={Math.Min(devices, 5000)}"))!["items"]!.AsArray().Select(i => i!["id"]!.GetValue<string>()).ToArray();
-Console.WriteLine($"online: {online}; measuring for {seconds} s with an RPC every {rpcInterval} ms");
+// --rpc-search: call only the devices whose id contains this (a small, otherwise idle simulator process), so the figure is
+// the server's latency under load rather than that of a simulator process busy with thousands of devices.
+var rpcSearch = opts.GetValueOrDefault("rpc-search", "");
+var ids = (await http.GetFromJsonAsync<JsonObject>($"/api/devices?online=true&limit={Math.Min(devices, 5000)}&search={Uri.EscapeDataString(rpcSearch)}"))!["items"]!.AsArray().Select(i => i!["id"]!.GetValue<string>()).ToArray();
+Console.WriteLine($"online: {online}; measuring for {seconds} s with an RPC every {rpcInterval} ms to {ids.Length} devices{(rpcSearch.Length > 0 ? $" matching '{rpcSearch}'" : "")}");
 
 var latencies = new List<double>();
 var rpcErrors = 0;
@@ -94,7 +97,14 @@ async Task<double> GcPauseSeconds()
     return line is null ? 0 : double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
 }
 
+async Task<string> GcCounts()
+{
+    var text = await http.GetStringAsync("/metrics");
+    return string.Join("/", text.Split('\n').Where(l => l.StartsWith("dotnet_gc_collections_total{", StringComparison.Ordinal)).Select(l => l[(l.LastIndexOf(' ') + 1)..]));
+}
+
 var pause0 = await GcPauseSeconds();
+var gcCounts0 = await GcCounts();
 var start = await Stats();
 var cpu0 = Cpu();
 var clock = Stopwatch.StartNew();
@@ -125,6 +135,7 @@ var elapsed = clock.Elapsed.TotalSeconds;
 var cpu = (Cpu() - cpu0) / elapsed;
 var finalRss = Rss();
 var gcPauseMs = (await GcPauseSeconds() - pause0) * 1000;
+var gcCounts1 = await GcCounts();
 var gc = await (await http.PostAsync("/api/ops/gc", null)).Content.ReadFromJsonAsync<JsonObject>();
 var liveHeap = gc is null ? 0 : Num(gc["heapAfter"]);
 var rssAfterGc = gc is null ? 0 : Num(gc["rssAfter"]);
@@ -141,7 +152,7 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"kib_per_device={(finalRss - baseline) / 1024.0 / Math.Max(1, Num(end["online"])):F1} server_cpu_cores={cpu:F2} rpc_n={sorted.Length} rpc_errors={rpcErrors} " +
     $"rpc_p50_ms={P(0.5):F1} rpc_p99_ms={P(0.99):F1} rpc_max_ms={(sorted.Length > 0 ? sorted[^1] : double.NaN):F1} frames_rejected={Num(end["framesRejected"])} " +
     $"live_heap_mib={liveHeap / 1048576.0:F0} rss_after_gc_mib={rssAfterGc / 1048576.0:F0} live_kib_per_device={(liveHeap - baselineHeap) / 1024.0 / Math.Max(1, Num(end["online"])):F1} " +
-    $"gc_pause_ms={gcPauseMs:F0} gc_pause_share={gcPauseMs / 10.0 / elapsed:F1}%"));
+    $"gc_pause_ms={gcPauseMs:F0} gc_pause_share={gcPauseMs / 10.0 / elapsed:F1}% gc_collections_gen0/1/2={gcCounts0}->{gcCounts1}"));
 return 0;
 
 static Dictionary<string, string> ParseArgs(string[] args)

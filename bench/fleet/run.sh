@@ -34,6 +34,16 @@ while [ $((i * PER_PROC)) -lt "$N" ]; do
   SIMS="$SIMS $!"
   i=$((i + 1))
 done
+# RPC latency is probed on 20 extra devices in a process of their own (PROBE=0: on random devices of the loaded processes,
+# whose own scheduling and GC then add to the figure).
+RPC_SEARCH=""
+if [ "${PROBE:-1}" = "1" ]; then
+  dotnet tools/FlowFleet.DeviceSim/bin/Release/net10.0/FlowFleet.DeviceSim.dll --server "ws://127.0.0.1:$PORT/shelly" --count 20 \
+    --first-index $((0xF00000)) --interval "$INTERVAL" --rate 400 --profile plus1pm --on > "$DATA/sim-probe.log" 2>&1 &
+  SIMS="$SIMS $!"
+  RPC_SEARCH="c0ffeef000"
+fi
 dotnet bench/FlowFleet.FleetBench/bin/Release/net10.0/FlowFleet.FleetBench.dll --server "http://127.0.0.1:$PORT" --pid "$SERVER" \
-  --devices "$N" --seconds "$SECONDS_MEASURE" --baseline-rss "$BASE" --baseline-heap "$BASEHEAP" --wait-online-seconds "${WAIT_ONLINE:-240}"
+  --devices "$N" --seconds "$SECONDS_MEASURE" --baseline-rss "$BASE" --baseline-heap "$BASEHEAP" --wait-online-seconds "${WAIT_ONLINE:-240}" \
+  --rpc-search "$RPC_SEARCH"
 grep -ciE "fail|exception" "$DATA/server.log" | sed 's/^/server log lines with fail|exception: /' || true

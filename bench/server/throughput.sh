@@ -3,7 +3,7 @@
 # usage: bench/server/throughput.sh [ROUNDS]      (needs ../shared/bench next to the repository; Node-RED via npm)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROUNDS=${1:-4}
+ROUNDS=${1:-6}
 SHARED=${SHARED:-../shared/bench}
 FLOW=$SHARED/throughput-flow.json
 PORT_FF=17011; PORT_NR=18801

@@ -48,4 +48,20 @@ public sealed class DeviceStateTests
         Assert.NotSame(stored, d.StatusBytes("switch:0"));
         Assert.Equal("""{"switch:0":{"apower":12.75,"voltage":230.1,"note":"a much longer value than the slack the bytes were given"}}""", d.StatusJson());
     }
+
+    [Theory]
+    [InlineData("""{"a":1,"b":{"c":[1,2],"d":"x","e":{"f":true}},"g":"s"}""", """{"b":{"c":[3],"e":{"f":null,"h":1},"n":{"m":2}},"a":null,"z":"new"}""")]
+    [InlineData("""{"apower":1.5,"aenergy":{"total":10,"by_minute":[1,2,3],"minute_ts":5}}""", """{"aenergy":{"by_minute":[4,5,6],"minute_ts":6},"apower":0}""")]
+    [InlineData("""{"a":{"b":1}}""", """{"a":5}""")]
+    [InlineData("""{"a":5}""", """{"a":{"b":1}}""")]
+    [InlineData("""{"esc\u0061ped":1,"q":"say \"hi\""}""", """{"escaped":2,"q":"ok"}""")]
+    public void Merging_from_the_stored_bytes_matches_merging_parsed_objects(string stored, string delta)
+    {
+        var d = new DeviceState("dev1");
+        d.ReplaceStatus(O($$"""{"c:0":{{stored}}}"""));
+        d.MergeStatus(O($$"""{"c:0":{{delta}}}"""));
+        var expected = O(stored);
+        FlowFleet.Fleet.Protocol.ShellyFrames.DeepMerge(expected, O(delta));
+        Assert.True(JsonNode.DeepEquals(expected, d.StatusOf("c:0")), d.StatusJson());
+    }
 }

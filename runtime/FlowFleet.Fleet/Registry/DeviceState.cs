@@ -68,16 +68,108 @@ public sealed class DeviceState(string id)
         _statusValues[_statusCount] = null!;
     }
 
-    /// <summary>Stores a component's JSON, reusing its current bytes when the new text fits.</summary>
-    private void Store(string component, JsonNode value)
+    private static Utf8JsonWriter Writer(out ArrayBufferWriter<byte> buffer)
     {
-        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
         buffer.ResetWrittenCount();
         var writer = t_writer ??= new Utf8JsonWriter(buffer);
         writer.Reset(buffer);
+        return writer;
+    }
+
+    /// <summary>Stores a component's JSON, reusing its current bytes when the new text fits.</summary>
+    private void Store(string component, JsonNode value)
+    {
+        var writer = Writer(out var buffer);
         value.WriteTo(writer);
         writer.Flush();
-        var json = buffer.WrittenSpan;
+        Store(component, buffer.WrittenSpan);
+    }
+
+    /// <summary>Deep-merges a delta into a stored component straight from its bytes (no parsed copy of the stored state).</summary>
+    private void StoreMerged(int index, JsonObject delta)
+    {
+        var writer = Writer(out var buffer);
+        var stored = (ReadOnlySpan<byte>)_statusValues[index];
+        var reader = new Utf8JsonReader(stored);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject || !WriteMerged(ref reader, stored, delta, writer))
+        {
+            // Not an object, or escaped names: merge on a parsed copy instead.
+            var current = JsonNode.Parse(stored) as JsonObject ?? [];
+            FlowFleet.Fleet.Protocol.ShellyFrames.DeepMerge(current, delta);
+            Store(_statusKeys[index], current);
+            return;
+        }
+        writer.Flush();
+        Store(_statusKeys[index], buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// Writes the object at the reader (on its StartObject) merged with <paramref name="delta"/>: delta values replace stored
+    /// ones, objects merge recursively, a null removes the key, new keys come last (as <c>ShellyFrames.DeepMerge</c> does).
+    /// False when a property name is escaped (the caller falls back).
+    /// </summary>
+    private static bool WriteMerged(ref Utf8JsonReader reader, ReadOnlySpan<byte> source, JsonObject delta, Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        Span<bool> used = delta.Count <= 64 ? stackalloc bool[delta.Count] : new bool[delta.Count];
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueIsEscaped)
+            {
+                return false;
+            }
+            var name = reader.ValueSpan;
+            var match = -1;
+            for (var i = 0; i < delta.Count; i++)
+            {
+                if (!used[i] && reader.ValueTextEquals(delta.GetAt(i).Key))
+                {
+                    match = i;
+                    break;
+                }
+            }
+            reader.Read();
+            if (match < 0)
+            {
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                writer.WritePropertyName(name);
+                writer.WriteRawValue(source[start..(int)reader.BytesConsumed], skipInputValidation: true);
+                continue;
+            }
+            used[match] = true;
+            var change = delta.GetAt(match).Value;
+            if (change is JsonObject inner && reader.TokenType == JsonTokenType.StartObject)
+            {
+                writer.WritePropertyName(name);
+                if (!WriteMerged(ref reader, source, inner, writer))
+                {
+                    return false;
+                }
+                continue;
+            }
+            reader.Skip();
+            if (change is not null)
+            {
+                writer.WritePropertyName(name);
+                change.WriteTo(writer);
+            }
+        }
+        for (var i = 0; i < delta.Count; i++)
+        {
+            if (!used[i] && delta.GetAt(i).Value is { } added)
+            {
+                writer.WritePropertyName(delta.GetAt(i).Key);
+                added.WriteTo(writer);
+            }
+        }
+        writer.WriteEndObject();
+        return true;
+    }
+
+    private void Store(string component, ReadOnlySpan<byte> json)
+    {
         var index = IndexOf(component);
         if (index >= 0 && _statusValues[index].Length >= json.Length)
         {
@@ -174,10 +266,9 @@ public sealed class DeviceState(string id)
                     RemoveAt(index);
                 }
             }
-            else if (!replace && value is JsonObject changes && index >= 0 && JsonNode.Parse(_statusValues[index]) is JsonObject current)
+            else if (!replace && value is JsonObject changes && index >= 0)
             {
-                FlowFleet.Fleet.Protocol.ShellyFrames.DeepMerge(current, changes);
-                Store(key, current);
+                StoreMerged(index, changes);
             }
             else
             {
