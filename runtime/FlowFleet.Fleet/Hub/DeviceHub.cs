@@ -17,8 +17,38 @@ namespace FlowFleet.Fleet.Hub;
 /// frame, admits it (or parks it as pending), reads its identity, keeps its status current, raises device events and carries
 /// RPCs to it.
 /// </summary>
-public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOptions> options, ILogger<DeviceHub> logger)
+public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOptions> options, ILogger<DeviceHub> logger) : IDisposable
 {
+    // One timer for every RPC deadline: a sweep four times a second fails calls past their time.
+    private Timer? _sweep;
+
+    private void EnsureSweep()
+    {
+        if (_sweep is null)
+        {
+            var timer = new Timer(_ => Sweep(), null, Timeout.Infinite, Timeout.Infinite);
+            if (Interlocked.CompareExchange(ref _sweep, timer, null) is null)
+            {
+                timer.Change(250, 250);
+            }
+            else
+            {
+                timer.Dispose();
+            }
+        }
+    }
+
+    private void Sweep()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (_, session) in _sessions)
+        {
+            session.ExpireCalls(now);
+        }
+    }
+
+    public void Dispose() => _sweep?.Dispose();
+
     /// <summary>Close codes sent to devices.</summary>
     public const WebSocketCloseStatus ClosedReplaced = (WebSocketCloseStatus)4000;
 
@@ -79,6 +109,32 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
                 LogSubscriberFailed(ex, e.Kind, e.DeviceId);
             }
         }
+    }
+
+    // Per-device log lines are capped (20 a second): thousands of devices reconnecting at once would otherwise flood the
+    // log and the threads writing it. What was held back is counted in the next line that gets through.
+    private const int LogLinesPerSecond = 20;
+    private long _logWindow;
+    private int _logLines;
+    private int _logSuppressed;
+
+    private bool LogAllowed()
+    {
+        var now = Environment.TickCount64 / 1000;
+        if (Interlocked.Exchange(ref _logWindow, now) != now)
+        {
+            Interlocked.Exchange(ref _logLines, 0);
+            if (Interlocked.Exchange(ref _logSuppressed, 0) is var held and > 0)
+            {
+                LogSuppressed(held);
+            }
+        }
+        if (Interlocked.Increment(ref _logLines) <= LogLinesPerSecond)
+        {
+            return true;
+        }
+        Interlocked.Increment(ref _logSuppressed);
+        return false;
     }
 
     private int _messageListeners;
@@ -152,7 +208,10 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         if (string.IsNullOrWhiteSpace(src) || src.Length > 128 || method is not ("NotifyFullStatus" or "NotifyStatus" or "NotifyEvent"))
         {
             Interlocked.Increment(ref _framesRejected);
-            LogBadFirstFrame(remote, src, method);
+            if (LogAllowed())
+            {
+                LogBadFirstFrame(remote, src, method);
+            }
             await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "First frame must be NotifyFullStatus/NotifyStatus with the device id in src").ConfigureAwait(false);
             return (null, false, false);
         }
@@ -174,11 +233,15 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         var session = new DeviceSession(state, socket, _options, remote) { FrameSent = OnFrameSent };
         if (_sessions.TryGetValue(src, out var old))
         {
-            LogReplaced(src);
+            if (LogAllowed())
+            {
+                LogReplaced(src);
+            }
             old.FrameSent = null;
             _ = old.CloseAsync(ClosedReplaced, "Replaced by a new connection of the same device");
         }
         _sessions[src] = session;
+        EnsureSweep();
         lock (state.Gate)
         {
             if (first["params"] is JsonObject p)
@@ -216,7 +279,10 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         }
         else
         {
-            LogPending(src, remote);
+            if (LogAllowed())
+            {
+                LogPending(src, remote);
+            }
             init = IdentifyPendingAsync(session, created);
         }
         try
@@ -254,7 +320,10 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         }
         catch (ShellyRpcException ex)
         {
-            LogIdentityFailed(session.Id, ex.Message);
+            if (LogAllowed())
+            {
+                LogIdentityFailed(session.Id, ex.Message);
+            }
         }
         if (session.Closed.IsCancellationRequested)
         {
@@ -323,7 +392,10 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         }
         catch (ShellyRpcException ex)
         {
-            LogIdentityFailed(session.Id, ex.Message);
+            if (LogAllowed())
+            {
+                LogIdentityFailed(session.Id, ex.Message);
+            }
         }
         if (created)
         {
@@ -356,7 +428,10 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             }
             catch (ShellyRpcException ex)
             {
-                LogIdentityFailed(id, ex.Message);
+                if (LogAllowed())
+                {
+                    LogIdentityFailed(id, ex.Message);
+                }
             }
             await s.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Denied").ConfigureAwait(false);
         }

@@ -13,7 +13,7 @@ public sealed class DeviceSession
     private readonly WebSocket _socket;
     private readonly FleetOptions _options;
     // Created on the first RPC: most devices spend their connection only reporting.
-    private Dictionary<long, TaskCompletionSource<JsonObject>>? _pending;
+    private Dictionary<long, PendingCall>? _pending;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private SemaphoreSlim? _rpcSlots;
     private readonly CancellationTokenSource _closed = new();
@@ -54,11 +54,19 @@ public sealed class DeviceSession
     public async Task<JsonNode?> CallAsync(string method, JsonNode? parameters = null, TimeSpan? timeout = null, CancellationToken ct = default)
     {
         var limit = timeout ?? _options.RpcTimeout;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct, _closed.Token);
-        deadline.CancelAfter(limit);
+        // No timer per call (thousands of calls a second contend on the runtime's timer queue): the hub's sweep fails
+        // calls past their deadline (ExpireCalls); the tokens here only carry cancellation and disconnection.
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct, _closed.Token);
+        var deadline = Environment.TickCount64 + (long)limit.TotalMilliseconds;
         try
         {
-            await RpcSlots.WaitAsync(deadline.Token).ConfigureAwait(false);
+            if (!RpcSlots.Wait(0))
+            {
+                if (!await RpcSlots.WaitAsync(limit, cancel.Token).ConfigureAwait(false))
+                {
+                    throw Failure(method, limit);
+                }
+            }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -68,17 +76,17 @@ public sealed class DeviceSession
         var tcs = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_sendLock)
         {
-            (_pending ??= [])[id] = tcs;
+            (_pending ??= [])[id] = new PendingCall(tcs, deadline);
         }
         try
         {
             JsonObject response;
             try
             {
-                await SendAsync(ShellyFrames.Request(id, _options.Source, method, parameters?.DeepClone()), deadline.Token).ConfigureAwait(false);
-                response = await tcs.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
+                await SendAsync(ShellyFrames.Request(id, _options.Source, method, parameters?.DeepClone()), cancel.Token).ConfigureAwait(false);
+                response = await tcs.Task.WaitAsync(cancel.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            catch (Exception ex) when (ex is TimeoutException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 throw Failure(method, limit);
             }
@@ -99,6 +107,35 @@ public sealed class DeviceSession
                 _pending?.Remove(id);
             }
             RpcSlots.Release();
+        }
+    }
+
+    private sealed record PendingCall(TaskCompletionSource<JsonObject> Completion, long Deadline);
+
+    /// <summary>Fails the calls whose deadline (<see cref="Environment.TickCount64"/>) has passed; called by the hub's sweep.</summary>
+    internal void ExpireCalls(long now)
+    {
+        if (_pending is null)
+        {
+            return;
+        }
+        List<TaskCompletionSource<JsonObject>>? expired = null;
+        lock (_sendLock)
+        {
+            foreach (var (_, call) in _pending)
+            {
+                if (call.Deadline <= now)
+                {
+                    (expired ??= []).Add(call.Completion);
+                }
+            }
+        }
+        if (expired is not null)
+        {
+            foreach (var tcs in expired)
+            {
+                tcs.TrySetException(new TimeoutException());
+            }
         }
     }
 
@@ -144,12 +181,12 @@ public sealed class DeviceSession
         {
             return false;
         }
-        TaskCompletionSource<JsonObject>? tcs = null;
+        PendingCall? call = null;
         lock (_sendLock)
         {
-            _pending?.Remove((long)d, out tcs);
+            _pending?.Remove((long)d, out call);
         }
-        return tcs is not null && tcs.TrySetResult(frame);
+        return call is not null && call.Completion.TrySetResult(frame);
     }
 
     /// <summary>Counts a received frame against the per-minute limit; false when the device exceeds it.</summary>
@@ -205,7 +242,7 @@ public sealed class DeviceSession
         TaskCompletionSource<JsonObject>[] waiting;
         lock (_sendLock)
         {
-            waiting = _pending is null ? [] : [.. _pending.Values];
+            waiting = _pending is null ? [] : [.. _pending.Values.Select(c => c.Completion)];
         }
         foreach (var tcs in waiting)
         {

@@ -37,7 +37,23 @@ public static class FlowFleetHost
         {
             builder.WebHost.UseUrls("http://0.0.0.0:7011");
         }
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 16 * 1024 * 1024);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+            // What Kestrel reads ahead per connection before it stops reading the socket. The default (1 MiB) times
+            // 20,000 device sockets let an overloaded server buffer gigabytes and die with "Out of memory."; 64 KiB (one
+            // maximal device frame) keeps the backlog in the kernel and on the devices, where it belongs.
+            k.Limits.MaxRequestBufferSize = 64 * 1024;
+            // Every socket is a file descriptor. A process at its descriptor limit cannot even allocate code for the JIT
+            // and dies ("Out of memory."), so connections stop short of the limit, leaving room for the process itself.
+            if (ConnectionBudget.FromFileLimit() is { } budget)
+            {
+                // Upgraded connections (websockets) stop counting as connections, so the two limits add up to the budget.
+                var plain = Math.Min(1024, budget / 2);
+                k.Limits.MaxConcurrentConnections = plain;
+                k.Limits.MaxConcurrentUpgradedConnections = budget - plain;
+            }
+        });
         // The editor's and MudBlazor's files (and blazor.web.js) are static web assets: served from the build output when
         // running from source in any environment, from wwwroot once published.
         builder.WebHost.UseStaticWebAssets();
@@ -46,6 +62,14 @@ public static class FlowFleetHost
         {
             builder.Logging.ClearProviders().AddJsonConsole();
         }
+        // The console logger writes from a queue; when the queue is full it blocked the logging thread by default. A burst
+        // of device warnings (thousands of devices reconnecting) then starved the thread pool and the whole server stopped
+        // answering: drop log lines instead of stalling.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o =>
+        {
+            o.QueueFullMode = Microsoft.Extensions.Logging.Console.ConsoleLoggerQueueFullMode.DropWrite;
+            o.MaxQueueLength = 10_000;
+        });
         if (options.Demo && string.IsNullOrEmpty(builder.Configuration["Fleet:Admission"]))
         {
             builder.Configuration["Fleet:Admission"] = "auto";
