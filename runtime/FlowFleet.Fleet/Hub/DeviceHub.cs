@@ -38,12 +38,28 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         }
     }
 
+    // Connections waiting for their first frame, with their deadlines.
+    private readonly ConcurrentDictionary<CancellationTokenSource, long> _handshakes = new();
+
     private void Sweep()
     {
         var now = Environment.TickCount64;
         foreach (var (_, session) in _sessions)
         {
             session.ExpireCalls(now);
+        }
+        foreach (var (cts, deadline) in _handshakes)
+        {
+            if (deadline <= now && _handshakes.TryRemove(cts, out _))
+            {
+                try
+                {
+                    cts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }
         }
     }
 
@@ -194,8 +210,19 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         JsonObject first;
         using (var firstTimeout = CancellationTokenSource.CreateLinkedTokenSource(aborted))
         {
-            firstTimeout.CancelAfter(_options.FirstFrameTimeout);
-            var (outcome, frame) = await ReadFrameAsync(socket, firstTimeout.Token).ConfigureAwait(false);
+            // The sweep cancels it at the deadline (no timer per connection: see Sweep).
+            _handshakes[firstTimeout] = Environment.TickCount64 + (long)_options.FirstFrameTimeout.TotalMilliseconds;
+            EnsureSweep();
+            (ReadOutcome, JsonObject?) read;
+            try
+            {
+                read = await ReadFrameAsync(socket, firstTimeout.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _handshakes.TryRemove(firstTimeout, out _);
+            }
+            var (outcome, frame) = read;
             if (outcome != ReadOutcome.Frame)
             {
                 await RejectAsync(socket, outcome, "first frame").ConfigureAwait(false);

@@ -5,8 +5,8 @@ namespace FlowFleet.Server.Hosting;
 /// <summary>How many connections the process may hold: its open-file limit less a reserve for its own files.</summary>
 public static class ConnectionBudget
 {
-    /// <summary>Descriptors kept free for the database, logs, the runtime (the JIT maps code through one) and accepts.</summary>
-    public const int Reserve = 512;
+    /// <summary>Descriptors kept free for plain HTTP requests in flight, the database, logs and the runtime (the JIT maps code through one).</summary>
+    public const int Reserve = 1024;
 
     /// <summary>The connection limit from the soft <c>Max open files</c> of this process; null when unlimited or unknown.</summary>
     public static long? FromFileLimit() => Parse(File.Exists("/proc/self/limits") ? File.ReadAllText("/proc/self/limits") : null);

@@ -48,10 +48,9 @@ public static class FlowFleetHost
             // and dies ("Out of memory."), so connections stop short of the limit, leaving room for the process itself.
             if (ConnectionBudget.FromFileLimit() is { } budget)
             {
-                // Upgraded connections (websockets) stop counting as connections, so the two limits add up to the budget.
-                var plain = Math.Min(1024, budget / 2);
-                k.Limits.MaxConcurrentConnections = plain;
-                k.Limits.MaxConcurrentUpgradedConnections = budget - plain;
+                // Websockets (devices, the UI) are the connections that stay; plain HTTP ones come and go. Capping the
+                // upgraded ones leaves ConnectionBudget.Reserve descriptors for requests in flight and the process.
+                k.Limits.MaxConcurrentUpgradedConnections = budget;
             }
         });
         // The editor's and MudBlazor's files (and blazor.web.js) are static web assets: served from the build output when
