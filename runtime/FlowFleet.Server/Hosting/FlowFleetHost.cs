@@ -51,6 +51,9 @@ public static class FlowFleetHost
                 // Websockets (devices, the UI) are the connections that stay; plain HTTP ones come and go. Capping the
                 // upgraded ones leaves ConnectionBudget.Reserve descriptors for requests in flight and the process.
                 k.Limits.MaxConcurrentUpgradedConnections = budget;
+                // Plain connections too (handshakes in flight, API clients, browsers): a reconnect storm must not use up
+                // the reserve.
+                k.Limits.MaxConcurrentConnections = ConnectionBudget.Reserve / 2;
             }
         });
         // The editor's and MudBlazor's files (and blazor.web.js) are static web assets: served from the build output when
