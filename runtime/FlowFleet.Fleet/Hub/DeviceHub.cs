@@ -199,7 +199,23 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             return;
         }
         var offered = context.WebSockets.WebSocketRequestedProtocols;
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(offered.Contains("json-rpc") ? "json-rpc" : null);
+        WebSocket socket;
+        try
+        {
+            socket = await context.WebSockets.AcceptWebSocketAsync(offered.Contains("json-rpc") ? "json-rpc" : null);
+        }
+        catch (InvalidOperationException ex) when (!context.Response.HasStarted)
+        {
+            // The server holds as many websockets as its open-file limit allows (see ConnectionBudget): the device retries.
+            Interlocked.Increment(ref _framesRejected);
+            if (LogAllowed())
+            {
+                LogRejected(context.Connection.RemoteIpAddress?.ToString() ?? "device", ex.Message);
+            }
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+        using var owned = socket;
         var remote = context.Connection.RemoteIpAddress?.ToString();
         var token = context.Request.Query["token"].ToString();
         await RunAsync(socket, remote, string.IsNullOrEmpty(token) ? null : token, context.RequestAborted).ConfigureAwait(false);

@@ -2,17 +2,24 @@ using System.Globalization;
 
 namespace FlowFleet.Server.Hosting;
 
-/// <summary>How many connections the process may hold: its open-file limit less a reserve for its own files.</summary>
-public static class ConnectionBudget
+/// <summary>
+/// How many connections the process may hold: every socket is a file descriptor, and a process at its open-file limit
+/// cannot even map code for the JIT (it dies with "Out of memory."). The process's own files (~300: assemblies, database,
+/// logs) get <see cref="ProcessFiles"/>; plain HTTP connections (requests, handshakes in flight) a tenth of the limit
+/// (64 to 2,048, of which they may use three quarters); websockets (devices, the UI) the rest.
+/// </summary>
+public sealed record ConnectionBudget(long Upgraded, long Plain)
 {
-    /// <summary>Descriptors kept free for plain HTTP requests in flight, the database, logs and the runtime (the JIT maps code through one).</summary>
-    public const int Reserve = 1024;
+    public const int ProcessFiles = 400;
 
-    /// <summary>The connection limit from the soft <c>Max open files</c> of this process; null when unlimited or unknown.</summary>
-    public static long? FromFileLimit() => Parse(File.Exists("/proc/self/limits") ? File.ReadAllText("/proc/self/limits") : null);
+    /// <summary>A tenth of the limit, between 64 and 2,048 descriptors.</summary>
+    public static long ReserveFor(long softLimit) => Math.Clamp(softLimit / 10, 64, 2048);
 
-    /// <summary>Reads the soft limit from a <c>/proc/PID/limits</c> text.</summary>
-    public static long? Parse(string? limits)
+    /// <summary>The budget for this process's soft <c>Max open files</c>; null when unlimited or unknown.</summary>
+    public static ConnectionBudget? FromFileLimit() => Parse(File.Exists("/proc/self/limits") ? File.ReadAllText("/proc/self/limits") : null);
+
+    /// <summary>The budget for a <c>/proc/PID/limits</c> text.</summary>
+    public static ConnectionBudget? Parse(string? limits)
     {
         var line = limits?.Split('\n').FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
         var fields = line?["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -20,6 +27,7 @@ public static class ConnectionBudget
         {
             return null;
         }
-        return Math.Max(64, soft - Reserve);
+        var reserve = ReserveFor(soft);
+        return new ConnectionBudget(Math.Max(16, soft - ProcessFiles - reserve), Math.Max(16, reserve * 3 / 4));
     }
 }

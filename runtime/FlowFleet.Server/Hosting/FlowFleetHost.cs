@@ -48,12 +48,8 @@ public static class FlowFleetHost
             // and dies ("Out of memory."), so connections stop short of the limit, leaving room for the process itself.
             if (ConnectionBudget.FromFileLimit() is { } budget)
             {
-                // Websockets (devices, the UI) are the connections that stay; plain HTTP ones come and go. Capping the
-                // upgraded ones leaves ConnectionBudget.Reserve descriptors for requests in flight and the process.
-                k.Limits.MaxConcurrentUpgradedConnections = budget;
-                // Plain connections too (handshakes in flight, API clients, browsers): a reconnect storm must not use up
-                // the reserve.
-                k.Limits.MaxConcurrentConnections = ConnectionBudget.Reserve / 2;
+                k.Limits.MaxConcurrentUpgradedConnections = budget.Upgraded;
+                k.Limits.MaxConcurrentConnections = budget.Plain;
             }
         });
         // The editor's and MudBlazor's files (and blazor.web.js) are static web assets: served from the build output when
