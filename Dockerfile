@@ -14,6 +14,7 @@ COPY --from=build /app .
 # State (flows.json, flows_cred.json, flowfleet.db, fleet.db, keys) lives in the /data volume.
 VOLUME /data
 # 7011: the editor, APIs and the devices' outbound websocket (ws://host:7011/shelly).
+# Each device websocket is a file descriptor: run with e.g. `--ulimit nofile=65536:65536` for large fleets (README, Performance).
 EXPOSE 7011
 ENV ASPNETCORE_URLS=http://0.0.0.0:7011
 # The same command as README's first one: add --demo for simulated devices and the example flows.

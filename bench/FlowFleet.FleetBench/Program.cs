@@ -34,12 +34,18 @@ var baseline = long.Parse(opts.GetValueOrDefault("baseline-rss", Rss().ToString(
 Console.WriteLine($"baseline RSS {baseline / 1048576.0:F1} MiB; waiting for {expected} of {devices} devices online (progress every 5 s)");
 var t0 = Stopwatch.StartNew();
 var online = 0L;
+var previous = -1L;
+var steady = 0;
 while (t0.Elapsed.TotalSeconds < waitOnline)
 {
     var s = await Stats();
     online = Num(s["online"]);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{t0.Elapsed.TotalSeconds,5:F0}s] online {online}/{devices} ({100.0 * online / devices:F0}%), connections {Num(s["connections"])}, RSS {Rss() / 1048576.0:F0} MiB"));
-    if (online >= expected)
+    // Done when the expected devices are online, or when the count has stopped growing for 20 s (the server's
+    // connection budget, see bench/README.md, can be below the device count).
+    steady = online == previous && online > 0 ? steady + 1 : 0;
+    previous = online;
+    if (online >= expected || steady >= 4)
     {
         break;
     }
