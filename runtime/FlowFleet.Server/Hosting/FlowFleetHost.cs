@@ -119,6 +119,9 @@ public static class FlowFleetHost
         var fleetOptions = app.Services.GetRequiredService<IOptions<FleetOptions>>().Value;
         // Pings like Shelly's fleet manager: every 30 s, and a connection that misses two pongs is closed.
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = fleetOptions.PingInterval, KeepAliveTimeout = fleetOptions.PingInterval * 2 });
+        // Devices connect anonymously (admission decides), so /shelly branches off before authentication, authorization and
+        // antiforgery: a device websocket lives for days, and every middleware it passed would keep its state that long.
+        app.Map(new PathString("/shelly"), shelly => shelly.Run(ctx => ctx.RequestServices.GetRequiredService<DeviceHub>().HandleAsync(ctx)));
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -129,7 +132,6 @@ public static class FlowFleetHost
         red.MapRedRuntime(options.NoAuth);
         red.Map("/comms", (HttpContext ctx, CommsHub hub, TokenService tokens) => hub.HandleAsync(ctx, tokens, authRequired: !options.NoAuth)).AllowAnonymous();
         app.MapOps();
-        app.Map("/shelly", (HttpContext ctx, DeviceHub hub) => hub.HandleAsync(ctx)).AllowAnonymous().ExcludeFromDescription();
         app.Map("/client", (HttpContext ctx, ClientHub clients) => clients.HandleAsync(ctx)).RequireAuthorization(Policies.DevicesRead).ExcludeFromDescription();
         app.MapFleetApi();
         app.MapRazorComponents<FlowFleet.Editor.App>().AddInteractiveServerRenderMode().RequireAuthorization(Policies.FlowsRead);
