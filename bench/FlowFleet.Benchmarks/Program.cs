@@ -14,12 +14,6 @@ if (args.Length > 0 && args[0] == "hops")
     await HopRun.RunAsync(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
     return;
 }
-if (args.Length > 0 && args[0] == "conv")
-{
-    ConvRun.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 300_000);
-    return;
-}
-
 if (args.Length > 0 && args[0] == "micro")
 {
     MicroRun.Run(200_000);

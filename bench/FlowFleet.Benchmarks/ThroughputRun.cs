@@ -43,7 +43,7 @@ public static class ThroughputRun
             var elapsed = JsonTools.ToNumber(host.FlowContext.Get("end")) - JsonTools.ToNumber(host.FlowContext.Get("start"));
             var rate = count * 1000.0 / Math.Max(1, elapsed);
             best = Math.Max(best, rate);
-            Console.WriteLine($"round {r + 1}: msgs_per_s={rate:0} elapsed_ms={elapsed} count={JsonTools.ToNumber(host.FlowContext.Get("count"))} wall_ms={sw.ElapsedMilliseconds} burst_ms={(host.FlowContext.Get("burstEnd") is { } be ? JsonTools.ToNumber(be) - JsonTools.ToNumber(host.FlowContext.Get("start")) : -1)} gc_pause_ms={(GC.GetTotalPauseDuration() - pause0).TotalMilliseconds:0} cores={(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / sw.ElapsedMilliseconds:0.00} gcs={GC.CollectionCount(0) - g0}/{GC.CollectionCount(1) - g1}/{GC.CollectionCount(2) - g2}");
+            Console.WriteLine($"round {r + 1}: msgs_per_s={rate:0} elapsed_ms={elapsed} count={JsonTools.ToNumber(host.FlowContext.Get("count"))} wall_ms={sw.ElapsedMilliseconds} gc_pause_ms={(GC.GetTotalPauseDuration() - pause0).TotalMilliseconds:0} cores={(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / sw.ElapsedMilliseconds:0.00} gcs={GC.CollectionCount(0) - g0}/{GC.CollectionCount(1) - g1}/{GC.CollectionCount(2) - g2}");
             host.FlowContext.Set("end", null);
 
         }

@@ -156,7 +156,7 @@ Console.WriteLine();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"RESULT devices_online={Num(end["online"])} events_per_s={eventsPerSecond:F0} rss_mib={finalRss / 1048576.0:F0} peak_rss_mib={peakRss / 1048576.0:F0} " +
     $"kib_per_device={(finalRss - baseline) / 1024.0 / Math.Max(1, Num(end["online"])):F1} server_cpu_cores={cpu:F2} rpc_n={sorted.Length} rpc_errors={rpcErrors} " +
-    $"rpc_p50_ms={P(0.5):F1} rpc_p99_ms={P(0.99):F1} rpc_max_ms={(sorted.Length > 0 ? sorted[^1] : double.NaN):F1} frames_rejected={Num(end["framesRejected"])} " +
+    $"rpc_p50_ms={P(0.5):F1} rpc_p99_ms={P(0.99):F1} rpc_max_ms={(sorted.Length > 0 ? sorted[^1] : double.NaN):F1} frames_rejected={Num(end["framesRejected"])} connections_refused={Num(end["connectionsRefused"])} " +
     $"live_heap_mib={liveHeap / 1048576.0:F0} rss_after_gc_mib={rssAfterGc / 1048576.0:F0} live_kib_per_device={(liveHeap - baselineHeap) / 1024.0 / Math.Max(1, Num(end["online"])):F1} " +
     $"gc_pause_ms={gcPauseMs:F0} gc_pause_share={gcPauseMs / 10.0 / elapsed:F1}% gc_collections_gen0/1/2={gcCounts0}->{gcCounts1}"));
 return 0;

@@ -10,14 +10,9 @@ namespace FlowFleet.Nodes.Core.Tests;
 /// </summary>
 public sealed class FunctionMessageViewTests
 {
-    private static Task<FlowHarness> Load(string func) => FlowHarness.LoadAsync($$"""
-        [{"id":"t","type":"tab"},
-         {"id":"fn","type":"function","z":"t","func":{{JsonValue.Create(func).ToJsonString()}},"outputs":2,"x":0,"y":0,"wires":[["o0"],["o1"]]},
-         {"id":"o0","type":"helper","z":"t","x":0,"y":0,"wires":[]},
-         {"id":"o1","type":"helper","z":"t","x":0,"y":0,"wires":[]},
-         {"id":"catch","type":"catch","z":"t","scope":null,"x":0,"y":0,"wires":[["caught"]]},
-         {"id":"caught","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
-        """);
+    private static Task<FlowHarness> Load(string func) => FunctionNodeTests.Load(func, outputs: 2);
+
+    private static string ErrorMessage(FlowMessage caught) => caught.Data["error"]!["message"]!.GetValue<string>();
 
     private static FlowMessage Input() => FlowMessage.Create(JsonNode.Parse("""{"a":1,"nested":{"b":"x","deep":{"c":true}},"list":[1,2,3],"none":null}"""), "t1");
 
@@ -110,8 +105,7 @@ public sealed class FunctionMessageViewTests
         h.Send("fn", JsonValue.Create(1));
         Assert.Equal(1, JsonTools.ToNumber((await h.NextAsync("o0")).Payload));
         h.Send("fn", JsonValue.Create(2));
-        var caught = await h.NextAsync("caught");
-        Assert.Contains("RED.util.cloneMessage", caught.Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("RED.util.cloneMessage", ErrorMessage(await h.NextAsync("caught")), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -119,8 +113,7 @@ public sealed class FunctionMessageViewTests
     {
         await using var h = await Load("msg.payload.self = msg; return msg;");
         h.Send("fn", Input());
-        var caught = await h.NextAsync("caught");
-        Assert.Contains("nested too deeply", caught.Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("nested too deeply", ErrorMessage(await h.NextAsync("caught")), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -6,7 +6,8 @@ namespace FlowFleet.Nodes.Core.Tests;
 
 public sealed class FunctionNodeTests
 {
-    private static Task<FlowHarness> Load(string func, int outputs = 1, string extra = "") => FlowHarness.LoadAsync($$"""
+    /// <summary>A function node wired to helpers o0 and o1, with a catch node feeding helper <c>caught</c>.</summary>
+    internal static Task<FlowHarness> Load(string func, int outputs = 1, string extra = "") => FlowHarness.LoadAsync($$"""
         [{"id":"t","type":"tab"},
          {"id":"fn","type":"function","z":"t","func":{{JsonValue.Create(func).ToJsonString()}},"outputs":{{outputs}}{{extra}},"x":0,"y":0,"wires":[["o0"],["o1"]]},
          {"id":"o0","type":"helper","z":"t","x":0,"y":0,"wires":[]},

@@ -21,7 +21,14 @@ public sealed class SwitchNode : FlowNode<SwitchConfig>
     private readonly Dictionary<(int Rule, string Key), JsonNode?> _constants = [];
     private JsonNode? _previous;
     private bool _hasPrevious;
-    private bool? _usesPrevious;
+    private bool _usesPrevious;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Only a rule comparing with the previous value needs a copy of each value kept.
+        _usesPrevious = (Config.Rules ?? []).OfType<JsonObject>().Any(r => r["vt"]?.ToString() == "prev" || r["v2t"]?.ToString() == "prev");
+        return Task.CompletedTask;
+    }
 
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
@@ -62,8 +69,7 @@ public sealed class SwitchNode : FlowNode<SwitchConfig>
                 }
             }
         }
-        _usesPrevious ??= rules.OfType<JsonObject>().Any(r => r["vt"]?.ToString() == "prev" || r["v2t"]?.ToString() == "prev");
-        if (_usesPrevious == true)
+        if (_usesPrevious)
         {
             _previous = value?.DeepClone();
             _hasPrevious = true;

@@ -40,10 +40,7 @@ public sealed partial class DeviceHub
             if (!session.CountFrame())
             {
                 Interlocked.Increment(ref _framesRejected);
-                if (LogAllowed())
-                {
-                    LogRateLimited(session.Id, _options.RateLimitPerMinute);
-                }
+                LogRateLimited(session.Id, _options.RateLimitPerMinute);
                 await session.CloseAsync(WebSocketCloseStatus.PolicyViolation, $"Rate limit: more than {_options.RateLimitPerMinute} frames/min").ConfigureAwait(false);
                 await DrainAsync(socket).ConfigureAwait(false);
                 return;
@@ -154,10 +151,7 @@ public sealed partial class DeviceHub
         }
         catch (Exception ex) when (ex is ShellyRpcException or FormatException)
         {
-            if (LogAllowed())
-            {
-                LogIdentityFailed(session.Id, ex.Message);
-            }
+            LogIdentityFailed(session.Id, ex.Message);
         }
     }
 
@@ -227,10 +221,7 @@ public sealed partial class DeviceHub
             }
             catch (ShellyRpcException ex)
             {
-                if (LogAllowed())
-                {
-                    LogIdentityFailed(id, $"desired state: {method} failed: {ex.Message}");
-                }
+                LogIdentityFailed(id, $"desired state: {method} failed: {ex.Message}");
             }
         }
         return done;
@@ -343,10 +334,7 @@ public sealed partial class DeviceHub
         };
         if (outcome != ReadOutcome.Closed)
         {
-            if (LogAllowed())
-            {
-                LogRejected(what, reason);
-            }
+            LogRejected(what, reason);
         }
         await CloseAsync(socket, status, reason).ConfigureAwait(false);
     }
@@ -409,9 +397,6 @@ public sealed partial class DeviceHub
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Id} sent more than {Limit} frames/min; disconnected")]
     private partial void LogRateLimited(string id, int limit);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} more device log lines held back in the last second (at most 20 a second)")]
-    private partial void LogSuppressed(int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device connection closed ({What}): {Reason}")]
     private partial void LogRejected(string what, string reason);

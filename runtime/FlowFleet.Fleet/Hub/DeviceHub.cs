@@ -17,8 +17,11 @@ namespace FlowFleet.Fleet.Hub;
 /// frame, admits it (or parks it as pending), reads its identity, keeps its status current, raises device events and carries
 /// RPCs to it.
 /// </summary>
-public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOptions> options, ILogger<DeviceHub> logger) : IDisposable
+public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOptions> options, ILogger<DeviceHub> hubLogger) : IDisposable
 {
+    // Everything the hub logs is about devices, which come in thousands: at most 20 lines a second.
+    private readonly ILogger _logger = new RateLimitedLogger(hubLogger, 20);
+
     // One timer for every RPC deadline: a sweep four times a second fails calls past their time.
     private Timer? _sweep;
 
@@ -73,6 +76,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
     private ImmutableArray<Action<DeviceEvent>> _subscribers = [];
     private long _eventsProcessed;
     private long _framesRejected;
+    private long _connectionsRefused;
 
     public DeviceRegistry Registry => registry;
 
@@ -85,6 +89,9 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
     public long EventsProcessed => Interlocked.Read(ref _eventsProcessed);
 
     public long FramesRejected => Interlocked.Read(ref _framesRejected);
+
+    /// <summary>Device websockets refused because the server is at its connection budget.</summary>
+    public long ConnectionsRefused => Interlocked.Read(ref _connectionsRefused);
 
     public IEnumerable<DeviceSession> Sessions => _sessions.Values;
 
@@ -125,32 +132,6 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
                 LogSubscriberFailed(ex, e.Kind, e.DeviceId);
             }
         }
-    }
-
-    // Per-device log lines are capped (20 a second): thousands of devices reconnecting at once would otherwise flood the
-    // log and the threads writing it. What was held back is counted in the next line that gets through.
-    private const int LogLinesPerSecond = 20;
-    private long _logWindow;
-    private int _logLines;
-    private int _logSuppressed;
-
-    private bool LogAllowed()
-    {
-        var now = Environment.TickCount64 / 1000;
-        if (Interlocked.Exchange(ref _logWindow, now) != now)
-        {
-            Interlocked.Exchange(ref _logLines, 0);
-            if (Interlocked.Exchange(ref _logSuppressed, 0) is var held and > 0)
-            {
-                LogSuppressed(held);
-            }
-        }
-        if (Interlocked.Increment(ref _logLines) <= LogLinesPerSecond)
-        {
-            return true;
-        }
-        Interlocked.Increment(ref _logSuppressed);
-        return false;
     }
 
     private int _messageListeners;
@@ -207,11 +188,8 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         catch (InvalidOperationException ex) when (!context.Response.HasStarted)
         {
             // The server holds as many websockets as its open-file limit allows (see ConnectionBudget): the device retries.
-            Interlocked.Increment(ref _framesRejected);
-            if (LogAllowed())
-            {
-                LogRejected(context.Connection.RemoteIpAddress?.ToString() ?? "device", ex.Message);
-            }
+            Interlocked.Increment(ref _connectionsRefused);
+            LogRejected(context.Connection.RemoteIpAddress?.ToString() ?? "device", ex.Message);
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }
@@ -251,10 +229,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         if (string.IsNullOrWhiteSpace(src) || src.Length > 128 || method is not ("NotifyFullStatus" or "NotifyStatus" or "NotifyEvent"))
         {
             Interlocked.Increment(ref _framesRejected);
-            if (LogAllowed())
-            {
-                LogBadFirstFrame(remote, src, method);
-            }
+            LogBadFirstFrame(remote, src, method);
             await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "First frame must be NotifyFullStatus/NotifyStatus with the device id in src").ConfigureAwait(false);
             return (null, false, false);
         }
@@ -276,10 +251,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         var session = new DeviceSession(state, socket, _options, remote) { FrameSent = OnFrameSent };
         if (_sessions.TryGetValue(src, out var old))
         {
-            if (LogAllowed())
-            {
-                LogReplaced(src);
-            }
+            LogReplaced(src);
             old.FrameSent = null;
             _ = old.CloseAsync(ClosedReplaced, "Replaced by a new connection of the same device");
         }
@@ -322,10 +294,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         }
         else
         {
-            if (LogAllowed())
-            {
-                LogPending(src, remote);
-            }
+            LogPending(src, remote);
             init = IdentifyPendingAsync(session, created);
         }
         try
@@ -363,10 +332,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         }
         catch (ShellyRpcException ex)
         {
-            if (LogAllowed())
-            {
-                LogIdentityFailed(session.Id, ex.Message);
-            }
+            LogIdentityFailed(session.Id, ex.Message);
         }
         if (session.Closed.IsCancellationRequested)
         {
@@ -435,10 +401,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         }
         catch (ShellyRpcException ex)
         {
-            if (LogAllowed())
-            {
-                LogIdentityFailed(session.Id, ex.Message);
-            }
+            LogIdentityFailed(session.Id, ex.Message);
         }
         if (created)
         {
@@ -471,10 +434,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             }
             catch (ShellyRpcException ex)
             {
-                if (LogAllowed())
-                {
-                    LogIdentityFailed(id, ex.Message);
-                }
+                LogIdentityFailed(id, ex.Message);
             }
             await s.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Denied").ConfigureAwait(false);
         }

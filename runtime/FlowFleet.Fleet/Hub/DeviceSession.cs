@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -14,6 +13,7 @@ public sealed class DeviceSession
     private readonly FleetOptions _options;
     // Created on the first RPC: most devices spend their connection only reporting.
     private Dictionary<long, PendingCall>? _pending;
+    private readonly Lock _pendingGate = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private SemaphoreSlim? _rpcSlots;
     private readonly CancellationTokenSource _closed = new();
@@ -74,7 +74,7 @@ public sealed class DeviceSession
         }
         var id = Interlocked.Increment(ref _nextId);
         var tcs = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_sendLock)
+        lock (_pendingGate)
         {
             (_pending ??= [])[id] = new PendingCall(tcs, deadline);
         }
@@ -102,7 +102,7 @@ public sealed class DeviceSession
         }
         finally
         {
-            lock (_sendLock)
+            lock (_pendingGate)
             {
                 _pending?.Remove(id);
             }
@@ -120,7 +120,7 @@ public sealed class DeviceSession
             return;
         }
         List<TaskCompletionSource<JsonObject>>? expired = null;
-        lock (_sendLock)
+        lock (_pendingGate)
         {
             foreach (var (_, call) in _pending)
             {
@@ -182,7 +182,7 @@ public sealed class DeviceSession
             return false;
         }
         PendingCall? call = null;
-        lock (_sendLock)
+        lock (_pendingGate)
         {
             _pending?.Remove((long)d, out call);
         }
@@ -240,7 +240,7 @@ public sealed class DeviceSession
             _closed.Cancel();
         }
         TaskCompletionSource<JsonObject>[] waiting;
-        lock (_sendLock)
+        lock (_pendingGate)
         {
             waiting = _pending is null ? [] : [.. _pending.Values.Select(c => c.Completion)];
         }

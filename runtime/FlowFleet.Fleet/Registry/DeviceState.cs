@@ -51,7 +51,7 @@ public sealed class DeviceState(string id)
     {
         for (var i = 0; i < _statusCount; i++)
         {
-            if (ReferenceEquals(_statusKeys[i], component) || string.Equals(_statusKeys[i], component, StringComparison.Ordinal))
+            if (string.Equals(_statusKeys[i], component, StringComparison.Ordinal))
             {
                 return i;
             }

@@ -27,13 +27,9 @@ public sealed class EngineMetrics
 
     internal Counters For(string type) => _byType.GetOrAdd(type, static _ => new Counters());
 
-    internal void CountIn(string type) => Interlocked.Increment(ref For(type)._in);
-
     internal static void CountIn(Counters c) => Interlocked.Increment(ref c._in);
 
     internal static void CountOut(Counters c, int n) => Interlocked.Add(ref c._out, n);
-
-    internal void CountOut(string type, int n) => Interlocked.Add(ref For(type)._out, n);
 
     internal void CountError(string type) => Interlocked.Increment(ref For(type)._errors);
 

@@ -25,7 +25,7 @@ internal sealed partial class RunningNode
             msg.MsgId = MessageId.New();
         }
         var targets = wires[port];
-        EngineMetrics.CountOut(Counters, targets.Length);
+        EngineMetrics.CountOut(_counters, targets.Length);
         targets[0].Enqueue(msg);
         for (var i = 1; i < targets.Length; i++)
         {
@@ -61,7 +61,7 @@ internal sealed partial class RunningNode
                 {
                     msg.MsgId = sharedId ??= MessageId.New();
                 }
-                EngineMetrics.CountOut(Counters, wires[port].Length);
+                EngineMetrics.CountOut(_counters, wires[port].Length);
                 foreach (var target in wires[port])
                 {
                     var first = sent.Add(msg);

@@ -29,7 +29,6 @@ internal sealed partial class RunningNode : INodeHost
                 SingleReader = true,
                 FullMode = BoundedChannelFullMode.Wait,
             });
-            _space = new ManualResetEventSlim(false, spinCount: 1);
         }
         NodeContext = engine.Contexts.Scope(ContextManager.NodeScope(spec.Alias, scope.Id));
         FlowContext = engine.Contexts.Scope(scope.Id);
@@ -37,26 +36,21 @@ internal sealed partial class RunningNode : INodeHost
         Logger = engine.LoggerFactory.CreateLogger("FlowFleet.Node." + spec.Type);
     }
 
-    public NodeSpec Spec { get; set; }
-
-    private EngineMetrics.Counters? _counters;
-
-    /// <summary>This node type's counters, looked up once rather than per message.</summary>
-    private EngineMetrics.Counters Counters
+    /// <summary>The node's flow entry; a redeploy replaces it (and with it the metric counters of its type).</summary>
+    public NodeSpec Spec
     {
-        get
+        get => _spec;
+        set
         {
-            var c = _counters;
-            if (c is null || !ReferenceEquals(_countersType, Spec.Type))
-            {
-                _countersType = Spec.Type;
-                _counters = c = _engine.Metrics.For(Spec.Type);
-            }
-            return c;
+            _spec = value;
+            _counters = _engine.Metrics.For(value.Type);
         }
     }
 
-    private string? _countersType;
+    private NodeSpec _spec = null!;
+
+    // This node type's counters, looked up once rather than per message.
+    private EngineMetrics.Counters _counters = null!;
 
     public RuntimeScope Scope { get; set; }
 
@@ -111,7 +105,7 @@ internal sealed partial class RunningNode : INodeHost
     private int _busy;
     private int _queued;
     private bool _senderWaiting;
-    private readonly ManualResetEventSlim? _space;
+    private readonly ManualResetEventSlim _space = new(false, spinCount: 1);
 
     private async Task RunAsync()
     {
@@ -131,7 +125,7 @@ internal sealed partial class RunningNode : INodeHost
                     if (Interlocked.Decrement(ref _queued) <= _engine.Options.QueueCapacity / 2 && Volatile.Read(ref _senderWaiting))
                     {
                         Volatile.Write(ref _senderWaiting, false);
-                        _space?.Set();
+                        _space.Set();
                     }
                     var handled = HandleAsync(msg);
                     if (!handled.IsCompletedSuccessfully)
@@ -184,16 +178,12 @@ internal sealed partial class RunningNode : INodeHost
             ReleaseBusy();
             return false;
         }
+        // HandleAsync reports a node's failure as a node error; it does not throw.
         t_inlineDepth++;
         ValueTask handled;
         try
         {
             handled = HandleAsync(msg);
-        }
-        catch
-        {
-            ReleaseBusy();
-            throw;
         }
         finally
         {
@@ -231,7 +221,7 @@ internal sealed partial class RunningNode : INodeHost
         }
         _deferDone = false;
         Interlocked.Increment(ref _processed);
-        EngineMetrics.CountIn(Counters);
+        EngineMetrics.CountIn(_counters);
         try
         {
             await node.OnInputAsync(msg, _closing.Token);
@@ -280,10 +270,9 @@ internal sealed partial class RunningNode : INodeHost
         // Senders are synchronous (scripts call node.send): block this one until the consumer has drained half the queue.
         // Blocking (not spinning) matters on small machines: a spinning sender burns the core the consumer needs.
         var deadline = Environment.TickCount64 + (long)_engine.Options.QueueFullTimeout.TotalMilliseconds;
-        var space = _space!;
         while (!_closing.IsCancellationRequested && Environment.TickCount64 <= deadline)
         {
-            space.Reset();
+            _space.Reset();
             Volatile.Write(ref _senderWaiting, true);
             if (_queue.Writer.TryWrite(msg))
             {
@@ -291,15 +280,11 @@ internal sealed partial class RunningNode : INodeHost
             }
             try
             {
-                space.Wait(100, _closing.Token);
+                _space.Wait(100, _closing.Token);
             }
             catch (OperationCanceledException)
             {
                 break;
-            }
-            if (_queue.Writer.TryWrite(msg))
-            {
-                return true;
             }
         }
         Interlocked.Decrement(ref _queued);

@@ -60,9 +60,6 @@ internal sealed class JsonObjectView : ObjectInstance
         }
     }
 
-    /// <summary>The backing JSON: current only after <see cref="Commit"/>.</summary>
-    public JsonObject Data => _data;
-
     /// <summary>Writes what the script changed into the backing JSON (recursively) and returns it.</summary>
     public JsonObject Commit(int depth = 0)
     {
@@ -74,10 +71,10 @@ internal sealed class JsonObjectView : ObjectInstance
         {
             if (!_data.ContainsKey(key))
             {
-                // Deleted meanwhile by the JSON side (cannot happen from script: Delete drops the value too).
+                // Removed by an earlier commit (the script set it to undefined or a function).
                 continue;
             }
-            if (value is JsonObjectView view && ReferenceEquals(view._data.Parent, _data) && ReferenceEquals(_data[key], view._data))
+            if (value is JsonObjectView view && ReferenceEquals(_data[key], view._data))
             {
                 view.Commit(depth + 1);
             }

@@ -30,7 +30,7 @@ public sealed partial class ScriptHost : IDisposable
     private FlowMessage? _current;
     private JsonObjectView? _handOver;
     private readonly bool _lazyMessages;
-    private readonly Jint.Native.Object.ObjectInstance? _objectPrototype;
+    private readonly Jint.Native.Object.ObjectInstance _objectPrototype;
     private string? _finalize;
     private bool _disposed;
 
@@ -103,7 +103,7 @@ public sealed partial class ScriptHost : IDisposable
             {
                 // A synchronous script reads the message through a view (no copy); an async one gets a copy, since its
                 // continuations may outlive this call.
-                var view = _readsMsg && !_isAsync && _lazyMessages ? new JsonObjectView(_engine, _objectPrototype!, msg.Data) : null;
+                var view = _readsMsg && !_isAsync && _lazyMessages ? new JsonObjectView(_engine, _objectPrototype, msg.Data) : null;
                 var timers = _timers.Started;
                 JsValue result;
                 try
