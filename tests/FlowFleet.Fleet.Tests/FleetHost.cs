@@ -40,11 +40,17 @@ public sealed class FleetHost : IAsyncDisposable
 
     public DeviceRegistry Registry => _app.Services.GetRequiredService<DeviceRegistry>();
 
-    public static async Task<FleetHost> StartAsync(Action<FleetOptions>? configure = null, string? dbPath = null)
+    /// <param name="maxDirect">Device websockets taken off the connection before HTTP (the server's way); null: through
+    /// Kestrel's HTTP layer only.</param>
+    public static async Task<FleetHost> StartAsync(Action<FleetOptions>? configure = null, string? dbPath = null, long? maxDirect = long.MaxValue)
     {
         dbPath ??= Path.Combine(Directory.CreateTempSubdirectory("flowfleet-fleet-").FullName, "fleet.db");
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (maxDirect is { } max)
+        {
+            builder.WebHost.ConfigureKestrel(k => k.UseDeviceConnections(max));
+        }
         builder.Logging.ClearProviders();
         builder.Services.Configure<FleetOptions>(o =>
         {
@@ -57,6 +63,7 @@ public sealed class FleetHost : IAsyncDisposable
         var app = builder.Build();
         app.UseWebSockets();
         app.Map("/shelly", (HttpContext c, DeviceHub h) => h.HandleAsync(c));
+        app.MapGet("/hello", () => "hello");
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new FleetHost(app, dbPath, new Uri(address));

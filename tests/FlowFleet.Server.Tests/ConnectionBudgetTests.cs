@@ -14,9 +14,9 @@ public sealed class ConnectionBudgetTests
     [Fact]
     public void Connections_stop_short_of_the_open_file_limit()
     {
-        Assert.Equal(new ConnectionBudget(17600, 1500), ConnectionBudget.Parse(Limits));
-        Assert.Equal(new ConnectionBudget(522, 76), ConnectionBudget.Parse(Limits.Replace("20000                20000", "1024                 4096", StringComparison.Ordinal)));
-        Assert.Equal(new ConnectionBudget(63088, 1536), ConnectionBudget.Parse(Limits.Replace("20000                20000", "65536                65536", StringComparison.Ordinal)));
+        Assert.Equal(new ConnectionBudget(19100, 100, 100), ConnectionBudget.Parse(Limits));
+        Assert.Equal(new ConnectionBudget(576, 16, 16), ConnectionBudget.Parse(Limits.Replace("20000                20000", "1024                 4096", StringComparison.Ordinal)));
+        Assert.Equal(new ConnectionBudget(64324, 256, 256), ConnectionBudget.Parse(Limits.Replace("20000                20000", "65536                65536", StringComparison.Ordinal)));
         Assert.Null(ConnectionBudget.Parse(Limits.Replace("20000                20000", "unlimited            unlimited", StringComparison.Ordinal)));
         Assert.Null(ConnectionBudget.Parse(null));
     }
@@ -28,6 +28,6 @@ public sealed class ConnectionBudgetTests
         Assert.NotNull(budget);
         var soft = long.Parse(File.ReadAllLines("/proc/self/limits").Single(l => l.StartsWith("Max open files", StringComparison.Ordinal))
             .Split(' ', StringSplitOptions.RemoveEmptyEntries)[3], System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(budget.Upgraded + budget.Plain + ConnectionBudget.ProcessFiles <= soft, $"{budget} for a limit of {soft}");
+        Assert.True(budget.Devices + budget.Upgraded + budget.Plain + ConnectionBudget.ProcessFiles <= soft, $"{budget} for a limit of {soft}");
     }
 }

@@ -24,7 +24,9 @@ public sealed partial class DeviceHub
         var socket = session.Socket;
         while (!aborted.IsCancellationRequested)
         {
-            var (outcome, frame) = await ReadFrameAsync(socket, aborted).ConfigureAwait(false);
+            // No token: a dropped or aborted connection ends the read anyway, and a token would add a registration to
+            // every idle device's pending read.
+            var (outcome, frame) = await ReadFrameAsync(socket, CancellationToken.None).ConfigureAwait(false);
             if (outcome == ReadOutcome.Closed || aborted.IsCancellationRequested)
             {
                 // Closed, or the connection dropped (a battery device going to sleep does exactly that).

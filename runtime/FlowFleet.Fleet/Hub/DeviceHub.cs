@@ -68,6 +68,33 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
 
     public void Dispose() => _sweep?.Dispose();
 
+    /// <summary>Cancels <paramref name="deadline"/> when the first-frame timeout passes (until forgotten).</summary>
+    internal void TrackHandshake(CancellationTokenSource deadline)
+    {
+        _handshakes[deadline] = Environment.TickCount64 + (long)_options.FirstFrameTimeout.TotalMilliseconds;
+        EnsureSweep();
+    }
+
+    internal void ForgetHandshake(CancellationTokenSource deadline) => _handshakes.TryRemove(deadline, out _);
+
+    private long _directConnections;
+
+    /// <summary>Device websockets taken straight off their connection (see <see cref="DeviceConnections"/>).</summary>
+    public long DirectConnections => Interlocked.Read(ref _directConnections);
+
+    internal bool TryOpenDirect(long max)
+    {
+        if (Interlocked.Increment(ref _directConnections) <= max)
+        {
+            return true;
+        }
+        Interlocked.Decrement(ref _directConnections);
+        Interlocked.Increment(ref _connectionsRefused);
+        return false;
+    }
+
+    internal void CloseDirect() => Interlocked.Decrement(ref _directConnections);
+
     /// <summary>Close codes sent to devices.</summary>
     public const WebSocketCloseStatus ClosedReplaced = (WebSocketCloseStatus)4000;
 
@@ -199,14 +226,16 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         await RunAsync(socket, remote, string.IsNullOrEmpty(token) ? null : token, context.RequestAborted).ConfigureAwait(false);
     }
 
+    /// <summary>Serves one device over an open websocket until it closes (used by <see cref="DeviceConnections"/>).</summary>
+    public Task ServeAsync(WebSocket socket, string? remote, string? token, CancellationToken aborted) => RunAsync(socket, remote, token, aborted);
+
     private async Task<(DeviceSession? Session, bool Created, bool Admitted)> OpenSessionAsync(WebSocket socket, string? remote, string? token, CancellationToken aborted)
     {
         JsonObject first;
         using (var firstTimeout = CancellationTokenSource.CreateLinkedTokenSource(aborted))
         {
             // The sweep cancels it at the deadline (no timer per connection: see Sweep).
-            _handshakes[firstTimeout] = Environment.TickCount64 + (long)_options.FirstFrameTimeout.TotalMilliseconds;
-            EnsureSweep();
+            TrackHandshake(firstTimeout);
             (ReadOutcome, JsonObject?) read;
             try
             {
@@ -214,7 +243,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             }
             finally
             {
-                _handshakes.TryRemove(firstTimeout, out _);
+                ForgetHandshake(firstTimeout);
             }
             var (outcome, frame) = read;
             if (outcome != ReadOutcome.Frame)

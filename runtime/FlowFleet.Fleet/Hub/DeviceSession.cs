@@ -104,7 +104,11 @@ public sealed class DeviceSession
         {
             lock (_pendingGate)
             {
-                _pending?.Remove(id);
+                // Released when idle: most devices see a call now and then, and the table would outlive them all.
+                if (_pending is not null && _pending.Remove(id) && _pending.Count == 0)
+                {
+                    _pending = null;
+                }
             }
             RpcSlots.Release();
         }
@@ -122,7 +126,7 @@ public sealed class DeviceSession
         List<TaskCompletionSource<JsonObject>>? expired = null;
         lock (_pendingGate)
         {
-            foreach (var (_, call) in _pending)
+            foreach (var (_, call) in _pending ?? [])
             {
                 if (call.Deadline <= now)
                 {

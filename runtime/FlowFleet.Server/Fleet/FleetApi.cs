@@ -261,7 +261,7 @@ public static class FleetApi
         read.MapGet("/fleet/stats", (DeviceHub hub, DeviceRegistry registry) => Results.Json(new
         {
             devices = registry.Count, online = hub.OnlineCount, connections = hub.ConnectionCount, eventsProcessed = hub.EventsProcessed,
-            framesRejected = hub.FramesRejected, connectionsRefused = hub.ConnectionsRefused, telemetryDropped = registry.TelemetryDropped,
+            framesRejected = hub.FramesRejected, connectionsRefused = hub.ConnectionsRefused, directConnections = hub.DirectConnections, telemetryDropped = registry.TelemetryDropped,
             pending = registry.All.Count(d => d.Admission == AdmissionStates.Pending),
         })).WithName("FleetStats");
     }

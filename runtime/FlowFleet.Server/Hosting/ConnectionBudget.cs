@@ -4,16 +4,17 @@ namespace FlowFleet.Server.Hosting;
 
 /// <summary>
 /// How many connections the process may hold: every socket is a file descriptor, and a process at its open-file limit
-/// cannot even map code for the JIT (it dies with "Out of memory."). The process's own files (~300: assemblies, database,
-/// logs) get <see cref="ProcessFiles"/>; plain HTTP connections (requests, handshakes in flight) a tenth of the limit
-/// (64 to 2,048, of which they may use three quarters); websockets (devices, the UI) the rest.
+/// cannot even map code for the JIT (it dies with "Out of memory."). Out of the soft limit come the process's own files
+/// (<see cref="ProcessFiles"/>: assemblies, databases, logs; ~345 measured), a margin for sockets accepted in a burst before
+/// they are turned away, a share for plain HTTP (API, editor, handshakes in flight) and one for websockets that go through
+/// Kestrel's HTTP layer (the editor's circuits, <c>/client</c>, <c>/red/comms</c>); devices get the rest.
 /// </summary>
-public sealed record ConnectionBudget(long Upgraded, long Plain)
+/// <param name="Devices">Device websockets on <c>/shelly</c>.</param>
+/// <param name="Plain">Plain HTTP connections beyond the devices' (Kestrel counts device connections as plain).</param>
+/// <param name="Upgraded">Websockets upgraded through Kestrel's HTTP layer.</param>
+public sealed record ConnectionBudget(long Devices, long Plain, long Upgraded)
 {
     public const int ProcessFiles = 400;
-
-    /// <summary>A tenth of the limit, between 64 and 2,048 descriptors.</summary>
-    public static long ReserveFor(long softLimit) => Math.Clamp(softLimit / 10, 64, 2048);
 
     /// <summary>The budget for this process's soft <c>Max open files</c>; null when unlimited or unknown.</summary>
     public static ConnectionBudget? FromFileLimit() => Parse(File.Exists("/proc/self/limits") ? File.ReadAllText("/proc/self/limits") : null);
@@ -27,7 +28,8 @@ public sealed record ConnectionBudget(long Upgraded, long Plain)
         {
             return null;
         }
-        var reserve = ReserveFor(soft);
-        return new ConnectionBudget(Math.Max(16, soft - ProcessFiles - reserve), Math.Max(16, reserve * 3 / 4));
+        var margin = Math.Clamp(soft / 64, 16, 300);
+        var share = Math.Clamp(soft / 200, 16, 256);
+        return new ConnectionBudget(Math.Max(16, soft - ProcessFiles - margin - 2 * share), share, share);
     }
 }

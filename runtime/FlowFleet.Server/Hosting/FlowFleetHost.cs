@@ -46,10 +46,18 @@ public static class FlowFleetHost
             k.Limits.MaxRequestBufferSize = 64 * 1024;
             // Every socket is a file descriptor. A process at its descriptor limit cannot even allocate code for the JIT
             // and dies ("Out of memory."), so connections stop short of the limit, leaving room for the process itself.
-            if (ConnectionBudget.FromFileLimit() is { } budget)
+            // Device websockets skip the HTTP layer (a third of a device's memory); Fleet:DirectConnections=false turns it off.
+            var direct = builder.Configuration["Fleet:DirectConnections"] != "false";
+            var budget = ConnectionBudget.FromFileLimit();
+            if (budget is not null)
             {
-                k.Limits.MaxConcurrentUpgradedConnections = budget.Upgraded;
-                k.Limits.MaxConcurrentConnections = budget.Plain;
+                // Kestrel counts a direct device connection as a plain one, a device upgraded through HTTP as upgraded.
+                k.Limits.MaxConcurrentConnections = budget.Plain + (direct ? budget.Devices : 0);
+                k.Limits.MaxConcurrentUpgradedConnections = budget.Upgraded + (direct ? 0 : budget.Devices);
+            }
+            if (direct)
+            {
+                k.UseDeviceConnections(budget?.Devices ?? long.MaxValue);
             }
         });
         // The editor's and MudBlazor's files (and blazor.web.js) are static web assets: served from the build output when

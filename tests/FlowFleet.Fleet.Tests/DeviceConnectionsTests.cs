@@ -1,0 +1,124 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using FlowFleet.DeviceSim;
+using FlowFleet.Fleet.Hub;
+
+namespace FlowFleet.Fleet.Tests;
+
+/// <summary>Device websockets taken off the connection before Kestrel's HTTP layer, and everything else passed on untouched.</summary>
+public sealed class DeviceConnectionsTests
+{
+    private const string Key = "dGhlIHNhbXBsZSBub25jZQ==";
+
+    private static string Upgrade(string target, string extra = "") =>
+        $"GET {target} HTTP/1.1\r\nHost: fleet\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: {Key}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n";
+
+    private static DeviceConnections.Verdict Parse(string head, out DeviceConnections.Handshake? handshake) =>
+        DeviceConnections.Parse(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(head)), out handshake);
+
+    [Fact]
+    public void Only_a_clean_websocket_upgrade_on_shelly_is_taken()
+    {
+        Assert.Equal(DeviceConnections.Verdict.Device, Parse(Upgrade("/shelly?token=a%2Bb&x=1", "Sec-WebSocket-Protocol: json-rpc\r\n"), out var h));
+        Assert.Equal(("a+b", true), (h!.Token, h.JsonRpc));
+        Assert.Equal(Upgrade("/shelly?token=a%2Bb&x=1", "Sec-WebSocket-Protocol: json-rpc\r\n").Length, h.Length);
+        Assert.Equal(DeviceConnections.Verdict.Device, Parse(Upgrade("/shelly") + "\x81\x05hello", out h));
+        Assert.Equal((Upgrade("/shelly").Length, (string?)null, false), (h!.Length, h.Token, h.JsonRpc));
+
+        Assert.Equal(DeviceConnections.Verdict.NeedMore, Parse("GET /she", out _));
+        Assert.Equal(DeviceConnections.Verdict.NeedMore, Parse("GET /shelly HTTP/1.1\r\nHost: x\r\n", out _));
+        Assert.Equal(DeviceConnections.Verdict.NotDevice, Parse("POST /shelly HTTP/1.1\r\n\r\n", out _));
+        Assert.Equal(DeviceConnections.Verdict.NotDevice, Parse("GET /shellyx HTTP/1.1\r\n\r\n", out _));
+        Assert.Equal(DeviceConnections.Verdict.NotDevice, Parse("GET /shelly HTTP/1.1\r\nHost: x\r\n\r\n", out _));
+        Assert.Equal(DeviceConnections.Verdict.NotDevice, Parse(Upgrade("/shelly").Replace("Version: 13", "Version: 8", StringComparison.Ordinal), out _));
+        Assert.Equal(DeviceConnections.Verdict.NotDevice, Parse(Upgrade("/shelly").Replace(Key, "short", StringComparison.Ordinal), out _));
+        Assert.Equal(DeviceConnections.Verdict.NotDevice, Parse(Upgrade("/shelly/deeper"), out _));
+        Assert.Equal(DeviceConnections.Verdict.NotDevice, Parse("\x16\x03\x01\x02\x00", out _));
+    }
+
+    [Fact]
+    public void The_accept_value_is_the_one_of_rfc_6455()
+    {
+        var answer = Encoding.ASCII.GetString(DeviceConnections.Accept(new DeviceConnections.Handshake(0, Key, null, true)));
+        Assert.StartsWith("HTTP/1.1 101 Switching Protocols\r\n", answer, StringComparison.Ordinal);
+        Assert.Contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n", answer, StringComparison.Ordinal);
+        Assert.Contains("Sec-WebSocket-Protocol: json-rpc\r\n", answer, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\n", answer, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Devices_connect_directly_and_other_requests_reach_http()
+    {
+        await using var host = await FleetHost.StartAsync();
+        await using var fleet = new SimFleet(host.ShellyUrl, 2, "plus1pm", FleetHost.FastSim, firstIndex: 40);
+        await fleet.StartAsync();
+        var devices = fleet.Devices.ToArray();
+        var id = devices[0].Id;
+        await FleetHost.WaitUntil(() => host.Hub.IsOnline(id) && host.Hub.IsOnline(devices[1].Id), "devices online");
+        Assert.Equal(2, host.Hub.DirectConnections);
+        Assert.NotNull(await host.Hub.CallAsync(id, "Switch.Set", new System.Text.Json.Nodes.JsonObject { ["id"] = 0, ["on"] = false }));
+        await FleetHost.WaitUntil(() => host.Registry.Get(id)!.StatusOf("switch:0")?["output"]?.GetValue<bool>() == false, "status merged");
+
+        using var http = new HttpClient { BaseAddress = host.BaseUri };
+        Assert.Equal("hello", await http.GetStringAsync(new Uri("/hello", UriKind.Relative)));
+        Assert.Equal("hello", await http.GetStringAsync(new Uri("/hello", UriKind.Relative)));
+        // A browser opening /shelly gets the HTTP route's explanation, not a hung connection.
+        using var plain = await http.GetAsync(new Uri("/shelly", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, plain.StatusCode);
+
+        // The count follows disconnections.
+        await fleet.Connections[1].DisposeAsync();
+        await FleetHost.WaitUntil(() => host.Hub.DirectConnections == 1, "direct count after a disconnect");
+    }
+
+    [Fact]
+    public async Task A_head_sent_in_pieces_is_still_a_device()
+    {
+        await using var host = await FleetHost.StartAsync();
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(host.BaseUri.Host, host.BaseUri.Port);
+        var stream = tcp.GetStream();
+        var head = Encoding.ASCII.GetBytes(Upgrade("/shelly"));
+        foreach (var piece in head.Chunk(7))
+        {
+            await stream.WriteAsync(piece);
+            await Task.Delay(5);
+        }
+        using var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = false });
+        var answer = new byte[512];
+        var read = 0;
+        while (!Encoding.ASCII.GetString(answer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
+        {
+            read += await stream.ReadAsync(answer.AsMemory(read));
+        }
+        Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(answer, 0, read), StringComparison.Ordinal);
+        var frame = """{"src":"shellyplus1pm-aabbccddee01","method":"NotifyFullStatus","params":{"ts":1,"switch:0":{"id":0,"output":true}}}""";
+        await socket.SendAsync(Encoding.UTF8.GetBytes(frame), WebSocketMessageType.Text, true, CancellationToken.None);
+        await FleetHost.WaitUntil(() => host.Registry.Get("shellyplus1pm-aabbccddee01") is not null, "device registered from a piecemeal head");
+        Assert.Equal(1, host.Hub.DirectConnections);
+    }
+
+    [Fact]
+    public async Task Beyond_the_budget_devices_are_refused_with_503()
+    {
+        await using var host = await FleetHost.StartAsync(maxDirect: 0);
+        using var ws = new ClientWebSocket();
+        var error = await Assert.ThrowsAsync<WebSocketException>(() => ws.ConnectAsync(new Uri(host.ShellyUrl), CancellationToken.None));
+        Assert.Contains("503", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, host.Hub.ConnectionsRefused);
+        Assert.Equal(0, host.Hub.DirectConnections);
+    }
+
+    [Fact]
+    public async Task Without_the_direct_path_devices_come_through_http()
+    {
+        await using var host = await FleetHost.StartAsync(maxDirect: null);
+        await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim, firstIndex: 50);
+        await fleet.StartAsync();
+        await FleetHost.WaitUntil(() => host.Hub.IsOnline(fleet.Devices.Single().Id), "device online through HTTP");
+        Assert.Equal(0, host.Hub.DirectConnections);
+        Assert.NotNull(await host.Hub.CallAsync(fleet.Devices.Single().Id, "Shelly.GetDeviceInfo"));
+    }
+}
