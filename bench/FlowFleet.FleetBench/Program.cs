@@ -5,6 +5,11 @@ using System.Text.Json.Nodes;
 
 // Fleet load driver: watches a FlowFleet server under simulated device load and measures ingest, memory and RPC latency.
 // Usage: FlowFleet.FleetBench --server http://127.0.0.1:7011 --pid PID --devices N --seconds S [--token T] [--rpc-interval-ms 50]
+// FlowFleet.FleetBench ingest --server URL --pid PID --devices N --batch K --rates R1,R2,... : ingest headroom (IngestBench.cs).
+if (args.Length > 0 && args[0] == "ingest")
+{
+    return await IngestBench.RunAsync(ParseArgs(args[1..]));
+}
 var opts = ParseArgs(args);
 var server = opts.GetValueOrDefault("server", "http://127.0.0.1:7011");
 var pid = int.Parse(opts.GetValueOrDefault("pid", "0"), CultureInfo.InvariantCulture);

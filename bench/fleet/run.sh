@@ -17,7 +17,8 @@ dotnet build -c Release runtime/FlowFleet.Server tools/FlowFleet.DeviceSim bench
   { dotnet build -c Release runtime/FlowFleet.Server -v q -nologo; dotnet build -c Release tools/FlowFleet.DeviceSim -v q -nologo; dotnet build -c Release bench/FlowFleet.FleetBench -v q -nologo; }
 DATA=$(mktemp -d)
 cp bench/fleet/load-flow.json "$DATA/flows.json"
-env ${SERVER_ENV:-} dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --no-auth --urls "http://127.0.0.1:$PORT" \
+# DOTNET_GCgen0size as the server's launch profile and Docker image set it (see bench/README.md, memory per device).
+env DOTNET_GCgen0size=0x1000000 ${SERVER_ENV:-} dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --no-auth --urls "http://127.0.0.1:$PORT" \
   --Fleet:Admission auto --Fleet:RateLimitPerMinute 0 --Logging:LogLevel:Default Warning > "$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER ${SIMS:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
