@@ -56,6 +56,15 @@ while (t0.Elapsed.TotalSeconds < waitOnline)
     }
     await Task.Delay(5000);
 }
+// --settle-seconds: time between "online" and measuring. The last devices of a connect storm are still reading their
+// identity then and the GC is collecting the storm's garbage (pauses of 50-500 ms, see bench/README.md); 0 measures from
+// the moment the fleet is online.
+var settle = int.Parse(opts.GetValueOrDefault("settle-seconds", "0"), CultureInfo.InvariantCulture);
+if (settle > 0)
+{
+    Console.WriteLine($"settling for {settle} s");
+    await Task.Delay(TimeSpan.FromSeconds(settle));
+}
 // --rpc-search: call only the devices whose id contains this (a small, otherwise idle simulator process), so the figure is
 // the server's latency under load rather than that of a simulator process busy with thousands of devices.
 var rpcSearch = opts.GetValueOrDefault("rpc-search", "");
@@ -85,11 +94,13 @@ var prober = Task.Run(async () =>
             else
             {
                 Interlocked.Increment(ref rpcErrors);
+                Console.WriteLine($"rpc error: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
             }
         }
-        catch (HttpRequestException)
+        catch (HttpRequestException ex)
         {
             Interlocked.Increment(ref rpcErrors);
+            Console.WriteLine($"rpc error: {ex.Message}");
         }
         try
         {

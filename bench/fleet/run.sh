@@ -2,7 +2,8 @@
 # Fleet load benchmark: N simulated devices (spread over simulator processes of at most 5,000 each) report NotifyStatus every
 # INTERVAL seconds to one FlowFleet server running a "shelly in → switch → rpc call" flow. The driver measures events/s,
 # RSS, memory per device and POST /api/devices/{id}/rpc latency while loaded.
-# Usage: bench/fleet/run.sh DEVICES [INTERVAL_SECONDS] [MEASURE_SECONDS]   (SERVER_ENV="DOTNET_gcConcurrent=1" to pass runtime settings)
+# Usage: bench/fleet/run.sh DEVICES [INTERVAL_SECONDS] [MEASURE_SECONDS]   (SERVER_ENV="DOTNET_gcConcurrent=1" to pass runtime settings;
+#   SETTLE=60 to measure a settled fleet rather than from the moment it is online)
 set -euo pipefail
 N=${1:-1000}
 INTERVAL=${2:-5}
@@ -19,7 +20,7 @@ DATA=$(mktemp -d)
 cp bench/fleet/load-flow.json "$DATA/flows.json"
 # DOTNET_GCgen0size as the server's launch profile and Docker image set it (see bench/README.md, memory per device).
 env DOTNET_GCgen0size=0x1000000 ${SERVER_ENV:-} dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --no-auth --urls "http://127.0.0.1:$PORT" \
-  --Fleet:Admission auto --Fleet:RateLimitPerMinute 0 --Logging:LogLevel:Default Warning > "$DATA/server.log" 2>&1 &
+  --Fleet:Admission auto --Fleet:RateLimitPerMinute 0 --Logging:LogLevel:Default Warning --Logging:LogLevel:FlowFleet.Server.Hosting.MemoryTrimmer Information > "$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER ${SIMS:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for i in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" > /dev/null && break; sleep 0.2; done
@@ -45,6 +46,7 @@ if [ "${PROBE:-1}" = "1" ]; then
   RPC_SEARCH="c0ffeef000"
 fi
 dotnet bench/FlowFleet.FleetBench/bin/Release/net10.0/FlowFleet.FleetBench.dll --server "http://127.0.0.1:$PORT" --pid "$SERVER" \
-  --devices "$N" --seconds "$SECONDS_MEASURE" --baseline-rss "$BASE" --baseline-heap "$BASEHEAP" --wait-online-seconds "${WAIT_ONLINE:-240}" \
+  --devices "$N" --seconds "$SECONDS_MEASURE" --baseline-rss "$BASE" --baseline-heap "$BASEHEAP" --wait-online-seconds "${WAIT_ONLINE:-240}" --settle-seconds "${SETTLE:-0}" \
   --rpc-search "$RPC_SEARCH"
+grep -i "trimmed" "$DATA/server.log" || true
 grep -ciE "fail|exception" "$DATA/server.log" | sed 's/^/server log lines with fail|exception: /' || true

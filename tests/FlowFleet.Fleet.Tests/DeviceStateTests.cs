@@ -64,4 +64,18 @@ public sealed class DeviceStateTests
         FlowFleet.Fleet.Protocol.ShellyFrames.DeepMerge(expected, O(delta));
         Assert.True(JsonNode.DeepEquals(expected, d.StatusOf("c:0")), d.StatusJson());
     }
+
+    [Fact]
+    public void Info_and_config_are_kept_compressed_and_come_back_whole()
+    {
+        var device = new FlowFleet.DeviceSim.SimDevice(FlowFleet.DeviceSim.SimProfile.Find("plus1pm")!, 7);
+        var config = device.Call("Shelly.GetConfig", null)!.AsObject();
+        var packed = PackedJson.Pack(config);
+        var plain = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(config).Length;
+        Assert.True(packed.Length * 2 < plain, $"{packed.Length} bytes packed of {plain}");
+        var d = new DeviceState("dev1") { Config = config, Info = O("""{"id":"dev1","gen":2}""") };
+        Assert.True(JsonNode.DeepEquals(config, d.Config));
+        Assert.True(JsonNode.DeepEquals(O("""{"id":"dev1","gen":2}"""), d.Info));
+        Assert.NotSame(d.Config, d.Config);
+    }
 }

@@ -200,15 +200,15 @@ public sealed class DeviceState(string id)
     /// <summary>Shelly.GetDeviceInfo as last read (a fresh copy on each get).</summary>
     public JsonObject? Info
     {
-        get => _info is null ? null : JsonNode.Parse(_info) as JsonObject;
-        set => _info = value is null ? null : JsonSerializer.SerializeToUtf8Bytes(value);
+        get => _info is null ? null : PackedJson.Unpack(_info);
+        set => _info = value is null ? null : PackedJson.Pack(value);
     }
 
     /// <summary>Shelly.GetConfig as last read (a fresh copy on each get).</summary>
     public JsonObject? Config
     {
-        get => _config is null ? null : JsonNode.Parse(_config) as JsonObject;
-        set => _config = value is null ? null : JsonSerializer.SerializeToUtf8Bytes(value);
+        get => _config is null ? null : PackedJson.Unpack(_config);
+        set => _config = value is null ? null : PackedJson.Pack(value);
     }
 
     /// <summary>The cached status: a fresh copy of every component on each get. Change it with <see cref="ReplaceStatus"/> / <see cref="MergeStatus"/>.</summary>

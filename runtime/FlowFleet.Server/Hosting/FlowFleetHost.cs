@@ -118,6 +118,10 @@ public static class FlowFleetHost
             services.AddSingleton<DemoDevices>();
         }
         services.AddHostedService<FlowRuntimeService>();
+        if (builder.Configuration["Fleet:TrimMemory"] != "false")
+        {
+            services.AddHostedService<MemoryTrimmer>();
+        }
         if (options.Demo)
         {
             services.AddHostedService(sp => sp.GetRequiredService<DemoDevices>());

@@ -24,7 +24,8 @@ public static class OpsApi
             System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
             GC.WaitForPendingFinalizers();
-            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            // Aggressive: also gives the memory the GC keeps committed for later back to the system.
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             using var after = Process.GetCurrentProcess();
             var info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
             string[] names = ["gen0", "gen1", "gen2", "loh", "poh"];
