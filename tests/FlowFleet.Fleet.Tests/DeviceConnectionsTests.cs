@@ -60,6 +60,8 @@ public sealed class DeviceConnectionsTests
         Assert.Equal(2, host.Hub.DirectConnections);
         Assert.NotNull(await host.Hub.CallAsync(id, "Switch.Set", new System.Text.Json.Nodes.JsonObject { ["id"] = 0, ["on"] = false }));
         await FleetHost.WaitUntil(() => host.Registry.Get(id)!.StatusOf("switch:0")?["output"]?.GetValue<bool>() == false, "status merged");
+        // An idle device keeps no table of calls in flight.
+        await FleetHost.WaitUntil(() => host.Hub.Session(id)!.HasPendingTable == false, "pending-call table released");
 
         using var http = new HttpClient { BaseAddress = host.BaseUri };
         Assert.Equal("hello", await http.GetStringAsync(new Uri("/hello", UriKind.Relative)));

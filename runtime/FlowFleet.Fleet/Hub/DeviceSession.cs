@@ -105,7 +105,9 @@ public sealed class DeviceSession
             lock (_pendingGate)
             {
                 // Released when idle: most devices see a call now and then, and the table would outlive them all.
-                if (_pending is not null && _pending.Remove(id) && _pending.Count == 0)
+                // An answered call was already removed by Complete.
+                _pending?.Remove(id);
+                if (_pending?.Count == 0)
                 {
                     _pending = null;
                 }
@@ -113,6 +115,9 @@ public sealed class DeviceSession
             RpcSlots.Release();
         }
     }
+
+    /// <summary>True while the table of calls in flight exists (released when the last call ends).</summary>
+    internal bool HasPendingTable => Volatile.Read(ref _pending) is not null;
 
     private sealed record PendingCall(TaskCompletionSource<JsonObject> Completion, long Deadline);
 
