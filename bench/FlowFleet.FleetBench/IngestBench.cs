@@ -55,22 +55,21 @@ internal static class IngestBench
         await Task.Delay(1000);
         Console.WriteLine($"{count} devices online; {batch} frame(s) per write; {stepSeconds} s per step after {warmup} s of warm-up");
         Console.WriteLine("offered/s   sent/s  processed/s  server_cores  driver_cores  machine_idle");
-        var results = new List<string>();
         foreach (var rate in rates)
         {
             var s0 = await http.GetFromJsonAsync<JsonObject>("/api/fleet/stats");
             var e0 = (long)s0!["eventsProcessed"]!.GetValue<double>();
-            var (cpu0, self0, idle0, total0) = (ProcessCpu(pid), ProcessCpu(Environment.ProcessId), MachineIdle().Idle, MachineIdle().Total);
+            var (cpu0, self0) = (ProcFs.CpuSeconds(pid), ProcFs.CpuSeconds(Environment.ProcessId));
+            var (idle0, total0) = ProcFs.MachineTimes();
             var clock = Stopwatch.StartNew();
             var sent = await Task.Run(() => Send(devices, rate, batch, TimeSpan.FromSeconds(stepSeconds)));
             var s1 = await http.GetFromJsonAsync<JsonObject>("/api/fleet/stats");
             var elapsed = clock.Elapsed.TotalSeconds;
             var e1 = (long)s1!["eventsProcessed"]!.GetValue<double>();
-            var (idle1, total1) = MachineIdle();
+            var (idle1, total1) = ProcFs.MachineTimes();
             var line = string.Create(CultureInfo.InvariantCulture,
-                $"{rate,9} {sent / elapsed,8:F0} {(e1 - e0) / elapsed,12:F0} {(ProcessCpu(pid) - cpu0) / elapsed,13:F2} {(ProcessCpu(Environment.ProcessId) - self0) / elapsed,13:F2} {100.0 * (idle1 - idle0) / Math.Max(1, total1 - total0),12:F0}%");
+                $"{rate,9} {sent / elapsed,8:F0} {(e1 - e0) / elapsed,12:F0} {(ProcFs.CpuSeconds(pid) - cpu0) / elapsed,13:F2} {(ProcFs.CpuSeconds(Environment.ProcessId) - self0) / elapsed,13:F2} {100.0 * (idle1 - idle0) / Math.Max(1, total1 - total0),12:F0}%");
             Console.WriteLine(line);
-            results.Add(line);
             // Let the server drain what the step left queued.
             await Task.Delay(2000);
         }
@@ -103,16 +102,6 @@ internal static class IngestBench
             }
         }
         return sent;
-    }
-
-    private static double ProcessCpu(int pid) => pid > 0 && File.Exists($"/proc/{pid}/stat")
-        ? File.ReadAllText($"/proc/{pid}/stat").Split(' ') is var f ? (double.Parse(f[13], CultureInfo.InvariantCulture) + double.Parse(f[14], CultureInfo.InvariantCulture)) / 100.0 : 0
-        : 0;
-
-    private static (long Idle, long Total) MachineIdle()
-    {
-        var f = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray();
-        return (f[3] + f[4], f.Sum());
     }
 
     /// <summary>One device on a raw socket: masked frames prepared up front, a reader that answers RPCs and pings.</summary>

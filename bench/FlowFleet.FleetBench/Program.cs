@@ -27,12 +27,8 @@ if (opts.TryGetValue("token", out var token))
 
 async Task<JsonObject> Stats() => (await http.GetFromJsonAsync<JsonObject>("/api/fleet/stats"))!;
 static long Num(JsonNode? n) => (long)double.Parse(n!.ToJsonString(), CultureInfo.InvariantCulture);
-long Rss() => pid > 0 && File.Exists($"/proc/{pid}/status")
-    ? long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024
-    : 0;
-double Cpu() => pid > 0 && File.Exists($"/proc/{pid}/stat")
-    ? File.ReadAllText($"/proc/{pid}/stat").Split(' ') is var f ? (double.Parse(f[13], CultureInfo.InvariantCulture) + double.Parse(f[14], CultureInfo.InvariantCulture)) / 100.0 : 0
-    : 0;
+long Rss() => ProcFs.RssBytes(pid);
+double Cpu() => ProcFs.CpuSeconds(pid);
 
 var baselineHeap = long.Parse(opts.GetValueOrDefault("baseline-heap", "0"), CultureInfo.InvariantCulture);
 var baseline = long.Parse(opts.GetValueOrDefault("baseline-rss", Rss().ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);

@@ -13,15 +13,9 @@ PORT=${PORT:-7413}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 ulimit -n 20000 || true
 cd "$ROOT"
-for p in runtime/FlowFleet.Server bench/FlowFleet.FleetBench; do dotnet build -c Release "$p" -v q -nologo > /dev/null; done
-DATA=$(mktemp -d)
-cp bench/fleet/load-flow.json "$DATA/flows.json"
-# DOTNET_GCgen0size as the server's launch profile and Docker image set it.
-env DOTNET_GCgen0size=0x1000000 ${SERVER_ENV:-} dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --no-auth \
-  --urls "http://127.0.0.1:$PORT" --Fleet:Admission auto --Fleet:RateLimitPerMinute 0 --Logging:LogLevel:Default Warning > "$DATA/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-for i in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" > /dev/null && break; sleep 0.2; done
+. bench/fleet/server.sh
+trap 'kill ${SERVER:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+start_server bench/FlowFleet.FleetBench
 dotnet bench/FlowFleet.FleetBench/bin/Release/net10.0/FlowFleet.FleetBench.dll ingest --server "http://127.0.0.1:$PORT" --pid "$SERVER" \
   --devices "$N" --batch "$BATCH" --rates "$RATES" --step-seconds "$STEP"
-grep -ciE "fail|exception" "$DATA/server.log" | sed 's/^/server log lines with fail|exception: /' || true
+server_log_summary

@@ -14,16 +14,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 ulimit -n 20000 || true
 ulimit -Sn "$(ulimit -Hn)" || true
 cd "$ROOT"
-dotnet build -c Release runtime/FlowFleet.Server tools/FlowFleet.DeviceSim bench/FlowFleet.FleetBench -v q -nologo > /dev/null 2>&1 || \
-  { dotnet build -c Release runtime/FlowFleet.Server -v q -nologo; dotnet build -c Release tools/FlowFleet.DeviceSim -v q -nologo; dotnet build -c Release bench/FlowFleet.FleetBench -v q -nologo; }
-DATA=$(mktemp -d)
-cp bench/fleet/load-flow.json "$DATA/flows.json"
-# DOTNET_GCgen0size as the server's launch profile and Docker image set it (see bench/README.md, memory per device).
-env DOTNET_GCgen0size=0x1000000 ${SERVER_ENV:-} dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --no-auth --urls "http://127.0.0.1:$PORT" \
-  --Fleet:Admission auto --Fleet:RateLimitPerMinute 0 --Logging:LogLevel:Default Warning --Logging:LogLevel:FlowFleet.Server.Hosting.MemoryTrimmer Information > "$DATA/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER ${SIMS:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-for i in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" > /dev/null && break; sleep 0.2; done
+. bench/fleet/server.sh
+trap 'kill ${SERVER:-} ${SIMS:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+start_server tools/FlowFleet.DeviceSim bench/FlowFleet.FleetBench
 sleep 2
 BASEHEAP=$(curl -s -XPOST "http://127.0.0.1:$PORT/api/ops/gc" | sed -E 's/.*"heapAfter":([0-9]+).*/\1/')
 BASE=$(awk '/VmRSS/{print $2*1024}' /proc/$SERVER/status)
@@ -48,5 +41,4 @@ fi
 dotnet bench/FlowFleet.FleetBench/bin/Release/net10.0/FlowFleet.FleetBench.dll --server "http://127.0.0.1:$PORT" --pid "$SERVER" \
   --devices "$N" --seconds "$SECONDS_MEASURE" --baseline-rss "$BASE" --baseline-heap "$BASEHEAP" --wait-online-seconds "${WAIT_ONLINE:-240}" --settle-seconds "${SETTLE:-0}" \
   --rpc-search "$RPC_SEARCH"
-grep -i "trimmed" "$DATA/server.log" || true
-grep -ciE "fail|exception" "$DATA/server.log" | sed 's/^/server log lines with fail|exception: /' || true
+server_log_summary

@@ -24,6 +24,15 @@ public sealed class FleetOptions
     /// <summary>Websocket ping interval; two missed pongs close the connection.</summary>
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a connection may go without a pong: two ping intervals.</summary>
+    public TimeSpan PingTimeout => PingInterval * 2;
+
+    /// <summary>Device websockets are taken off the connection before Kestrel's HTTP layer (<c>DeviceConnections</c>).</summary>
+    public bool DirectConnections { get; set; } = true;
+
+    /// <summary>After a connect storm settles, the GC's spare memory is given back once (the server's <c>MemoryTrimmer</c>).</summary>
+    public bool TrimMemory { get; set; } = true;
+
     /// <summary>Least time between two telemetry samples of the same device (status arriving faster is sampled; a minute, as
     /// Shelly's own energy counters are kept per minute).</summary>
     public TimeSpan TelemetryInterval { get; set; } = TimeSpan.FromSeconds(60);

@@ -32,6 +32,19 @@ public sealed class FleetApiTests
         WaitUntil(() => Task.FromResult(s.App.Services.GetRequiredService<DeviceHub>().OnlineCount >= count), $"{count} devices online");
 
     [Fact]
+    public async Task Devices_connect_directly_unless_the_setting_turns_it_off()
+    {
+        foreach (var (setting, direct) in new[] { ("true", 1L), ("False", 0L) })
+        {
+            await using var s = await ServerFixture.StartAsync(extraArgs: ["--Fleet:Admission", "auto", "--Fleet:DirectConnections", setting]);
+            await using var fleet = new SimFleet(s.ShellyUrl, 1, "plus1pm", FastSim);
+            await fleet.StartAsync();
+            await WaitOnline(s, 1);
+            Assert.Equal(direct, s.App.Services.GetRequiredService<DeviceHub>().DirectConnections);
+        }
+    }
+
+    [Fact]
     public async Task Devices_list_get_and_rpc_through_rest()
     {
         await using var s = await ServerFixture.StartAsync(extraArgs: ["--Fleet:Admission", "auto"]);

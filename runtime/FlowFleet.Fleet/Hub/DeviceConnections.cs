@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlowFleet.Fleet.Hub;
@@ -70,7 +71,7 @@ public static class DeviceConnections
                 IsServer = true,
                 SubProtocol = handshake.JsonRpc ? "json-rpc" : null,
                 KeepAliveInterval = hub.Options.PingInterval,
-                KeepAliveTimeout = hub.Options.PingInterval * 2,
+                KeepAliveTimeout = hub.Options.PingTimeout,
             });
             var remote = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString();
             await hub.ServeAsync(socket, remote, handshake.Token, connection.ConnectionClosed).ConfigureAwait(false);
@@ -189,7 +190,8 @@ public static class DeviceConnections
         {
             return Verdict.NotDevice;
         }
-        handshake = new Handshake(end + HeadEnd.Length, key!, query < 0 ? null : TokenOf(target[(query + 1)..]), HasToken(protocols, "json-rpc"));
+        var token = query < 0 ? null : QueryHelpers.ParseQuery(target[query..]).GetValueOrDefault("token").ToString();
+        handshake = new Handshake(end + HeadEnd.Length, key!, string.IsNullOrEmpty(token) ? null : token, HasToken(protocols, "json-rpc"));
         return Verdict.Device;
     }
 
@@ -200,19 +202,6 @@ public static class DeviceConnections
     {
         Span<byte> decoded = stackalloc byte[18];
         return key is { Length: 24 } && Convert.TryFromBase64String(key, decoded, out var n) && n == 16;
-    }
-
-    private static string? TokenOf(string query)
-    {
-        foreach (var pair in query.Split('&'))
-        {
-            if (pair.StartsWith("token=", StringComparison.Ordinal))
-            {
-                var value = Uri.UnescapeDataString(pair["token=".Length..].Replace('+', ' '));
-                return value.Length == 0 ? null : value;
-            }
-        }
-        return null;
     }
 
     /// <summary>The 101 answer of RFC 6455 §4.2.2.</summary>

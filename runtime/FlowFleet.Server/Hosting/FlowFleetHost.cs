@@ -37,6 +37,7 @@ public static class FlowFleetHost
         {
             builder.WebHost.UseUrls("http://0.0.0.0:7011");
         }
+        var fleetSettings = builder.Configuration.GetSection("Fleet").Get<FleetOptions>() ?? new FleetOptions();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
@@ -47,7 +48,7 @@ public static class FlowFleetHost
             // Every socket is a file descriptor. A process at its descriptor limit cannot even allocate code for the JIT
             // and dies ("Out of memory."), so connections stop short of the limit, leaving room for the process itself.
             // Device websockets skip the HTTP layer (a third of a device's memory); Fleet:DirectConnections=false turns it off.
-            var direct = builder.Configuration["Fleet:DirectConnections"] != "false";
+            var direct = fleetSettings.DirectConnections;
             var budget = ConnectionBudget.FromFileLimit();
             if (budget is not null)
             {
@@ -118,7 +119,7 @@ public static class FlowFleetHost
             services.AddSingleton<DemoDevices>();
         }
         services.AddHostedService<FlowRuntimeService>();
-        if (builder.Configuration["Fleet:TrimMemory"] != "false")
+        if (fleetSettings.TrimMemory)
         {
             services.AddHostedService<MemoryTrimmer>();
         }
@@ -130,7 +131,7 @@ public static class FlowFleetHost
         var app = builder.Build();
         var fleetOptions = app.Services.GetRequiredService<IOptions<FleetOptions>>().Value;
         // Pings like Shelly's fleet manager: every 30 s, and a connection that misses two pongs is closed.
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = fleetOptions.PingInterval, KeepAliveTimeout = fleetOptions.PingInterval * 2 });
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = fleetOptions.PingInterval, KeepAliveTimeout = fleetOptions.PingTimeout });
         // Devices connect anonymously (admission decides), so /shelly branches off before authentication, authorization and
         // antiforgery: a device websocket lives for days, and every middleware it passed would keep its state that long.
         app.Map(new PathString("/shelly"), shelly => shelly.Run(ctx => ctx.RequestServices.GetRequiredService<DeviceHub>().HandleAsync(ctx)));

@@ -12,16 +12,16 @@ public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> 
 {
     public static readonly TimeSpan SteadyFor = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(5);
+    private static readonly int Window = (int)(SteadyFor / Every);
     private static readonly TimeSpan AtMostEvery = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// True when the connection counts seen over the last <see cref="SteadyFor"/> (oldest first) moved less than 5 % (battery
-    /// devices come and go all the time), and
-    /// the GC keeps more than 64 MiB committed beyond what is live.
+    /// True when the connection counts seen over the last <see cref="SteadyFor"/> moved less than 5 % (battery devices come
+    /// and go all the time) and the GC keeps more than 64 MiB committed beyond what is live.
     /// </summary>
     public static bool ShouldTrim(IReadOnlyList<int> recentConnections, long committedBytes, long heapBytes)
     {
-        if (recentConnections.Count < (int)(SteadyFor / Every) || recentConnections[^1] == 0)
+        if (recentConnections.Count < Window || recentConnections[^1] == 0)
         {
             return false;
         }
@@ -31,7 +31,6 @@ public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var window = (int)(SteadyFor / Every);
         var recent = new Queue<int>();
         var lastTrim = DateTime.MinValue;
         using var timer = new PeriodicTimer(Every);
@@ -40,7 +39,7 @@ public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> 
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 recent.Enqueue(hub.ConnectionCount);
-                if (recent.Count > window)
+                if (recent.Count > Window)
                 {
                     recent.Dequeue();
                 }
