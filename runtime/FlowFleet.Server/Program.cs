@@ -1,4 +1,8 @@
 using FlowFleet.Server.Cli;
+using FlowFleet.Server.Hosting;
+
+// Runtime and C-library settings that only the environment can carry (see ProcessTuning): restarts in place if missing.
+ProcessTuning.Apply();
 
 // Nodes may block a thread while a downstream queue is full; keep enough threads ready on small machines.
 ThreadPool.GetMinThreads(out var workers, out var io);

@@ -103,6 +103,60 @@ public sealed class DeviceConnectionsTests
     }
 
     [Fact]
+    public async Task A_silent_device_is_pinged_and_then_cut_off()
+    {
+        await using var host = await FleetHost.StartAsync(o => o.PingInterval = TimeSpan.FromMilliseconds(400));
+        // A simulated device answers pings (its websocket does) and stays.
+        await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim, firstIndex: 60);
+        await fleet.StartAsync();
+        var answering = fleet.Devices.Single().Id;
+        // A device that stops reading (a hung network, a crashed device whose socket stays open) answers nothing.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(host.BaseUri.Host, host.BaseUri.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(Upgrade("/shelly")));
+        var answer = new byte[4096];
+        var read = 0;
+        while (!Encoding.ASCII.GetString(answer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
+        {
+            read += await stream.ReadAsync(answer.AsMemory(read));
+        }
+        // It reads what it is sent (the server's identity calls, pings) but answers nothing.
+        var sent = new List<byte>();
+        var reading = Task.Run(async () =>
+        {
+            var buffer = new byte[4096];
+            try
+            {
+                int n;
+                while ((n = await stream.ReadAsync(buffer)) > 0)
+                {
+                    lock (sent)
+                    {
+                        sent.AddRange(buffer.AsSpan(0, n));
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // Cut off.
+            }
+        });
+        await stream.WriteAsync(DeviceSocketTests.Frame(1, """{"src":"shellyplus1pm-aabbccddee02","method":"NotifyFullStatus","params":{"ts":1}}"""u8.ToArray()));
+        await FleetHost.WaitUntil(() => host.Hub.IsOnline("shellyplus1pm-aabbccddee02") && host.Hub.IsOnline(answering), "both online");
+        await FleetHost.WaitUntil(() => !host.Hub.IsOnline("shellyplus1pm-aabbccddee02"), "silent device cut off after two ping intervals");
+        await reading;
+        Assert.True(host.Hub.IsOnline(answering));
+        // A ping frame (FIN + opcode 9, empty) was among what it was sent.
+        byte[] bytes;
+        lock (sent)
+        {
+            bytes = [.. sent];
+        }
+        Assert.Contains(Enumerable.Range(0, bytes.Length - 1), i => bytes[i] == 0x89 && bytes[i + 1] == 0);
+    }
+
+    [Fact]
     public async Task Beyond_the_budget_devices_are_refused_with_503()
     {
         await using var host = await FleetHost.StartAsync(maxDirect: 0);

@@ -49,7 +49,7 @@ public sealed class FleetHost : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         if (maxDirect is { } max)
         {
-            builder.WebHost.ConfigureKestrel(k => k.UseDeviceConnections(max));
+            builder.WebHost.UseDeviceConnections(max);
         }
         builder.Logging.ClearProviders();
         builder.Services.Configure<FleetOptions>(o =>

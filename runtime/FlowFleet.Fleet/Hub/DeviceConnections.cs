@@ -1,40 +1,33 @@
 using System.Buffers;
-using System.IO.Pipelines;
-using System.Net;
-using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlowFleet.Fleet.Hub;
 
 /// <summary>
-/// Takes device websockets (<c>GET /shelly</c> with a websocket upgrade) straight off the connection, before Kestrel's HTTP
-/// layer: a device connection lives for days, and the HTTP connection, request and response objects Kestrel would keep
-/// for it are a third of what a device costs. Everything else — other paths, plain <c>GET /shelly</c>, anything not a clean
-/// RFC 6455 upgrade, a head that is slow to arrive — passes to Kestrel untouched (nothing is consumed), where <c>/shelly</c>
-/// is also served through <see cref="DeviceHub.HandleAsync"/>.
+/// Takes device websockets (<c>GET /shelly</c> with a websocket upgrade) straight off the socket, before Kestrel: a device
+/// connection lives for days, and the transport pipes, HTTP connection and websocket stream layers Kestrel would keep for it
+/// were half of what a device costs. Everything else — other paths, plain <c>GET /shelly</c>, anything not a clean RFC 6455
+/// upgrade, a head that is slow to arrive — goes to Kestrel untouched (the head is only peeked at), where <c>/shelly</c> is
+/// also served through <see cref="DeviceHub.HandleAsync"/>.
 /// </summary>
 public static class DeviceConnections
 {
-    private const int MaxHead = 8 * 1024;
+    internal const int MaxHead = 8 * 1024;
     private static readonly byte[] Prefix = "GET /shelly"u8.ToArray();
     private static readonly byte[] HeadEnd = "\r\n\r\n"u8.ToArray();
-    private static readonly byte[] Refused = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 30\r\nConnection: close\r\n\r\n"u8.ToArray();
+    internal static readonly byte[] Refused = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 30\r\nConnection: close\r\n\r\n"u8.ToArray();
 
-    /// <summary>Serves <c>/shelly</c> this way on every endpoint Kestrel listens on; at most <paramref name="maxDevices"/> at once.</summary>
-    public static KestrelServerOptions UseDeviceConnections(this KestrelServerOptions kestrel, long maxDevices)
+    /// <summary>Serves <c>/shelly</c> this way on every TCP endpoint Kestrel listens on (a transport of ours in front of
+    /// Kestrel's socket transport, <see cref="DeviceListenerFactory"/>); at most <paramref name="maxDevices"/> at once.</summary>
+    public static IWebHostBuilder UseDeviceConnections(this IWebHostBuilder web, long maxDevices)
     {
-        ArgumentNullException.ThrowIfNull(kestrel);
-        kestrel.ConfigureEndpointDefaults(listen => listen.Use(next =>
-        {
-            DeviceHub? hub = null;
-            return connection => ServeAsync(connection, next, hub ??= listen.ApplicationServices.GetRequiredService<DeviceHub>(), maxDevices);
-        }));
-        return kestrel;
+        ArgumentNullException.ThrowIfNull(web);
+        return web.ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory>(sp => new DeviceListenerFactory(sp, maxDevices)));
     }
 
     /// <summary>What a device's upgrade request says.</summary>
@@ -45,82 +38,6 @@ public static class DeviceConnections
         Device,
         NotDevice,
         NeedMore,
-    }
-
-    private static async Task ServeAsync(ConnectionContext connection, ConnectionDelegate next, DeviceHub hub, long maxDevices)
-    {
-        var handshake = await ReadHandshakeAsync(connection.Transport.Input, hub).ConfigureAwait(false);
-        if (handshake is null)
-        {
-            await next(connection).ConfigureAwait(false);
-            return;
-        }
-        var output = connection.Transport.Output;
-        if (!hub.TryOpenDirect(maxDevices))
-        {
-            // At the connection budget (see the server's ConnectionBudget): the device retries later.
-            await output.WriteAsync(Refused).ConfigureAwait(false);
-            return;
-        }
-        try
-        {
-            await output.WriteAsync(Accept(handshake)).ConfigureAwait(false);
-            using var stream = new DuplexPipeStream(connection.Transport);
-            using var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
-            {
-                IsServer = true,
-                SubProtocol = handshake.JsonRpc ? "json-rpc" : null,
-                KeepAliveInterval = hub.Options.PingInterval,
-                KeepAliveTimeout = hub.Options.PingTimeout,
-            });
-            var remote = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString();
-            await hub.ServeAsync(socket, remote, handshake.Token, connection.ConnectionClosed).ConfigureAwait(false);
-        }
-        finally
-        {
-            hub.CloseDirect();
-        }
-    }
-
-    /// <summary>Reads the request head when it is a device's upgrade; otherwise leaves every byte in the pipe and returns null.</summary>
-    private static async Task<Handshake?> ReadHandshakeAsync(PipeReader input, DeviceHub hub)
-    {
-        // A head that takes longer than a device's first frame may goes to Kestrel, whose own timeouts then apply.
-        using var deadline = new CancellationTokenSource();
-        hub.TrackHandshake(deadline);
-        try
-        {
-            while (true)
-            {
-                ReadResult read;
-                try
-                {
-                    read = await input.ReadAsync(deadline.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return null;
-                }
-                var buffer = read.Buffer;
-                var verdict = Parse(buffer.Length > MaxHead ? buffer.Slice(0, MaxHead) : buffer, out var handshake);
-                if (verdict == Verdict.Device)
-                {
-                    input.AdvanceTo(buffer.GetPosition(handshake!.Length));
-                    return handshake;
-                }
-                if (verdict == Verdict.NeedMore && !read.IsCompleted && buffer.Length < MaxHead)
-                {
-                    input.AdvanceTo(buffer.Start, buffer.End);
-                    continue;
-                }
-                input.AdvanceTo(buffer.Start);
-                return null;
-            }
-        }
-        finally
-        {
-            hub.ForgetHandshake(deadline);
-        }
     }
 
     /// <summary>Decides from the first bytes whether a connection is a device's websocket upgrade on <c>/shelly</c>.</summary>

@@ -25,7 +25,19 @@ public sealed partial class DeviceHub
         while (!aborted.IsCancellationRequested)
         {
             // No token: a dropped or aborted connection ends the read anyway, and a token would add a registration to
-            // every idle device's pending read.
+            // every idle device's pending read. The wait for the next frame is here rather than in ReadFrameAsync, so an
+            // idle device holds this loop's state only.
+            try
+            {
+                if ((await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false)).MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                return;
+            }
             var (outcome, frame) = await ReadFrameAsync(socket, CancellationToken.None).ConfigureAwait(false);
             if (outcome == ReadOutcome.Closed || aborted.IsCancellationRequested)
             {

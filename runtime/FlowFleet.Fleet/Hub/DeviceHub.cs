@@ -22,7 +22,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
     // Everything the hub logs is about devices, which come in thousands: at most 20 lines a second.
     private readonly ILogger _logger = new RateLimitedLogger(hubLogger, 20);
 
-    // One timer for every RPC deadline: a sweep four times a second fails calls past their time.
+    // One timer for every RPC deadline and direct connection's ping: a sweep four times a second fails calls past their time.
     private Timer? _sweep;
 
     private void EnsureSweep()
@@ -47,9 +47,16 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
     private void Sweep()
     {
         var now = Environment.TickCount64;
+        var pingInterval = (long)_options.PingInterval.TotalMilliseconds;
+        var pingTimeout = (long)_options.PingTimeout.TotalMilliseconds;
         foreach (var (_, session) in _sessions)
         {
             session.ExpireCalls(now);
+            // Direct connections have no timer of their own for pings (HTTP-upgraded ones have the websocket's keep-alive).
+            if (session.Socket is DeviceSocket direct)
+            {
+                direct.KeepAlive(now, pingInterval, pingTimeout);
+            }
         }
         foreach (var (cts, deadline) in _handshakes)
         {
@@ -277,7 +284,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             admitted = true;
         }
 
-        var session = new DeviceSession(state, socket, _options, remote) { FrameSent = OnFrameSent };
+        var session = new DeviceSession(state, socket, _options, remote) { FrameSent = _onFrameSent ??= OnFrameSent };
         if (_sessions.TryGetValue(src, out var old))
         {
             LogReplaced(src);
@@ -363,7 +370,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         {
             LogIdentityFailed(session.Id, ex.Message);
         }
-        if (session.Closed.IsCancellationRequested)
+        if (session.IsClosed)
         {
             return;
         }
@@ -483,6 +490,9 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         LogDenied(id);
         await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "Denied").ConfigureAwait(false);
     }
+
+    // One delegate for every session (a method group makes a new one each time).
+    private Action<DeviceSession, JsonObject>? _onFrameSent;
 
     private void OnFrameSent(DeviceSession session, JsonObject frame)
     {

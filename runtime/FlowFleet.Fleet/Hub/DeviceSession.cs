@@ -14,9 +14,10 @@ public sealed class DeviceSession
     // Created on the first RPC: most devices spend their connection only reporting.
     private Dictionary<long, PendingCall>? _pending;
     private readonly Lock _pendingGate = new();
-    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    // Direct connections send each frame whole in one socket operation; a framework websocket needs one send at a time.
+    private readonly SemaphoreSlim? _sendLock;
     private SemaphoreSlim? _rpcSlots;
-    private readonly CancellationTokenSource _closed = new();
+    private int _closed;
     private long _nextId;
     private long _windowStart;
     private int _windowCount;
@@ -25,6 +26,7 @@ public sealed class DeviceSession
     {
         State = state;
         _socket = socket;
+        _sendLock = socket is DeviceSocket ? null : new SemaphoreSlim(1, 1);
         _options = options;
         RemoteAddress = remoteAddress;
         ConnectedAt = DateTimeOffset.UtcNow;
@@ -46,7 +48,8 @@ public sealed class DeviceSession
 
     public bool Admitted { get; internal set; }
 
-    public CancellationToken Closed => _closed.Token;
+    /// <summary>True once the connection has ended (or is closing).</summary>
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
     internal Action<DeviceSession, JsonObject>? FrameSent { get; set; }
 
@@ -55,14 +58,18 @@ public sealed class DeviceSession
     {
         var limit = timeout ?? _options.RpcTimeout;
         // No timer per call (thousands of calls a second contend on the runtime's timer queue): the hub's sweep fails
-        // calls past their deadline (ExpireCalls); the tokens here only carry cancellation and disconnection.
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct, _closed.Token);
+        // calls past their deadline (ExpireCalls). No registration on the connection's end either (a cancellation
+        // source keeps every registration it ever had, for reuse, as long as it lives): MarkClosed fails the calls in flight.
+        if (IsClosed)
+        {
+            throw Failure(method, limit);
+        }
         var deadline = Environment.TickCount64 + (long)limit.TotalMilliseconds;
         try
         {
             if (!RpcSlots.Wait(0))
             {
-                if (!await RpcSlots.WaitAsync(limit, cancel.Token).ConfigureAwait(false))
+                if (!await RpcSlots.WaitAsync(limit, ct).ConfigureAwait(false))
                 {
                     throw Failure(method, limit);
                 }
@@ -83,8 +90,13 @@ public sealed class DeviceSession
             JsonObject response;
             try
             {
-                await SendAsync(ShellyFrames.Request(id, _options.Source, method, parameters?.DeepClone()), cancel.Token).ConfigureAwait(false);
-                response = await tcs.Task.WaitAsync(cancel.Token).ConfigureAwait(false);
+                if (IsClosed)
+                {
+                    // Closed after the check above; MarkClosed may have missed this call.
+                    throw new OperationCanceledException();
+                }
+                await SendAsync(ShellyFrames.Request(id, _options.Source, method, parameters?.DeepClone()), ct).ConfigureAwait(false);
+                response = await tcs.Task.WaitAsync(ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is TimeoutException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
             {
@@ -162,7 +174,7 @@ public sealed class DeviceSession
     }
 
     private ShellyRpcException Failure(string method, TimeSpan limit) =>
-        _closed.IsCancellationRequested
+        IsClosed
             ? new ShellyRpcException(ShellyRpcException.Unavailable, $"Device {Id} disconnected during {method}")
             : new ShellyRpcException(ShellyRpcException.DeadlineExceeded, $"Device {Id} did not answer {method} within {limit.TotalSeconds:0.#} s");
 
@@ -170,16 +182,23 @@ public sealed class DeviceSession
     public async Task SendAsync(JsonObject frame, CancellationToken ct = default)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(frame);
-        await _sendLock.WaitAsync(ct).ConfigureAwait(false);
-        try
+        if (_sendLock is null)
         {
             await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
-            FramesOut++;
         }
-        finally
+        else
         {
-            _sendLock.Release();
+            await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
         }
+        FramesOut++;
         FrameSent?.Invoke(this, frame);
     }
 
@@ -244,10 +263,7 @@ public sealed class DeviceSession
 
     internal void MarkClosed()
     {
-        if (!_closed.IsCancellationRequested)
-        {
-            _closed.Cancel();
-        }
+        Volatile.Write(ref _closed, 1);
         TaskCompletionSource<JsonObject>[] waiting;
         lock (_pendingGate)
         {

@@ -38,6 +38,8 @@ public static class FlowFleetHost
             builder.WebHost.UseUrls("http://0.0.0.0:7011");
         }
         var fleetSettings = builder.Configuration.GetSection("Fleet").Get<FleetOptions>() ?? new FleetOptions();
+        var direct = fleetSettings.DirectConnections;
+        var budget = ConnectionBudget.FromFileLimit();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
@@ -47,20 +49,19 @@ public static class FlowFleetHost
             k.Limits.MaxRequestBufferSize = 64 * 1024;
             // Every socket is a file descriptor. A process at its descriptor limit cannot even allocate code for the JIT
             // and dies ("Out of memory."), so connections stop short of the limit, leaving room for the process itself.
-            // Device websockets skip the HTTP layer (a third of a device's memory); Fleet:DirectConnections=false turns it off.
-            var direct = fleetSettings.DirectConnections;
-            var budget = ConnectionBudget.FromFileLimit();
+            // Device websockets skip Kestrel altogether (its transport pipes and HTTP connection were half of a device's
+            // memory); Fleet:DirectConnections=false turns it off.
             if (budget is not null)
             {
-                // Kestrel counts a direct device connection as a plain one, a device upgraded through HTTP as upgraded.
-                k.Limits.MaxConcurrentConnections = budget.Plain + (direct ? budget.Devices : 0);
+                // A direct device connection never reaches Kestrel; a device upgraded through HTTP counts as upgraded.
+                k.Limits.MaxConcurrentConnections = budget.Plain;
                 k.Limits.MaxConcurrentUpgradedConnections = budget.Upgraded + (direct ? 0 : budget.Devices);
             }
-            if (direct)
-            {
-                k.UseDeviceConnections(budget?.Devices ?? long.MaxValue);
-            }
         });
+        if (direct)
+        {
+            builder.WebHost.UseDeviceConnections(budget?.Devices ?? long.MaxValue);
+        }
         // The editor's and MudBlazor's files (and blazor.web.js) are static web assets: served from the build output when
         // running from source in any environment, from wwwroot once published.
         builder.WebHost.UseStaticWebAssets();

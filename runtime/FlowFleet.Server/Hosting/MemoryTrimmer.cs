@@ -5,8 +5,9 @@ namespace FlowFleet.Server.Hosting;
 /// <summary>
 /// Gives memory back after a connect storm. Thousands of devices connecting at once (a restart, a network coming back)
 /// leave the GC with a heap it grew for the storm and keeps committed: at 19,000 devices ~600 MiB against ~250 MiB live.
-/// Once the device count has held steady for <see cref="SteadyFor"/> and the GC holds much more than is live, one
-/// aggressive collection (a pause of a few hundred milliseconds) returns the difference; at most every ten minutes.
+/// Once the device count has held steady for <see cref="SteadyFor"/> and the GC holds much more than is live, or the count
+/// has moved since the last trim, one aggressive collection (a pause of a few hundred milliseconds) returns the difference
+/// and the C library's heap gives back what it keeps free (<see cref="NativeHeap"/>); at most every ten minutes.
 /// </summary>
 public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> logger) : BackgroundService
 {
@@ -17,22 +18,25 @@ public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> 
 
     /// <summary>
     /// True when the connection counts seen over the last <see cref="SteadyFor"/> moved less than 5 % (battery devices come
-    /// and go all the time) and the GC keeps more than 64 MiB committed beyond what is live.
+    /// and go all the time) and either the GC keeps more than 64 MiB committed beyond what is live or the count differs by
+    /// more than 5 % from the one at the last trim (<paramref name="lastTrimmedAt"/>; the native heap grows with storms too).
     /// </summary>
-    public static bool ShouldTrim(IReadOnlyList<int> recentConnections, long committedBytes, long heapBytes)
+    public static bool ShouldTrim(IReadOnlyList<int> recentConnections, long committedBytes, long heapBytes, int lastTrimmedAt = 0)
     {
         if (recentConnections.Count < Window || recentConnections[^1] == 0)
         {
             return false;
         }
         var (min, max) = (recentConnections.Min(), recentConnections.Max());
-        return max - min <= max / 20 && committedBytes - heapBytes > 64L * 1024 * 1024;
+        return max - min <= max / 20
+            && (committedBytes - heapBytes > 64L * 1024 * 1024 || Math.Abs(recentConnections[^1] - lastTrimmedAt) > max / 20);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var recent = new Queue<int>();
         var lastTrim = DateTime.MinValue;
+        var lastTrimmedAt = 0;
         using var timer = new PeriodicTimer(Every);
         try
         {
@@ -44,14 +48,17 @@ public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> 
                     recent.Dequeue();
                 }
                 var info = GC.GetGCMemoryInfo();
-                if (DateTime.UtcNow - lastTrim < AtMostEvery || !ShouldTrim([.. recent], info.TotalCommittedBytes, info.HeapSizeBytes))
+                if (DateTime.UtcNow - lastTrim < AtMostEvery || !ShouldTrim([.. recent], info.TotalCommittedBytes, info.HeapSizeBytes, lastTrimmedAt))
                 {
                     continue;
                 }
                 lastTrim = DateTime.UtcNow;
+                lastTrimmedAt = recent.Last();
                 var committed = info.TotalCommittedBytes;
+                var rss = Environment.WorkingSet;
                 GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                LogTrimmed(recent.Peek(), committed / 1048576, GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576);
+                NativeHeap.Trim();
+                LogTrimmed(recent.Peek(), committed / 1048576, GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576, rss / 1048576, Environment.WorkingSet / 1048576);
             }
         }
         catch (OperationCanceledException)
@@ -59,6 +66,6 @@ public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> 
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Device count steady at {Devices}: GC memory trimmed from {Before} MiB to {After} MiB committed")]
-    private partial void LogTrimmed(int devices, long before, long after);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device count steady at {Devices}: GC memory trimmed from {Before} MiB to {After} MiB committed, process from {RssBefore} MiB to {RssAfter} MiB resident")]
+    private partial void LogTrimmed(int devices, long before, long after, long rssBefore, long rssAfter);
 }

@@ -26,6 +26,7 @@ public static class OpsApi
             GC.WaitForPendingFinalizers();
             // Aggressive: also gives the memory the GC keeps committed for later back to the system.
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            Hosting.NativeHeap.Trim();
             using var after = Process.GetCurrentProcess();
             var info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
             string[] names = ["gen0", "gen1", "gen2", "loh", "poh"];

@@ -1,0 +1,256 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FlowFleet.Fleet.Hub;
+
+/// <summary>Kestrel's transport for TCP endpoints when devices connect directly (see <see cref="DeviceConnections"/>);
+/// other endpoints (Unix sockets, handles) stay with Kestrel's own socket transport.</summary>
+internal sealed class DeviceListenerFactory(IServiceProvider services, long maxDevices) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
+
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        var transport = services.GetRequiredService<IOptions<SocketTransportOptions>>().Value;
+        var contexts = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions
+        {
+            IOQueueCount = transport.IOQueueCount,
+            WaitForDataBeforeAllocatingBuffer = transport.WaitForDataBeforeAllocatingBuffer,
+            MaxReadBufferSize = transport.MaxReadBufferSize,
+            MaxWriteBufferSize = transport.MaxWriteBufferSize,
+            UnsafePreferInlineScheduling = transport.UnsafePreferInlineScheduling,
+        }, services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
+        var listener = new DeviceListener((IPEndPoint)endpoint, services.GetRequiredService<DeviceHub>(), contexts, maxDevices, transport.Backlog);
+        return new ValueTask<IConnectionListener>(listener);
+    }
+}
+
+/// <summary>
+/// Accepts the TCP connections of one endpoint and sorts them by their first bytes, which it only peeks at: a device's
+/// websocket upgrade on <c>/shelly</c> is answered here and served on the bare socket (<see cref="DeviceSocket"/>); every
+/// other connection is handed to Kestrel with nothing consumed, as Kestrel's own socket transport would have.
+/// </summary>
+internal sealed class DeviceListener : IConnectionListener
+{
+    private readonly Socket _listen;
+    private readonly DeviceHub _hub;
+    private readonly SocketConnectionContextFactory _contexts;
+    private readonly long _maxDevices;
+    private readonly Channel<ConnectionContext> _http = Channel.CreateUnbounded<ConnectionContext>();
+    private readonly Task _accepting;
+    private int _unbound;
+
+    public DeviceListener(IPEndPoint endpoint, DeviceHub hub, SocketConnectionContextFactory contexts, long maxDevices, int backlog)
+    {
+        _hub = hub;
+        _contexts = contexts;
+        _maxDevices = maxDevices;
+        _listen = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (endpoint.Address.Equals(IPAddress.IPv6Any))
+        {
+            _listen.DualMode = true;
+        }
+        try
+        {
+            _listen.Bind(endpoint);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            _listen.Dispose();
+            throw new AddressInUseException(ex.Message, ex);
+        }
+        _listen.Listen(backlog);
+        EndPoint = _listen.LocalEndPoint!;
+        _accepting = AcceptLoopAsync();
+    }
+
+    public EndPoint EndPoint { get; }
+
+    private async Task AcceptLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                Socket socket;
+                try
+                {
+                    socket = await _listen.AcceptAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException && Volatile.Read(ref _unbound) == 1)
+                {
+                    return;
+                }
+                catch (SocketException)
+                {
+                    // Out of descriptors, or the connection reset before it was accepted: try again shortly.
+                    await Task.Delay(10).ConfigureAwait(false);
+                    continue;
+                }
+                socket.NoDelay = true;
+                _ = SortAsync(socket);
+            }
+        }
+        finally
+        {
+            _http.Writer.TryComplete();
+        }
+    }
+
+    private async Task SortAsync(Socket socket)
+    {
+        DeviceConnections.Handshake? handshake;
+        try
+        {
+            handshake = await PeekHandshakeAsync(socket).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            socket.Dispose();
+            return;
+        }
+        if (handshake is not null)
+        {
+            // Not awaited: this method's state would otherwise live as long as the device's connection.
+            _ = ServeDeviceAsync(socket, handshake);
+        }
+        else if (!_http.Writer.TryWrite(_contexts.Create(socket)))
+        {
+            socket.Dispose();
+        }
+    }
+
+    /// <summary>The device's upgrade request, consumed from the socket; null (nothing consumed) for any other connection.</summary>
+    private async Task<DeviceConnections.Handshake?> PeekHandshakeAsync(Socket socket)
+    {
+        var head = ArrayPool<byte>.Shared.Rent(DeviceConnections.MaxHead);
+        // A head slower than a device's first frame may be goes to Kestrel, whose own timeouts then apply.
+        using var deadline = new CancellationTokenSource();
+        _hub.TrackHandshake(deadline);
+        try
+        {
+            var seen = 0;
+            while (true)
+            {
+                int n;
+                try
+                {
+                    if (seen > 0)
+                    {
+                        // A peek returns at once while anything is buffered: give the rest of the head time to arrive.
+                        await Task.Delay(5, deadline.Token).ConfigureAwait(false);
+                    }
+                    n = await socket.ReceiveAsync(head.AsMemory(0, DeviceConnections.MaxHead), SocketFlags.Peek, deadline.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return null;
+                }
+                if (n == 0)
+                {
+                    return null;
+                }
+                var verdict = DeviceConnections.Parse(new ReadOnlySequence<byte>(head, 0, n), out var handshake);
+                if (verdict == DeviceConnections.Verdict.Device)
+                {
+                    for (var taken = 0; taken < handshake!.Length;)
+                    {
+                        taken += await socket.ReceiveAsync(head.AsMemory(taken, handshake.Length - taken), SocketFlags.None).ConfigureAwait(false);
+                    }
+                    return handshake;
+                }
+                if (verdict == DeviceConnections.Verdict.NotDevice || n >= DeviceConnections.MaxHead)
+                {
+                    return null;
+                }
+                seen = n;
+            }
+        }
+        finally
+        {
+            _hub.ForgetHandshake(deadline);
+            ArrayPool<byte>.Shared.Return(head);
+        }
+    }
+
+    private async Task ServeDeviceAsync(Socket socket, DeviceConnections.Handshake handshake)
+    {
+        if (!_hub.TryOpenDirect(_maxDevices))
+        {
+            // At the connection budget (see the server's ConnectionBudget): the device retries later.
+            try
+            {
+                await socket.SendAsync(DeviceConnections.Refused, SocketFlags.None).ConfigureAwait(false);
+                socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+            }
+            socket.Dispose();
+            return;
+        }
+        try
+        {
+            await socket.SendAsync(DeviceConnections.Accept(handshake), SocketFlags.None).ConfigureAwait(false);
+            using var websocket = new DeviceSocket(socket, handshake.JsonRpc ? "json-rpc" : null);
+            var address = (socket.RemoteEndPoint as IPEndPoint)?.Address;
+            var remote = address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4().ToString() : address?.ToString();
+            await _hub.ServeAsync(websocket, remote, handshake.Token, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or WebSocketException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            _hub.CloseDirect();
+            socket.Dispose();
+        }
+    }
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        while (await _http.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (_http.Reader.TryRead(out var connection))
+            {
+                return connection;
+            }
+        }
+        return null;
+    }
+
+    public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _unbound, 1) == 0)
+        {
+            _listen.Dispose();
+        }
+        await _accepting.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await UnbindAsync().ConfigureAwait(false);
+        while (_http.Reader.TryRead(out var connection))
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        // Device connections are this transport's own: they end with it.
+        foreach (var session in _hub.Sessions)
+        {
+            if (session.Socket is DeviceSocket socket)
+            {
+                socket.Abort();
+            }
+        }
+        _contexts.Dispose();
+    }
+}
