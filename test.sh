@@ -7,8 +7,6 @@ if ! command -v chromium >/dev/null 2>&1; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: chromium could not be installed; browser tests will fail" >&2
 fi
 dotnet build FlowFleet.sln -c Release -warnaserror -nologo
-# The tests' in-process servers run with the socket mode the server sets for itself (Hosting/ProcessTuning.cs).
-export DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 log=$(mktemp)
 status=0
 dotnet test FlowFleet.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log" || status=$?

@@ -28,8 +28,8 @@ public sealed class ProcessTuningTests
     [Fact]
     public void Only_missing_settings_are_added_and_the_switch_turns_it_off()
     {
-        Assert.Equal(["DOTNET_GCgen0size", "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "MALLOC_ARENA_MAX"], ProcessTuning.Missing(new Dictionary<string, string?>()).Keys.Order());
-        Assert.Equal(["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "MALLOC_ARENA_MAX"], ProcessTuning.Missing(new Dictionary<string, string?> { ["DOTNET_GCgen0size"] = "0x2000000" }).Keys.Order());
+        Assert.Equal(["DOTNET_GCgen0size", "MALLOC_ARENA_MAX"], ProcessTuning.Missing(new Dictionary<string, string?>()).Keys.Order());
+        Assert.Equal(["MALLOC_ARENA_MAX"], ProcessTuning.Missing(new Dictionary<string, string?> { ["DOTNET_GCgen0size"] = "0x2000000" }).Keys);
         Assert.Empty(ProcessTuning.Missing(new Dictionary<string, string?> { ["FLOWFLEET_TUNED"] = "1" }));
         Assert.Empty(ProcessTuning.Missing(new Dictionary<string, string?> { ["FLOWFLEET_NO_TUNING"] = "1" }));
     }
@@ -47,7 +47,6 @@ public sealed class ProcessTuningTests
         };
         start.Environment.Remove("DOTNET_GCgen0size");
         start.Environment.Remove("MALLOC_ARENA_MAX");
-        start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
         using var server = System.Diagnostics.Process.Start(start)!;
         try
         {
@@ -60,7 +59,6 @@ public sealed class ProcessTuningTests
             }
             Assert.Contains("MALLOC_ARENA_MAX=2", environment);
             Assert.Contains("DOTNET_GCgen0size=0x1000000", environment);
-            Assert.Contains("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1", environment);
             Assert.False(server.HasExited);
         }
         finally

@@ -260,9 +260,6 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             }
             first = frame!;
         }
-        // Frames may be handled on the socket engine's own thread (inline completions, see the server's ProcessTuning):
-        // opening a session (registry, enrollment tokens in the database) moves to the thread pool first, once per connection.
-        await Task.Yield();
         var src = first["src"] is JsonValue sv && sv.TryGetValue<string>(out var s) ? s : null;
         var method = first["method"] is JsonValue mv && mv.TryGetValue<string>(out var m) ? m : null;
         if (string.IsNullOrWhiteSpace(src) || src.Length > 128 || method is not ("NotifyFullStatus" or "NotifyStatus" or "NotifyEvent"))

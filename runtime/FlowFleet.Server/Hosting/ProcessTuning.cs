@@ -19,16 +19,11 @@ public static partial class ProcessTuning
     /// freed memory in each; at 5,500 devices that was ~30 MiB of the process (11.5 instead of 14.5 KiB per device, measured).
     /// <c>DOTNET_GCgen0size</c>: the GC sizes its youngest generation from the L3 cache, which this kind of VM reports as
     /// 300 MiB (gen 0 ~150 MiB); 16 MiB (see bench/README.md).
-    /// <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>: socket completions run on the socket engine's threads instead of
-    /// hopping to the thread pool. Device frames are handled there without blocking (the hub's only database call, a
-    /// device's first frame, moves to the pool first); Kestrel still hands HTTP requests to the pool. Per-frame ingest went
-    /// from 57k events/s at 1.53 cores to 82k at 1.26 (bench/README.md).
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> Settings = new Dictionary<string, string>
     {
         ["MALLOC_ARENA_MAX"] = "2",
         ["DOTNET_GCgen0size"] = "0x1000000",
-        ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1",
     };
 
     /// <summary>The variables to add to <paramref name="environment"/>; empty when nothing is missing or tuning is off.</summary>
