@@ -168,6 +168,34 @@ public sealed class DeviceConnectionsTests
     }
 
     [Fact]
+    public async Task Connections_beyond_the_unsorted_allowance_are_closed_at_once()
+    {
+        await using var host = await FleetHost.StartAsync(maxUnsorted: 1);
+        // A connection that says nothing holds the one place for connections being sorted.
+        using var silent = new TcpClient();
+        await silent.ConnectAsync(host.BaseUri.Host, host.BaseUri.Port);
+        using var ws = new ClientWebSocket();
+        await Assert.ThrowsAnyAsync<Exception>(() => ws.ConnectAsync(new Uri(host.ShellyUrl), CancellationToken.None));
+        // Counted as refused (the client's HTTP stack may try more than once).
+        Assert.True(host.Hub.ConnectionsRefused >= 1);
+        // Once it speaks (and goes to HTTP), the place is free again.
+        await silent.GetStream().WriteAsync("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        var answer = new byte[1024];
+        var got = 0;
+        // The body comes chunked ("5\r\nhello\r\n0\r\n\r\n").
+        while (!Encoding.ASCII.GetString(answer, 0, got).Contains("\r\nhello\r\n", StringComparison.Ordinal))
+        {
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var n = await silent.GetStream().ReadAsync(answer.AsMemory(got), wait.Token);
+            Assert.True(n > 0, "connection closed after: " + Encoding.ASCII.GetString(answer, 0, got));
+            got += n;
+        }
+        await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim, firstIndex: 70);
+        await fleet.StartAsync();
+        await FleetHost.WaitUntil(() => host.Hub.IsOnline(fleet.Devices.Single().Id), "device online once a place is free");
+    }
+
+    [Fact]
     public async Task Without_the_direct_path_devices_come_through_http()
     {
         await using var host = await FleetHost.StartAsync(maxDirect: null);

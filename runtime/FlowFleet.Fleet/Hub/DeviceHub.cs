@@ -102,6 +102,8 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
 
     internal void CloseDirect() => Interlocked.Decrement(ref _directConnections);
 
+    internal void CountRefused() => Interlocked.Increment(ref _connectionsRefused);
+
     /// <summary>Close codes sent to devices.</summary>
     public const WebSocketCloseStatus ClosedReplaced = (WebSocketCloseStatus)4000;
 
@@ -355,6 +357,11 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         }
     }
 
+    private readonly SemaphoreSlim _identityReads = new(IdentityReadsAtOnce);
+
+    /// <summary>Identity reads (four or five RPCs each) in flight at once across all devices.</summary>
+    internal const int IdentityReadsAtOnce = 64;
+
     /// <summary>Marks a connected device admitted and reads its identity (also used when a pending device is accepted).</summary>
     private async Task AdmitAsync(DeviceSession session)
     {
@@ -362,6 +369,9 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         session.State.Online = true;
         session.State.StatusDirty = true;
         registry.LogEvent(session.Id, "connect", null, null, session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
+        // A connect storm (a site's network coming back) would start thousands of identity reads at once and flood the
+        // thread pool ahead of HTTP requests: a few dozen at a time, the rest wait (the device reports meanwhile).
+        await _identityReads.WaitAsync().ConfigureAwait(false);
         try
         {
             await ReadIdentityAsync(session).ConfigureAwait(false);
@@ -369,6 +379,10 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         catch (ShellyRpcException ex)
         {
             LogIdentityFailed(session.Id, ex.Message);
+        }
+        finally
+        {
+            _identityReads.Release();
         }
         if (session.IsClosed)
         {

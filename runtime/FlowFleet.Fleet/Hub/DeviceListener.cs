@@ -13,7 +13,7 @@ namespace FlowFleet.Fleet.Hub;
 
 /// <summary>Kestrel's transport for TCP endpoints when devices connect directly (see <see cref="DeviceConnections"/>);
 /// other endpoints (Unix sockets, handles) stay with Kestrel's own socket transport.</summary>
-internal sealed class DeviceListenerFactory(IServiceProvider services, long maxDevices) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+internal sealed class DeviceListenerFactory(IServiceProvider services, long maxDevices, int maxUnsorted) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
 
@@ -28,7 +28,7 @@ internal sealed class DeviceListenerFactory(IServiceProvider services, long maxD
             MaxWriteBufferSize = transport.MaxWriteBufferSize,
             UnsafePreferInlineScheduling = transport.UnsafePreferInlineScheduling,
         }, services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        var listener = new DeviceListener((IPEndPoint)endpoint, services.GetRequiredService<DeviceHub>(), contexts, maxDevices, transport.Backlog);
+        var listener = new DeviceListener((IPEndPoint)endpoint, services.GetRequiredService<DeviceHub>(), contexts, maxDevices, maxUnsorted, transport.Backlog);
         return new ValueTask<IConnectionListener>(listener);
     }
 }
@@ -44,15 +44,20 @@ internal sealed class DeviceListener : IConnectionListener
     private readonly DeviceHub _hub;
     private readonly SocketConnectionContextFactory _contexts;
     private readonly long _maxDevices;
+    private readonly int _maxUnsorted;
+    // Sockets accepted and not yet a device, handed to Kestrel or closed: every one is a file descriptor, and a process
+    // out of descriptors dies (the JIT needs one), so they are bounded like Kestrel bounds its connections.
+    private int _unsorted;
     private readonly Channel<ConnectionContext> _http = Channel.CreateUnbounded<ConnectionContext>();
     private readonly Task _accepting;
     private int _unbound;
 
-    public DeviceListener(IPEndPoint endpoint, DeviceHub hub, SocketConnectionContextFactory contexts, long maxDevices, int backlog)
+    public DeviceListener(IPEndPoint endpoint, DeviceHub hub, SocketConnectionContextFactory contexts, long maxDevices, int maxUnsorted, int backlog)
     {
         _hub = hub;
         _contexts = contexts;
         _maxDevices = maxDevices;
+        _maxUnsorted = maxUnsorted;
         _listen = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endpoint.Address.Equals(IPAddress.IPv6Any))
         {
@@ -95,6 +100,15 @@ internal sealed class DeviceListener : IConnectionListener
                     await Task.Delay(10).ConfigureAwait(false);
                     continue;
                 }
+                if (Interlocked.Increment(ref _unsorted) > _maxUnsorted)
+                {
+                    // More connections arriving than are being sorted (a storm on a starved machine): closed at once,
+                    // the device retries with its backoff.
+                    Interlocked.Decrement(ref _unsorted);
+                    _hub.CountRefused();
+                    socket.Dispose();
+                    continue;
+                }
                 socket.NoDelay = true;
                 _ = SortAsync(socket);
             }
@@ -115,14 +129,18 @@ internal sealed class DeviceListener : IConnectionListener
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
             socket.Dispose();
+            Interlocked.Decrement(ref _unsorted);
             return;
         }
         if (handshake is not null)
         {
             // Not awaited: this method's state would otherwise live as long as the device's connection.
             _ = ServeDeviceAsync(socket, handshake);
+            return;
         }
-        else if (!_http.Writer.TryWrite(_contexts.Create(socket)))
+        // Kestrel counts it from here (MaxConcurrentConnections).
+        Interlocked.Decrement(ref _unsorted);
+        if (!_http.Writer.TryWrite(_contexts.Create(socket)))
         {
             socket.Dispose();
         }
@@ -195,8 +213,11 @@ internal sealed class DeviceListener : IConnectionListener
             {
             }
             socket.Dispose();
+            Interlocked.Decrement(ref _unsorted);
             return;
         }
+        // Counted as a device from here.
+        Interlocked.Decrement(ref _unsorted);
         try
         {
             await socket.SendAsync(DeviceConnections.Accept(handshake), SocketFlags.None).ConfigureAwait(false);
