@@ -168,10 +168,10 @@ public sealed class DeviceConnectionsTests
     }
 
     [Fact]
-    public async Task Connections_beyond_the_unsorted_allowance_are_closed_at_once()
+    public async Task Connections_beyond_the_budget_and_its_burst_are_closed_at_once()
     {
-        await using var host = await FleetHost.StartAsync(maxUnsorted: 1);
-        // A connection that says nothing holds the one place for connections being sorted.
+        await using var host = await FleetHost.StartAsync(maxDirect: 1, burst: 0);
+        // A connection that says nothing holds the one place (one device, no burst).
         using var silent = new TcpClient();
         await silent.ConnectAsync(host.BaseUri.Host, host.BaseUri.Port);
         using var ws = new ClientWebSocket();

@@ -42,14 +42,14 @@ public sealed class FleetHost : IAsyncDisposable
 
     /// <param name="maxDirect">Device websockets taken off the connection before HTTP (the server's way); null: through
     /// Kestrel's HTTP layer only.</param>
-    public static async Task<FleetHost> StartAsync(Action<FleetOptions>? configure = null, string? dbPath = null, long? maxDirect = long.MaxValue, int maxUnsorted = 256)
+    public static async Task<FleetHost> StartAsync(Action<FleetOptions>? configure = null, string? dbPath = null, long? maxDirect = long.MaxValue, int burst = 256)
     {
         dbPath ??= Path.Combine(Directory.CreateTempSubdirectory("flowfleet-fleet-").FullName, "fleet.db");
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         if (maxDirect is { } max)
         {
-            builder.WebHost.UseDeviceConnections(max, maxUnsorted);
+            builder.WebHost.UseDeviceConnections(max, burst);
         }
         builder.Logging.ClearProviders();
         builder.Services.Configure<FleetOptions>(o =>

@@ -23,13 +23,13 @@ public static class DeviceConnections
     internal static readonly byte[] Refused = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 30\r\nConnection: close\r\n\r\n"u8.ToArray();
 
     /// <summary>Serves <c>/shelly</c> this way on every TCP endpoint Kestrel listens on (a transport of ours in front of
-    /// Kestrel's socket transport, <see cref="DeviceListenerFactory"/>); at most <paramref name="maxDevices"/> at once, and at
-    /// most <paramref name="maxUnsorted"/> connections accepted but not yet a device or handed to Kestrel (more are closed
-    /// at once).</summary>
-    public static IWebHostBuilder UseDeviceConnections(this IWebHostBuilder web, long maxDevices, int maxUnsorted = 256)
+    /// Kestrel's socket transport, <see cref="DeviceListenerFactory"/>); at most <paramref name="maxDevices"/> at once. Device
+    /// connections plus connections accepted and not yet sorted stay within <paramref name="maxDevices"/> +
+    /// <paramref name="burst"/>: beyond that a new connection is closed at once.</summary>
+    public static IWebHostBuilder UseDeviceConnections(this IWebHostBuilder web, long maxDevices, int burst = 256)
     {
         ArgumentNullException.ThrowIfNull(web);
-        return web.ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory>(sp => new DeviceListenerFactory(sp, maxDevices, maxUnsorted)));
+        return web.ConfigureServices(services => services.AddSingleton<IConnectionListenerFactory>(sp => new DeviceListenerFactory(sp, maxDevices, burst)));
     }
 
     /// <summary>What a device's upgrade request says.</summary>

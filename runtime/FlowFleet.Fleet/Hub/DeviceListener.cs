@@ -13,7 +13,7 @@ namespace FlowFleet.Fleet.Hub;
 
 /// <summary>Kestrel's transport for TCP endpoints when devices connect directly (see <see cref="DeviceConnections"/>);
 /// other endpoints (Unix sockets, handles) stay with Kestrel's own socket transport.</summary>
-internal sealed class DeviceListenerFactory(IServiceProvider services, long maxDevices, int maxUnsorted) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+internal sealed class DeviceListenerFactory(IServiceProvider services, long maxDevices, int burst) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
 
@@ -28,7 +28,7 @@ internal sealed class DeviceListenerFactory(IServiceProvider services, long maxD
             MaxWriteBufferSize = transport.MaxWriteBufferSize,
             UnsafePreferInlineScheduling = transport.UnsafePreferInlineScheduling,
         }, services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        var listener = new DeviceListener((IPEndPoint)endpoint, services.GetRequiredService<DeviceHub>(), contexts, maxDevices, maxUnsorted, transport.Backlog);
+        var listener = new DeviceListener((IPEndPoint)endpoint, services.GetRequiredService<DeviceHub>(), contexts, maxDevices, burst, transport.Backlog);
         return new ValueTask<IConnectionListener>(listener);
     }
 }
@@ -44,20 +44,20 @@ internal sealed class DeviceListener : IConnectionListener
     private readonly DeviceHub _hub;
     private readonly SocketConnectionContextFactory _contexts;
     private readonly long _maxDevices;
-    private readonly int _maxUnsorted;
+    private readonly long _maxHeld;
     // Sockets accepted and not yet a device, handed to Kestrel or closed: every one is a file descriptor, and a process
-    // out of descriptors dies (the JIT needs one), so they are bounded like Kestrel bounds its connections.
+    // out of descriptors dies (the JIT needs one), so devices plus these stay within the device budget plus a burst.
     private int _unsorted;
     private readonly Channel<ConnectionContext> _http = Channel.CreateUnbounded<ConnectionContext>();
     private readonly Task _accepting;
     private int _unbound;
 
-    public DeviceListener(IPEndPoint endpoint, DeviceHub hub, SocketConnectionContextFactory contexts, long maxDevices, int maxUnsorted, int backlog)
+    public DeviceListener(IPEndPoint endpoint, DeviceHub hub, SocketConnectionContextFactory contexts, long maxDevices, int burst, int backlog)
     {
         _hub = hub;
         _contexts = contexts;
         _maxDevices = maxDevices;
-        _maxUnsorted = maxUnsorted;
+        _maxHeld = maxDevices > long.MaxValue - burst ? long.MaxValue : maxDevices + burst;
         _listen = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endpoint.Address.Equals(IPAddress.IPv6Any))
         {
@@ -100,10 +100,10 @@ internal sealed class DeviceListener : IConnectionListener
                     await Task.Delay(10).ConfigureAwait(false);
                     continue;
                 }
-                if (Interlocked.Increment(ref _unsorted) > _maxUnsorted)
+                if (Interlocked.Increment(ref _unsorted) + _hub.DirectConnections > _maxHeld)
                 {
-                    // More connections arriving than are being sorted (a storm on a starved machine): closed at once,
-                    // the device retries with its backoff.
+                    // Devices and connections being sorted would pass the budget (a storm at the ceiling): closed at
+                    // once, the device retries with its backoff.
                     Interlocked.Decrement(ref _unsorted);
                     _hub.CountRefused();
                     socket.Dispose();

@@ -16,6 +16,9 @@ public sealed record ConnectionBudget(long Devices, long Plain, long Upgraded)
 {
     public const int ProcessFiles = 400;
 
+    /// <summary>Sockets accepted in a burst beyond the devices' share, before they are sorted or turned away.</summary>
+    public int Burst { get; init; } = 16;
+
     /// <summary>The budget for this process's soft <c>Max open files</c>; null when unlimited or unknown.</summary>
     public static ConnectionBudget? FromFileLimit() => Parse(File.Exists("/proc/self/limits") ? File.ReadAllText("/proc/self/limits") : null);
 
@@ -30,6 +33,6 @@ public sealed record ConnectionBudget(long Devices, long Plain, long Upgraded)
         }
         var margin = Math.Clamp(soft / 64, 16, 300);
         var share = Math.Clamp(soft / 200, 16, 256);
-        return new ConnectionBudget(Math.Max(16, soft - ProcessFiles - margin - 2 * share), share, share);
+        return new ConnectionBudget(Math.Max(16, soft - ProcessFiles - margin - 2 * share), share, share) { Burst = (int)margin };
     }
 }

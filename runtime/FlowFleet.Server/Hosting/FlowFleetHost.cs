@@ -60,8 +60,7 @@ public static class FlowFleetHost
         });
         if (direct)
         {
-            // Connections still being sorted share the plain-HTTP allowance of the budget.
-            builder.WebHost.UseDeviceConnections(budget?.Devices ?? long.MaxValue, budget is null ? 256 : (int)budget.Plain);
+            builder.WebHost.UseDeviceConnections(budget?.Devices ?? long.MaxValue, budget?.Burst ?? 256);
         }
         // The editor's and MudBlazor's files (and blazor.web.js) are static web assets: served from the build output when
         // running from source in any environment, from wwwroot once published.
