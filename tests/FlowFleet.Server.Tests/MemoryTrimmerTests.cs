@@ -35,6 +35,13 @@ public sealed class ProcessTuningTests
     }
 
     [Fact]
+    public void The_command_line_comes_back_argument_for_argument()
+    {
+        Assert.Equal(["dotnet", "flowfleet.dll", "--name", ""], ProcessTuning.Arguments("dotnet\0flowfleet.dll\0--name\0\0"));
+        Assert.Equal(["dotnet", "a b"], ProcessTuning.Arguments("dotnet\0a b\0"));
+    }
+
+    [Fact]
     public async Task The_server_process_restarts_itself_in_place_with_them()
     {
         Assert.True(OperatingSystem.IsLinux(), "the server's tuning is for Linux, where the tests run");

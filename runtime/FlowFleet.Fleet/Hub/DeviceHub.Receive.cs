@@ -415,6 +415,9 @@ public sealed partial class DeviceHub
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device connection closed ({What}): {Reason}")]
     private partial void LogRejected(string what, string reason);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "A direct device connection failed")]
+    internal partial void LogConnectionFailed(Exception ex);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "A device event subscriber failed on {Kind} of {Id}")]
     private partial void LogSubscriberFailed(Exception ex, DeviceEventKind kind, string id);
 }

@@ -140,10 +140,18 @@ internal sealed class DeviceListener : IConnectionListener
         }
         // Kestrel counts it from here (MaxConcurrentConnections).
         Interlocked.Decrement(ref _unsorted);
-        if (!_http.Writer.TryWrite(_contexts.Create(socket)))
+        try
         {
-            socket.Dispose();
+            if (_http.Writer.TryWrite(_contexts.Create(socket)))
+            {
+                return;
+            }
         }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Reset by the client before it could be handed on.
+        }
+        socket.Dispose();
     }
 
     /// <summary>The device's upgrade request, consumed from the socket; null (nothing consumed) for any other connection.</summary>
@@ -228,6 +236,11 @@ internal sealed class DeviceListener : IConnectionListener
         }
         catch (Exception ex) when (ex is SocketException or WebSocketException or ObjectDisposedException)
         {
+        }
+        catch (Exception ex)
+        {
+            // Nothing awaits this task: say what went wrong rather than lose it.
+            _hub.LogConnectionFailed(ex);
         }
         finally
         {

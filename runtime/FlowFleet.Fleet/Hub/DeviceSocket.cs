@@ -335,7 +335,9 @@ internal sealed class DeviceSocket(Socket socket, string? subProtocol) : WebSock
                     break;
             }
             payload.Span.CopyTo(frame.AsSpan(header));
-            await socket.SendAsync(frame.AsMemory(0, header + payload.Length), SocketFlags.None, ct).ConfigureAwait(false);
+            // Cancellable only before it starts: a frame cut off half-way would corrupt the stream for every later frame.
+            ct.ThrowIfCancellationRequested();
+            await socket.SendAsync(frame.AsMemory(0, header + payload.Length), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
         }
         catch (SocketException ex)
         {

@@ -53,7 +53,7 @@ public static partial class ProcessTuning
         string[] argv;
         try
         {
-            argv = File.ReadAllText("/proc/self/cmdline").TrimEnd('\0').Split('\0');
+            argv = Arguments(File.ReadAllText("/proc/self/cmdline"));
         }
         catch (IOException)
         {
@@ -78,6 +78,9 @@ public static partial class ProcessTuning
             Marshal.FreeCoTaskMem(p);
         }
     }
+
+    /// <summary>The arguments in a <c>/proc/PID/cmdline</c> text: a NUL after each one (an empty argument is kept).</summary>
+    public static string[] Arguments(string cmdline) => (cmdline.EndsWith('\0') ? cmdline[..^1] : cmdline).Split('\0');
 
     private static nint[] Utf8Array(IEnumerable<string> items) => [.. items.Select(s => Marshal.StringToCoTaskMemUTF8(s)), 0];
 
