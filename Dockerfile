@@ -17,9 +17,6 @@ VOLUME /data
 # Each device websocket is a file descriptor: run with e.g. `--ulimit nofile=65536:65536` for large fleets (README, Performance).
 EXPOSE 7011
 ENV ASPNETCORE_URLS=http://0.0.0.0:7011
-# The GC sizes its gen-0 budget from the L3 cache (~150 MiB on a host that reports 300 MiB): memory committed and kept.
-# 16 MiB keeps a 20,000-device fleet under 20 KiB per device (bench/README.md); glibc arenas capped at 2 (per-thread
-# arenas kept ~30 MiB freed by connect storms). Only settable by environment (the server adds them itself when missing).
-ENV DOTNET_GCgen0size=0x1000000 MALLOC_ARENA_MAX=2
+# The gen-0 size and glibc arena settings are added by the server itself at start-up (runtime/FlowFleet.Server/Hosting/ProcessTuning.cs).
 # The same command as README's first one: add --demo for simulated devices and the example flows.
 ENTRYPOINT ["dotnet", "flowfleet.dll", "--data", "/data"]

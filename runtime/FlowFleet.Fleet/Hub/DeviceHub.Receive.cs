@@ -38,7 +38,7 @@ public sealed partial class DeviceHub
             {
                 return;
             }
-            var (outcome, frame) = await ReadFrameAsync(socket, CancellationToken.None).ConfigureAwait(false);
+            var (outcome, frame) = await ReadFrameAsync(socket, CancellationToken.None, waited: true).ConfigureAwait(false);
             if (outcome == ReadOutcome.Closed || aborted.IsCancellationRequested)
             {
                 // Closed, or the connection dropped (a battery device going to sleep does exactly that).
@@ -270,14 +270,13 @@ public sealed partial class DeviceHub
     // Pooled: a read waits for the device's next report (seconds), so an unpooled state machine per frame would live
     // long enough to reach the old generation and die there, thousands of times a second.
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(ReadOutcome, JsonObject?)> ReadFrameAsync(WebSocket socket, CancellationToken ct)
+    private async ValueTask<(ReadOutcome, JsonObject?)> ReadFrameAsync(WebSocket socket, CancellationToken ct, bool waited = false)
     {
         byte[]? buffer = null;
         try
         {
-            // A zero-byte read waits for the next frame without holding a buffer per idle device.
-            var peek = await socket.ReceiveAsync(Memory<byte>.Empty, ct).ConfigureAwait(false);
-            if (peek.MessageType == WebSocketMessageType.Close)
+            // A zero-byte read waits for the next frame without holding a buffer per idle device (unless the caller did).
+            if (!waited && (await socket.ReceiveAsync(Memory<byte>.Empty, ct).ConfigureAwait(false)).MessageType == WebSocketMessageType.Close)
             {
                 return (ReadOutcome.Closed, null);
             }

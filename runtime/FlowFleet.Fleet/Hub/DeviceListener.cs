@@ -158,7 +158,7 @@ internal sealed class DeviceListener : IConnectionListener
     private async Task<DeviceConnections.Handshake?> PeekHandshakeAsync(Socket socket)
     {
         var head = ArrayPool<byte>.Shared.Rent(DeviceConnections.MaxHead);
-        // A head slower than a device's first frame may be goes to Kestrel, whose own timeouts then apply.
+        // A head slower than the first-frame timeout goes to Kestrel, whose own timeouts then apply.
         using var deadline = new CancellationTokenSource();
         _hub.TrackHandshake(deadline);
         try

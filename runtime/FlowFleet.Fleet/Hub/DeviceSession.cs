@@ -182,21 +182,17 @@ public sealed class DeviceSession
     public async Task SendAsync(JsonObject frame, CancellationToken ct = default)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(frame);
-        if (_sendLock is null)
+        if (_sendLock is not null)
+        {
+            await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+        }
+        try
         {
             await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
         }
-        else
+        finally
         {
-            await _sendLock.WaitAsync(ct).ConfigureAwait(false);
-            try
-            {
-                await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
-            }
-            finally
-            {
-                _sendLock.Release();
-            }
+            _sendLock?.Release();
         }
         FramesOut++;
         FrameSent?.Invoke(this, frame);

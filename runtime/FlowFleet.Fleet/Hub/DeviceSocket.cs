@@ -68,7 +68,8 @@ internal sealed class DeviceSocket(Socket socket, string? subProtocol) : WebSock
         {
             while (true)
             {
-                if (_closeStatus is not null && State is WebSocketState.Closed or WebSocketState.CloseReceived)
+                // The device's close frame has been received (and answered): every later read says so.
+                if (_closeStatus is not null)
                 {
                     return new ValueWebSocketReceiveResult(0, WebSocketMessageType.Close, true);
                 }
@@ -295,7 +296,7 @@ internal sealed class DeviceSocket(Socket socket, string? subProtocol) : WebSock
 
     public override ValueTask SendAsync(ReadOnlyMemory<byte> buffer, WebSocketMessageType messageType, bool endOfMessage, CancellationToken cancellationToken)
     {
-        if (State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        if (State != WebSocketState.Open)
         {
             throw new WebSocketException(WebSocketError.InvalidState, $"Cannot send in state {State}");
         }
@@ -371,12 +372,8 @@ internal sealed class DeviceSocket(Socket socket, string? subProtocol) : WebSock
 
     public override async Task CloseOutputAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken)
     {
-        var before = Interlocked.CompareExchange(ref _state, (int)WebSocketState.CloseSent, (int)WebSocketState.Open);
-        if (before == (int)WebSocketState.CloseReceived)
-        {
-            Interlocked.CompareExchange(ref _state, (int)WebSocketState.Closed, before);
-        }
-        else if (before != (int)WebSocketState.Open)
+        // Only from Open: a close from the device was already answered (Closed), and there is no CloseReceived state here.
+        if (Interlocked.CompareExchange(ref _state, (int)WebSocketState.CloseSent, (int)WebSocketState.Open) != (int)WebSocketState.Open)
         {
             return;
         }
