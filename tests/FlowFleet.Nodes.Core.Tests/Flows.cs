@@ -6,7 +6,7 @@ namespace FlowFleet.Nodes.Core.Tests;
 /// <summary>Builds the usual test flow: the node under test (id "n") wired to helper nodes "o0", "o1", ...</summary>
 internal static class Flows
 {
-    public static Task<FlowHarness> One(string nodeJson, int outputs = 1, string extra = "")
+    public static Task<FlowHarness> One(string nodeJson, int outputs = 1, string extra = "", Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var node = JsonNode.Parse(nodeJson)!.AsObject();
         node["id"] = "n";
@@ -15,7 +15,21 @@ internal static class Flows
         node["y"] = 0;
         node["wires"] = new JsonArray(Enumerable.Range(0, outputs).Select(i => (JsonNode?)new JsonArray("o" + i)).ToArray());
         var helpers = string.Join(",", Enumerable.Range(0, outputs).Select(i => $$"""{"id":"o{{i}}","type":"helper","z":"t","x":0,"y":0,"wires":[]}"""));
-        return FlowHarness.LoadAsync($$"""[{"id":"t","type":"tab"},{{node.ToJsonString()}},{{helpers}}{{extra}}]""");
+        return FlowHarness.LoadAsync($$"""[{"id":"t","type":"tab"},{{node.ToJsonString()}},{{helpers}}{{extra}}]""", services: services);
+    }
+
+    /// <summary>Waits until a condition over a running node's state holds (for state no message reveals).</summary>
+    public static async Task UntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + FlowHarness.DefaultTimeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("Timed out waiting for " + what);
+            }
+            await Task.Delay(5);
+        }
     }
 
     public static double Num(JsonNode? n) => FlowFleet.Runtime.Messages.JsonTools.ToNumber(n);
