@@ -16,12 +16,16 @@ public sealed class FlowRevisionConflictException(string currentRev)
 /// Deploying flows the way every surface does it (admin API, editor, CLI): validate, check the revision, save
 /// (credentials apart), then hand to the engine. A rejected document changes neither the file nor what runs.
 /// </summary>
-public sealed class FlowService(FlowEngine engine, IFlowStorage storage, ICredentialStore? credentials = null, ILogger<FlowService>? logger = null)
+public sealed class FlowService(FlowEngine engine, IFlowStorage storage, ICredentialStore? credentials = null, ILogger<FlowService>? logger = null,
+    IFlowHistory? history = null)
 {
     private readonly ILogger _logger = logger ?? NullLogger<FlowService>.Instance;
     private readonly SemaphoreSlim _lock = new(1, 1);
 
     public FlowEngine Engine => engine;
+
+    /// <summary>Every deploy kept (null when the host keeps no history).</summary>
+    public IFlowHistory? History => history;
 
     /// <summary>The deployed document without credentials (what <c>GET /flows</c> serves).</summary>
     public FlowDocument Current { get; private set; } = FlowDocument.Empty;
@@ -42,6 +46,9 @@ public sealed class FlowService(FlowEngine engine, IFlowStorage storage, ICreden
             var creds = credentials is null ? null : await credentials.LoadAsync(cancellationToken);
             var result = await engine.DeployAsync(creds is { Count: > 0 } ? WithCredentials(doc, creds) : doc, DeployType.Full, cancellationToken);
             Current = doc;
+            // Flows that arrived outside a deploy (first start, an edited flows.json) become a version too, so the first
+            // deploy has something to compare with and to go back to.
+            await RecordAsync(doc, "load", new DeployInfo(null, "Flows loaded at start"), onlyIfNew: true);
             return result with { Rev = doc.Rev };
         }
         finally
@@ -51,7 +58,25 @@ public sealed class FlowService(FlowEngine engine, IFlowStorage storage, ICreden
     }
 
     /// <summary>Validates, saves and deploys. <paramref name="expectedRev"/>, when given, must match the deployed rev.</summary>
-    public async Task<DeployResult> DeployAsync(JsonNode flows, DeployType type, string? expectedRev = null, CancellationToken cancellationToken = default)
+    public Task<DeployResult> DeployAsync(JsonNode flows, DeployType type, string? expectedRev = null, CancellationToken cancellationToken = default) =>
+        DeployAsync(flows, type, expectedRev, null, cancellationToken);
+
+    /// <summary>Deploys a version from the history as a new deploy (a full one), so history is never rewritten.</summary>
+    /// <exception cref="KeyNotFoundException">The version is not (or no longer) kept.</exception>
+    public async Task<(DeployResult Result, FlowVersion Restored)> RestoreAsync(long version, DeployInfo? info, CancellationToken cancellationToken = default)
+    {
+        var kept = history is null ? null : await history.GetAsync(version, cancellationToken);
+        if (kept is null)
+        {
+            throw new KeyNotFoundException($"Version {version} is not in the deploy history");
+        }
+        var message = string.IsNullOrWhiteSpace(info?.Message) ? $"Restored version {version}" : info.Message;
+        var result = await DeployAsync(kept.Flows.DeepClone(), DeployType.Full, null, new DeployInfo(info?.User, message, version), cancellationToken);
+        return (result, kept);
+    }
+
+    /// <summary>Validates, saves, deploys and keeps the deploy in the history with who deployed and why.</summary>
+    public async Task<DeployResult> DeployAsync(JsonNode flows, DeployType type, string? expectedRev, DeployInfo? info, CancellationToken cancellationToken = default)
     {
         var candidate = FlowDocument.From(flows);
         await _lock.WaitAsync(cancellationToken);
@@ -81,11 +106,35 @@ public sealed class FlowService(FlowEngine engine, IFlowStorage storage, ICreden
             var result = await engine.DeployAsync(creds.Count > 0 ? WithCredentials(doc, creds) : doc, type, cancellationToken);
             Current = doc;
             _logger.LogInformation("Flows deployed ({Type}), rev {Rev}", type, result.Rev);
+            await RecordAsync(doc, type.ToString().ToLowerInvariant(), info, onlyIfNew: false);
             return result with { Rev = doc.Rev };
         }
         finally
         {
             _lock.Release();
+        }
+    }
+
+    /// <summary>The flows run already: a history that cannot be written is logged, never a failed deploy.</summary>
+    private async Task RecordAsync(FlowDocument doc, string type, DeployInfo? info, bool onlyIfNew)
+    {
+        if (history is null)
+        {
+            return;
+        }
+        try
+        {
+            if (onlyIfNew && (await history.ListAsync(1, CancellationToken.None)).FirstOrDefault()?.Rev == doc.Rev)
+            {
+                return;
+            }
+            await history.RecordAsync(doc.Raw, doc.Rev, type, info, CancellationToken.None);
+        }
+#pragma warning disable CA1031 // Storage errors of any kind (disk full, locked file) must not undo a deploy that ran.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _logger.LogError(ex, "The deploy (rev {Rev}) could not be kept in the history", doc.Rev);
         }
     }
 

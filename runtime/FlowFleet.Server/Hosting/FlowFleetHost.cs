@@ -5,6 +5,7 @@ using FlowFleet.Fleet.Registry;
 using FlowFleet.Fleet.Rpc;
 using FlowFleet.Nodes.Core.Http;
 using FlowFleet.Server.Fleet;
+using FlowFleet.Server.Flows;
 using FlowFleet.Runtime;
 using FlowFleet.Runtime.Nodes;
 using FlowFleet.Runtime.Plugins;
@@ -102,8 +103,10 @@ public static class FlowFleetHost
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDir, "keys"))).SetApplicationName("FlowFleet");
         services.AddSingleton<IFlowStorage>(_ => new FileFlowStorage(Path.Combine(dataDir, "flows.json")));
         services.AddSingleton<ICredentialStore>(sp => new DataProtectionCredentialStore(Path.Combine(dataDir, "flows_cred.json"), sp.GetRequiredService<IDataProtectionProvider>()));
+        services.Configure<FlowHistoryOptions>(builder.Configuration.GetSection("Flows:History"));
+        services.AddSingleton<IFlowHistory>(sp => new SqliteFlowHistory(Path.Combine(dataDir, "history.db"), sp.GetRequiredService<IOptions<FlowHistoryOptions>>().Value));
         services.AddSingleton(sp => new FlowService(sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IFlowStorage>(),
-            sp.GetRequiredService<ICredentialStore>(), sp.GetRequiredService<ILogger<FlowService>>()));
+            sp.GetRequiredService<ICredentialStore>(), sp.GetRequiredService<ILogger<FlowService>>(), sp.GetRequiredService<IFlowHistory>()));
         services.AddSingleton<CommsHub>();
         services.AddDbContextFactory<ServerDbContext>(o => o.UseSqlite($"Data Source={Path.Combine(dataDir, "flowfleet.db")}"));
         services.AddFlowFleetAuth(options.NoAuth);
@@ -148,6 +151,7 @@ public static class FlowFleetHost
         app.MapOps();
         app.Map("/client", (HttpContext ctx, ClientHub clients) => clients.HandleAsync(ctx)).RequireAuthorization(Policies.DevicesRead).ExcludeFromDescription();
         app.MapFleetApi();
+        app.MapFlowHistoryApi();
         app.MapRazorComponents<FlowFleet.Editor.App>().AddInteractiveServerRenderMode().RequireAuthorization(Policies.FlowsRead);
         app.MapOpenApi().RequireAuthorization(Policies.SettingsRead);
         app.MapHttpNodes();

@@ -69,10 +69,13 @@ public static class RedFlowsApi
         var body = await ReadJsonAsync(ctx);
         JsonNode? flowArray;
         string? rev = null;
+        // FlowFleet's deploy history keeps a note per deploy: a "message" beside v2's flows, or a header for v1 clients.
+        var message = ctx.Request.Headers["FlowFleet-Deploy-Message"].ToString();
         if (body is JsonObject o)
         {
             flowArray = o["flows"];
             rev = o["rev"]?.GetValue<string>();
+            message = o["message"] is JsonValue m && m.TryGetValue<string>(out var text) ? text : message;
             if (o["credentials"] is JsonObject creds && flowArray is JsonArray arr)
             {
                 // v2 clients may send credentials apart from the nodes: put them back for the flow service to split off.
@@ -99,7 +102,8 @@ public static class RedFlowsApi
         }
         try
         {
-            var result = await flows.DeployAsync(flowsJson, deployType.Value, IsV2(ctx) ? rev : null, ctx.RequestAborted);
+            var result = await flows.DeployAsync(flowsJson, deployType.Value, IsV2(ctx) ? rev : null,
+                new DeployInfo(ctx.User.Identity?.Name, message), ctx.RequestAborted);
             return IsV2(ctx) || body is JsonObject ? Results.Json(new { rev = result.Rev }) : Results.NoContent();
         }
         catch (FlowRevisionConflictException)
