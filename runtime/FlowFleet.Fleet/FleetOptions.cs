@@ -15,6 +15,25 @@ public sealed class FleetOptions
     /// <summary>Largest frame a device may send; a bigger one closes the connection (1009).</summary>
     public int MaxFrameBytes { get; set; } = 64 * 1024;
 
+    /// <summary>Status components one device may have; a report adding more is dropped (see <see cref="Registry.StatusLimits"/>).</summary>
+    public int MaxStatusComponents { get; set; } = 256;
+
+    /// <summary>Keys (at any depth) one status component may have; a component with more is not stored.</summary>
+    public int MaxStatusKeysPerComponent { get; set; } = 1024;
+
+    /// <summary>Bytes of JSON one device's status may take; a report that would pass it is not stored.</summary>
+    public int MaxStatusBytes { get; set; } = 256 * 1024;
+
+    /// <summary>Bytes of status kept for a device waiting for admission (it is read in full once accepted): an anonymous
+    /// device holds next to nothing.</summary>
+    public int MaxPendingStatusBytes { get; set; } = 4 * 1024;
+
+    /// <summary>The status limits of an admitted device.</summary>
+    public Registry.StatusLimits StatusLimits => new(MaxStatusComponents, MaxStatusKeysPerComponent, MaxStatusBytes);
+
+    /// <summary>The status limits of a pending device.</summary>
+    public Registry.StatusLimits PendingStatusLimits => new(Math.Min(32, MaxStatusComponents), Math.Min(64, MaxStatusKeysPerComponent), MaxPendingStatusBytes);
+
     /// <summary>Frames per minute a device may send (Shelly's fleet manager: 600); 0 = unlimited. Exceeding it closes with 1008.</summary>
     public int RateLimitPerMinute { get; set; } = 600;
 

@@ -79,6 +79,27 @@ public sealed class DashboardComponentTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Device_card_and_devices_page_show_a_device_whose_status_has_wrong_types()
+    {
+        // Issue 13 item 4: "apower":"abc", arrays where numbers belong, a number where an object belongs.
+        var d = Device("shellyplus1pm-000000000001");
+        d.Online = true;
+        lock (d.Gate)
+        {
+            d.ReplaceStatus(JsonNode.Parse("""
+                {"switch:0":{"id":0,"output":"yes","apower":"abc","aenergy":[1,2]},"wifi":[1,2],"cover:0":{"current_pos":"x","state":7},
+                 "temperature:0":{"tC":{"a":1}},"light:0":{"output":1,"brightness":[]},"devicepower:0":{"battery":3},
+                 "switch:1":{"output":true,"apower":1.5,"aenergy":{"total":[]}},"sys":5}
+                """)!.AsObject());
+        }
+        var card = _ctx.Render<DeviceCard>(p => p.Add(x => x.Device, d).Add(x => x.Status, d.Status).Add(x => x.Readings, d.Readings()).Add(x => x.CanControl, true));
+        Assert.Contains("1.5 W", card.Markup, StringComparison.Ordinal);
+        Assert.Equal(2, card.FindAll("[data-testid=switch-toggle]").Count);
+        var page = _ctx.Render<Devices>();
+        page.WaitForAssertion(() => Assert.Contains("3 devices", page.Find("[data-testid=device-count]").TextContent, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Devices_page_lists_and_filters_server_side()
     {
         _auth.Permission = "devices.read";

@@ -19,9 +19,8 @@ public static class FleetUi
 
     public static int ChannelId(string key) => int.Parse(key[(key.IndexOf(':', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture);
 
-    public static double? Number(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out var d) ? d
-        : n is JsonValue v2 && v2.TryGetValue<long>(out var l) ? l
-        : n is JsonValue v3 && v3.TryGetValue<int>(out var i) ? i : null;
+    /// <summary>A finite number, or null for anything else a device might have sent there.</summary>
+    public static double? Number(JsonNode? n) => JsonRead.Number(n);
 
     public static string Format(double? value, string unit, int decimals = 1) =>
         value is null ? "–" : value.Value.ToString("F" + decimals, CultureInfo.InvariantCulture) + " " + unit;

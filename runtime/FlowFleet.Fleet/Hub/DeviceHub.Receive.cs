@@ -76,18 +76,23 @@ public sealed partial class DeviceHub
             return;
         }
         Interlocked.Increment(ref _eventsProcessed);
-        var ts = frame["params"]?["ts"] is JsonValue tv && tv.TryGetValue<double>(out var t) ? t : ShellyFrames.Now();
+        var ts = JsonRead.Number(frame["params"].Field("ts")) ?? ShellyFrames.Now();
         if (WantsMessages)
         {
             Raise(new DeviceEvent(DeviceEventKind.Message, session.Id, frame, ts) { Method = method });
         }
         if (!session.Admitted)
         {
+            // A device waiting for admission keeps a few KiB of status at most: it is read in full once accepted.
             if (method is "NotifyStatus" or "NotifyFullStatus" && frame["params"] is JsonObject pending)
             {
                 lock (state.Gate)
                 {
-                    state.MergeStatus(pending);
+                    // Cut short silently: a real device's full status may well pass a pending device's few KiB.
+                    if (state.MergeStatus(pending, PendingLimits) > 0)
+                    {
+                        Interlocked.Increment(ref _statusOverLimits);
+                    }
                 }
             }
             return;
@@ -96,26 +101,25 @@ public sealed partial class DeviceHub
         {
             case "NotifyStatus" or "NotifyFullStatus" when frame["params"] is JsonObject status:
                 status.Remove("ts");
+                int dropped;
                 lock (state.Gate)
                 {
-                    if (method == "NotifyFullStatus")
-                    {
-                        state.ReplaceStatus(status);
-                    }
-                    else
-                    {
-                        state.MergeStatus(status);
-                    }
+                    dropped = method == "NotifyFullStatus" ? state.ReplaceStatus(status, Limits) : state.MergeStatus(status, Limits);
                     state.StatusDirty = true;
+                }
+                if (CountDropped(session, dropped))
+                {
+                    // Over the limits: what fit is kept, nothing is passed on (flows, clients, telemetry).
+                    break;
                 }
                 registry.RecordTelemetry(state, status);
                 Raise(new DeviceEvent(DeviceEventKind.Status, session.Id, status, ts));
                 break;
-            case "NotifyEvent" when (frame["params"]?["events"]) is JsonArray events:
+            case "NotifyEvent" when frame["params"].Field("events") is JsonArray events:
                 foreach (var e in events.OfType<JsonObject>())
                 {
-                    var component = e["component"]?.GetValue<string>();
-                    var name = e["event"]?.GetValue<string>();
+                    var component = JsonRead.Text(e.Field("component"));
+                    var name = JsonRead.Text(e.Field("event"));
                     registry.LogEvent(session.Id, "event", component, name, e);
                     Raise(new DeviceEvent(DeviceEventKind.Event, session.Id, e, ts) { Component = component, Method = name });
                     if (name == "config_changed" && component is not null)
@@ -133,6 +137,26 @@ public sealed partial class DeviceHub
                 }
                 break;
         }
+    }
+
+    private StatusLimits? _limits;
+    private StatusLimits? _pendingLimits;
+
+    private StatusLimits Limits => _limits ??= _options.StatusLimits;
+
+    private StatusLimits PendingLimits => _pendingLimits ??= _options.PendingStatusLimits;
+
+    /// <summary>Counts and logs a status report that went over the device's limits; true when it did.</summary>
+    private bool CountDropped(DeviceSession session, int dropped)
+    {
+        if (dropped == 0)
+        {
+            return false;
+        }
+        Interlocked.Increment(ref _framesRejected);
+        Interlocked.Increment(ref _statusOverLimits);
+        LogStatusOverLimits(session.Id, dropped);
+        return true;
     }
 
     private static async Task SendQuietly(DeviceSession session, JsonObject frame)
@@ -407,6 +431,9 @@ public sealed partial class DeviceHub
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Denied device {Id} told to stop connecting")]
     private partial void LogDenied(string id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Id}: {Dropped} status component(s) over the status limits (Fleet:MaxStatus*) were not stored")]
+    private partial void LogStatusOverLimits(string id, int dropped);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {Id} sent more than {Limit} frames/min; disconnected")]
     private partial void LogRateLimited(string id, int limit);

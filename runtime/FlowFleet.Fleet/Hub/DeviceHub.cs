@@ -113,6 +113,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
     private long _eventsProcessed;
     private long _framesRejected;
     private long _connectionsRefused;
+    private long _statusOverLimits;
 
     public DeviceRegistry Registry => registry;
 
@@ -125,6 +126,9 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
     public long EventsProcessed => Interlocked.Read(ref _eventsProcessed);
 
     public long FramesRejected => Interlocked.Read(ref _framesRejected);
+
+    /// <summary>Status reports that went over a device's status limits (partly or wholly not stored).</summary>
+    public long StatusOverLimits => Interlocked.Read(ref _statusOverLimits);
 
     /// <summary>Device websockets refused because the server is at its connection budget.</summary>
     public long ConnectionsRefused => Interlocked.Read(ref _connectionsRefused);
@@ -297,15 +301,17 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         EnsureSweep();
         lock (state.Gate)
         {
-            if (first["params"] is JsonObject p)
+            if (first["params"] is JsonObject p && method is "NotifyFullStatus" or "NotifyStatus")
             {
-                if (method == "NotifyFullStatus")
+                var limits = admitted ? Limits : PendingLimits;
+                var dropped = method == "NotifyFullStatus" ? state.ReplaceStatus(p, limits) : state.MergeStatus(p, limits);
+                if (dropped > 0)
                 {
-                    state.ReplaceStatus(p);
-                }
-                else
-                {
-                    state.MergeStatus(p);
+                    Interlocked.Increment(ref _statusOverLimits);
+                    if (admitted)
+                    {
+                        LogStatusOverLimits(src, dropped);
+                    }
                 }
             }
             state.LastSeen = DateTime.UtcNow;
@@ -399,7 +405,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         var status = session.CallAsync("Shelly.GetStatus");
         var methods = session.CallAsync("Shelly.ListMethods");
         await Task.WhenAll(Quiet(info), Quiet(config), Quiet(status), Quiet(methods)).ConfigureAwait(false);
-        var methodList = methods.IsCompletedSuccessfully && methods.Result?["methods"] is JsonArray a ? a.Select(x => x!.GetValue<string>()).ToArray() : null;
+        var methodList = methods.IsCompletedSuccessfully && methods.Result.Field("methods") is JsonArray a ? JsonRead.Strings(a) : null;
         JsonObject? configObject = config.IsCompletedSuccessfully ? config.Result as JsonObject : null;
         if (methodList?.Contains("Shelly.GetComponents", StringComparer.OrdinalIgnoreCase) == true && configObject is not null)
         {
@@ -407,17 +413,18 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             while (true)
             {
                 var page = await session.CallAsync("Shelly.GetComponents", new JsonObject { ["dynamic_only"] = true, ["offset"] = offset }).ConfigureAwait(false) as JsonObject;
-                var components = page?["components"] as JsonArray ?? [];
+                var components = page.Field("components") as JsonArray ?? [];
                 foreach (var c in components.OfType<JsonObject>())
                 {
-                    if (c["key"]?.GetValue<string>() is { } key && c["config"] is JsonObject cc)
+                    if (JsonRead.Text(c.Field("key")) is { } key && c.Field("config") is JsonObject cc)
                     {
                         configObject[key] = cc.DeepClone();
                     }
                 }
                 offset += components.Count;
-                var total = page?["total"] is JsonValue t ? (int)t.GetValue<double>() : 0;
-                if (components.Count == 0 || offset >= total)
+                var total = JsonRead.Number(page.Field("total")) ?? 0;
+                // A device can't keep this loop going by claiming a huge total.
+                if (components.Count == 0 || offset >= total || offset >= _options.MaxStatusComponents)
                 {
                     break;
                 }
@@ -512,7 +519,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
     {
         if (WantsMessages)
         {
-            Raise(new DeviceEvent(DeviceEventKind.Message, session.Id, frame, ShellyFrames.Now(), Outbound: true) { Method = frame["method"]?.GetValue<string>() });
+            Raise(new DeviceEvent(DeviceEventKind.Message, session.Id, frame, ShellyFrames.Now(), Outbound: true) { Method = JsonRead.Text(frame.Field("method")) });
         }
     }
 }

@@ -47,11 +47,11 @@ public static class ShellyFrames
                 case JsonObject o:
                     FlattenNumbers(o, path, into);
                     break;
-                case JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.Number && key is not ("id" or "ts" or "minute_ts" or "unixtime" or "uptime" or "time"):
-                    into.Add(new(path, v.GetValue<double>()));
+                case JsonValue v when key is not ("id" or "ts" or "minute_ts" or "unixtime" or "uptime" or "time") && Registry.JsonRead.Number(v) is { } number:
+                    into.Add(new(path, number));
                     break;
-                case JsonValue v when v.GetValueKind() is System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False && key == "output":
-                    into.Add(new(path, v.GetValue<bool>() ? 1 : 0));
+                case JsonValue v when key == "output" && Registry.JsonRead.Bool(v) is { } on:
+                    into.Add(new(path, on ? 1 : 0));
                     break;
             }
         }

@@ -50,6 +50,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
     private readonly Channel<DeviceEventRecord> _events = Channel.CreateBounded<DeviceEventRecord>(new BoundedChannelOptions(50_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Channel<CommandAuditRecord> _audit = Channel.CreateBounded<CommandAuditRecord>(new BoundedChannelOptions(50_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly FleetOptions _options = options.Value;
+    private StatusLimits? _limits;
     private long _telemetryDropped;
 
     public IEnumerable<DeviceState> All => _devices.Values;
@@ -154,22 +155,22 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
             if (info is not null)
             {
                 d.Info = info;
-                d.Model = info["model"]?.GetValue<string>() ?? d.Model;
-                d.App = info["app"]?.GetValue<string>() ?? d.App;
-                d.Mac = info["mac"]?.GetValue<string>() ?? d.Mac;
-                d.FirmwareVersion = info["ver"]?.GetValue<string>() ?? d.FirmwareVersion;
-                d.Gen = info["gen"] is JsonValue g && double.TryParse(g.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture, out var gen) ? (int)gen : d.Gen;
-                d.Name = info["name"]?.GetValue<string>() ?? d.Name;
+                d.Model = JsonRead.Text(info.Field("model")) ?? d.Model;
+                d.App = JsonRead.Text(info.Field("app")) ?? d.App;
+                d.Mac = JsonRead.Text(info.Field("mac")) ?? d.Mac;
+                d.FirmwareVersion = JsonRead.Text(info.Field("ver")) ?? d.FirmwareVersion;
+                d.Gen = JsonRead.Number(info.Field("gen")) is { } gen and >= 0 and <= 100 ? (int)gen : d.Gen;
+                d.Name = JsonRead.Text(info.Field("name")) ?? d.Name;
             }
             if (config is not null)
             {
                 d.Config = config;
-                d.Name = config["sys"]?["device"]?["name"]?.GetValue<string>() ?? d.Name;
+                d.Name = JsonRead.Text(config.Field("sys").Field("device").Field("name")) ?? d.Name;
             }
             if (status is not null)
             {
-                d.ReplaceStatus(status);
-                d.Ip = status["wifi"]?["sta_ip"]?.GetValue<string>() ?? d.Ip;
+                d.ReplaceStatus(status, _limits ??= _options.StatusLimits);
+                d.Ip = JsonRead.Text(status.Field("wifi").Field("sta_ip")) ?? d.Ip;
             }
             if (methods is not null)
             {
@@ -475,12 +476,13 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         await db.SaveChangesAsync(ct);
     }
 
-    private static DeviceState FromRecord(DeviceRecord r)
+    private DeviceState FromRecord(DeviceRecord r)
     {
         var d = Record(r);
         if (Parse(r.StatusJson) is { } status)
         {
-            d.ReplaceStatus(status);
+            // A status stored before the limits existed (or under larger ones) is held to them: start-up stays fast.
+            d.ReplaceStatus(status, d.Admission == AdmissionStates.Accepted ? _limits ??= _options.StatusLimits : _options.PendingStatusLimits);
         }
         return d;
     }
@@ -489,7 +491,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
     {
         Name = r.Name, Model = r.Model, App = r.App, Gen = r.Gen, Mac = r.Mac, FirmwareVersion = r.FirmwareVersion, Ip = r.Ip, Admission = r.Admission,
         Info = Parse(r.InfoJson), Config = Parse(r.ConfigJson), Desired = Parse(r.DesiredJson),
-        Methods = SharedMethods((JsonNode.Parse(r.MethodsJson ?? "[]") as JsonArray ?? []).Select(m => m!.GetValue<string>()).ToArray()),
+        Methods = SharedMethods(JsonRead.Strings(JsonNode.Parse(r.MethodsJson ?? "[]"))),
         Tags = r.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), Password = r.Password, FirstSeen = r.FirstSeen, LastSeen = r.LastSeen,
     };
 
@@ -510,6 +512,9 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
             Ts = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         });
 
+    /// <summary>Numbers sampled from one status report at most.</summary>
+    internal const int MaxTelemetryFields = 256;
+
     /// <summary>Samples the numeric fields of a status delta into telemetry (at most once per <see cref="FleetOptions.TelemetryInterval"/> per device).</summary>
     public void RecordTelemetry(DeviceState d, JsonObject delta, bool force = false)
     {
@@ -526,6 +531,11 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
             {
                 ShellyFrames.FlattenNumbers(o, key, fields);
             }
+        }
+        if (fields.Count > MaxTelemetryFields)
+        {
+            // Real devices report a few dozen numbers; more is noise that would crowd out other devices' samples.
+            fields.RemoveRange(MaxTelemetryFields, fields.Count - MaxTelemetryFields);
         }
         foreach (var (field, v) in fields)
         {
