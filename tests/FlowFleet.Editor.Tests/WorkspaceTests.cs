@@ -109,13 +109,75 @@ public sealed class WorkspaceTests
         var group = ws.GroupSelection("pair")!;
         Assert.Equal("group", FlowWorkspace.TypeOf(group));
         Assert.Equal("f1", FlowWorkspace.Z(group));
-        Assert.Equal(100, FlowWorkspace.Num(group["x"]));
-        Assert.Equal(60, FlowWorkspace.Num(group["y"]));
+        // Node x/y are centres (120 × 30 here): the box starts 20 px left of n1's left edge and above its top edge.
+        Assert.Equal(120 - 60 - 20, FlowWorkspace.Num(group["x"]));
+        Assert.Equal(80 - 15 - 20, FlowWorkspace.Num(group["y"]));
         Assert.Equal(FlowWorkspace.IdOf(group), ws.Find("n1")!["g"]!.GetValue<string>());
         ws.MoveNodes([("n3", 900, 300)]);
-        Assert.Equal(900 + 120 + 20 - 100, FlowWorkspace.Num(group["w"]));
+        Assert.Equal(900 + 60 + 20 - 40, FlowWorkspace.Num(group["w"]));
         ws.Ungroup(FlowWorkspace.IdOf(group));
         Assert.Null(ws.Find(FlowWorkspace.IdOf(group)));
         Assert.Null(ws.Find("n1")!["g"]);
+    }
+
+    [Fact]
+    public void Splicing_inserts_a_node_into_a_wire_in_one_undo_step()
+    {
+        var ws = new FlowWorkspace();
+        ws.Load(JsonNode.Parse(NodeRedExport)!.AsArray(), "rev1");
+        var fn = ws.AddNode("function", new JsonObject { ["outputs"] = 1, ["inputs"] = 1 }, 200, 200);
+        var id = FlowWorkspace.IdOf(fn);
+        ws.MoveNodes([(id, 220, 80)], new Wire("n1", 0, "n2"));
+        Assert.Equal([id], ws.Find("n1")!["wires"]![0]!.AsArray().Select(t => t!.GetValue<string>()));
+        Assert.Equal(["n2"], fn["wires"]![0]!.AsArray().Select(t => t!.GetValue<string>()));
+        Assert.Equal(220, FlowWorkspace.Num(fn["x"]));
+        ws.Undo();
+        Assert.Equal(["n2"], ws.Find("n1")!["wires"]![0]!.AsArray().Select(t => t!.GetValue<string>()));
+        Assert.Equal(200, FlowWorkspace.Num(ws.Find(id)!["y"]));
+        Assert.False(ws.SpliceWire(id, new Wire("n1", 0, "nope")));
+    }
+
+    [Fact]
+    public void Disable_and_paste_at_a_point()
+    {
+        var ws = new FlowWorkspace();
+        ws.Load(JsonNode.Parse(NodeRedExport)!.AsArray(), "rev1");
+        ws.SetDisabled(["n1", "n3"], true);
+        Assert.True(ws.Find("n1")!["d"]!.GetValue<bool>());
+        ws.SetDisabled(["n1"], false);
+        Assert.Null(ws.Find("n1")!["d"]);
+        ws.Selected.Clear();
+        ws.Selected.Add("n1");
+        ws.Selected.Add("n3");
+        var pasted = ws.Paste(ws.Copy(), 1000, 500);
+        // n1 (120) and n3 (520) are centred on 320, 80: the pair moves by (680, 420).
+        Assert.Equal([800.0, 1200.0], pasted.Select(p => FlowWorkspace.Num(p["x"])).Order());
+        Assert.All(pasted, p => Assert.Equal(500, FlowWorkspace.Num(p["y"])));
+    }
+
+    [Theory]
+    [InlineData("timestamp", 0, 120)]
+    [InlineData("msg.payload", 1, 140)]
+    [InlineData("function", 1, 120)]
+    [InlineData("a", 1, 100)]
+    [InlineData("a much longer label than usual", 1, 260)]
+    public void Node_widths_follow_node_red(string label, int inputs, double width) => Assert.Equal(width, NodeGeometry.Width(label, inputs));
+
+    [Fact]
+    public void Geometry_is_node_red_centre_based()
+    {
+        Assert.Equal(30, NodeGeometry.Height(1));
+        Assert.Equal(60, NodeGeometry.Height(4));
+        Assert.Equal(0, NodeGeometry.PortY(0, 1));
+        Assert.Equal(-6.5, NodeGeometry.PortY(0, 2));
+        Assert.Equal(6.5, NodeGeometry.PortY(1, 2));
+        // A 100 px node: edges on the grid, so its centre is at 10 mod 20 (Node-RED's 130, 150, ...).
+        Assert.Equal(130, NodeGeometry.SnapX(127, 100));
+        Assert.Equal(140, NodeGeometry.SnapX(137, 120));
+        Assert.Equal("M 100 80 C 175 80 225 80 300 80", NodeGeometry.WirePath(100, 80, 300, 80));
+        var debug = JsonNode.Parse("""{"type":"debug","complete":"false","name":""}""")!.AsObject();
+        Assert.Equal("msg.payload", NodeGeometry.Label(debug, null));
+        var inject = JsonNode.Parse("""{"type":"inject","payload":"21","payloadType":"num","topic":""}""")!.AsObject();
+        Assert.Equal("21", NodeGeometry.Label(inject, null));
     }
 }

@@ -12,7 +12,7 @@ public readonly record struct Wire(string From, int Port, string To);
 /// selection, undo/redo, clipboard, import/export and the comparison with what is deployed. Blazor owns this model; the
 /// canvas script only reports gestures.
 /// </summary>
-public sealed class FlowWorkspace
+public sealed partial class FlowWorkspace
 {
     public const int Grid = 20;
 
@@ -244,10 +244,13 @@ public sealed class FlowWorkspace
         node["name"] ??= "";
         if (!isConfig)
         {
-            node["x"] = Snap(x);
-            node["y"] = Snap(y);
             var outputs = (int)Num(descriptor?["outputs"]);
             node["wires"] = new JsonArray(Enumerable.Range(0, Math.Max(0, outputs)).Select(_ => (JsonNode?)new JsonArray()).ToArray());
+            // x/y are the centre (Node-RED); the width depends on the label, so measure before snapping.
+            node["x"] = x;
+            node["y"] = y;
+            node["x"] = NodeGeometry.SnapX(x, Measure(node).W);
+            node["y"] = NodeGeometry.SnapY(y);
         }
         Items.Add(node);
         if (!isConfig)
@@ -259,7 +262,9 @@ public sealed class FlowWorkspace
         return node;
     }
 
-    public void MoveNodes(IEnumerable<(string Id, double X, double Y)> moves)
+    /// <summary>Moves nodes (centres, snapped as Node-RED snaps); with <paramref name="splice"/> the one moved node is
+    /// inserted into that wire in the same undo step.</summary>
+    public void MoveNodes(IEnumerable<(string Id, double X, double Y)> moves, Wire? splice = null)
     {
         var list = moves.ToList();
         if (list.Count == 0)
@@ -272,8 +277,8 @@ public sealed class FlowWorkspace
         {
             if (Find(id) is { } n)
             {
-                n["x"] = Snap(x);
-                n["y"] = Snap(y);
+                n["x"] = NodeGeometry.SnapX(x, Measure(n).W);
+                n["y"] = NodeGeometry.SnapY(y);
                 if (n["g"] is JsonValue g)
                 {
                     groups.Add(g.GetValue<string>());
@@ -286,6 +291,10 @@ public sealed class FlowWorkspace
             {
                 Fit(group);
             }
+        }
+        if (splice is { } wire && list.Count == 1)
+        {
+            SpliceWire(list[0].Id, wire, record: false);
         }
         Changed?.Invoke();
     }
@@ -455,7 +464,9 @@ public sealed class FlowWorkspace
         {
             return;
         }
-        var boxes = members.Select(m => (X: Num(m["x"]), Y: Num(m["y"]), Size: Measure(m))).ToList();
+        // Node x/y are centres; the group box is top-left + size (as Node-RED stores groups).
+        var boxes = members.Select(m => (Size: Measure(m), Cx: Num(m["x"]), Cy: Num(m["y"])))
+            .Select(b => (X: b.Cx - b.Size.W / 2, Y: b.Cy - b.Size.H / 2, b.Size)).ToList();
         var x = boxes.Min(b => b.X) - Grid;
         var y = boxes.Min(b => b.Y) - Grid;
         group["x"] = x;

@@ -1,20 +1,35 @@
 // FlowFleet flow canvas: pointer and keyboard work only. Blazor renders the SVG and owns the model; this module moves
 // nodes and wires while a gesture lasts (no round trip per mousemove) and reports the result once at the end.
 const GRID = 20;
+// Double clicks are recognised here, not by the browser's dblclick: the pointer is captured on mouse-down (so a drag can
+// leave the node), which retargets the browser's click/dblclick to the svg.
+const DOUBLE_CLICK_MS = 500;
 const state = new WeakMap();
 
 export function attach(svg, dotnet) {
   const viewport = svg.querySelector("#ff-viewport");
-  const s = { svg, viewport, dotnet, panX: 0, panY: 0, zoom: 1, gesture: null };
+  const s = { svg, viewport, dotnet, panX: 0, panY: 0, zoom: 1, gesture: null, lastClick: null, mouse: { x: 100, y: 100 }, splice: null };
   state.set(svg, s);
   applyView(s);
 
   svg.addEventListener("pointerdown", e => onDown(s, e));
-  svg.addEventListener("pointermove", e => onMove(s, e));
+  svg.addEventListener("pointermove", e => { s.mouse = toCanvas(s, e.clientX, e.clientY); onMove(s, e); });
   svg.addEventListener("pointerup", e => onUp(s, e));
-  svg.addEventListener("dblclick", e => {
+  svg.addEventListener("contextmenu", e => {
+    e.preventDefault();
+    s.gesture = null;
+    const r = svg.getBoundingClientRect();
+    const p = toCanvas(s, e.clientX, e.clientY);
+    s.mouse = p;
     const node = e.target.closest(".ff-node");
-    if (node) { dotnet.invokeMethodAsync("OnEdit", node.dataset.id); }
+    const wire = !node && e.target.closest(".ff-wire");
+    const target = node ? { kind: "node", id: node.dataset.id }
+      : wire ? { kind: "wire", id: null, from: wire.dataset.from, port: parseInt(wire.dataset.port, 10), to: wire.dataset.to }
+      : { kind: "canvas", id: null };
+    dotnet.invokeMethodAsync("OnContextMenu", {
+      kind: target.kind, id: target.id, from: target.from || null, port: target.port || 0, to: target.to || null,
+      left: e.clientX - r.left, top: e.clientY - r.top, x: p.x, y: p.y,
+    });
   });
   svg.addEventListener("wheel", e => {
     e.preventDefault();
@@ -31,25 +46,37 @@ export function attach(svg, dotnet) {
     }
     applyView(s);
   }, { passive: false });
-  svg.addEventListener("dragover", e => { e.preventDefault(); e.dataTransfer.dropEffect = "copy"; });
+  svg.addEventListener("dragover", e => {
+    e.preventDefault();
+    e.dataTransfer.dropEffect = "copy";
+    markSplice(s, wireAt(s, e.clientX, e.clientY));
+  });
+  svg.addEventListener("dragleave", () => markSplice(s, null));
   svg.addEventListener("drop", e => {
     e.preventDefault();
+    const wire = s.splice;
+    markSplice(s, null);
     const type = e.dataTransfer.getData("application/x-flowfleet-node") || e.dataTransfer.getData("text/plain");
     if (!type) { return; }
     const p = toCanvas(s, e.clientX, e.clientY);
-    dotnet.invokeMethodAsync("OnDrop", type, snap(p.x - 60), snap(p.y - 15));
+    dotnet.invokeMethodAsync("OnDrop", type, p.x, p.y, wireRef(wire));
   });
   const onKey = e => {
     const t = e.target;
-    if (t && (t.closest("input, textarea, select, .cm-editor, .mud-dialog, [contenteditable=true]"))) { return; }
+    if (t && (t.closest("input, textarea, select, .cm-editor, .mud-dialog, .mud-popover, [contenteditable=true]"))) { return; }
+    if (document.querySelector(".mud-dialog")) { return; }
     const ctrl = e.ctrlKey || e.metaKey;
     let key = null;
     if (e.key === "Delete" || e.key === "Backspace") { key = "delete"; }
-    else if (ctrl && "acxvzyd".includes(e.key.toLowerCase())) { key = "ctrl+" + e.key.toLowerCase(); }
+    else if (e.key === "Enter" && !ctrl) { key = "enter"; }
+    else if (e.key === "Escape") { key = "escape"; }
+    else if (ctrl && "acxvzydf".includes(e.key.toLowerCase())) { key = "ctrl+" + e.key.toLowerCase(); }
     if (!key) { return; }
     e.preventDefault();
+    const at = s.mouse;
     if (key === "ctrl+v" && navigator.clipboard && navigator.clipboard.readText) {
-      navigator.clipboard.readText().then(text => dotnet.invokeMethodAsync("OnPaste", text)).catch(() => dotnet.invokeMethodAsync("OnKey", key));
+      navigator.clipboard.readText().then(text => dotnet.invokeMethodAsync("OnPaste", text, at.x, at.y))
+        .catch(() => dotnet.invokeMethodAsync("OnPaste", null, at.x, at.y));
       return;
     }
     dotnet.invokeMethodAsync("OnKey", key).then(text => {
@@ -76,9 +103,24 @@ export function zoom(svg, factor) {
   if (s) { s.zoom = Math.min(3, Math.max(0.2, s.zoom * factor)); applyView(s); }
 }
 
+/** Pans so that a canvas point is in the middle of the view (search results, "reveal node"). */
+export function reveal(svg, x, y) {
+  const s = state.get(svg);
+  if (!s) { return; }
+  const r = svg.getBoundingClientRect();
+  s.panX = r.width / 2 - x * s.zoom;
+  s.panY = r.height / 2 - y * s.zoom;
+  applyView(s);
+}
+
 export function copyText(text) {
   if (navigator.clipboard && navigator.clipboard.writeText) { return navigator.clipboard.writeText(text).then(() => true).catch(() => false); }
   return false;
+}
+
+export function readText() {
+  if (navigator.clipboard && navigator.clipboard.readText) { return navigator.clipboard.readText().catch(() => null); }
+  return null;
 }
 
 export function download(name, text) {
@@ -103,8 +145,9 @@ function toCanvas(s, clientX, clientY) {
 
 function nodeEl(s, id) { return s.svg.querySelector(`.ff-node[data-id="${CSS.escape(id)}"]`); }
 
+// A node element's transform is its top-left corner; data-x/data-y hold the model position.
 function pos(el) {
-  const m = /translate\(([-\d.]+)[ ,]+([-\d.]+)\)/.exec(el.getAttribute("transform") || "");
+  const m = /translate\(([-\d.e]+)[ ,]+([-\d.e]+)\)/.exec(el.getAttribute("transform") || "");
   return m ? { x: parseFloat(m[1]), y: parseFloat(m[2]) } : { x: 0, y: 0 };
 }
 
@@ -134,6 +177,33 @@ function redrawWires(s, ids) {
   });
 }
 
+/** The wire under a screen point (under whatever node is being dragged there). */
+function wireAt(s, clientX, clientY) {
+  for (const el of document.elementsFromPoint(clientX, clientY)) {
+    const w = el.closest && el.closest(".ff-wire");
+    if (w && s.svg.contains(w)) { return w; }
+  }
+  return null;
+}
+
+function markSplice(s, wire) {
+  if (s.splice === wire) { return; }
+  if (s.splice) { s.splice.classList.remove("splice"); }
+  s.splice = wire;
+  if (wire) { wire.classList.add("splice"); }
+}
+
+function wireRef(w) {
+  return w ? { from: w.dataset.from, port: parseInt(w.dataset.port, 10), to: w.dataset.to } : null;
+}
+
+/** Node-RED splices only a lone node that has an input and an output and no wires yet. */
+function canSplice(s, el) {
+  if (el.dataset.inputs === "0" || el.dataset.outputs === "0") { return false; }
+  const id = CSS.escape(el.dataset.id);
+  return !s.svg.querySelector(`.ff-wire[data-from="${id}"], .ff-wire[data-to="${id}"]`);
+}
+
 function onDown(s, e) {
   if (e.button === 1 || (e.button === 0 && e.altKey)) {
     s.gesture = { kind: "pan", x: e.clientX, y: e.clientY, panX: s.panX, panY: s.panY };
@@ -141,6 +211,7 @@ function onDown(s, e) {
     return;
   }
   if (e.button !== 0) { return; }
+  s.svg.focus({ preventScroll: true });
   const port = e.target.closest(".ff-port-out");
   if (port) {
     const node = port.closest(".ff-node");
@@ -167,7 +238,8 @@ function onDown(s, e) {
     }
     const start = toCanvas(s, e.clientX, e.clientY);
     const nodes = selected.map(nid => { const el = nodeEl(s, nid); return el ? { id: nid, el, origin: pos(el) } : null; }).filter(x => x);
-    s.gesture = { kind: "move", start, nodes, moved: false, ids: new Set(selected) };
+    const spliceable = nodes.length === 1 && canSplice(s, nodes[0].el);
+    s.gesture = { kind: "move", start, nodes, moved: false, ids: new Set(selected), clicked: id, modifier: e.shiftKey || e.ctrlKey, spliceable };
     s.svg.setPointerCapture(e.pointerId);
     return;
   }
@@ -200,6 +272,7 @@ function onMove(s, e) {
     g.moved = true;
     for (const n of g.nodes) { n.el.setAttribute("transform", `translate(${n.origin.x + dx},${n.origin.y + dy})`); }
     redrawWires(s, g.ids);
+    if (g.spliceable) { markSplice(s, wireAt(s, e.clientX, e.clientY)); }
   } else if (g.kind === "wire") {
     g.path.setAttribute("d", wirePath(g.start, p));
   } else if (g.kind === "lasso") {
@@ -215,10 +288,24 @@ function onUp(s, e) {
   s.gesture = null;
   if (!g) { return; }
   if (g.kind === "move" && g.moved) {
-    const moves = g.nodes.map(n => { const p = pos(n.el); return { id: n.id, x: snap(p.x), y: snap(p.y) }; });
-    for (const n of g.nodes) { const p = pos(n.el); n.el.setAttribute("transform", `translate(${snap(p.x)},${snap(p.y)})`); }
+    s.lastClick = null;
+    const wire = s.splice;
+    markSplice(s, null);
+    const moves = g.nodes.map(n => {
+      const p = pos(n.el), w = parseFloat(n.el.dataset.w), h = parseFloat(n.el.dataset.h);
+      return { id: n.id, x: snap(p.x + w / 2) - w / 2, y: snap(p.y + h / 2) - h / 2, w, h };
+    });
+    for (const m of moves) { nodeEl(s, m.id)?.setAttribute("transform", `translate(${m.x},${m.y})`); }
     redrawWires(s, g.ids);
-    s.dotnet.invokeMethodAsync("OnMoved", moves);
+    s.dotnet.invokeMethodAsync("OnMoved", moves.map(m => ({ id: m.id, x: m.x, y: m.y })), wireRef(wire));
+  } else if (g.kind === "move") {
+    const now = performance.now();
+    if (!g.modifier && s.lastClick && s.lastClick.id === g.clicked && now - s.lastClick.t < DOUBLE_CLICK_MS) {
+      s.lastClick = null;
+      s.dotnet.invokeMethodAsync("OnEdit", g.clicked);
+    } else {
+      s.lastClick = { id: g.clicked, t: now };
+    }
   } else if (g.kind === "wire") {
     g.path.remove();
     const target = document.elementFromPoint(e.clientX, e.clientY);
