@@ -52,4 +52,23 @@ public sealed class CliTests
         Assert.Contains("Password of olga changed:", output, StringComparison.Ordinal);
         Assert.Contains("olga", (await Run("user", "list", "--data", data)).Out, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Users_get_roles_and_device_groups_and_are_deleted()
+    {
+        var data = Directory.CreateTempSubdirectory("ff-cli-").FullName;
+        Assert.Equal(0, (await Run("user", "add", "root", "--role", "admin", "--password", "admin-pw-12", "--data", data)).Code);
+        Assert.Equal(0, (await Run("user", "add", "olga", "--role", "operator", "--groups", "kitchen", "--password", "operator-pw-1", "--data", data)).Code);
+        Assert.Contains("groups kitchen", (await Run("user", "list", "--data", data)).Out, StringComparison.Ordinal);
+        var (code, output, _) = await Run("user", "set", "olga", "--role", "viewer", "--groups", "kitchen, hall", "--data", data);
+        Assert.Equal(0, code);
+        Assert.Contains("olga: viewer, devices: groups kitchen,hall", output, StringComparison.Ordinal);
+        Assert.Contains("all devices", (await Run("user", "set", "olga", "--groups", "*", "--data", data)).Out, StringComparison.Ordinal);
+        var (refused, _, err) = await Run("user", "delete", "root", "--data", data);
+        Assert.Equal(1, refused);
+        Assert.Contains("last admin", err, StringComparison.Ordinal);
+        Assert.Equal(0, (await Run("user", "delete", "olga", "--data", data)).Code);
+        Assert.DoesNotContain("olga", (await Run("user", "list", "--data", data)).Out, StringComparison.Ordinal);
+        Assert.Equal(1, (await Run("user", "set", "olga", "--role", "viewer", "--data", data)).Code);
+    }
 }

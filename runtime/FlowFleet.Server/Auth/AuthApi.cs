@@ -27,11 +27,8 @@ public static class AuthApi
         red.MapPost("/auth/revoke", RevokeAsync).WithName("RedAuthRevoke");
         app.MapGet("/login", (HttpContext ctx) => LoginPage(ctx.Request.Query["returnUrl"].ToString(), null)).AllowAnonymous();
         app.MapPost("/login", LoginAsync).AllowAnonymous().DisableAntiforgery();
-        app.MapGet("/logout", async (HttpContext ctx) =>
-        {
-            await ctx.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-            return Results.Redirect("/login");
-        }).AllowAnonymous();
+        app.MapMethods("/logout", ["GET", "POST"], LogoutAsync).AllowAnonymous().DisableAntiforgery();
+        app.MapUsersApi();
     }
 
     private static async Task<IResult> TokenAsync(HttpContext ctx, UserService users, TokenService tokens, LoginThrottle throttle)
@@ -77,7 +74,19 @@ public static class AuthApi
         return Results.Ok();
     }
 
-    private static async Task<IResult> LoginAsync(HttpContext ctx, UserService users, LoginThrottle throttle)
+    /// <summary>Ends the cookie's session on the server too, so a copy of the cookie is worthless afterwards.</summary>
+    private static async Task<IResult> LogoutAsync(HttpContext ctx, TokenService tokens)
+    {
+        var cookie = await ctx.AuthenticateAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        if (Principals.SessionOf(cookie.Principal) is { } sid)
+        {
+            await tokens.RevokeSessionAsync(sid, ctx.RequestAborted);
+        }
+        await ctx.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        return Results.Redirect("/login");
+    }
+
+    private static async Task<IResult> LoginAsync(HttpContext ctx, UserService users, TokenService tokens, LoginThrottle throttle)
     {
         var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
         var user = form["username"].ToString();
@@ -94,8 +103,8 @@ public static class AuthApi
             return LoginPage(returnUrl, "Wrong user name or password.", 401);
         }
         throttle.Succeeded(user, address);
-        await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme,
-            Principals.For(account.Name, account.Role, "*", CookieAuthenticationDefaults.AuthenticationScheme));
+        var (_, session) = await tokens.IssueAsync(account, "*", TokenService.CookieClient, ctx.RequestAborted);
+        await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, Principals.For(session, CookieAuthenticationDefaults.AuthenticationScheme));
         return Results.Redirect(IsLocal(returnUrl) ? returnUrl : "/");
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace FlowFleet.Server.Auth;
 
@@ -14,7 +15,9 @@ public static class AuthSetup
         services.AddSingleton<UserService>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<LoginThrottle>();
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<SessionMonitor>();
+        services.AddSingleton<SessionHubFilter>();
+        services.TryAddSingleton(TimeProvider.System);
         var builder = noAuth
             ? services.AddAuthentication(NoAuthHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, NoAuthHandler>(NoAuthHandler.SchemeName, null)
             : services.AddAuthentication(SmartScheme)
@@ -33,6 +36,7 @@ public static class AuthSetup
             o.Cookie.SameSite = SameSiteMode.Lax;
             o.SlidingExpiration = true;
             o.ExpireTimeSpan = TimeSpan.FromDays(7);
+            o.Events.OnValidatePrincipal = ValidateCookieAsync;
             o.Events.OnRedirectToLogin = ctx => Deny(ctx, StatusCodes.Status401Unauthorized);
             o.Events.OnRedirectToAccessDenied = ctx => Deny(ctx, StatusCodes.Status403Forbidden);
         });
@@ -45,6 +49,18 @@ public static class AuthSetup
             }
         });
         return services;
+    }
+
+    /// <summary>A cookie is only as good as its session: ended sessions (and cookies from before sessions existed) are refused.</summary>
+    private static async Task ValidateCookieAsync(CookieValidatePrincipalContext ctx)
+    {
+        var sid = Principals.SessionOf(ctx.Principal);
+        var tokens = ctx.HttpContext.RequestServices.GetRequiredService<TokenService>();
+        if (sid is null || await tokens.ValidateSessionAsync(sid, ctx.HttpContext.RequestAborted) is null)
+        {
+            ctx.RejectPrincipal();
+            await ctx.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        }
     }
 
     /// <summary>APIs answer 401/403 as JSON; pages go to the login form.</summary>

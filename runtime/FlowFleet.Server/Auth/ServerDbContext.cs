@@ -14,6 +14,18 @@ public sealed class UserAccount
     public required string Role { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Changes whenever the password, role or device access changes: every session issued before ends.</summary>
+    public string SecurityStamp { get; set; } = NewStamp();
+
+    /// <summary>The device groups the user may see and drive, as a JSON array; null: all devices.</summary>
+    public string? Groups { get; set; }
+
+    public static string NewStamp() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>The groups this user is limited to, or null when not limited (admins never are).</summary>
+    public IReadOnlyList<string>? GroupList() =>
+        Role == Roles.Admin || Groups is null ? null : System.Text.Json.JsonSerializer.Deserialize<List<string>>(Groups) ?? [];
 }
 
 /// <summary>A bearer token; only its SHA-256 is stored.</summary>
@@ -32,6 +44,9 @@ public sealed class ApiToken
     public DateTimeOffset ExpiresAt { get; set; }
 
     public bool Revoked { get; set; }
+
+    /// <summary>The user's security stamp when the token was issued; a different stamp now means the token is dead.</summary>
+    public string Stamp { get; set; } = "";
 }
 
 /// <summary>The server's own tables (users and tokens) in <c>data/flowfleet.db</c>.</summary>

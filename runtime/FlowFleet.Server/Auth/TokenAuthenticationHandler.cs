@@ -31,7 +31,7 @@ public sealed class TokenAuthenticationHandler(IOptionsMonitor<AuthenticationSch
         var identity = await tokens.ValidateAsync(token, Context.RequestAborted);
         return identity is null
             ? AuthenticateResult.Fail("Invalid or expired token")
-            : AuthenticateResult.Success(new AuthenticationTicket(Principals.For(identity.UserName, identity.Role, identity.Scope, SchemeName), SchemeName));
+            : AuthenticateResult.Success(new AuthenticationTicket(Principals.For(identity, SchemeName), SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -62,10 +62,33 @@ public sealed class NoAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions> o
 
 public static class Principals
 {
+    /// <summary>The claim holding the session id, checked again on every request and websocket message.</summary>
+    public const string SessionClaim = "ff.sid";
+
+    /// <summary>One claim per device group a limited user may reach; <see cref="LimitedClaim"/> marks a limited user.</summary>
+    public const string GroupClaim = "ff.group";
+
+    public const string LimitedClaim = "ff.limited";
+
+    public static ClaimsPrincipal For(TokenIdentity session, string scheme)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return For(session.UserName, session.Role, session.Scope, scheme, session.Sid, session.Groups);
+    }
+
     /// <summary>A principal with the role and one <c>perm</c> claim per permission; a <c>read</c> scope keeps only read permissions.</summary>
-    public static ClaimsPrincipal For(string user, string role, string scope, string scheme)
+    public static ClaimsPrincipal For(string user, string role, string scope, string scheme, string? sid = null, IReadOnlyList<string>? groups = null)
     {
         var claims = new List<Claim> { new(ClaimTypes.Name, user), new(ClaimTypes.Role, role), new("scope", scope) };
+        if (sid is not null)
+        {
+            claims.Add(new Claim(SessionClaim, sid));
+        }
+        if (groups is not null)
+        {
+            claims.Add(new Claim(LimitedClaim, "true"));
+            claims.AddRange(groups.Select(g => new Claim(GroupClaim, g)));
+        }
         var perms = Roles.Permissions(role);
         if (scope == "read")
         {
@@ -77,6 +100,8 @@ public static class Principals
 
     public static bool Has(ClaimsPrincipal user, string permission) =>
         user.HasClaim(Policies.PermissionClaim, "*") || user.HasClaim(Policies.PermissionClaim, permission);
+
+    public static string? SessionOf(ClaimsPrincipal? user) => user?.FindFirst(SessionClaim)?.Value;
 
     public static IReadOnlyList<string> PermissionsOf(ClaimsPrincipal user) =>
         user.FindAll(Policies.PermissionClaim).Select(c => c.Value).ToList();

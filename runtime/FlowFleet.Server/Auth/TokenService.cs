@@ -5,63 +5,108 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FlowFleet.Server.Auth;
 
-/// <summary>A validated token: who and what for.</summary>
-public sealed record TokenIdentity(string UserName, string Role, string Scope, DateTimeOffset ExpiresAt);
+/// <summary>A validated session: who, what for, and its id (the token's hash) for later checks.</summary>
+public sealed record TokenIdentity(string UserName, string Role, string Scope, DateTimeOffset ExpiresAt, string Sid, IReadOnlyList<string>? Groups);
 
-/// <summary>Bearer tokens with expiry and revocation, stored hashed; valid ones are cached briefly.</summary>
-public sealed class TokenService(IDbContextFactory<ServerDbContext> db, UserService users, TimeProvider time)
+/// <summary>
+/// Sessions: bearer tokens and the browser's cookie sessions, stored hashed with expiry, revocation and the user's security
+/// stamp at issue. A session is valid while it is not revoked or expired and its stamp is still the user's: a password, role
+/// or device-access change, or deleting the user, ends every session of the user at once.
+/// </summary>
+public sealed class TokenService
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromDays(7);
+
+    /// <summary>The client id of the browser's cookie sessions.</summary>
+    public const string CookieClient = "flowfleet-ui";
+
+    /// <summary>
+    /// How long a validated session is trusted without reading the database. Changes made in this process drop the cached
+    /// entries at once; this bounds how late a change made by another process (the <c>flowfleet user</c> CLI) is seen.
+    /// </summary>
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<string, (TokenIdentity Identity, DateTimeOffset CachedUntil)> _cache = new(StringComparer.Ordinal);
+    private readonly IDbContextFactory<ServerDbContext> _db;
+    private readonly UserService _users;
+    private readonly TimeProvider _time;
+
+    public TokenService(IDbContextFactory<ServerDbContext> db, UserService users, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(users);
+        _db = db;
+        _users = users;
+        _time = time;
+        users.Changed += name =>
+        {
+            foreach (var (hash, hit) in _cache)
+            {
+                if (hit.Identity.UserName == name)
+                {
+                    _cache.TryRemove(hash, out _);
+                }
+            }
+            Changed?.Invoke();
+        };
+    }
+
+    /// <summary>Raised after sessions may have ended (a revocation or a user change), so open sockets are checked again.</summary>
+    public event Action? Changed;
 
     public async Task<(string Token, TokenIdentity Identity)> IssueAsync(UserAccount user, string scope, string clientId, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(user);
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
-        var expires = time.GetUtcNow() + Lifetime;
-        await using var ctx = await db.CreateDbContextAsync(ct);
-        ctx.Tokens.Add(new ApiToken { TokenHash = Hash(token), UserName = user.Name, Scope = scope, ClientId = clientId, ExpiresAt = expires });
+        var expires = _time.GetUtcNow() + Lifetime;
+        await using var ctx = await _db.CreateDbContextAsync(ct);
+        ctx.Tokens.Add(new ApiToken { TokenHash = Hash(token), UserName = user.Name, Scope = scope, ClientId = clientId, ExpiresAt = expires, Stamp = user.SecurityStamp });
         await ctx.SaveChangesAsync(ct);
-        return (token, new TokenIdentity(user.Name, user.Role, scope, expires));
+        return (token, new TokenIdentity(user.Name, user.Role, scope, expires, Hash(token), user.GroupList()));
     }
 
-    public async Task<TokenIdentity?> ValidateAsync(string token, CancellationToken ct = default)
+    public Task<TokenIdentity?> ValidateAsync(string token, CancellationToken ct = default) => ValidateSessionAsync(Hash(token), ct);
+
+    /// <summary>The session with this id (a token's hash), or null when it has ended.</summary>
+    public async Task<TokenIdentity?> ValidateSessionAsync(string sid, CancellationToken ct = default)
     {
-        var now = time.GetUtcNow();
-        var hash = Hash(token);
-        if (_cache.TryGetValue(hash, out var hit) && hit.CachedUntil > now && hit.Identity.ExpiresAt > now)
+        var now = _time.GetUtcNow();
+        if (_cache.TryGetValue(sid, out var hit) && hit.CachedUntil > now && hit.Identity.ExpiresAt > now)
         {
             return hit.Identity;
         }
-        await using var ctx = await db.CreateDbContextAsync(ct);
-        var row = await ctx.Tokens.AsNoTracking().SingleOrDefaultAsync(t => t.TokenHash == hash, ct);
-        if (row is null || row.Revoked || row.ExpiresAt <= now)
+        await using var ctx = await _db.CreateDbContextAsync(ct);
+        var row = await ctx.Tokens.SingleOrDefaultAsync(t => t.TokenHash == sid, ct);
+        var user = row is null ? null : await _users.FindAsync(row.UserName, ct);
+        if (row is null || row.Revoked || row.ExpiresAt <= now || user is null || user.SecurityStamp != row.Stamp)
         {
-            _cache.TryRemove(hash, out _);
+            _cache.TryRemove(sid, out _);
             return null;
         }
-        var user = await users.FindAsync(row.UserName, ct);
-        if (user is null)
+        if (row.ClientId == CookieClient && row.ExpiresAt - now < Lifetime / 2)
         {
-            return null;
+            // The cookie slides; its session follows, so an active browser stays logged in.
+            row.ExpiresAt = now + Lifetime;
+            await ctx.SaveChangesAsync(ct);
         }
-        var identity = new TokenIdentity(user.Name, user.Role, row.Scope, row.ExpiresAt);
-        _cache[hash] = (identity, now + TimeSpan.FromSeconds(30));
+        var identity = new TokenIdentity(user.Name, user.Role, row.Scope, row.ExpiresAt, sid, user.GroupList());
+        _cache[sid] = (identity, now + CacheFor);
         return identity;
     }
 
-    public async Task<bool> RevokeAsync(string token, CancellationToken ct = default)
+    public Task<bool> RevokeAsync(string token, CancellationToken ct = default) => RevokeSessionAsync(Hash(token), ct);
+
+    public async Task<bool> RevokeSessionAsync(string sid, CancellationToken ct = default)
     {
-        var hash = Hash(token);
-        _cache.TryRemove(hash, out _);
-        await using var ctx = await db.CreateDbContextAsync(ct);
-        var row = await ctx.Tokens.SingleOrDefaultAsync(t => t.TokenHash == hash, ct);
+        _cache.TryRemove(sid, out _);
+        await using var ctx = await _db.CreateDbContextAsync(ct);
+        var row = await ctx.Tokens.SingleOrDefaultAsync(t => t.TokenHash == sid, ct);
         if (row is null)
         {
             return false;
         }
         row.Revoked = true;
         await ctx.SaveChangesAsync(ct);
+        Changed?.Invoke();
         return true;
     }
 

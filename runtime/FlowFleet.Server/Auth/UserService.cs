@@ -4,9 +4,12 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FlowFleet.Server.Auth;
 
-/// <summary>Users: create, check passwords (ASP.NET Core Identity's hasher), change passwords, list.</summary>
+/// <summary>Users: create, check passwords (ASP.NET Core Identity's hasher), change password, role or device access, delete, list.</summary>
 public sealed class UserService(IDbContextFactory<ServerDbContext> db)
 {
+    /// <summary>Raised with the user's name after a change that ends the user's sessions (password, role, groups, deletion).</summary>
+    public event Action<string>? Changed;
+
     private static readonly UserAccount s_nobody = new() { Name = "", Role = "", PasswordHash = "" };
     private readonly PasswordHasher<UserAccount> _hasher = new();
     private readonly Lazy<string> _dummyHash = new(() => new PasswordHasher<UserAccount>().HashPassword(s_nobody, "not-a-password"));
@@ -34,13 +37,67 @@ public sealed class UserService(IDbContextFactory<ServerDbContext> db)
         return user;
     }
 
-    public async Task SetPasswordAsync(string name, string password, CancellationToken ct = default)
+    public Task SetPasswordAsync(string name, string password, CancellationToken ct = default)
     {
         CheckPassword(password);
+        return ChangeAsync(name, (_, user) => user.PasswordHash = _hasher.HashPassword(user, password), ct);
+    }
+
+    public Task SetRoleAsync(string name, string role, CancellationToken ct = default)
+    {
+        if (!Roles.IsValid(role))
+        {
+            throw new ArgumentException($"Unknown role '{role}' (use {string.Join(", ", Roles.All)})", nameof(role));
+        }
+        return ChangeAsync(name, (ctx, user) =>
+        {
+            if (user.Role == Roles.Admin && role != Roles.Admin)
+            {
+                KeepAnAdmin(ctx, user);
+            }
+            user.Role = role;
+        }, ct);
+    }
+
+    /// <summary>Limits the user to these device groups; null lifts the limit (all devices), an empty list allows none.</summary>
+    public Task SetGroupsAsync(string name, IEnumerable<string>? groups, CancellationToken ct = default)
+    {
+        var list = groups?.Select(g => g.Trim()).Where(g => g.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        return ChangeAsync(name, (_, user) => user.Groups = list is null ? null : System.Text.Json.JsonSerializer.Serialize(list), ct);
+    }
+
+    public async Task DeleteAsync(string name, CancellationToken ct = default)
+    {
         await using var ctx = await db.CreateDbContextAsync(ct);
-        var user = await ctx.Users.SingleOrDefaultAsync(u => u.Name == name, ct) ?? throw new InvalidOperationException($"No user '{name}'");
-        user.PasswordHash = _hasher.HashPassword(user, password);
+        var user = await ctx.Users.SingleOrDefaultAsync(u => u.Name == name, ct) ?? throw new KeyNotFoundException($"No user '{name}'");
+        if (user.Role == Roles.Admin)
+        {
+            KeepAnAdmin(ctx, user);
+        }
+        ctx.Users.Remove(user);
+        await ctx.Tokens.Where(t => t.UserName == name).ExecuteUpdateAsync(t => t.SetProperty(x => x.Revoked, true), ct);
         await ctx.SaveChangesAsync(ct);
+        Changed?.Invoke(name);
+    }
+
+    /// <summary>Applies a change and gives the user a new security stamp, which ends the user's cookies, tokens and sockets.</summary>
+    private async Task ChangeAsync(string name, Action<ServerDbContext, UserAccount> change, CancellationToken ct)
+    {
+        await using var ctx = await db.CreateDbContextAsync(ct);
+        var user = await ctx.Users.SingleOrDefaultAsync(u => u.Name == name, ct) ?? throw new KeyNotFoundException($"No user '{name}'");
+        change(ctx, user);
+        user.SecurityStamp = UserAccount.NewStamp();
+        await ctx.SaveChangesAsync(ct);
+        Changed?.Invoke(name);
+    }
+
+    /// <summary>Nobody may remove the last admin: the server could not be managed any more.</summary>
+    private static void KeepAnAdmin(ServerDbContext ctx, UserAccount user)
+    {
+        if (!ctx.Users.Any(u => u.Role == Roles.Admin && u.Id != user.Id))
+        {
+            throw new InvalidOperationException($"'{user.Name}' is the last admin; make another user admin first");
+        }
     }
 
     /// <summary>The user when the password is right, else null.</summary>

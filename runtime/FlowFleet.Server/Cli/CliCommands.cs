@@ -107,11 +107,17 @@ public static class CliCommands
         var name = new Argument<string>("NAME");
         var role = new Option<string>("--role") { Description = "admin, editor, operator or viewer", DefaultValueFactory = _ => Roles.Viewer };
         var password = new Option<string?>("--password") { Description = "Password (generated and printed when left out)" };
-        var add = new Command("add", "Add a user") { name, role, password };
+        var groupsHelp = "Device groups the user may see and drive, comma-separated; * for all devices (the default)";
+        var groups = new Option<string?>("--groups") { Description = groupsHelp };
+        var add = new Command("add", "Add a user") { name, role, password, groups };
         add.SetAction((pr, ct) => WithUsers(pr.GetValue(data)!, error, async users =>
         {
             var pw = pr.GetValue(password) ?? UserService.GeneratePassword();
             await users.AddAsync(pr.GetValue(name)!, pr.GetValue(role)!, pw, ct);
+            if (pr.GetValue(groups) is { } g)
+            {
+                await users.SetGroupsAsync(pr.GetValue(name)!, GroupList(g), ct);
+            }
             await output.WriteLineAsync($"Added {pr.GetValue(name)} ({pr.GetValue(role)})" + (pr.GetValue(password) is null ? $" with password: {pw}" : ""));
         }));
         var passwdName = new Argument<string>("NAME");
@@ -123,16 +129,50 @@ public static class CliCommands
             await users.SetPasswordAsync(pr.GetValue(passwdName)!, pw, ct);
             await output.WriteLineAsync($"Password of {pr.GetValue(passwdName)} changed" + (pr.GetValue(passwdPassword) is null ? $": {pw}" : ""));
         }));
+        var setName = new Argument<string>("NAME");
+        var setRole = new Option<string?>("--role") { Description = "New role: admin, editor, operator or viewer" };
+        var setGroups = new Option<string?>("--groups") { Description = groupsHelp };
+        var set = new Command("set", "Change a user's role or device groups (ends the user's sessions)") { setName, setRole, setGroups };
+        set.SetAction((pr, ct) => WithUsers(pr.GetValue(data)!, error, async users =>
+        {
+            var who = pr.GetValue(setName)!;
+            if (pr.GetValue(setRole) is null && pr.GetValue(setGroups) is null)
+            {
+                throw new ArgumentException("Give --role and/or --groups");
+            }
+            if (pr.GetValue(setRole) is { } r)
+            {
+                await users.SetRoleAsync(who, r, ct);
+            }
+            if (pr.GetValue(setGroups) is { } g)
+            {
+                await users.SetGroupsAsync(who, GroupList(g), ct);
+            }
+            var u = (await users.FindAsync(who, ct))!;
+            await output.WriteLineAsync($"{u.Name}: {u.Role}, devices: {Describe(u)}");
+        }));
+        var deleteName = new Argument<string>("NAME");
+        var delete = new Command("delete", "Delete a user (ends the user's sessions)") { deleteName };
+        delete.SetAction((pr, ct) => WithUsers(pr.GetValue(data)!, error, async users =>
+        {
+            await users.DeleteAsync(pr.GetValue(deleteName)!, ct);
+            await output.WriteLineAsync($"Deleted {pr.GetValue(deleteName)}");
+        }));
         var list = new Command("list", "List users");
         list.SetAction((pr, ct) => WithUsers(pr.GetValue(data)!, error, async users =>
         {
             foreach (var u in await users.ListAsync(ct))
             {
-                await output.WriteLineAsync($"{u.Name,-20} {u.Role}");
+                await output.WriteLineAsync($"{u.Name,-20} {u.Role,-10} {Describe(u)}");
             }
         }));
-        return new Command("user", "Manage users") { add, passwd, list };
+        return new Command("user", "Manage users") { add, passwd, set, delete, list };
     }
+
+    private static List<string>? GroupList(string value) =>
+        value.Trim() == "*" ? null : [.. value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)];
+
+    private static string Describe(UserAccount u) => u.GroupList() is { } g ? "groups " + (g.Count == 0 ? "(none)" : string.Join(",", g)) : "all devices";
 
     private static async Task<int> WithUsers(string dataDir, TextWriter error, Func<UserService, Task> action)
     {
@@ -147,7 +187,7 @@ public static class CliCommands
             await action(sp.GetRequiredService<UserService>());
             return 0;
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or KeyNotFoundException)
         {
             await error.WriteLineAsync(ex.Message);
             return 1;

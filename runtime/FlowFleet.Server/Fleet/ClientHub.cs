@@ -33,13 +33,15 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var client = new ClientConnection(socket, context.User);
+        var sessions = context.RequestServices.GetRequiredService<SessionMonitor>();
+        using var watch = sessions.Watch(Principals.SessionOf(context.User), client.EndSessionAsync);
         _clients[client] = 0;
         SyncMessageListeners();
         using var subscription = hub.Subscribe(client.OnDeviceEvent);
         var sender = client.SendLoopAsync(context.RequestAborted);
         try
         {
-            await ReceiveLoopAsync(client, context.RequestAborted);
+            await ReceiveLoopAsync(client, sessions, context.RequestAborted);
         }
         finally
         {
@@ -58,7 +60,7 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
         }
     }
 
-    private async Task ReceiveLoopAsync(ClientConnection client, CancellationToken ct)
+    private async Task ReceiveLoopAsync(ClientConnection client, SessionMonitor sessions, CancellationToken ct)
     {
         var buffer = new byte[256 * 1024];
         while (client.Socket.State == WebSocketState.Open)
@@ -81,6 +83,11 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
             if (r.MessageType == WebSocketMessageType.Close)
             {
                 await client.CloseAsync();
+                return;
+            }
+            if (!await sessions.IsValidAsync(Principals.SessionOf(client.User), ct))
+            {
+                await client.EndSessionAsync();
                 return;
             }
             JsonObject? frame;
@@ -304,6 +311,32 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
             {
                 _sendLock.Release();
             }
+        }
+
+        /// <summary>The session ended: says why (1008) and drops the connection, so no more events go out under it.</summary>
+        public async Task EndSessionAsync()
+        {
+            Complete();
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await _sendLock.WaitAsync(cts.Token);
+                try
+                {
+                    await Socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "session ended", cts.Token);
+                }
+                finally
+                {
+                    _sendLock.Release();
+                }
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Best effort; the abort ends the connection either way.
+            }
+            // A client that does not answer the close within a moment is cut off.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Socket.Abort();
         }
 
         public void OnDeviceEvent(DeviceEvent e)

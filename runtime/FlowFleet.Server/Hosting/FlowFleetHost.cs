@@ -15,6 +15,7 @@ using FlowFleet.Server.HttpNodes;
 using FlowFleet.Server.Ops;
 using FlowFleet.Server.Red;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
@@ -111,7 +112,7 @@ public static class FlowFleetHost
         services.AddDbContextFactory<ServerDbContext>(o => o.UseSqlite($"Data Source={Path.Combine(dataDir, "flowfleet.db")}"));
         services.AddFlowFleetAuth(options.NoAuth);
         services.AddOpenApi();
-        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddRazorComponents().AddInteractiveServerComponents().AddHubOptions(o => o.AddFilter<SessionHubFilter>());
         services.AddCascadingAuthenticationState();
         services.AddMudServices(c => c.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         services.Configure<FleetOptions>(builder.Configuration.GetSection("Fleet"));
@@ -191,6 +192,7 @@ public static class FlowFleetHost
         var factory = services.GetRequiredService<IDbContextFactory<ServerDbContext>>();
         await using var db = await factory.CreateDbContextAsync(ct);
         await db.Database.EnsureCreatedAsync(ct);
+        await ServerSchema.UpgradeAsync(db, ct);
     }
 }
 

@@ -67,11 +67,13 @@ public sealed class CommsHub : IDisposable
         }
         using var socket = await ctx.WebSockets.AcceptWebSocketAsync();
         var connection = new CommsConnection(socket, authenticated: !authRequired || ctx.User.Identity?.IsAuthenticated == true);
+        var sessions = ctx.RequestServices.GetRequiredService<SessionMonitor>();
         _connections[connection] = 0;
         try
         {
+            connection.Watch(sessions, Principals.SessionOf(ctx.User));
             var sender = connection.RunSenderAsync(ctx.RequestAborted);
-            await ReceiveAsync(connection, tokens, ctx.RequestAborted);
+            await ReceiveAsync(connection, tokens, sessions, ctx.RequestAborted);
             connection.Complete();
             await sender;
         }
@@ -82,10 +84,11 @@ public sealed class CommsHub : IDisposable
         finally
         {
             _connections.TryRemove(connection, out _);
+            connection.Watch(sessions, null);
         }
     }
 
-    private async Task ReceiveAsync(CommsConnection c, TokenService tokens, CancellationToken ct)
+    private async Task ReceiveAsync(CommsConnection c, TokenService tokens, SessionMonitor sessions, CancellationToken ct)
     {
         var buffer = new byte[16 * 1024];
         while (c.Socket.State == WebSocketState.Open)
@@ -108,6 +111,11 @@ public sealed class CommsHub : IDisposable
                 }
             }
             while (!result.EndOfMessage);
+            if (!await sessions.IsValidAsync(c.Session, ct))
+            {
+                await c.EndSessionAsync();
+                return;
+            }
             JsonObject? frame;
             try
             {
@@ -121,6 +129,7 @@ public sealed class CommsHub : IDisposable
             {
                 var identity = await tokens.ValidateAsync(auth.ToString(), ct);
                 c.Authenticated = identity is not null;
+                c.Watch(sessions, identity?.Sid);
                 await c.SendRawAsync(new JsonObject { ["auth"] = c.Authenticated ? "ok" : "fail" }, ct);
                 if (!c.Authenticated)
                 {
@@ -167,6 +176,45 @@ internal sealed class CommsConnection(WebSocket socket, bool authenticated)
     public WebSocket Socket => socket;
 
     public bool Authenticated { get; set; } = authenticated;
+
+    /// <summary>The session this socket runs under (null with <c>--no-auth</c> or before <c>{"auth"}</c>).</summary>
+    public string? Session { get; private set; }
+
+    private IDisposable? _watch;
+
+    /// <summary>Runs under this session from now on, closed as soon as it ends; null stops watching.</summary>
+    public void Watch(SessionMonitor sessions, string? sid)
+    {
+        _watch?.Dispose();
+        Session = sid;
+        _watch = sid is null ? null : sessions.Watch(sid, EndSessionAsync);
+    }
+
+    /// <summary>Tells the client why (1008) and drops the connection, so nothing more is sent under an ended session.</summary>
+    public async Task EndSessionAsync()
+    {
+        Authenticated = false;
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _sendLock.WaitAsync(cts.Token);
+            try
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "session ended", cts.Token);
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Closing is best effort; the abort below ends the connection either way.
+        }
+        // A client that does not answer the close within a moment is cut off.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        socket.Abort();
+    }
 
     public void Subscribe(string topic) => _topics[topic] = 0;
 
