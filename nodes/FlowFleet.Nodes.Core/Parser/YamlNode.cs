@@ -1,0 +1,60 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Nodes.Core.Function;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+
+namespace FlowFleet.Nodes.Core.Parser;
+
+/// <summary>Node-RED's yaml: converts a property between a YAML string and an object.</summary>
+[NodeType("yaml", Category = "parser", Color = "#debd5c", Icon = "description",
+    Help = "Converts `msg.payload` (or `property`) between a YAML string and an object: a string is parsed, an object or array is written as YAML. Anything else is dropped with a warning; a message without the property passes through.")]
+public sealed class YamlNode : FlowNode<YamlConfig>
+{
+    public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
+    {
+        var path = PropertyPath.Parse(string.IsNullOrEmpty(Config.Property) ? "payload" : Config.Property);
+        if (!path.TryGet(msg.Data, out var value))
+        {
+            Node.Send(msg);
+            return ValueTask.CompletedTask;
+        }
+        if (JsonTools.IsString(value, out var text))
+        {
+            JsonNode? parsed;
+            try
+            {
+                parsed = YamlToJson.Parse(text);
+            }
+            catch (YamlDotNet.Core.YamlException ex)
+            {
+                throw new InvalidOperationException(ex.Message, ex);
+            }
+            path.Set(msg.Data, parsed);
+            Node.Send(msg);
+        }
+        else if (value is JsonObject or JsonArray or null)
+        {
+            if (JsonTools.IsBuffer(value))
+            {
+                Node.Warn("Failed to convert buffer: Not a YAML object");
+                return ValueTask.CompletedTask;
+            }
+            path.Set(msg.Data, JsonValue.Create(JsonToYaml.Dump(value)));
+            Node.Send(msg);
+        }
+        else
+        {
+            Node.Warn("Dropped: Not a YAML string or JavaScript object");
+        }
+        return ValueTask.CompletedTask;
+    }
+}
+
+public sealed class YamlConfig
+{
+    [NodeProperty(Default = "\"payload\"", Required = true, Label = "Property")]
+    public string? Property { get; set; } = "payload";
+
+    [NodeProperty(Default = "\"\"")]
+    public string? Name { get; set; }
+}
