@@ -39,6 +39,21 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Importing_a_subflow_that_contains_itself_is_refused_naming_the_cycle()
+    {
+        var data = Directory.CreateTempSubdirectory("ff-cli-").FullName;
+        var looped = Path.Combine(data, "looped.json");
+        await File.WriteAllTextAsync(looped, """
+        [{"id":"t","type":"tab"},{"id":"S","type":"subflow","name":"Self","in":[],"out":[]},
+         {"id":"s1","type":"subflow:S","z":"S","x":1,"y":1,"wires":[]},{"id":"i","type":"subflow:S","z":"t","x":1,"y":1,"wires":[]}]
+        """);
+        var (code, _, err) = await Run("flows", "import", looped, "--data", data);
+        Assert.Equal(1, code);
+        Assert.Contains("Subflow cycle: S (Self) → S (Self)", err, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(data, "flows.json")));
+    }
+
+    [Fact]
     public async Task Users_are_added_listed_and_given_new_passwords()
     {
         var data = Directory.CreateTempSubdirectory("ff-cli-").FullName;

@@ -94,14 +94,20 @@ public sealed partial class FlowEngine : IAsyncDisposable
     public Task<DeployResult> DeployAsync(JsonNode flows, DeployType type = DeployType.Full, CancellationToken cancellationToken = default) =>
         DeployAsync(FlowDocument.From(flows), type, cancellationToken);
 
-    public async Task<DeployResult> DeployAsync(FlowDocument doc, DeployType type = DeployType.Full, CancellationToken cancellationToken = default)
+    public Task<DeployResult> DeployAsync(FlowDocument doc, DeployType type = DeployType.Full, CancellationToken cancellationToken = default) =>
+        DeployAsync(doc, type, start: false, cancellationToken);
+
+    /// <summary>Deploys; with <paramref name="start"/>, stopped flows start too (a deploy that leaves safe mode).</summary>
+    public async Task<DeployResult> DeployAsync(FlowDocument doc, DeployType type, bool start, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(doc);
         await _deployLock.WaitAsync(cancellationToken);
         try
         {
             var newSpecs = DeployPlanner.Plan(doc);
-            var changed = Started ? Changed(newSpecs, type) : newSpecs.Keys.ToHashSet(StringComparer.Ordinal);
+            var wasStarted = Started;
+            Started |= start;
+            var changed = wasStarted ? Changed(newSpecs, type) : newSpecs.Keys.ToHashSet(StringComparer.Ordinal);
             var stopping = _running.Values.Where(r => changed.Contains(r.Id) || !newSpecs.ContainsKey(r.Id)).ToList();
             await CloseAsync(stopping, removedIds: _running.Keys.Where(k => !newSpecs.ContainsKey(k)).ToHashSet(StringComparer.Ordinal));
             var result = Started ? Build(newSpecs, changed) : (Started: 0, Warnings: new List<string>());

@@ -73,6 +73,10 @@ public sealed class FlowDocument
         {
             doc.Check(errors);
         }
+        if (errors.Count == 0)
+        {
+            FlowNesting.Check(doc, errors);
+        }
         if (errors.Count > 0)
         {
             throw new FlowValidationException(errors);

@@ -16,7 +16,7 @@ public sealed class FlowRevisionConflictException(string currentRev)
 /// Deploying flows the way every surface does it (admin API, editor, CLI): validate, check the revision, save
 /// (credentials apart), then hand to the engine. A rejected document changes neither the file nor what runs.
 /// </summary>
-public sealed class FlowService(FlowEngine engine, IFlowStorage storage, ICredentialStore? credentials = null, ILogger<FlowService>? logger = null,
+public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage, ICredentialStore? credentials = null, ILogger<FlowService>? logger = null,
     IFlowHistory? history = null)
 {
     private readonly ILogger _logger = logger ?? NullLogger<FlowService>.Instance;
@@ -44,7 +44,7 @@ public sealed class FlowService(FlowEngine engine, IFlowStorage storage, ICreden
             var flows = await storage.LoadAsync(cancellationToken) ?? [];
             var doc = FlowDocument.From(flows);
             var creds = credentials is null ? null : await credentials.LoadAsync(cancellationToken);
-            var result = await engine.DeployAsync(creds is { Count: > 0 } ? WithCredentials(doc, creds) : doc, DeployType.Full, cancellationToken);
+            var result = await RunAsync(creds is { Count: > 0 } ? WithCredentials(doc, creds) : doc, DeployType.Full, cancellationToken);
             Current = doc;
             // Flows that arrived outside a deploy (first start, an edited flows.json) become a version too, so the first
             // deploy has something to compare with and to go back to.
@@ -103,7 +103,7 @@ public sealed class FlowService(FlowEngine engine, IFlowStorage storage, ICreden
                 creds = merged;
             }
             await storage.SaveAsync(doc.Raw, cancellationToken);
-            var result = await engine.DeployAsync(creds.Count > 0 ? WithCredentials(doc, creds) : doc, type, cancellationToken);
+            var result = await RunAsync(creds.Count > 0 ? WithCredentials(doc, creds) : doc, type, cancellationToken);
             Current = doc;
             _logger.LogInformation("Flows deployed ({Type}), rev {Rev}", type, result.Rev);
             await RecordAsync(doc, type.ToString().ToLowerInvariant(), info, onlyIfNew: false);

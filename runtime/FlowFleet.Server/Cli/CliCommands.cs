@@ -22,7 +22,7 @@ public static class CliCommands
         var result = new List<string>();
         for (var i = 0; i < rawArgs.Length; i++)
         {
-            if (rawArgs[i] is "--no-auth" or "--demo")
+            if (rawArgs[i] is "--no-auth" or "--demo" or "--safe")
             {
                 continue;
             }
@@ -41,12 +41,13 @@ public static class CliCommands
         var data = new Option<string>("--data") { Description = "Data directory (flows, database, keys)", DefaultValueFactory = _ => "data", Recursive = true };
         var noAuth = new Option<bool>("--no-auth") { Description = "Turn authentication off (local development only)" };
         var demo = new Option<bool>("--demo") { Description = "Start with simulated devices and the example flows" };
+        var safe = new Option<bool>("--safe") { Description = "Start with flows stopped (safe mode); deploying starts them" };
         var urls = new Option<string?>("--urls") { Description = "Addresses to listen on (default http://0.0.0.0:7011)" };
-        var root = new RootCommand("FlowFleet: Node-RED-compatible flows with a Shelly fleet server") { data, noAuth, demo, urls };
+        var root = new RootCommand("FlowFleet: Node-RED-compatible flows with a Shelly fleet server") { data, noAuth, demo, safe, urls };
         root.TreatUnmatchedTokensAsErrors = false;
         root.SetAction(async (pr, ct) =>
         {
-            var app = FlowFleetHost.Build(HostArgs(rawArgs), new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo) });
+            var app = FlowFleetHost.Build(HostArgs(rawArgs), new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo), Safe = pr.GetValue(safe) });
             await FlowFleetHost.InitializeAsync(app, ct);
             await app.RunAsync();
             return 0;

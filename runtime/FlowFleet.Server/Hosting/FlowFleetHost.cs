@@ -107,7 +107,7 @@ public static class FlowFleetHost
         services.Configure<FlowHistoryOptions>(builder.Configuration.GetSection("Flows:History"));
         services.AddSingleton<IFlowHistory>(sp => new SqliteFlowHistory(Path.Combine(dataDir, "history.db"), sp.GetRequiredService<IOptions<FlowHistoryOptions>>().Value));
         services.AddSingleton(sp => new FlowService(sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IFlowStorage>(),
-            sp.GetRequiredService<ICredentialStore>(), sp.GetRequiredService<ILogger<FlowService>>(), sp.GetRequiredService<IFlowHistory>()));
+            sp.GetRequiredService<ICredentialStore>(), sp.GetRequiredService<ILogger<FlowService>>(), sp.GetRequiredService<IFlowHistory>()) { StartupMarkerPath = Path.Combine(dataDir, ".flows-starting") });
         services.AddSingleton<CommsHub>();
         services.AddDbContextFactory<ServerDbContext>(o => o.UseSqlite($"Data Source={Path.Combine(dataDir, "flowfleet.db")}"));
         services.AddFlowFleetAuth(options.NoAuth);
@@ -197,22 +197,18 @@ public static class FlowFleetHost
 }
 
 /// <summary>Loads and runs the stored flows at start; closes nodes and flushes contexts at shutdown.</summary>
-internal sealed class FlowRuntimeService(FlowService flows, FlowEngine engine, ILogger<FlowRuntimeService> logger) : IHostedService
+internal sealed class FlowRuntimeService(FlowService flows, FlowEngine engine, ServerOptions options, ILogger<FlowRuntimeService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        try
+        // A stored flow set that fails to start, or that killed the previous run, starts in safe mode (see FlowService).
+        if (await flows.StartAsync(options.Safe, cancellationToken) is { } result)
         {
-            var result = await flows.LoadAsync(cancellationToken);
             logger.LogInformation("Flows started: {Nodes} nodes, rev {Rev}", result.Started, result.Rev);
             foreach (var w in result.Warnings)
             {
                 logger.LogWarning("{Warning}", w);
             }
-        }
-        catch (Exception ex) when (ex is Runtime.Flows.FlowValidationException or InvalidDataException)
-        {
-            logger.LogError("The stored flows could not be loaded and are left untouched; no flows are running: {Error}", ex.Message);
         }
     }
 

@@ -10,6 +10,9 @@ public sealed record ServerOptions
 
     public bool Demo { get; init; }
 
+    /// <summary>Start with flows stopped (Node-RED's <c>--safe</c>); a deploy starts them.</summary>
+    public bool Safe { get; init; }
+
     /// <summary>Folder scanned for plugins (<c>plugins/</c> beside the working directory by default).</summary>
     public string? PluginsDirectory { get; init; }
 

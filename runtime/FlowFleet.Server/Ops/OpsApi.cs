@@ -11,7 +11,8 @@ public static class OpsApi
 {
     public static void MapOps(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", (FlowEngine engine) => Results.Json(new { status = "ok", flows = engine.Started ? "started" : "stopped", rev = engine.Rev }))
+        app.MapGet("/healthz", (FlowEngine engine, Runtime.Storage.FlowService flows) =>
+                Results.Json(new { status = "ok", flows = engine.Started ? "started" : "stopped", safeMode = flows.SafeModeReason is not null, rev = engine.Rev }))
             .AllowAnonymous().WithName("Health");
         app.MapGet("/metrics", (FlowEngine engine, CommsHub comms) => Results.Text(Render(engine, comms), "text/plain; version=0.0.4; charset=utf-8"))
             .WithName("Metrics");

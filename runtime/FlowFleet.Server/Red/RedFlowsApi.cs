@@ -17,7 +17,9 @@ public static class RedFlowsApi
             ? Results.Json(new JsonObject { ["rev"] = flows.Rev, ["flows"] = flows.GetFlows() })
             : Results.Json(flows.GetFlows())).RequireAuthorization(Policies.FlowsRead).WithName("RedGetFlows");
         red.MapPost("/flows", PostFlowsAsync).RequireAuthorization(Policies.FlowsWrite).WithName("RedPostFlows");
-        red.MapGet("/flows/state", (FlowEngine engine) => Results.Json(new { state = engine.Started ? "start" : "stop" }))
+        red.MapGet("/flows/state", (FlowEngine engine, FlowService flows) => flows.SafeModeReason is { } reason
+                ? Results.Json(new { state = "safe", reason })
+                : Results.Json(new { state = engine.Started ? "start" : "stop" }))
             .RequireAuthorization(Policies.FlowsRead);
         red.MapPost("/flows/state", async (HttpContext ctx, FlowEngine engine) =>
         {

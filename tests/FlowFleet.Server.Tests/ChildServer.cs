@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace FlowFleet.Server.Tests;
+
+/// <summary>
+/// The built server (<c>flowfleet.dll</c>) in a child process on 127.0.0.1 with a random port: for drills that could
+/// take a process down, so a crash shows as an exited child instead of killing the test run.
+/// </summary>
+public sealed class ChildServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _log = new();
+    private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ChildServer(Process process, string dataDir)
+    {
+        _process = process;
+        DataDir = dataDir;
+    }
+
+    public string DataDir { get; }
+
+    public HttpClient Client { get; private set; } = new();
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the server wrote so far (standard output and error).</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts the server (no auth) on <paramref name="dataDir"/> and waits until it listens.</summary>
+    public static async Task<ChildServer> StartAsync(string dataDir, params string[] extraArgs)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "flowfleet.dll"), "--data", dataDir, "--no-auth", "--urls", "http://127.0.0.1:0", .. extraArgs])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = dataDir,
+        };
+        start.Environment["FLOWFLEET_NO_TUNING"] = "1";
+        var server = new ChildServer(Process.Start(start)!, dataDir);
+        server._process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        server._process.BeginOutputReadLine();
+        server._process.BeginErrorReadLine();
+        var exited = server._process.WaitForExitAsync();
+        var first = await Task.WhenAny(server._listening.Task, exited, Task.Delay(TimeSpan.FromSeconds(60)));
+        if (first != server._listening.Task)
+        {
+            var log = server.Log;
+            await server.DisposeAsync();
+            throw new InvalidOperationException("The server did not start:\n" + log);
+        }
+        server.Client = new HttpClient { BaseAddress = await server._listening.Task, Timeout = TimeSpan.FromSeconds(60) };
+        return server;
+    }
+
+    /// <summary>Waits until the log holds <paramref name="text"/> (or the timeout passes); true when it does.</summary>
+    public async Task<bool> WaitForLogAsync(string text, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (!Log.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > until || _process.HasExited)
+            {
+                return Log.Contains(text, StringComparison.Ordinal);
+            }
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_log)
+        {
+            _log.AppendLine(line);
+        }
+        const string Marker = "Now listening on: ";
+        var at = line.IndexOf(Marker, StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            _listening.TrySetResult(new Uri(line[(at + Marker.Length)..].Trim()));
+        }
+    }
+
+    /// <summary>Stops the server (SIGKILL, like a crash, when <paramref name="kill"/>; else a normal shutdown).</summary>
+    public async Task StopAsync(bool kill = true)
+    {
+        if (!_process.HasExited)
+        {
+            if (kill)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+            else
+            {
+                using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                await term.WaitForExitAsync();
+            }
+        }
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync(cts.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}
