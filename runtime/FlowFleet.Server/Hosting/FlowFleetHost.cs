@@ -87,6 +87,7 @@ public static class FlowFleetHost
         var services = builder.Services;
         services.AddSingleton(options);
         services.Configure<FlowEngineOptions>(builder.Configuration.GetSection("Flows"));
+        services.Configure<FlowFleet.Nodes.Core.CoreNodesOptions>(builder.Configuration.GetSection("Nodes"));
         services.AddFlowRuntime(dataDir, NodeAssemblies);
         services.AddSingleton(sp =>
         {
