@@ -23,9 +23,11 @@ public static class FlowHistoryApi
         history.MapGet("", async (FlowService flows, IOptions<FlowHistoryOptions> options, int? limit, CancellationToken ct) =>
         {
             var items = await Store(flows).ListAsync(limit ?? 1000, ct);
+            // The same flows may be kept twice (deployed again, restored): the newest of them is the live one.
+            var live = items.FirstOrDefault(i => i.Rev == flows.Rev)?.Version;
             return Results.Json(new JsonObject
             {
-                ["items"] = new JsonArray(items.Select(i => (JsonNode?)Describe(i, flows.Rev)).ToArray()),
+                ["items"] = new JsonArray(items.Select(i => (JsonNode?)Describe(i, i.Version == live)).ToArray()),
                 ["current"] = flows.Rev,
                 ["retention"] = new JsonObject { ["maxCount"] = options.Value.MaxCount, ["maxAgeDays"] = options.Value.MaxAge.TotalDays },
             });
@@ -58,7 +60,7 @@ public static class FlowHistoryApi
             {
                 return RedErrors.NotFound($"Version {rev}");
             }
-            var o = Describe(kept.Info, flows.Rev);
+            var o = Describe(kept.Info, kept.Info.Rev == flows.Rev);
             o["flows"] = kept.Flows;
             return Results.Json(o);
         }).RequireAuthorization(Policies.FlowsRead).WithName("GetFlowHistoryVersion")
@@ -94,10 +96,10 @@ public static class FlowHistoryApi
     private static IFlowHistory Store(FlowService flows) =>
         flows.History ?? throw new InvalidOperationException("This server keeps no deploy history");
 
-    private static JsonObject Describe(FlowVersionInfo info, string currentRev)
+    private static JsonObject Describe(FlowVersionInfo info, bool live)
     {
         var o = info.ToJson();
-        o["live"] = info.Rev == currentRev;
+        o["live"] = live;
         return o;
     }
 
