@@ -100,7 +100,7 @@ public sealed partial class HistoryDiffView
             var desc = Descriptors.GetValueOrDefault(FlowWorkspace.TypeOf(n));
             var label = NodeGeometry.Label(n, desc);
             var outs = NodeGeometry.Outputs(n, desc);
-            var (w, h) = (NodeGeometry.Width(label), NodeGeometry.Height(outs));
+            var (w, h) = (NodeGeometry.Width(label, NodeGeometry.Inputs(n, desc)), NodeGeometry.Height(outs));
             // x/y are the node's centre, as in Node-RED.
             var (x, y) = (FlowWorkspace.Num(n["x"]) - w / 2, FlowWorkspace.Num(n["y"]) - h / 2);
             boxes[c.Id] = (x, y, w, h, outs);
@@ -138,11 +138,9 @@ public sealed partial class HistoryDiffView
         {
             return;
         }
-        var (ax, ay) = (a.X + a.W, a.Y + NodeGeometry.PortY(wire.Port, Math.Max(a.Outs, wire.Port + 1), a.H));
+        var (ax, ay) = (a.X + a.W, a.Y + a.H / 2 + NodeGeometry.PortY(wire.Port, Math.Max(a.Outs, wire.Port + 1)));
         var (bx, by) = (b.X, b.Y + b.H / 2);
-        var dx = Math.Max(40, Math.Abs(bx - ax) / 2);
-        var path = string.Create(CultureInfo.InvariantCulture, $"M{ax},{ay} C{ax + dx},{ay} {bx - dx},{by} {bx},{by}");
-        _wires.Add(new DrawnWire(wire.Source, wire.Port, wire.Target, path, cls));
+        _wires.Add(new DrawnWire(wire.Source, wire.Port, wire.Target, NodeGeometry.WirePath(ax, ay, bx, by), cls));
     }
 
     private static IEnumerable<WireRef> WiresOf(JsonObject node)
