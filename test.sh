@@ -6,6 +6,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "installing chromium for the browser tests..."
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: chromium could not be installed; browser tests will fail" >&2
 fi
+# The differential tests run Node-RED 4 side by side with FlowFleet (tests/FlowFleet.Server.Tests/NodeRed).
+nr_dir="$HOME/.cache/flowfleet/node-red"
+if [ ! -f "$nr_dir/node_modules/node-red/red.js" ]; then
+  echo "installing node-red@4 for the differential tests..."
+  (mkdir -p "$nr_dir" && cd "$nr_dir" && npm install --no-audit --no-fund --loglevel=error node-red@4 >/dev/null) ||
+    export FLOWFLEET_NODE_RED_SKIP="node-red@4 could not be installed from npm"
+fi
 dotnet build FlowFleet.sln -c Release -warnaserror -nologo
 log=$(mktemp)
 status=0

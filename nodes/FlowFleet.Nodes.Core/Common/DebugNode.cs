@@ -51,11 +51,12 @@ public sealed class DebugNode : FlowNode<DebugConfig>
         else
         {
             property = complete == "false" ? "payload" : complete;
-            value = PropertyPath.Parse(property).Get(msg.Data);
+            // JSON null shows as "null", a missing property as "undefined".
+            value = PropertyPath.Parse(property).TryGet(msg.Data, out var found) ? found ?? JsonTools.NullValue() : null;
         }
         if (Config.Tosidebar)
         {
-            Node.Debug(new DebugMessage(Node.Alias, Node.FlowId, Node.Name, msg.Topic, whole ? null : "msg." + property,
+            Node.Debug(new DebugMessage(Node.Alias, Node.FlowId, Config.Name, msg.Topic, whole ? null : "msg." + property,
                 value?.DeepClone(), Path: Node.FlowId));
         }
         if (Config.Console)

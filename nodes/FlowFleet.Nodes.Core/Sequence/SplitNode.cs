@@ -65,6 +65,8 @@ public sealed class SplitNode : FlowNode<SplitConfig>
         {
             var (part, parts, key) = outputs[i];
             var m = msg.Clone();
+            // Node-RED gives every part its own _msgid.
+            m.MsgId = MessageId.New();
             path.Set(m.Data, part);
             parts["id"] = id;
             parts["index"] = i;

@@ -8,6 +8,9 @@ public sealed record DebugMessage(string NodeId, string? FlowId, string? Name, s
     string? Level = null, string? Path = null)
 {
     public DateTimeOffset Timestamp { get; init; } = DateTimeOffset.UtcNow;
+
+    /// <summary>The node type, for log messages (<c>node.warn/error</c>), which Node-RED's sidebar shows with it.</summary>
+    public string? Type { get; init; }
 }
 
 /// <summary>A log line from a node (warn, error, info).</summary>

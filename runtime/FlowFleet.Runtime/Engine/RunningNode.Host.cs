@@ -102,11 +102,11 @@ internal sealed partial class RunningNode
         _engine.Metrics.CountError(Spec.Type);
         Logger.LogWarning("[{Type}:{Id}] {Message}", Type, Id, message);
         _engine.Events.Log.Publish(new NodeLogEntry(Id, Type, Name, "error", message));
-        _engine.Events.Debug.Publish(new DebugMessage(Alias, Scope.Id, Name, null, null, JsonValue.Create(message), Level: "error",
-            Path: Scope.Id) { });
-        if (msg is not null)
+        // As in Node-RED, an error a catch node handles is not shown in the sidebar.
+        if (msg is null || !Scope.ReportError(this, message, msg))
         {
-            Scope.ReportError(this, message, msg);
+            _engine.Events.Debug.Publish(new DebugMessage(Alias, Scope.Id, Name, null, null, JsonValue.Create(message), Level: "error",
+                Path: Scope.Id) { Type = Type });
         }
     }
 
@@ -114,7 +114,7 @@ internal sealed partial class RunningNode
     {
         Logger.LogWarning("[{Type}:{Id}] {Message}", Type, Id, message);
         _engine.Events.Log.Publish(new NodeLogEntry(Id, Type, Name, "warn", message));
-        _engine.Events.Debug.Publish(new DebugMessage(Alias, Scope.Id, Name, null, null, JsonValue.Create(message), Level: "warn", Path: Scope.Id));
+        _engine.Events.Debug.Publish(new DebugMessage(Alias, Scope.Id, Name, null, null, JsonValue.Create(message), Level: "warn", Path: Scope.Id) { Type = Type });
     }
 
     public void Log(string message)

@@ -71,6 +71,9 @@ internal sealed partial class RunningNode : INodeHost
 
     public string? Name => Spec.Config["name"] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
 
+    /// <summary>The configured name as Node-RED's <c>node.name</c> has it: "" stays "", a missing name is null.</summary>
+    public string? RawName => Spec.Config["name"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
     public string FlowId => Scope.Id;
 
     public string Alias => Spec.Alias;

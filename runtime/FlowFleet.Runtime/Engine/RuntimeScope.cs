@@ -38,7 +38,8 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
         }
     }
 
-    public void ReportError(RunningNode source, string message, FlowMessage msg)
+    /// <summary>Hands the error to catch nodes; false when none took it (Node-RED then logs it to the sidebar).</summary>
+    public bool ReportError(RunningNode source, string message, FlowMessage msg)
     {
         var count = 1;
         if (msg.Data["error"]?["source"] is JsonObject prev && prev["id"]?.GetValue<string>() == source.Alias)
@@ -47,7 +48,7 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
             if (count > MaxErrorRoundTrips)
             {
                 source.Logger.LogMessageLoop(source.Id);
-                return;
+                return true;
             }
         }
         var errorMsg = msg.Clone();
@@ -59,16 +60,14 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
         errorMsg.Data["error"] = new JsonObject
         {
             ["message"] = message,
-            ["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = source.Name, ["count"] = count },
+            ["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = source.RawName, ["count"] = count },
         };
-        if (!Deliver(source, _catches, errorMsg, c => !((ICatchObserver)c.Instance!).UncaughtOnly) &&
-            !Deliver(source, _catches, errorMsg, c => ((ICatchObserver)c.Instance!).UncaughtOnly))
+        if (Deliver(source, _catches, errorMsg, c => !((ICatchObserver)c.Instance!).UncaughtOnly) ||
+            Deliver(source, _catches, errorMsg, c => ((ICatchObserver)c.Instance!).UncaughtOnly))
         {
-            if (parent is not null && InstanceNode is { } instance)
-            {
-                parent.ReportError(instance, message, msg);
-            }
+            return true;
         }
+        return parent is not null && InstanceNode is { } instance && parent.ReportError(instance, message, msg);
     }
 
     public void ReportStatus(RunningNode source, NodeStatus status)
@@ -78,7 +77,7 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
             return;
         }
         var data = status.ToJson();
-        data["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = source.Name };
+        data["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = source.RawName };
         var msg = new FlowMessage(new JsonObject { ["_msgid"] = MessageId.New(), ["status"] = data });
         Deliver(source, _statuses, msg, _ => true);
     }

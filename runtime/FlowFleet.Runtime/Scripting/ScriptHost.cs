@@ -267,8 +267,8 @@ public sealed partial class ScriptHost : IDisposable
         {
             text = ex.Message;
         }
-        var line = ex.Location.Start.Line - 1;
-        return line > 0 ? $"{text} (line {line}, col {ex.Location.Start.Column})" : text;
+        // Node-RED reports a thrown error as err.toString(), without where it was thrown.
+        return text;
     }
 
     /// <summary>Calls a JS callback later (timers), under the same lock and limits as input handling.</summary>

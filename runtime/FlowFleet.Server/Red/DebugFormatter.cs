@@ -19,14 +19,16 @@ public static class DebugFormatter
         switch (value)
         {
             case null:
-                return ("null", "null");
+                return ("(undefined)", "undefined");
+            case JsonValue nv when nv.GetValueKind() == JsonValueKind.Null:
+                return ("(undefined)", "null");
             case JsonArray a:
                 return (Truncate(a).ToJsonString(), $"array[{a.Count}]");
             case JsonObject o when JsonTools.IsBuffer(o):
                 {
-                    var data = o["data"]!.AsArray();
-                    var shown = data.Count > MaxLength ? new JsonArray(data.Take(MaxLength).Select(x => x?.DeepClone()).ToArray()) : data;
-                    return (shown.ToJsonString(), $"buffer[{data.Count}]");
+                    // A payload Buffer is shown as hex, as Node-RED does.
+                    var hex = Convert.ToHexStringLower(JsonTools.BufferBytes(o));
+                    return (hex.Length > MaxLength ? hex[..MaxLength] : hex, $"buffer[{o["data"]!.AsArray().Count}]");
                 }
             case JsonObject o:
                 return (Truncate(o).ToJsonString(), "Object");
@@ -52,20 +54,27 @@ public static class DebugFormatter
     {
         ArgumentNullException.ThrowIfNull(m);
         var (msg, format) = Encode(m.Value);
-        var packet = new JsonObject
+        // Node-RED leaves out what is undefined: name without a configured name, topic without msg.topic, property for
+        // complete messages.
+        var packet = new JsonObject { ["id"] = m.NodeId, ["z"] = m.FlowId, ["path"] = m.Path ?? m.FlowId };
+        if (m.Name is not null)
         {
-            ["id"] = m.NodeId,
-            ["z"] = m.FlowId,
-            ["path"] = m.Path ?? m.FlowId,
-            ["name"] = m.Name ?? "",
-            ["topic"] = m.Topic ?? "",
-            ["property"] = m.Property is { } p && p.StartsWith("msg.", StringComparison.Ordinal) ? p[4..] : m.Property ?? "msg",
-            ["msg"] = msg,
-            ["format"] = format,
-            ["timestamp"] = m.Timestamp.ToUnixTimeMilliseconds(),
-        };
+            packet["name"] = m.Name;
+        }
+        if (m.Topic is not null)
+        {
+            packet["topic"] = m.Topic;
+        }
+        if (m.Property is { } p)
+        {
+            packet["property"] = p.StartsWith("msg.", StringComparison.Ordinal) ? p[4..] : p;
+        }
+        packet["msg"] = msg;
+        packet["format"] = format;
         if (m.Level is not null)
         {
+            packet["type"] = m.Type;
+            packet["timestamp"] = m.Timestamp.ToUnixTimeMilliseconds();
             packet["level"] = m.Level switch { "error" => 20, "warn" => 30, _ => 40 };
         }
         return packet;
@@ -81,6 +90,14 @@ public static class DebugFormatter
             ["length"] = a.Count,
         },
         JsonArray a => new JsonArray(a.Select(x => x is null ? null : Truncate(x)).ToArray()),
+        // Buffers inside objects are marked for the sidebar with their length (Node-RED's encodeObject).
+        JsonObject o when JsonTools.IsBuffer(o) => new JsonObject
+        {
+            ["type"] = "Buffer",
+            ["data"] = o["data"]!.AsArray() is var d && d.Count > MaxLength ? new JsonArray(d.Take(MaxLength).Select(x => x?.DeepClone()).ToArray()) : o["data"]!.DeepClone(),
+            ["__enc__"] = true,
+            ["length"] = o["data"]!.AsArray().Count,
+        },
         JsonObject o => new JsonObject(o.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value is null ? null : Truncate(kv.Value)))),
         JsonValue v when v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Length > MaxLength =>
             JsonValue.Create(v.GetValue<string>()[..MaxLength] + "...")!,
