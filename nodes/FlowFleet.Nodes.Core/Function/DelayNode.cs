@@ -22,9 +22,17 @@ public sealed partial class DelayNode : FlowNode<DelayConfig>
     private Timer? _timer;
     private DateTime _lastSent = DateTime.MinValue;
 
-    private sealed class PendingDelay(FlowMessage msg, CancellationTokenSource cts)
+    private readonly Lock _sendLock = new();
+    private long _sequence;
+
+    private sealed class PendingDelay(FlowMessage msg, CancellationTokenSource cts, long due, long seq)
     {
         public FlowMessage Msg { get; } = msg;
+
+        /// <summary>When it is due (ticks) and its arrival number: timers that fire together still send in this order.</summary>
+        public long Due { get; } = due;
+
+        public long Seq { get; } = seq;
 
         public CancellationTokenSource Cts { get; } = cts;
     }
@@ -74,23 +82,39 @@ public sealed partial class DelayNode : FlowNode<DelayConfig>
     {
         Node.DeferDone();
         var cts = CancellationTokenSource.CreateLinkedTokenSource(Node.Closing);
-        var pending = new PendingDelay(msg, cts);
+        PendingDelay pending;
         lock (_lock)
         {
+            pending = new PendingDelay(msg, cts, DateTime.UtcNow.Ticks + delay.Ticks, _sequence++);
             _pending.Add(pending);
         }
         UpdateStatus();
         _ = Task.Delay(delay, cts.Token).ContinueWith(t =>
         {
-            bool mine;
-            lock (_lock)
+            if (t.IsCanceled)
             {
-                mine = _pending.Remove(pending);
+                return;
             }
-            if (!t.IsCanceled && mine)
+            // Timer callbacks race on the thread pool; Node-RED's setTimeout keeps due order, so everything due by
+            // now goes out in (due, arrival) order under one lock.
+            lock (_sendLock)
             {
-                Node.Send(msg);
-                Node.Done(msg);
+                List<PendingDelay> due;
+                lock (_lock)
+                {
+                    due = _pending.Where(p => p.Due < pending.Due || (p.Due == pending.Due && p.Seq <= pending.Seq))
+                        .OrderBy(p => p.Due).ThenBy(p => p.Seq).ToList();
+                    foreach (var p in due)
+                    {
+                        _pending.Remove(p);
+                    }
+                }
+                foreach (var p in due)
+                {
+                    p.Cts.Cancel();
+                    Node.Send(p.Msg);
+                    Node.Done(p.Msg);
+                }
             }
             UpdateStatus();
         }, TaskScheduler.Default);
