@@ -29,17 +29,13 @@ public sealed class AuthTests
     }
 
     [Fact]
-    public async Task Login_prompts_and_a_wrong_password_is_refused_then_throttled()
+    public async Task Login_prompts_and_a_wrong_password_is_refused()
     {
         await using var s = await ServerFixture.StartAsync();
         var login = await s.Client.GetFromJsonAsync<JsonObject>("/red/auth/login");
         Assert.Equal("credentials", login!["type"]!.GetValue<string>());
-        for (var i = 0; i < LoginThrottle.MaxFailures; i++)
-        {
-            var bad = await s.Client.PostAsync("/red/auth/token", Form("admin", "wrong"));
-            Assert.Equal(HttpStatusCode.Unauthorized, bad.StatusCode);
-        }
-        Assert.Equal((HttpStatusCode)429, (await s.Client.PostAsync("/red/auth/token", Form("admin", ServerFixture.AdminPassword))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await s.Client.PostAsync("/red/auth/token", Form("admin", "wrong"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await s.Client.PostAsync("/red/auth/token", Form("admin", ServerFixture.AdminPassword))).StatusCode);
     }
 
     [Fact]

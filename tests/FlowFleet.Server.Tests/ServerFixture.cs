@@ -31,11 +31,15 @@ public sealed class ServerFixture : IAsyncDisposable
     /// <summary>A client without credentials.</summary>
     public HttpClient Client { get; }
 
-    public static async Task<ServerFixture> StartAsync(bool noAuth = false, string? dataDir = null, params string[] extraArgs)
+    public static Task<ServerFixture> StartAsync(bool noAuth = false, string? dataDir = null, params string[] extraArgs) =>
+        StartAsync(null, noAuth, dataDir, extraArgs);
+
+    /// <summary>A server whose services <paramref name="services"/> may replace (a fake clock).</summary>
+    public static async Task<ServerFixture> StartAsync(Action<IServiceCollection>? services, bool noAuth = false, string? dataDir = null, params string[] extraArgs)
     {
         dataDir ??= Directory.CreateTempSubdirectory("flowfleet-server-").FullName;
         var app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", AdminPassword, .. extraArgs],
-            new ServerOptions { DataDirectory = dataDir, NoAuth = noAuth, PluginsDirectory = Path.Combine(dataDir, "no-plugins"), Console = TextWriter.Null });
+            new ServerOptions { DataDirectory = dataDir, NoAuth = noAuth, PluginsDirectory = Path.Combine(dataDir, "no-plugins"), Console = TextWriter.Null, Services = services });
         await FlowFleetHost.InitializeAsync(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

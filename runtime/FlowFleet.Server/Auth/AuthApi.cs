@@ -43,7 +43,7 @@ public static class AuthApi
         var address = ctx.Connection.RemoteIpAddress?.ToString();
         if (throttle.IsBlocked(user, address, out var retry))
         {
-            ctx.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            ctx.Response.Headers.RetryAfter = RetrySeconds(retry);
             return Results.Json(new { error = "too_many_requests", message = "Too many failed logins; try again later" }, statusCode: 429);
         }
         var account = await users.VerifyAsync(user, form.GetValueOrDefault("password") ?? "", ctx.RequestAborted);
@@ -92,9 +92,10 @@ public static class AuthApi
         var user = form["username"].ToString();
         var returnUrl = form["returnUrl"].ToString();
         var address = ctx.Connection.RemoteIpAddress?.ToString();
-        if (throttle.IsBlocked(user, address, out _))
+        if (throttle.IsBlocked(user, address, out var retry))
         {
-            return LoginPage(returnUrl, "Too many failed logins; try again in a minute.", 429);
+            ctx.Response.Headers.RetryAfter = RetrySeconds(retry);
+            return LoginPage(returnUrl, $"Too many failed logins; try again in {RetrySeconds(retry)} s.", 429);
         }
         var account = await users.VerifyAsync(user, form["password"].ToString(), ctx.RequestAborted);
         if (account is null)
@@ -107,6 +108,8 @@ public static class AuthApi
         await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, Principals.For(session, CookieAuthenticationDefaults.AuthenticationScheme));
         return Results.Redirect(IsLocal(returnUrl) ? returnUrl : "/");
     }
+
+    private static string RetrySeconds(TimeSpan retry) => Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static bool IsLocal(string url) => url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal) && !url.StartsWith("/\\", StringComparison.Ordinal);
 

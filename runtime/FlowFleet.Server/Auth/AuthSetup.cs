@@ -14,6 +14,7 @@ public static class AuthSetup
     {
         services.AddSingleton<UserService>();
         services.AddSingleton<TokenService>();
+        services.AddOptions<LoginThrottleOptions>().BindConfiguration("Auth:Login");
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<SessionMonitor>();
         services.AddSingleton<SessionHubFilter>();

@@ -133,6 +133,7 @@ public static class FlowFleetHost
         {
             services.AddHostedService(sp => sp.GetRequiredService<DemoDevices>());
         }
+        options.Services?.Invoke(services);
 
         var app = builder.Build();
         var fleetOptions = app.Services.GetRequiredService<IOptions<FleetOptions>>().Value;

@@ -21,4 +21,7 @@ public sealed record ServerOptions
 
     /// <summary>Where the generated admin password is written (the console by default).</summary>
     public TextWriter? Console { get; init; }
+
+    /// <summary>Replaces services after the defaults are registered (tests: a fake clock).</summary>
+    public Action<IServiceCollection>? Services { get; init; }
 }
