@@ -87,4 +87,28 @@ public sealed class CrashDrillTests
             Assert.Equal("start", (await GetJsonAsync(server, "/red/flows/state"))["state"]!.GetValue<string>());
         }
     }
+
+    [Fact]
+    public async Task Json_stringify_of_a_200000_deep_array_fails_only_that_message_and_the_server_lives()
+    {
+        var data = Directory.CreateTempSubdirectory("ff-crash-").FullName;
+        await using var server = await ChildServer.StartAsync(data);
+        var deep = "var a = []; for (var i = 0; i < 200000; i++) { a = [a]; } ";
+        var flows = new JsonArray(
+            new JsonObject { ["id"] = "t", ["type"] = "tab" },
+            new JsonObject { ["id"] = "in", ["type"] = "http in", ["z"] = "t", ["url"] = "/deep", ["method"] = "get", ["x"] = 1, ["y"] = 1, ["wires"] = new JsonArray(new JsonArray("fn")) },
+            new JsonObject { ["id"] = "fn", ["type"] = "function", ["z"] = "t", ["func"] = deep + "msg.payload = JSON.stringify(a).length; return msg;", ["x"] = 1, ["y"] = 1, ["wires"] = new JsonArray(new JsonArray("res")) },
+            new JsonObject { ["id"] = "catch", ["type"] = "catch", ["z"] = "t", ["scope"] = null, ["x"] = 1, ["y"] = 1, ["wires"] = new JsonArray(new JsonArray("say")) },
+            new JsonObject { ["id"] = "say", ["type"] = "function", ["z"] = "t", ["func"] = "msg.payload = 'caught ' + msg.error.message; return msg;", ["x"] = 1, ["y"] = 1, ["wires"] = new JsonArray(new JsonArray("res")) },
+            new JsonObject { ["id"] = "res", ["type"] = "http response", ["z"] = "t", ["x"] = 1, ["y"] = 1, ["wires"] = new JsonArray() });
+        using var deployed = await DeployAsync(server, flows.ToJsonString());
+        Assert.True(deployed.IsSuccessStatusCode, await deployed.Content.ReadAsStringAsync());
+        for (var i = 0; i < 2; i++)
+        {
+            var answer = await server.Client.GetStringAsync("/deep");
+            Assert.StartsWith("caught RangeError: JSON.stringify: value nested more than", answer, StringComparison.Ordinal);
+        }
+        Assert.Equal("ok", (await GetJsonAsync(server, "/healthz"))["status"]!.GetValue<string>());
+        Assert.False(server.HasExited);
+    }
 }

@@ -57,7 +57,7 @@ public sealed class DebugNode : FlowNode<DebugConfig>
         if (Config.Tosidebar)
         {
             Node.Debug(new DebugMessage(Node.Alias, Node.FlowId, Config.Name, msg.Topic, whole ? null : "msg." + property,
-                value?.DeepClone(), Path: Node.FlowId));
+                JsonDepth.Clone(value), Path: Node.FlowId));
         }
         if (Config.Console)
         {

@@ -109,7 +109,7 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
                 var value = Get(rule.Pt, rule.P, msg);
                 if (rule.Pt != "msg")
                 {
-                    value = value?.DeepClone();
+                    value = JsonDepth.Clone(value);
                 }
                 Delete(rule.Pt, rule.P, msg);
                 Set(rule.Tot, rule.To ?? "", value, msg);
@@ -123,7 +123,7 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
     private JsonNode? ValueOf(Rule rule, FlowMessage msg)
     {
         var value = rule.Constant is not null ? rule.Constant.DeepClone() : Node.Evaluate(rule.Tot, JsonValue.Create(rule.To), msg);
-        return rule.Dc || value?.Parent is not null ? value?.DeepClone() : value;
+        return rule.Dc || value?.Parent is not null ? JsonDepth.Clone(value) : value;
     }
 
     private void Change(Rule rule, FlowMessage msg)

@@ -52,13 +52,13 @@ public sealed class RbeNode : FlowNode<RbeConfig>
                 }
                 if (!JsValues.DeepEquals(value, prev))
                 {
-                    _previous[t] = value.DeepClone();
+                    _previous[t] = JsonDepth.Clone(value);
                     Send(msg, doSend);
                 }
             }
             else if (!_previous.TryGetValue(t, out var prev) || !JsValues.StrictEquals(value, prev))
             {
-                _previous[t] = value?.DeepClone();
+                _previous[t] = JsonDepth.Clone(value);
                 Send(msg, doSend);
             }
             return ValueTask.CompletedTask;

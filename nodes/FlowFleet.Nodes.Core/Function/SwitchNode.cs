@@ -71,7 +71,7 @@ public sealed class SwitchNode : FlowNode<SwitchConfig>
         }
         if (_usesPrevious)
         {
-            _previous = value?.DeepClone();
+            _previous = JsonDepth.Clone(value);
             _hasPrevious = true;
         }
         if (matched)

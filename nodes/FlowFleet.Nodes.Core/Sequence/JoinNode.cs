@@ -33,7 +33,7 @@ public sealed class JoinNode : FlowNode<JoinConfig>
         var parts = msg.Data["parts"] as JsonObject;
         var key = auto ? parts!["id"]?.GetValue<string>() ?? "" : "";
         var property = Config.PropertyType == "full" ? null : PropertyPath.Parse(string.IsNullOrEmpty(Config.Property) ? "payload" : Config.Property);
-        var value = property is null ? msg.Data.DeepClone() : property.Get(msg.Data)?.DeepClone();
+        var value = property is null ? JsonDepth.Clone(msg.Data) : JsonDepth.Clone(property.Get(msg.Data));
         Group? ready = null;
         lock (_lock)
         {
@@ -108,7 +108,7 @@ public sealed class JoinNode : FlowNode<JoinConfig>
                     {
                         foreach (var (k, v) in o)
                         {
-                            merged[k] = v?.DeepClone();
+                            merged[k] = JsonDepth.Clone(v);
                         }
                     }
                 }
@@ -123,7 +123,7 @@ public sealed class JoinNode : FlowNode<JoinConfig>
                     {
                         foreach (var x in chunk)
                         {
-                            arr.Add(x?.DeepClone());
+                            arr.Add(JsonDepth.Clone(x));
                         }
                     }
                     else
@@ -138,7 +138,7 @@ public sealed class JoinNode : FlowNode<JoinConfig>
         msg.Data.Remove("complete");
         if (auto && g.Parts?["parts"] is JsonObject parent)
         {
-            msg.Data["parts"] = parent.DeepClone();
+            msg.Data["parts"] = JsonDepth.Clone(parent);
         }
         else
         {

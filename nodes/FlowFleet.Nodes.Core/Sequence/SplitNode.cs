@@ -14,7 +14,7 @@ public sealed class SplitNode : FlowNode<SplitConfig>
         var path = PropertyPath.Parse(string.IsNullOrEmpty(Config.Property) ? "payload" : Config.Property);
         var value = path.Get(msg.Data);
         var id = MessageId.New();
-        var parent = msg.Data["parts"]?.DeepClone();
+        var parent = JsonDepth.Clone(msg.Data["parts"]);
         var outputs = new List<(JsonNode? Value, JsonObject Parts, string? Key)>();
         switch (value)
         {
@@ -24,7 +24,7 @@ public sealed class SplitNode : FlowNode<SplitConfig>
                     var count = (arr.Count + size - 1) / size;
                     for (var i = 0; i < count; i++)
                     {
-                        JsonNode? part = size == 1 ? arr[i]?.DeepClone() : new JsonArray(arr.Skip(i * size).Take(size).Select(x => x?.DeepClone()).ToArray());
+                        JsonNode? part = size == 1 ? JsonDepth.Clone(arr[i]) : new JsonArray(arr.Skip(i * size).Take(size).Select(x => JsonDepth.Clone(x)).ToArray());
                         outputs.Add((part, new JsonObject { ["type"] = "array", ["len"] = size }, null));
                     }
                     break;
@@ -32,7 +32,7 @@ public sealed class SplitNode : FlowNode<SplitConfig>
             case JsonObject obj when !JsonTools.IsBuffer(obj):
                 foreach (var (key, v) in obj)
                 {
-                    outputs.Add((v?.DeepClone(), new JsonObject { ["type"] = "object", ["key"] = key }, key));
+                    outputs.Add((JsonDepth.Clone(v), new JsonObject { ["type"] = "object", ["key"] = key }, key));
                 }
                 break;
             default:
@@ -73,7 +73,7 @@ public sealed class SplitNode : FlowNode<SplitConfig>
             parts["count"] = outputs.Count;
             if (parent is not null)
             {
-                parts["parts"] = parent.DeepClone();
+                parts["parts"] = JsonDepth.Clone(parent, JsonDepth.Max - 2);
             }
             m.Data["parts"] = parts;
             if (key is not null && !string.IsNullOrEmpty(Config.Addname))

@@ -88,7 +88,13 @@ public sealed class ContextManager : IAsyncDisposable
             var topKey = (string)path.Segments[0];
             if (path.Segments.Count == 1)
             {
-                s.Set(scope, topKey, JsonTools.Detach(value));
+                // A copy is depth-checked as it is made; a value of its own is checked here (stores walk it later).
+                var own = JsonTools.Detach(value);
+                if (ReferenceEquals(own, value))
+                {
+                    JsonDepth.Check(own);
+                }
+                s.Set(scope, topKey, own);
                 return;
             }
             var top = s.Get(scope, topKey) as JsonObject ?? new JsonObject();

@@ -36,6 +36,12 @@ public sealed class ScriptLimits
 
     public int MaxRecursion { get; set; } = 256;
 
+    /// <summary>
+    /// How deep built-ins that recurse in .NET code may go (<c>JSON.stringify</c>, <c>join</c>, <c>flat</c>, <c>bind</c>
+    /// chains): beyond it they throw a <c>RangeError</c> instead of overflowing the process's stack.
+    /// </summary>
+    public int MaxNesting { get; set; } = 256;
+
     /// <summary>Function nodes read the message through a view instead of a copy (false: copy it in and out, as before).</summary>
     public bool LazyMessages { get; set; } = true;
 }

@@ -46,7 +46,7 @@ public sealed class FlowMessage
     }
 
     /// <summary>A deep copy of the JSON body; references are shared.</summary>
-    public FlowMessage Clone() => new((JsonObject)Data.DeepClone(), Refs);
+    public FlowMessage Clone() => new((JsonObject)JsonDepth.Clone(Data)!, Refs);
 
     /// <summary>A new message with a fresh <c>_msgid</c>.</summary>
     public static FlowMessage Create(JsonNode? payload = null, string? topic = null)

@@ -8,7 +8,7 @@ namespace FlowFleet.Runtime.Messages;
 public static class JsonTools
 {
     /// <summary>A node that can be attached to a new parent: the node itself if it has none, else a deep copy.</summary>
-    public static JsonNode? Detach(JsonNode? node) => node is null || node.Parent is null ? node : node.DeepClone();
+    public static JsonNode? Detach(JsonNode? node) => node is null || node.Parent is null ? node : JsonDepth.Clone(node);
 
     public static JsonValueKind Kind(JsonNode? node) => node?.GetValueKind() ?? JsonValueKind.Null;
 
@@ -230,5 +230,5 @@ public static class JsonTools
     /// <summary>A JSON null as a node (a <see cref="JsonObject"/> holds null as C# null, which also means "missing").</summary>
     public static JsonValue NullValue() => JsonValue.Create(JsonSerializer.SerializeToElement<object?>(null))!;
 
-    public static bool DeepEquals(JsonNode? a, JsonNode? b) => JsonNode.DeepEquals(a, b);
+    public static bool DeepEquals(JsonNode? a, JsonNode? b) => JsonDepth.DeepEquals(a, b);
 }

@@ -167,7 +167,28 @@ public sealed class PropertyPath
     public void Set(JsonNode root, JsonNode? value)
     {
         ArgumentNullException.ThrowIfNull(root);
-        value = JsonTools.Detach(value);
+        // The value lands _segments.Length levels below root: with what it holds, it must stay within the depth limit.
+        var budget = JsonDepth.Max - JsonDepth.Level(root) - _segments.Length;
+        if (value is JsonObject or JsonArray)
+        {
+            if (value.Parent is not null || IsAncestorOrSelf(value, root))
+            {
+                // Copied (a value set into itself would make a cycle); the copy checks the depth on the way.
+                value = JsonDepth.Clone(value, budget);
+            }
+            else
+            {
+                JsonDepth.Check(value, budget);
+            }
+        }
+        else
+        {
+            value = JsonTools.Detach(value);
+        }
+        if (budget < 0)
+        {
+            throw new JsonDepthException($"Property path {Text} nests the message more than {JsonDepth.Max} levels deep");
+        }
         var current = root;
         for (var s = 0; s < _segments.Length - 1; s++)
         {
@@ -203,6 +224,21 @@ public sealed class PropertyPath
         }
     }
 
+    /// <summary>Items an assignment may add to an array (<c>payload[100000000] = 1</c> would otherwise allocate them all).</summary>
+    private const int MaxArrayGrowth = 1_000_000;
+
+    private static bool IsAncestorOrSelf(JsonNode value, JsonNode node)
+    {
+        for (JsonNode? p = node; p is not null; p = p.Parent)
+        {
+            if (ReferenceEquals(p, value))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static JsonNode? Step(JsonNode node, object segment) => segment switch
     {
         string key when node is JsonObject obj => obj[key],
@@ -219,6 +255,10 @@ public sealed class PropertyPath
                 obj[key] = value;
                 break;
             case int index when node is JsonArray arr:
+                if (index > arr.Count + MaxArrayGrowth)
+                {
+                    throw new InvalidOperationException($"Array index {index} is too far beyond the array's end ({arr.Count} items)");
+                }
                 while (arr.Count <= index)
                 {
                     arr.Add(null);

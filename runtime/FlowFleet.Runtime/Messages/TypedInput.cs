@@ -33,7 +33,7 @@ public static partial class TypedInput
             case "json":
                 try
                 {
-                    return value is JsonObject or JsonArray ? value.DeepClone() : JsonTools.Parse(text);
+                    return value is JsonObject or JsonArray ? JsonDepth.Clone(value) : JsonTools.Parse(text);
                 }
                 catch (JsonException ex)
                 {

@@ -63,6 +63,7 @@ public sealed partial class ScriptHost : IDisposable
         // A script that never names msg (or arguments) cannot see the message: skip copying it into the engine.
         _readsMsg = MsgWord().IsMatch(source.Code) || source.Code.Contains("arguments", StringComparison.Ordinal);
         _timers = new ScriptTimers(this);
+        ScriptGuards.Install(_engine, limits.MaxNesting);
         InstallApi(source.Outputs);
         foreach (var (name, value) in source.Globals ?? new Dictionary<string, JsonNode?>())
         {

@@ -80,25 +80,29 @@ public static class DebugFormatter
         return packet;
     }
 
-    private static JsonNode Truncate(JsonNode node) => node switch
+    /// <summary>Levels the sidebar shows; deeper values are cut (the walk is recursive, and the value came from a flow).</summary>
+    public const int MaxDepth = 100;
+
+    private static JsonNode Truncate(JsonNode node, int depth = 0) => node switch
     {
+        JsonObject or JsonArray when depth >= MaxDepth => JsonValue.Create($"[nested more than {MaxDepth} levels]"),
         JsonArray a when a.Count > MaxLength => new JsonObject
         {
             ["__enc__"] = true,
             ["type"] = "array",
-            ["data"] = new JsonArray(a.Take(MaxLength).Select(x => x is null ? null : Truncate(x)).ToArray()),
+            ["data"] = new JsonArray(a.Take(MaxLength).Select(x => x is null ? null : Truncate(x, depth + 1)).ToArray()),
             ["length"] = a.Count,
         },
-        JsonArray a => new JsonArray(a.Select(x => x is null ? null : Truncate(x)).ToArray()),
+        JsonArray a => new JsonArray(a.Select(x => x is null ? null : Truncate(x, depth + 1)).ToArray()),
         // Buffers inside objects are marked for the sidebar with their length (Node-RED's encodeObject).
         JsonObject o when JsonTools.IsBuffer(o) => new JsonObject
         {
             ["type"] = "Buffer",
-            ["data"] = o["data"]!.AsArray() is var d && d.Count > MaxLength ? new JsonArray(d.Take(MaxLength).Select(x => x?.DeepClone()).ToArray()) : o["data"]!.DeepClone(),
+            ["data"] = new JsonArray(o["data"]!.AsArray().Take(MaxLength).Select(x => x is null ? null : Truncate(x, depth + 1)).ToArray()),
             ["__enc__"] = true,
             ["length"] = o["data"]!.AsArray().Count,
         },
-        JsonObject o => new JsonObject(o.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value is null ? null : Truncate(kv.Value)))),
+        JsonObject o => new JsonObject(o.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value is null ? null : Truncate(kv.Value, depth + 1)))),
         JsonValue v when v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Length > MaxLength =>
             JsonValue.Create(v.GetValue<string>()[..MaxLength] + "...")!,
         _ => node.DeepClone(),

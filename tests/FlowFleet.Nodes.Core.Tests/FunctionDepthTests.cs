@@ -1,0 +1,102 @@
+using System.Text.Json.Nodes;
+
+namespace FlowFleet.Nodes.Core.Tests;
+
+/// <summary>
+/// Built-ins that recurse in .NET code (out of reach of the script recursion limit) used to overflow the stack and end
+/// the process. Each now throws a RangeError the script can catch, or that fails only this message.
+/// </summary>
+public sealed class FunctionDepthTests
+{
+    private const string Deep = "var a = []; for (var i = 0; i < 200000; i++) { a = [a]; } ";
+
+    [Theory]
+    [InlineData("JSON.stringify(a)")]
+    [InlineData("JSON.stringify(a, null, 2)")]
+    [InlineData("JSON.stringify({x: a}, function (k, v) { return v; })")]
+    [InlineData("JSON.stringify(a, ['x'])")]
+    [InlineData("String(a)")]
+    [InlineData("a.join(',')")]
+    [InlineData("`${a}`")]
+    [InlineData("a.toLocaleString()")]
+    [InlineData("a.flat(Infinity)")]
+    [InlineData("[a, a].sort()")]
+    public async Task Deeply_nested_values_throw_a_catchable_range_error(string expression)
+    {
+        await using var h = await FunctionNodeTests.Load(Deep + "try { " + expression + "; msg.payload = 'no error'; } catch (e) { msg.payload = e.name + ': ' + e.message; } return msg;");
+        h.Send("fn", JsonValue.Create(0));
+        Assert.StartsWith("RangeError:", (await h.NextAsync("o0")).Payload!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chains_of_bound_functions_generators_and_objects_in_json_are_bounded()
+    {
+        await using var h = await FunctionNodeTests.Load("""
+            var out = [];
+            function attempt(f) { try { f(); out.push('ok'); } catch (e) { out.push(e.name); } }
+            attempt(function () { var f = function () { return 1; }; for (var i = 0; i < 200000; i++) { f = f.bind(null); } f(); });
+            attempt(function () { function* w(g) { yield* g; } var g = (function* () { yield 1; })(); for (var i = 0; i < 200000; i++) { g = w(g); } g.next(); });
+            attempt(function () { var o = {}; for (var i = 0; i < 200000; i++) { o = { x: o }; } JSON.stringify(o); });
+            attempt(function () { var o = {}; o.toJSON = function () { var a = []; for (var i = 0; i < 200000; i++) { a = [a]; } return a; }; JSON.stringify(o); });
+            msg.payload = out.join(',') + '|' + typeof Proxy;
+            return msg;
+            """);
+        h.Send("fn", JsonValue.Create(0));
+        Assert.Equal("RangeError,RangeError,RangeError,RangeError|undefined", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Uncaught_it_fails_only_this_message_and_reaches_catch_nodes()
+    {
+        await using var h = await FunctionNodeTests.Load(Deep + "if (msg.payload === 1) { JSON.stringify(a); } return msg;");
+        h.Send("fn", JsonValue.Create(1));
+        var caught = await h.NextAsync("caught");
+        Assert.Contains("RangeError", caught.Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        h.Send("fn", JsonValue.Create(2));
+        Assert.Equal(2, Flows.Num((await h.NextAsync("o0")).Payload));
+    }
+
+    [Fact]
+    public async Task Ordinary_json_and_arrays_behave_as_before()
+    {
+        await using var h = await FunctionNodeTests.Load("""
+            var o = { b: 1, a: [1, { c: 'x', d: undefined, f: function () {} }], when: new Date(0), n: new Number(3) };
+            var a = []; for (var i = 0; i < 200; i++) { a = [a]; }
+            msg.payload = [
+              JSON.stringify(o),
+              JSON.stringify(o, ['a', 'c']),
+              JSON.stringify(o, function (k, v) { return typeof v === 'number' ? v * 10 : v; }),
+              JSON.stringify([1, [2]], null, 1),
+              JSON.stringify(a).length,
+              String([1, [2, [3]]]),
+              [[1, 2], [3, [4]]].flat(Infinity).join('-'),
+              (function () { return this.v; }).bind({ v: 'bound' })(),
+              JSON.stringify('s'), JSON.stringify(undefined) === undefined,
+            ];
+            return msg;
+            """);
+        h.Send("fn", JsonValue.Create(0));
+        var expected = JsonNode.Parse("""
+            ["{\"b\":1,\"a\":[1,{\"c\":\"x\"}],\"when\":\"1970-01-01T00:00:00.000Z\",\"n\":3}","{\"a\":[1,{\"c\":\"x\"}]}","{\"b\":10,\"a\":[10,{\"c\":\"x\"}],\"when\":\"1970-01-01T00:00:00.000Z\",\"n\":3}","[\n 1,\n [\n  2\n ]\n]",402,"1,2,3","1-2-3-4","bound","\"s\"",true]
+            """);
+        var actual = (await h.NextAsync("o0")).Payload;
+        Assert.True(JsonNode.DeepEquals(expected, actual), actual!.ToJsonString());
+    }
+}
+
+public sealed class MessageDepthFlowTests
+{
+    [Fact]
+    public async Task A_change_node_nesting_the_payload_in_a_loop_errors_at_the_depth_limit()
+    {
+        await using var h = await FlowFleet.Runtime.Tests.Harness.FlowHarness.LoadAsync("""
+            [{"id":"t","type":"tab"},
+             {"id":"ch","type":"change","z":"t","rules":[{"t":"move","p":"payload","pt":"msg","to":"payload.a","tot":"msg"}],"x":0,"y":0,"wires":[["ch"]]},
+             {"id":"catch","type":"catch","z":"t","scope":null,"x":0,"y":0,"wires":[["caught"]]},
+             {"id":"caught","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+            """);
+        h.Send("ch", JsonValue.Create(1));
+        var caught = await h.NextAsync("caught");
+        Assert.Contains("levels deep", caught.Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+}
