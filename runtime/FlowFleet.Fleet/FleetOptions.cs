@@ -12,8 +12,13 @@ public sealed class FleetOptions
     /// <summary>RPCs in flight per device; more wait their turn.</summary>
     public int MaxConcurrentRpc { get; set; } = 4;
 
-    /// <summary>Largest frame a device may send; a bigger one closes the connection (1009).</summary>
-    public int MaxFrameBytes { get; set; } = 64 * 1024;
+    /// <summary>Largest frame a device may send; a bigger one closes the connection (1009). Shelly's fleet manager accepts
+    /// 5 MiB: a Pro device with many scripts, schedules and KVS entries answers <c>Shelly.GetConfig</c> with hundreds of KB.
+    /// The read buffer grows only while such a frame arrives and is returned afterwards: an idle device holds none.</summary>
+    public int MaxFrameBytes { get; set; } = 5 * 1024 * 1024;
+
+    /// <summary>Largest first frame (before the device is identified), as Shelly's fleet manager: 256 KiB.</summary>
+    public int MaxFirstFrameBytes { get; set; } = 256 * 1024;
 
     /// <summary>Status components one device may have; a report adding more is dropped (see <see cref="Registry.StatusLimits"/>).</summary>
     public int MaxStatusComponents { get; set; } = 256;

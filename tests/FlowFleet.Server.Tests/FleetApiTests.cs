@@ -220,7 +220,7 @@ public sealed class FleetApiTests
         await Send($$"""{"id":7,"src":"ui","dst":["{{ids[1]}}","{{ids[2]}}","shellyplus1pm-ffffffffffff"],"method":"Shelly.GetDeviceInfo"}""");
         var many = await Answers(7, 3);
         Assert.Equal(2, many.Count(a => a["result"] is not null));
-        Assert.Equal(-114, many.Single(a => a["error"] is not null)["error"]!["code"]!.GetValue<int>());
+        Assert.Equal(-32600, many.Single(a => a["error"] is not null)["error"]!["code"]!.GetValue<int>());
 
         await WaitUntil(() => { lock (inbox) { return Task.FromResult(inbox.Any(f => f["method"]?.GetValue<string>() == "Shelly.Status" && f["params"]!["shellyID"]!.GetValue<string>() == ids[0])); } }, "status push");
         await Send("not json");

@@ -12,6 +12,12 @@ public enum DeviceEventKind
     Message,
     Pending,
     Presence,
+
+    /// <summary>The cached config was re-read (after <c>config_changed</c> or a new <c>sys.cfg_rev</c>).</summary>
+    Config,
+
+    /// <summary>The cached device info was re-read.</summary>
+    Info,
 }
 
 /// <summary>

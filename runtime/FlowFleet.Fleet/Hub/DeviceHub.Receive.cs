@@ -69,8 +69,14 @@ public sealed partial class DeviceHub
         state.LastSeen = DateTime.UtcNow;
         if (frame["method"] is not JsonValue mv || !mv.TryGetValue<string>(out var method))
         {
-            if (frame["id"] is not null && (frame["result"] is not null || frame["error"] is not null || frame.ContainsKey("result")))
+            // A reply. Some firmware answers with neither result nor error (a null result left out): that is still the
+            // answer, not a reason to wait for the timeout.
+            if (frame["id"] is not null)
             {
+                if (WantsMessages)
+                {
+                    Raise(new DeviceEvent(DeviceEventKind.Message, session.Id, frame, ShellyFrames.Now()));
+                }
                 session.Complete(frame);
             }
             return;
@@ -102,10 +108,21 @@ public sealed partial class DeviceHub
             case "NotifyStatus" or "NotifyFullStatus" when frame["params"] is JsonObject status:
                 status.Remove("ts");
                 int dropped;
+                var configChanged = false;
                 lock (state.Gate)
                 {
+                    configChanged = ConfigRevisionChanged(state, status);
+                    if (method != "NotifyFullStatus" && status["sys"] is JsonObject sys && sys["available_updates"] is JsonObject)
+                    {
+                        // The list of updates is a whole: an update that is no longer offered must go, not linger merged.
+                        state.MergeStatus(new JsonObject { ["sys"] = new JsonObject { ["available_updates"] = null } }, Limits);
+                    }
                     dropped = method == "NotifyFullStatus" ? state.ReplaceStatus(status, Limits) : state.MergeStatus(status, Limits);
                     state.StatusDirty = true;
+                }
+                if (configChanged)
+                {
+                    _ = RereadAllConfigAsync(session);
                 }
                 if (CountDropped(session, dropped))
                 {
@@ -170,6 +187,41 @@ public sealed partial class DeviceHub
         }
     }
 
+    /// <summary>True when a status report carries a <c>sys.cfg_rev</c> other than the cached one (config changed on the device,
+    /// e.g. from its own web page, possibly without a <c>config_changed</c> event reaching us).</summary>
+    private static bool ConfigRevisionChanged(DeviceState state, JsonObject status)
+    {
+        if (status["sys"]?["cfg_rev"] is not JsonValue rev || !state.HasStatus("sys"))
+        {
+            return false;
+        }
+        var cached = state.StatusOf("sys")?["cfg_rev"];
+        return cached is not null && !JsonNode.DeepEquals(cached, rev);
+    }
+
+    /// <summary>Re-reads the whole config (<c>Shelly.GetConfig</c> plus dynamic components) after <c>sys.cfg_rev</c> changed.</summary>
+    private async Task RereadAllConfigAsync(DeviceSession session)
+    {
+        try
+        {
+            var config = await session.CallAsync("Shelly.GetConfig").ConfigureAwait(false) as JsonObject;
+            if (config is null)
+            {
+                return;
+            }
+            if (session.State.Methods.Contains("Shelly.GetComponents", StringComparer.OrdinalIgnoreCase))
+            {
+                await AddDynamicComponentsAsync(session, config).ConfigureAwait(false);
+            }
+            registry.ApplyIdentity(session.State, null, config, null, null);
+            Raise(new DeviceEvent(DeviceEventKind.Config, session.Id, null, ShellyFrames.Now()));
+        }
+        catch (ShellyRpcException ex)
+        {
+            LogIdentityFailed(session.Id, ex.Message);
+        }
+    }
+
     /// <summary>Re-reads a component's config after <c>config_changed</c> (device info too for <c>sys</c>).</summary>
     private async Task RereadConfigAsync(DeviceSession session, string component)
     {
@@ -186,6 +238,11 @@ public sealed partial class DeviceHub
                 session.State.SetConfigComponent(component, config);
             }
             registry.ApplyIdentity(session.State, info, null, null, null);
+            Raise(new DeviceEvent(DeviceEventKind.Config, session.Id, null, ShellyFrames.Now()) { Component = component });
+            if (info is not null)
+            {
+                Raise(new DeviceEvent(DeviceEventKind.Info, session.Id, null, ShellyFrames.Now()));
+            }
         }
         catch (Exception ex) when (ex is ShellyRpcException or FormatException)
         {
@@ -294,8 +351,9 @@ public sealed partial class DeviceHub
     // Pooled: a read waits for the device's next report (seconds), so an unpooled state machine per frame would live
     // long enough to reach the old generation and die there, thousands of times a second.
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(ReadOutcome, JsonObject?)> ReadFrameAsync(WebSocket socket, CancellationToken ct, bool waited = false)
+    private async ValueTask<(ReadOutcome, JsonObject?)> ReadFrameAsync(WebSocket socket, CancellationToken ct, bool waited = false, int? maxBytes = null)
     {
+        var max = maxBytes ?? _options.MaxFrameBytes;
         byte[]? buffer = null;
         try
         {
@@ -310,11 +368,11 @@ public sealed partial class DeviceHub
             {
                 if (length == buffer.Length)
                 {
-                    if (length >= _options.MaxFrameBytes)
+                    if (length >= max)
                     {
                         return (ReadOutcome.TooBig, null);
                     }
-                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxFrameBytes + 1));
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, max + 1));
                     buffer.AsSpan(0, length).CopyTo(bigger);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = bigger;
@@ -325,7 +383,7 @@ public sealed partial class DeviceHub
                     return (ReadOutcome.Closed, null);
                 }
                 length += r.Count;
-                if (length > _options.MaxFrameBytes)
+                if (length > max)
                 {
                     return (ReadOutcome.TooBig, null);
                 }
@@ -365,7 +423,7 @@ public sealed partial class DeviceHub
         var (status, reason) = outcome switch
         {
             ReadOutcome.BadJson => (WebSocketCloseStatus.InvalidPayloadData, "Frame is not a JSON object"),
-            ReadOutcome.TooBig => (WebSocketCloseStatus.MessageTooBig, $"Frame larger than {_options.MaxFrameBytes} bytes"),
+            ReadOutcome.TooBig => (WebSocketCloseStatus.MessageTooBig, $"Frame larger than {(what == "first frame" ? _options.MaxFirstFrameBytes : _options.MaxFrameBytes)} bytes"),
             ReadOutcome.Timeout => (WebSocketCloseStatus.PolicyViolation, "No frame in time"),
             _ => (WebSocketCloseStatus.NormalClosure, ""),
         };

@@ -117,6 +117,9 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
 
     public DeviceRegistry Registry => registry;
 
+    /// <summary>Passwords for devices with authentication enabled (the server sets an encrypting implementation).</summary>
+    public Rpc.IDeviceCredentials Credentials { get; set; } = new Rpc.PlainDeviceCredentials();
+
     public FleetOptions Options => _options;
 
     public int OnlineCount => _sessions.Count(s => s.Value.Admitted);
@@ -252,7 +255,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             (ReadOutcome, JsonObject?) read;
             try
             {
-                read = await ReadFrameAsync(socket, firstTimeout.Token).ConfigureAwait(false);
+                read = await ReadFrameAsync(socket, firstTimeout.Token, maxBytes: _options.MaxFirstFrameBytes).ConfigureAwait(false);
             }
             finally
             {
@@ -290,7 +293,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             admitted = true;
         }
 
-        var session = new DeviceSession(state, socket, _options, remote) { FrameSent = _onFrameSent ??= OnFrameSent };
+        var session = new DeviceSession(state, socket, _options, remote) { FrameSent = _onFrameSent ??= OnFrameSent, Credentials = Credentials };
         if (_sessions.TryGetValue(src, out var old))
         {
             LogReplaced(src);
@@ -409,32 +412,38 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         JsonObject? configObject = config.IsCompletedSuccessfully ? config.Result as JsonObject : null;
         if (methodList?.Contains("Shelly.GetComponents", StringComparer.OrdinalIgnoreCase) == true && configObject is not null)
         {
-            var offset = 0;
-            while (true)
-            {
-                var page = await session.CallAsync("Shelly.GetComponents", new JsonObject { ["dynamic_only"] = true, ["offset"] = offset }).ConfigureAwait(false) as JsonObject;
-                var components = page.Field("components") as JsonArray ?? [];
-                foreach (var c in components.OfType<JsonObject>())
-                {
-                    if (JsonRead.Text(c.Field("key")) is { } key && c.Field("config") is JsonObject cc)
-                    {
-                        configObject[key] = cc.DeepClone();
-                    }
-                }
-                offset += components.Count;
-                var total = JsonRead.Number(page.Field("total")) ?? 0;
-                // A device can't keep this loop going by claiming a huge total.
-                if (components.Count == 0 || offset >= total || offset >= _options.MaxStatusComponents)
-                {
-                    break;
-                }
-            }
+            await AddDynamicComponentsAsync(session, configObject).ConfigureAwait(false);
         }
         JsonObject? statusObject = status.IsCompletedSuccessfully ? status.Result as JsonObject : null;
         registry.ApplyIdentity(session.State, info.IsCompletedSuccessfully ? info.Result as JsonObject : null, configObject, statusObject, methodList);
         if (info.IsFaulted)
         {
             throw info.Exception!.InnerException as ShellyRpcException ?? new ShellyRpcException(-1, "GetDeviceInfo failed");
+        }
+    }
+
+    /// <summary>Pages through <c>Shelly.GetComponents {dynamic_only}</c> and adds each component's config.</summary>
+    private async Task AddDynamicComponentsAsync(DeviceSession session, JsonObject configObject)
+    {
+        var offset = 0;
+        while (true)
+        {
+            var page = await session.CallAsync("Shelly.GetComponents", new JsonObject { ["dynamic_only"] = true, ["offset"] = offset }).ConfigureAwait(false) as JsonObject;
+            var components = page.Field("components") as JsonArray ?? [];
+            foreach (var c in components.OfType<JsonObject>())
+            {
+                if (JsonRead.Text(c.Field("key")) is { } key && c.Field("config") is JsonObject cc)
+                {
+                    configObject[key] = cc.DeepClone();
+                }
+            }
+            offset += components.Count;
+            var total = JsonRead.Number(page.Field("total")) ?? 0;
+            // A device can't keep this loop going by claiming a huge total.
+            if (components.Count == 0 || offset >= total || offset >= _options.MaxStatusComponents)
+            {
+                break;
+            }
         }
     }
 

@@ -53,8 +53,34 @@ public sealed class DeviceSession
 
     internal Action<DeviceSession, JsonObject>? FrameSent { get; set; }
 
+    /// <summary>Where the password comes from when the device asks for digest authentication (401).</summary>
+    internal Rpc.IDeviceCredentials? Credentials { get; set; }
+
     /// <summary>Calls a method on the device and returns its <c>result</c>; throws <see cref="ShellyRpcException"/> for its error, a timeout or a lost connection.</summary>
     public async Task<JsonNode?> CallAsync(string method, JsonNode? parameters = null, TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        try
+        {
+            return await CallOnceAsync(method, parameters, timeout, null, ct).ConfigureAwait(false);
+        }
+        catch (ShellyRpcException ex) when (ex.Code == ShellyRpcException.Unauthorized && ex.FromDevice
+            && Credentials?.PasswordFor(Id, State.Password) is { Length: > 0 } password)
+        {
+            // Authentication is enabled on the device: answer its digest challenge once (shelly-gen2.md §4).
+            JsonObject auth;
+            try
+            {
+                auth = ShellyDigest.Answer(ex.Message, password);
+            }
+            catch (Exception bad) when (bad is FormatException or InvalidOperationException or JsonException)
+            {
+                throw new ShellyRpcException(ShellyRpcException.Unauthorized, $"Device {Id} asked for authentication with an unreadable challenge: {ex.Message}") { FromDevice = true };
+            }
+            return await CallOnceAsync(method, parameters, timeout, auth, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<JsonNode?> CallOnceAsync(string method, JsonNode? parameters, TimeSpan? timeout, JsonObject? auth, CancellationToken ct)
     {
         var limit = timeout ?? _options.RpcTimeout;
         // No timer per call (thousands of calls a second contend on the runtime's timer queue): the hub's sweep fails
@@ -95,7 +121,12 @@ public sealed class DeviceSession
                     // Closed after the check above; MarkClosed may have missed this call.
                     throw new OperationCanceledException();
                 }
-                await SendAsync(ShellyFrames.Request(id, _options.Source, method, parameters?.DeepClone()), ct).ConfigureAwait(false);
+                var request = ShellyFrames.Request(id, _options.Source, method, parameters?.DeepClone());
+                if (auth is not null)
+                {
+                    request["auth"] = auth;
+                }
+                await SendAsync(request, ct).ConfigureAwait(false);
                 response = await tcs.Task.WaitAsync(ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is TimeoutException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
@@ -106,7 +137,10 @@ public sealed class DeviceSession
             {
                 throw ShellyRpcException.FromJson(error);
             }
-            return response["result"];
+            // Detached from the response frame, so the caller can put it into a frame of its own.
+            var result = response["result"];
+            response.Remove("result");
+            return result;
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
         {

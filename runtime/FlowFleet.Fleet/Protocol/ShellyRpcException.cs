@@ -16,9 +16,12 @@ public sealed class ShellyRpcException(int code, string message) : Exception(mes
 
     public int Code { get; } = code;
 
+    /// <summary>True when the device itself answered with this error; false when FlowFleet gave up (offline, no answer in time).</summary>
+    public bool FromDevice { get; init; }
+
     public JsonObject ToJson() => new() { ["code"] = Code, ["message"] = Message };
 
     public static ShellyRpcException FromJson(JsonNode? error) =>
         new(error?["code"] is JsonValue c && c.TryGetValue<double>(out var d) ? (int)d : -1,
-            error?["message"]?.GetValue<string>() ?? "error");
+            error?["message"] is JsonValue m && m.TryGetValue<string>(out var text) ? text : "error") { FromDevice = true };
 }

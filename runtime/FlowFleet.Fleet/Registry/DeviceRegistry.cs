@@ -102,6 +102,23 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
 
     public IReadOnlyList<string> GroupNames => _groups.Keys.OrderBy(n => n, StringComparer.OrdinalIgnoreCase).ToList();
 
+    /// <summary>Group names with their database ids (Shelly's fleet manager names groups by number).</summary>
+    public IReadOnlyList<(int Id, string Name)> GroupIds => _groups.Select(g => (g.Value, g.Key)).OrderBy(g => g.Value).ToList();
+
+    /// <summary>Renames a group; false when there is no such group or the new name is taken.</summary>
+    public async Task<bool> RenameGroupAsync(string name, string newName, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(newName) || _groups.ContainsKey(newName.Trim()) || !_groups.TryRemove(name, out var gid))
+        {
+            return false;
+        }
+        _groups[newName.Trim()] = gid;
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.Groups.Where(g => g.Id == gid).ExecuteUpdateAsync(u => u.SetProperty(g => g.Name, newName.Trim()), ct);
+        Changed?.Invoke("", "groups");
+        return true;
+    }
+
     /// <summary>Ids of the members of a group (empty if there is no such group).</summary>
     public IReadOnlyList<string> Members(string group) =>
         _groups.TryGetValue(group, out var gid) ? _members.Keys.Where(k => k.Group == gid).Select(k => k.Device).OrderBy(x => x, StringComparer.Ordinal).ToList() : [];

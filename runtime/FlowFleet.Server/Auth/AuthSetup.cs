@@ -24,7 +24,7 @@ public static class AuthSetup
             : services.AddAuthentication(SmartScheme)
                 .AddPolicyScheme(SmartScheme, "Bearer or cookie", o => o.ForwardDefaultSelector = ctx =>
                     ctx.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-                    || (ctx.WebSockets.IsWebSocketRequest && ctx.Request.Query.ContainsKey("access_token"))
+                    || (ctx.WebSockets.IsWebSocketRequest && (ctx.Request.Query.ContainsKey("access_token") || ctx.Request.Headers.SecWebSocketProtocol.Count > 0))
                         ? TokenAuthenticationHandler.SchemeName
                         : CookieAuthenticationDefaults.AuthenticationScheme)
                 .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);

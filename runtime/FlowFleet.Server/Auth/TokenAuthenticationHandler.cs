@@ -24,6 +24,14 @@ public sealed class TokenAuthenticationHandler(IOptionsMonitor<AuthenticationSch
             // Browsers can't set headers on websockets: /client accepts ?access_token= as well.
             token = queryToken;
         }
+        else if (Context.WebSockets.IsWebSocketRequest && Context.WebSockets.WebSocketRequestedProtocols is [{ Length: > 0 } offered, ..])
+        {
+            // Shelly fleet manager's web UI: new WebSocket(url, token) — the token is the offered subprotocol.
+            var viaProtocol = await tokens.ValidateAsync(offered, Context.RequestAborted);
+            return viaProtocol is null
+                ? AuthenticateResult.NoResult()
+                : AuthenticateResult.Success(new AuthenticationTicket(Principals.For(viaProtocol.UserName, viaProtocol.Role, viaProtocol.Scope, SchemeName), SchemeName));
+        }
         else
         {
             return AuthenticateResult.NoResult();

@@ -9,15 +9,18 @@ using FlowFleet.Fleet.Protocol;
 using FlowFleet.Fleet.Registry;
 using FlowFleet.Fleet.Rpc;
 using FlowFleet.Server.Auth;
+using FlowFleet.Server.Fleet.FleetManager;
 
 namespace FlowFleet.Server.Fleet;
 
 /// <summary>
-/// <c>/client</c>: a JSON-RPC 2.0 websocket in the spirit of Shelly's fleet manager. Calls <c>Device.*</c>, <c>Group.*</c>,
-/// <c>Events.Subscribe</c>; relays any frame whose <c>dst</c> is a device id (or an array of them) to the device(s) and
-/// answers with the client's <c>id</c>; pushes <c>Shelly.Connect/Disconnect/Status/Event/Message/Presence/OtaProgress</c>.
+/// <c>/client</c> (and <c>/</c> for websockets, Shelly fleet manager's own path): a JSON-RPC 2.0 websocket. Frames with
+/// <c>dst:"FLEET_MANAGER"</c> are fleet manager server calls (<see cref="FmMethods"/>, answered from <c>FLEET_MANAGER</c>
+/// to the caller's <c>src</c>); any other <c>dst</c> — a device id, its MAC part, or an array — relays the frame to the
+/// device(s), answered with the client's <c>id</c>, the device as <c>src</c> and the caller as <c>dst</c>; frames without
+/// <c>dst</c> call FlowFleet's own <c>Device.*</c>, <c>Group.*</c>, <c>Events.Subscribe</c>. An array of frames is a batch.
 /// </summary>
-public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
+public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry, FmMethods fm, FmEvents fmEvents)
 {
     private readonly ConcurrentDictionary<ClientConnection, byte> _clients = new();
 
@@ -31,13 +34,16 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
             await context.Response.WriteAsync("Connect with a websocket (JSON-RPC 2.0)");
             return;
         }
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var client = new ClientConnection(socket, context.User);
+        // FM's web UI sends its token as the websocket subprotocol and needs it echoed to open the connection.
+        var offered = context.WebSockets.WebSocketRequestedProtocols;
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(offered.Count > 0 ? offered[0] : null);
+        var client = new ClientConnection(socket, context.User, context.Connection.RemoteIpAddress?.ToString());
         var sessions = context.RequestServices.GetRequiredService<SessionMonitor>();
         using var watch = sessions.Watch(Principals.SessionOf(context.User), client.EndSessionAsync);
         _clients[client] = 0;
         SyncMessageListeners();
         using var subscription = hub.Subscribe(client.OnDeviceEvent);
+        using var fmRegistration = fmEvents.Register(client.Fm);
         var sender = client.SendLoopAsync(context.RequestAborted);
         try
         {
@@ -90,32 +96,49 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
                 await client.EndSessionAsync();
                 return;
             }
-            JsonObject? frame;
+            if (!r.EndOfMessage)
+            {
+                client.Post(Error(null, -32600, $"Invalid request: frames are limited to {buffer.Length} bytes"));
+                await client.CloseAsync();
+                return;
+            }
+            JsonNode? parsed;
             try
             {
-                frame = JsonNode.Parse(buffer.AsSpan(0, length)) as JsonObject;
+                parsed = JsonNode.Parse(buffer.AsSpan(0, length));
             }
             catch (JsonException ex)
             {
                 client.Post(Error(null, -32700, "Parse error: " + ex.Message));
                 continue;
             }
-            if (frame is null)
+            // A batch: FM's relay takes an array of requests and answers each on its own.
+            foreach (var item in parsed is JsonArray batch ? batch.Take(1000).ToArray() : [parsed])
             {
-                client.Post(Error(null, -32600, "Invalid request: expected an object"));
-                continue;
+                if (item is JsonObject frame)
+                {
+                    _ = HandleRequestAsync(client, frame, ct);
+                }
+                else
+                {
+                    client.Post(Error(null, -32600, "Invalid request: expected an object"));
+                }
             }
-            _ = HandleRequestAsync(client, frame, ct);
         }
     }
 
     private async Task HandleRequestAsync(ClientConnection client, JsonObject frame, CancellationToken ct)
     {
         var id = frame["id"]?.DeepClone();
-        var method = frame["method"]?.GetValue<string>();
+        var method = frame["method"] is JsonValue mv && mv.TryGetValue<string>(out var ms) ? ms : null;
         var p = frame["params"] as JsonObject ?? [];
         try
         {
+            if (frame["dst"] is JsonValue fmDst && fmDst.TryGetValue<string>(out var server) && server.Equals(FmFrames.ServerName, StringComparison.OrdinalIgnoreCase))
+            {
+                await FleetManagerCallAsync(client, frame, method, ct);
+                return;
+            }
             if (frame["dst"] is { } dst && method is not null)
             {
                 await RelayAsync(client, frame, dst, method, ct);
@@ -146,23 +169,68 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
         }
     }
 
+    /// <summary>A <c>dst:"FLEET_MANAGER"</c> call, answered in FM's shape (src FLEET_MANAGER, dst = the caller's src).</summary>
+    private async Task FleetManagerCallAsync(ClientConnection client, JsonObject frame, string? method, CancellationToken ct)
+    {
+        var id = frame["id"];
+        var src = frame["src"]?.ToString();
+        if (method is null)
+        {
+            client.Post(FmFrames.Error(id, src, FmFrames.InvalidRequest, "Invalid request"));
+            return;
+        }
+        JsonObject answer;
+        try
+        {
+            var result = await fm.CallAsync(new FmCaller(client.User, client.Fm, client.Address), method, frame["params"], ct);
+            answer = FmFrames.Result(id, src, result);
+        }
+        catch (FmException ex)
+        {
+            answer = FmFrames.Error(id, src, ex.Code, ex.Message);
+        }
+        catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            answer = FmFrames.Error(id, src, FmFrames.InvalidParams, ex.Message);
+        }
+        if (id is not null)
+        {
+            client.Post(answer);
+        }
+    }
+
     private async Task RelayAsync(ClientConnection client, JsonObject frame, JsonNode dst, string method, CancellationToken ct)
     {
-        client.Require(Policies.DevicesControl);
-        var ids = dst is JsonArray a ? a.Select(x => x!.GetValue<string>()).ToList() : [dst.GetValue<string>()];
         var id = frame["id"];
-        var p = frame["params"];
-        await Parallel.ForEachAsync(ids, ct, async (deviceId, token) =>
+        var src = frame["src"]?.ToString() ?? "client";
+        if (!Principals.Has(client.User, Policies.DevicesControl))
         {
-            var r = await FleetRpc.CallOneAsync(hub, deviceId, method, p, null, client.User.Identity?.Name, token);
+            client.Post(FmFrames.Error(id, src, FmFrames.Unauthorized, $"Unauthorized: your role does not allow {Policies.DevicesControl}"));
+            return;
+        }
+        var names = dst is JsonArray a ? a.Select(x => x?.ToString() ?? "").ToList() : [dst.ToString()];
+        var p = frame["params"];
+        await Parallel.ForEachAsync(names, ct, async (name, token) =>
+        {
+            var device = FmFrames.Resolve(registry, name);
+            if (device is null || !hub.IsOnline(device.Id))
+            {
+                // FM answers a device it doesn't hold (unknown or not connected) with -32600 "No such device".
+                if (id is not null)
+                {
+                    client.Post(FmFrames.Error(id, src, FmFrames.InvalidRequest, device is null ? "No such device" : $"No such device: {device.Id} is offline"));
+                }
+                return;
+            }
+            var r = await FleetRpc.CallOneAsync(hub, device.Id, method, p, null, client.User.Identity?.Name, token);
             if (id is null)
             {
                 return;
             }
-            var answer = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id.DeepClone(), ["src"] = deviceId };
+            var answer = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id.DeepClone(), ["src"] = device.Id, ["dst"] = src };
             if (r.Ok)
             {
-                answer["result"] = r.Result?.DeepClone();
+                answer["result"] = r.Result;
             }
             else
             {
@@ -175,6 +243,8 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
     private async Task<JsonNode?> CallAsync(ClientConnection client, string method, JsonObject p, CancellationToken ct)
     {
         string Str(string name) => p[name]?.GetValue<string>() ?? throw new ArgumentException($"params.{name} is required");
+        // FM's scripts name a device with shellyID; FlowFleet's own calls with id.
+        string DeviceId() => p["id"] is JsonValue ? Str("id") : p["shellyID"] is JsonValue ? Str("shellyID") : throw new ArgumentException("params.id (or shellyID) is required");
         switch (method.ToLowerInvariant())
         {
             case "device.list":
@@ -188,13 +258,13 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
                 return new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary(registry.GroupsOf(d.Id))).ToArray()), ["total"] = total };
             case "device.get":
                 client.Require(Policies.DevicesRead);
-                var d = registry.Get(Str("id")) ?? throw new KeyNotFoundException($"Device {Str("id")} not found");
+                var d = registry.Get(DeviceId()) ?? throw new KeyNotFoundException($"Device {DeviceId()} not found");
                 return d.Details(registry.GroupsOf(d.Id));
             case "device.call":
                 client.Require(Policies.DevicesControl);
-                var targets = p["ids"] is JsonArray arr ? arr.Select(x => x!.GetValue<string>()).ToList() : p["target"] is { } t ? registry.Resolve(t.GetValue<string>()).ToList() : [Str("id")];
+                var targets = p["ids"] is JsonArray arr ? arr.Select(x => x!.GetValue<string>()).ToList() : p["target"] is { } t ? registry.Resolve(t.GetValue<string>()).ToList() : [DeviceId()];
                 var timeout = p["timeout"] is JsonValue tv ? TimeSpan.FromSeconds(tv.GetValue<double>()) : (TimeSpan?)null;
-                if (targets.Count == 1 && p["id"] is not null)
+                if (targets.Count == 1 && (p["id"] ?? p["shellyID"]) is not null)
                 {
                     return await hub.CallAsync(targets[0], Str("method"), p["params"], timeout, client.User.Identity?.Name, ct);
                 }
@@ -241,18 +311,32 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
     private static JsonObject Error(JsonNode? id, int code, string message) =>
         new() { ["jsonrpc"] = "2.0", ["id"] = id?.DeepClone(), ["error"] = new JsonObject { ["code"] = code, ["message"] = message } };
 
-    private sealed class ClientConnection(WebSocket socket, ClaimsPrincipal user)
+    private sealed class ClientConnection : IFmClient
     {
+        public ClientConnection(WebSocket socket, ClaimsPrincipal user, string? address)
+        {
+            Socket = socket;
+            User = user;
+            Address = address;
+            Fm = new FmSession(this);
+        }
+
         public static readonly string[] AllEvents = ["Shelly.Connect", "Shelly.Disconnect", "Shelly.Status", "Shelly.Event", "Shelly.Presence", "Shelly.OtaProgress", "Shelly.Pending"];
 
-        private readonly Channel<JsonObject> _out = Channel.CreateBounded<JsonObject>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        // Serialized when posted: one event frame is shared by every client that subscribed to it.
+        private readonly Channel<byte[]> _out = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
         private readonly SemaphoreSlim _sendLock = new(1, 1);
         private volatile HashSet<string> _events = [];
         private volatile HashSet<string>? _devices;
 
-        public WebSocket Socket { get; } = socket;
+        public WebSocket Socket { get; }
 
-        public ClaimsPrincipal User { get; } = user;
+        public ClaimsPrincipal User { get; }
+
+        public string? Address { get; }
+
+        /// <summary>This connection's fleet manager subscriptions.</summary>
+        public FmSession Fm { get; }
 
         public IEnumerable<string> Events => _events;
 
@@ -293,7 +377,9 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
             _devices = devices?.ToHashSet(StringComparer.Ordinal);
         }
 
-        public void Post(JsonObject frame) => _out.Writer.TryWrite(frame);
+        public void Post(JsonObject frame) => _out.Writer.TryWrite(JsonSerializer.SerializeToUtf8Bytes(frame));
+
+        public void Send(byte[] frame) => _out.Writer.TryWrite(frame);
 
         public void Complete() => _out.Writer.TryComplete();
 
@@ -366,7 +452,7 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
             }
             if (e.Kind is DeviceEventKind.Connect or DeviceEventKind.Disconnect && events.Contains("Shelly.Presence"))
             {
-                Post(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "Shelly.Presence", ["params"] = new JsonObject { ["shellyID"] = e.DeviceId, ["online"] = e.Kind == DeviceEventKind.Connect, ["ts"] = e.Ts } });
+                Post(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "Shelly.Presence", ["params"] = new JsonObject { ["shellyID"] = e.DeviceId, ["online"] = e.Kind == DeviceEventKind.Connect, ["presence"] = e.Kind == DeviceEventKind.Connect ? "online" : "offline", ["ts"] = e.Ts } });
             }
         }
 
@@ -383,7 +469,7 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry)
                         {
                             return;
                         }
-                        await Socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame), WebSocketMessageType.Text, true, ct);
+                        await Socket.SendAsync(frame, WebSocketMessageType.Text, true, ct);
                     }
                     finally
                     {

@@ -291,16 +291,21 @@ public static class FleetApi
 
     private static IResult NotFound(string id) => RedErrors.Json(404, "not_found", $"Device {id} not found");
 
-    /// <summary>A device's error as JSON: 502 for its own error, 503 offline, 504 no answer.</summary>
+    /// <summary>
+    /// A failed device call as JSON. The device's own error (even its <c>-104</c> deadline or <c>-114</c>) is 502 with
+    /// <c>source:"device"</c> — the device answered, with an error; FlowFleet's own failures are 503 (device offline) and
+    /// 504 (no answer in time), <c>source:"flowfleet"</c>. The body always carries the JSON-RPC code and message.
+    /// </summary>
     public static IResult DeviceError(ShellyRpcException ex)
     {
         ArgumentNullException.ThrowIfNull(ex);
-        var status = ex.Code switch
+        var status = ex.FromDevice ? 502 : ex.Code switch
         {
             ShellyRpcException.Unavailable => 503,
             ShellyRpcException.DeadlineExceeded => 504,
             _ => 502,
         };
-        return Results.Json(new { error = new { code = ex.Code, message = ex.Message } }, statusCode: status);
+        var message = ex.FromDevice ? $"The device answered with an error: {ex.Message}" : ex.Message;
+        return Results.Json(new { error = new { code = ex.Code, message, source = ex.FromDevice ? "device" : "flowfleet" } }, statusCode: status);
     }
 }

@@ -6,6 +6,7 @@ using FlowFleet.Fleet.Rpc;
 using FlowFleet.Nodes.Core.Http;
 using FlowFleet.Server.Fleet;
 using FlowFleet.Server.Flows;
+using FlowFleet.Server.Fleet.FleetManager;
 using FlowFleet.Runtime;
 using FlowFleet.Runtime.Nodes;
 using FlowFleet.Runtime.Plugins;
@@ -119,6 +120,7 @@ public static class FlowFleetHost
         services.Configure<FleetOptions>(builder.Configuration.GetSection("Fleet"));
         services.AddFleet(Path.Combine(dataDir, "fleet.db"));
         services.AddSingleton<ClientHub>();
+        services.AddFleetManagerCompat(dataDir);
         services.AddSingleton(sp => new DeviceAdopter(sp.GetRequiredService<DeviceRegistry>(), new HttpClient { Timeout = TimeSpan.FromSeconds(15) }));
         if (options.Demo)
         {
@@ -142,6 +144,7 @@ public static class FlowFleetHost
         // Devices connect anonymously (admission decides), so /shelly branches off before authentication, authorization and
         // antiforgery: a device websocket lives for days, and every middleware it passed would keep its state that long.
         app.Map(new PathString("/shelly"), shelly => shelly.Run(ctx => ctx.RequestServices.GetRequiredService<DeviceHub>().HandleAsync(ctx)));
+        app.UseFleetManagerWebsocket();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -155,6 +158,7 @@ public static class FlowFleetHost
         app.Map("/client", (HttpContext ctx, ClientHub clients) => clients.HandleAsync(ctx)).RequireAuthorization(Policies.DevicesRead).ExcludeFromDescription();
         app.MapFleetApi();
         app.MapFlowHistoryApi();
+        app.MapFleetManagerRest();
         app.MapRazorComponents<FlowFleet.Editor.App>().AddInteractiveServerRenderMode().RequireAuthorization(Policies.FlowsRead);
         app.MapOpenApi().RequireAuthorization(Policies.SettingsRead);
         app.MapHttpNodes();
