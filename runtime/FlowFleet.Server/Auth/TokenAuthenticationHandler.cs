@@ -30,7 +30,7 @@ public sealed class TokenAuthenticationHandler(IOptionsMonitor<AuthenticationSch
             var viaProtocol = await tokens.ValidateAsync(offered, Context.RequestAborted);
             return viaProtocol is null
                 ? AuthenticateResult.NoResult()
-                : AuthenticateResult.Success(new AuthenticationTicket(Principals.For(viaProtocol.UserName, viaProtocol.Role, viaProtocol.Scope, SchemeName), SchemeName));
+                : AuthenticateResult.Success(new AuthenticationTicket(Principals.For(viaProtocol, SchemeName), SchemeName));
         }
         else
         {
