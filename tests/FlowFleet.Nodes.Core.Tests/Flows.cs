@@ -15,7 +15,7 @@ internal static class Flows
         node["y"] = 0;
         node["wires"] = new JsonArray(Enumerable.Range(0, outputs).Select(i => (JsonNode?)new JsonArray("o" + i)).ToArray());
         var helpers = string.Join(",", Enumerable.Range(0, outputs).Select(i => $$"""{"id":"o{{i}}","type":"helper","z":"t","x":0,"y":0,"wires":[]}"""));
-        return FlowHarness.LoadAsync($$"""[{"id":"t","type":"tab"},{{node.ToJsonString()}},{{helpers}}{{extra}}]""", services: services);
+        return FlowHarness.LoadAsync($$"""[{"id":"t","type":"tab"},{{node.ToJsonString()}}{{(helpers.Length > 0 ? "," : "")}}{{helpers}}{{extra}}]""", services: services);
     }
 
     /// <summary>Waits until a condition over a running node's state holds (for state no message reveals).</summary>

@@ -103,6 +103,8 @@ public static class FlowFleetHost
         });
         services.AddSingleton<HttpRouteTable>();
         services.AddSingleton<IHttpRouteTable>(sp => sp.GetRequiredService<HttpRouteTable>());
+        services.AddSingleton<WebSocketRouteTable>();
+        services.AddSingleton<FlowFleet.Nodes.Core.Network.IWebSocketRouteTable>(sp => sp.GetRequiredService<WebSocketRouteTable>());
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDir, "keys"))).SetApplicationName("FlowFleet");
         services.AddSingleton<IFlowStorage>(_ => new FileFlowStorage(Path.Combine(dataDir, "flows.json")));
         services.AddSingleton<ICredentialStore>(sp => new DataProtectionCredentialStore(Path.Combine(dataDir, "flows_cred.json"), sp.GetRequiredService<IDataProtectionProvider>()));

@@ -10,9 +10,15 @@ public static class HttpNodeEndpoint
     public static IEndpointConventionBuilder MapHttpNodes(this IEndpointRouteBuilder app) =>
         app.Map("/{**path}", HandleAsync).WithOrder(int.MaxValue).WithName("HttpInNodes").ExcludeFromDescription();
 
-    private static async Task HandleAsync(HttpContext ctx, HttpRouteTable routes)
+    private static async Task HandleAsync(HttpContext ctx, HttpRouteTable routes, WebSocketRouteTable sockets)
     {
         var path = ctx.Request.Path.Value ?? "/";
+        if (ctx.WebSockets.IsWebSocketRequest && sockets.TryMatch(path, out var socketHandler))
+        {
+            using var socket = await ctx.WebSockets.AcceptWebSocketAsync();
+            await socketHandler(socket, ctx.RequestAborted);
+            return;
+        }
         if (!routes.TryMatch(ctx.Request.Method, path, out var handler, out var parameters, out var wrongMethod))
         {
             ctx.Response.StatusCode = wrongMethod ? 405 : 404;

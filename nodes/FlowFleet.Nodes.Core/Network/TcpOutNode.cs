@@ -1,0 +1,231 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+
+namespace FlowFleet.Nodes.Core.Network;
+
+/// <summary>Node-RED's tcp out: writes payloads to a server, to the clients of a port it listens on, or back to a tcp in connection.</summary>
+[NodeType("tcp out", Category = "network", Outputs = 0, Color = "Silver", Icon = "settings_ethernet", Align = "right",
+    Help = """
+    `beserver`: **client** connects to `host:port` (reconnecting) and writes each payload; **server** listens on `port` and
+    writes to every connected client; **reply** answers the tcp in connection named by `msg._session` (all of them when
+    there is none; `msg.reset` closes). Buffers are written as bytes, strings as UTF-8 (base64-decoded when `base64`).
+    `end` closes the connection after each write.
+    """)]
+public sealed class TcpOutNode : FlowNode<TcpOutConfig>
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<string, TcpSession> _clients = new(StringComparer.Ordinal);
+    private TcpListener? _listener;
+    private TcpSession? _client;
+    private TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal int LocalPort => (_listener?.LocalEndpoint as IPEndPoint)?.Port ?? 0;
+
+    /// <summary>Clients connected to the server mode (tests).</summary>
+    internal int ClientCount => _clients.Count;
+
+    /// <summary>True while the client connection is up (tests).</summary>
+    internal bool Connected => _client is not null;
+
+    private string Mode => string.IsNullOrEmpty(Config.Beserver) ? "client" : Config.Beserver;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!string.IsNullOrEmpty(Config.Tls))
+        {
+            throw new InvalidOperationException("tcp out: TLS (tls-config) is not supported yet");
+        }
+        switch (Mode)
+        {
+            case "client":
+                _ = ClientLoopAsync();
+                break;
+            case "server":
+                _listener = new TcpListener(IPAddress.IPv6Any, (int)JsonTools.ToNumber(Config.Port));
+                _listener.Server.DualMode = true;
+                try
+                {
+                    _listener.Start();
+                }
+                catch (SocketException ex)
+                {
+                    throw new InvalidOperationException($"Cannot bind to port {Config.Port}: {ex.Message}", ex);
+                }
+                Node.Status(new NodeStatus(Text: "0 connections"));
+                _ = AcceptLoopAsync(_listener);
+                break;
+        }
+        return Task.CompletedTask;
+    }
+
+    private async Task AcceptLoopAsync(TcpListener listener)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptSocketAsync(_stop.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+            var session = new TcpSession(socket);
+            _clients[session.Id] = session;
+            Node.Status(new NodeStatus(Text: $"{_clients.Count} connections"));
+            _ = Task.Run(async () =>
+            {
+                await DrainAsync(socket);
+                _clients.TryRemove(session.Id, out _);
+                session.Dispose();
+                Node.Status(new NodeStatus(Text: $"{_clients.Count} connections"));
+            });
+        }
+    }
+
+    private async Task ClientLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Node.Status(new NodeStatus("grey", "dot", "connecting"));
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            var quick = false;
+            try
+            {
+                await socket.ConnectAsync(Config.Host ?? "localhost", (int)JsonTools.ToNumber(Config.Port), _stop.Token);
+                _ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _client = new TcpSession(socket);
+                Node.Status(new NodeStatus("green", "dot", "connected"));
+                var drained = DrainAsync(socket);
+                quick = await Task.WhenAny(drained, _ended.Task) == _ended.Task;
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+            {
+            }
+            var old = _client;
+            _client = null;
+            old?.Dispose();
+            socket.Dispose();
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            Node.Status(new NodeStatus("red", "ring", "disconnected"));
+            try
+            {
+                await Task.Delay(quick ? TimeSpan.FromMilliseconds(20) : TcpInNode.ReconnectTime, _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Reads and drops what the peer sends until it closes (Node-RED ignores it too).</summary>
+    private async Task DrainAsync(Socket socket)
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token) > 0)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+
+    public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
+    {
+        var payload = msg.Payload;
+        switch (Mode)
+        {
+            case "client":
+                if (_client is { } client && payload is not null)
+                {
+                    await client.WriteAsync(NetData.ToBytes(payload, Config.Base64), cancellationToken);
+                    if (Config.End)
+                    {
+                        Node.Status(NodeStatus.Clear);
+                        _ended.TrySetResult();
+                    }
+                }
+                break;
+            case "reply":
+                var reset = msg.Data["reset"] is JsonValue r && r.TryGetValue<bool>(out var rb) && rb;
+                var targets = msg.Data["_session"] is JsonObject s && s["type"]?.ToString() == "tcp"
+                    ? TcpSessions.Pool.TryGetValue(s["id"]?.ToString() ?? "", out var one) ? [one] : []
+                    : msg.Data["_session"] is null ? TcpSessions.Pool.Values.ToList() : [];
+                foreach (var t in targets)
+                {
+                    if (reset)
+                    {
+                        t.Socket.Close();
+                    }
+                    else
+                    {
+                        await t.WriteAsync(NetData.ToBytes(payload, Config.Base64), cancellationToken);
+                    }
+                }
+                break;
+            default:
+                if (payload is not null)
+                {
+                    var bytes = NetData.ToBytes(payload, Config.Base64);
+                    foreach (var c in _clients.Values)
+                    {
+                        await c.WriteAsync(bytes, cancellationToken);
+                        if (Config.End)
+                        {
+                            c.End();
+                        }
+                    }
+                }
+                break;
+        }
+    }
+
+    public override ValueTask CloseAsync(bool removed)
+    {
+        _stop.Cancel();
+        _listener?.Stop();
+        foreach (var c in _clients.Values)
+        {
+            c.End();
+            c.Dispose();
+        }
+        _client?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+public sealed class TcpOutConfig
+{
+    [NodeProperty(Default = "\"\"")]
+    public string? Name { get; set; }
+
+    [NodeProperty(Default = "\"\"", Label = "Host")]
+    public string? Host { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Port")]
+    public JsonNode? Port { get; set; }
+
+    [NodeProperty(Default = "\"client\"", Required = true, UiHint = "select", Options = ["server:Listen on", "client:Connect to", "reply:Reply to TCP"], Label = "Type")]
+    public string? Beserver { get; set; } = "client";
+
+    [NodeProperty(Default = "false", Required = true, UiHint = "checkbox", Label = "Decode Base64 message?")]
+    public bool Base64 { get; set; }
+
+    [NodeProperty(Default = "false", Required = true, UiHint = "checkbox", Label = "Close connection after each message is sent?")]
+    public bool End { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "tls-config", Label = "TLS")]
+    public string? Tls { get; set; }
+}

@@ -1,0 +1,120 @@
+using System.Net.WebSockets;
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+
+namespace FlowFleet.Nodes.Core.Network;
+
+/// <summary>Node-RED's websocket-client config node: an outgoing websocket connection, reconnected every 3 s when lost.</summary>
+[NodeType("websocket-client", Category = "config", Inputs = 0, Outputs = 0, LabelProperty = "path",
+    Help = """
+    Connects to the websocket URL `path` (`ws://` or `wss://`), with `subprotocol` (comma separated) and upgrade `headers`
+    (`[{keyType, keyValue, valueType, valueValue}]`), pinging every `hb` seconds when set. `wholemsg: "true"` sends and
+    receives whole messages as JSON.
+    """)]
+public sealed class WebSocketClientNode : WebSocketEndpointNode<WebSocketClientConfig>
+{
+    internal static readonly TimeSpan ReconnectTime = TimeSpan.FromSeconds(3);
+    private readonly CancellationTokenSource _stop = new();
+
+    public override bool WholeMsg => Config.Wholemsg?.ToString() == "true";
+
+    protected override bool IsServer => false;
+
+    /// <summary>True while the connection is open (tests).</summary>
+    internal bool Connected => Count > 0;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!string.IsNullOrEmpty(Config.Tls))
+        {
+            throw new InvalidOperationException("websocket-client: TLS (tls-config) is not supported yet; wss:// with the system's certificates works without it");
+        }
+        if (!Uri.TryCreate(Config.Path, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss"))
+        {
+            throw new InvalidOperationException($"websocket-client: '{Config.Path}' is not a ws:// or wss:// URL");
+        }
+        _ = RunAsync(uri);
+        return Task.CompletedTask;
+    }
+
+    private async Task RunAsync(Uri uri)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            using var socket = new ClientWebSocket();
+            foreach (var p in (Config.Subprotocol ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                socket.Options.AddSubProtocol(p);
+            }
+            foreach (var h in Config.Headers ?? [])
+            {
+                var name = h?["keyType"]?.ToString() == "other" ? h["keyValue"]?.ToString() : h?["keyType"]?.ToString();
+                var valueType = h?["valueType"]?.ToString();
+                var value = valueType switch
+                {
+                    "other" => h?["valueValue"]?.ToString(),
+                    "env" => Node.GetEnv(h?["valueValue"]?.ToString() ?? ""),
+                    _ => valueType,
+                };
+                if (!string.IsNullOrEmpty(name) && !string.IsNullOrEmpty(value))
+                {
+                    socket.Options.SetRequestHeader(name, value);
+                }
+            }
+            if (JsonTools.ToNumber(Config.Hb) is var hb && hb > 0)
+            {
+                socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(hb);
+                socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(hb);
+            }
+            try
+            {
+                await socket.ConnectAsync(uri, _stop.Token);
+                await ServeAsync(socket, _stop.Token);
+            }
+            catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
+            {
+                Raise("erro", "");
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            try
+            {
+                await Task.Delay(ReconnectTime, _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    public override async ValueTask CloseAsync(bool removed)
+    {
+        await CloseAllAsync();
+        await _stop.CancelAsync();
+    }
+}
+
+public sealed class WebSocketClientConfig
+{
+    [NodeProperty(Default = "\"\"", Required = true, Label = "URL")]
+    public string? Path { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "tls-config", Label = "TLS")]
+    public string? Tls { get; set; }
+
+    [NodeProperty(Default = "\"false\"", UiHint = "select", Options = ["false:payload", "true:entire message"], Label = "Send/Receive")]
+    public JsonNode? Wholemsg { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Send heartbeat (s)")]
+    public JsonNode? Hb { get; set; }
+
+    [NodeProperty(Default = "\"\"", Label = "Subprotocol")]
+    public string? Subprotocol { get; set; }
+
+    [NodeProperty(Default = "[]", UiHint = "json", Label = "Headers")]
+    public JsonArray? Headers { get; set; }
+}
