@@ -45,6 +45,13 @@ public sealed class FleetOptions
     /// <summary>Time allowed for the first frame after the websocket opens.</summary>
     public TimeSpan FirstFrameTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Time a new connection has to send its request head (HTTP, or a device's websocket upgrade) when devices connect
+    /// directly (<see cref="DirectConnections"/>): silent and slow connections are closed before they reach the HTTP server.</summary>
+    public TimeSpan HeadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Connections from one address still sending their head after a second; a newer one closes the oldest beyond this.</summary>
+    public int MaxUnsortedPerAddress { get; set; } = 32;
+
     /// <summary>Websocket ping interval; two missed pongs close the connection.</summary>
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(30);
 

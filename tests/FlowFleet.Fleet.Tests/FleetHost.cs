@@ -42,11 +42,17 @@ public sealed class FleetHost : IAsyncDisposable
 
     /// <param name="maxDirect">Device websockets taken off the connection before HTTP (the server's way); null: through
     /// Kestrel's HTTP layer only.</param>
-    public static async Task<FleetHost> StartAsync(Action<FleetOptions>? configure = null, string? dbPath = null, long? maxDirect = long.MaxValue, int burst = 256)
+    /// <param name="kestrel">Kestrel limits for the test (e.g. a small <c>MaxConcurrentConnections</c>).</param>
+    public static async Task<FleetHost> StartAsync(Action<FleetOptions>? configure = null, string? dbPath = null, long? maxDirect = long.MaxValue, int burst = 256,
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null)
     {
         dbPath ??= Path.Combine(Directory.CreateTempSubdirectory("flowfleet-fleet-").FullName, "fleet.db");
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (kestrel is not null)
+        {
+            builder.WebHost.ConfigureKestrel(kestrel);
+        }
         if (maxDirect is { } max)
         {
             builder.WebHost.UseDeviceConnections(max, burst);

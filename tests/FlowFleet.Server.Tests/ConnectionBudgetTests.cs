@@ -14,8 +14,8 @@ public sealed class ConnectionBudgetTests
     [Fact]
     public void Connections_stop_short_of_the_open_file_limit()
     {
-        Assert.Equal(new ConnectionBudget(19100, 100, 100) { Burst = 300 }, ConnectionBudget.Parse(Limits));
-        Assert.Equal(new ConnectionBudget(576, 16, 16) { Burst = 16 }, ConnectionBudget.Parse(Limits.Replace("20000                20000", "1024                 4096", StringComparison.Ordinal)));
+        Assert.Equal(new ConnectionBudget(18900, 200, 200) { Burst = 300 }, ConnectionBudget.Parse(Limits));
+        Assert.Equal(new ConnectionBudget(480, 64, 64) { Burst = 16 }, ConnectionBudget.Parse(Limits.Replace("20000                20000", "1024                 4096", StringComparison.Ordinal)));
         Assert.Equal(new ConnectionBudget(64324, 256, 256) { Burst = 300 }, ConnectionBudget.Parse(Limits.Replace("20000                20000", "65536                65536", StringComparison.Ordinal)));
         Assert.Null(ConnectionBudget.Parse(Limits.Replace("20000                20000", "unlimited            unlimited", StringComparison.Ordinal)));
         Assert.Null(ConnectionBudget.Parse(null));

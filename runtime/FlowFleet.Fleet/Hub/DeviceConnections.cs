@@ -12,8 +12,9 @@ namespace FlowFleet.Fleet.Hub;
 /// Takes device websockets (<c>GET /shelly</c> with a websocket upgrade) straight off the socket, before Kestrel: a device
 /// connection lives for days, and the transport pipes, HTTP connection and websocket stream layers Kestrel would keep for it
 /// were half of what a device costs. Everything else — other paths, plain <c>GET /shelly</c>, anything not a clean RFC 6455
-/// upgrade, a head that is slow to arrive — goes to Kestrel untouched (the head is only peeked at), where <c>/shelly</c> is
-/// also served through <see cref="DeviceHub.HandleAsync"/>.
+/// upgrade — goes to Kestrel untouched once its request head is complete (the head is only peeked at), where <c>/shelly</c> is
+/// also served through <see cref="DeviceHub.HandleAsync"/>. A connection that is silent or still mid-head after
+/// <see cref="FleetOptions.HeadTimeout"/> is closed without ever taking one of Kestrel's connection slots.
 /// </summary>
 public static class DeviceConnections
 {
@@ -113,6 +114,13 @@ public static class DeviceConnections
         handshake = new Handshake(end + HeadEnd.Length, key!, string.IsNullOrEmpty(token) ? null : token, HasToken(protocols, "json-rpc"));
         return Verdict.Device;
     }
+
+    /// <summary>
+    /// True when the bytes hold a whole HTTP/1 request head, or are not plain HTTP/1 at all (a TLS hello, binary): then
+    /// there is nothing to wait for here and Kestrel takes over.
+    /// </summary>
+    internal static bool HeadComplete(ReadOnlySpan<byte> head) =>
+        head.Length > 0 && (head[0] is < (byte)'A' or > (byte)'Z' || head.IndexOf(HeadEnd) >= 0);
 
     private static bool HasToken(string? list, string token) =>
         list is not null && list.Split(',').Any(t => t.Trim().Equals(token, StringComparison.OrdinalIgnoreCase));

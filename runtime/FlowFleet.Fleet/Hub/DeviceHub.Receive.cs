@@ -17,6 +17,7 @@ public sealed partial class DeviceHub
         BadJson,
         TooBig,
         Timeout,
+        Stalled,
     }
 
     private async Task ReceiveLoopAsync(DeviceSession session, CancellationToken aborted)
@@ -364,6 +365,7 @@ public sealed partial class DeviceHub
             }
             buffer = ArrayPool<byte>.Shared.Rent(4096);
             var length = 0;
+            var empty = 0;
             while (true)
             {
                 if (length == buffer.Length)
@@ -386,6 +388,11 @@ public sealed partial class DeviceHub
                 if (length > max)
                 {
                     return (ReadOutcome.TooBig, null);
+                }
+                // Empty fragments make no progress: a run of them would keep this loop busy for nothing.
+                if (r.Count == 0 && !r.EndOfMessage && ++empty > 16)
+                {
+                    return (ReadOutcome.Stalled, null);
                 }
                 if (r.EndOfMessage)
                 {
@@ -425,6 +432,7 @@ public sealed partial class DeviceHub
             ReadOutcome.BadJson => (WebSocketCloseStatus.InvalidPayloadData, "Frame is not a JSON object"),
             ReadOutcome.TooBig => (WebSocketCloseStatus.MessageTooBig, $"Frame larger than {(what == "first frame" ? _options.MaxFirstFrameBytes : _options.MaxFrameBytes)} bytes"),
             ReadOutcome.Timeout => (WebSocketCloseStatus.PolicyViolation, "No frame in time"),
+            ReadOutcome.Stalled => (WebSocketCloseStatus.PolicyViolation, "Too many empty fragments"),
             _ => (WebSocketCloseStatus.NormalClosure, ""),
         };
         if (outcome != ReadOutcome.Closed)

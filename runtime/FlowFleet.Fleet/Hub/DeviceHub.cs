@@ -76,11 +76,21 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
     public void Dispose() => _sweep?.Dispose();
 
     /// <summary>Cancels <paramref name="deadline"/> when the first-frame timeout passes (until forgotten).</summary>
-    internal void TrackHandshake(CancellationTokenSource deadline)
+    internal void TrackHandshake(CancellationTokenSource deadline) => TrackHandshake(deadline, _options.FirstFrameTimeout);
+
+    /// <summary>Cancels <paramref name="deadline"/> after <paramref name="timeout"/> (until forgotten).</summary>
+    internal void TrackHandshake(CancellationTokenSource deadline, TimeSpan timeout)
     {
-        _handshakes[deadline] = Environment.TickCount64 + (long)_options.FirstFrameTimeout.TotalMilliseconds;
+        _handshakes[deadline] = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         EnsureSweep();
     }
+
+    private long _idleClosed;
+
+    /// <summary>Connections closed before they sent a whole request head (silent, too slow, or pushed out by a newer one).</summary>
+    public long IdleConnectionsClosed => Interlocked.Read(ref _idleClosed);
+
+    internal void CountIdleClosed() => Interlocked.Increment(ref _idleClosed);
 
     internal void ForgetHandshake(CancellationTokenSource deadline) => _handshakes.TryRemove(deadline, out _);
 

@@ -48,6 +48,7 @@ internal sealed class DeviceListener : IConnectionListener
     // Sockets accepted and not yet a device, handed to Kestrel or closed: every one is a file descriptor, and a process
     // out of descriptors dies (the JIT needs one), so devices plus these stay within the device budget plus a burst.
     private int _unsorted;
+    private readonly UnsortedConnections _sorting;
     private readonly Channel<ConnectionContext> _http = Channel.CreateUnbounded<ConnectionContext>();
     private readonly Task _accepting;
     private int _unbound;
@@ -58,6 +59,7 @@ internal sealed class DeviceListener : IConnectionListener
         _contexts = contexts;
         _maxDevices = maxDevices;
         _maxHeld = maxDevices > long.MaxValue - burst ? long.MaxValue : maxDevices + burst;
+        _sorting = new UnsortedConnections(hub.Options.MaxUnsortedPerAddress, TimeSpan.FromSeconds(1));
         _listen = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endpoint.Address.Equals(IPAddress.IPv6Any))
         {
@@ -121,22 +123,38 @@ internal sealed class DeviceListener : IConnectionListener
 
     private async Task SortAsync(Socket socket)
     {
-        DeviceConnections.Handshake? handshake;
+        var address = (socket.RemoteEndPoint as IPEndPoint)?.Address;
+        var entry = _sorting.Add(address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address);
+        (Sorted, DeviceConnections.Handshake?) sorted;
         try
         {
-            handshake = await PeekHandshakeAsync(socket).ConfigureAwait(false);
+            // The hub's sweep cancels it at the head deadline (no timer per connection); a newer connection from the same
+            // address may cancel it sooner (UnsortedConnections).
+            _hub.TrackHandshake(entry.Cancel, _hub.Options.HeadTimeout);
+            sorted = await PeekHeadAsync(socket, entry.Cancel.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
-            socket.Dispose();
-            Interlocked.Decrement(ref _unsorted);
-            return;
+            sorted = (Sorted.Drop, null);
         }
-        if (handshake is not null)
+        finally
         {
-            // Not awaited: this method's state would otherwise live as long as the device's connection.
-            _ = ServeDeviceAsync(socket, handshake);
-            return;
+            _hub.ForgetHandshake(entry.Cancel);
+            _sorting.Remove(entry);
+            entry.Dispose();
+        }
+        switch (sorted)
+        {
+            case (Sorted.Device, { } handshake):
+                // Not awaited: this method's state would otherwise live as long as the device's connection.
+                _ = ServeDeviceAsync(socket, handshake);
+                return;
+            case (Sorted.Drop, _):
+                // Silent, too slow or pushed out: it never reaches Kestrel, whose connection slots stay free for requests.
+                _hub.CountIdleClosed();
+                socket.Dispose();
+                Interlocked.Decrement(ref _unsorted);
+                return;
         }
         // Kestrel counts it from here (MaxConcurrentConnections).
         Interlocked.Decrement(ref _unsorted);
@@ -154,16 +172,25 @@ internal sealed class DeviceListener : IConnectionListener
         socket.Dispose();
     }
 
-    /// <summary>The device's upgrade request, consumed from the socket; null (nothing consumed) for any other connection.</summary>
-    private async Task<DeviceConnections.Handshake?> PeekHandshakeAsync(Socket socket)
+    private enum Sorted
+    {
+        Device,
+        Http,
+        Drop,
+    }
+
+    /// <summary>
+    /// Waits, only peeking, until the connection has sent a whole request head (or anything that is not plain HTTP/1, such as
+    /// a TLS hello, which Kestrel's own timeouts then govern). A device's upgrade on <c>/shelly</c> is consumed and returned;
+    /// a connection silent or still mid-head at the deadline (cancelled <paramref name="ct"/>) is dropped.
+    /// </summary>
+    private static async Task<(Sorted, DeviceConnections.Handshake?)> PeekHeadAsync(Socket socket, CancellationToken ct)
     {
         var head = ArrayPool<byte>.Shared.Rent(DeviceConnections.MaxHead);
-        // A head slower than the first-frame timeout goes to Kestrel, whose own timeouts then apply.
-        using var deadline = new CancellationTokenSource();
-        _hub.TrackHandshake(deadline);
         try
         {
             var seen = 0;
+            var pause = 5;
             while (true)
             {
                 int n;
@@ -171,38 +198,45 @@ internal sealed class DeviceListener : IConnectionListener
                 {
                     if (seen > 0)
                     {
-                        // A peek returns at once while anything is buffered: give the rest of the head time to arrive.
-                        await Task.Delay(5, deadline.Token).ConfigureAwait(false);
+                        // A peek returns at once while anything is buffered: wait for more, backing off while a slow
+                        // sender trickles (a slowloris connection costs a few peeks a second, not two hundred).
+                        await Task.Delay(pause, ct).ConfigureAwait(false);
                     }
-                    n = await socket.ReceiveAsync(head.AsMemory(0, DeviceConnections.MaxHead), SocketFlags.Peek, deadline.Token).ConfigureAwait(false);
+                    n = await socket.ReceiveAsync(head.AsMemory(0, DeviceConnections.MaxHead), SocketFlags.Peek, ct).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
-                    return null;
+                    return (Sorted.Drop, null);
                 }
                 if (n == 0)
                 {
-                    return null;
+                    // Closed before it said anything.
+                    return (Sorted.Drop, null);
                 }
                 var verdict = DeviceConnections.Parse(new ReadOnlySequence<byte>(head, 0, n), out var handshake);
                 if (verdict == DeviceConnections.Verdict.Device)
                 {
                     for (var taken = 0; taken < handshake!.Length;)
                     {
-                        taken += await socket.ReceiveAsync(head.AsMemory(taken, handshake.Length - taken), SocketFlags.None).ConfigureAwait(false);
+                        var r = await socket.ReceiveAsync(head.AsMemory(taken, handshake.Length - taken), SocketFlags.None).ConfigureAwait(false);
+                        if (r == 0)
+                        {
+                            return (Sorted.Drop, null);
+                        }
+                        taken += r;
                     }
-                    return handshake;
+                    return (Sorted.Device, handshake);
                 }
-                if (verdict == DeviceConnections.Verdict.NotDevice || n >= DeviceConnections.MaxHead)
+                if (n >= DeviceConnections.MaxHead || DeviceConnections.HeadComplete(head.AsSpan(0, n)))
                 {
-                    return null;
+                    return (Sorted.Http, null);
                 }
+                pause = n > seen ? 5 : Math.Min(pause * 2, 500);
                 seen = n;
             }
         }
         finally
         {
-            _hub.ForgetHandshake(deadline);
             ArrayPool<byte>.Shared.Return(head);
         }
     }

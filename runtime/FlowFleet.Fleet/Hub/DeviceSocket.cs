@@ -35,6 +35,12 @@ internal sealed class DeviceSocket(Socket socket, string? subProtocol) : WebSock
     private WebSocketMessageType _messageType;
 
     private bool _sending;
+    // Frames (data, pings from the sweep, pongs and closes from the receive path) go out one at a time: concurrent socket
+    // sends are not guaranteed to keep a frame's bytes together.
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    // Empty data frames in a row: legal, but an endless run of them would keep a receive busy without ever making progress.
+    private int _emptyFrames;
+    private const int MaxEmptyFrames = 16;
     private int _state = (int)WebSocketState.Open;
     private WebSocketCloseStatus? _closeStatus;
     private string? _closeDescription;
@@ -187,6 +193,10 @@ internal sealed class DeviceSocket(Socket socket, string? subProtocol) : WebSock
                 _final = fin;
                 if (length == 0)
                 {
+                    if (++_emptyFrames > MaxEmptyFrames)
+                    {
+                        throw await FailAsync("Too many empty frames").ConfigureAwait(false);
+                    }
                     _inMessage = !fin;
                     if (fin || !destination.IsEmpty)
                     {
@@ -194,6 +204,7 @@ internal sealed class DeviceSocket(Socket socket, string? subProtocol) : WebSock
                     }
                     continue;
                 }
+                _emptyFrames = 0;
                 (_inFrame, _remaining, _mask, _maskOffset) = (true, length, mask, 0);
             }
         }
@@ -313,7 +324,7 @@ internal sealed class DeviceSocket(Socket socket, string? subProtocol) : WebSock
     public override Task SendAsync(ArraySegment<byte> buffer, WebSocketMessageType messageType, bool endOfMessage, CancellationToken cancellationToken) =>
         SendAsync(buffer.AsMemory(), messageType, endOfMessage, cancellationToken).AsTask();
 
-    /// <summary>One frame in one send: the socket completes a send whole before the next starts, so frames never interleave.</summary>
+    /// <summary>One frame in one send, under the send lock: frames never interleave.</summary>
     private async ValueTask SendFrameAsync(int opcode, bool fin, ReadOnlyMemory<byte> payload, CancellationToken ct)
     {
         var header = payload.Length < 126 ? 2 : payload.Length <= ushort.MaxValue ? 4 : 10;
@@ -337,8 +348,15 @@ internal sealed class DeviceSocket(Socket socket, string? subProtocol) : WebSock
             }
             payload.Span.CopyTo(frame.AsSpan(header));
             // Cancellable only before it starts: a frame cut off half-way would corrupt the stream for every later frame.
-            ct.ThrowIfCancellationRequested();
-            await socket.SendAsync(frame.AsMemory(0, header + payload.Length), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
+            await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await socket.SendAsync(frame.AsMemory(0, header + payload.Length), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
         }
         catch (SocketException ex)
         {

@@ -32,7 +32,9 @@ public sealed record ConnectionBudget(long Devices, long Plain, long Upgraded)
             return null;
         }
         var margin = Math.Clamp(soft / 64, 16, 300);
-        var share = Math.Clamp(soft / 200, 16, 256);
+        // Plain HTTP and Kestrel-upgraded websockets get at least 64 each (issue 13: 16 at a 1,024-file limit let 20 idle
+        // connections lock the operator out).
+        var share = Math.Clamp(soft / 100, 64, 256);
         return new ConnectionBudget(Math.Max(16, soft - ProcessFiles - margin - 2 * share), share, share) { Burst = (int)margin };
     }
 }

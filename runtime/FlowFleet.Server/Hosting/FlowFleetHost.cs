@@ -50,6 +50,12 @@ public static class FlowFleetHost
             // 20,000 device sockets let an overloaded server buffer gigabytes and die with "Out of memory."; 64 KiB (one
             // maximal device frame) keeps the backlog in the kernel and on the devices, where it belongs.
             k.Limits.MaxRequestBufferSize = 64 * 1024;
+            // Idle and slow connections give their slot back soon (issue 13): a head within 10 s, an idle keep-alive
+            // connection 30 s (default 130 s), bodies and responses at least 240 bytes/s after a 5 s grace.
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);
+            k.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(240, TimeSpan.FromSeconds(5));
+            k.Limits.MinResponseDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(240, TimeSpan.FromSeconds(5));
             // Every socket is a file descriptor. A process at its descriptor limit cannot even allocate code for the JIT
             // and dies ("Out of memory."), so connections stop short of the limit, leaving room for the process itself.
             // Device websockets skip Kestrel altogether (its transport pipes and HTTP connection were half of a device's

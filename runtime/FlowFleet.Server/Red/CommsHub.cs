@@ -19,6 +19,14 @@ public sealed class CommsHub : IDisposable
     private readonly ConcurrentDictionary<string, JsonNode> _retained = new(StringComparer.Ordinal);
     private readonly List<IDisposable> _subscriptions = [];
     private readonly Timer _heartbeat;
+    private readonly Timer _anonymousSweep;
+
+    /// <summary>Time a comms socket has to authenticate (<c>{"auth": token}</c>) before it is closed.</summary>
+    public static readonly TimeSpan AuthTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Unauthenticated comms sockets held at once; a new one closes the oldest beyond this, so anonymous sockets can
+    /// never fill the server's websocket budget ahead of the operator's.</summary>
+    public const int MaxAnonymous = 32;
 
     public CommsHub(FlowEvents events)
     {
@@ -33,6 +41,22 @@ public sealed class CommsHub : IDisposable
             Publish("notification/runtime-deploy", new JsonObject { ["revision"] = rev }, retain: false)));
         _heartbeat = new Timer(_ => Publish("hb", JsonValue.Create(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), retain: false),
             null, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15));
+        _anonymousSweep = new Timer(_ => CloseAnonymous(Environment.TickCount64 - (long)AuthTimeout.TotalMilliseconds, keep: int.MaxValue),
+            null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>Aborts unauthenticated sockets opened before <paramref name="before"/> and, oldest first, all but
+    /// <paramref name="keep"/> of the rest.</summary>
+    private void CloseAnonymous(long before, int keep)
+    {
+        var anonymous = _connections.Keys.Where(c => !c.Authenticated).OrderBy(c => c.Since).ToList();
+        for (var i = 0; i < anonymous.Count; i++)
+        {
+            if (anonymous[i].Since < before || anonymous.Count - i > keep)
+            {
+                anonymous[i].Socket.Abort();
+            }
+        }
     }
 
     public int ConnectionCount => _connections.Count;
@@ -68,6 +92,10 @@ public sealed class CommsHub : IDisposable
         using var socket = await ctx.WebSockets.AcceptWebSocketAsync();
         var connection = new CommsConnection(socket, authenticated: !authRequired || ctx.User.Identity?.IsAuthenticated == true);
         var sessions = ctx.RequestServices.GetRequiredService<SessionMonitor>();
+        if (!connection.Authenticated)
+        {
+            CloseAnonymous(long.MinValue, keep: MaxAnonymous - 1);
+        }
         _connections[connection] = 0;
         try
         {
@@ -158,6 +186,7 @@ public sealed class CommsHub : IDisposable
     public void Dispose()
     {
         _heartbeat.Dispose();
+        _anonymousSweep.Dispose();
         foreach (var s in _subscriptions)
         {
             s.Dispose();
@@ -215,6 +244,8 @@ internal sealed class CommsConnection(WebSocket socket, bool authenticated)
         await Task.Delay(TimeSpan.FromSeconds(2));
         socket.Abort();
     }
+
+    public long Since { get; } = Environment.TickCount64;
 
     public void Subscribe(string topic) => _topics[topic] = 0;
 
