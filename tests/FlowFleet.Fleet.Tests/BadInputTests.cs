@@ -48,7 +48,8 @@ public sealed class BadInputTests
     {
         var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim, firstIndex: 900);
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(fleet.Devices.Single().Id), "healthy device online");
+        // Online comes before the identity reads finish: wait for both, or a loaded machine fails StillHealthy's model check.
+        await FleetHost.WaitUntil(() => host.Hub.IsOnline(fleet.Devices.Single().Id) && host.Registry.Get(fleet.Devices.Single().Id)?.Model is not null, "healthy device online");
         return fleet;
     }
 
