@@ -10,6 +10,9 @@ public static class JsonTools
     /// <summary>A node that can be attached to a new parent: the node itself if it has none, else a deep copy.</summary>
     public static JsonNode? Detach(JsonNode? node) => node is null || node.Parent is null ? node : JsonDepth.Clone(node);
 
+    /// <summary>The string a node holds; null for anything else (never throws, unlike <c>GetValue&lt;string&gt;</c>).</summary>
+    public static string? Text(JsonNode? node) => node is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.TryGetValue<string>(out var s) ? s : null;
+
     public static JsonValueKind Kind(JsonNode? node) => node?.GetValueKind() ?? JsonValueKind.Null;
 
     public static bool IsString(JsonNode? node, out string value)

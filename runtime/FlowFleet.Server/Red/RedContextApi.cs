@@ -28,7 +28,15 @@ public static class RedContextApi
 
     private static IResult Read(ContextManager contexts, string scope, string? key, HttpContext ctx)
     {
+        if (key is not null && !ValidKey(key, out var problem))
+        {
+            return RedErrors.BadRequest(problem);
+        }
         var storeFilter = ctx.Request.Query["store"].ToString();
+        if (!string.IsNullOrEmpty(storeFilter) && !contexts.StoreNames.Contains(storeFilter))
+        {
+            return RedErrors.BadRequest($"Unknown context store '{storeFilter}'");
+        }
         var stores = string.IsNullOrEmpty(storeFilter) ? contexts.StoreNames.ToList() : [storeFilter];
         var result = new JsonObject();
         foreach (var storeName in stores)
@@ -55,9 +63,32 @@ public static class RedContextApi
         return Results.Json(key is not null && !string.IsNullOrEmpty(storeFilter) ? result[storeFilter] : result);
     }
 
+    private static bool ValidKey(string key, out string problem)
+    {
+        try
+        {
+            Runtime.Messages.PropertyPath.Parse(key);
+            problem = "";
+            return true;
+        }
+        catch (FormatException ex)
+        {
+            problem = ex.Message;
+            return false;
+        }
+    }
+
     private static IResult Delete(ContextManager contexts, string scope, string key, HttpContext ctx)
     {
+        if (!ValidKey(key, out var problem))
+        {
+            return RedErrors.BadRequest(problem);
+        }
         var store = ctx.Request.Query["store"].ToString();
+        if (!string.IsNullOrEmpty(store) && !contexts.StoreNames.Contains(store))
+        {
+            return RedErrors.BadRequest($"Unknown context store '{store}'");
+        }
         contexts.Scope(scope).Set(key, null, string.IsNullOrEmpty(store) ? null : store);
         return Results.NoContent();
     }

@@ -33,7 +33,7 @@ public static class RedFlowApi
             {
                 return RedErrors.BadRequest("Body must be a flow object {label, nodes}");
             }
-            var id = body["id"]?.GetValue<string>() is { Length: > 0 } given && !flows.GetFlows().OfType<JsonObject>().Any(n => Id(n) == given) ? given : MessageId.New();
+            var id = JsonTools.Text(body["id"]) is { Length: > 0 } given && !flows.GetFlows().OfType<JsonObject>().Any(n => Id(n) == given) ? given : MessageId.New();
             return await ReplaceAsync(flows, id, body, ctx.RequestAborted, create: true);
         }).RequireAuthorization(Policies.FlowsWrite);
         red.MapPut("/flow/{id}", async (string id, HttpContext ctx, FlowService flows) =>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime;
 using FlowFleet.Runtime.Flows;
+using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Storage;
 using FlowFleet.Server.Auth;
 using FlowFleet.Server.HttpNodes;
@@ -24,7 +25,7 @@ public static class RedFlowsApi
         red.MapPost("/flows/state", async (HttpContext ctx, FlowEngine engine) =>
         {
             var body = await ReadJsonAsync(ctx);
-            switch (body?["state"]?.GetValue<string>())
+            switch (body is JsonObject o ? JsonTools.Text(o["state"]) : null)
             {
                 case "start":
                     await engine.StartFlowsAsync();
@@ -76,14 +77,18 @@ public static class RedFlowsApi
         if (body is JsonObject o)
         {
             flowArray = o["flows"];
-            rev = o["rev"]?.GetValue<string>();
+            if (o["rev"] is { } givenRev && JsonTools.Text(givenRev) is null)
+            {
+                return RedErrors.BadRequest("rev must be a string");
+            }
+            rev = JsonTools.Text(o["rev"]);
             message = o["message"] is JsonValue m && m.TryGetValue<string>(out var text) ? text : message;
             if (o["credentials"] is JsonObject creds && flowArray is JsonArray arr)
             {
                 // v2 clients may send credentials apart from the nodes: put them back for the flow service to split off.
                 foreach (var n in arr.OfType<JsonObject>())
                 {
-                    if (n["id"]?.GetValue<string>() is { } id && creds[id] is JsonObject c)
+                    if (JsonTools.Text(n["id"]) is { } id && creds[id] is JsonObject c)
                     {
                         n["credentials"] = c.DeepClone();
                     }
@@ -123,7 +128,7 @@ public static class RedFlowsApi
     {
         foreach (var n in flows.OfType<JsonObject>())
         {
-            if (n["type"]?.GetValue<string>() == "http in" && n["d"]?.GetValueKind() != JsonValueKind.True &&
+            if (JsonTools.Text(n["type"]) == "http in" && n["d"]?.GetValueKind() != JsonValueKind.True &&
                 n["url"] is JsonValue url && routes.IsReserved(url.ToString(), out var reason))
             {
                 return $"Node {n["id"]}: {reason}";
@@ -132,11 +137,49 @@ public static class RedFlowsApi
         return null;
     }
 
+    private static bool ReadableText(JsonNode? node)
+    {
+        try
+        {
+            Walk(node);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        static void Walk(JsonNode? n)
+        {
+            switch (n)
+            {
+                case JsonObject o:
+                    foreach (var (key, value) in o)
+                    {
+                        _ = key.Length;
+                        Walk(value);
+                    }
+                    break;
+                case JsonArray a:
+                    foreach (var value in a)
+                    {
+                        Walk(value);
+                    }
+                    break;
+                case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                    _ = v.GetValue<string>();
+                    break;
+            }
+        }
+    }
+
     internal static async Task<JsonNode?> ReadJsonAsync(HttpContext ctx)
     {
         try
         {
-            return await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
+            var node = await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
+            // Strings are decoded lazily: one holding a lone surrogate would throw wherever it is read later (a 500).
+            return ReadableText(node) ? node : null;
         }
         catch (JsonException)
         {

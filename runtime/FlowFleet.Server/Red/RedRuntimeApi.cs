@@ -17,7 +17,7 @@ public static class RedRuntimeApi
         red.MapPost("/inject/{id}", async (string id, HttpContext ctx, FlowEngine engine) =>
         {
             var body = await RedFlowsApi.ReadJsonAsync(ctx);
-            var props = body?["__user_inject_props__"] as JsonArray;
+            var props = (body as JsonObject)?["__user_inject_props__"] as JsonArray;
             return engine.Inject(id, (JsonArray?)props?.DeepClone()) ? Results.Ok("OK") : RedErrors.NotFound("Inject node " + id);
         }).RequireAuthorization(Policies.InjectWrite).WithName("RedInject");
         red.MapPost("/debug/{id}/{state}", (string id, string state, FlowEngine engine) =>
