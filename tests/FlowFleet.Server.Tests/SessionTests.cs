@@ -51,7 +51,9 @@ public sealed class SessionTests
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, await ClosedAsync(comms));
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, await ClosedAsync(client));
         await ClosedAsync(circuit);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await withCookie.PostAsync("/_blazor/negotiate?negotiateVersion=1", null)).StatusCode);
+        using var negotiate = new HttpRequestMessage(HttpMethod.Post, "/_blazor/negotiate?negotiateVersion=1");
+        negotiate.Headers.Add("Origin", s.BaseUri.GetLeftPart(UriPartial.Authority));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await withCookie.SendAsync(negotiate)).StatusCode);
         Assert.Equal(0, s.App.Services.GetRequiredService<SessionMonitor>().Count);
     }
 

@@ -111,7 +111,12 @@ public static class AuthApi
 
     private static string RetrySeconds(TimeSpan retry) => Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private static bool IsLocal(string url) => url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal) && !url.StartsWith("/\\", StringComparison.Ordinal);
+    /// <summary>
+    /// <c>Url.IsLocalUrl</c>'s rule: a path on this server. <c>//host</c> and <c>/\host</c> are other hosts to a browser, and so
+    /// is <c>/&lt;TAB&gt;/host</c> (browsers drop tabs and newlines from URLs), so control characters are refused too.
+    /// </summary>
+    public static bool IsLocal(string url) =>
+        url.StartsWith('/') && (url.Length == 1 || (url[1] != '/' && url[1] != '\\')) && !url.Any(char.IsControl);
 
     /// <summary>Form fields from a form-encoded or JSON body (Node-RED's clients send either).</summary>
     private static async Task<Dictionary<string, string>> ReadFieldsAsync(HttpRequest request)

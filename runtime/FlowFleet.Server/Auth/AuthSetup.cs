@@ -23,10 +23,7 @@ public static class AuthSetup
             ? services.AddAuthentication(NoAuthHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, NoAuthHandler>(NoAuthHandler.SchemeName, null)
             : services.AddAuthentication(SmartScheme)
                 .AddPolicyScheme(SmartScheme, "Bearer or cookie", o => o.ForwardDefaultSelector = ctx =>
-                    ctx.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-                    || (ctx.WebSockets.IsWebSocketRequest && (ctx.Request.Query.ContainsKey("access_token") || ctx.Request.Headers.SecWebSocketProtocol.Count > 0))
-                        ? TokenAuthenticationHandler.SchemeName
-                        : CookieAuthenticationDefaults.AuthenticationScheme)
+                    UsesToken(ctx) ? TokenAuthenticationHandler.SchemeName : CookieAuthenticationDefaults.AuthenticationScheme)
                 .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
         builder.AddCookie(CookieAuthenticationDefaults.AuthenticationScheme, o =>
         {
@@ -50,6 +47,14 @@ public static class AuthSetup
             }
         });
         return services;
+    }
+
+    /// <summary>Whether the request authenticates with a token (bearer header; on websockets also ?access_token= or the subprotocol).</summary>
+    public static bool UsesToken(HttpContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        return ctx.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            || (ctx.WebSockets.IsWebSocketRequest && (ctx.Request.Query.ContainsKey("access_token") || ctx.Request.Headers.SecWebSocketProtocol.Count > 0));
     }
 
     /// <summary>A cookie is only as good as its session: ended sessions (and cookies from before sessions existed) are refused.</summary>

@@ -152,6 +152,7 @@ public static class FlowFleetHost
         // Devices connect anonymously (admission decides), so /shelly branches off before authentication, authorization and
         // antiforgery: a device websocket lives for days, and every middleware it passed would keep its state that long.
         app.Map(new PathString("/shelly"), shelly => shelly.Run(ctx => ctx.RequestServices.GetRequiredService<DeviceHub>().HandleAsync(ctx)));
+        app.UseMiddleware<OriginCheck>();
         app.UseFleetManagerWebsocket();
         app.UseAuthentication();
         app.UseAuthorization();
