@@ -31,7 +31,7 @@ public sealed class CsrfTests
         foreignNegotiate.Headers.Add("Origin", Evil);
         Assert.Equal(HttpStatusCode.Forbidden, (await browser.SendAsync(foreignNegotiate)).StatusCode);
 
-        foreach (var path in new[] { "/client", "/red/comms" })
+        foreach (var path in new[] { "/client", "/red/comms", "/" })
         {
             using var ws = new ClientWebSocket();
             ws.Options.SetRequestHeader("Cookie", cookie);
