@@ -42,7 +42,9 @@ public sealed class WatchNode(IOptions<CoreNodesOptions>? options = null, TimePr
             }
             else
             {
-                throw new InvalidOperationException($"Cannot watch '{f}': no such file or directory");
+                // As node-watch: an error for this path, the others are still watched.
+                Node.Error($"{full} does not exist.", new FlowMessage(new JsonObject { ["payload"] = "" }));
+                continue;
             }
             watcher.NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime;
             watcher.Created += (_, e) => Queue(e.FullPath, "update");

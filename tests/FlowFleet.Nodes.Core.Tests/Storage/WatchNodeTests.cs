@@ -45,9 +45,9 @@ public sealed class WatchNodeTests : IDisposable
     }
 
     [Fact]
-    public async Task A_missing_path_fails_to_start()
+    public async Task A_missing_path_is_reported_as_an_error_as_node_watch_does()
     {
         await using var h = await FlowHarness.LoadAsync($$"""[{"id":"t","type":"tab"},{"id":"n","type":"watch","z":"t","x":0,"y":0,"files":{{System.Text.Json.JsonSerializer.Serialize(Path.Combine(_dir, "none"))}},"wires":[]}]""");
-        Assert.Contains(h.Logs, l => l.Message.Contains("no such file or directory", StringComparison.Ordinal));
+        Assert.Contains(h.Logs, l => l.Message.Contains("does not exist.", StringComparison.Ordinal));
     }
 }
