@@ -100,3 +100,25 @@ public sealed class MessageDepthFlowTests
         Assert.Contains("levels deep", caught.Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 }
+
+public sealed class ContextQuotaFlowTests
+{
+    [Fact]
+    public async Task A_function_keeping_big_values_in_context_gets_errors_not_gigabytes()
+    {
+        // 6 M characters a message (12 MB as .NET strings) against the default 32 MB per scope.
+        await using var h = await FunctionNodeTests.Load("""
+            var big = 'x'.repeat(6 * 1024 * 1024);
+            try { context.set('k' + msg.payload, big); msg.payload = 'stored'; } catch (e) { msg.payload = 'refused: ' + e.message; }
+            return msg;
+            """);
+        var answers = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            h.Send("fn", JsonValue.Create(i));
+            answers.Add((await h.NextAsync("o0")).Payload!.GetValue<string>());
+        }
+        Assert.Equal(["stored", "stored"], answers.Take(2));
+        Assert.StartsWith("refused: Context store 'memory': node context fn:t would hold", answers[2], StringComparison.Ordinal);
+    }
+}

@@ -7,9 +7,11 @@ namespace FlowFleet.Runtime.Context;
 public sealed class ContextManager : IAsyncDisposable
 {
     private readonly Dictionary<string, IContextStore> _stores;
+    private readonly ContextQuota _quota;
 
-    public ContextManager(IReadOnlyDictionary<string, IContextStore>? stores = null, string? defaultStore = null)
+    public ContextManager(IReadOnlyDictionary<string, IContextStore>? stores = null, string? defaultStore = null, ContextLimits? limits = null)
     {
+        _quota = new ContextQuota(limits ?? new ContextLimits());
         _stores = new Dictionary<string, IContextStore>(StringComparer.Ordinal);
         if (stores is null || stores.Count == 0)
         {
@@ -30,13 +32,20 @@ public sealed class ContextManager : IAsyncDisposable
 
     public IReadOnlyCollection<string> StoreNames => _stores.Keys;
 
-    public IContextStore Store(string? name)
+    public IContextStore Store(string? name) => _stores[StoreName(name)];
+
+    private string StoreName(string? name) =>
+        string.IsNullOrEmpty(name) || name == "default" ? DefaultStoreName
+        : _stores.ContainsKey(name) ? name : throw new InvalidOperationException($"Unknown context store '{name}'");
+
+    /// <summary>Drops a scope from every store (a removed node), and from the size accounting.</summary>
+    public void DeleteScope(string scope)
     {
-        if (string.IsNullOrEmpty(name) || name == "default")
+        foreach (var s in _stores.Values)
         {
-            return _stores[DefaultStoreName];
+            s.Delete(scope);
         }
-        return _stores.TryGetValue(name, out var s) ? s : throw new InvalidOperationException($"Unknown context store '{name}'");
+        _quota.Forget(s => s == scope);
     }
 
     public IContextScope Scope(string scope) => new ContextScope(this, scope);
@@ -49,6 +58,7 @@ public sealed class ContextManager : IAsyncDisposable
         {
             s.Clean(activeScopes);
         }
+        _quota.Forget(s => s != "global" && !activeScopes.Contains(s));
     }
 
     public async Task FlushAsync(CancellationToken cancellationToken = default)
@@ -84,7 +94,8 @@ public sealed class ContextManager : IAsyncDisposable
         public void Set(string key, JsonNode? value, string? store = null)
         {
             var path = PropertyPath.Parse(key);
-            var s = owner.Store(store);
+            var storeName = owner.StoreName(store);
+            var s = owner._stores[storeName];
             var topKey = (string)path.Segments[0];
             if (path.Segments.Count == 1)
             {
@@ -94,11 +105,16 @@ public sealed class ContextManager : IAsyncDisposable
                 {
                     JsonDepth.Check(own);
                 }
+                owner._quota.Reserve(storeName, s, scope, topKey, own is null ? 0 : ContextQuota.Estimate(own));
                 s.Set(scope, topKey, own);
                 return;
             }
             var top = s.Get(scope, topKey) as JsonObject ?? new JsonObject();
             var rest = PropertyPath.Parse(key[topKey.Length..].TrimStart('.'));
+            // The size after the change, known before anything changes: what the path holds now is replaced.
+            var before = owner._quota.SizeOf(storeName, s, scope, topKey);
+            var after = Math.Max(ContextQuota.Estimate(new JsonObject()), before - (rest.Get(top) is { } old ? ContextQuota.Estimate(old) : 0) + (value is null ? 0 : ContextQuota.Estimate(value)));
+            owner._quota.Reserve(storeName, s, scope, topKey, after);
             if (value is null)
             {
                 rest.Delete(top);

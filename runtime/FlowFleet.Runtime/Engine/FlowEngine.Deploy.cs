@@ -102,7 +102,7 @@ public sealed partial class FlowEngine
             next.Remove(n.Id);
             if (removedIds.Contains(n.Id))
             {
-                Contexts.Store(null).Delete(ContextManager.NodeScope(n.Alias, n.FlowId));
+                Contexts.DeleteScope(ContextManager.NodeScope(n.Alias, n.FlowId));
             }
         }
         _running = next;

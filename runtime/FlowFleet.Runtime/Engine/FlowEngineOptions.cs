@@ -1,3 +1,5 @@
+using FlowFleet.Runtime.Context;
+
 namespace FlowFleet.Runtime;
 
 /// <summary>Engine settings (section <c>Flows</c> in configuration).</summary>
@@ -19,6 +21,9 @@ public sealed class FlowEngineOptions
     /// memory store. The store named <c>default</c>, else the first, is the default.
     /// </summary>
     public Dictionary<string, ContextStoreOptions> ContextStorage { get; set; } = [];
+
+    /// <summary>How much each context store may hold, per scope and in all (a set past a limit fails with an error).</summary>
+    public ContextLimits ContextLimits { get; set; } = new();
 
     /// <summary>Extra environment values visible to <c>env.get</c> and <c>${VAR}</c> (after the process environment).</summary>
     public Dictionary<string, string> Env { get; set; } = [];

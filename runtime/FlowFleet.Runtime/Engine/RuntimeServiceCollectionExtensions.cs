@@ -48,6 +48,6 @@ public static class RuntimeServiceCollectionExtensions
                 _ => throw new InvalidOperationException($"Unknown context store module '{o.Module}' for store '{name}'"),
             };
         }
-        return new ContextManager(stores, stores.ContainsKey("default") ? "default" : null);
+        return new ContextManager(stores, stores.ContainsKey("default") ? "default" : null, options.ContextLimits);
     }
 }

@@ -49,6 +49,8 @@ public sealed partial class ScriptHost : IDisposable
             // Only amortizable constraints by default (time, allocations): an exact one (a statement budget) turns off
             // Jint's fast loop paths. The statement budget is there for whoever sets it.
             o.TimeoutInterval(_timeout).LimitRecursion(limits.MaxRecursion).Strict(false);
+            // A context set past its quota, or a value nested too deep, is the script's error to catch (as in Node-RED).
+            o.CatchClrExceptions(ex => ex is Context.ContextQuotaException or JsonDepthException);
             if (limits.MemoryLimitBytes > 0)
             {
                 o.Constraint(new AllocationLimit(limits.MemoryLimitBytes));
