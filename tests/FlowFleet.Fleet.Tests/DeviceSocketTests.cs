@@ -155,6 +155,42 @@ public sealed class DeviceSocketTests : IAsyncLifetime
         Assert.Equal((false, 1, true, 0), (first.Fin, first.Opcode, second.Fin, second.Opcode));
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0x03, 0xe7 }, 1002)]
+    [InlineData(new byte[] { 0x03, 0xed }, 1002)]
+    [InlineData(new byte[] { 0x03, 0xee }, 1002)]
+    [InlineData(new byte[] { 0x07, 0xd0 }, 1002)]
+    [InlineData(new byte[] { 0x03 }, 1002)]
+    [InlineData(new byte[] { 0x03, 0xe8, 0xff, 0xfe }, 1007)]
+    [InlineData(new byte[] { 0x0f, 0xa0 }, 4000)]
+    public async Task An_invalid_close_code_is_answered_with_1002_not_echoed(byte[] payload, int answer)
+    {
+        // Issue 13 item 13: 999 (and 1005, 1006, 2000, a 1-byte payload) may not be sent by a peer; a reason must be UTF-8.
+        await _device.SendAsync(Frame(8, payload));
+        Assert.Equal(WebSocketMessageType.Close, (await ReceiveMessageAsync(64)).Type);
+        var echo = await ReadServerFrameAsync();
+        Assert.Equal((8, answer), (echo.Opcode, (int)BinaryPrimitives.ReadUInt16BigEndian(echo.Payload)));
+    }
+
+    [Fact]
+    public async Task An_endless_run_of_empty_fragments_is_a_protocol_error()
+    {
+        await _device.SendAsync(Frame(1, [], fin: false));
+        for (var i = 0; i < 40; i++)
+        {
+            await _device.SendAsync(Frame(0, [], fin: false));
+        }
+        await Assert.ThrowsAsync<WebSocketException>(async () =>
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                await _server.ReceiveAsync(new byte[16].AsMemory(), CancellationToken.None);
+            }
+        });
+        var close = await ReadServerFrameAsync();
+        Assert.Equal((8, 1002), (close.Opcode, (int)BinaryPrimitives.ReadUInt16BigEndian(close.Payload)));
+    }
+
     [Fact]
     public async Task A_close_from_the_device_is_echoed_with_its_code()
     {

@@ -281,8 +281,16 @@ internal sealed class DeviceSocket(Socket socket, string? subProtocol) : WebSock
         _closeDescription = payload.Length > 2 ? Encoding.UTF8.GetString(payload, 2, payload.Length - 2) : null;
         if (Interlocked.CompareExchange(ref _state, (int)WebSocketState.Closed, (int)WebSocketState.Open) == (int)WebSocketState.Open)
         {
-            // Not closing yet: answer with the same code (RFC 6455 §5.5.1).
-            await SendQuietlyAsync(OpClose, payload.Length >= 2 ? payload[..2] : []).ConfigureAwait(false);
+            // Not closing yet: answer with the same code (RFC 6455 §5.5.1) — unless it is one a peer may not send (999,
+            // 1005, 1006, 1015, unassigned 1xxx/2xxx, a 1-byte payload: 1002) or its reason is not UTF-8 (1007), §7.4.
+            await SendQuietlyAsync(OpClose, payload.Length switch
+            {
+                0 => [],
+                1 => ClosePayload(WebSocketCloseStatus.ProtocolError, "Invalid close frame"),
+                _ when !IsValidCloseCode(BinaryPrimitives.ReadUInt16BigEndian(payload)) => ClosePayload(WebSocketCloseStatus.ProtocolError, "Invalid close code"),
+                _ when !System.Text.Unicode.Utf8.IsValid(payload.AsSpan(2)) => ClosePayload(WebSocketCloseStatus.InvalidPayloadData, "Close reason is not UTF-8"),
+                _ => payload[..2],
+            }).ConfigureAwait(false);
         }
         else
         {
@@ -290,6 +298,9 @@ internal sealed class DeviceSocket(Socket socket, string? subProtocol) : WebSock
         }
         Shutdown();
     }
+
+    /// <summary>Close codes a peer may send (RFC 6455 §7.4.1, IANA registry): 1000–1003, 1007–1014, 3000–4999.</summary>
+    internal static bool IsValidCloseCode(int code) => code is (>= 1000 and <= 1003) or (>= 1007 and <= 1014) or (>= 3000 and <= 4999);
 
     /// <summary>Closes with 1002 after a protocol error; returns the exception the receive then throws.</summary>
     private async Task<WebSocketException> FailAsync(string reason)
