@@ -43,6 +43,7 @@ public sealed class DebugNode : FlowNode<DebugConfig>
         var whole = complete is "true" or "" || Config.TargetType == "full";
         JsonNode? value;
         string property;
+        var isNull = false;
         if (whole)
         {
             value = msg.Data;
@@ -52,12 +53,12 @@ public sealed class DebugNode : FlowNode<DebugConfig>
         {
             property = complete == "false" ? "payload" : complete;
             // JSON null shows as "null", a missing property as "undefined".
-            value = PropertyPath.Parse(property).TryGet(msg.Data, out var found) ? found ?? JsonTools.NullValue() : null;
+            isNull = PropertyPath.Parse(property).TryGet(msg.Data, out value) && value is null;
         }
         if (Config.Tosidebar)
         {
             Node.Debug(new DebugMessage(Node.Alias, Node.FlowId, Config.Name, msg.Topic, whole ? null : "msg." + property,
-                JsonDepth.Clone(value), Path: Node.FlowId));
+                JsonDepth.Clone(value), Path: Node.FlowId) { IsNull = isNull, TopicValue = JsonDepth.Clone(msg.Data["topic"]) });
         }
         if (Config.Console)
         {

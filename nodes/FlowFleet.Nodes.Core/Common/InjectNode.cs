@@ -12,7 +12,7 @@ namespace FlowFleet.Nodes.Core.Common;
     seconds, or on a `crontab` schedule (5 fields: minute hour day month weekday). `props` lists the properties set
     (`payload`, `topic`, any `msg` property) with typed values: string, number, boolean, JSON, buffer, timestamp, flow/global, env.
     """)]
-public sealed class InjectNode : FlowNode<InjectConfig>, IInjectable
+public sealed partial class InjectNode : FlowNode<InjectConfig>, IInjectable
 {
     private Timer? _timer;
     private Timer? _onceTimer;
@@ -71,7 +71,21 @@ public sealed class InjectNode : FlowNode<InjectConfig>, IInjectable
                     continue;
                 }
                 var (value, type) = ValueOf(p, name);
-                PropertyPath.Parse(name).Set(msg.Data, Node.Evaluate(type, value, msg));
+                if (type == "str" && value is JsonValue sv && sv.TryGetValue<string>(out var text) && WholeEnvVar().Match(text) is { Success: true } env)
+                {
+                    // As Node-RED: a str value that is exactly ${VAR} is that environment value.
+                    value = Node.GetEnv(env.Groups[1].Value) ?? "";
+                }
+                var result = Node.Evaluate(type, value, msg);
+                // Node-RED's setMessageProperty deletes a property whose value is undefined (a missing context key, ...).
+                if (result is null && !TypedInput.IsDefined(type, value, msg, result))
+                {
+                    PropertyPath.Parse(name).Delete(msg.Data);
+                }
+                else
+                {
+                    PropertyPath.Parse(name).Set(msg.Data, result);
+                }
             }
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or NotSupportedException)
@@ -113,13 +127,17 @@ public sealed class InjectNode : FlowNode<InjectConfig>, IInjectable
         {
             return overrideProps.OfType<JsonNode>();
         }
-        if (Node.Config["props"] is JsonArray props && props.Count > 0)
+        // An empty props list sends a bare message (only _msgid), as Node-RED does.
+        if (Node.Config["props"] is JsonArray props)
         {
             return props.OfType<JsonNode>();
         }
         // Flows from before Node-RED 1.1 have no props: payload and topic only.
         return [new JsonObject { ["p"] = "payload" }, new JsonObject { ["p"] = "topic" }];
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\$\{([0-9a-zA-Z_]+)\}$")]
+    private static partial System.Text.RegularExpressions.Regex WholeEnvVar();
 
     public override ValueTask CloseAsync(bool removed)
     {

@@ -33,7 +33,8 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
             }
             // num, bool and env values are fixed when the node starts, as Node-RED does.
             var constant = tot is "num" or "bool" or "env" ? Node.Evaluate(tot, JsonValue.Create(to), null) : null;
-            var fromt = raw["fromt"]?.GetValue<string>() ?? "str";
+            // Node-RED migrates the old `re` flag of change rules to fromt "re".
+            var fromt = t == "change" && JsonTools.IsTruthy(raw["re"]) ? "re" : raw["fromt"]?.GetValue<string>() ?? "str";
             Regex? from = null;
             JsonNode? fromValue = null;
             if (t == "change")
@@ -95,7 +96,18 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
         switch (rule.T)
         {
             case "set":
-                Set(rule.Pt, rule.P, ValueOf(rule, msg), msg);
+                {
+                    var v = ValueOf(rule, msg);
+                    // Setting undefined (a missing msg property or context key) deletes, as Node-RED's setMessageProperty does.
+                    if (v is null && rule.Constant is null && !TypedInput.IsDefined(rule.Tot, JsonValue.Create(rule.To), msg, v))
+                    {
+                        Delete(rule.Pt, rule.P, msg);
+                    }
+                    else
+                    {
+                        Set(rule.Pt, rule.P, v, msg);
+                    }
+                }
                 break;
             case "delete":
                 Delete(rule.Pt, rule.P, msg);
@@ -158,7 +170,7 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
 
     private JsonNode? Get(string scope, string path, FlowMessage msg) => scope switch
     {
-        "msg" => PropertyPath.Parse(path).Get(msg.Data),
+        "msg" => PropertyPath.Parse(NestedPath.Resolve(path, msg.Data)).Get(msg.Data),
         "flow" or "global" => Context(scope, path, out var store, out var key).Get(key, store),
         _ => null,
     };
@@ -167,7 +179,7 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
     {
         if (scope == "msg")
         {
-            PropertyPath.Parse(path).Set(msg.Data, value);
+            PropertyPath.Parse(NestedPath.Resolve(path, msg.Data)).Set(msg.Data, value);
         }
         else
         {
@@ -179,7 +191,7 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
     {
         if (scope == "msg")
         {
-            PropertyPath.Parse(path).Delete(msg.Data);
+            PropertyPath.Parse(NestedPath.Resolve(path, msg.Data)).Delete(msg.Data);
         }
         else
         {

@@ -14,16 +14,16 @@ namespace FlowFleet.Nodes.Core.Function;
 /// </summary>
 public static class Mustache
 {
-    public static string Render(string template, JsonNode? root, Func<string, JsonNode?>? fallback = null)
+    public static string Render(string template, JsonNode? root, Func<string, JsonNode?>? fallback = null, bool jsonEscape = false)
     {
         ArgumentNullException.ThrowIfNull(template);
         var sb = new StringBuilder(template.Length);
         var stack = new List<JsonNode?> { root };
-        RenderSpan(template, 0, template.Length, stack, fallback, sb);
+        RenderSpan(template, 0, template.Length, stack, fallback, sb, jsonEscape);
         return sb.ToString();
     }
 
-    private static void RenderSpan(string t, int start, int end, List<JsonNode?> stack, Func<string, JsonNode?>? fallback, StringBuilder sb)
+    private static void RenderSpan(string t, int start, int end, List<JsonNode?> stack, Func<string, JsonNode?>? fallback, StringBuilder sb, bool json)
     {
         var i = start;
         while (i < end)
@@ -69,7 +69,7 @@ public static class Mustache
                         {
                             if (!Truthy(value))
                             {
-                                RenderSpan(t, after, innerEnd, stack, fallback, sb);
+                                RenderSpan(t, after, innerEnd, stack, fallback, sb, json);
                             }
                         }
                         else if (value is JsonArray arr)
@@ -77,14 +77,14 @@ public static class Mustache
                             foreach (var item in arr)
                             {
                                 stack.Add(item);
-                                RenderSpan(t, after, innerEnd, stack, fallback, sb);
+                                RenderSpan(t, after, innerEnd, stack, fallback, sb, json);
                                 stack.RemoveAt(stack.Count - 1);
                             }
                         }
                         else if (Truthy(value))
                         {
                             stack.Add(value);
-                            RenderSpan(t, after, innerEnd, stack, fallback, sb);
+                            RenderSpan(t, after, innerEnd, stack, fallback, sb, json);
                             stack.RemoveAt(stack.Count - 1);
                         }
                         i = resume;
@@ -94,7 +94,7 @@ public static class Mustache
                     i = after;
                     break;
                 default:
-                    sb.Append(WebUtility.HtmlEncode(Text(Lookup(tag, stack, fallback))));
+                    sb.Append(Escape(Text(Lookup(tag, stack, fallback)), json));
                     i = after;
                     break;
             }
@@ -171,5 +171,22 @@ public static class Mustache
     private static bool Truthy(JsonNode? v) => v is JsonArray a ? a.Count > 0 : JsonTools.IsTruthy(v);
 
     /// <summary>Missing values render empty; objects and arrays as JSON.</summary>
-    private static string Text(JsonNode? v) => v is null ? "" : JsonTools.Kind(v) == JsonValueKind.String ? v.GetValue<string>() : JsonTools.ToJsString(v);
+    // mustache.js renders values with String(v): objects as "[object Object]", arrays joined with commas.
+    private static string Text(JsonNode? v) => v switch
+    {
+        null => "",
+        JsonObject => "[object Object]",
+        JsonArray a => string.Join(",", a.Select(x => x is null ? "" : Text(x))),
+        _ => JsonTools.Kind(v) == JsonValueKind.String ? v.GetValue<string>() : JsonTools.ToJsString(v),
+    };
+
+    /// <summary>mustache.js's HTML escaping; for JSON output Node-RED also escapes the result as a JSON string body.</summary>
+    private static string Escape(string s, bool json)
+    {
+        var html = WebUtility.HtmlEncode(s).Replace("/", "&#x2F;", StringComparison.Ordinal).Replace("`", "&#x60;", StringComparison.Ordinal)
+            .Replace("=", "&#x3D;", StringComparison.Ordinal);
+        return json ? System.Text.Json.JsonSerializer.Serialize(html, s_relaxed)[1..^1] : html;
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions s_relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }

@@ -5,7 +5,7 @@ namespace FlowFleet.Nodes.Core.Function;
 
 /// <summary>Node-RED's range: maps a number from one range to another (scale, clamp or roll).</summary>
 [NodeType("range", Category = "function", Color = "#e2d96e", Icon = "straighten",
-    Help = "Maps `msg.payload` linearly from [minin, maxin] to [minout, maxout]. `action`: scale (may go beyond), clamp (limit to the target range), roll (wrap around). `round` rounds to an integer. Non-numeric payloads are an error.")]
+    Help = "Maps `msg.payload` linearly from [minin, maxin] to [minout, maxout]. `action`: scale (may go beyond), clamp (limit to the target range), roll (wrap around). `round` rounds to an integer. drop (discard values outside the input range). Non-numeric values are logged and dropped.")]
 public sealed class RangeNode : FlowNode<RangeConfig>
 {
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
@@ -19,11 +19,15 @@ public sealed class RangeNode : FlowNode<RangeConfig>
         var n = JsonTools.ToNumber(raw);
         if (double.IsNaN(n))
         {
-            throw new InvalidOperationException("Payload is not a number: " + JsonTools.ToJsString(raw));
+            // Node-RED only logs this and sends nothing.
+            Node.Log("Payload is not a number: " + JsonTools.ToJsString(raw));
+            return ValueTask.CompletedTask;
         }
         var (minIn, maxIn, minOut, maxOut) = (Config.Minin, Config.Maxin, Config.Minout, Config.Maxout);
         switch (Config.Action)
         {
+            case "drop" when n < minIn || n > maxIn:
+                return ValueTask.CompletedTask;
             case "clamp":
                 n = Math.Clamp(n, Math.Min(minIn, maxIn), Math.Max(minIn, maxIn));
                 break;
@@ -38,7 +42,8 @@ public sealed class RangeNode : FlowNode<RangeConfig>
         var result = maxIn == minIn ? minOut : ((n - minIn) / (maxIn - minIn) * (maxOut - minOut)) + minOut;
         if (Config.Round)
         {
-            result = Math.Round(result, MidpointRounding.AwayFromZero);
+            // JavaScript's Math.round: halves go up (-2.5 -> -2).
+            result = Math.Floor(result + 0.5);
         }
         path.Set(msg.Data, JsonTools.Number(result));
         Node.Send(msg);
@@ -51,7 +56,7 @@ public sealed class RangeConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"scale\"", UiHint = "select", Options = ["scale:Scale the message property", "clamp:Scale and limit to the target range", "roll:Scale and wrap within the target range"], Label = "Action")]
+    [NodeProperty(Default = "\"scale\"", UiHint = "select", Options = ["scale:Scale the message property", "clamp:Scale and limit to the target range", "roll:Scale and wrap within the target range", "drop:Scale, but drop if outside input range"], Label = "Action")]
     public string? Action { get; set; } = "scale";
 
     [NodeProperty(Default = "\"payload\"", Label = "Property")]

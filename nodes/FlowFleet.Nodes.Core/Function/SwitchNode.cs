@@ -11,7 +11,7 @@ namespace FlowFleet.Nodes.Core.Function;
     contains, matches regex, is true/false/null/not null, is empty/not empty, is of type, has key, sequence head/tail/index,
     otherwise. With **checking all rules** (`checkall` not "false") a message goes to every matching output; else to the first.
     """)]
-public sealed class SwitchNode : FlowNode<SwitchConfig>
+public sealed partial class SwitchNode : FlowNode<SwitchConfig>
 {
     public override bool RunsInline => true;
 
@@ -56,8 +56,27 @@ public sealed class SwitchNode : FlowNode<SwitchConfig>
             {
                 // istype keeps the type name in vt (Node-RED's editor writes v and vt alike).
                 var b = op == "istype" ? JsonValue.Create(rule["vt"]?.GetValue<string>() ?? JsonTools.ToJsString(rule["v"])) : Operand(i, rule, "v", "vt", msg);
+                if (rule["vt"]?.GetValue<string>() is "json" or "null" && op != "istype")
+                {
+                    // Node-RED compares json/null-typed rule values as the strings "json"/"null" (its own TODO says so).
+                    b = JsonValue.Create(rule["vt"]!.GetValue<string>());
+                }
                 var c = op is "btwn" or "index" ? Operand(i, rule, "v2", "v2t", msg) : null;
                 hit = SwitchRules.Test(op, value, exists, b, c, JsonTools.IsTruthy(rule["case"]), parts);
+            }
+            if (op == "else")
+            {
+                // Node-RED's elseflag: "otherwise" matches when nothing matched since the previous "otherwise".
+                matched = hit;
+                if (hit)
+                {
+                    ports[i] = [msg];
+                    if (!checkAll)
+                    {
+                        break;
+                    }
+                }
+                continue;
             }
             if (hit)
             {
@@ -74,7 +93,11 @@ public sealed class SwitchNode : FlowNode<SwitchConfig>
             _previous = JsonDepth.Clone(value);
             _hasPrevious = true;
         }
-        if (matched)
+        if (Config.Repair && parts is not null && parts.ContainsKey("id") && parts.ContainsKey("index"))
+        {
+            Repair(ports, msg, parts);
+        }
+        else if (ports.Any(p => p is not null))
         {
             Node.Send(ports);
         }

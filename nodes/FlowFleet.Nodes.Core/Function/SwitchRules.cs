@@ -13,31 +13,36 @@ internal static class SwitchRules
     {
         switch (op)
         {
-            case "eq": return exists && JsonTools.LooseEquals(a, b);
-            case "neq": return !exists || !JsonTools.LooseEquals(a, b);
+            // JavaScript semantics throughout: a missing property is undefined (== null, never < or > anything).
+            case "eq": return JsonTools.LooseEquals(a, b);
+            case "neq": return !JsonTools.LooseEquals(a, b);
             case "lt": return exists && Compare(a, b) is { } lt && lt < 0;
             case "lte": return exists && Compare(a, b) is { } lte && lte <= 0;
             case "gt": return exists && Compare(a, b) is { } gt && gt > 0;
             case "gte": return exists && Compare(a, b) is { } gte && gte >= 0;
             case "btwn":
-                {
-                    var v = JsonTools.ToNumber(a);
-                    var lo = JsonTools.ToNumber(b);
-                    var hi = JsonTools.ToNumber(c);
-                    return exists && ((v >= lo && v <= hi) || (v <= lo && v >= hi));
-                }
-            case "cont": return exists && JsonTools.ToJsString(a).Contains(JsonTools.ToJsString(b), StringComparison.Ordinal);
+                return exists && ((Compare(a, b) >= 0 && Compare(a, c) <= 0) || (Compare(a, b) <= 0 && Compare(a, c) >= 0));
+            case "cont": return JsonTools.ToJsString(exists ? a : null).Contains(JsonTools.ToJsString(b), StringComparison.Ordinal);
             case "regex":
-                return exists && Regex.IsMatch(JsonTools.ToJsString(a), JsonTools.ToJsString(b),
+                return Regex.IsMatch(JsonTools.ToJsString(exists ? a : null), JsonTools.ToJsString(b),
                     (ignoreCase ? RegexOptions.IgnoreCase : RegexOptions.None) | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
             case "true": return JsonTools.Kind(a) == JsonValueKind.True;
             case "false": return JsonTools.Kind(a) == JsonValueKind.False;
-            case "null": return exists && a is null;
-            case "nnull": return exists && a is not null;
+            case "null": return !exists || JsonTools.Kind(a) == JsonValueKind.Null;
+            case "nnull": return exists && JsonTools.Kind(a) != JsonValueKind.Null;
             case "empty": return IsEmpty(a) == true;
             case "nempty": return IsEmpty(a) == false;
             case "istype": return IsType(a, exists, JsonTools.ToJsString(b));
-            case "hask": return a is JsonObject o && o.ContainsKey(JsonTools.ToJsString(b));
+            case "hask":
+                {
+                    var key = JsonTools.ToJsString(b);
+                    return a switch
+                    {
+                        JsonObject o => o.ContainsKey(key),
+                        JsonArray arr => int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < arr.Count,
+                        _ => false,
+                    };
+                }
             case "head": return parts is not null && JsonTools.ToNumber(parts["index"]) < JsonTools.ToNumber(b);
             case "tail": return parts is not null && JsonTools.ToNumber(parts["index"]) >= JsonTools.ToNumber(parts["count"]) - JsonTools.ToNumber(b);
             case "index":
@@ -78,10 +83,11 @@ internal static class SwitchRules
         "array" => a is JsonArray,
         "buffer" => JsonTools.IsBuffer(a),
         "object" => a is JsonObject && !JsonTools.IsBuffer(a),
-        "json" => JsonTools.IsString(a, out var s) && IsJson(s),
-        "null" => exists && a is null,
+        // JSON.parse(String(a)): numbers, booleans and null parse too; objects ("[object Object]") and undefined do not.
+        "json" => exists && (a is null || IsJson(a is JsonArray arr ? string.Join(",", arr.Select(x => x is null ? "" : JsonTools.ToJsString(x))) : a is JsonObject ? "[object Object]" : JsonTools.ToJsString(a))),
+        "null" => exists && JsonTools.Kind(a) == JsonValueKind.Null,
         "undefined" => !exists,
-        _ => exists && JsonTools.TypeOf(a) == type,
+        _ => exists && JsonTools.Kind(a) != JsonValueKind.Null && JsonTools.TypeOf(a) == type,
     };
 
     private static bool IsJson(string s)

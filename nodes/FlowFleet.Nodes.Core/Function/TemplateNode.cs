@@ -17,7 +17,7 @@ public sealed class TemplateNode : FlowNode<TemplateConfig>
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
         var template = string.IsNullOrEmpty(Config.Template) && msg.Data["template"] is { } t ? JsonTools.ToJsString(t) : Config.Template ?? "";
-        var text = Config.Syntax == "plain" ? template : Mustache.Render(template, msg.Data, Fallback);
+        var text = Config.Syntax == "plain" ? template : Mustache.Render(template, msg.Data, Fallback, jsonEscape: Config.Output == "json");
         JsonNode? value = Config.Output switch
         {
             "json" => ParseJson(text),

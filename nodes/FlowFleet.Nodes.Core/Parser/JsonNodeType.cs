@@ -21,6 +21,11 @@ public sealed class JsonNodeType : FlowNode<JsonParserConfig>
             return ValueTask.CompletedTask;
         }
         var action = Config.Action ?? "";
+        if (JsonTools.IsBuffer(value) && action != "str")
+        {
+            // Node-RED parses a Buffer as its UTF-8 text.
+            value = JsonValue.Create(System.Text.Encoding.UTF8.GetString(JsonTools.BufferBytes(value!)));
+        }
         if (JsonTools.IsString(value, out var text) && action != "str")
         {
             try

@@ -35,11 +35,39 @@ public sealed class SplitNode : FlowNode<SplitConfig>
                     outputs.Add((JsonDepth.Clone(v), new JsonObject { ["type"] = "object", ["key"] = key }, key));
                 }
                 break;
+            case JsonObject buffer:
+                {
+                    var bytes = JsonTools.BufferBytes(buffer);
+                    if (Config.SpltType == "len")
+                    {
+                        var len = Math.Max(1, (int)JsonTools.StringToNumber(Config.Splt ?? "1"));
+                        for (var i = 0; i < bytes.Length; i += len)
+                        {
+                            outputs.Add((JsonTools.Buffer(bytes.AsSpan(i, Math.Min(len, bytes.Length - i))), new JsonObject { ["type"] = "buffer", ["len"] = len }, null));
+                        }
+                    }
+                    else
+                    {
+                        var sep = System.Text.Encoding.UTF8.GetBytes(System.Text.RegularExpressions.Regex.Unescape(Config.Splt ?? "\\n"));
+                        var start = 0;
+                        for (var at = sep.Length == 0 ? -1 : bytes.AsSpan().IndexOf(sep); ; at = bytes.AsSpan(start).IndexOf(sep))
+                        {
+                            var end = at < 0 ? bytes.Length : start + at;
+                            outputs.Add((JsonTools.Buffer(bytes.AsSpan(start, end - start)), new JsonObject { ["type"] = "buffer", ["ch"] = System.Text.Encoding.UTF8.GetString(sep) }, null));
+                            if (at < 0)
+                            {
+                                break;
+                            }
+                            start = end + sep.Length;
+                        }
+                    }
+                    break;
+                }
             default:
                 {
                     if (!JsonTools.IsString(value, out var text))
                     {
-                        Node.Send(msg);
+                        // Node-RED sends nothing for values it cannot split (numbers, booleans, missing).
                         return ValueTask.CompletedTask;
                     }
                     var sep = System.Text.RegularExpressions.Regex.Unescape(Config.Splt ?? "\\n");

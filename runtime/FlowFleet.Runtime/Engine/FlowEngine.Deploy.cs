@@ -244,6 +244,9 @@ public sealed partial class FlowEngine
             case "NR_FLOW_ID": return node.Scope.Id;
             case "NR_FLOW_NAME": return node.Scope.Spec.Label;
             case "NR_GROUP_ID": return node.Spec.Config["g"]?.GetValue<string>();
+            case "NR_GROUP_NAME":
+                return node.Spec.Config["g"]?.GetValue<string>() is { } gid && Current.ById.TryGetValue(gid, out var grp) ? grp["name"]?.GetValue<string>() : null;
+            case "NR_NODE_PATH": return PathOf(node.Scope) + "/" + node.Alias;
         }
         for (var g = node.Spec.Config["g"]?.GetValue<string>(); g is not null && Current.ById.TryGetValue(g, out var group);
              g = group["g"]?.GetValue<string>())
@@ -265,6 +268,10 @@ public sealed partial class FlowEngine
         }
         return Options.Env.TryGetValue(name, out var o) ? o : Environment.GetEnvironmentVariable(name);
     }
+
+    /// <summary>Node-RED's flow path: the tab id, then the id of each subflow instance down to the node's own scope.</summary>
+    private static string PathOf(RuntimeScope scope) =>
+        scope.Parent is { } parent && scope.InstanceNode is { } instance ? PathOf(parent) + "/" + instance.Alias : scope.Id;
 
     private string? Lookup(JsonArray? env, string name, RuntimeScope scope)
     {

@@ -110,8 +110,9 @@ public sealed partial class FlowEngine : IAsyncDisposable
             var changed = wasStarted ? Changed(newSpecs, type) : newSpecs.Keys.ToHashSet(StringComparer.Ordinal);
             var stopping = _running.Values.Where(r => changed.Contains(r.Id) || !newSpecs.ContainsKey(r.Id)).ToList();
             await CloseAsync(stopping, removedIds: _running.Keys.Where(k => !newSpecs.ContainsKey(k)).ToHashSet(StringComparer.Ordinal));
-            var result = Started ? Build(newSpecs, changed) : (Started: 0, Warnings: new List<string>());
+            // Nodes read groups and env from the new document while they are built.
             Current = doc;
+            var result = Started ? Build(newSpecs, changed) : (Started: 0, Warnings: new List<string>());
             _specs = newSpecs;
             Contexts.Clean(ActiveScopes(newSpecs));
             Events.Deployed.Publish(doc.Rev);

@@ -11,6 +11,12 @@ public sealed record DebugMessage(string NodeId, string? FlowId, string? Name, s
 
     /// <summary>The node type, for log messages (<c>node.warn/error</c>), which Node-RED's sidebar shows with it.</summary>
     public string? Type { get; init; }
+
+    /// <summary>The shown property exists with a JSON null value (<see cref="Value"/> is null for missing ones too).</summary>
+    public bool IsNull { get; init; }
+
+    /// <summary><c>msg.topic</c> as it is (Node-RED sends it unchanged, whatever its type).</summary>
+    public JsonNode? TopicValue { get; init; }
 }
 
 /// <summary>A log line from a node (warn, error, info).</summary>

@@ -230,8 +230,5 @@ public static class JsonTools
     /// <summary>Parses JSON text into a node; throws <see cref="JsonException"/> on bad input.</summary>
     public static JsonNode? Parse(string json) => JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
 
-    /// <summary>A JSON null as a node (a <see cref="JsonObject"/> holds null as C# null, which also means "missing").</summary>
-    public static JsonValue NullValue() => JsonValue.Create(JsonSerializer.SerializeToElement<object?>(null))!;
-
     public static bool DeepEquals(JsonNode? a, JsonNode? b) => JsonDepth.DeepEquals(a, b);
 }

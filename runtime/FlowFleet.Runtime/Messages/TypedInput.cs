@@ -53,7 +53,7 @@ public static partial class TypedInput
                     _ => JsonValue.Create(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
                 };
             case "msg":
-                return msg is null || text.Length == 0 ? null : PropertyPath.Parse(text).Get(msg.Data);
+                return msg is null || text.Length == 0 ? null : PropertyPath.Parse(NestedPath.Resolve(text, msg.Data)).Get(msg.Data);
             case "flow":
             case "global":
                 {
@@ -70,6 +70,21 @@ public static partial class TypedInput
             default:
                 throw new InvalidOperationException($"Unknown typed input type '{type}'");
         }
+    }
+
+    /// <summary>
+    /// False when the value is undefined in Node-RED's sense (a missing msg property or context key): Node-RED's
+    /// setMessageProperty then deletes the target instead of setting it.
+    /// </summary>
+    public static bool IsDefined(string? type, JsonNode? value, FlowMessage? msg, JsonNode? result)
+    {
+        var text = value is null ? "" : JsonTools.ToJsString(value);
+        return type switch
+        {
+            "msg" => msg is not null && text.Length > 0 && PropertyPath.Parse(NestedPath.Resolve(text, msg.Data)).TryGet(msg.Data, out _),
+            "flow" or "global" => result is not null,
+            _ => true,
+        };
     }
 
     /// <summary>Replaces <c>${VAR}</c> in a string with environment values.</summary>

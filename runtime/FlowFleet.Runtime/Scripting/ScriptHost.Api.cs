@@ -21,6 +21,13 @@ public sealed partial class ScriptHost
         {
             var msgs = Arg(a, 0);
             var input = _current;
+            if (a.Length > 1 && a[1].IsBoolean() && !a[1].AsBoolean())
+            {
+                // send(msg, false) does not clone: Node-RED delivers the same object later, so changes the script still
+                // makes are seen downstream. The message is taken when the current run ends.
+                _deferred.Add((msgs, input));
+                return JsValue.Undefined;
+            }
             _node.Send(ToPorts(msgs, input, topLevelArrayIsPorts: true));
             return JsValue.Undefined;
         }));
@@ -169,6 +176,11 @@ public sealed partial class ScriptHost
             if (a[i] is Jint.Native.Function.Function)
             {
                 cb = a[i];
+            }
+            else if (i == 2 && !a[i].IsUndefined())
+            {
+                // As Node-RED's context API: a third argument must be the callback.
+                throw new Jint.Runtime.JavaScriptException("Callback must be a function");
             }
             else if (a[i].IsString())
             {

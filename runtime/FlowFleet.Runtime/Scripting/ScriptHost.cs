@@ -136,7 +136,32 @@ public sealed partial class ScriptHost : IDisposable
             }
             finally
             {
+                FlushDeferred();
                 _current = null;
+            }
+        }
+    }
+
+    private readonly List<(JsValue Msgs, FlowMessage? Input)> _deferred = [];
+
+    /// <summary>Sends what <c>node.send(msg, false)</c> queued during the run that just ended, in order.</summary>
+    private void FlushDeferred()
+    {
+        if (_deferred.Count == 0)
+        {
+            return;
+        }
+        var pending = _deferred.ToList();
+        _deferred.Clear();
+        foreach (var (msgs, input) in pending)
+        {
+            try
+            {
+                _node.Send(ToPorts(msgs, input, topLevelArrayIsPorts: true));
+            }
+            catch (ScriptException ex)
+            {
+                _node.Error(ex.Message, input);
             }
         }
     }
@@ -290,6 +315,10 @@ public sealed partial class ScriptHost : IDisposable
             catch (ScriptException ex)
             {
                 _node.Error(ex.Message);
+            }
+            finally
+            {
+                FlushDeferred();
             }
         }
     }

@@ -53,7 +53,7 @@ public static class DebugFormatter
     public static JsonObject Packet(DebugMessage m)
     {
         ArgumentNullException.ThrowIfNull(m);
-        var (msg, format) = Encode(m.Value);
+        var (msg, format) = m.IsNull && m.Value is null ? ("(undefined)", "null") : Encode(m.Value);
         // Node-RED leaves out what is undefined: name without a configured name, topic without msg.topic, property for
         // complete messages.
         var packet = new JsonObject { ["id"] = m.NodeId, ["z"] = m.FlowId, ["path"] = m.Path ?? m.FlowId };
@@ -61,7 +61,11 @@ public static class DebugFormatter
         {
             packet["name"] = m.Name;
         }
-        if (m.Topic is not null)
+        if (m.TopicValue is not null)
+        {
+            packet["topic"] = m.TopicValue.DeepClone();
+        }
+        else if (m.Topic is not null)
         {
             packet["topic"] = m.Topic;
         }

@@ -14,10 +14,17 @@ public static partial class DebugNormalizer
     {
         ArgumentNullException.ThrowIfNull(packets);
         ArgumentNullException.ThrowIfNull(c);
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Ids are labelled per debug node: the interleaving of different debug nodes is not compared.
+        var labelsById = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         var result = new List<JsonObject>();
         foreach (var p in packets)
         {
+            var debugId = p["id"]?.ToString() ?? "";
+            if (!labelsById.TryGetValue(debugId, out var labels))
+            {
+                labels = new Dictionary<string, string>(StringComparer.Ordinal);
+                labelsById[debugId] = labels;
+            }
             var n = (JsonObject)p.DeepClone();
             n.Remove("z");
             n.Remove("path");
