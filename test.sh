@@ -13,6 +13,12 @@ if [ ! -f "$nr_dir/node_modules/node-red/red.js" ]; then
   (mkdir -p "$nr_dir" && cd "$nr_dir" && npm install --no-audit --no-fund --loglevel=error node-red@4 >/dev/null) ||
     export FLOWFLEET_NODE_RED_SKIP="node-red@4 could not be installed from npm"
 fi
+# Node-RED's own example flows (npm @node-red/nodes, examples/): the editor draws them as Node-RED does (geometry test).
+nr_nodes="${FLOWFLEET_NODE_RED_NODES:-$HOME/.cache/flowfleet/node-red-nodes}"
+if [ ! -d "$nr_nodes/package/examples" ] && command -v npm >/dev/null 2>&1; then
+  (mkdir -p "$nr_nodes" && cd "$nr_nodes" && npm pack --silent @node-red/nodes@4 >/dev/null && tar xzf node-red-nodes-*.tgz) \
+    || echo "warning: @node-red/nodes could not be fetched; the Node-RED geometry test will try again" >&2
+fi
 dotnet build FlowFleet.sln -c Release -warnaserror -nologo
 log=$(mktemp)
 status=0

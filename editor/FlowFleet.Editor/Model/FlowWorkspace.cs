@@ -536,9 +536,9 @@ public sealed partial class FlowWorkspace
     /// <summary>
     /// Imports flow objects. Tabs in the import stay tabs; loose nodes go to the current tab, or a new one with
     /// <paramref name="newTab"/>. Ids that already exist (or all ids, with <paramref name="alwaysNewIds"/>, as for paste)
-    /// get new ones, with wires, z and group references remapped. Returns the imported objects.
+    /// get new ones, with wires, z and group references remapped. A new tab is named <paramref name="label"/>. Returns the imported objects.
     /// </summary>
-    public IReadOnlyList<JsonObject> Import(JsonArray items, bool newTab = false, bool alwaysNewIds = false, double offset = 0)
+    public IReadOnlyList<JsonObject> Import(JsonArray items, bool newTab = false, bool alwaysNewIds = false, double offset = 0, string? label = null)
     {
         Record();
         var incoming = items.OfType<JsonObject>().Select(o => (JsonObject)o.DeepClone()).ToList();
@@ -556,7 +556,9 @@ public sealed partial class FlowWorkspace
         string? target = ActiveTab;
         if (newTab && incoming.Any(o => IsFlowNode(o) && (Z(o) is null || !importedTabs.Contains(Z(o)!))))
         {
-            var t = new JsonObject { ["id"] = NewId(), ["type"] = "tab", ["label"] = "Imported", ["disabled"] = false, ["info"] = "", ["env"] = new JsonArray() };
+            // Named from its source (a file or example name), as Node-RED users expect, not "Imported".
+            var name = string.IsNullOrWhiteSpace(label) ? $"Flow {Tabs.Count() + 1}" : label.Trim();
+            var t = new JsonObject { ["id"] = NewId(), ["type"] = "tab", ["label"] = name, ["disabled"] = false, ["info"] = "", ["env"] = new JsonArray() };
             Items.Insert(Items.FindLastIndex(o => TypeOf(o) == "tab") + 1, t);
             target = IdOf(t);
         }

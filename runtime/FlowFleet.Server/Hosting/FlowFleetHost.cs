@@ -107,6 +107,8 @@ public static class FlowFleetHost
             PluginLoader.LoadAll(pluginsDir, registry, sp.GetRequiredService<IOptions<FlowEngineOptions>>().Value, sp.GetRequiredService<ILoggerFactory>().CreateLogger("FlowFleet.Plugins"));
             return registry;
         });
+        services.AddSingleton(new FlowFleet.Editor.Model.ExampleLibrary(options.FlowsDirectory ?? DemoDevices.FindFlowsDirectory(),
+            options.PluginsDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "plugins")));
         services.AddSingleton<HttpRouteTable>();
         services.AddSingleton<IHttpRouteTable>(sp => sp.GetRequiredService<HttpRouteTable>());
         services.AddSingleton<WebSocketRouteTable>();
