@@ -31,6 +31,9 @@ public sealed record DeviceQuery
     public int Offset { get; init; }
 
     public int Limit { get; init; } = 100;
+
+    /// <summary>Only these devices (a user limited to some groups, see <see cref="DeviceAccess"/>); null: no limit.</summary>
+    public IReadOnlySet<string>? Within { get; init; }
 }
 
 /// <summary>One bucket of a telemetry series.</summary>
@@ -144,6 +147,10 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         if (!string.IsNullOrWhiteSpace(q.Tag))
         {
             items = items.Where(d => d.Tags.Contains(q.Tag, StringComparer.OrdinalIgnoreCase));
+        }
+        if (q.Within is { } within)
+        {
+            items = items.Where(d => within.Contains(d.Id));
         }
         if (q.Online is { } online)
         {

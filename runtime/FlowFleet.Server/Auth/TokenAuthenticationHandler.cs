@@ -74,9 +74,9 @@ public static class Principals
     public const string SessionClaim = "ff.sid";
 
     /// <summary>One claim per device group a limited user may reach; <see cref="LimitedClaim"/> marks a limited user.</summary>
-    public const string GroupClaim = "ff.group";
+    public const string GroupClaim = FlowFleet.Fleet.Registry.DeviceAccess.GroupClaim;
 
-    public const string LimitedClaim = "ff.limited";
+    public const string LimitedClaim = FlowFleet.Fleet.Registry.DeviceAccess.LimitedClaim;
 
     public static ClaimsPrincipal For(TokenIdentity session, string scheme)
     {

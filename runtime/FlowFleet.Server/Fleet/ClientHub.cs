@@ -42,7 +42,8 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry, FmMethods 
         using var watch = sessions.Watch(Principals.SessionOf(context.User), client.EndSessionAsync);
         _clients[client] = 0;
         SyncMessageListeners();
-        using var subscription = hub.Subscribe(client.OnDeviceEvent);
+        var access = DeviceAccess.For(context.User);
+        using var subscription = hub.Subscribe(access.Limited ? e => { if (access.CanSee(registry, e.DeviceId)) { client.OnDeviceEvent(e); } } : client.OnDeviceEvent);
         using var fmRegistration = fmEvents.Register(client.Fm);
         var sender = client.SendLoopAsync(context.RequestAborted);
         try
@@ -213,6 +214,7 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry, FmMethods 
         await Parallel.ForEachAsync(names, ct, async (name, token) =>
         {
             var device = FmFrames.Resolve(registry, name);
+            device = device is not null && DeviceAccess.For(client.User).CanSee(registry, device.Id) ? device : null;
             if (device is null || !hub.IsOnline(device.Id))
             {
                 // FM answers a device it doesn't hold (unknown or not connected) with -32600 "No such device".
@@ -240,6 +242,18 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry, FmMethods 
         });
     }
 
+    /// <summary>The id when the user may reach that device; otherwise "not found", as if it did not exist.</summary>
+    private string Visible(ClientConnection client, string id) =>
+        DeviceAccess.For(client.User).CanSee(registry, id) ? id : throw new KeyNotFoundException($"Device {id} not found");
+
+    private static void NeedsAllDevices(ClientConnection client)
+    {
+        if (DeviceAccess.For(client.User).Limited)
+        {
+            throw new UnauthorizedAccessException("Your account is limited to some device groups; this needs access to all devices");
+        }
+    }
+
     private async Task<JsonNode?> CallAsync(ClientConnection client, string method, JsonObject p, CancellationToken ct)
     {
         string Str(string name) => p[name]?.GetValue<string>() ?? throw new ArgumentException($"params.{name} is required");
@@ -254,15 +268,17 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry, FmMethods 
                     Search = p["search"]?.GetValue<string>(), Group = p["group"]?.GetValue<string>(), Tag = p["tag"]?.GetValue<string>(),
                     Online = p["online"]?.GetValue<bool>(), Admission = p["admission"]?.GetValue<string>(), Sort = p["sort"]?.GetValue<string>() ?? "name",
                     Offset = p["offset"]?.GetValue<int>() ?? 0, Limit = p["limit"]?.GetValue<int>() ?? 1000,
+                    Within = DeviceAccess.For(client.User).Devices(registry),
                 });
                 return new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary(registry.GroupsOf(d.Id))).ToArray()), ["total"] = total };
             case "device.get":
                 client.Require(Policies.DevicesRead);
-                var d = registry.Get(DeviceId()) ?? throw new KeyNotFoundException($"Device {DeviceId()} not found");
+                var d = registry.Get(Visible(client, DeviceId())) ?? throw new KeyNotFoundException($"Device {DeviceId()} not found");
                 return d.Details(registry.GroupsOf(d.Id));
             case "device.call":
                 client.Require(Policies.DevicesControl);
-                var targets = p["ids"] is JsonArray arr ? arr.Select(x => x!.GetValue<string>()).ToList() : p["target"] is { } t ? registry.Resolve(t.GetValue<string>()).ToList() : [DeviceId()];
+                var targets = p["ids"] is JsonArray arr ? arr.Select(x => x!.GetValue<string>()).ToList() : p["target"] is { } t ? registry.Resolve(t.GetValue<string>()).ToList() : [Visible(client, DeviceId())];
+                targets = [.. DeviceAccess.For(client.User).Filter(registry, targets)];
                 var timeout = p["timeout"] is JsonValue tv ? TimeSpan.FromSeconds(tv.GetValue<double>()) : (TimeSpan?)null;
                 if (targets.Count == 1 && (p["id"] ?? p["shellyID"]) is not null)
                 {
@@ -272,25 +288,28 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry, FmMethods 
                 return new JsonObject { ["results"] = new JsonArray(results.Select(r => (JsonNode?)r.ToJson()).ToArray()) };
             case "device.accept":
                 client.Require(Policies.DevicesControl);
-                await hub.AcceptAsync(Str("id"), ct);
+                await hub.AcceptAsync(Visible(client, Str("id")), ct);
                 return new JsonObject { ["ok"] = true };
             case "device.deny":
                 client.Require(Policies.DevicesControl);
-                await hub.DenyAsync(Str("id"), ct);
+                await hub.DenyAsync(Visible(client, Str("id")), ct);
                 return new JsonObject { ["ok"] = true };
             case "group.list":
                 client.Require(Policies.DevicesRead);
-                return new JsonArray(registry.GroupNames.Select(g => (JsonNode?)new JsonObject { ["name"] = g, ["devices"] = new JsonArray(registry.Members(g).Select(m => (JsonNode?)m).ToArray()) }).ToArray());
+                return new JsonArray(DeviceAccess.For(client.User).GroupNames(registry).Select(g => (JsonNode?)new JsonObject { ["name"] = g, ["devices"] = new JsonArray(registry.Members(g).Select(m => (JsonNode?)m).ToArray()) }).ToArray());
             case "group.create":
                 client.Require(Policies.DevicesControl);
+                NeedsAllDevices(client);
                 await registry.CreateGroupAsync(Str("name"), p["description"]?.GetValue<string>(), ct);
                 return new JsonObject { ["name"] = Str("name") };
             case "group.delete":
                 client.Require(Policies.DevicesControl);
+                NeedsAllDevices(client);
                 await registry.DeleteGroupAsync(Str("name"), ct);
                 return new JsonObject { ["ok"] = true };
             case "group.add" or "group.remove":
                 client.Require(Policies.DevicesControl);
+                NeedsAllDevices(client);
                 await registry.SetMembershipAsync(Str("name"), Str("id"), method.EndsWith("add", StringComparison.OrdinalIgnoreCase), ct);
                 return new JsonObject { ["name"] = Str("name"), ["devices"] = new JsonArray(registry.Members(Str("name")).Select(m => (JsonNode?)m).ToArray()) };
             case "events.subscribe":

@@ -29,21 +29,23 @@ public static class FleetApi
     public static void MapFleetApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("fleet");
+        api.AddEndpointFilter(LimitToUsersGroups);
         var read = api.MapGroup("").RequireAuthorization(Policies.DevicesRead);
         var control = api.MapGroup("").RequireAuthorization(Policies.DevicesControl);
 
-        read.MapGet("/devices", (DeviceRegistry registry, string? search, string? model, string? group, string? tag, bool? online, string? admission, string? sort, int? offset, int? limit) =>
+        read.MapGet("/devices", (DeviceRegistry registry, ClaimsPrincipal user, string? search, string? model, string? group, string? tag, bool? online, string? admission, string? sort, int? offset, int? limit) =>
         {
             var (items, total) = registry.Query(new DeviceQuery
             {
                 Search = search, Model = model, Group = group, Tag = tag, Online = online, Admission = admission, Sort = sort ?? "name", Offset = offset ?? 0, Limit = limit ?? 100,
+                Within = DeviceAccess.For(user).Devices(registry),
             });
             return Results.Json(new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary(registry.GroupsOf(d.Id))).ToArray()), ["total"] = total });
         }).WithName("ListDevices");
 
-        read.MapGet("/devices/pending", (DeviceRegistry registry) =>
+        read.MapGet("/devices/pending", (DeviceRegistry registry, ClaimsPrincipal user) =>
         {
-            var (items, total) = registry.Query(new DeviceQuery { Admission = AdmissionStates.Pending, Limit = 10_000, Sort = "-lastSeen" });
+            var (items, total) = registry.Query(new DeviceQuery { Admission = AdmissionStates.Pending, Limit = 10_000, Sort = "-lastSeen", Within = DeviceAccess.For(user).Devices(registry) });
             return Results.Json(new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary([])).ToArray()), ["total"] = total });
         }).WithName("ListPendingDevices");
 
@@ -87,7 +89,7 @@ public static class FleetApi
             {
                 return RedErrors.BadRequest("method and targets (device ids, group:NAME, tag:NAME or *) are required");
             }
-            var ids = body.Targets.SelectMany(registry.Resolve).Distinct(StringComparer.Ordinal).ToList();
+            var ids = DeviceAccess.For(user).Filter(registry, body.Targets.SelectMany(registry.Resolve).Distinct(StringComparer.Ordinal));
             var results = await FleetRpc.CallManyAsync(hub, ids, body.Method, body.Params, Timeout(body.Timeout), user.Identity?.Name, ct: ct);
             return Results.Json(new JsonObject
             {
@@ -188,12 +190,12 @@ public static class FleetApi
             Results.Json((await registry.EventLogAsync(id, limit ?? 100, ct)).Select(e => new { ts = e.Ts, kind = e.Kind, component = e.Component, @event = e.Event, data = e.DataJson is null ? null : JsonNode.Parse(e.DataJson) })))
             .WithName("GetDeviceEvents");
 
-        read.MapGet("/audit", async (string? device, int? limit, DeviceRegistry registry, CancellationToken ct) =>
-            Results.Json((await registry.AuditLogAsync(device, limit ?? 100, ct)).Select(a => new { ts = a.Ts, user = a.User, device = a.DeviceId, method = a.Method, @params = a.ParamsJson is null ? null : JsonNode.Parse(a.ParamsJson), ok = a.Ok, error = a.Error, durationMs = a.DurationMs })))
+        read.MapGet("/audit", async (string? device, int? limit, DeviceRegistry registry, ClaimsPrincipal user, CancellationToken ct) =>
+            Results.Json((await registry.AuditLogAsync(device, limit ?? 100, ct)).Where(a => !DeviceAccess.For(user).Limited || (a.DeviceId is { } d && DeviceAccess.For(user).CanSee(registry, d))).Select(a => new { ts = a.Ts, user = a.User, device = a.DeviceId, method = a.Method, @params = a.ParamsJson is null ? null : JsonNode.Parse(a.ParamsJson), ok = a.Ok, error = a.Error, durationMs = a.DurationMs })))
             .WithName("GetAudit");
 
-        read.MapGet("/groups", (DeviceRegistry registry) =>
-            Results.Json(registry.GroupNames.Select(g => new { name = g, devices = registry.Members(g) }))).WithName("ListGroups");
+        read.MapGet("/groups", (DeviceRegistry registry, ClaimsPrincipal user) =>
+            Results.Json(DeviceAccess.For(user).GroupNames(registry).Select(g => new { name = g, devices = registry.Members(g) }))).WithName("ListGroups");
         control.MapPost("/groups", async ([FromBody] GroupRequest body, DeviceRegistry registry, CancellationToken ct) =>
         {
             try
@@ -264,6 +266,36 @@ public static class FleetApi
             framesRejected = hub.FramesRejected, connectionsRefused = hub.ConnectionsRefused, directConnections = hub.DirectConnections, telemetryDropped = registry.TelemetryDropped,
             pending = registry.All.Count(d => d.Admission == AdmissionStates.Pending),
         })).WithName("FleetStats");
+    }
+
+    /// <summary>Endpoints a user limited to some device groups may not use: they reach beyond the user's groups.</summary>
+    private static readonly HashSet<string> s_needAllDevices = new(StringComparer.Ordinal)
+    {
+        "CreateGroup", "DeleteGroup", "AddToGroup", "RemoveFromGroup", "ListEnrollmentTokens", "CreateEnrollmentToken", "RevokeEnrollmentToken", "AdoptDevice",
+    };
+
+    /// <summary>
+    /// A user limited to some device groups reaches only their members: a device outside is "not found" (its existence is
+    /// not revealed), and what would reach beyond the groups (group membership, enrollment, adoption) is forbidden.
+    /// </summary>
+    private static async ValueTask<object?> LimitToUsersGroups(EndpointFilterInvocationContext ctx, EndpointFilterDelegate next)
+    {
+        var http = ctx.HttpContext;
+        var access = DeviceAccess.For(http.User);
+        if (!access.Limited)
+        {
+            return await next(ctx);
+        }
+        var registry = http.RequestServices.GetRequiredService<DeviceRegistry>();
+        if (http.GetRouteValue("id") is string id && !access.CanSee(registry, id))
+        {
+            return NotFound(id);
+        }
+        if (http.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName is { } name && s_needAllDevices.Contains(name))
+        {
+            return RedErrors.Json(403, "forbidden", "Your account is limited to some device groups; this needs access to all devices");
+        }
+        return await next(ctx);
     }
 
     private static async Task<IResult> Membership(DeviceRegistry registry, string name, string id, bool member, CancellationToken ct)
