@@ -122,3 +122,45 @@ public sealed class ContextQuotaFlowTests
         Assert.StartsWith("refused: Context store 'memory': node context fn:t would hold", answers[2], StringComparison.Ordinal);
     }
 }
+
+public sealed class FunctionSetupLimitTests
+{
+    [Fact]
+    public async Task An_endless_setup_loop_fails_its_node_in_bounded_time_and_blocks_nothing_else()
+    {
+        // The deploy returns while the setup code still loops: the other function answers at once.
+        await using var h = await FlowFleet.Runtime.Tests.Harness.FlowHarness.LoadAsync("""
+            [{"id":"t","type":"tab"},
+             {"id":"slow","type":"function","z":"t","func":"return msg;","initialize":"while (true) {}","timeout":1,"x":0,"y":0,"wires":[["o1"]]},
+             {"id":"fast","type":"function","z":"t","func":"msg.payload = 'fast'; return msg;","x":0,"y":0,"wires":[["o2"]]},
+             {"id":"o1","type":"helper","z":"t","x":0,"y":0,"wires":[]},
+             {"id":"o2","type":"helper","z":"t","x":0,"y":0,"wires":[]},
+             {"id":"catch","type":"catch","z":"t","scope":["slow"],"x":0,"y":0,"wires":[["caught"]]},
+             {"id":"caught","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+            """);
+        var status = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var sub = h.Events.Status.Subscribe(e => { if (e.NodeId == "slow") { status.TrySetResult(e.Status.Text ?? ""); } });
+        h.Send("slow", JsonValue.Create(1));
+        h.Send("fast", JsonValue.Create(1));
+        Assert.Equal("fast", (await h.NextAsync("o2")).Payload!.GetValue<string>());
+        Assert.False(status.Task.IsCompleted, "the setup code's time limit (1 s) cannot have passed yet");
+        // Within its time limit the setup fails: the node says so, and the waiting message fails with it.
+        Assert.Equal("setup failed", await status.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        var caught = await h.NextAsync("caught", TimeSpan.FromSeconds(10));
+        Assert.Contains("Setup code failed: Script execution timed out", caught.Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        await h.AssertNothingAsync("o1");
+    }
+
+    [Fact]
+    public async Task An_endless_close_loop_is_stopped_by_the_time_limit()
+    {
+        await using var h = await FlowFleet.Runtime.Tests.Harness.FlowHarness.LoadAsync("""
+            [{"id":"t","type":"tab"},
+             {"id":"fn","type":"function","z":"t","func":"return msg;","finalize":"while (true) {}","timeout":1,"x":0,"y":0,"wires":[]}]
+            """);
+        var errors = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var sub = h.Events.Log.Subscribe(e => { if (e.NodeId == "fn" && e.Level == "error") { errors.TrySetResult(e.Message); } });
+        await h.Engine.DeployAsync(JsonNode.Parse("""[{"id":"t","type":"tab"}]""")!);
+        Assert.Contains("Close code failed: Script execution timed out", await errors.Task.WaitAsync(TimeSpan.FromSeconds(10)), StringComparison.Ordinal);
+    }
+}

@@ -29,15 +29,34 @@ public sealed class FunctionNode : FlowNode<FunctionConfig>
             new ScriptSource(config.Func ?? "", Math.Max(0, config.Outputs), config.Timeout, config.Initialize, config.Finalize));
     }
 
-    public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
+    private Task _setup = Task.CompletedTask;
+
+    /// <summary>The setup code starts here and runs apart: a slow or endless one fails this node, never the deploy.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        _script.HandleInput(Node, msg);
-        return ValueTask.CompletedTask;
+        _setup = _script.InitializeAsync();
+        _setup.ContinueWith(t =>
+        {
+            Node.Error("Setup code failed: " + t.Exception!.GetBaseException().Message);
+            Node.Status(new NodeStatus("red", "ring", "setup failed"));
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return Task.CompletedTask;
     }
 
-    public override ValueTask CloseAsync(bool removed)
+    public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
-        _script.Shutdown(Node);
-        return ValueTask.CompletedTask;
+        if (!_setup.IsCompleted)
+        {
+            // Messages wait for the setup code, as in Node-RED (they queue meanwhile).
+            await _setup.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        if (_setup.IsFaulted)
+        {
+            throw new ScriptException("Setup code failed: " + _setup.Exception!.GetBaseException().Message);
+        }
+        _script.HandleInput(Node, msg);
     }
+
+    public override ValueTask CloseAsync(bool removed) => new(_script.ShutdownAsync(Node));
 }

@@ -81,15 +81,38 @@ public sealed partial class ScriptHost : IDisposable
         }
         _objectPrototype = _engine.Evaluate("Object.prototype").AsObject();
         _finalize = string.IsNullOrWhiteSpace(source.Finalize) ? null : source.Finalize;
-        if (!string.IsNullOrWhiteSpace(source.Initialize))
+        _initialize = string.IsNullOrWhiteSpace(source.Initialize) ? null : source.Initialize;
+    }
+
+    private readonly string? _initialize;
+
+    /// <summary>
+    /// Runs the setup code (Node-RED's <c>initialize</c>) on a thread of its own, under the same limits as the body; a
+    /// message waits for it (<see cref="Run"/> takes the same lock). Deploys and other flows never wait for it.
+    /// </summary>
+    public Task InitializeAsync()
+    {
+        if (_initialize is null)
         {
-            Guard("initialize", () =>
-            {
-                var init = _engine.Evaluate("(async function() {\n" + source.Initialize + "\n})", "initialize");
-                _engine.Call(init).UnwrapIfPromise(_timeout);
-                return JsValue.Undefined;
-            });
+            return Task.CompletedTask;
         }
+        var code = _initialize;
+        return Task.Factory.StartNew(() =>
+        {
+            lock (_lock)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+                Guard("initialize", () =>
+                {
+                    var init = _engine.Evaluate("(async function() {\n" + code + "\n})", "initialize");
+                    _engine.Call(init).UnwrapIfPromise(_timeout);
+                    return JsValue.Undefined;
+                });
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>True when the code calls <c>node.done()</c> itself, so completion waits for it.</summary>
@@ -210,6 +233,10 @@ public sealed partial class ScriptHost : IDisposable
             Dispose();
         }
     }
+
+    /// <summary><see cref="Shutdown"/> on a thread of its own (close code runs under the script's time limit).</summary>
+    public Task ShutdownAsync(INodeHost node) =>
+        Task.Factory.StartNew(() => Shutdown(node), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Runs the close code (Node-RED's <c>finalize</c>) and stops timers.</summary>
     public void Close()
