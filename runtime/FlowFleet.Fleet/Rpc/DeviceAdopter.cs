@@ -11,15 +11,21 @@ namespace FlowFleet.Fleet.Rpc;
 /// Adopts a device on the LAN: reads its identity over its local <c>/rpc</c> (HTTP digest auth when it has a password), points
 /// its outbound websocket at this server with <c>Ws.SetConfig</c>, and reboots it so it connects.
 /// </summary>
-public sealed class DeviceAdopter(DeviceRegistry registry, HttpClient http)
+/// <param name="probeTime">How long finding the device may take; every failure to find one is reported only once it has
+/// passed (issue 13: the endpoint must not tell a refused port from an unreachable host or a password-protected service).</param>
+public sealed class DeviceAdopter(DeviceRegistry registry, HttpClient http, TimeSpan? probeTime = null)
 {
+    /// <summary>The one answer for every address where no Shelly device could be identified.</summary>
+    public const string NotFoundMessage = "No Shelly device answered at that address (or it needs a password: give the device's password)";
+
+    private readonly TimeSpan _probeTime = probeTime ?? TimeSpan.FromSeconds(5);
+
     /// <summary>Adopts the device at <paramref name="address"/> (<c>192.168.1.20</c>, <c>http://host:port/path</c>); returns its id.</summary>
     public async Task<string> AdoptAsync(string address, string? password, string serverUrl, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(address);
         var baseUrl = address.Contains("://", StringComparison.Ordinal) ? address.TrimEnd('/') : "http://" + address.TrimEnd('/');
-        var info = await CallAsync(baseUrl, "Shelly.GetDeviceInfo", null, password, ct).ConfigureAwait(false) as JsonObject
-            ?? throw new ShellyRpcException(ShellyRpcException.FailedPrecondition, "The device returned no device info");
-        var id = info["id"]?.GetValue<string>() ?? throw new ShellyRpcException(ShellyRpcException.FailedPrecondition, "The device info has no id");
+        var id = await IdentifyAsync(baseUrl, password, ct).ConfigureAwait(false);
         await CallAsync(baseUrl, "Ws.SetConfig", new JsonObject { ["config"] = new JsonObject { ["enable"] = true, ["server"] = serverUrl, ["ssl_ca"] = "*" } }, password, ct).ConfigureAwait(false);
         if (password is not null)
         {
@@ -28,6 +34,36 @@ public sealed class DeviceAdopter(DeviceRegistry registry, HttpClient http)
         await registry.SetAdmissionAsync(id, AdmissionStates.Accepted, ct).ConfigureAwait(false);
         await CallAsync(baseUrl, "Shelly.Reboot", new JsonObject { ["delay_ms"] = 500 }, password, ct).ConfigureAwait(false);
         return id;
+    }
+
+    /// <summary>
+    /// The device's id from its <c>Shelly.GetDeviceInfo</c>. Refused, unreachable, timed out, password-protected, wrong
+    /// password or not a Shelly: all fail alike with <see cref="NotFoundMessage"/>, after the same <c>probeTime</c>, so adopting
+    /// can't be used to map which hosts and ports answer.
+    /// </summary>
+    private async Task<string> IdentifyAsync(string baseUrl, string? password, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var probe = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        probe.CancelAfter(_probeTime);
+        try
+        {
+            var info = await CallAsync(baseUrl, "Shelly.GetDeviceInfo", null, password, probe.Token).ConfigureAwait(false);
+            if (JsonRead.Text(info.Field("id")) is { Length: > 0 } id)
+            {
+                return id;
+            }
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && ex is ShellyRpcException or OperationCanceledException or HttpRequestException
+            or System.Text.Json.JsonException or UriFormatException or InvalidOperationException or NotSupportedException or ArgumentException)
+        {
+        }
+        var left = _probeTime - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        if (left > TimeSpan.Zero)
+        {
+            await Task.Delay(left, ct).ConfigureAwait(false);
+        }
+        throw new ShellyRpcException(ShellyRpcException.Unavailable, NotFoundMessage);
     }
 
     /// <summary>One call to a device's local <c>POST /rpc</c>, answering a digest challenge once.</summary>
