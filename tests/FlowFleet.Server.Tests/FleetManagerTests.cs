@@ -158,6 +158,11 @@ public sealed class FleetManagerTests
         var login = await (await s.Client.PostAsJsonAsync("/rpc", new { method = "User.Authenticate", @params = new { username = "admin", password = ServerFixture.AdminPassword } })).Content.ReadFromJsonAsync<JsonObject>();
         var token = login!["access_token"]!.GetValue<string>();
         Assert.False(string.IsNullOrEmpty(login["refresh_token"]?.GetValue<string>()));
+        // FM's UI decides it is logged in by reading the token as a JWT (username, exp).
+        var payload = token.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        var claims = JsonNode.Parse(Convert.FromBase64String(payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=')))!;
+        Assert.Equal("admin", claims["username"]!.GetValue<string>());
+        Assert.True(claims["exp"]!.GetValue<long>() > DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         var bad = await (await s.Client.PostAsJsonAsync("/rpc", new { method = "User.Authenticate", @params = new { username = "admin", password = "nope" } })).Content.ReadFromJsonAsync<JsonObject>();
         Assert.Equal(-32600, bad!["error"]!["code"]!.GetValue<int>());
 

@@ -27,7 +27,7 @@ public sealed class TokenAuthenticationHandler(IOptionsMonitor<AuthenticationSch
         else if (Context.WebSockets.IsWebSocketRequest && Context.WebSockets.WebSocketRequestedProtocols is [{ Length: > 0 } offered, ..])
         {
             // Shelly fleet manager's web UI: new WebSocket(url, token) — the token is the offered subprotocol.
-            var viaProtocol = await tokens.ValidateAsync(offered, Context.RequestAborted);
+            var viaProtocol = await tokens.ValidateAsync(Fleet.FleetManager.FmToken.Unwrap(offered), Context.RequestAborted);
             return viaProtocol is null
                 ? AuthenticateResult.NoResult()
                 : AuthenticateResult.Success(new AuthenticationTicket(Principals.For(viaProtocol, SchemeName), SchemeName));
@@ -36,7 +36,8 @@ public sealed class TokenAuthenticationHandler(IOptionsMonitor<AuthenticationSch
         {
             return AuthenticateResult.NoResult();
         }
-        var identity = await tokens.ValidateAsync(token, Context.RequestAborted);
+        // Tokens given to Shelly fleet manager's clients are JWT-shaped; the FlowFleet token is their last part.
+        var identity = await tokens.ValidateAsync(Fleet.FleetManager.FmToken.Unwrap(token), Context.RequestAborted);
         return identity is null
             ? AuthenticateResult.Fail("Invalid or expired token")
             : AuthenticateResult.Success(new AuthenticationTicket(Principals.For(identity, SchemeName), SchemeName));

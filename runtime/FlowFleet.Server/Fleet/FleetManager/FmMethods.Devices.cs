@@ -257,14 +257,14 @@ public sealed partial class FmMethods
                     throw new FmException(FmFrames.InvalidRequest, "Invalid request");
                 }
                 throttle.Succeeded(user, caller.Address);
-                var (access, _) = await tokens.IssueAsync(account, "*", "fleet-manager", ct);
-                var (refresh, _) = await tokens.IssueAsync(account, "*", "fleet-manager-refresh", ct);
-                return new JsonObject { ["access_token"] = access, ["refresh_token"] = refresh };
+                var (access, accessIdentity) = await tokens.IssueAsync(account, "*", "fleet-manager", ct);
+                var (refresh, refreshIdentity) = await tokens.IssueAsync(account, "*", "fleet-manager-refresh", ct);
+                return new JsonObject { ["access_token"] = FmToken.Wrap(access, accessIdentity), ["refresh_token"] = FmToken.Wrap(refresh, refreshIdentity) };
             case "refresh":
-                var identity = await tokens.ValidateAsync(Str(p, "refresh_token"), ct) ?? throw new FmException(FmFrames.InvalidRequest, "Invalid request");
+                var identity = await tokens.ValidateAsync(FmToken.Unwrap(Str(p, "refresh_token")), ct) ?? throw new FmException(FmFrames.InvalidRequest, "Invalid request");
                 var again = await users.FindAsync(identity.UserName, ct) ?? throw new FmException(FmFrames.InvalidRequest, "Invalid request");
-                var (token, _) = await tokens.IssueAsync(again, identity.Scope, "fleet-manager", ct);
-                return new JsonObject { ["access_token"] = token };
+                var (token, tokenIdentity) = await tokens.IssueAsync(again, identity.Scope, "fleet-manager", ct);
+                return new JsonObject { ["access_token"] = FmToken.Wrap(token, tokenIdentity) };
             default:
                 throw new FmException(FmFrames.MethodNotFound, "Method not found");
         }
