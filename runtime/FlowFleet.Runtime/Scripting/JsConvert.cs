@@ -42,6 +42,8 @@ public static class JsConvert
                     }
                     return new JsArray(engine, items);
                 }
+            case JsonObject o when JsonTools.IsBuffer(o) && ScriptBuffer.From(engine, o) is { } buffer:
+                return buffer;
             case JsonObject o:
                 {
                     if (depth > MaxDepth)
@@ -83,6 +85,11 @@ public static class JsConvert
         if (depth > MaxDepth)
         {
             throw new InvalidOperationException("Value is nested too deeply (or circular)");
+        }
+        if (value is Jint.Native.JsTypedArray typed)
+        {
+            // Buffers (and other typed arrays) travel as Node.js serializes a Buffer.
+            return ScriptBuffer.ToJson(typed);
         }
         if (value.IsArray())
         {

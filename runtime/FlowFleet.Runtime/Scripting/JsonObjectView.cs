@@ -115,6 +115,11 @@ internal sealed class JsonObjectView : ObjectInstance
         }
         switch (node)
         {
+            case JsonObject o when Messages.JsonTools.IsBuffer(o):
+                // Buffers arrive as Buffer objects (written back as {type:"Buffer",data} at commit).
+                value = JsConvert.ToJs(Engine, node);
+                (_values ??= new(StringComparer.Ordinal))[key] = value;
+                return true;
             case JsonObject o:
                 value = new JsonObjectView(Engine, _prototype, o, _root);
                 (_values ??= new(StringComparer.Ordinal))[key] = value;

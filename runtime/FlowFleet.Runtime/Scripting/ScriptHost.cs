@@ -67,6 +67,7 @@ public sealed partial class ScriptHost : IDisposable
         _timers = new ScriptTimers(this);
         ScriptGuards.Install(_engine, limits.MaxNesting);
         InstallApi(source.Outputs);
+        ScriptBuffer.Install(_engine);
         foreach (var (name, value) in source.Globals ?? new Dictionary<string, JsonNode?>())
         {
             _engine.SetValue(name, JsConvert.ToJs(_engine, value));

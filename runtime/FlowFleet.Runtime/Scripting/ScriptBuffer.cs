@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using Jint;
+using Jint.Native;
+using Jint.Native.Object;
+using Jint.Runtime;
+using JsEngine = Jint.Engine;
+
+namespace FlowFleet.Runtime.Scripting;
+
+/// <summary>
+/// Node.js's <c>Buffer</c> in function nodes (js/buffer.js, parsed once), and the conversion of Buffers to and from
+/// the <c>{"type":"Buffer","data":[...]}</c> form messages carry.
+/// </summary>
+internal static class ScriptBuffer
+{
+    private static readonly Lazy<Prepared<Acornima.Ast.Script>> s_script = new(() =>
+    {
+        using var stream = typeof(ScriptBuffer).Assembly.GetManifestResourceStream("FlowFleet.Runtime.buffer.js")
+            ?? throw new InvalidOperationException("buffer.js is not embedded");
+        using var reader = new StreamReader(stream);
+        return JsEngine.PrepareScript(reader.ReadToEnd(), "buffer.js");
+    });
+
+    public static void Install(JsEngine engine) => engine.Execute(s_script.Value);
+
+    /// <summary>A Buffer for a message's <c>{type:"Buffer",data}</c>, or null where Buffer is not installed.</summary>
+    public static JsValue? From(JsEngine engine, JsonObject buffer)
+    {
+        if (engine.GetValue("Buffer") is not ObjectInstance ctor || ctor.Get("from") is not Jint.Native.Function.Function from)
+        {
+            return null;
+        }
+        var data = buffer["data"]!.AsArray();
+        var items = new JsValue[data.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = JsNumber.Create((int)Messages.JsonTools.ToNumber(data[i]) & 255);
+        }
+        return engine.Call(from, ctor, [new Jint.Native.JsArray(engine, items)]);
+    }
+
+    public static JsonObject ToJson(Jint.Native.JsTypedArray typed)
+    {
+        var length = (int)TypeConverter.ToNumber(typed.Get("length"));
+        var bytes = new byte[length];
+        for (var i = 0; i < length; i++)
+        {
+            bytes[i] = (byte)TypeConverter.ToNumber(typed.Get(i));
+        }
+        return Messages.JsonTools.Buffer(bytes);
+    }
+}
