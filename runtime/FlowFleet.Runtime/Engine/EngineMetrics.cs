@@ -13,6 +13,7 @@ public sealed class EngineMetrics
         internal long _out;
         internal long _errors;
         internal long _queueFull;
+        internal long _dropped;
 
         public long In => Interlocked.Read(ref _in);
 
@@ -21,6 +22,9 @@ public sealed class EngineMetrics
         public long Errors => Interlocked.Read(ref _errors);
 
         public long QueueFull => Interlocked.Read(ref _queueFull);
+
+        /// <summary>Messages dropped because the node's queue stayed full.</summary>
+        public long Dropped => Interlocked.Read(ref _dropped);
     }
 
     public IReadOnlyDictionary<string, Counters> ByType => _byType;
@@ -34,4 +38,6 @@ public sealed class EngineMetrics
     internal void CountError(string type) => Interlocked.Increment(ref For(type)._errors);
 
     internal void CountQueueFull(string type) => Interlocked.Increment(ref For(type)._queueFull);
+
+    internal void CountDropped(string type) => Interlocked.Increment(ref For(type)._dropped);
 }

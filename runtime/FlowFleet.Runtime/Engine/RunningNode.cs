@@ -295,6 +295,7 @@ internal sealed partial class RunningNode : INodeHost
         {
             return false;
         }
+        _engine.Metrics.CountDropped(Spec.Type);
         Error($"Queue full ({_engine.Options.QueueCapacity} messages): message dropped", null);
         return false;
     }

@@ -58,6 +58,8 @@ public static class OpsApi
         Metric("flowfleet_messages_out_total", "Messages sent, per node type", "counter", byType.Select(kv => (Label("type", kv.Key), (double)kv.Value.Out)));
         Metric("flowfleet_node_errors_total", "Node errors, per node type", "counter", byType.Select(kv => (Label("type", kv.Key), (double)kv.Value.Errors)));
         Metric("flowfleet_queue_full_total", "Times a sender waited for a full queue, per node type", "counter", byType.Select(kv => (Label("type", kv.Key), (double)kv.Value.QueueFull)));
+        Metric("flowfleet_messages_dropped_total", "Messages dropped because a node's queue stayed full, per node type", "counter", byType.Select(kv => (Label("type", kv.Key), (double)kv.Value.Dropped)));
+        Metric("flowfleet_comms_dropped_total", "Debug and status messages dropped for editors that could not keep up", "counter", [("", CommsConnection.DroppedTotal)]);
         var nodes = engine.Nodes.ToList();
         Metric("flowfleet_queue_depth", "Messages waiting, per node type", "gauge",
             nodes.GroupBy(n => n.Type).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (Label("type", g.Key), (double)g.Sum(n => n.QueueDepth))));

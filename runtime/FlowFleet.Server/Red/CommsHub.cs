@@ -198,7 +198,7 @@ public sealed class CommsHub : IDisposable
 internal sealed class CommsConnection(WebSocket socket, bool authenticated)
 {
     private readonly Channel<(string Topic, JsonNode Data)> _out = Channel.CreateBounded<(string, JsonNode)>(
-        new BoundedChannelOptions(2000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        new BoundedChannelOptions(QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _topics = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _sendLock = new(1, 1);
 
@@ -251,13 +251,41 @@ internal sealed class CommsConnection(WebSocket socket, bool authenticated)
 
     public void Unsubscribe(string topic) => _topics.TryRemove(topic, out _);
 
+    /// <summary>Queued messages dropped (oldest first) because this client did not keep up, since the last note to it.</summary>
+    private long _dropped;
+
     public void Offer(string topic, JsonNode data)
     {
         if (Authenticated && (topic == "hb" || _topics.Keys.Any(p => Matches(p, topic))))
         {
+            if (_out.Reader.Count >= QueueCapacity)
+            {
+                // The write below drops the oldest message: count it, for /metrics and a note in the sidebar.
+                Interlocked.Increment(ref _dropped);
+                Interlocked.Increment(ref s_droppedTotal);
+            }
             _out.Writer.TryWrite((topic, data));
         }
     }
+
+    public const int QueueCapacity = 2000;
+
+    private static long s_droppedTotal;
+
+    /// <summary>Messages dropped for all comms clients since the process started.</summary>
+    public static long DroppedTotal => Interlocked.Read(ref s_droppedTotal);
+
+    /// <summary>Node-RED's debug packet shape, telling the sidebar how many messages it did not get.</summary>
+    private static JsonObject DroppedNote(long count) => new()
+    {
+        ["topic"] = "debug",
+        ["data"] = new JsonObject
+        {
+            ["id"] = "", ["z"] = "", ["name"] = "FlowFleet", ["topic"] = "", ["property"] = "msg", ["level"] = 30,
+            ["msg"] = $"{count} messages dropped: the editor could not keep up with the flows", ["format"] = "string",
+            ["timestamp"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        },
+    };
 
     public void Complete() => _out.Writer.TryComplete();
 
@@ -268,6 +296,10 @@ internal sealed class CommsConnection(WebSocket socket, bool authenticated)
         {
             await Task.Delay(50, ct);
             var batch = new JsonArray();
+            if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
+            {
+                batch.Add(DroppedNote(dropped));
+            }
             while (batch.Count < 500 && reader.TryRead(out var item))
             {
                 batch.Add(new JsonObject { ["topic"] = item.Topic, ["data"] = item.Data.DeepClone() });
