@@ -23,8 +23,19 @@ public sealed class DashboardComponentTests : IAsyncLifetime
     {
         public string Permission { get; set; } = "devices.read";
 
-        public override Task<AuthenticationState> GetAuthenticationStateAsync() =>
-            Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "t"), new Claim("perm", Permission)], "test"))));
+        /// <summary>The device groups the user is limited to; null: not limited.</summary>
+        public string[]? Groups { get; set; }
+
+        public override Task<AuthenticationState> GetAuthenticationStateAsync()
+        {
+            List<Claim> claims = [new(ClaimTypes.Name, "t"), new("perm", Permission)];
+            if (Groups is not null)
+            {
+                claims.Add(new Claim(DeviceAccess.LimitedClaim, "true"));
+                claims.AddRange(Groups.Select(g => new Claim(DeviceAccess.GroupClaim, g)));
+            }
+            return Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity(claims, "test"))));
+        }
     }
 
     public async Task InitializeAsync()
@@ -107,6 +118,20 @@ public sealed class DashboardComponentTests : IAsyncLifetime
         page.WaitForAssertion(() => Assert.Contains("3 devices", page.Find("[data-testid=device-count]").TextContent, StringComparison.Ordinal));
         page.Find("input[data-testid=device-search]").Input("2pm");
         page.WaitForAssertion(() => Assert.Contains("1 devices", page.Find("[data-testid=device-count]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public void A_user_limited_to_a_group_sees_only_its_devices_on_the_dashboard()
+    {
+        _auth.Groups = ["kitchen"];
+        var page = _ctx.Render<Devices>();
+        page.WaitForAssertion(() => Assert.Contains("1 devices", page.Find("[data-testid=device-count]").TextContent, StringComparison.Ordinal));
+        Assert.Contains("shellyplus1pm-000000000002", page.Markup, StringComparison.Ordinal);
+        Assert.DoesNotContain("shellyplus2pm-000000000003", page.Markup, StringComparison.Ordinal);
+        var other = _ctx.Render<DevicePage>(p => p.Add(x => x.Id, "shellyplus2pm-000000000003"));
+        other.WaitForAssertion(() => Assert.Contains("No device", other.Markup, StringComparison.Ordinal));
+        var own = _ctx.Render<DevicePage>(p => p.Add(x => x.Id, "shellyplus1pm-000000000002"));
+        own.WaitForAssertion(() => Assert.DoesNotContain("No device", own.Markup, StringComparison.Ordinal));
     }
 
     [Fact]
