@@ -135,6 +135,22 @@ public sealed class DashboardComponentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_limited_operator_cannot_change_groups_from_the_groups_page()
+    {
+        await _ctx.Services.GetRequiredService<DeviceRegistry>().CreateGroupAsync("plant");
+        _auth.Permission = "devices.control";
+        _auth.Groups = ["kitchen"];
+        var page = _ctx.Render<Groups>();
+        page.WaitForAssertion(() => Assert.Contains("kitchen (1)", page.Markup, StringComparison.Ordinal));
+        Assert.DoesNotContain("plant", page.Markup, StringComparison.Ordinal);
+        Assert.Empty(page.FindAll("input[placeholder='new group']"));
+        _auth.Groups = null;
+        var full = _ctx.Render<Groups>();
+        full.WaitForAssertion(() => Assert.Contains("plant", full.Markup, StringComparison.Ordinal));
+        Assert.NotEmpty(full.FindAll("input[placeholder='new group']"));
+    }
+
+    [Fact]
     public void Groups_page_shows_groups_and_members()
     {
         _auth.Permission = "*";
