@@ -48,10 +48,14 @@ await click(page.getByText('Create Action', {exact: true}));
 const firstWidget = page.locator('.widget-grid-devices > *').first();
 await click(firstWidget);
 await click(page.getByText('Send RPC to 1 devices', {exact: true}));
+// Build: the preset "Shelly" → "GetStatus" (the dialog's first dropdown lists components, its options are list items).
+await click(page.locator('[data-dropdown-toggle="dropdown"]').first());
+await click(page.locator('li').filter({hasText: /^Shelly$/}).first());
 const before = received.answers;
-for (let i = 0; i < 2; i++) await click(page.getByRole('button', {name: 'Next'}));
-await click(page.getByText('Run now', {exact: true}));
-await click(page.getByRole('button', {name: /Next|Finish/}));
+const next = () => page.getByRole('button', {name: 'Next', exact: true}).or(page.getByRole('button', {name: 'Finish', exact: true}));
+for (let i = 0; i < 2; i++) await click(next());
+await click(page.getByRole('checkbox', {name: 'Run now'}));
+await click(next());
 await page.waitForFunction(() => true, null, {timeout: 1000});
 for (let i = 0; i < 100 && received.answers === before; i++) await page.waitForTimeout(100);
 console.log(`rpc from the UI: sent ${received.sent.filter((m) => !m.includes('FLEET_MANAGER')).slice(-1)[0] ?? 'nothing'}; device answers received: ${received.answers - before}`);
