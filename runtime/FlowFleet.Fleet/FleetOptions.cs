@@ -39,6 +39,12 @@ public sealed class FleetOptions
     /// <summary>The status limits of a pending device.</summary>
     public Registry.StatusLimits PendingStatusLimits => new(Math.Min(32, MaxStatusComponents), Math.Min(64, MaxStatusKeysPerComponent), MaxPendingStatusBytes);
 
+    /// <summary>Devices waiting for admission at most; a new unadmitted id beyond it is turned away (1008).</summary>
+    public int MaxPendingDevices { get; set; } = 1000;
+
+    /// <summary>New unadmitted device ids one address may bring per minute; more are turned away (1008).</summary>
+    public int MaxNewDevicesPerMinutePerAddress { get; set; } = 30;
+
     /// <summary>Frames per minute a device may send (Shelly's fleet manager: 600); 0 = unlimited. Exceeding it closes with 1008.</summary>
     public int RateLimitPerMinute { get; set; } = 600;
 

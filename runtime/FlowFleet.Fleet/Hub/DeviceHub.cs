@@ -289,6 +289,24 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             return (null, false, false);
         }
 
+        var known = registry.Get(src);
+        if (known?.Admission == AdmissionStates.Accepted && !Proves(known, token, remote))
+        {
+            await RefuseImpostorAsync(socket, src, remote).ConfigureAwait(false);
+            return (null, false, false);
+        }
+        var auto = _options.Admission.Equals("auto", StringComparison.OrdinalIgnoreCase);
+        // A bound device's token was checked above (no database write per reconnect); others use it up here.
+        var tokenValid = token is not null && known?.Admission != AdmissionStates.Denied && (known?.Admission != AdmissionStates.Accepted || known.TokenHash is null)
+            && await registry.UseTokenAsync(token, aborted).ConfigureAwait(false);
+        if (known is null && !auto && !tokenValid && RefuseNewPending(remote) is { } full)
+        {
+            // Anonymous new ids are cheap to invent: the waiting room and the rate of new ids per address are bounded.
+            Interlocked.Increment(ref _connectionsRefused);
+            LogPendingRefused(src, remote, full);
+            await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, full).ConfigureAwait(false);
+            return (null, false, false);
+        }
         var state = registry.Touch(src, out var created);
         if (state.Admission == AdmissionStates.Denied)
         {
@@ -296,11 +314,17 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             return (null, false, false);
         }
         var admitted = state.Admission == AdmissionStates.Accepted;
-        if (!admitted && (_options.Admission.Equals("auto", StringComparison.OrdinalIgnoreCase) || (token is not null && await registry.UseTokenAsync(token, aborted).ConfigureAwait(false))))
+        if (!admitted && (auto || tokenValid))
         {
             state.Admission = AdmissionStates.Accepted;
             registry.LogEvent(src, "admission", null, AdmissionStates.Accepted, token is null ? null : JsonValue.Create("token"));
             admitted = true;
+        }
+        if (tokenValid && state.TokenHash is null)
+        {
+            // The token that admitted (or first came with) this device is bound to its id: later connections must show it.
+            state.TokenHash = DeviceRegistry.HashToken(token!);
+            state.Dirty = true;
         }
 
         var session = new DeviceSession(state, socket, _options, remote) { FrameSent = _onFrameSent ??= OnFrameSent, Credentials = Credentials };

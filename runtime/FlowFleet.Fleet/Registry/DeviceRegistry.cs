@@ -367,6 +367,9 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
     }
 
     /// <summary>True (and counts a use) when the token exists and is not revoked.</summary>
+    /// <summary>What is stored of a token bound to a device: its SHA-256, hex.</summary>
+    public static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
+
     public async Task<bool> UseTokenAsync(string token, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -493,6 +496,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
                 r.MethodsJson = new JsonArray(d.Methods.Select(m => (JsonNode?)m).ToArray()).ToJsonString();
                 r.Tags = string.Join(',', d.Tags);
                 r.Password = d.Password;
+                r.TokenHash = d.TokenHash;
                 r.FirstSeen = d.FirstSeen;
                 r.LastSeen = d.LastSeen;
             }
@@ -516,7 +520,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         Name = r.Name, Model = r.Model, App = r.App, Gen = r.Gen, Mac = r.Mac, FirmwareVersion = r.FirmwareVersion, Ip = r.Ip, Admission = r.Admission,
         Info = Parse(r.InfoJson), Config = Parse(r.ConfigJson), Desired = Parse(r.DesiredJson),
         Methods = SharedMethods(JsonRead.Strings(JsonNode.Parse(r.MethodsJson ?? "[]"))),
-        Tags = r.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), Password = r.Password, FirstSeen = r.FirstSeen, LastSeen = r.LastSeen,
+        Tags = r.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), Password = r.Password, TokenHash = r.TokenHash, FirstSeen = r.FirstSeen, LastSeen = r.LastSeen,
     };
 
     private static JsonObject? Parse(string? json) => json is null ? null : JsonNode.Parse(json) as JsonObject;

@@ -69,6 +69,9 @@ public sealed partial class DeviceState(string id)
 
     public string? Password { get; set; }
 
+    /// <summary>SHA-256 (hex) of the enrollment token bound to this device; a connection claiming its id must show it.</summary>
+    public string? TokenHash { get; set; }
+
     /// <summary>Identity, admission, tags or desired state changed: the whole record is written at the next flush.</summary>
     internal bool Dirty { get; set; }
 

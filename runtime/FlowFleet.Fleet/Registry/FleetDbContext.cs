@@ -114,6 +114,9 @@ public sealed class DeviceRecord
     /// <summary>Password of the device's local API (for adoption / LAN calls), if known.</summary>
     public string? Password { get; set; }
 
+    /// <summary>SHA-256 (hex) of the enrollment token bound to the device (issue 13: an id is not proof of identity).</summary>
+    public string? TokenHash { get; set; }
+
     public DateTime FirstSeen { get; set; }
 
     public DateTime LastSeen { get; set; }

@@ -171,6 +171,9 @@ namespace FlowFleet.Fleet.Registry.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("TokenHash")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Admission");
