@@ -37,10 +37,13 @@ public sealed class LinkOutNode : FlowNode<LinkConfig>
             {
                 throw new InvalidOperationException($"The link call {target} to return to no longer exists");
             }
+            // Node-RED 4's link out hands messages over as an event and leaves its name on them: msg._event.
+            msg.Data["_event"] = "node:" + Node.Alias;
             caller.OnLinkReturn(msg);
             return ValueTask.CompletedTask;
         }
         var links = Node.Config["links"] as JsonArray ?? [];
+        msg.Data["_event"] = "node:" + Node.Alias;
         var first = true;
         foreach (var id in links.Select(l => l?.GetValue<string>()).OfType<string>())
         {

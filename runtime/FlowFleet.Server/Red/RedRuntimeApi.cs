@@ -22,15 +22,29 @@ public static class RedRuntimeApi
         }).RequireAuthorization(Policies.InjectWrite).WithName("RedInject");
         red.MapPost("/debug/{id}/{state}", (string id, string state, FlowEngine engine) =>
         {
+            // As Node-RED: an unknown state is not a route (404), like an unknown node.
+            if (state is not ("enable" or "disable"))
+            {
+                return RedErrors.NotFound("Debug state " + state);
+            }
             if (engine.GetNode(id) is not DebugNode debug)
             {
                 return RedErrors.NotFound("Debug node " + id);
             }
+            debug.Active = state == "enable";
+            return Results.Ok("OK");
+        }).RequireAuthorization(Policies.InjectWrite);
+        // Node-RED's "activate/deactivate all" buttons: POST /debug/enable|disable.
+        red.MapPost("/debug/{state}", (string state, FlowEngine engine) =>
+        {
             if (state is not ("enable" or "disable"))
             {
-                return RedErrors.BadRequest("state must be enable or disable");
+                return RedErrors.NotFound("Debug state " + state);
             }
-            debug.Active = state == "enable";
+            foreach (var debug in engine.Nodes.Where(n => n.Type == "debug").Select(n => engine.GetNode(n.Id)).OfType<DebugNode>())
+            {
+                debug.Active = state == "enable";
+            }
             return Results.Ok("OK");
         }).RequireAuthorization(Policies.InjectWrite);
         red.MapGet("/nodes", (NodeRegistry registry) => Results.Json(NodeSets(registry))).RequireAuthorization(Policies.FlowsRead).WithName("RedNodes");
