@@ -1,4 +1,5 @@
 using FlowFleet.Nodes.Core.Http;
+using Microsoft.AspNetCore.Authentication;
 
 namespace FlowFleet.Server.HttpNodes;
 
@@ -8,10 +9,29 @@ public static class HttpNodeEndpoint
     public static readonly TimeSpan ResponseTimeout = TimeSpan.FromSeconds(120);
 
     public static IEndpointConventionBuilder MapHttpNodes(this IEndpointRouteBuilder app) =>
-        app.Map("/{**path}", HandleAsync).WithOrder(int.MaxValue).WithName("HttpInNodes").ExcludeFromDescription();
+        // Anonymous as in Node-RED (the fallback policy would demand a user); Http:NodeAuth=user asks for one (below).
+        app.Map("/{**path}", HandleAsync).WithOrder(int.MaxValue).WithName("HttpInNodes").ExcludeFromDescription().AllowAnonymous();
 
-    private static async Task HandleAsync(HttpContext ctx, HttpRouteTable routes, WebSocketRouteTable sockets)
+    /// <summary>
+    /// Who may call http in routes (configuration <c>Http:NodeAuth</c>): <c>none</c> (the default, anonymous as in
+    /// Node-RED) or <c>user</c> (a signed-in user's cookie or a bearer token of any role). The admin API is protected
+    /// either way; <c>--no-auth</c> turns this off too.
+    /// </summary>
+    public static bool RequiresUser(IConfiguration configuration)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return string.Equals(configuration["Http:NodeAuth"], "user", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static async Task HandleAsync(HttpContext ctx, HttpRouteTable routes, WebSocketRouteTable sockets, IConfiguration configuration, Hosting.ServerOptions options)
+    {
+        if (!options.NoAuth && RequiresUser(configuration) && ctx.User.Identity?.IsAuthenticated != true)
+        {
+            ctx.Response.StatusCode = 401;
+            ctx.Response.Headers.WWWAuthenticate = "Bearer";
+            await ctx.Response.WriteAsync("Sign in or send a bearer token: this server's http in routes require a user (Http:NodeAuth=user)");
+            return;
+        }
         var path = ctx.Request.Path.Value ?? "/";
         if (ctx.WebSockets.IsWebSocketRequest && sockets.TryMatch(path, out var socketHandler))
         {
@@ -21,6 +41,12 @@ public static class HttpNodeEndpoint
         }
         if (!routes.TryMatch(ctx.Request.Method, path, out var handler, out var parameters, out var wrongMethod))
         {
+            if (!options.NoAuth && ctx.User.Identity?.IsAuthenticated != true)
+            {
+                // Only the flows' own routes are anonymous: anything else is answered as before, after sign-in.
+                await ctx.ChallengeAsync();
+                return;
+            }
             ctx.Response.StatusCode = wrongMethod ? 405 : 404;
             await ctx.Response.WriteAsync(wrongMethod ? "Method not allowed" : $"Cannot {ctx.Request.Method} {path}");
             return;
