@@ -72,7 +72,7 @@ public sealed class RbeNode : FlowNode<RbeConfig>
         var n = JsValues.ParseFloat(value);
         if (double.IsNaN(n))
         {
-            Node.Warn("no number found in message");
+            Node.Warn("no number found in payload");
             return;
         }
         var gapText = string.IsNullOrEmpty(Config.Gap) ? "0" : Config.Gap;
@@ -89,7 +89,9 @@ public sealed class RbeNode : FlowNode<RbeConfig>
         var send = diff == gap ? func is "deadbandEq" or "narrowband"
             : diff > gap ? func is "deadband" or "deadbandEq"
             : diff < gap && func is "narrowband" or "narrowbandEq";
-        if (send || Config.Inout == "in")
+        // Node-RED moves the reference on a send for "out", on every value for "in", and never for anything else.
+        var inout = string.IsNullOrEmpty(Config.Inout) ? "out" : Config.Inout;
+        if ((send && inout == "out") || inout == "in")
         {
             prev = n;
         }

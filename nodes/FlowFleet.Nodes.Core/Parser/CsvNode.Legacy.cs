@@ -87,7 +87,7 @@ public sealed partial class CsvNode
             {
                 if (!_warnedTemplate)
                 {
-                    Node.Warn("Cannot convert object to CSV: no columns template");
+                    Node.Warn("No columns template specified for object -> CSV.");
                     _warnedTemplate = true;
                 }
                 var firstRow = rows[0] as JsonObject ?? [];

@@ -79,7 +79,7 @@ public sealed partial class CsvNode
             {
                 if (!_warnedTemplate)
                 {
-                    Node.Warn("Cannot convert object to CSV: no columns template");
+                    Node.Warn("No columns template specified for object -> CSV.");
                     _warnedTemplate = true;
                 }
                 _template = obj.Count > 0 ? obj.Select(kv => (string?)kv.Key).ToList() : [""];

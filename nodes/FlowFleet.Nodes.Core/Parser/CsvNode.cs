@@ -106,7 +106,8 @@ public sealed partial class CsvNode : FlowNode<CsvConfig>
         else if (Rfc)
         {
             Node.Status(new NodeStatus("red", "dot", "This node only handles CSV strings or js objects."));
-            throw new InvalidOperationException("This node only handles CSV strings or js objects.");
+            // Node-RED passes the Error itself to done(), so the message reads as its toString().
+            throw new InvalidOperationException("Error: This node only handles CSV strings or js objects.");
         }
         else
         {

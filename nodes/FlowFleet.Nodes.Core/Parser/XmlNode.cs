@@ -26,12 +26,16 @@ public sealed class XmlNode : FlowNode<XmlConfig>
         var options = msg.Data["options"] as JsonObject;
         if (value is JsonObject or JsonArray || (value is null))
         {
+            // Node-RED sets async on the message's own options object (visible downstream).
+            options?["async"] = false;
             path.Set(msg.Data, JsonValue.Create(XmlBuilder.Build(value, options ?? new JsonObject { ["renderOpts"] = new JsonObject { ["pretty"] = false } })));
             Node.Send(msg);
         }
         else if (JsonTools.IsString(value, out var text))
         {
-            var parseOptions = (JsonObject?)options?.DeepClone() ?? [];
+            // As Node-RED, async, attrkey and charkey are written into msg.options itself when the message has one.
+            var parseOptions = options ?? [];
+            parseOptions["async"] = true;
             parseOptions["attrkey"] = string.IsNullOrEmpty(Config.Attr) ? parseOptions["attrkey"]?.ToString() ?? "$" : Config.Attr;
             parseOptions["charkey"] = string.IsNullOrEmpty(Config.Chr) ? parseOptions["charkey"]?.ToString() ?? "_" : Config.Chr;
             JsonNode? result;

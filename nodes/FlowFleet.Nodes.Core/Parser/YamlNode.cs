@@ -36,7 +36,7 @@ public sealed class YamlNode : FlowNode<YamlConfig>
         {
             if (JsonTools.IsBuffer(value))
             {
-                Node.Warn("Failed to convert buffer: Not a YAML object");
+                Node.Warn("Ignored non-object payload");
                 return ValueTask.CompletedTask;
             }
             path.Set(msg.Data, JsonValue.Create(JsonToYaml.Dump(value)));
@@ -44,7 +44,7 @@ public sealed class YamlNode : FlowNode<YamlConfig>
         }
         else
         {
-            Node.Warn("Dropped: Not a YAML string or JavaScript object");
+            Node.Warn("Ignored unsupported payload type");
         }
         return ValueTask.CompletedTask;
     }
