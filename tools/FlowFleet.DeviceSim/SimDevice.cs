@@ -219,9 +219,19 @@ public sealed partial class SimDevice
         return string.Equals(expected, response, StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// Fault injection for tests and demos: return an error for a call (method, params) to make the device refuse it, as a
+    /// real one does (an overheated relay, a busy cover); null lets the call through.
+    /// </summary>
+    public Func<string, JsonObject?, ShellyRpcException?>? Fault { get; set; }
+
     /// <summary>Calls a method as if it came in a frame (names are case-insensitive). Throws <see cref="ShellyRpcException"/>.</summary>
     public JsonNode? Call(string method, JsonObject? p, string source = "WS_in")
     {
+        if (Fault?.Invoke(method, p) is { } fault)
+        {
+            throw fault;
+        }
         List<JsonObject> outbox = [];
         JsonNode? result;
         lock (_gate)

@@ -1,0 +1,113 @@
+using System.Text.Json.Nodes;
+using FlowFleet.DeviceSim;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Fleet.Protocol;
+using FlowFleet.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace FlowFleet.Editor.Tests;
+
+/// <summary>Device cards in headless Chromium, driven by mouse and keyboard, against simulated devices: a card shows what the
+/// device reports whoever changed it, never a toggle the device refused; the grid fills the width.</summary>
+public sealed class DeviceCardStateEndToEndTests : IAsyncLifetime
+{
+    private const string Password = "cards-e2e-pass";
+    private static readonly SimOptions s_fast = new() { MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), ReportInterval = TimeSpan.FromSeconds(1) };
+    private WebApplication _app = default!;
+    private IPlaywright _playwright = default!;
+    private IBrowser _browser = default!;
+    private SimFleet _fleet = default!;
+    private string _base = "";
+
+    public async Task InitializeAsync()
+    {
+        var data = Directory.CreateTempSubdirectory("flowfleet-cards-").FullName;
+        _app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", Password, "--Fleet:Admission", "auto"],
+            new ServerOptions { DataDirectory = data, PluginsDirectory = Path.Combine(data, "none"), Console = TextWriter.Null });
+        await FlowFleetHost.InitializeAsync(_app);
+        await _app.StartAsync();
+        _base = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _fleet = new SimFleet($"ws://{new Uri(_base).Authority}/shelly", 6, "plus1pm", s_fast, firstIndex: 300);
+        await _fleet.StartAsync();
+        var hub = _app.Services.GetRequiredService<DeviceHub>();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (hub.OnlineCount < 6)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "devices did not come online");
+            await Task.Delay(100);
+        }
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _fleet.DisposeAsync();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_card_shows_the_reported_state_whoever_changes_it_and_never_a_refused_toggle()
+    {
+        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } })).NewPageAsync();
+        await HistoryEndToEndTests.LogInAsync(page, _base, Password);
+        await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator("a:has-text('Devices')").First);
+        await page.WaitForSelectorAsync("[data-testid=devices-page][data-ready=true]");
+        var cards = page.Locator("[data-testid=device-card]");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('[data-testid=device-card]').length === 6");
+
+        // Responsive grid: as many columns as fit, and together they span the width.
+        var host = await page.Locator("[data-testid=device-cards]").BoundingBoxAsync();
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=device-cards]').dataset.columns === '4'");
+        var first = await cards.First.BoundingBoxAsync();
+        Assert.InRange(first!.Width * 4 + 30, host!.Width - 40, host.Width);
+        await page.SetViewportSizeAsync(700, 900);
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=device-cards]').dataset.columns === '2'");
+        await page.SetViewportSizeAsync(1400, 900);
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=device-cards]').dataset.columns === '4'");
+
+        var sim = _fleet.Devices.First();
+        var card = page.Locator($"[data-testid=device-card][data-id='{sim.Id}']");
+        var toggle = card.Locator("input[data-testid=switch-toggle]");
+        var checkedScript = $"() => document.querySelector(\"[data-id='{sim.Id}'] input[data-testid=switch-toggle]\").checked";
+        Assert.False(await toggle.IsCheckedAsync());
+
+        // The user's own click: on once the device reports it.
+        await HistoryEndToEndTests.ClickAsync(page, toggle);
+        await card.Locator("[data-testid=command-state]:has-text('✓')").WaitForAsync();
+        await page.WaitForFunctionAsync($"() => ({checkedScript})() === true");
+        Assert.True(sim.Status("switch:0")!["output"]!.GetValue<bool>());
+
+        // The button on the device.
+        sim.Call("Switch.Set", new JsonObject { ["id"] = 0, ["on"] = false }, "button");
+        await page.WaitForFunctionAsync($"() => ({checkedScript})() === false");
+
+        // A flow or another user, through the server.
+        await _app.Services.GetRequiredService<DeviceHub>().CallAsync(sim.Id, "Switch.Set", new JsonObject { ["id"] = 0, ["on"] = true });
+        await page.WaitForFunctionAsync($"() => ({checkedScript})() === true");
+
+        // The device refuses: the card says so and the switch stays where the device is (on), not where the mouse put it.
+        sim.Fault = (method, _) => method.Equals("Switch.Set", StringComparison.OrdinalIgnoreCase) ? new ShellyRpcException(ShellyRpcException.FailedPrecondition, "Overtemperature") : null;
+        await HistoryEndToEndTests.ClickAsync(page, toggle);
+        var refused = card.Locator("[data-testid=command-state]:has-text('Overtemperature')");
+        await refused.WaitForAsync();
+        Assert.Contains("mud-chip-color-error", await refused.GetAttributeAsync("class"), StringComparison.Ordinal);
+        Assert.True(await page.EvaluateAsync<bool>($"({checkedScript})"));
+        Assert.True(sim.Status("switch:0")!["output"]!.GetValue<bool>());
+        if (Environment.GetEnvironmentVariable("FLOWFLEET_SCREENSHOT_DIR") is { Length: > 0 } dir)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, "devices.png") });
+        }
+    }
+}
