@@ -124,10 +124,11 @@ public sealed class DashboardEndToEndTests : IAsyncLifetime
     {
         var page = await LogInAsync("admin", Password, "/mass-rpc");
         await page.WaitForSelectorAsync("[data-testid=mass-rpc][data-ready=true]");
-        await page.FillAsync("input[data-testid=mass-filter]", "shellyplus1pm");
-        await page.WaitForTimeoutAsync(600);
-        await page.ClickAsync("[data-testid=select-all]");
-        await page.FillAsync("input[data-testid=mass-method]", "Switch.Set");
+        await page.FillAsync("input[data-testid=picker-search]", "shellyplus1pm");
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=picker-select-all]').textContent.includes('(20)')");
+        await page.ClickAsync("[data-testid=picker-select-all]");
+        await page.FillAsync("input[data-testid=mass-method-filter]", "Switch.Set");
+        await page.ClickAsync("[data-testid=mass-method-option][data-method='Switch.Set']");
         await page.FillAsync("input[data-testid=mass-params]", """{"id":0,"on":true}""");
         await page.ClickAsync("[data-testid=mass-run]:has-text('run on 20')");
         await page.Locator("[data-testid=mass-summary]:has-text('20 / 20 done · 20 ok')").WaitForAsync();
@@ -143,7 +144,11 @@ public sealed class DashboardEndToEndTests : IAsyncLifetime
         await page.ClickAsync("text=JSON template");
         await page.FillAsync("textarea[data-testid=template]", """{"switch:0":{"auto_off":true,"auto_off_delay":42}}""");
         var targets = _fleet.Devices.Take(3).Select(d => d.Id).ToList();
-        await page.FillAsync("input[data-testid=targets]", string.Join(",", targets));
+        foreach (var t in targets)
+        {
+            await page.FillAsync("input[data-testid=picker-search]", t);
+            await page.ClickAsync($"[data-testid=picker-row][data-id='{t}']");
+        }
         await page.ClickAsync("[data-testid=preview]");
         await page.Locator("[data-testid=plan-row]").First.WaitForAsync();
         Assert.Equal(3, await page.Locator("[data-testid=plan-row]").CountAsync());
