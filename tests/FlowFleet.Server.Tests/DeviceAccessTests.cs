@@ -80,6 +80,12 @@ public sealed class DeviceAccessTests
             // Three seconds of events (devices report every 300 ms) are enough to see whose come through.
         }
         Assert.Equal([mine], seen);
+
+        // Fleet manager's own methods know no per-user limit: a limited user is refused them, an unlimited one is not.
+        await using var fm = await FmClient.ConnectAsync(s, await s.TokenAsync("kim", "operator-pw-1"));
+        Assert.NotNull((await fm.CallAsync(1, "Device.List"))["error"]);
+        await using var fmUna = await FmClient.ConnectAsync(s, await s.TokenAsync("una", "operator-pw-2"));
+        Assert.NotNull((await fmUna.CallAsync(1, "Device.List"))["result"]);
     }
 
     private static async Task<JsonObject> Call(ClientWebSocket ws, int id, string frame)

@@ -57,6 +57,11 @@ public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, Fm
         {
             return new JsonArray(list.Select(m => (JsonNode?)m.ToLowerInvariant()).ToArray());
         }
+        if (component is "fleetmanager" or "device" or "waitingroom" or "group" && FlowFleet.Fleet.Registry.DeviceAccess.For(caller.User).Limited)
+        {
+            // FM's methods know no per-user device limit; a user limited to some groups uses FlowFleet's own /client methods.
+            throw new FmException(FmFrames.Unauthorized, "Unauthorized: your account is limited to some device groups; use FlowFleet's Device.* methods on /client");
+        }
         return component switch
         {
             "fleetmanager" => await FleetManagerAsync(caller, name, p, ct),
