@@ -22,7 +22,7 @@ public sealed class WebSocketNodeTests
 
     private static async Task<ClientWebSocket> ConnectAsync(ServerFixture s, string path)
     {
-        // Like http in routes, listener paths are behind FlowFleet's authentication.
+        // Listener paths follow http in's Http:NodeAuth; a token works either way.
         var ws = new ClientWebSocket();
         ws.Options.SetRequestHeader("Authorization", "Bearer " + await s.TokenAsync());
         await ws.ConnectAsync(new Uri($"ws://{s.BaseUri.Host}:{s.BaseUri.Port}{path}"), CancellationToken.None);
