@@ -114,7 +114,8 @@ public sealed class HistoryEndToEndTests : IAsyncLifetime
         await page.Keyboard.DownAsync("Control");
         await ClickAsync(page, page.Locator("[data-testid=history-row][data-version='3'] .ff-history-head"));
         await page.Keyboard.UpAsync("Control");
-        Assert.Equal("Compare v2 → v3", (await page.Locator("[data-testid=history-compare]").TextContentAsync())?.Trim());
+        // Re-rendering after the click is asynchronous: wait for the button to name the pair.
+        await page.Locator("[data-testid=history-compare]:has-text('Compare v2 → v3')").WaitForAsync();
         await ClickAsync(page, page.Locator("[data-testid=history-compare]"));
         await page.WaitForSelectorAsync("[data-testid=history-diff]");
         Assert.Equal("added", await page.Locator(".ff-diff-node[data-id=dbg2]").GetAttributeAsync("data-change"));
