@@ -42,18 +42,17 @@ public sealed class EditorFixture : IAsyncLifetime
         Base = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
     }
 
-    /// <summary>Stops the server and starts a new one on the same data directory and port (the browser reconnects to it).</summary>
-    public async Task RestartServerAsync()
+    /// <summary>Stops the server, runs <paramref name="whileDown"/>, and starts a new one on the same data directory and port.</summary>
+    public async Task RestartServerAsync(Func<Task>? whileDown = null)
     {
         var url = Base;
         await App.StopAsync();
         await App.DisposeAsync();
+        if (whileDown is not null)
+        {
+            await whileDown();
+        }
         await StartServerAsync(url);
-    }
-
-    public async Task StopServerAsync()
-    {
-        await App.StopAsync();
     }
 
     public async Task DisposeAsync()

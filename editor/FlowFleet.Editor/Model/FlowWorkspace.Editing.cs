@@ -87,4 +87,21 @@ public sealed partial class FlowWorkspace
         Changed?.Invoke();
         return pasted;
     }
+
+    /// <summary>Puts back un-deployed work kept in the browser: the flows as they were edited, on top of the revision they
+    /// were based on (a deploy then detects if someone else deployed since). What is deployed stays the baseline.</summary>
+    public void RestoreDraft(JsonArray flows, string? rev, string? activeTab)
+    {
+        Record();
+        Items = flows.OfType<JsonObject>().Select(o => (JsonObject)o.DeepClone()).ToList();
+        Rev = rev ?? Rev;
+        Selected.Clear();
+        SelectedWire = null;
+        ActiveTab = activeTab is not null && Find(activeTab) is not null ? activeTab : Tabs.FirstOrDefault() is { } t ? IdOf(t) : null;
+        if (ActiveTab is null)
+        {
+            AddTab(record: false);
+        }
+        Changed?.Invoke();
+    }
 }

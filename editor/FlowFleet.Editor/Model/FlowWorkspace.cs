@@ -116,6 +116,9 @@ public sealed partial class FlowWorkspace
 
     public bool IsChanged(JsonObject o) => !_deployed.TryGetValue(IdOf(o), out var json) || json != o.ToJsonString();
 
+    /// <summary>Whether anything was deployed (or loaded from the server) as the baseline.</summary>
+    public bool HasDeployed => _deployed.Count > 0;
+
     public bool HasChanges => Items.Count != _deployed.Count || Items.Any(IsChanged);
 
     public JsonArray ToFlows() => new(Items.Select(o => (JsonNode?)o.DeepClone()).ToArray());
