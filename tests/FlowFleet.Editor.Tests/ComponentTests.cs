@@ -102,9 +102,43 @@ public sealed class ComponentTests : IAsyncLifetime
         var cut = Render<DebugSidebar>(p => p.Add(x => x.Messages, messages).Add(x => x.ActiveTab, "tab2"));
         Assert.Equal(2, cut.FindAll("[data-testid=debug-message]").Count);
         Assert.Contains("msg.payload.x", cut.Markup, StringComparison.Ordinal);
-        Assert.Contains("object{1}", cut.Markup, StringComparison.Ordinal);
+        // A small object opens at the top level; the nested one shows Node-RED's collapsed preview.
+        Assert.Contains("a: <span class=\"p\">{ b: array[2] }", cut.Markup, StringComparison.Ordinal);
         var filtered = Render<DebugSidebar>(p => p.Add(x => x.Messages, messages).Add(x => x.ActiveTab, "tab2").Add(x => x.Filter, "flow"));
         var only = Assert.Single(filtered.FindAll("[data-testid=debug-message]"));
         Assert.Contains("second", only.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Debug_entries_name_the_source_by_name_or_type_show_types_collapse_and_pause()
+    {
+        var ws = new FlowFleet.Editor.Model.FlowWorkspace();
+        ws.Load(JsonNode.Parse("""[{"id":"t1","type":"tab","label":"A"},{"id":"d1","type":"debug","z":"t1","name":"","x":100,"y":100,"wires":[]}]""")!.AsArray(), "r1");
+        var messages = new List<DebugMessage>
+        {
+            new("d1", "t1", null, null, "msg.payload", JsonValue.Create(42)),
+            new("d1", "t1", null, null, "msg", JsonNode.Parse("""{"payload":"x","topic":"t","_msgid":"1","more":1}""")),
+            new("d2", "t1", "named", null, "msg.payload", JsonValue.Create(new string('z', 500))),
+            new("d2", "t1", "named", null, "msg.payload", JsonNode.Parse($"[{string.Join(",", Enumerable.Range(0, 25))}]")),
+            new("d2", "t1", "named", null, "msg.payload", JsonNode.Parse("""{"type":"Buffer","data":[1,2,255]}""")),
+        };
+        var cut = Render<DebugSidebar>(p => p.Add(x => x.Messages, messages).Add(x => x.Workspace, ws));
+        var sources = cut.FindAll("[data-testid=debug-source]").Select(e => e.TextContent.Trim()).ToList();
+        Assert.Equal(["node: named", "node: named", "node: named", "node: debug", "node: debug"], sources);
+        var types = cut.FindAll("[data-testid=debug-type]").Select(e => e.TextContent.Trim()).ToList();
+        Assert.Equal(["buffer[3]", "array[25]", "string[500]", "Object", "number"], types);
+        Assert.Equal(["msg.payload", "msg.payload", "msg.payload", "msg", "msg.payload"], cut.FindAll("[data-testid=debug-property]").Select(e => e.TextContent.Trim()));
+        Assert.Contains("…\"", cut.Find("[data-testid=json-string]").TextContent, StringComparison.Ordinal);
+        Assert.Contains("{ payload: \"x\", topic: \"t\", _msgid: \"1\" … }", cut.Markup, StringComparison.Ordinal);
+        cut.FindAll(".ff-json .t").First(e => e.TextContent.Contains("array[25]", StringComparison.Ordinal)).Click();
+        Assert.Equal(3, cut.FindAll("[data-testid=json-page]").Count);
+
+        cut.Find("[data-testid=debug-pause]").Click();
+        messages.Add(new("d1", "t1", null, null, "msg.payload", JsonValue.Create(1)));
+        cut.Render();
+        Assert.Equal(5, cut.FindAll("[data-testid=debug-message]").Count);
+        Assert.Contains("1 new", cut.Find("[data-testid=debug-paused]").TextContent, StringComparison.Ordinal);
+        cut.Find("[data-testid=debug-pause]").Click();
+        Assert.Equal(6, cut.FindAll("[data-testid=debug-message]").Count);
     }
 }
