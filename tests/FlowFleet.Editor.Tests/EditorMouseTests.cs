@@ -35,8 +35,20 @@ public sealed class EditorMouseTests(EditorFixture fx) : IClassFixture<EditorFix
         await Pointer.DoubleClickAsync(page, Node(page, "inject"));
         await DialogAsync(page);
         var typed = page.Locator(".mud-dialog [data-testid=typed-input]").First;
-        await Pointer.ClickAsync(page, typed.Locator(".mud-select").First);
-        await Pointer.ClickAsync(page, page.Locator(".mud-popover-open .mud-list-item:has-text('number')").First);
+        var number = page.Locator(".mud-popover-open .mud-list-item:has-text('number')").First;
+        for (var attempt = 0; attempt < 3 && !await number.IsVisibleAsync(); attempt++)
+        {
+            // The dialog may still be opening when the first click lands; a person clicks again.
+            await Pointer.ClickAsync(page, typed.Locator(".mud-select").First);
+            try
+            {
+                await number.WaitForAsync(new LocatorWaitForOptions { Timeout = 5_000 });
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+        await Pointer.ClickAsync(page, number);
         await Pointer.ClickAsync(page, typed.Locator(".mud-input-control").Last.Locator("input"));
         await page.Keyboard.PressAsync("Control+A");
         await page.Keyboard.TypeAsync("21");
@@ -62,6 +74,11 @@ public sealed class EditorMouseTests(EditorFixture fx) : IClassFixture<EditorFix
         await Pointer.ClickAsync(page, page.Locator("[data-testid=inject-button]").First);
         var message = await page.WaitForSelectorAsync("[data-testid=debug-message] .ff-json .n:text-is('42')", new PageWaitForSelectorOptions { Timeout = 15_000 });
         Assert.NotNull(message);
+        if (Environment.GetEnvironmentVariable("FLOWFLEET_SCREENSHOT_EDITOR") is { Length: > 0 } shot)
+        {
+            await Pointer.ClickAsync(page, Node(page, "function"));
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot });
+        }
     }
 
     [Fact]
@@ -137,7 +154,15 @@ public sealed class EditorMouseTests(EditorFixture fx) : IClassFixture<EditorFix
         // Moving: the node lands where it was dropped, centred and snapped to the grid.
         var before = await Pointer.CentreAsync(Node(page, "inject").Locator(".ff-body"));
         await Pointer.DragAsync(page, before.X, before.Y, before.X, before.Y + 200);
-        await page.WaitForFunctionAsync($"() => Math.abs(document.querySelector(\".ff-node[data-type=inject] .ff-body\").getBoundingClientRect().top - {before.Y + 200 - 15}) < 12");
+        try
+        {
+            await page.WaitForFunctionAsync($"() => Math.abs(document.querySelector(\".ff-node[data-type=inject] .ff-body\").getBoundingClientRect().top - {before.Y + 200 - 15}) < 12");
+        }
+        catch (TimeoutException)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), "flowfleet-move-failure.png") });
+            throw;
+        }
 
         // Box select: drag a rectangle on the empty canvas around the function and change nodes only.
         var f = (await Node(page, "function").BoundingBoxAsync())!;

@@ -58,7 +58,8 @@ public sealed class NodeRedGeometryTests(EditorFixture fx) : IClassFixture<Edito
             await Pointer.ClickAsync(page, "[data-testid=import]");
             await page.WaitForSelectorAsync(".mud-dialog [data-testid=examples]");
             await page.SetInputFilesAsync(".mud-dialog input[type=file]", file);
-            await page.WaitForSelectorAsync(".mud-dialog [data-testid=import-confirm]:not([disabled])");
+            await page.WaitForSelectorAsync(".mud-dialog [data-testid=import-confirm]:not([disabled]), .mud-dialog .mud-alert", new PageWaitForSelectorOptions { Timeout = 60_000 });
+            Assert.Equal(0, await page.Locator(".mud-dialog .mud-alert").CountAsync());
             await Pointer.ClickAsync(page, "[data-testid=import-confirm]");
             await page.WaitForSelectorAsync(".mud-dialog", new PageWaitForSelectorOptions { State = WaitForSelectorState.Detached });
             var name = Path.GetFileNameWithoutExtension(file);

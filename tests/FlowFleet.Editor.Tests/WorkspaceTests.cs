@@ -180,4 +180,25 @@ public sealed class WorkspaceTests
         var inject = JsonNode.Parse("""{"type":"inject","payload":"21","payloadType":"num","topic":""}""")!.AsObject();
         Assert.Equal("21", NodeGeometry.Label(inject, null));
     }
+
+    [Fact]
+    public void Changes_that_net_to_nothing_clear_the_changed_markers()
+    {
+        var ws = new FlowWorkspace();
+        ws.Load(JsonNode.Parse(NodeRedExport)!.AsArray(), "rev1");
+        ws.MoveNodes([("n1", 400, 300)]);
+        ws.RenameTab("f1", "Elsewhere");
+        Assert.True(ws.HasChanges);
+        ws.MoveNodes([("n1", 120, 80)]);
+        ws.RenameTab("f1", "Kitchen");
+        Assert.False(ws.IsChanged(ws.Find("n1")!));
+        Assert.False(ws.HasChanges);
+    }
+
+    [Fact]
+    public void Help_markdown_is_rendered_and_escaped()
+    {
+        var html = Markdown.ToHtml("Sends `msg.payload` **now**.\n\n- one *item*\n- <b>two</b>");
+        Assert.Equal("<p>Sends <code>msg.payload</code> <strong>now</strong>.</p><ul><li>one <em>item</em></li><li>&lt;b&gt;two&lt;/b&gt;</li></ul>", html);
+    }
 }

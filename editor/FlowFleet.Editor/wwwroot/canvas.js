@@ -285,8 +285,11 @@ function onMove(s, e) {
 
 function onUp(s, e) {
   const g = s.gesture;
-  s.gesture = null;
   if (!g) { return; }
+  // Browsers coalesce pointermoves: the last one before the release may never arrive, so finish the gesture at the
+  // release point (a quick drag would otherwise end short of where the mouse let go).
+  if (g.kind === "move" || g.kind === "lasso") { onMove(s, e); }
+  s.gesture = null;
   if (g.kind === "move" && g.moved) {
     s.lastClick = null;
     const wire = s.splice;
