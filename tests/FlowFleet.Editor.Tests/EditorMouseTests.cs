@@ -156,6 +156,9 @@ public sealed class EditorMouseTests(EditorFixture fx) : IClassFixture<EditorFix
         await Pointer.DragAsync(page, before.X, before.Y, before.X, before.Y + 200);
         try
         {
+            // The model's centre (data-y, as rendered by the server) is where the mouse let go, snapped to the grid.
+            var canvasTop = (await page.Locator("[data-testid=canvas]").BoundingBoxAsync())!.Y;
+            await page.WaitForFunctionAsync($"() => Math.abs(parseFloat(document.querySelector(\".ff-node[data-type=inject]\").dataset.y) - {before.Y + 200 - canvasTop}) <= 10");
             await page.WaitForFunctionAsync($"() => Math.abs(document.querySelector(\".ff-node[data-type=inject] .ff-body\").getBoundingClientRect().top - {before.Y + 200 - 15}) < 12");
         }
         catch (TimeoutException)

@@ -300,7 +300,8 @@ function onUp(s, e) {
     });
     for (const m of moves) { nodeEl(s, m.id)?.setAttribute("transform", `translate(${m.x},${m.y})`); }
     redrawWires(s, g.ids);
-    s.dotnet.invokeMethodAsync("OnMoved", moves.map(m => ({ id: m.id, x: m.x, y: m.y })), wireRef(wire));
+    // The model keeps centres (Node-RED's x/y); the transforms above are top-left corners.
+    s.dotnet.invokeMethodAsync("OnMoved", moves.map(m => ({ id: m.id, x: m.x + m.w / 2, y: m.y + m.h / 2 })), wireRef(wire));
   } else if (g.kind === "move") {
     const now = performance.now();
     if (!g.modifier && s.lastClick && s.lastClick.id === g.clicked && now - s.lastClick.t < DOUBLE_CLICK_MS) {
