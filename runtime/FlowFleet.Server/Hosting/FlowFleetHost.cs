@@ -137,6 +137,8 @@ public static class FlowFleetHost
             services.AddSingleton<DemoDevices>();
         }
         services.AddHostedService<FlowRuntimeService>();
+        services.AddSingleton<DeployTrimmer>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeployTrimmer>());
         if (fleetSettings.TrimMemory)
         {
             services.AddHostedService<MemoryTrimmer>();

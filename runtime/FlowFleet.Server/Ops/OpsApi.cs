@@ -14,7 +14,7 @@ public static class OpsApi
         app.MapGet("/healthz", (FlowEngine engine, Runtime.Storage.FlowService flows) =>
                 Results.Json(new { status = "ok", flows = engine.Started ? "started" : "stopped", safeMode = flows.SafeModeReason is not null, rev = engine.Rev }))
             .AllowAnonymous().WithName("Health");
-        app.MapGet("/metrics", (FlowEngine engine, CommsHub comms) => Results.Text(Render(engine, comms), "text/plain; version=0.0.4; charset=utf-8"))
+        app.MapGet("/metrics", (FlowEngine engine, CommsHub comms, Hosting.DeployTrimmer trimmer) => Results.Text(Render(engine, comms, trimmer.Trims), "text/plain; version=0.0.4; charset=utf-8"))
             .WithName("Metrics");
         app.MapPost("/api/ops/gc", () =>
         {
@@ -40,7 +40,7 @@ public static class OpsApi
         }).RequireAuthorization(Server.Auth.Policies.UsersAdmin).WithName("CollectGarbage");
     }
 
-    public static string Render(FlowEngine engine, CommsHub comms)
+    public static string Render(FlowEngine engine, CommsHub comms, long deployTrims = 0)
     {
         ArgumentNullException.ThrowIfNull(engine);
         var sb = new StringBuilder();
@@ -60,6 +60,7 @@ public static class OpsApi
         Metric("flowfleet_queue_full_total", "Times a sender waited for a full queue, per node type", "counter", byType.Select(kv => (Label("type", kv.Key), (double)kv.Value.QueueFull)));
         Metric("flowfleet_messages_dropped_total", "Messages dropped because a node's queue stayed full, per node type", "counter", byType.Select(kv => (Label("type", kv.Key), (double)kv.Value.Dropped)));
         Metric("flowfleet_comms_dropped_total", "Debug and status messages dropped for editors that could not keep up", "counter", [("", CommsConnection.DroppedTotal)]);
+        Metric("flowfleet_memory_trims_total", "Memory given back after large deploys", "counter", [("", deployTrims)]);
         var nodes = engine.Nodes.ToList();
         Metric("flowfleet_queue_depth", "Messages waiting, per node type", "gauge",
             nodes.GroupBy(n => n.Type).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (Label("type", g.Key), (double)g.Sum(n => n.QueueDepth))));
