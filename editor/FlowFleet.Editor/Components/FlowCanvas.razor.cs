@@ -217,8 +217,11 @@ public sealed partial class FlowCanvas
         switch (command)
         {
             case "edit" when Workspace.Selected.Count == 1:
-                await OnEditNode.InvokeAsync(Workspace.Selected.First());
-                break;
+                // The dialog outlives the menu: don't hold the menu's click handler open until the dialog closes.
+                var id = Workspace.Selected.First();
+                StateHasChanged();
+                _ = InvokeAsync(() => OnEditNode.InvokeAsync(id));
+                return;
             case "copy":
             case "cut":
                 Clipboard = command == "cut" ? Workspace.Cut() : Workspace.Copy();
