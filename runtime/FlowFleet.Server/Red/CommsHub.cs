@@ -92,11 +92,12 @@ public sealed class CommsHub : IDisposable
         using var socket = await ctx.WebSockets.AcceptWebSocketAsync();
         var connection = new CommsConnection(socket, authenticated: !authRequired || ctx.User.Identity?.IsAuthenticated == true);
         var sessions = ctx.RequestServices.GetRequiredService<SessionMonitor>();
+        // Counted before pruning: two upgrades at once would otherwise each miss the other and both stay over the cap.
+        _connections[connection] = 0;
         if (!connection.Authenticated)
         {
-            CloseAnonymous(long.MinValue, keep: MaxAnonymous - 1);
+            CloseAnonymous(long.MinValue, keep: MaxAnonymous);
         }
-        _connections[connection] = 0;
         try
         {
             connection.Watch(sessions, Principals.SessionOf(ctx.User));
