@@ -63,6 +63,9 @@ public sealed class SimConnection : IAsyncDisposable
 
     public bool Connected { get; private set; }
 
+    /// <summary>An unprovisioned device (BLE side) stays off the network until a reboot with working Wi-Fi lets it go.</summary>
+    public bool Held { get; set; }
+
     public event Action<SimConnection, bool>? ConnectionChanged;
 
     public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
@@ -72,7 +75,7 @@ public sealed class SimConnection : IAsyncDisposable
         var backoff = _options.MinBackoff;
         while (!ct.IsCancellationRequested)
         {
-            var server = _device.OutboundServer;
+            var server = Held ? null : _device.OutboundServer;
             if (server is null)
             {
                 await Delay(TimeSpan.FromSeconds(1), ct);
