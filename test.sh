@@ -6,6 +6,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "installing chromium for the browser tests..."
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: chromium could not be installed; browser tests will fail" >&2
 fi
+# The MQTT tests run a real Mosquitto on a loopback port (tests/*/Mqtt/MosquittoFixture.cs).
+if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+  echo "installing mosquitto for the MQTT tests..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null) || echo "warning: mosquitto could not be installed; the Mosquitto MQTT tests will fail" >&2
+fi
 # The differential tests run Node-RED 4 side by side with FlowFleet (tests/FlowFleet.Server.Tests/NodeRed).
 nr_dir="$HOME/.cache/flowfleet/node-red"
 if [ ! -f "$nr_dir/node_modules/node-red/red.js" ]; then

@@ -6,6 +6,8 @@ public sealed class CoreNodesOptions
     public ExecNodeOptions Exec { get; set; } = new();
 
     public FileNodeOptions File { get; set; } = new();
+
+    public Network.Mqtt.MqttNodeOptions Mqtt { get; set; } = new();
 }
 
 /// <summary><c>Nodes:Exec</c>: whether flows may run commands on the server.</summary>

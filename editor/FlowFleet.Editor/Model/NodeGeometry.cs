@@ -56,7 +56,11 @@ public static class NodeGeometry
         return (int)FlowWorkspace.Num(descriptor?["outputs"]);
     }
 
-    public static int Inputs(JsonObject node, JsonObject? descriptor) => descriptor is null ? 1 : (int)FlowWorkspace.Num(descriptor["inputs"]);
+    /// <summary>Input ports; a type with an <c>inputs</c> property (mqtt in: dynamic subscriptions) takes the node's own, as Node-RED does.</summary>
+    public static int Inputs(JsonObject node, JsonObject? descriptor) =>
+        descriptor is null ? 1
+        : descriptor["defaults"] is JsonObject d && d.ContainsKey("inputs") && node["inputs"] is JsonValue own ? Math.Min(1, (int)FlowWorkspace.Num(own))
+        : (int)FlowWorkspace.Num(descriptor["inputs"]);
 
     /// <summary>The label's width in pixels at 14 px, rounded as the DOM's offsetWidth is.</summary>
     public static double TextWidth(string text)

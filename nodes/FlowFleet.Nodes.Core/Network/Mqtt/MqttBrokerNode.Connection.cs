@@ -1,0 +1,348 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace FlowFleet.Nodes.Core.Network.Mqtt;
+
+/// <summary>The connection side of <c>mqtt-broker</c>: options from the settings, connect, reconnect every
+/// <c>Nodes:Mqtt:ReconnectTime</c> ms (Node-RED's mqttReconnectTime), birth and close messages.</summary>
+public sealed partial class MqttBrokerNode
+{
+    private sealed record LwtMessage(string Topic, JsonNode? Payload, int Qos, bool Retain, JsonObject? Props);
+
+    private LwtMessage? _birth;
+    private LwtMessage? _close;
+    private LwtMessage? _will;
+    private CancellationTokenSource? _run;
+    private Task _loop = Task.CompletedTask;
+    private TaskCompletionSource? _firstConnect;
+
+    private string? Setting(string name) => _settings[name] is JsonValue v ? JsonTools.ToJsString(v) : null;
+
+    private bool Flag(string name, bool fallback) => _settings[name] is JsonValue v ? v.ToString() is "true" or "True" : fallback;
+
+    /// <summary>Node-RED's setOptions: init reads the node's own fields; later calls (the connect action) read <c>msg.broker</c>.</summary>
+    private void SetOptions(JsonObject opts, bool init)
+    {
+        foreach (var key in new[] { "url", "broker", "port", "clientid", "autoConnect", "usetls", "verifyservercert", "compatmode", "protocolVersion", "keepalive", "cleansession", "autoUnsubscribe", "userProps", "sessionExpiry", "username", "password" })
+        {
+            if (opts.ContainsKey(key))
+            {
+                _settings[key] = opts[key]?.DeepClone();
+            }
+        }
+        if (init)
+        {
+            _birth = Lwt(opts["birthTopic"], opts["birthPayload"], opts["birthQos"], opts["birthRetain"], opts["birthMsg"]);
+            _close = Lwt(opts["closeTopic"], opts["closePayload"], opts["closeQos"], opts["closeRetain"], opts["closeMsg"]);
+            _will = Lwt(opts["willTopic"], opts["willPayload"], opts["willQos"], opts["willRetain"], opts["willMsg"]);
+            if (opts["credentials"] is JsonObject creds)
+            {
+                _settings["username"] = creds["user"]?.DeepClone();
+                _settings["password"] = creds["password"]?.DeepClone();
+            }
+            return;
+        }
+        if (opts.ContainsKey("birth"))
+        {
+            _birth = opts["birth"] is JsonObject b ? Lwt(b["topic"], b["payload"], b["qos"], b["retain"], b["properties"]) : null;
+        }
+        if (opts.ContainsKey("close"))
+        {
+            _close = opts["close"] is JsonObject c ? Lwt(c["topic"], c["payload"], c["qos"], c["retain"], c["properties"]) : null;
+        }
+        if (opts.ContainsKey("will"))
+        {
+            _will = opts["will"] is JsonObject w ? Lwt(w["topic"], w["payload"], w["qos"], w["retain"], w["properties"]) : null;
+        }
+    }
+
+    private static LwtMessage? Lwt(JsonNode? topic, JsonNode? payload, JsonNode? qos, JsonNode? retain, JsonNode? props) =>
+        JsonTools.Text(topic) is { Length: > 0 } t
+            ? new LwtMessage(t, payload?.DeepClone(), (int)(MqttCodec.Int(qos) ?? 0), MqttCodec.Truthy(retain), props as JsonObject)
+            : null;
+
+    internal bool IsV5 => Setting("protocolVersion") == "5";
+
+    /// <summary>The broker's URL as Node-RED logs it (mqtt://host:port).</summary>
+    internal string BrokerUrl
+    {
+        get
+        {
+            var (host, port, tls) = Endpoint();
+            return $"{(tls ? "mqtts" : "mqtt")}://{host}:{port}";
+        }
+    }
+
+    private (string Host, int Port, bool Tls) Endpoint()
+    {
+        var broker = Setting("url") is { Length: > 0 } url ? url : Setting("broker") ?? "";
+        var tls = Flag("usetls", false);
+        var port = (int)(MqttCodec.Int(_settings["port"]) is > 0 and var p ? p : 1883);
+        if (broker.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(broker, UriKind.Absolute, out var uri))
+        {
+            tls = uri.Scheme is "mqtts" or "ssl" or "tls" or "wss";
+            return (uri.Host, uri.Port > 0 ? uri.Port : tls ? 8883 : 1883, tls);
+        }
+        if (locator?.Find(broker) is { } embedded)
+        {
+            return (embedded.Host, embedded.Port, false);
+        }
+        return (broker.Length == 0 ? "localhost" : broker.Trim('[', ']'), port, tls);
+    }
+
+    private MqttClientOptions BuildOptions()
+    {
+        var (host, port, tls) = Endpoint();
+        var version = Flag("compatmode", false) || Setting("protocolVersion") == "3" ? MqttProtocolVersion.V310
+            : IsV5 ? MqttProtocolVersion.V500 : MqttProtocolVersion.V311;
+        var clientId = Setting("clientid") is { Length: > 0 } id ? id : _generatedId;
+        var clean = Flag("cleansession", true) || string.IsNullOrEmpty(Setting("clientid"));
+        var b = new MqttClientOptionsBuilder().WithTcpServer(host, port).WithProtocolVersion(version).WithClientId(clientId)
+            .WithCleanSession(clean).WithTimeout(TimeSpan.FromSeconds(10))
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(MqttCodec.Int(_settings["keepalive"]) is >= 0 and var k ? k : 60));
+        var user = Setting("username");
+        var password = Setting("password");
+        if (locator?.Find(Setting("broker") ?? "") is { } embedded && string.IsNullOrEmpty(user))
+        {
+            (user, password) = (embedded.UserName, embedded.Password);
+        }
+        if (!string.IsNullOrEmpty(user))
+        {
+            b.WithCredentials(user, password ?? "");
+        }
+        if (tls)
+        {
+            var verify = Flag("verifyservercert", false);
+            b.WithTlsOptions(o =>
+            {
+                o.UseTls().WithTargetHost(host);
+                if (!verify)
+                {
+                    // Node-RED's default without a tls-config node: rejectUnauthorized = verifyservercert (false).
+                    o.WithCertificateValidationHandler(_ => true);
+                }
+            });
+        }
+        if (version == MqttProtocolVersion.V500)
+        {
+            b.WithRequestResponseInformation(true).WithRequestProblemInformation(true);
+            foreach (var (name, value) in MqttCodec.UserProperties(_settings["userProps"]))
+            {
+                b.WithUserProperty(name, new ReadOnlyMemory<byte>(System.Text.Encoding.UTF8.GetBytes(value)));
+            }
+            if (MqttCodec.Int(_settings["sessionExpiry"]) is > 0 and var expiry)
+            {
+                b.WithSessionExpiryInterval((uint)expiry);
+            }
+        }
+        if (_will is { } will)
+        {
+            b.WithWillTopic(will.Topic).WithWillPayload(MqttCodec.PayloadBytes(will.Payload)).WithWillQualityOfServiceLevel((MqttQualityOfServiceLevel)Math.Clamp(will.Qos, 0, 2)).WithWillRetain(will.Retain);
+            if (version == MqttProtocolVersion.V500 && will.Props is { } wp)
+            {
+                if (JsonTools.Text(wp["contentType"]) is { Length: > 0 } ct)
+                {
+                    b.WithWillContentType(ct);
+                }
+                if (JsonTools.Text(wp["respTopic"] ?? wp["responseTopic"]) is { Length: > 0 } rt)
+                {
+                    b.WithWillResponseTopic(rt);
+                }
+                if (MqttCodec.ToBytes(wp["correl"] ?? wp["correlationData"]) is { } correl)
+                {
+                    b.WithWillCorrelationData(correl);
+                }
+                if (MqttCodec.Int(wp["expiry"] ?? wp["messageExpiryInterval"]) is >= 0 and var ex)
+                {
+                    b.WithWillMessageExpiryInterval((uint)ex);
+                }
+                if (MqttCodec.Int(wp["delay"] ?? wp["willDelayInterval"]) is >= 0 and var delay)
+                {
+                    b.WithWillDelayInterval((uint)delay);
+                }
+                foreach (var (name, value) in MqttCodec.UserProperties(wp["userProps"] ?? wp["userProperties"]))
+                {
+                    b.WithWillUserProperty(name, new ReadOnlyMemory<byte>(System.Text.Encoding.UTF8.GetBytes(value)));
+                }
+            }
+        }
+        return b.Build();
+    }
+
+    /// <summary>Starts connecting (and reconnecting) unless already connected or connecting; completes once connected or stopped.</summary>
+    internal Task ConnectAsync()
+    {
+        lock (_lock)
+        {
+            if (_run is not null)
+            {
+                return _firstConnect?.Task ?? Task.CompletedTask;
+            }
+            _run = new CancellationTokenSource();
+            _firstConnect = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var token = _run.Token;
+            _loop = Task.Run(() => RunAsync(token));
+            return _firstConnect.Task;
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        var reconnect = TimeSpan.FromMilliseconds(Math.Max(10, options?.Value.Mqtt.ReconnectTime ?? 5000));
+        var failedLogged = false;
+        while (!stop.IsCancellationRequested)
+        {
+            SetState(MqttState.Connecting);
+            var client = new MqttClientFactory().CreateMqttClient();
+            var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var published = false;
+            client.ApplicationMessageReceivedAsync += OnMessageAsync;
+            client.DisconnectedAsync += _ =>
+            {
+                lost.TrySetResult();
+                return Task.CompletedTask;
+            };
+            try
+            {
+                await client.ConnectAsync(BuildOptions(), stop).ConfigureAwait(false);
+                failedLogged = false;
+                lock (_lock)
+                {
+                    // A disconnect that came while connecting has already taken (null) the client: this one is not wanted.
+                    if (_run?.Token == stop)
+                    {
+                        _client = client;
+                        published = true;
+                    }
+                }
+                if (!published)
+                {
+                    client.Dispose();
+                    return;
+                }
+                SetState(MqttState.Connected);
+                Node.Log($"Connected to broker: {ClientPrefix}{BrokerUrl}");
+                await ResubscribeAsync(client, stop).ConfigureAwait(false);
+                if (_birth is { } birth)
+                {
+                    await PublishLwtAsync(client, birth, stop).ConfigureAwait(false);
+                }
+                _firstConnect?.TrySetResult();
+                await lost.Task.WaitAsync(stop).ConfigureAwait(false);
+                Node.Log($"Disconnected from broker: {ClientPrefix}{BrokerUrl}");
+                SetState(MqttState.Disconnected);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Closing: DisconnectAsync says goodbye on a connected client (close message, clean disconnect); one still
+                // connecting is dropped here.
+                if (!published)
+                {
+                    client.Dispose();
+                }
+                return;
+            }
+#pragma warning disable CA1031 // Any failure to connect (refused, TLS, auth, DNS) is retried, as mqtt.js does; the node never fails.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                if (!failedLogged)
+                {
+                    Node.Log($"Connection failed to broker: {ClientPrefix}{BrokerUrl} ({ex.Message})");
+                    failedLogged = true;
+                }
+                if (State == MqttState.Connected)
+                {
+                    SetState(MqttState.Disconnected);
+                }
+            }
+            lock (_lock)
+            {
+                if (ReferenceEquals(_client, client))
+                {
+                    _client = null;
+                }
+            }
+            client.Dispose();
+            try
+            {
+                await Task.Delay(reconnect, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private string ClientPrefix => Setting("clientid") is { Length: > 0 } id ? id + "@" : "";
+
+    private async Task PublishLwtAsync(IMqttClient client, LwtMessage lwt, CancellationToken ct)
+    {
+        var msg = new JsonObject { ["payload"] = lwt.Payload?.DeepClone() ?? "" };
+        if (lwt.Props is { } p)
+        {
+            msg["contentType"] = p["contentType"]?.DeepClone();
+            msg["responseTopic"] = (p["respTopic"] ?? p["responseTopic"])?.DeepClone();
+            msg["correlationData"] = (p["correl"] ?? p["correlationData"])?.DeepClone();
+            msg["messageExpiryInterval"] = (p["expiry"] ?? p["messageExpiryInterval"])?.DeepClone();
+            msg["userProperties"] = (p["userProps"] ?? p["userProperties"])?.DeepClone();
+        }
+        try
+        {
+            await client.PublishAsync(MqttCodec.ToPublish(msg, lwt.Topic, Math.Clamp(lwt.Qos, 0, 2), lwt.Retain, IsV5), ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException)
+        {
+            Node.Logger.LogWarning("mqtt-broker {Id}: could not publish to {Topic}: {Error}", Node.Id, lwt.Topic, ex.Message);
+        }
+    }
+
+    /// <summary>Node-RED's disconnect: the close message first (when connected), then a clean disconnect (no will).</summary>
+    internal async Task DisconnectAsync()
+    {
+        IMqttClient? client;
+        CancellationTokenSource? run;
+        Task loop;
+        lock (_lock)
+        {
+            (client, run, loop) = (_client, _run, _loop);
+            (_client, _run) = (null, null);
+            _firstConnect?.TrySetResult();
+        }
+        if (run is not null)
+        {
+            await run.CancelAsync().ConfigureAwait(false);
+        }
+        if (client is { IsConnected: true })
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            if (_close is { } close)
+            {
+                await PublishLwtAsync(client, close, timeout.Token).ConfigureAwait(false);
+            }
+            try
+            {
+                await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+        }
+        client?.Dispose();
+        try
+        {
+            await loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        run?.Dispose();
+        SetState(MqttState.Disconnected);
+    }
+}
