@@ -20,7 +20,7 @@ namespace FlowFleet.Server.Fleet;
 /// device(s), answered with the client's <c>id</c>, the device as <c>src</c> and the caller as <c>dst</c>; frames without
 /// <c>dst</c> call FlowFleet's own <c>Device.*</c>, <c>Group.*</c>, <c>Events.Subscribe</c>. An array of frames is a batch.
 /// </summary>
-public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry, FmMethods fm, FmEvents fmEvents)
+public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry, FmMethods fm, FmEvents fmEvents, Ble.BleClientMethods? ble = null)
 {
     private readonly ConcurrentDictionary<ClientConnection, byte> _clients = new();
 
@@ -322,6 +322,8 @@ public sealed class ClientHub(DeviceHub hub, DeviceRegistry registry, FmMethods 
                 client.Subscribe([], null);
                 SyncMessageListeners();
                 return new JsonObject { ["events"] = new JsonArray() };
+            case var m when m.StartsWith("ble.", StringComparison.Ordinal) && ble is not null:
+                return await ble.CallAsync(method, p, client.Require, ct);
             default:
                 throw new ShellyRpcException(-32601, $"Method not found: {method}");
         }

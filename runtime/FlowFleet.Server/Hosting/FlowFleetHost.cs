@@ -12,6 +12,7 @@ using FlowFleet.Runtime.Nodes;
 using FlowFleet.Runtime.Plugins;
 using FlowFleet.Runtime.Storage;
 using FlowFleet.Server.Auth;
+using FlowFleet.Server.Ble;
 using FlowFleet.Server.HttpNodes;
 using FlowFleet.Server.Ops;
 using FlowFleet.Server.Red;
@@ -130,6 +131,8 @@ public static class FlowFleetHost
         services.Configure<FleetOptions>(builder.Configuration.GetSection("Fleet"));
         services.AddFleet(Path.Combine(dataDir, "fleet.db"));
         services.AddSingleton<ClientHub>();
+        services.AddFlowFleetBle(options.Demo);
+        services.AddSingleton<Ble.BleClientMethods>();
         services.AddFleetManagerCompat(dataDir);
         services.AddSingleton(sp => new DeviceAdopter(sp.GetRequiredService<DeviceRegistry>(), new HttpClient { Timeout = TimeSpan.FromSeconds(15) }));
         if (options.Demo)
@@ -170,6 +173,7 @@ public static class FlowFleetHost
         app.MapOps();
         app.Map("/client", (HttpContext ctx, ClientHub clients) => clients.HandleAsync(ctx)).RequireAuthorization(Policies.DevicesRead).ExcludeFromDescription();
         app.MapFleetApi();
+        app.MapBleApi();
         app.MapFlowHistoryApi();
         app.MapFleetManagerRest();
         app.MapRazorComponents<FlowFleet.Editor.App>().AddInteractiveServerRenderMode().RequireAuthorization(Policies.FlowsRead);

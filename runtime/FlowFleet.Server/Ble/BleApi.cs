@@ -1,0 +1,99 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Ble;
+using FlowFleet.Fleet.Protocol;
+using FlowFleet.Server.Auth;
+using FlowFleet.Server.Fleet;
+using FlowFleet.Server.Red;
+using Microsoft.AspNetCore.Mvc;
+
+namespace FlowFleet.Server.Ble;
+
+/// <summary>REST for BLE under <c>/api/ble</c>: adapters, scanning, devices in range, provisioning (one or many), RPC over GATT.</summary>
+public static class BleApi
+{
+    public sealed record ScanRequest(string? Action);
+
+    public sealed record ProvisionRequest(string[]? Devices, string? Device, string? Ssid, string? Password, string? Server, string? Adapter, double? Timeout, int? Concurrency);
+
+    public sealed record BleRpcRequest(string? Method, JsonNode? Params, string? Adapter);
+
+    public static void MapBleApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/ble").WithTags("ble");
+        var read = api.MapGroup("").RequireAuthorization(Policies.DevicesRead);
+        var control = api.MapGroup("").RequireAuthorization(Policies.DevicesControl);
+
+        read.MapGet("/adapters", (BleService ble) => Results.Json(new JsonObject
+        {
+            ["scanning"] = ble.Scanning, ["items"] = new JsonArray(ble.Adapters.Select(a => (JsonNode?)a.ToJson()).ToArray()),
+        })).WithName("ListBleAdapters").WithSummary("BLE adapters and stations with their state");
+
+        read.MapGet("/devices", (BleService ble) =>
+        {
+            var items = ble.InRange();
+            return Results.Json(new JsonObject { ["scanning"] = ble.Scanning, ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.ToJson()).ToArray()), ["total"] = items.Count });
+        }).WithName("ListBleDevices").WithSummary("Shelly devices in BLE range: RSSI per adapter, model, flags, provisioned?");
+
+        control.MapPost("/scan", async ([FromBody] ScanRequest? body, BleService ble, CancellationToken ct) =>
+        {
+            switch (body?.Action ?? "start")
+            {
+                case "start":
+                    await ble.StartScanAsync(ct);
+                    break;
+                case "stop":
+                    await ble.StopScanAsync(ct);
+                    break;
+                default:
+                    return RedErrors.BadRequest("action must be start or stop");
+            }
+            return Results.Json(new JsonObject { ["scanning"] = ble.Scanning });
+        }).WithName("BleScan").WithSummary("Start or stop scanning on every adapter ({\"action\":\"start\"|\"stop\"})");
+
+        control.MapPost("/provision", async ([FromBody] ProvisionRequest body, BleProvisioner provisioner, CancellationToken ct) =>
+        {
+            var devices = body.Devices is { Length: > 0 } many ? many : body.Device is { Length: > 0 } one ? [one] : [];
+            if (devices.Length == 0 || string.IsNullOrWhiteSpace(body.Ssid))
+            {
+                return RedErrors.BadRequest("devices (BLE addresses or ids) and ssid are required");
+            }
+            if (devices.Length > 200)
+            {
+                return RedErrors.BadRequest("at most 200 devices per request");
+            }
+            var timeout = body.Timeout is > 0 ? TimeSpan.FromSeconds(Math.Min(body.Timeout.Value, 600)) : (TimeSpan?)null;
+            var requests = devices.Select(d => new BleProvisionRequest(d, body.Ssid, body.Password, body.Server, body.Adapter) { ConnectTimeout = timeout }).ToList();
+            var results = await provisioner.ProvisionManyAsync(requests, Math.Clamp(body.Concurrency ?? 4, 1, 16), ct: ct);
+            return Results.Json(new JsonObject
+            {
+                ["total"] = results.Count, ["ok"] = results.Count(r => r.Ok), ["failed"] = results.Count(r => !r.Ok),
+                ["results"] = new JsonArray(results.Select(r => (JsonNode?)r.ToJson()).ToArray()),
+            });
+        }).WithName("BleProvision").WithSummary("Provision devices over BLE: WiFi.SetConfig, Ws.SetConfig, Shelly.Reboot, then wait for them on /shelly");
+
+        control.MapPost("/devices/{device}/rpc", async (string device, [FromBody] BleRpcRequest body, BleService ble, CancellationToken ct) =>
+        {
+            if (string.IsNullOrWhiteSpace(body.Method))
+            {
+                return RedErrors.BadRequest("method is required");
+            }
+            try
+            {
+                var (result, via) = await ble.CallAsync(device, body.Method, body.Params, body.Adapter, ct);
+                return Results.Json(new JsonObject { ["result"] = result, ["station"] = via });
+            }
+            catch (ShellyRpcException ex)
+            {
+                return FleetApi.DeviceError(ex);
+            }
+            catch (BleException ex)
+            {
+                return RedErrors.Json(ble.Find(device) is null ? 404 : 502, "ble_error", ex.Message);
+            }
+            catch (ArgumentException ex)
+            {
+                return RedErrors.BadRequest(ex.Message);
+            }
+        }).WithName("BleCall").WithSummary("Call any method on a device over BLE (GATT RPC)");
+    }
+}
