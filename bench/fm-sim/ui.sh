@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # FM's web UI (built from FM_DIR's frontend of December 2025, commit 0f4fe92 — the release speaking FleetManager.*) against
-# FlowFleet with DEVICES of FM's simulated devices, checked in headless Chromium (fm-ui-check.mjs).
+# FlowFleet with DEVICES of FM's simulated devices, checked in headless Chromium (fm-ui-check.mjs); then FlowFleet's own
+# Devices page with the same devices, every device's card control clicked (devices-page.mjs).
+# FM's simulator (backend/src/devSimulation) is in FM_DIR's newer releases (v1.8+), its UI in 0f4fe92: FM_DIR and FM_UI_DIR
+# may be checkouts of different commits.
 # Usage: FM_DIR=/path/to/fleet-management FM_UI_DIR=/path/to/that/frontend bench/fm-sim/ui.sh [DEVICES=10]
 # FM_UI_DIR must hold the built UI (dist/): rm package-lock.json; npm install --legacy-peer-deps;
 # VITE_FE_LOGIN_STRATEGY=backend-jwt npx vite build   (the lock file pins @zitadel/vue 1.1.6, which npm no longer has)
@@ -30,4 +33,6 @@ SIM=$!
 (cd "$WORK" && exec node fm-ui-proxy.mjs "$FM_UI_DIR/dist" "$UI_PORT" "$PORT") > "$DATA/proxy.log" 2>&1 &
 PROXY=$!
 sleep 3
-(cd "$WORK" && SHOT="$DATA/fm-ui.png" node fm-ui-check.mjs "http://127.0.0.1:$UI_PORT" admin "$PASSWORD" "$N") || echo "fm-ui-check: not all steps passed (see above; screenshot $DATA/fm-ui.png)"
+(cd "$WORK" && SHOT="$DATA/fm-ui.png" node fm-ui-check.mjs "http://127.0.0.1:$UI_PORT" admin "$PASSWORD" "$N" "http://127.0.0.1:$PORT") || echo "fm-ui-check: not all steps passed (see above; screenshot $DATA/fm-ui.png)"
+(cd "$WORK" && SHOT="$DATA/devices-page.png" node devices-page.mjs "http://127.0.0.1:$PORT" admin "$PASSWORD" "$N") || echo "devices-page: not all devices controlled (see above; screenshot $DATA/devices-page.png)"
+echo "server log: $(grep -cE '^(warn|fail|crit):' "$DATA/server.log" || true) warning/error lines"

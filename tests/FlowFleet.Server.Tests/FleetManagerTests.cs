@@ -102,6 +102,58 @@ public sealed class FleetManagerTests
     }
 
     [Fact]
+    public async Task Entities_and_numeric_ids_work_as_the_web_ui_uses_them()
+    {
+        await using var s = await ServerFixture.StartAsync(extraArgs: ["--Fleet:Admission", "auto"]);
+        await using var ui = await FmClient.ConnectAsync(s, await s.TokenAsync());
+        await ui.CallAsync(1, "FleetManager.Subscribe", UiSubscribe);
+        await using var fleet = new SimFleet(s.ShellyUrl, 2, "plus1pm", FastSim);
+        await fleet.StartAsync();
+        await WaitOnline(s, 2);
+        var sim = fleet.Devices.OrderBy(d => d.Id, StringComparer.Ordinal).First();
+        var output = $"{sim.Id}_0:out";
+
+        // Entity.Added when the device connects; entity.list as the UI loads it (EntityComposer's ids and shapes).
+        await ui.WaitAsync(f => FmClient.IsEvent(f, "Entity.Added") && f["params"]!["entityId"]!.GetValue<string>() == output, "Entity.Added");
+        var entities = (await ui.CallAsync(2, "entity.list"))["result"]!.AsObject();
+        var sw = entities[output]!;
+        Assert.Equal("switch", sw["type"]!.GetValue<string>());
+        Assert.Equal(sim.Id, sw["source"]!.GetValue<string>());
+        Assert.Equal(0, sw["properties"]!["id"]!.GetValue<int>());
+        Assert.Equal("input", entities[$"{sim.Id}_0:input"]!["type"]!.GetValue<string>());
+        Assert.Equal(4, entities.Count); // two devices, each an input and an output
+        Assert.Equal(sw.ToJsonString(), (await ui.CallAsync(3, "entity.getinfo", $$"""{"id":"{{output}}"}"""))["result"]!.ToJsonString());
+        Assert.NotNull((await ui.CallAsync(4, "Entity.GetStatus", $$"""{"id":"{{output}}"}"""))["result"]!["output"]);
+
+        // FM's numeric device id: in the device object, accepted by Device.Get and as a relay dst.
+        var device = (await ui.CallAsync(5, "device.list"))["result"]![sim.Id]!;
+        var number = device["id"]!.GetValue<long>();
+        Assert.Equal(Convert.ToInt64(sim.Id[(sim.Id.LastIndexOf('-') + 1)..], 16), number);
+        Assert.Contains(output, device["entities"]!.AsArray().Select(e => e!.GetValue<string>()));
+        Assert.Equal(sim.Id, (await ui.CallAsync(6, "Device.Get", $$"""{"id":{{number}}}"""))["result"]!["shellyID"]!.GetValue<string>());
+        await ui.SendAsync($$"""{"jsonrpc":"2.0","id":7,"method":"Shelly.GetDeviceInfo","src":"FLEET_MANAGER_UI","dst":"{{number}}"}""");
+        Assert.Equal(sim.Id, (await ui.WaitAsync(f => f["id"]?.ToJsonString() == "7", "relay by number"))[0]["result"]!["id"]!.GetValue<string>());
+
+        // The power button of the entity widget (EntityWidget.actionClicked): "<type>.toggle" with properties.id to source,
+        // answered from the device to FLEET_MANAGER_UI (so the UI's is_rpc_response accepts it) — and toggled exactly once.
+        var before = sim.Status("switch:0")!["output"]!.GetValue<bool>();
+        await ui.SendAsync($$$"""{"jsonrpc":"2.0","id":8,"method":"switch.toggle","src":"FLEET_MANAGER_UI","dst":"{{{sim.Id}}}","params":{"id":0}}""");
+        var answer = (await ui.WaitAsync(f => f["id"]?.ToJsonString() == "8", "toggle answer"))[0];
+        Assert.Equal(sim.Id, answer["src"]!.GetValue<string>());
+        Assert.Equal("FLEET_MANAGER_UI", answer["dst"]!.GetValue<string>());
+        Assert.Equal(before, answer["result"]!["was_on"]!.GetValue<bool>());
+        Assert.Equal(!before, sim.Status("switch:0")!["output"]!.GetValue<bool>());
+
+        // A button press on the device is its input entity's Entity.Event; deleting the device removes its entities.
+        sim.Press(0);
+        await ui.WaitAsync(f => FmClient.IsEvent(f, "Entity.Event") && f["params"]!["entityId"]!.GetValue<string>() == $"{sim.Id}_0:input"
+            && f["params"]!["event"]!.GetValue<string>() == "single_push", "Entity.Event");
+        Assert.Null((await ui.CallAsync(9, "Device.Delete", $$"""{"shellyID":"{{sim.Id}}"}"""))["error"]);
+        await ui.WaitAsync(f => FmClient.IsEvent(f, "Entity.Removed") && f["params"]!["entityId"]!.GetValue<string>() == output, "Entity.Removed");
+        Assert.False((await ui.CallAsync(10, "entity.list"))["result"]!.AsObject().ContainsKey(output));
+    }
+
+    [Fact]
     public async Task The_waiting_room_and_groups_work_as_in_fleet_manager()
     {
         await using var s = await ServerFixture.StartAsync();

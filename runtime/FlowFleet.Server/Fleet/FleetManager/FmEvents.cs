@@ -12,7 +12,8 @@ namespace FlowFleet.Server.Fleet.FleetManager;
 /// Turns device events into Shelly fleet manager's events and hands them to the subscribed clients: <c>Shelly.Connect</c>
 /// (with the device object), <c>Shelly.Disconnect</c>, <c>Shelly.Presence</c> (<c>online/offline/pending</c>),
 /// <c>Shelly.Status</c> (the whole status, as FM sends it), <c>Shelly.Info</c>, <c>Shelly.Settings</c>, <c>Shelly.KVS</c>,
-/// <c>Shelly.Message</c> (frames from the device, answers with the request in <c>req</c>) and <c>Shelly.Delete</c>.
+/// <c>Shelly.Message</c> (frames from the device, answers with the request in <c>req</c>), <c>Shelly.Delete</c> and the
+/// entity events <c>Entity.Added</c>/<c>Removed</c>/<c>Event</c>.
 /// Each event is built and serialized once, and only when someone wants it.
 /// </summary>
 public sealed partial class FmEvents : IDisposable
@@ -22,6 +23,8 @@ public sealed partial class FmEvents : IDisposable
     private readonly ILogger<FmEvents> _logger;
     private readonly IDisposable _subscription;
     private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> _kvs = new(StringComparer.Ordinal);
+    // The entity ids last announced per device, so Entity.Added/Removed name only what changed (as FM's device does).
+    private readonly ConcurrentDictionary<string, string[]> _entities = new(StringComparer.Ordinal);
     // Requests sent to devices, kept while someone listens for Shelly.Message so an answer carries its request (req).
     private readonly ConcurrentDictionary<(string Device, string Id), JsonObject> _requests = new();
     private readonly SemaphoreSlim _kvsReads = new(8);
@@ -133,6 +136,7 @@ public sealed partial class FmEvents : IDisposable
                 {
                     _ = ReadKvsAsync(id);
                 }
+                AnnounceEntities(d);
                 break;
             case DeviceEventKind.Disconnect:
                 Publish("Shelly.Disconnect", id, () => new JsonObject { ["shellyID"] = id });
@@ -157,6 +161,10 @@ public sealed partial class FmEvents : IDisposable
                 break;
             case DeviceEventKind.Config when _registry.Get(id) is { } d:
                 Publish("Shelly.Settings", id, () => new JsonObject { ["shellyID"] = id, ["settings"] = d.Config ?? [] });
+                AnnounceEntities(d);
+                break;
+            case DeviceEventKind.Event:
+                EntityEvent(e);
                 break;
             case DeviceEventKind.Info when _registry.Get(id) is { } d:
                 Publish("Shelly.Info", id, () => new JsonObject { ["shellyID"] = id, ["info"] = d.Info ?? [] });
@@ -164,6 +172,40 @@ public sealed partial class FmEvents : IDisposable
             case DeviceEventKind.Message when e.Data is JsonObject frame:
                 OnMessage(id, frame, e.Outbound);
                 break;
+        }
+    }
+
+    /// <summary>FM forwards a component's event (<c>input:0</c> single_push) as its entity's <c>Entity.Event</c>.</summary>
+    private void EntityEvent(DeviceEvent e)
+    {
+        if (e.Component is not { } component || e.Data is not JsonObject data || data["event"]?.ToString() is not { } what
+            || !AnyWants("Entity.Event") || _registry.Get(e.DeviceId) is not { } d)
+        {
+            return;
+        }
+        if (FmEntities.ForComponent(d, component)?["id"]?.GetValue<string>() is { } entityId)
+        {
+            Publish("Entity.Event", null, () => new JsonObject { ["entityId"] = entityId, ["event"] = what });
+        }
+    }
+
+    private void AnnounceEntities(DeviceState d)
+    {
+        if (!AnyWants("Entity.Added") && !AnyWants("Entity.Removed"))
+        {
+            _entities.TryRemove(d.Id, out _);
+            return;
+        }
+        var now = FmEntities.Of(d).Select(e => e["id"]!.GetValue<string>()).ToArray();
+        var before = _entities.GetValueOrDefault(d.Id) ?? [];
+        _entities[d.Id] = now;
+        foreach (var added in now.Except(before, StringComparer.Ordinal))
+        {
+            Publish("Entity.Added", null, () => new JsonObject { ["entityId"] = added });
+        }
+        foreach (var removed in before.Except(now, StringComparer.Ordinal))
+        {
+            Publish("Entity.Removed", null, () => new JsonObject { ["entityId"] = removed });
         }
     }
 
@@ -203,6 +245,13 @@ public sealed partial class FmEvents : IDisposable
         {
             _kvs.TryRemove(id, out _);
             Publish("Shelly.Delete", id, () => new JsonObject { ["shellyID"] = id });
+            if (_entities.TryRemove(id, out var entities))
+            {
+                foreach (var entityId in entities)
+                {
+                    Publish("Entity.Removed", null, () => new JsonObject { ["entityId"] = entityId });
+                }
+            }
         }
     }
 

@@ -55,10 +55,10 @@ public static class FmFrames
         }
         return new JsonObject
         {
-            // FM's numeric database id has no counterpart here: the id is the shellyID (Device.Get accepts either).
-            ["shellyID"] = d.Id, ["id"] = d.Id, ["source"] = online ? "ws" : "offline", ["info"] = info ?? [],
+            // FM's numeric database id: derived from the shellyID (its MAC), so it is stable without a column of its own.
+            ["shellyID"] = d.Id, ["id"] = NumericId(d.Id), ["source"] = online ? "ws" : "offline", ["info"] = info ?? [],
             ["status"] = status, ["presence"] = Presence(d, online), ["settings"] = config ?? [], ["kvs"] = kv,
-            ["entities"] = new JsonArray(status.Select(s => (JsonNode?)(d.Id + "_" + s.Key)).ToArray()),
+            ["entities"] = new JsonArray(FmEntities.Of(d).Select(e => (JsonNode?)e["id"]!.GetValue<string>()).ToArray()),
             ["meta"] = new JsonObject { ["lastReportTs"] = lastSeen == default ? null : new DateTimeOffset(DateTime.SpecifyKind(lastSeen, DateTimeKind.Utc)).ToUnixTimeMilliseconds() },
         };
     }
@@ -114,8 +114,30 @@ public static class FmFrames
     }
 
     /// <summary>
-    /// A device named by a client: its full id, or (as FM's relay allows) the MAC part alone — <c>3ce90e30583c</c> for
-    /// <c>shellyplusplugs-3ce90e30583c</c>. Null when no device matches.
+    /// FM's numeric device id (its database row number, which FM's web UI keys devices and virtual entities by). FlowFleet
+    /// derives it from the shellyID so it is stable across restarts and servers: the MAC part as a number (below 2^48),
+    /// or for ids without one a 52-bit hash above 2^48 — both exact in a JavaScript number.
+    /// </summary>
+    public static long NumericId(string shellyId)
+    {
+        ArgumentNullException.ThrowIfNull(shellyId);
+        var dash = shellyId.LastIndexOf('-');
+        var mac = shellyId.AsSpan(dash + 1);
+        if (mac.Length == 12 && long.TryParse(mac, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var n))
+        {
+            return n;
+        }
+        var hash = 14695981039346656037UL;
+        foreach (var c in shellyId)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+        return (long)(hash & ((1UL << 52) - 1)) | (1L << 48);
+    }
+
+    /// <summary>
+    /// A device named by a client: its full id, FM's numeric id (<see cref="NumericId"/>), or (as FM's relay allows) the
+    /// MAC part alone — <c>3ce90e30583c</c> for <c>shellyplusplugs-3ce90e30583c</c>. Null when no device matches.
     /// </summary>
     public static DeviceState? Resolve(DeviceRegistry registry, string name)
     {
@@ -127,6 +149,11 @@ public static class FmFrames
         if (name.Length == 0 || name.Contains('-', StringComparison.Ordinal))
         {
             return null;
+        }
+        if (name.Length < 17 && name.All(char.IsAsciiDigit) && long.TryParse(name, System.Globalization.CultureInfo.InvariantCulture, out var number)
+            && registry.All.FirstOrDefault(d => NumericId(d.Id) == number) is { } numbered)
+        {
+            return numbered;
         }
         var suffix = "-" + name;
         return registry.All.FirstOrDefault(d => d.Id.EndsWith(suffix, StringComparison.OrdinalIgnoreCase));

@@ -9,12 +9,53 @@ public sealed partial class FmMethods
 {
     private DeviceState Known(JsonObject p)
     {
-        var name = p["shellyID"] is JsonValue s && s.TryGetValue<string>(out var sid) ? sid : p["id"] is JsonValue i && i.TryGetValue<string>(out var iid) ? iid : null;
+        // shellyID, or FM's id: the shellyID or FM's numeric id (a number or its text).
+        var name = p["shellyID"] is JsonValue s && s.TryGetValue<string>(out var sid) ? sid
+            : p["id"] is JsonValue i ? (i.TryGetValue<string>(out var iid) ? iid : i.TryGetValue<long>(out var nid) ? nid.ToString(System.Globalization.CultureInfo.InvariantCulture) : null) : null;
         if (string.IsNullOrEmpty(name))
         {
             throw new FmException(FmFrames.InvalidParams, "Invalid Params: shellyID is required");
         }
         return FmFrames.Resolve(registry, name) ?? throw new FmException(FmFrames.InvalidRequest, "No such device");
+    }
+
+    /// <summary>FM's <c>Entity.*</c>: the entities of admitted devices (<see cref="FmEntities"/>), their status and config.</summary>
+    private JsonNode? Entity(FmCaller caller, string name, JsonObject p)
+    {
+        Require(caller, Policies.DevicesRead);
+        var entityId = p["id"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
+        var found = entityId is null ? null : FmEntities.Find(registry, entityId);
+        switch (name)
+        {
+            case "list":
+                var list = new JsonObject();
+                foreach (var d in registry.All.Where(d => d.Admission == AdmissionStates.Accepted).OrderBy(d => d.Id, StringComparer.Ordinal))
+                {
+                    foreach (var e in FmEntities.Of(d))
+                    {
+                        list[e["id"]!.GetValue<string>()] = e;
+                    }
+                }
+                return list;
+            case "getinfo":
+                _ = entityId ?? throw new FmException(FmFrames.InvalidParams, "Invalid Params: id (the entity's id) is required");
+                return found?.Entity ?? [];
+            case "getstatus" or "getconfig" when entityId is null:
+                var all = registry.All.Where(d => d.Admission == AdmissionStates.Accepted).SelectMany(FmEntities.Of).Select(e => (JsonNode?)e["id"]!.GetValue<string>()).ToArray();
+                return name == "getstatus" ? new JsonObject { ["entities_count"] = all.Length, ["entities"] = new JsonArray(all) } : new JsonObject();
+            case "getstatus" or "getconfig":
+                if (found is not { } f)
+                {
+                    return new JsonObject();
+                }
+                lock (f.Device.Gate)
+                {
+                    var source = name == "getstatus" ? f.Device.Status : f.Device.Config;
+                    return source?[FmEntities.StatusKey(f.Entity)]?.DeepClone() ?? new JsonObject();
+                }
+            default:
+                throw new FmException(FmFrames.MethodNotFound, "Method not found");
+        }
     }
 
     private JsonObject DeviceObject(DeviceState d) => FmFrames.DeviceObject(d, hub.IsOnline(d.Id), events.KvsOf(d.Id));
@@ -99,7 +140,7 @@ public sealed partial class FmMethods
                 return o;
             case "acceptpending" or "acceptpendingbyexternalid" or "acceptpendingbyid":
                 Require(caller, Policies.DevicesControl);
-                // FM's internal numbers have no counterpart: AcceptPendingById takes shellyIDs too.
+                // AcceptPendingById takes FM's numeric ids (FmFrames.NumericId) or shellyIDs.
                 var accept = Strings(p, name switch { "acceptpending" => p.ContainsKey("shellyIDs") ? "shellyIDs" : "shellyID", "acceptpendingbyexternalid" => "externalIds", _ => "ids" });
                 return await AdmitAsync(accept, true, ct);
             case "rejectpending":

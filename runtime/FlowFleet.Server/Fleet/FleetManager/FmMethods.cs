@@ -26,12 +26,13 @@ public sealed record FmCaller(ClaimsPrincipal User, FmSession? Session, string? 
 public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, FmEvents events, FmStorage storage, UserService users, TokenService tokens,
     LoginThrottle throttle, IOptions<FleetOptions> options)
 {
-    public static readonly string[] Components = ["fleetmanager", "device", "waitingroom", "group", "storage", "user"];
+    public static readonly string[] Components = ["fleetmanager", "device", "entity", "waitingroom", "group", "storage", "user"];
 
     private static readonly Dictionary<string, string[]> s_methods = new(StringComparer.Ordinal)
     {
         ["fleetmanager"] = ["Subscribe", "Unsubscribe", "ListCommands", "GetConfig", "GetStatus", "GetVariables", "SendRPC", "ListMethods"],
         ["device"] = ["List", "Get", "GetInfo", "GetStatus", "GetConfig", "Call", "Delete", "GetPending", "GetDenied", "AcceptPending", "AcceptPendingById", "AcceptPendingByExternalId", "RejectPending", "ListMethods"],
+        ["entity"] = ["List", "GetInfo", "GetStatus", "GetConfig", "ListMethods"],
         ["waitingroom"] = ["GetPending", "GetDenied", "AcceptPending", "AcceptPendingById", "AcceptPendingByExternalId", "RejectPending", "GetConfig", "GetStatus", "ListMethods"],
         ["group"] = ["List", "Get", "Create", "Add", "Remove", "Delete", "Rename", "Find", "Set", "ListMethods"],
         ["storage"] = ["GetItem", "SetItem", "RemoveItem", "Keys", "GetAll", "ListMethods"],
@@ -57,7 +58,7 @@ public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, Fm
         {
             return new JsonArray(list.Select(m => (JsonNode?)m.ToLowerInvariant()).ToArray());
         }
-        if (component is "fleetmanager" or "device" or "waitingroom" or "group" && FlowFleet.Fleet.Registry.DeviceAccess.For(caller.User).Limited)
+        if (component is "fleetmanager" or "device" or "entity" or "waitingroom" or "group" && FlowFleet.Fleet.Registry.DeviceAccess.For(caller.User).Limited)
         {
             // FM's methods know no per-user device limit; a user limited to some groups uses FlowFleet's own /client methods.
             throw new FmException(FmFrames.Unauthorized, "Unauthorized: your account is limited to some device groups; use FlowFleet's Device.* methods on /client");
@@ -66,6 +67,7 @@ public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, Fm
         {
             "fleetmanager" => await FleetManagerAsync(caller, name, p, ct),
             "device" => await DeviceAsync(caller, name, p, ct),
+            "entity" => Entity(caller, name, p),
             "waitingroom" => await WaitingRoomAsync(caller, name, p, ct),
             "group" => await GroupAsync(caller, name, p, ct),
             "storage" => Storage(caller, name, p),
