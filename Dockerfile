@@ -3,7 +3,8 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN dotnet publish runtime/FlowFleet.Server -c Release -o /app --nologo \
+# ReadyToRun: the server's own and its packages' code is compiled ahead, so start-up does not wait for the JIT.
+RUN dotnet publish runtime/FlowFleet.Server -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o /app --nologo \
  && dotnet build plugins/FlowFleet.Plugins.Sample -c Release -o /app/plugins/FlowFleet.Plugins.Sample --nologo \
  && cp -r plugins/celsius-to-fahrenheit /app/plugins/ \
  && cp -r flows /app/flows
@@ -17,6 +18,8 @@ VOLUME /data
 # Each device websocket is a file descriptor: run with e.g. `--ulimit nofile=65536:65536` for large fleets (README, Performance).
 EXPOSE 7011
 ENV ASPNETCORE_URLS=http://0.0.0.0:7011
-# The gen-0 size and glibc arena settings are added by the server itself at start-up (runtime/FlowFleet.Server/Hosting/ProcessTuning.cs).
+# The GC reads its gen-0 size only from the environment (16 MiB; it otherwise follows the L3 size a VM reports, up to
+# ~150 MiB). glibc's arena cap is also set by the server itself (Hosting/NativeHeap.cs); the variable wins if set.
+ENV DOTNET_GCgen0size=0x1000000 MALLOC_ARENA_MAX=2
 # The same command as README's first one: add --demo for simulated devices and the example flows.
 ENTRYPOINT ["dotnet", "flowfleet.dll", "--data", "/data"]

@@ -14,6 +14,11 @@ if (args.Length > 0 && args[0] == "hops")
     await HopRun.RunAsync(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
     return;
 }
+if (args.Length > 0 && args[0] == "deploy")
+{
+    await DeployRun.RunAsync(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10);
+    return;
+}
 if (args.Length > 0 && args[0] == "micro")
 {
     MicroRun.Run(200_000);

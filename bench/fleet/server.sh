@@ -6,8 +6,8 @@ start_server() {
   for p in runtime/FlowFleet.Server "$@"; do dotnet build -c Release "$p" -v q -nologo > /dev/null; done
   DATA=$(mktemp -d)
   cp bench/fleet/load-flow.json "$DATA/flows.json"
-  # The server adds its own start-up settings (gen-0 size, glibc arenas: Hosting/ProcessTuning.cs) when they are missing.
-  env ${SERVER_ENV:-} dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --no-auth \
+  # The GC's gen-0 size comes only from the environment; the server caps glibc's arenas itself (Hosting/NativeHeap.cs).
+  env DOTNET_GCgen0size=0x1000000 ${SERVER_ENV:-} dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --no-auth \
     --urls "http://127.0.0.1:$PORT" --Fleet:Admission auto --Fleet:RateLimitPerMinute 0 --Logging:LogLevel:Default Warning \
     --Logging:LogLevel:FlowFleet.Server.Hosting.MemoryTrimmer Information > "$DATA/server.log" 2>&1 &
   SERVER=$!

@@ -1,8 +1,9 @@
 using FlowFleet.Server.Cli;
 using FlowFleet.Server.Hosting;
 
-// Runtime and C-library settings that only the environment can carry (see ProcessTuning): restarts in place if missing.
-ProcessTuning.Apply();
+// glibc's arena cap, set in process instead of restarting with MALLOC_ARENA_MAX (see NativeHeap.LimitArenas). The GC's
+// gen-0 size can only come from the environment (DOTNET_GCgen0size): the Dockerfile and the launch profile set it.
+NativeHeap.LimitArenas();
 
 // Nodes may block a thread while a downstream queue is full; keep enough threads ready on small machines.
 ThreadPool.GetMinThreads(out var workers, out var io);

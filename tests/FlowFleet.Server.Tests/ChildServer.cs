@@ -46,7 +46,6 @@ public sealed class ChildServer : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = dataDir,
         };
-        start.Environment["FLOWFLEET_NO_TUNING"] = "1";
         var server = new ChildServer(Process.Start(start)!, dataDir);
         server._process.OutputDataReceived += (_, e) => server.Append(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);

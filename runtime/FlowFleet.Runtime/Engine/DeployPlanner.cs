@@ -89,7 +89,7 @@ internal static class DeployPlanner
                 Scope = scope,
                 Wires = wires,
                 GroupId = groupId is not null ? prefix + groupId : null,
-                Signature = Signature(n) + "|" + string.Join(";", wires.Select(w => string.Join(",", w))) + "|" + scope.Signature + GroupEnv(groups, groupId),
+                Signature = string.Join(";", wires.Select(w => string.Join(",", w))) + "|" + scope.Signature + GroupEnv(groups, groupId),
             };
         }
     }
@@ -167,14 +167,45 @@ internal static class DeployPlanner
             Config = c,
             Scope = scope,
             IsConfig = true,
-            Signature = Signature(c) + "|" + scopeSignature,
+            Signature = scopeSignature,
         };
     }
 
     private static string GroupEnv(Dictionary<string, JsonObject> groups, string? groupId) =>
         groupId is not null && groups.TryGetValue(groupId, out var g) && g["env"] is JsonArray env ? "|" + env.ToJsonString() : "";
 
-    /// <summary>The node's JSON without its position, so moving a node does not restart it.</summary>
+    /// <summary>
+    /// Whether two node objects are the same but for position and wires (moving a node does not restart it). Compared in
+    /// place: a deploy of 1,000 unchanged nodes no longer copies and serialises each of them to tell.
+    /// </summary>
+    public static bool SameConfig(JsonObject a, JsonObject b)
+    {
+        var count = 0;
+        foreach (var (k, v) in a)
+        {
+            if (Ignored(k))
+            {
+                continue;
+            }
+            count++;
+            if (!b.TryGetPropertyValue(k, out var other) || !JsonNode.DeepEquals(v, other))
+            {
+                return false;
+            }
+        }
+        foreach (var (k, _) in b)
+        {
+            if (!Ignored(k))
+            {
+                count--;
+            }
+        }
+        return count == 0;
+    }
+
+    private static bool Ignored(string key) => key == "wires" || Array.IndexOf(s_positionKeys, key) >= 0;
+
+    /// <summary>The node's JSON without its position, so moving a node does not restart it (tabs and subflows).</summary>
     public static string Signature(JsonObject node)
     {
         var copy = new JsonObject();

@@ -20,13 +20,13 @@ public sealed partial class FlowEngine
         var changed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (id, spec) in newSpecs)
         {
-            if (!_specs.TryGetValue(id, out var old) || old.Signature != spec.Signature || old.Type != spec.Type)
+            if (!_specs.TryGetValue(id, out var old) || !spec.SameAs(old))
             {
                 changed.Add(id);
             }
         }
         // A config node that changed or went away: every node naming it must restart; a global one makes the deploy full.
-        var changedConfigs = _specs.Values.Where(s => s.IsConfig && (!newSpecs.TryGetValue(s.Id, out var n) || n.Signature != s.Signature))
+        var changedConfigs = _specs.Values.Where(s => s.IsConfig && (!newSpecs.TryGetValue(s.Id, out var n) || !n.SameAs(s)))
             .Select(s => s.Alias).Concat(newSpecs.Values.Where(s => s.IsConfig && changed.Contains(s.Id)).Select(s => s.Alias))
             .ToHashSet(StringComparer.Ordinal);
         if (changedConfigs.Count > 0)

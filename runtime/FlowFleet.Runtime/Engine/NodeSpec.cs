@@ -20,8 +20,12 @@ internal sealed class NodeSpec
     /// <summary>Runtime ids per output port.</summary>
     public List<List<string>> Wires { get; init; } = [];
 
-    /// <summary>What a deploy compares to tell whether the node changed.</summary>
+    /// <summary>What a deploy compares besides the node's own properties: wires, the flow's and the group's settings.</summary>
     public required string Signature { get; init; }
+
+    /// <summary>True when a deploy can leave the running node as it is: same type, properties (but position), wiring and flow.</summary>
+    public bool SameAs(NodeSpec other) =>
+        Type == other.Type && Signature == other.Signature && DeployPlanner.SameConfig(Config, other.Config);
 
     /// <summary>For subflow instance nodes: the runtime ids its input feeds.</summary>
     public bool IsSubflowInstance { get; init; }

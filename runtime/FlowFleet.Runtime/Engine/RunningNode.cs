@@ -309,15 +309,19 @@ internal sealed partial class RunningNode : INodeHost
         {
             try
             {
-                var close = node.CloseAsync(removed).AsTask();
-                if (await Task.WhenAny(close, Task.Delay(_engine.Options.CloseTimeout)) != close)
+                var close = node.CloseAsync(removed);
+                if (!close.IsCompleted)
                 {
-                    Logger.LogWarning("Node {Id} ({Type}) did not close within {Timeout}", Id, Type, _engine.Options.CloseTimeout);
+                    await close.AsTask().WaitAsync(_engine.Options.CloseTimeout);
                 }
                 else
                 {
                     await close;
                 }
+            }
+            catch (TimeoutException)
+            {
+                Logger.LogWarning("Node {Id} ({Type}) did not close within {Timeout}", Id, Type, _engine.Options.CloseTimeout);
             }
 #pragma warning disable CA1031 // A node that fails to close is logged; the others still close.
             catch (Exception ex)
@@ -326,7 +330,7 @@ internal sealed partial class RunningNode : INodeHost
                 Logger.LogWarning(ex, "Node {Id} ({Type}) failed to close", Id, Type);
             }
         }
-        await Task.WhenAny(_loop, Task.Delay(_engine.Options.CloseTimeout));
-
+        // The loop ends once the cancellation reaches it; a node stuck past the timeout is left behind (logged above).
+        await _loop.WaitAsync(_engine.Options.CloseTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 }

@@ -12,7 +12,7 @@ public sealed partial class ScriptHost
 {
     private void InstallApi(int outputs)
     {
-        var node = new JsObject(_engine);
+        var node = new JsObject(Engine);
         node.CreateDataProperty("id", _node.Alias);
         node.CreateDataProperty("name", _node.Name ?? "");
         node.CreateDataProperty("path", _node.FlowId + "/" + _node.Alias);
@@ -63,39 +63,39 @@ public sealed partial class ScriptHost
             return JsValue.Undefined;
         }));
         node.CreateDataProperty("on", Fn("on", (_, _) => JsValue.Undefined));
-        _engine.SetValue("node", node);
-        _engine.SetValue("context", ContextObject(_node.NodeContext, withScopes: true));
-        _engine.SetValue("flow", ContextObject(_node.FlowContext, withScopes: false));
-        _engine.SetValue("global", ContextObject(_node.GlobalContext, withScopes: false));
+        Engine.SetValue("node", node);
+        Engine.SetValue("context", ContextObject(_node.NodeContext, withScopes: true));
+        Engine.SetValue("flow", ContextObject(_node.FlowContext, withScopes: false));
+        Engine.SetValue("global", ContextObject(_node.GlobalContext, withScopes: false));
 
-        var env = new JsObject(_engine);
+        var env = new JsObject(Engine);
         env.CreateDataProperty("get", Fn("get", (_, a) => _node.GetEnv(Text(Arg(a, 0))) is { } v ? new JsString(v) : JsValue.Undefined));
-        _engine.SetValue("env", env);
+        Engine.SetValue("env", env);
 
-        var util = new JsObject(_engine);
-        util.CreateDataProperty("cloneMessage", Fn("cloneMessage", (_, a) => JsConvert.ToJs(_engine, JsConvert.ToJson(Arg(a, 0)))));
+        var util = new JsObject(Engine);
+        util.CreateDataProperty("cloneMessage", Fn("cloneMessage", (_, a) => JsConvert.ToJs(Engine, JsConvert.ToJson(Arg(a, 0)))));
         util.CreateDataProperty("generateId", Fn("generateId", (_, _) => new JsString(MessageId.New())));
         util.CreateDataProperty("getMessageProperty", Fn("getMessageProperty", (_, a) =>
-            JsConvert.ToJs(_engine, PropertyPath.Parse(StripMsg(Text(Arg(a, 1)))).Get(JsConvert.ToJson(Arg(a, 0))))));
-        var red = new JsObject(_engine);
+            JsConvert.ToJs(Engine, PropertyPath.Parse(StripMsg(Text(Arg(a, 1)))).Get(JsConvert.ToJson(Arg(a, 0))))));
+        var red = new JsObject(Engine);
         red.CreateDataProperty("util", util);
-        _engine.SetValue("RED", red);
+        Engine.SetValue("RED", red);
 
-        var console = new JsObject(_engine);
+        var console = new JsObject(Engine);
         console.CreateDataProperty("log", Fn("log", (_, a) => { _node.Log(string.Join(" ", a.Select(Text))); return JsValue.Undefined; }));
         console.CreateDataProperty("warn", Fn("warn", (_, a) => { _node.Warn(string.Join(" ", a.Select(Text))); return JsValue.Undefined; }));
         console.CreateDataProperty("error", Fn("error", (_, a) => { _node.Error(string.Join(" ", a.Select(Text))); return JsValue.Undefined; }));
-        _engine.SetValue("console", console);
+        Engine.SetValue("console", console);
 
-        _engine.SetValue("setTimeout", Fn("setTimeout", (_, a) => _timers.Start(Arg(a, 0), Arg(a, 1), a.Skip(2).ToArray(), repeat: false)));
-        _engine.SetValue("setInterval", Fn("setInterval", (_, a) => _timers.Start(Arg(a, 0), Arg(a, 1), a.Skip(2).ToArray(), repeat: true)));
-        _engine.SetValue("clearTimeout", Fn("clearTimeout", (_, a) => { _timers.Stop(Arg(a, 0)); return JsValue.Undefined; }));
-        _engine.SetValue("clearInterval", Fn("clearInterval", (_, a) => { _timers.Stop(Arg(a, 0)); return JsValue.Undefined; }));
+        Engine.SetValue("setTimeout", Fn("setTimeout", (_, a) => _timers.Start(Arg(a, 0), Arg(a, 1), a.Skip(2).ToArray(), repeat: false)));
+        Engine.SetValue("setInterval", Fn("setInterval", (_, a) => _timers.Start(Arg(a, 0), Arg(a, 1), a.Skip(2).ToArray(), repeat: true)));
+        Engine.SetValue("clearTimeout", Fn("clearTimeout", (_, a) => { _timers.Stop(Arg(a, 0)); return JsValue.Undefined; }));
+        Engine.SetValue("clearInterval", Fn("clearInterval", (_, a) => { _timers.Stop(Arg(a, 0)); return JsValue.Undefined; }));
     }
 
     private JsObject ContextObject(IContextScope scope, bool withScopes)
     {
-        var o = new JsObject(_engine);
+        var o = new JsObject(Engine);
         o.CreateDataProperty("get", Fn("get", (_, a) =>
         {
             var (keys, store, cb) = ContextArgs(a);
@@ -106,18 +106,18 @@ public sealed partial class ScriptHost
                 var values = new JsValue[arr.Length];
                 for (uint i = 0; i < arr.Length; i++)
                 {
-                    values[i] = JsConvert.ToJs(_engine, scope.Get(Text(arr[i]), store)) is var v && v.IsNull() ? JsValue.Undefined : v;
+                    values[i] = JsConvert.ToJs(Engine, scope.Get(Text(arr[i]), store)) is var v && v.IsNull() ? JsValue.Undefined : v;
                 }
-                value = new JsArray(_engine, values);
+                value = new JsArray(Engine, values);
             }
             else
             {
                 var v = scope.Get(Text(keys), store);
-                value = v is null ? JsValue.Undefined : JsConvert.ToJs(_engine, v);
+                value = v is null ? JsValue.Undefined : JsConvert.ToJs(Engine, v);
             }
             if (cb is not null)
             {
-                _engine.Call(cb, JsValue.Null, value);
+                Engine.Call(cb, JsValue.Null, value);
                 return JsValue.Undefined;
             }
             return value;
@@ -143,17 +143,17 @@ public sealed partial class ScriptHost
             }
             if (cb is not null)
             {
-                _engine.Call(cb, JsValue.Null);
+                Engine.Call(cb, JsValue.Null);
             }
             return JsValue.Undefined;
         }));
         o.CreateDataProperty("keys", Fn("keys", (_, a) =>
         {
             var store = a.Length > 0 && a[0].IsString() ? a[0].AsString() : null;
-            var keys = new JsArray(_engine, scope.Keys(store).Select(k => (JsValue)new JsString(k)).ToArray());
+            var keys = new JsArray(Engine, scope.Keys(store).Select(k => (JsValue)new JsString(k)).ToArray());
             if (a.Length > 0 && a[^1] is Jint.Native.Function.Function cb)
             {
-                _engine.Call(cb, JsValue.Null, keys);
+                Engine.Call(cb, JsValue.Null, keys);
                 return JsValue.Undefined;
             }
             return keys;

@@ -19,9 +19,9 @@ public sealed partial class ScriptHost : IDisposable
     [System.Text.RegularExpressions.GeneratedRegex(@"\bmsg\b")]
     private static partial System.Text.RegularExpressions.Regex MsgWord();
 
-    private readonly JsEngine _engine;
+    private JsEngine? _engine;
     private readonly INodeHost _node;
-    private readonly JsValue _main;
+    private JsValue _main = JsValue.Undefined;
     private readonly bool _isAsync;
     private readonly bool _readsMsg;
     private readonly TimeSpan _timeout;
@@ -30,21 +30,51 @@ public sealed partial class ScriptHost : IDisposable
     private FlowMessage? _current;
     private JsonObjectView? _handOver;
     private readonly bool _lazyMessages;
-    private readonly Jint.Native.Object.ObjectInstance _objectPrototype;
+    private Jint.Native.Object.ObjectInstance? _objectPrototype;
     private string? _finalize;
     private bool _disposed;
+    private readonly ScriptLimits _limits;
+    private readonly ScriptSource _source;
+    private readonly Prepared<Acornima.Ast.Script> _prepared;
 
+    /// <summary>
+    /// Parses the code at once (a syntax error fails the deploy of this node, as in Node-RED) but builds the Jint engine
+    /// on first use: a deploy of 200 function nodes no longer builds 200 engines before it answers, and a node that never
+    /// gets a message never costs one. Parsed code is shared by nodes running the same source.
+    /// </summary>
     public ScriptHost(INodeHost node, ScriptLimits limits, ScriptSource source)
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(source);
         _node = node;
+        _limits = limits;
+        _source = source;
         _lazyMessages = limits.LazyMessages;
         _timeout = source.TimeoutSeconds > 0 && TimeSpan.FromSeconds(source.TimeoutSeconds) < limits.Timeout
             ? TimeSpan.FromSeconds(source.TimeoutSeconds)
             : limits.Timeout;
-        _engine = new JsEngine(o =>
+        UsesDone = source.Code.Contains("node.done", StringComparison.Ordinal);
+        _isAsync = source.Code.Contains("await", StringComparison.Ordinal);
+        // A script that never names msg (or arguments) cannot see the message: skip copying it into the engine.
+        _readsMsg = MsgWord().IsMatch(source.Code) || source.Code.Contains("arguments", StringComparison.Ordinal);
+        _timers = new ScriptTimers(this);
+        _prepared = ScriptCache.Prepare((_isAsync ? "(async function(msg) {\n" : "(function(msg) {\n") + source.Code + "\n})");
+        _finalize = string.IsNullOrWhiteSpace(source.Finalize) ? null : source.Finalize;
+        _initialize = string.IsNullOrWhiteSpace(source.Initialize) ? null : source.Initialize;
+    }
+
+    /// <summary>True once the engine exists (built by the first message, timer, setup or close code).</summary>
+    public bool EngineBuilt => _engine is not null;
+
+    /// <summary>The engine, built on first use; callers hold <see cref="_lock"/>.</summary>
+    private JsEngine Engine => _engine ?? BuildEngine();
+
+    private JsEngine BuildEngine()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var limits = _limits;
+        var engine = new JsEngine(o =>
         {
             // Only amortizable constraints by default (time, allocations): an exact one (a statement budget) turns off
             // Jint's fast loop paths. The statement budget is there for whoever sets it.
@@ -60,29 +90,17 @@ public sealed partial class ScriptHost : IDisposable
                 o.MaxStatements((int)Math.Min(int.MaxValue, limits.MaxStatements));
             }
         });
-        UsesDone = source.Code.Contains("node.done", StringComparison.Ordinal);
-        _isAsync = source.Code.Contains("await", StringComparison.Ordinal);
-        // A script that never names msg (or arguments) cannot see the message: skip copying it into the engine.
-        _readsMsg = MsgWord().IsMatch(source.Code) || source.Code.Contains("arguments", StringComparison.Ordinal);
-        _timers = new ScriptTimers(this);
-        ScriptGuards.Install(_engine, limits.MaxNesting);
-        InstallApi(source.Outputs);
-        ScriptBuffer.Install(_engine);
-        foreach (var (name, value) in source.Globals ?? new Dictionary<string, JsonNode?>())
+        _engine = engine;
+        ScriptGuards.Install(engine, limits.MaxNesting);
+        InstallApi(_source.Outputs);
+        ScriptBuffer.Install(engine);
+        foreach (var (name, value) in _source.Globals ?? new Dictionary<string, JsonNode?>())
         {
-            _engine.SetValue(name, JsConvert.ToJs(_engine, value));
+            engine.SetValue(name, JsConvert.ToJs(engine, value));
         }
-        try
-        {
-            _main = _engine.Evaluate((_isAsync ? "(async function(msg) {\n" : "(function(msg) {\n") + source.Code + "\n})", "function");
-        }
-        catch (Exception ex) when (ex is JintException or Acornima.ParseErrorException)
-        {
-            throw new ScriptException("Function code has a syntax error: " + ex.Message, ex);
-        }
-        _objectPrototype = _engine.Evaluate("Object.prototype").AsObject();
-        _finalize = string.IsNullOrWhiteSpace(source.Finalize) ? null : source.Finalize;
-        _initialize = string.IsNullOrWhiteSpace(source.Initialize) ? null : source.Initialize;
+        _main = engine.Evaluate(in _prepared);
+        _objectPrototype = engine.Evaluate("Object.prototype").AsObject();
+        return engine;
     }
 
     private readonly string? _initialize;
@@ -108,8 +126,8 @@ public sealed partial class ScriptHost : IDisposable
                 }
                 Guard("initialize", () =>
                 {
-                    var init = _engine.Evaluate("(async function() {\n" + code + "\n})", "initialize");
-                    _engine.Call(init).UnwrapIfPromise(_timeout);
+                    var init = Engine.Evaluate("(async function() {\n" + code + "\n})", "initialize");
+                    Engine.Call(init).UnwrapIfPromise(_timeout);
                     return JsValue.Undefined;
                 });
             }
@@ -130,14 +148,14 @@ public sealed partial class ScriptHost : IDisposable
             {
                 // A synchronous script reads the message through a view (no copy); an async one gets a copy, since its
                 // continuations may outlive this call.
-                var view = _readsMsg && !_isAsync && _lazyMessages ? new JsonObjectView(_engine, _objectPrototype, msg.Data) : null;
+                var view = _readsMsg && !_isAsync && _lazyMessages ? new JsonObjectView(Engine, _objectPrototype!, msg.Data) : null;
                 var timers = _timers.Started;
                 JsValue result;
                 try
                 {
                     result = Guard("function", () =>
                     {
-                        var value = _engine.Call(_main, view ?? (_readsMsg ? JsConvert.ToJs(_engine, msg.Data) : JsValue.Undefined));
+                        var value = Engine.Call(_main, view ?? (_readsMsg ? JsConvert.ToJs(Engine, msg.Data) : JsValue.Undefined));
                         return _isAsync ? value.UnwrapIfPromise(_timeout) : value;
                     });
                 }
@@ -236,8 +254,16 @@ public sealed partial class ScriptHost : IDisposable
     }
 
     /// <summary><see cref="Shutdown"/> on a thread of its own (close code runs under the script's time limit).</summary>
-    public Task ShutdownAsync(INodeHost node) =>
-        Task.Factory.StartNew(() => Shutdown(node), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    public Task ShutdownAsync(INodeHost node)
+    {
+        if (_finalize is null)
+        {
+            // Nothing of the script's own to run: no thread for it (a full deploy closes every function node).
+            Shutdown(node);
+            return Task.CompletedTask;
+        }
+        return Task.Factory.StartNew(() => Shutdown(node), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
 
     /// <summary>Runs the close code (Node-RED's <c>finalize</c>) and stops timers.</summary>
     public void Close()
@@ -253,8 +279,8 @@ public sealed partial class ScriptHost : IDisposable
         {
             Guard("finalize", () =>
             {
-                var fin = _engine.Evaluate("(async function() {\n" + code + "\n})", "finalize");
-                return _engine.Call(fin).UnwrapIfPromise(_timeout);
+                var fin = Engine.Evaluate("(async function() {\n" + code + "\n})", "finalize");
+                return Engine.Call(fin).UnwrapIfPromise(_timeout);
             });
         }
     }
@@ -267,7 +293,7 @@ public sealed partial class ScriptHost : IDisposable
         }
         _disposed = true;
         _timers.Dispose();
-        _engine.Dispose();
+        _engine?.Dispose();
     }
 
     /// <summary>Runs script code, turning Jint's limit and script errors into <see cref="ScriptException"/>.</summary>
@@ -338,7 +364,7 @@ public sealed partial class ScriptHost : IDisposable
         {
             try
             {
-                Guard("timer", () => _engine.Call(callback, args));
+                Guard("timer", () => Engine.Call(callback, args));
             }
             catch (ScriptException ex)
             {
@@ -351,7 +377,7 @@ public sealed partial class ScriptHost : IDisposable
         }
     }
 
-    private ClrFunction Fn(string name, Func<JsValue, JsValue[], JsValue> body) => new(_engine, name, body);
+    private ClrFunction Fn(string name, Func<JsValue, JsValue[], JsValue> body) => new(Engine, name, body);
 }
 
 /// <summary>What a function node runs: its code, setup and close code, outputs and own timeout.</summary>

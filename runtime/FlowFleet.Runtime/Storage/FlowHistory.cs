@@ -38,7 +38,8 @@ public interface IFlowHistory
     /// <summary>Raised after a version was recorded.</summary>
     Notifier<FlowVersionInfo> Recorded { get; }
 
-    Task<FlowVersionInfo> RecordAsync(JsonArray flows, string rev, string type, DeployInfo? info, CancellationToken cancellationToken = default);
+    /// <param name="json">The flows already serialised (compact), when the caller has them: spares serialising them again.</param>
+    Task<FlowVersionInfo> RecordAsync(JsonArray flows, string rev, string type, DeployInfo? info, CancellationToken cancellationToken = default, string? json = null);
 
     /// <summary>Newest first.</summary>
     Task<IReadOnlyList<FlowVersionInfo>> ListAsync(int limit = 1000, CancellationToken cancellationToken = default);

@@ -86,8 +86,9 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
             {
                 throw new FlowRevisionConflictException(Rev);
             }
+            // Most deploys carry no credentials: then the validated copy is the document, without a second copy.
             var (clean, creds) = SplitCredentials(candidate.Raw);
-            var doc = FlowDocument.From(clean);
+            var doc = clean is null ? candidate : FlowDocument.From(clean);
             if (credentials is not null)
             {
                 var merged = new Dictionary<string, JsonObject>(await credentials.LoadAsync(cancellationToken), StringComparer.Ordinal);
@@ -95,11 +96,15 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
                 {
                     merged[id] = c;
                 }
-                foreach (var id in merged.Keys.Where(id => !doc.ById.ContainsKey(id)).ToList())
+                var gone = merged.Keys.Where(id => !doc.ById.ContainsKey(id)).ToList();
+                foreach (var id in gone)
                 {
                     merged.Remove(id);
                 }
-                await credentials.SaveAsync(merged, cancellationToken);
+                if (creds.Count > 0 || gone.Count > 0)
+                {
+                    await credentials.SaveAsync(merged, cancellationToken);
+                }
                 creds = merged;
             }
             await storage.SaveAsync(doc.Raw, cancellationToken);
@@ -128,7 +133,7 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
             {
                 return;
             }
-            await history.RecordAsync(doc.Raw, doc.Rev, type, info, CancellationToken.None);
+            await history.RecordAsync(doc.Raw, doc.Rev, type, info, CancellationToken.None, doc.Json);
         }
 #pragma warning disable CA1031 // Storage errors of any kind (disk full, locked file) must not undo a deploy that ran.
         catch (Exception ex)
@@ -138,8 +143,13 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
         }
     }
 
-    private static (JsonArray Clean, Dictionary<string, JsonObject> Credentials) SplitCredentials(JsonArray flows)
+    /// <summary>The flows without credentials (null when none carries any) and the credentials by node id.</summary>
+    private static (JsonArray? Clean, Dictionary<string, JsonObject> Credentials) SplitCredentials(JsonArray flows)
     {
+        if (!flows.Any(n => n is JsonObject o && o.ContainsKey("credentials")))
+        {
+            return (null, new Dictionary<string, JsonObject>(StringComparer.Ordinal));
+        }
         var clean = (JsonArray)flows.DeepClone();
         var creds = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
         foreach (var n in clean.OfType<JsonObject>())

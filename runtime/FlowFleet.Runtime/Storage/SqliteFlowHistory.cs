@@ -42,7 +42,7 @@ public sealed class SqliteFlowHistory : IFlowHistory
 
     public Notifier<FlowVersionInfo> Recorded { get; } = new();
 
-    public async Task<FlowVersionInfo> RecordAsync(JsonArray flows, string rev, string type, DeployInfo? info, CancellationToken cancellationToken = default)
+    public async Task<FlowVersionInfo> RecordAsync(JsonArray flows, string rev, string type, DeployInfo? info, CancellationToken cancellationToken = default, string? json = null)
     {
         ArgumentNullException.ThrowIfNull(flows);
         var now = _time.GetUtcNow();
@@ -68,7 +68,7 @@ public sealed class SqliteFlowHistory : IFlowHistory
                 insert.Parameters.AddWithValue("$from", (object?)info?.RestoredFrom ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$nodes", nodes);
                 insert.Parameters.AddWithValue("$tabs", tabs);
-                insert.Parameters.AddWithValue("$flows", Compress(flows.ToJsonString()));
+                insert.Parameters.AddWithValue("$flows", Compress(json ?? flows.ToJsonString()));
                 version = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
             }
             await using (var prune = connection.CreateCommand())
@@ -137,6 +137,10 @@ public sealed class SqliteFlowHistory : IFlowHistory
     {
         var c = new SqliteConnection(_connectionString);
         c.Open();
+        // WAL with NORMAL sync: a deploy waits for no fsync of the history; a power cut may lose the newest versions only.
+        using var pragma = c.CreateCommand();
+        pragma.CommandText = "PRAGMA synchronous=NORMAL";
+        pragma.ExecuteNonQuery();
         return c;
     }
 
