@@ -64,11 +64,4 @@ public sealed class ChangeNodeTests
         h.Send("n", JsonValue.Create(1));
         Assert.Equal("legacy", (await h.NextAsync("o0")).Payload!.GetValue<string>());
     }
-
-    [Fact]
-    public async Task Jsonata_rules_are_refused_with_a_clear_error()
-    {
-        await using var h = await Flows.One("""{"type":"change","rules":[{"t":"set","p":"payload","pt":"msg","to":"$now()","tot":"jsonata"}]}""");
-        Assert.Contains(h.Engine.Warnings, w => w.Contains("JSONata", StringComparison.Ordinal));
-    }
 }

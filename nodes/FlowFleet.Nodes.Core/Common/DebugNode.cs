@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using FlowFleet.Runtime;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
+using FlowFleet.Runtime.Scripting.Jsonata;
 using Microsoft.Extensions.Logging;
 
 namespace FlowFleet.Nodes.Core.Common;
@@ -15,6 +16,9 @@ namespace FlowFleet.Nodes.Core.Common;
 public sealed class DebugNode : FlowNode<DebugConfig>
 {
     private volatile bool _active = true;
+    private JsonataExpression? _expression;
+    private JsonataExpression? _statusExpression;
+    private bool _valid = true;
 
     public DebugNode(DebugConfig config)
     {
@@ -33,18 +37,44 @@ public sealed class DebugNode : FlowNode<DebugConfig>
         }
     }
 
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Output (and status) may be a JSONata expression; Node-RED names the expression, not the error, when it is invalid.
+        var output = Config.TargetType == "jsonata" ? Config.Complete ?? "" : null;
+        try
+        {
+            _expression = output is null ? null : JsonataExpression.Prepare(output, Node);
+            _statusExpression = Config.StatusType == "jsonata" ? JsonataExpression.Prepare(Config.StatusVal ?? "", Node) : null;
+        }
+        catch (JsonataException)
+        {
+            _valid = false;
+            Node.Error("Invalid JSONata expression: " + output);
+        }
+        return Task.CompletedTask;
+    }
+
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
-        if (!_active)
+        if (!_active || !_valid)
         {
             return ValueTask.CompletedTask;
         }
         var complete = Config.Complete ?? "payload";
-        var whole = complete is "true" or "" || Config.TargetType == "full";
+        var whole = _expression is null && (complete is "true" or "" || Config.TargetType == "full");
         JsonNode? value;
-        string property;
+        string? property;
         var isNull = false;
-        if (whole)
+        if (_expression is not null)
+        {
+            // No property in the packet: the sidebar shows the expression's value as it is.
+            property = null;
+            if (!TryEvaluate(_expression, msg, Config.Complete, out value, out isNull))
+            {
+                return ValueTask.CompletedTask;
+            }
+        }
+        else if (whole)
         {
             value = msg.Data;
             property = "msg";
@@ -57,7 +87,7 @@ public sealed class DebugNode : FlowNode<DebugConfig>
         }
         if (Config.Tosidebar)
         {
-            Node.Debug(new DebugMessage(Node.Alias, Node.FlowId, Config.Name, msg.Topic, whole ? null : "msg." + property,
+            Node.Debug(new DebugMessage(Node.Alias, Node.FlowId, Config.Name, msg.Topic, whole || property is null ? null : "msg." + property,
                 JsonDepth.Clone(value), Path: Node.FlowId) { IsNull = isNull, TopicValue = JsonDepth.Clone(msg.Data["topic"]) });
         }
         if (Config.Console)
@@ -66,13 +96,41 @@ public sealed class DebugNode : FlowNode<DebugConfig>
         }
         if (Config.Tostatus)
         {
-            var statusValue = Config.StatusType == "msg" && !string.IsNullOrEmpty(Config.StatusVal)
-                ? PropertyPath.Parse(Config.StatusVal).Get(msg.Data)
-                : value;
+            var statusValue = value;
+            if (_statusExpression is not null)
+            {
+                if (!TryEvaluate(_statusExpression, msg, Config.Complete, out statusValue, out _))
+                {
+                    return ValueTask.CompletedTask;
+                }
+            }
+            else if (Config.StatusType == "msg" && !string.IsNullOrEmpty(Config.StatusVal))
+            {
+                statusValue = PropertyPath.Parse(Config.StatusVal).Get(msg.Data);
+            }
             var text = JsonTools.ToJsString(statusValue);
             Node.Status(new NodeStatus("grey", "dot", text.Length > 32 ? text[..29] + "..." : text));
         }
         return ValueTask.CompletedTask;
+    }
+
+    private bool TryEvaluate(JsonataExpression expression, FlowMessage msg, string? named, out JsonNode? value, out bool isNull)
+    {
+        try
+        {
+            var result = expression.Evaluate(msg);
+            value = result.Value;
+            isNull = result.IsDefined && result.Value is null;
+            return true;
+        }
+        catch (JsonataException)
+        {
+            // Node-RED: node.error without the message (not catchable), naming the output expression.
+            Node.Error("Invalid JSONata expression: " + named);
+            value = null;
+            isNull = false;
+            return false;
+        }
     }
 }
 
@@ -93,7 +151,7 @@ public sealed class DebugConfig
     [NodeProperty(Default = "false", UiHint = "checkbox", Label = "To node status")]
     public bool Tostatus { get; set; }
 
-    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "targetType", Types = ["msg", "full"], Label = "Output")]
+    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "targetType", Types = ["msg", "full", "jsonata"], Label = "Output")]
     public string? Complete { get; set; } = "payload";
 
     [NodeProperty(Default = "\"msg\"", UiHint = "hidden")]

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
+using FlowFleet.Runtime.Scripting.Jsonata;
 using NCrontab;
 
 namespace FlowFleet.Nodes.Core.Common;
@@ -19,6 +20,18 @@ public sealed partial class InjectNode : FlowNode<InjectConfig>, IInjectable
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
+        // As Node-RED: an invalid JSONata prop is reported at deploy; the node still runs (each press reports it again).
+        foreach (var p in (Config.Props ?? []).OfType<JsonObject>().Where(p => p["vt"]?.ToString() == "jsonata"))
+        {
+            try
+            {
+                TypedInput.Jsonata(p["v"] is { } v ? JsonTools.ToJsString(v) : "", Node);
+            }
+            catch (JsonataException ex)
+            {
+                Node.Error("Invalid JSONata expression: " + ex.Message);
+            }
+        }
         if (Config.Once)
         {
             var delay = TimeSpan.FromSeconds(Math.Max(0, Config.OnceDelay ?? 0.1));
@@ -61,6 +74,7 @@ public sealed partial class InjectNode : FlowNode<InjectConfig>, IInjectable
             return;
         }
         var msg = new FlowMessage(new JsonObject { ["_msgid"] = MessageId.New() });
+        var errors = new List<string>();
         try
         {
             foreach (var p in EffectiveProps(overrideProps))
@@ -71,6 +85,11 @@ public sealed partial class InjectNode : FlowNode<InjectConfig>, IInjectable
                     continue;
                 }
                 var (value, type) = ValueOf(p, name);
+                if (type == "jsonata")
+                {
+                    SetFromJsonata(msg, name, value, errors);
+                    continue;
+                }
                 if (type == "str" && value is JsonValue sv && sv.TryGetValue<string>(out var text) && WholeEnvVar().Match(text) is { Success: true } env)
                 {
                     // As Node-RED: a str value that is exactly ${VAR} is that environment value.
@@ -93,7 +112,49 @@ public sealed partial class InjectNode : FlowNode<InjectConfig>, IInjectable
             Node.Error(ex.Message, msg);
             return;
         }
+        if (errors.Count > 0)
+        {
+            // Node-RED evaluates every prop, then reports all failures at once (catchable) and sends nothing.
+            Node.Error(string.Join("; ", errors), msg);
+            return;
+        }
         Node.Send(msg);
+    }
+
+    /// <summary>A JSONata prop (evaluated against the message built so far); an empty expression leaves it unset.</summary>
+    private void SetFromJsonata(FlowMessage msg, string name, JsonNode? value, List<string> errors)
+    {
+        var text = value is null ? "" : JsonTools.ToJsString(value);
+        if (text.Length == 0)
+        {
+            return;
+        }
+        JsonataExpression expression;
+        try
+        {
+            expression = TypedInput.Jsonata(text, Node);
+        }
+        catch (JsonataException ex)
+        {
+            errors.Add(ex.Message);
+            return;
+        }
+        try
+        {
+            var result = expression.Evaluate(msg);
+            if (result.IsDefined)
+            {
+                PropertyPath.Parse(name).Set(msg.Data, result.Value);
+            }
+            else
+            {
+                PropertyPath.Parse(name).Delete(msg.Data);
+            }
+        }
+        catch (JsonataException ex)
+        {
+            errors.Add("Invalid JSONata expression: " + ex.Message);
+        }
     }
 
     /// <summary>Node-RED keeps topic and payload values on the node for old flows; props without v/vt take them.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
+using FlowFleet.Runtime.Scripting.Jsonata;
 
 namespace FlowFleet.Nodes.Core.Function;
 
@@ -10,7 +11,8 @@ namespace FlowFleet.Nodes.Core.Function;
     Help = """
     Applies rules in order: **set** a property to a value, **change** (search and replace, regex with `fromt: re`),
     **delete** a property, **move** it elsewhere. Properties may be `msg`, `flow` or `global` (with a store as
-    `#:(store)::key`). Values are typed: string, number, boolean, JSON, buffer, timestamp, msg/flow/global, env.
+    `#:(store)::key`). Values are typed: string, number, boolean, JSON, buffer, timestamp, msg/flow/global, env, or a
+    JSONata expression evaluated against the message.
     """)]
 public sealed class ChangeNode : FlowNode<ChangeConfig>
 {
@@ -18,7 +20,16 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
 
     private readonly List<Rule> _rules = [];
 
-    private sealed record Rule(string T, string P, string Pt, string? To, string Tot, JsonNode? Constant, Regex? From, JsonNode? FromValue, string Fromt, bool Dc);
+    private sealed record Rule(string T, string P, string Pt, string? To, string Tot, JsonNode? Constant, Regex? From, JsonNode? FromValue, string Fromt, bool Dc)
+    {
+        public JsonataExpression? Expression { get; init; }
+    }
+
+    /// <summary>False when a rule could not be prepared (an invalid JSONata expression): the node then ignores messages, as Node-RED's does.</summary>
+    private bool _valid = true;
+
+    /// <summary>A rule's JSONata expression failed for this message: reported, and the message goes no further.</summary>
+    private sealed class RuleFailedException : Exception;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -27,9 +38,19 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
             var t = raw["t"]?.GetValue<string>() ?? "set";
             var tot = raw["tot"]?.GetValue<string>() ?? "str";
             var to = raw["to"] is { } toNode ? JsonTools.ToJsString(toNode) : "";
-            if (tot == "jsonata")
+            JsonataExpression? expression = null;
+            if (tot == "jsonata" && t is "set" or "change")
             {
-                throw new NotSupportedException("JSONata expressions are not supported by FlowFleet; use a function node instead");
+                try
+                {
+                    expression = JsonataExpression.Prepare(to, Node);
+                }
+                catch (JsonataException ex)
+                {
+                    _valid = false;
+                    Node.Error("Invalid JSONata expression: " + ex.Message);
+                    continue;
+                }
             }
             // num, bool and env values are fixed when the node starts, as Node-RED does.
             var constant = tot is "num" or "bool" or "env" ? Node.Evaluate(tot, JsonValue.Create(to), null) : null;
@@ -51,7 +72,7 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
                 }
             }
             _rules.Add(new Rule(t, raw["p"]?.GetValue<string>() ?? "payload", raw["pt"]?.GetValue<string>() ?? "msg", to, tot, constant,
-                from, fromValue, fromt, JsonTools.IsTruthy(raw["dc"])));
+                from, fromValue, fromt, JsonTools.IsTruthy(raw["dc"])) { Expression = expression });
         }
         return Task.CompletedTask;
     }
@@ -83,9 +104,20 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
 
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
-        foreach (var rule in _rules)
+        if (!_valid)
         {
-            Apply(rule, msg);
+            return ValueTask.CompletedTask;
+        }
+        try
+        {
+            foreach (var rule in _rules)
+            {
+                Apply(rule, msg);
+            }
+        }
+        catch (RuleFailedException)
+        {
+            return ValueTask.CompletedTask;
         }
         Node.Send(msg);
         return ValueTask.CompletedTask;
@@ -97,9 +129,9 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
         {
             case "set":
                 {
-                    var v = ValueOf(rule, msg);
+                    var v = ValueOf(rule, msg, out var defined);
                     // Setting undefined (a missing msg property or context key) deletes, as Node-RED's setMessageProperty does.
-                    if (v is null && rule.Constant is null && !TypedInput.IsDefined(rule.Tot, JsonValue.Create(rule.To), msg, v))
+                    if (!defined || v is null && rule.Constant is null && rule.Expression is null && !TypedInput.IsDefined(rule.Tot, JsonValue.Create(rule.To), msg, v))
                     {
                         Delete(rule.Pt, rule.P, msg);
                     }
@@ -132,9 +164,32 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
         }
     }
 
-    private JsonNode? ValueOf(Rule rule, FlowMessage msg)
+    private JsonNode? ValueOf(Rule rule, FlowMessage msg) => ValueOf(rule, msg, out _);
+
+    private JsonNode? ValueOf(Rule rule, FlowMessage msg, out bool defined)
     {
-        var value = rule.Constant is not null ? rule.Constant.DeepClone() : Node.Evaluate(rule.Tot, JsonValue.Create(rule.To), msg);
+        defined = true;
+        JsonNode? value;
+        if (rule.Expression is { } expression)
+        {
+            JsonataResult result;
+            try
+            {
+                result = expression.Evaluate(msg);
+            }
+            catch (JsonataException ex)
+            {
+                // Node-RED: node.error(err, msg) reaches catch nodes; the message is not sent on.
+                Node.Error("Invalid JSONata expression: " + ex.Message, msg);
+                throw new RuleFailedException();
+            }
+            defined = result.IsDefined;
+            value = result.Value;
+        }
+        else
+        {
+            value = rule.Constant is not null ? rule.Constant.DeepClone() : Node.Evaluate(rule.Tot, JsonValue.Create(rule.To), msg);
+        }
         return rule.Dc || value?.Parent is not null ? JsonDepth.Clone(value) : value;
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
+using FlowFleet.Runtime.Scripting.Jsonata;
 
 namespace FlowFleet.Nodes.Core.Function;
 
@@ -9,7 +10,7 @@ namespace FlowFleet.Nodes.Core.Function;
     Help = """
     Tests a property (`msg`, `flow`, `global` or `env`) against rules, one output per rule: ==, !=, <, <=, >, >=, between,
     contains, matches regex, is true/false/null/not null, is empty/not empty, is of type, has key, sequence head/tail/index,
-    otherwise. With **checking all rules** (`checkall` not "false") a message goes to every matching output; else to the first.
+    JSONata expression is true (with `$I`/`$N` in a sequence), otherwise. Property and values may be JSONata expressions. With **checking all rules** (`checkall` not "false") a message goes to every matching output; else to the first.
     """)]
 public sealed partial class SwitchNode : FlowNode<SwitchConfig>
 {
@@ -22,17 +23,91 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
     private JsonNode? _previous;
     private bool _hasPrevious;
     private bool _usesPrevious;
+    private readonly Dictionary<(int Rule, string Key), JsonataExpression> _expressions = [];
+    private JsonataExpression? _propertyExpression;
+
+    /// <summary>False when an expression is invalid: Node-RED's switch then never handles messages.</summary>
+    private bool _valid = true;
+
+    /// <summary>A rule's JSONata expression failed for this message (already reported).</summary>
+    private sealed class RuleFailedException : Exception;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         // Only a rule comparing with the previous value needs a copy of each value kept.
         _usesPrevious = (Config.Rules ?? []).OfType<JsonObject>().Any(r => r["vt"]?.ToString() == "prev" || r["v2t"]?.ToString() == "prev");
+        if (Config.PropertyType == "jsonata")
+        {
+            _propertyExpression = PrepareOrReport(Config.Property ?? "");
+        }
+        var rules = Config.Rules ?? [];
+        for (var i = 0; i < rules.Count && _valid; i++)
+        {
+            foreach (var (valueKey, typeKey) in new[] { ("v", "vt"), ("v2", "v2t") })
+            {
+                if (rules[i] is JsonObject rule && rule[typeKey]?.ToString() == "jsonata" && (valueKey == "v" || rule.ContainsKey("v2"))
+                    && PrepareOrReport(rule[valueKey] is { } v ? JsonTools.ToJsString(v) : "") is { } expression)
+                {
+                    _expressions[(i, valueKey)] = expression;
+                }
+            }
+        }
         return Task.CompletedTask;
+    }
+
+    private JsonataExpression? PrepareOrReport(string text)
+    {
+        try
+        {
+            return JsonataExpression.Prepare(text, Node);
+        }
+        catch (JsonataException ex)
+        {
+            _valid = false;
+            Node.Error("Invalid JSONata expression: " + ex.Message);
+            return null;
+        }
     }
 
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
-        var (value, exists) = Property(msg);
+        if (!_valid)
+        {
+            return ValueTask.CompletedTask;
+        }
+        JsonNode? value;
+        bool exists;
+        if (_propertyExpression is not null)
+        {
+            try
+            {
+                var result = _propertyExpression.Evaluate(msg);
+                (value, exists) = (result.Value, result.IsDefined);
+            }
+            catch (JsonataException ex)
+            {
+                // Node-RED warns (not catchable) and drops the message.
+                Node.Warn("Invalid JSONata expression: " + ex.Message);
+                return ValueTask.CompletedTask;
+            }
+        }
+        else
+        {
+            (value, exists) = Property(msg);
+        }
+        try
+        {
+            Route(msg, value, exists);
+        }
+        catch (RuleFailedException)
+        {
+            // Reported with the message (catch nodes see it); nothing is sent.
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private void Route(FlowMessage msg, JsonNode? value, bool exists)
+    {
         var rules = Config.Rules ?? [];
         // Only the string "false" turns checkall off; boolean false still checks all rules (Node-RED's quirk).
         var checkAll = Node.Config["checkall"] is not JsonValue cv || !cv.TryGetValue<string>(out var s) || s != "false";
@@ -101,7 +176,6 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
         {
             Node.Send(ports);
         }
-        return ValueTask.CompletedTask;
     }
 
     private (JsonNode? Value, bool Exists) Property(FlowMessage msg)
@@ -126,6 +200,10 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
         var raw = rule[valueKey];
         var text = raw is null ? null : JsonTools.ToJsString(raw);
         var type = rule[typeKey]?.GetValue<string>() ?? SwitchRules.DefaultValueType(text);
+        if (_expressions.TryGetValue((index, valueKey), out var expression))
+        {
+            return EvaluateRule(expression, rule, msg);
+        }
         var value = type switch
         {
             "prev" => _hasPrevious ? _previous : null,
@@ -140,12 +218,35 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
     }
 }
 
+/// <summary>The switch node's JSONata rule values.</summary>
+public sealed partial class SwitchNode
+{
+    private JsonNode? EvaluateRule(JsonataExpression expression, JsonObject rule, FlowMessage msg)
+    {
+        // A "JSONata expression is true" rule sees the position in a message sequence as $I and $N.
+        Dictionary<string, JsonNode?>? bindings = null;
+        if (rule["t"]?.ToString() == "jsonata_exp" && msg.Data["parts"] is JsonObject parts && parts.ContainsKey("id") && parts.ContainsKey("index"))
+        {
+            bindings = new() { ["I"] = parts["index"]?.DeepClone(), ["N"] = parts["count"]?.DeepClone() };
+        }
+        try
+        {
+            return expression.Evaluate(msg, bindings).Value;
+        }
+        catch (JsonataException ex)
+        {
+            Node.Error("Invalid JSONata expression: " + ex.Message, msg);
+            throw new RuleFailedException();
+        }
+    }
+}
+
 public sealed class SwitchConfig
 {
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "propertyType", Types = ["msg", "flow", "global", "env"], Label = "Property")]
+    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "propertyType", Types = ["msg", "flow", "global", "jsonata", "env"], Label = "Property")]
     public string? Property { get; set; } = "payload";
 
     [NodeProperty(Default = "\"msg\"", UiHint = "hidden")]

@@ -50,8 +50,7 @@ internal static class SwitchRules
                     var i = JsonTools.ToNumber(parts?["index"]);
                     return parts is not null && i >= JsonTools.ToNumber(b) && i <= JsonTools.ToNumber(c);
                 }
-            case "jsonata_exp":
-                throw new NotSupportedException("JSONata expressions are not supported by FlowFleet; use a function node instead");
+            case "jsonata_exp": return JsonTools.Kind(b) == JsonValueKind.True;
             default:
                 throw new InvalidOperationException($"Unknown switch rule '{op}'");
         }

@@ -9,9 +9,10 @@ namespace FlowFleet.Nodes.Core.Sequence;
     Help = """
     **Automatic**: rebuilds what a split node split, using `msg.parts`. **Manual**: collects `property` of each message into a
     string (joined with `joiner`), an array, a key/value object (key from `msg[key]`, default `msg.topic`) or a merged object;
-    sends after `count` messages, after `timeout` seconds, or when a message has `msg.complete`.
+    sends after `count` messages, after `timeout` seconds, or when a message has `msg.complete`. **Reduce**: folds a sequence
+    with a JSONata expression (`$A` accumulator, `$I` index, `$N` count), starting from `reduceInit`, with an optional fixup.
     """)]
-public sealed class JoinNode : FlowNode<JoinConfig>
+public sealed partial class JoinNode : FlowNode<JoinConfig>
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Group> _groups = new(StringComparer.Ordinal);
@@ -29,6 +30,11 @@ public sealed class JoinNode : FlowNode<JoinConfig>
 
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
+        if (Config.Mode == "reduce")
+        {
+            Reduce(msg);
+            return ValueTask.CompletedTask;
+        }
         var auto = Config.Mode is null or "auto" && msg.Data["parts"] is JsonObject;
         var parts = msg.Data["parts"] as JsonObject;
         var key = auto ? parts!["id"]?.GetValue<string>() ?? "" : "";
@@ -171,7 +177,7 @@ public sealed class JoinConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"auto\"", UiHint = "select", Options = ["auto:automatic", "custom:manual"], Label = "Mode")]
+    [NodeProperty(Default = "\"auto\"", UiHint = "select", Options = ["auto:automatic", "custom:manual", "reduce:reduce sequence"], Label = "Mode")]
     public string? Mode { get; set; } = "auto";
 
     [NodeProperty(Default = "\"array\"", UiHint = "select", Options = ["string:a String", "array:an Array", "object:a key/value Object", "merged:a merged Object"], Label = "Combine each")]
@@ -194,4 +200,19 @@ public sealed class JoinConfig
 
     [NodeProperty(Default = "\"\"", UiHint = "number", Label = "After a timeout (s)")]
     public double Timeout { get; set; }
+
+    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Evaluate in reverse order (last to first)")]
+    public bool ReduceRight { get; set; }
+
+    [NodeProperty(Default = "\"\"", Label = "Reduce exp")]
+    public string? ReduceExp { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "typed", TypeProperty = "reduceInitType", Types = ["num", "str", "bool", "json", "bin", "date", "jsonata", "flow", "global", "env"], Label = "Initial value")]
+    public string? ReduceInit { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "hidden")]
+    public string? ReduceInitType { get; set; }
+
+    [NodeProperty(Default = "\"\"", Label = "Fixup exp")]
+    public string? ReduceFixup { get; set; }
 }

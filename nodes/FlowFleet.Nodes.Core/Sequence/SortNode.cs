@@ -73,8 +73,8 @@ public sealed class SortNode : FlowNode<SortConfig>
         if (Config.MsgKeyType == "jsonata")
         {
             // The expression is evaluated against each element, as Node-RED does.
-            sorted = Sort(data.ToList(), e => Node.Evaluate("jsonata", Config.MsgKey,
-                new FlowMessage(e as JsonObject ?? throw new InvalidOperationException("Sorting by an expression needs object elements"))));
+            var expression = TypedInput.Jsonata(Config.MsgKey ?? "", Node);
+            sorted = Sort(data.ToList(), e => expression.Evaluate(e).Value);
         }
         else
         {

@@ -2,7 +2,10 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using FlowFleet.Runtime.Nodes;
+using FlowFleet.Runtime.Scripting.Jsonata;
 
 namespace FlowFleet.Runtime.Messages;
 
@@ -64,7 +67,7 @@ public static partial class TypedInput
             case "env":
                 return JsonValue.Create(text.Contains("${", StringComparison.Ordinal) ? ExpandEnv(text, node) : node.GetEnv(text) ?? "");
             case "jsonata":
-                throw new NotSupportedException("JSONata expressions are not supported by FlowFleet; use a function node instead");
+                return Jsonata(text, node).Evaluate(msg).Value;
             case "node":
                 return JsonValue.Create(node.Id);
             default:
@@ -85,6 +88,29 @@ public static partial class TypedInput
             "flow" or "global" => result is not null,
             _ => true,
         };
+    }
+
+    private static readonly ConditionalWeakTable<INodeHost, ConcurrentDictionary<string, JsonataExpression>> s_jsonata = new();
+
+    /// <summary>
+    /// A node's JSONata expression, prepared on first use and kept while the node lives (Node-RED prepares it on every
+    /// evaluation of a typed input; the result is the same). A syntax error throws <see cref="JsonataException"/>.
+    /// </summary>
+    public static JsonataExpression Jsonata(string text, INodeHost node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var cache = s_jsonata.GetOrCreateValue(node);
+        if (cache.TryGetValue(text, out var expr))
+        {
+            return expr;
+        }
+        expr = JsonataExpression.Prepare(text, node);
+        // Expressions built from message data could grow this without bound: keep only the first few.
+        if (cache.Count < 64)
+        {
+            cache.TryAdd(text, expr);
+        }
+        return expr;
     }
 
     /// <summary>Replaces <c>${VAR}</c> in a string with environment values.</summary>

@@ -41,8 +41,13 @@ public sealed class TypedInputTests : IAsyncLifetime
         Assert.Contains("Invalid JSON", Assert.Throws<InvalidOperationException>(() => Eval("json", "{nope")).Message, StringComparison.Ordinal);
 
     [Fact]
-    public void Jsonata_is_refused_with_a_clear_message() =>
-        Assert.Contains("JSONata", Assert.Throws<NotSupportedException>(() => Eval("jsonata", "$now()")).Message, StringComparison.Ordinal);
+    public void Jsonata_evaluates_against_the_message_with_node_bindings()
+    {
+        var msg = new FlowMessage(new JsonObject { ["payload"] = 20, ["topic"] = "t" });
+        Assert.Equal(42, JsonTools.ToNumber(Eval("jsonata", "payload * 2 + $count([1,2])", msg)));
+        Assert.Equal("plant-1/t", Eval("jsonata", "$env('SITE') & '/' & topic", msg)!.GetValue<string>());
+        Assert.Equal("t", Eval("jsonata", "msg.topic", msg)!.GetValue<string>());
+    }
 
     [Fact]
     public void References_read_msg_context_with_stores_and_env()
