@@ -1,0 +1,103 @@
+using FlowFleet.DeviceSim.Ble;
+using FlowFleet.Fleet.Ble;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace FlowFleet.Editor.Tests;
+
+/// <summary>
+/// The BLE page in headless Chromium with mouse and keyboard: four unprovisioned simulated Shellies in range, three of them
+/// provisioned from the page (progress and a result per device), then found on the Devices page; the RPC console over BLE.
+/// </summary>
+public sealed class BleEndToEndTests : IAsyncLifetime
+{
+    private const string Password = "ble-e2e-pass";
+    private WebApplication _app = default!;
+    private IPlaywright _playwright = default!;
+    private IBrowser _browser = default!;
+    private SimBleAdapter _adapter = default!;
+    private string _base = "";
+
+    public async Task InitializeAsync()
+    {
+        var data = Directory.CreateTempSubdirectory("flowfleet-ble-").FullName;
+        _adapter = new SimBleAdapter("sim-e2e");
+        _adapter.AddUnprovisioned(4, "BEE000", "plus1pm", network: ("Workshop", "ws-pass-42"));
+        // Manual admission (the default): the provisioner's enrollment token admits what it provisions.
+        _app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", Password],
+            new ServerOptions { DataDirectory = data, PluginsDirectory = Path.Combine(data, "none"), Console = TextWriter.Null, Services = s => s.AddSingleton<IBleAdapter>(_adapter) });
+        await FlowFleetHost.InitializeAsync(_app);
+        await _app.StartAsync();
+        _base = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Provision_three_devices_from_the_ble_page_and_see_them_on_the_devices_page()
+    {
+        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1500, Height = 1000 } })).NewPageAsync();
+        await HistoryEndToEndTests.LogInAsync(page, _base, Password);
+        await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator("a:has-text('BLE')").First);
+        await page.WaitForSelectorAsync("[data-testid=ble-page][data-ready=true]");
+        await page.Locator("[data-testid=ble-adapter][data-name='sim-e2e'][data-state='Ready']").WaitForAsync();
+        Assert.Equal(0, await page.Locator("[data-testid=ble-device]").CountAsync());
+
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator("[data-testid=ble-scan]"));
+        await page.Locator("[data-testid=ble-adapter][data-state='Scanning']").WaitForAsync();
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('[data-testid=ble-device][data-provisioned=false]').length === 4");
+
+        // The RPC console talks to a device over GATT before it is provisioned.
+        var first = _adapter.Devices[0];
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator($"[data-testid=ble-device][data-address='{first.Address}'] [data-testid=ble-pick-rpc]"));
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator("[data-testid=ble-rpc-run]"));
+        await page.Locator($"[data-testid=ble-rpc-result][data-ok=true]:has-text('{first.Device.Id}')").WaitForAsync();
+
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator("input[data-testid=ble-ssid], [data-testid=ble-ssid] input").First);
+        await page.Keyboard.TypeAsync("Workshop");
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator("input[data-testid=ble-password], [data-testid=ble-password] input").First);
+        await page.Keyboard.TypeAsync("ws-pass-42");
+        var chosen = _adapter.Devices.Take(3).ToList();
+        foreach (var d in chosen)
+        {
+            await HistoryEndToEndTests.ClickAsync(page, page.Locator($"[data-testid=ble-device][data-address='{d.Address}'] [data-testid=ble-select]"));
+        }
+        await page.Locator("[data-testid=ble-provision]:has-text('provision 3')").WaitForAsync();
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator("[data-testid=ble-provision]"));
+        foreach (var d in chosen)
+        {
+            await page.Locator($"[data-testid=ble-device][data-address='{d.Address}'] [data-testid=ble-status][data-state=done]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+        }
+        var left = _adapter.Devices[3];
+        Assert.Equal("", await page.Locator($"[data-testid=ble-device][data-address='{left.Address}'] [data-testid=ble-status]").GetAttributeAsync("data-state"));
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('[data-testid=ble-device][data-provisioned=true]').length === 3");
+        var hub = _app.Services.GetRequiredService<DeviceHub>();
+        Assert.All(chosen, d => Assert.True(hub.IsOnline(d.Device.Id)));
+        Assert.False(hub.IsOnline(left.Device.Id));
+
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator("a:has-text('Devices')").First);
+        await page.WaitForSelectorAsync("[data-testid=devices-page][data-ready=true]");
+        foreach (var d in chosen)
+        {
+            await page.Locator($"[data-testid=device-card][data-id='{d.Device.Id}']").WaitForAsync();
+        }
+        Assert.Equal(0, await page.Locator($"[data-testid=device-card][data-id='{left.Device.Id}']").CountAsync());
+    }
+}
