@@ -11,11 +11,13 @@ var rate = new Option<int>("--rate") { Description = "New connections per second
 var http = new Option<string?>("--http") { Description = "Serve the devices' local /rpc at this URL, e.g. http://127.0.0.1:8081" };
 var password = new Option<string?>("--password") { Description = "Enable digest auth on the local channels with this password" };
 var on = new Option<bool>("--on") { Description = "Start with every switch and light on (meters show load)" };
+var mqtt = new Option<string?>("--mqtt") { Description = "Connect over MQTT to this broker instead (mqtt://[user:password@]host:1883), as Shelly devices with MQTT enabled" };
+var mqttToken = new Option<string?>("--mqtt-token") { Description = "With --mqtt: sign in as user <device id> with this enrollment token as password" };
 var seconds = new Option<int>("--seconds") { Description = "Stop after this many seconds (0 = run until Ctrl+C)" };
 
 var root = new RootCommand("FlowFleet device simulator: Shelly Gen2+ devices on an outbound websocket")
 {
-    server, count, profile, interval, first, rate, http, password, seconds, on,
+    server, count, profile, interval, first, rate, http, password, seconds, on, mqtt, mqttToken,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -23,7 +25,12 @@ root.SetAction(async (parse, ct) =>
     SimFleet fleet;
     try
     {
-        fleet = new SimFleet(parse.GetValue(server), parse.GetValue(count), parse.GetValue(profile)!, options, parse.GetValue(first), parse.GetValue(password));
+        Uri? broker = null;
+        if (parse.GetValue(mqtt) is { } m && (!Uri.TryCreate(m, UriKind.Absolute, out broker) || broker.Scheme != "mqtt"))
+        {
+            throw new ArgumentException($"--mqtt '{m}' is not an mqtt://host:port URL");
+        }
+        fleet = new SimFleet(parse.GetValue(server), parse.GetValue(count), parse.GetValue(profile)!, options, parse.GetValue(first), parse.GetValue(password), mqtt: broker, mqttToken: parse.GetValue(mqttToken));
     }
     catch (ArgumentException ex)
     {
@@ -44,14 +51,14 @@ root.SetAction(async (parse, ct) =>
         local = await LocalRpcServer.StartAsync(fleet.Devices, url);
         Console.WriteLine($"Local RPC: {local.BaseUri}dev/<device id>/rpc");
     }
-    Console.WriteLine($"Starting {fleet.Connections.Count} devices → {parse.GetValue(server)}");
+    Console.WriteLine($"Starting {fleet.Devices.Count()} devices → {parse.GetValue(mqtt) ?? parse.GetValue(server)}");
     using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
     if (parse.GetValue(seconds) > 0)
     {
         stop.CancelAfter(TimeSpan.FromSeconds(parse.GetValue(seconds)));
     }
     await fleet.StartAsync(parse.GetValue(rate), ct: stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
-    var total = fleet.Connections.Count;
+    var total = fleet.Devices.Count();
     try
     {
         while (!stop.IsCancellationRequested)

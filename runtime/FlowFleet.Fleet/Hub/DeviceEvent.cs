@@ -31,3 +31,12 @@ public sealed record DeviceEvent(DeviceEventKind Kind, string DeviceId, JsonNode
 
     public string? Method { get; init; }
 }
+
+/// <summary>
+/// A device connection that is not the <c>/shelly</c> websocket but presents itself as one (messages in, messages out, close):
+/// the same hub, session, registry and fleet nodes serve it. <see cref="Transport"/> names it on the Devices page and in the API.
+/// </summary>
+public interface IDeviceChannel
+{
+    string Transport { get; }
+}

@@ -353,6 +353,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             }
             state.LastSeen = DateTime.UtcNow;
             state.Ip = remote ?? state.Ip;
+            state.Transport = session.Transport;
             state.StatusDirty = true;
         }
         return (session, created, admitted);

@@ -40,6 +40,9 @@ public sealed class DeviceSession
 
     public string? RemoteAddress { get; }
 
+    /// <summary>How frames travel: <c>websocket</c> (<c>/shelly</c>) or another transport's name (<c>mqtt</c>).</summary>
+    public string Transport => (_socket as IDeviceChannel)?.Transport ?? "websocket";
+
     public DateTimeOffset ConnectedAt { get; }
 
     public long FramesIn { get; internal set; }

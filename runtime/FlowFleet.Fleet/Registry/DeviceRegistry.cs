@@ -370,6 +370,13 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
     /// <summary>What is stored of a token bound to a device: its SHA-256, hex.</summary>
     public static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
 
+    /// <summary>True when the token exists and is not revoked (an MQTT client signing in with it; no use is counted).</summary>
+    public async Task<bool> IsTokenValidAsync(string token, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.EnrollmentTokens.AnyAsync(t => t.Token == token && !t.Revoked, ct);
+    }
+
     public async Task<bool> UseTokenAsync(string token, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);

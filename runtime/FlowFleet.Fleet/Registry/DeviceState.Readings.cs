@@ -12,7 +12,7 @@ public sealed partial class DeviceState
             return new JsonObject
             {
                 ["id"] = Id, ["name"] = Name, ["model"] = Model, ["app"] = App, ["gen"] = Gen, ["online"] = Online, ["admission"] = Admission,
-                ["mac"] = Mac, ["fw"] = FirmwareVersion, ["ip"] = Ip, ["rssi"] = JsonRead.Number(StatusOf("wifi").Field("rssi")),
+                ["mac"] = Mac, ["fw"] = FirmwareVersion, ["ip"] = Ip, ["transport"] = Transport, ["rssi"] = JsonRead.Number(StatusOf("wifi").Field("rssi")),
                 ["tags"] = new JsonArray(Tags.Select(t => (JsonNode?)t).ToArray()), ["groups"] = new JsonArray(groups.Select(g => (JsonNode?)g).ToArray()),
                 ["lastSeen"] = LastSeen == default ? null : LastSeen.ToString("O"), ["readings"] = Readings(),
             };

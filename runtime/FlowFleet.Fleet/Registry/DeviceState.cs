@@ -26,6 +26,9 @@ public sealed partial class DeviceState(string id)
 
     public string? Ip { get; set; }
 
+    /// <summary>How the device last connected: <c>websocket</c> or <c>mqtt</c> (not stored; known once it connects).</summary>
+    public string? Transport { get; set; }
+
     /// <summary>pending, accepted or denied.</summary>
     public string Admission { get; set; } = AdmissionStates.Pending;
 

@@ -130,6 +130,7 @@ public static class FlowFleetHost
         services.AddMudServices(c => c.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         services.Configure<FleetOptions>(builder.Configuration.GetSection("Fleet"));
         services.AddFleet(Path.Combine(dataDir, "fleet.db"));
+        services.AddFlowFleetMqtt(builder.Configuration, options.Demo);
         services.AddSingleton<ClientHub>();
         services.AddFlowFleetBle(options.Demo);
         services.AddSingleton<Ble.BleClientMethods>();
