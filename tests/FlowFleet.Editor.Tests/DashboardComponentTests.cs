@@ -111,6 +111,20 @@ public sealed class DashboardComponentTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Device_card_and_page_show_a_device_that_came_over_mqtt()
+    {
+        var d = Device("shellyplus1pm-000000000001");
+        d.Transport = "mqtt";
+        var card = _ctx.Render<DeviceCard>(p => p.Add(x => x.Device, d).Add(x => x.Status, d.Status).Add(x => x.Readings, d.Readings()));
+        Assert.Contains("· MQTT", card.Markup, StringComparison.Ordinal);
+        var ws = Device("shellyplus1pm-000000000002");
+        ws.Transport = "websocket";
+        Assert.DoesNotContain("MQTT", _ctx.Render<DeviceCard>(p => p.Add(x => x.Device, ws).Add(x => x.Status, ws.Status).Add(x => x.Readings, ws.Readings())).Markup, StringComparison.Ordinal);
+        var page = _ctx.Render<DevicePage>(p => p.Add(x => x.Id, d.Id));
+        page.WaitForAssertion(() => Assert.Contains("· mqtt", page.Markup, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Devices_page_lists_and_filters_server_side()
     {
         _auth.Permission = "devices.read";

@@ -6,6 +6,7 @@ using FlowFleet.DeviceSim;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Registry;
 using FlowFleet.Nodes.Core.Tests.Network.Mqtt;
+using FlowFleet.Server.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using MQTTnet;
 using MQTTnet.Adapter;
@@ -155,5 +156,37 @@ public sealed class ShellyMqttTests
             await Task.WhenAny(got.Task, Task.Delay(200));
         }
         Assert.Equal("HELLO", await got.Task.WaitAsync(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task Demo_turns_the_broker_on_even_when_its_port_is_taken_and_its_mqtt_devices_join_the_fleet()
+    {
+        // Another broker (or another demo) holds the configured port: the demo's broker takes a free one.
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var dataDir = Directory.CreateTempSubdirectory("flowfleet-demo-").FullName;
+        var app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", ServerFixture.AdminPassword, "--Mqtt:Broker:Address", "127.0.0.1", "--Mqtt:Broker:Port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            new ServerOptions { DataDirectory = dataDir, Demo = true, PluginsDirectory = Path.Combine(dataDir, "no-plugins"), Console = TextWriter.Null });
+        await FlowFleetHost.InitializeAsync(app);
+        await app.StartAsync();
+        try
+        {
+            var broker = app.Services.GetRequiredService<FlowFleet.Fleet.Mqtt.EmbeddedMqttBroker>();
+            Assert.True(broker.IsRunning);
+            Assert.NotEqual(port, broker.Port);
+            var demo = app.Services.GetRequiredService<DemoDevices>();
+            await FleetApiTests.WaitUntil(() => Task.FromResult(demo.MqttFleet is not null), "the demo's MQTT devices", 20_000);
+            var hub = app.Services.GetRequiredService<DeviceHub>();
+            var ids = demo.MqttFleet!.Devices.Select(d => d.Id).ToList();
+            Assert.Equal(DemoDevices.MqttDeviceCount, ids.Count);
+            await FleetApiTests.WaitUntil(() => Task.FromResult(ids.All(hub.IsOnline)), "demo MQTT devices online", 20_000);
+            Assert.All(ids, id => Assert.Equal("mqtt", hub.Session(id)!.Transport));
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
     }
 }

@@ -40,18 +40,22 @@ public sealed partial class EmbeddedMqttBroker(IOptions<MqttOptions> options, De
 
     public string InternalPassword { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 
+    private int _port = options.Value.Broker.Port;
+
     public bool Enabled => _options.Enabled;
 
     public bool IsRunning => _server?.IsStarted == true;
 
-    /// <summary>The plain port (or the TLS port when only TLS listens).</summary>
-    public int Port => _options.Port > 0 ? _options.Port : _options.TlsPort;
+    /// <summary>The plain port (0 when only TLS listens).</summary>
+    public int Port => _port;
 
     public int ClientCount => _clients.Count;
 
     public string Name => "embedded broker";
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken) => StartAsync(cancellationToken, retried: false);
+
+    private async Task StartAsync(CancellationToken cancellationToken, bool retried)
     {
         if (!_options.Enabled)
         {
@@ -59,9 +63,9 @@ public sealed partial class EmbeddedMqttBroker(IOptions<MqttOptions> options, De
         }
         var address = IPAddress.TryParse(_options.Address, out var a) ? a : IPAddress.Any;
         var b = new MqttServerOptionsBuilder().WithPersistentSessions(false).WithMaxPendingMessagesPerClient(10_000);
-        if (_options.Port > 0)
+        if (_port > 0)
         {
-            b.WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(address).WithDefaultEndpointPort(_options.Port);
+            b.WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(address).WithDefaultEndpointPort(_port);
         }
         else
         {
@@ -81,9 +85,31 @@ public sealed partial class EmbeddedMqttBroker(IOptions<MqttOptions> options, De
         };
         server.InterceptingPublishAsync += OnPublishAsync;
         server.InterceptingSubscriptionAsync += OnSubscribeAsync;
-        await server.StartAsync().ConfigureAwait(false);
+        try
+        {
+            await server.StartAsync().ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException ex) when (_options.AnyPortIfTaken && _port > 0 && !retried)
+        {
+            // --demo next to another broker (or another demo): any free port rather than no broker.
+            server.Dispose();
+            using var probe = new System.Net.Sockets.TcpListener(address, 0);
+            probe.Start();
+            _port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            LogPortTaken(_options.Port, _port, ex.Message);
+            await StartAsync(cancellationToken, retried: true).ConfigureAwait(false);
+            return;
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            // A broker that cannot listen must not take the server down with it (the rest works without it).
+            server.Dispose();
+            LogStartFailed(_options.Address, _port, ex.Message);
+            return;
+        }
         _server = server;
-        LogStarted(_options.Address, _options.Port, string.IsNullOrEmpty(_options.CertificatePath) ? 0 : _options.TlsPort);
+        LogStarted(_options.Address, _port, string.IsNullOrEmpty(_options.CertificatePath) ? 0 : _options.TlsPort);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -203,6 +229,12 @@ public sealed partial class EmbeddedMqttBroker(IOptions<MqttOptions> options, De
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Embedded MQTT broker listening on {Address}:{Port} (TLS port {TlsPort}, 0 = none)")]
     private partial void LogStarted(string address, int port, int tlsPort);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedded MQTT broker: port {Port} is taken, listening on {Other} instead ({Error})")]
+    private partial void LogPortTaken(int port, int other, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Embedded MQTT broker could not listen on {Address}:{Port}: {Error}; running without it")]
+    private partial void LogStartFailed(string address, int port, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT client {ClientId} from {Remote} refused: bad user name or password (user {User})")]
     private partial void LogRefused(string clientId, string? remote, string? user);

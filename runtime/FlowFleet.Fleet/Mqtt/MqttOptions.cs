@@ -28,6 +28,9 @@ public sealed class MqttBrokerOptions
 
     /// <summary>Clients without credentials may connect (devices then wait in the waiting room unless admission is auto).</summary>
     public bool AllowAnonymous { get; set; }
+
+    /// <summary>When <see cref="Port"/> is taken, listen on any free port instead (set by <c>--demo</c>).</summary>
+    public bool AnyPortIfTaken { get; set; }
 }
 
 /// <summary><c>Mqtt:Shelly</c>: Shelly Gen2+ devices with MQTT enabled join the fleet.</summary>

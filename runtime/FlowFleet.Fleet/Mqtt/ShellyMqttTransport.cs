@@ -53,7 +53,7 @@ public sealed partial class ShellyMqttTransport(DeviceHub hub, EmbeddedMqttBroke
             }
             _link = new ClientMqttLink(uri, logger);
         }
-        else if (embedded.Enabled)
+        else if (embedded.IsRunning)
         {
             _link = embedded;
         }

@@ -17,6 +17,7 @@ public static class MqttSetup
         if (demo && string.IsNullOrEmpty(configuration["Mqtt:Broker:Enabled"]))
         {
             configuration["Mqtt:Broker:Enabled"] = "true";
+            configuration["Mqtt:Broker:AnyPortIfTaken"] ??= "true";
         }
         services.Configure<MqttOptions>(configuration.GetSection("Mqtt"));
         services.AddSingleton<IMqttUserStore, UserStoreMqttCheck>();
@@ -34,13 +35,13 @@ public static class MqttSetup
     {
         public MqttBrokerEndpoint? Find(string name)
         {
-            if (!string.Equals(name, EmbeddedName, StringComparison.OrdinalIgnoreCase) || !broker.Enabled || options.Value.Broker.Port <= 0)
+            if (!string.Equals(name, EmbeddedName, StringComparison.OrdinalIgnoreCase) || !broker.IsRunning || broker.Port <= 0)
             {
                 return null;
             }
             var address = options.Value.Broker.Address;
             var host = address is "0.0.0.0" or "::" or "" ? "127.0.0.1" : address;
-            return new MqttBrokerEndpoint(host, options.Value.Broker.Port, EmbeddedMqttBroker.InternalUser, broker.InternalPassword);
+            return new MqttBrokerEndpoint(host, broker.Port, EmbeddedMqttBroker.InternalUser, broker.InternalPassword);
         }
     }
 }

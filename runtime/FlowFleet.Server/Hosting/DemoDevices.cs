@@ -11,9 +11,17 @@ namespace FlowFleet.Server.Hosting;
 /// switched on and drawing power, covers, dimmers, a 3-phase meter, an i4 whose button someone presses now and then, a
 /// sleeping H&amp;T); on the first start the example flows from <c>flows/</c> are installed.
 /// </summary>
-public sealed partial class DemoDevices(IServer server, IHostApplicationLifetime lifetime, ILogger<DemoDevices> logger) : IHostedService, IAsyncDisposable
+public sealed partial class DemoDevices(IServer server, IHostApplicationLifetime lifetime, ILogger<DemoDevices> logger,
+    FlowFleet.Fleet.Mqtt.EmbeddedMqttBroker? broker = null) : IHostedService, IAsyncDisposable
 {
     public const int DeviceCount = 12;
+
+    /// <summary>Devices that talk MQTT to the embedded broker instead (Shelly over MQTT), when it runs.</summary>
+    public const int MqttDeviceCount = 4;
+
+    private SimFleet? _mqttFleet;
+
+    public SimFleet? MqttFleet => _mqttFleet;
 
     private SimFleet? _fleet;
     private CancellationTokenSource? _stop;
@@ -39,6 +47,13 @@ public sealed partial class DemoDevices(IServer server, IHostApplicationLifetime
         }
         await _fleet.StartAsync();
         LogStarted(DeviceCount, ws);
+        if (broker is { IsRunning: true, Port: > 0 })
+        {
+            var mqtt = new Uri($"mqtt://{Uri.EscapeDataString(FlowFleet.Fleet.Mqtt.EmbeddedMqttBroker.InternalUser)}:{broker.InternalPassword}@127.0.0.1:{broker.Port}");
+            _mqttFleet = new SimFleet(null, MqttDeviceCount, "mix", new SimOptions { ReportInterval = TimeSpan.FromSeconds(5) }, firstIndex: DeviceCount, mqtt: mqtt);
+            await _mqttFleet.StartAsync();
+            LogStarted(MqttDeviceCount, $"mqtt://127.0.0.1:{broker.Port}");
+        }
         _stop = new CancellationTokenSource();
         _presser = PressButtonsAsync(_stop.Token);
     }
@@ -80,6 +95,11 @@ public sealed partial class DemoDevices(IServer server, IHostApplicationLifetime
         {
             await _fleet.DisposeAsync();
             _fleet = null;
+        }
+        if (_mqttFleet is not null)
+        {
+            await _mqttFleet.DisposeAsync();
+            _mqttFleet = null;
         }
     }
 
