@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-6}
-SHARED=${SHARED:-../shared/bench}
+SHARED=${SHARED:-../shared/bench}; [ -d "$SHARED" ] || SHARED=/work/shared/bench   # from a worktree
 FLOW=$SHARED/throughput-flow.json
 PORT_FF=17011; PORT_NR=18801
 DATA=$(mktemp -d)

@@ -79,6 +79,10 @@ public sealed class RedApiTests
 
         var nodes = await admin.GetFromJsonAsync<JsonArray>("/red/nodes");
         Assert.Contains(nodes!, n => n!["types"]!.AsArray().Any(t => t!.GetValue<string>() == "function"));
+        // Each type under its real module: Node-RED's core types as node-red, the fleet types not.
+        string ModuleOf(string type) => nodes!.Single(n => n!["types"]!.AsArray().Any(t => t!.GetValue<string>() == type))!["module"]!.GetValue<string>();
+        Assert.Equal("node-red", ModuleOf("function"));
+        Assert.Equal("flowfleet-fleet", ModuleOf("shelly in"));
         var settings = await admin.GetFromJsonAsync<JsonObject>("/red/settings");
         Assert.Equal("/", settings!["httpNodeRoot"]!.GetValue<string>());
         Assert.Contains("flowfleet_messages_in_total", await admin.GetStringAsync("/metrics"), StringComparison.Ordinal);

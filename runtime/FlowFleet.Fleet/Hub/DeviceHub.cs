@@ -453,7 +453,9 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         registry.ApplyIdentity(session.State, info.IsCompletedSuccessfully ? info.Result as JsonObject : null, configObject, statusObject, methodList);
         if (info.IsFaulted)
         {
-            throw info.Exception!.InnerException as ShellyRpcException ?? new ShellyRpcException(-1, "GetDeviceInfo failed");
+            // The device's own error, thrown with the stack it was raised with.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(info.Exception!.InnerException as ShellyRpcException
+                ?? new ShellyRpcException(-1, "GetDeviceInfo failed: " + info.Exception.GetBaseException().Message));
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Nodes;
+using Microsoft.Extensions.Logging;
 
 namespace FlowFleet.Runtime;
 
@@ -25,9 +26,19 @@ public sealed record NodeLogEntry(string NodeId, string Type, string? Name, stri
 /// <summary>A node's status changed.</summary>
 public sealed record NodeStatusEvent(string NodeId, string Type, string? FlowId, NodeStatus Status);
 
-/// <summary>The engine's outbound events (debug, status, logs, deploys). Subscribers must not block.</summary>
+/// <summary>The engine's outbound events (debug, status, logs, deploys). Subscribers must not block; one that throws is logged.</summary>
 public sealed class FlowEvents
 {
+    public FlowEvents()
+    {
+    }
+
+    public FlowEvents(ILogger<FlowEvents> logger)
+    {
+        Debug.Logger = Status.Logger = Log.Logger = logger;
+        Deployed.Logger = logger;
+    }
+
     public Notifier<DebugMessage> Debug { get; } = new();
 
     public Notifier<NodeStatusEvent> Status { get; } = new();

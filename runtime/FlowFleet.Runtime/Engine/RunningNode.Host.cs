@@ -97,10 +97,13 @@ internal sealed partial class RunningNode
         return found;
     }
 
-    public void Error(string message, FlowMessage? msg = null)
+    public void Error(string message, FlowMessage? msg = null) => Error(message, msg, cause: null);
+
+    /// <summary>A node error; <paramref name="cause"/>, when the node threw, goes to the log with its stack.</summary>
+    public void Error(string message, FlowMessage? msg, Exception? cause)
     {
         _engine.Metrics.CountError(Spec.Type);
-        Logger.LogWarning("[{Type}:{Id}] {Message}", Type, Id, message);
+        Logger.LogWarning(cause, "[{Type}:{Id}] {Message}", Type, Id, message);
         _engine.Events.Log.Publish(new NodeLogEntry(Id, Type, Name, "error", message));
         // As in Node-RED, an error a catch node handles is not shown in the sidebar.
         if (msg is null || !Scope.ReportError(this, message, msg))

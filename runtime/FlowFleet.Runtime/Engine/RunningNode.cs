@@ -237,7 +237,9 @@ internal sealed partial class RunningNode : INodeHost
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Error(ex is AggregateException { InnerException: { } inner } ? inner.Message : ex.Message, msg);
+            // The node's own exception (not a wrapper), logged with its stack; a script's error is the script's message.
+            var cause = ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerExceptions[0] : ex;
+            Error(cause.Message, msg, cause is Scripting.ScriptException ? null : cause);
             return;
         }
         if (!_deferDone && Scope.HasCompleteObservers)

@@ -11,20 +11,27 @@ namespace FlowFleet.Runtime;
 public static class RuntimeServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the flow engine: registry (filled with the node assemblies given), events, contexts and the engine.
-    /// <paramref name="dataDirectory"/> anchors relative SQLite context paths.
+    /// Registers the flow engine: registry (filled with the node assemblies given, each under its module name, then by
+    /// <paramref name="extend"/>, e.g. plugins), events, contexts and the engine. This is the one place the registry is
+    /// built. <paramref name="dataDirectory"/> anchors relative SQLite context paths.
     /// </summary>
-    public static IServiceCollection AddFlowRuntime(this IServiceCollection services, string dataDirectory, params Assembly[] nodeAssemblies)
+    public static IServiceCollection AddFlowRuntime(this IServiceCollection services, string dataDirectory, params Assembly[] nodeAssemblies) =>
+        AddFlowRuntime(services, dataDirectory, nodeAssemblies, extend: null);
+
+    public static IServiceCollection AddFlowRuntime(this IServiceCollection services, string dataDirectory, Assembly[] nodeAssemblies,
+        Action<NodeRegistry, IServiceProvider>? extend)
     {
         ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(nodeAssemblies);
         services.AddOptions<FlowEngineOptions>();
-        services.TryAddSingleton(_ =>
+        services.TryAddSingleton(sp =>
         {
             var registry = new NodeRegistry();
             foreach (var a in nodeAssemblies)
             {
-                registry.RegisterAssembly(a, a.GetName().Name?.Replace("FlowFleet.Nodes.", "", StringComparison.Ordinal).ToLowerInvariant() ?? "core");
+                registry.RegisterAssembly(a);
             }
+            extend?.Invoke(registry, sp);
             return registry;
         });
         services.TryAddSingleton<FlowEvents>();

@@ -18,25 +18,53 @@ public sealed class NodeRegistry
 
     public NodeDescriptor? Find(string type) => _types.GetValueOrDefault(type);
 
+    /// <summary>
+    /// Adds a node type under its type key and aliases. A key that is taken is refused with an error naming both modules:
+    /// a plugin cannot silently replace a built-in type (or another plugin's).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The type key or an alias is already registered.</exception>
     public void Register(NodeDescriptor descriptor, params string[] aliases)
     {
         ArgumentNullException.ThrowIfNull(descriptor);
-        _types[descriptor.Type] = descriptor;
-        foreach (var a in aliases)
+        ArgumentNullException.ThrowIfNull(aliases);
+        lock (_types)
         {
-            _types[a] = descriptor;
+            CheckFree([(descriptor, aliases)]);
+            Add(descriptor, aliases);
         }
     }
 
-    /// <summary>Registers every <see cref="FlowNode"/> class carrying <see cref="NodeTypeAttribute"/> in the assembly.</summary>
-    public NodeRegistry RegisterAssembly(Assembly assembly, string module = "core")
+    /// <summary>The module name of a node assembly: <c>FlowFleet.Nodes.Core</c> is "core", <c>FlowFleet.Nodes.Fleet</c> "fleet".</summary>
+    public static string ModuleOf(Assembly assembly)
     {
         ArgumentNullException.ThrowIfNull(assembly);
+        var name = assembly.GetName().Name ?? "core";
+        return name.StartsWith("FlowFleet.Nodes.", StringComparison.Ordinal) ? name["FlowFleet.Nodes.".Length..].ToLowerInvariant() : name;
+    }
+
+    /// <summary>
+    /// Registers every <see cref="FlowNode"/> class carrying <see cref="NodeTypeAttribute"/> in the assembly under
+    /// <paramref name="module"/> (by default <see cref="ModuleOf"/>). All or nothing: if one type key is taken, none is added.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A type key or alias is already registered (or declared twice).</exception>
+    public NodeRegistry RegisterAssembly(Assembly assembly, string? module = null)
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        module ??= ModuleOf(assembly);
+        var found = new List<(NodeDescriptor, string[])>();
         foreach (var t in assembly.GetTypes())
         {
             if (!t.IsAbstract && typeof(FlowNode).IsAssignableFrom(t) && t.GetCustomAttribute<NodeTypeAttribute>() is { } attr)
             {
-                Register(Describe(t, attr, module), attr.Aliases);
+                found.Add((Describe(t, attr, module), attr.Aliases));
+            }
+        }
+        lock (_types)
+        {
+            CheckFree(found);
+            foreach (var (d, aliases) in found)
+            {
+                Add(d, aliases);
             }
         }
         return this;
@@ -48,6 +76,32 @@ public sealed class NodeRegistry
             ?? throw new InvalidOperationException($"{typeof(TNode).Name} has no [NodeType]");
         Register(Describe(typeof(TNode), attr, module), attr.Aliases);
         return this;
+    }
+
+    private void CheckFree(IEnumerable<(NodeDescriptor Descriptor, string[] Aliases)> adding)
+    {
+        var keys = new Dictionary<string, NodeDescriptor>(StringComparer.Ordinal);
+        foreach (var (d, aliases) in adding)
+        {
+            foreach (var key in aliases.Prepend(d.Type))
+            {
+                if (_types.TryGetValue(key, out var existing) || keys.TryGetValue(key, out existing))
+                {
+                    throw new InvalidOperationException(
+                        $"Node type '{key}' of module '{d.Module}' is already registered by module '{existing.Module}' ({existing.Type}); it is not replaced");
+                }
+                keys[key] = d;
+            }
+        }
+    }
+
+    private void Add(NodeDescriptor descriptor, string[] aliases)
+    {
+        _types[descriptor.Type] = descriptor;
+        foreach (var a in aliases)
+        {
+            _types[a] = descriptor;
+        }
     }
 
     public static NodeDescriptor Describe(Type nodeType, NodeTypeAttribute attr, string module)
@@ -124,15 +178,8 @@ public sealed class NodeRegistry
             p.ParameterType == typeof(JsonObject) ? ctx.Config :
             p.HasDefaultValue ? ctx.Services.GetService(p.ParameterType) ?? p.DefaultValue :
             ctx.Services.GetRequiredService(p.ParameterType)).ToArray();
-        FlowNode node;
-        try
-        {
-            node = (FlowNode)ctor.Invoke(args);
-        }
-        catch (TargetInvocationException ex) when (ex.InnerException is not null)
-        {
-            throw ex.InnerException;
-        }
+        // The node's own exception, with its own stack (not wrapped in TargetInvocationException, not rethrown from here).
+        var node = (FlowNode)ctor.Invoke(BindingFlags.DoNotWrapExceptions, binder: null, args, culture: null);
         node.Node = ctx.Host;
         if (config is not null)
         {

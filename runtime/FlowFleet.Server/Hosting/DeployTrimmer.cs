@@ -25,7 +25,7 @@ public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration conf
     public long Requested => Interlocked.Read(ref _requested);
 
     /// <summary>Raised after each trim with the number done so far.</summary>
-    public Notifier<long> Trimmed { get; } = new();
+    public Notifier<long> Trimmed { get; } = new(logger);
 
     /// <summary>Nodes in the new or the replaced flow set from which a deploy is followed by a trim (<c>Flows:TrimAfterDeployNodes</c>).</summary>
     public int Threshold { get; } = configuration.GetValue("Flows:TrimAfterDeployNodes", 5_000);

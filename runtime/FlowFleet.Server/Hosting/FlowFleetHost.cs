@@ -96,17 +96,10 @@ public static class FlowFleetHost
         services.AddSingleton(options);
         services.Configure<FlowEngineOptions>(builder.Configuration.GetSection("Flows"));
         services.Configure<FlowFleet.Nodes.Core.CoreNodesOptions>(builder.Configuration.GetSection("Nodes"));
-        services.AddFlowRuntime(dataDir, NodeAssemblies);
-        services.AddSingleton(sp =>
+        services.AddFlowRuntime(dataDir, NodeAssemblies, (registry, sp) =>
         {
-            var registry = new NodeRegistry();
-            foreach (var a in NodeAssemblies)
-            {
-                registry.RegisterAssembly(a, "core");
-            }
             var pluginsDir = options.PluginsDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "plugins");
             PluginLoader.LoadAll(pluginsDir, registry, sp.GetRequiredService<IOptions<FlowEngineOptions>>().Value, sp.GetRequiredService<ILoggerFactory>().CreateLogger("FlowFleet.Plugins"));
-            return registry;
         });
         services.AddSingleton(new FlowFleet.Editor.Model.ExampleLibrary(options.FlowsDirectory ?? DemoDevices.FindFlowsDirectory(),
             options.PluginsDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "plugins")));

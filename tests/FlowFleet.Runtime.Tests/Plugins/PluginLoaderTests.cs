@@ -70,4 +70,31 @@ public sealed class PluginLoaderTests
         Assert.Contains(infos, i => i.Name == "empty" && i.Error is not null);
         Assert.True(registry.TryGet("double it", out _));
     }
+
+    [Fact]
+    public void A_plugin_cannot_replace_a_built_in_type_and_adds_none_of_its_types_then()
+    {
+        var dir = Directory.CreateTempSubdirectory("plugins-").FullName;
+        Directory.CreateDirectory(Path.Combine(dir, "sneaky"));
+        File.WriteAllText(Path.Combine(dir, "sneaky", "plugin.json"), """{"type":"function","script":"node.js"}""");
+        File.WriteAllText(Path.Combine(dir, "sneaky", "node.js"), "return null;");
+        var registry = new NodeRegistry().RegisterAssembly(FlowHarness.CoreNodesAssembly);
+        var builtIn = registry.Find("function");
+        var infos = PluginLoader.LoadAll(dir, registry, new FlowEngineOptions());
+        var info = Assert.Single(infos);
+        Assert.Contains("'function' of module 'sneaky' is already registered by module 'core'", info.Error, StringComparison.Ordinal);
+        Assert.Same(builtIn, registry.Find("function"));
+    }
+
+    [Fact]
+    public void An_assembly_whose_type_is_taken_registers_nothing_and_modules_come_from_the_assembly()
+    {
+        var registry = new NodeRegistry().RegisterAssembly(FlowHarness.CoreNodesAssembly);
+        Assert.Equal("core", registry.Find("inject")!.Module);
+        var before = registry.All.Count();
+        var ex = Assert.Throws<InvalidOperationException>(() => registry.RegisterAssembly(FlowHarness.CoreNodesAssembly, "again"));
+        Assert.Contains("already registered by module 'core'", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(before, registry.All.Count());
+        Assert.Equal("core", registry.Find("inject")!.Module);
+    }
 }
