@@ -1,7 +1,13 @@
+using System.Net;
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
+using FlowFleet.Runtime;
 using FlowFleet.Server.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FlowFleet.Server.Tests;
 
@@ -17,10 +23,88 @@ public sealed class DeployTrimmerTests
         return flow;
     }
 
+    private static JsonArray Injects(int nodes)
+    {
+        var flow = new JsonArray { new JsonObject { ["id"] = "t1", ["type"] = "tab", ["label"] = "Big" } };
+        for (var i = 0; i < nodes; i++)
+        {
+            flow.Add(new JsonObject { ["id"] = $"i{i}", ["type"] = "inject", ["z"] = "t1", ["payload"] = $"{i}", ["payloadType"] = "str", ["x"] = 100, ["y"] = 40 + i, ["wires"] = new JsonArray() });
+        }
+        return flow;
+    }
+
+    // Not inlined, so no reference to a node outlives this frame on the test's own stack.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static List<WeakReference> Track(FlowEngine engine, int nodes) =>
+        Enumerable.Range(0, nodes).Select(i => new WeakReference(engine.GetNode($"i{i}") ?? throw new InvalidOperationException($"i{i} not running"))).ToList();
+
+    /// <summary>A fake clock that says when someone starts waiting on it.</summary>
+    private sealed class SignalingClock : FakeTimeProvider
+    {
+        private TaskCompletionSource _timer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task TimerCreated => Volatile.Read(ref _timer).Task;
+
+        public void Reset() => Volatile.Write(ref _timer, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            Volatile.Read(ref _timer).TrySetResult();
+            return timer;
+        }
+    }
+
+    private static async Task WaitForTrimsAsync(DeployTrimmer trimmer, long count)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = trimmer.Trimmed.Subscribe(n => { if (n >= count) { done.TrySetResult(); } });
+        if (trimmer.Trims < count)
+        {
+            await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    [Fact]
+    public async Task The_trim_after_a_large_set_is_replaced_by_an_empty_one_collects_the_old_nodes()
+    {
+        var clock = new SignalingClock();
+        await using var server = await ServerFixture.StartAsync(
+            s => s.AddSingleton(sp => new DeployTrimmer(sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IConfiguration>(),
+                sp.GetRequiredService<ILogger<DeployTrimmer>>(), clock)),
+            noAuth: false, dataDir: null, "--Flows:TrimAfterDeployNodes", "50");
+        var engine = server.App.Services.GetRequiredService<FlowEngine>();
+        var trimmer = server.App.Services.GetRequiredService<DeployTrimmer>();
+        using var admin = await server.AdminAsync();
+
+        (await admin.PostAsJsonAsync("/red/flows", Injects(60))).EnsureSuccessStatusCode();
+        await Task.WhenAny(clock.TimerCreated, WaitForTrimsAsync(trimmer, 1));
+        clock.Advance(trimmer.Delay);
+        await WaitForTrimsAsync(trimmer, 1);
+        var old = Track(engine, 60);
+
+        // A subscriber that stands for the rest of a deploy (saving the file, the history, the request's parsed body): the
+        // deploy goes on only once the trim has run or is waiting for its quiet time. A trim that ran at this point found
+        // the replaced nodes still referenced by the deploy, kept them, and nothing collected them afterwards.
+        clock.Reset();
+        var trimmedOrWaiting = Task.WhenAny(clock.TimerCreated, WaitForTrimsAsync(trimmer, 2));
+        using (engine.Events.Deployed.Subscribe(_ => trimmedOrWaiting.Wait(TimeSpan.FromSeconds(30))))
+        {
+            (await admin.PostAsJsonAsync("/red/flows", new JsonArray())).EnsureSuccessStatusCode();
+        }
+        Assert.True(trimmedOrWaiting.IsCompleted);
+        clock.Advance(trimmer.Delay);
+        await WaitForTrimsAsync(trimmer, 2);
+
+        // No forced collection here: the trim's own collection must have freed them. (With --Flows:TrimDelay 00:00:00,
+        // i.e. trimming at once as before, all 60 stay alive.)
+        Assert.Equal(0, old.Count(w => w.IsAlive));
+    }
+
     [Fact]
     public async Task A_large_deploy_and_the_deploy_that_replaces_it_give_memory_back_and_small_ones_do_not()
     {
-        await using var server = await ServerFixture.StartAsync(noAuth: false, dataDir: null, "--Flows:TrimAfterDeployNodes", "50");
+        await using var server = await ServerFixture.StartAsync(noAuth: false, dataDir: null, "--Flows:TrimAfterDeployNodes", "50", "--Flows:TrimDelay", "00:00:00.010");
         var trimmer = server.App.Services.GetRequiredService<DeployTrimmer>();
         using var admin = await server.AdminAsync();
         var trimmed = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -39,5 +123,21 @@ public sealed class DeployTrimmerTests
 
         var metrics = await admin.GetStringAsync("/metrics");
         Assert.Matches(@"flowfleet_memory_trims_total [1-9]", metrics);
+    }
+
+    [Fact]
+    public async Task A_flow_set_over_the_body_limit_gets_a_413_that_names_the_setting_and_the_limit_can_be_raised()
+    {
+        await using var small = await ServerFixture.StartAsync(noAuth: false, dataDir: null, "--Http:MaxRequestBodyBytes", "20000");
+        using var admin = await small.AdminAsync();
+        using var refused = await admin.PostAsJsonAsync("/red/flows", Flow(400));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+        var body = await refused.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Equal("Request body too large: the limit is 20000 bytes (setting Http:MaxRequestBodyBytes)", (string?)body!["message"]);
+        (await admin.PostAsJsonAsync("/red/flows", Flow(20))).EnsureSuccessStatusCode();
+
+        await using var large = await ServerFixture.StartAsync(noAuth: false, dataDir: null, "--Http:MaxRequestBodyBytes", "200000");
+        using var admin2 = await large.AdminAsync();
+        (await admin2.PostAsJsonAsync("/red/flows", Flow(400))).EnsureSuccessStatusCode();
     }
 }

@@ -8,8 +8,12 @@ namespace FlowFleet.Server.Hosting;
 /// server never triggers. A deploy that starts or replaces at least <see cref="Threshold"/> nodes is followed by one
 /// aggressive compacting collection and a native heap trim, off the deploy's thread; deploys that arrive meanwhile are
 /// folded into one trim.
+/// The trim waits until no large deploy has been seen for <see cref="Delay"/>: while the deploy is still under way its
+/// list of stopped nodes, the request's parsed body, the saved file and history hold the old and the parsed set, so a
+/// collection at the moment of <c>Deployed</c> found them all live and promoted them to gen 2, where they stayed on an idle
+/// server (2.3 GiB after 60,000 nodes were replaced by an empty set, all of it garbage at the next forced collection).
 /// </summary>
-public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration configuration, ILogger<DeployTrimmer> logger) : IHostedService
+public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration configuration, ILogger<DeployTrimmer> logger, TimeProvider time) : IHostedService
 {
     private long _trims;
     private long _requested;
@@ -29,6 +33,9 @@ public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration conf
 
     /// <summary>Nodes in the new or the replaced flow set from which a deploy is followed by a trim (<c>Flows:TrimAfterDeployNodes</c>).</summary>
     public int Threshold { get; } = configuration.GetValue("Flows:TrimAfterDeployNodes", 5_000);
+
+    /// <summary>Quiet time after the last large deploy before the trim (<c>Flows:TrimDelay</c>, default 3 s), so the deploy has let go of the old set.</summary>
+    public TimeSpan Delay { get; } = configuration.GetValue("Flows:TrimDelay", TimeSpan.FromSeconds(3));
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -54,16 +61,22 @@ public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration conf
         Volatile.Write(ref _asked, 1);
         if (Interlocked.CompareExchange(ref _running, 1, 0) == 0)
         {
-            _ = Task.Run(TrimLoop);
+            _ = Task.Run(TrimLoopAsync);
         }
     }
 
-    private void TrimLoop()
+    private async Task TrimLoopAsync()
     {
         while (true)
         {
             while (Interlocked.Exchange(ref _asked, 0) == 1)
             {
+                // Settle first; a large deploy that arrives meanwhile sets the flag again and restarts the wait.
+                await Task.Delay(Delay, time).ConfigureAwait(false);
+                if (Volatile.Read(ref _asked) == 1)
+                {
+                    continue;
+                }
                 var rss = Environment.WorkingSet;
                 var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
                 GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);

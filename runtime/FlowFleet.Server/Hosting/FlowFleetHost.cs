@@ -46,7 +46,7 @@ public static class FlowFleetHost
         var budget = ConnectionBudget.FromFileLimit();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+            k.Limits.MaxRequestBodySize = RequestBodyLimit.Bytes(builder.Configuration);
             // What Kestrel reads ahead per connection before it stops reading the socket. The default (1 MiB) times
             // 20,000 device sockets let an overloaded server buffer gigabytes and die with "Out of memory."; 64 KiB (one
             // maximal device frame) keeps the backlog in the kernel and on the devices, where it belongs.
@@ -149,6 +149,7 @@ public static class FlowFleetHost
         var app = builder.Build();
         var fleetOptions = app.Services.GetRequiredService<IOptions<FleetOptions>>().Value;
         // Pings like Shelly's fleet manager: every 30 s, and a connection that misses two pongs is closed.
+        app.UseMiddleware<RequestBodyLimit>();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = fleetOptions.PingInterval, KeepAliveTimeout = fleetOptions.PingTimeout });
         // Devices connect anonymously (admission decides), so /shelly branches off before authentication, authorization and
         // antiforgery: a device websocket lives for days, and every middleware it passed would keep its state that long.
