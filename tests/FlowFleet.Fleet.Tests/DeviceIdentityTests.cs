@@ -37,33 +37,113 @@ public sealed class DeviceIdentityTests
         }
     }
 
+    private static async Task<(SimFleet Fleet, string Id)> RealDeviceAsync(FleetHost host, string? token)
+    {
+        var real = new SimFleet(host.ShellyUrl + (token is null ? "" : "?token=" + token), 1, "plus1pm", FleetHost.FastSim, firstIndex: 7);
+        var id = real.Devices.Single().Id;
+        await real.StartAsync();
+        if (token is null)
+        {
+            await FleetHost.WaitUntil(() => host.Registry.Get(id) is not null && host.Hub.Session(id) is not null, "real device pending");
+            await host.Hub.AcceptAsync(id);
+        }
+        await FleetHost.WaitUntil(() => host.Hub.IsOnline(id) && host.Registry.Get(id)?.Model is not null, "real device admitted");
+        return (real, id);
+    }
+
     [Fact]
-    public async Task A_connection_without_the_bound_token_can_not_take_over_an_accepted_device()
+    public async Task A_connection_without_the_bound_token_waits_in_the_waiting_room_and_the_real_device_keeps_its_session()
     {
         await using var host = await FleetHost.StartAsync(o => o.Admission = "manual");
         var token = await host.Registry.CreateTokenAsync("site");
         var other = await host.Registry.CreateTokenAsync("other site");
-        await using var real = new SimFleet(host.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim, firstIndex: 7);
-        var sim = real.Devices.Single();
-        await real.StartAsync();
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(sim.Id) && host.Registry.Get(sim.Id)?.Model is not null, "real device admitted");
-        var session = host.Hub.Session(sim.Id);
-        var model = host.Registry.Get(sim.Id)!.Model;
-        Assert.NotNull(host.Registry.Get(sim.Id)!.TokenHash);
+        var (real, id) = await RealDeviceAsync(host, token.Token);
+        await using var _ = real;
+        var session = host.Hub.Session(id);
+        var model = host.Registry.Get(id)!.Model;
+        Assert.NotNull(host.Registry.Get(id)!.TokenHash);
 
-        // No token, and another site's valid token: both refused, the real device keeps its connection and its record.
-        Assert.Equal(WebSocketCloseStatus.PolicyViolation, await ClaimAsync(host, sim.Id, null));
-        Assert.Equal(WebSocketCloseStatus.PolicyViolation, await ClaimAsync(host, sim.Id, other.Token));
-        Assert.Same(session, host.Hub.Session(sim.Id));
+        // No token, and another site's valid token: both wait as claims (connected, asked who they are); the real device
+        // keeps its connection and its record.
+        await using var anonymous = await RawClaimant.ConnectAsync(host.ShellyUrl, id, null);
+        await using var wrongToken = await RawClaimant.ConnectAsync(host.ShellyUrl, id, other.Token);
+        await FleetHost.WaitUntil(() => host.Hub.Claims.Count(c => c.Id == id && c.Model == "IMPOSTOR") == 2, "both claims waiting, identified");
+        Assert.Equal(WebSocketState.Open, anonymous.State);
+        Assert.Equal(WebSocketState.Open, wrongToken.State);
+        Assert.Contains(host.Hub.Claims, c => c.Id == id && c.WithToken);
+        Assert.Contains(host.Hub.Claims, c => c.Id == id && !c.WithToken);
+        Assert.Same(session, host.Hub.Session(id));
         Assert.False(session!.IsClosed);
-        Assert.Equal(model, host.Registry.Get(sim.Id)!.Model);
-        Assert.Contains(host.Hub.Claims, c => c.Id == sim.Id);
+        Assert.Equal(model, host.Registry.Get(id)!.Model);
+        Assert.NotEqual("IMPOSTOR", host.Registry.Get(id)!.Name);
         Assert.Equal(2, host.Hub.Impostors);
-        Assert.NotNull(await host.Hub.CallAsync(sim.Id, "Shelly.GetDeviceInfo"));
+        Assert.NotNull(await host.Hub.CallAsync(id, "Shelly.GetDeviceInfo"));
 
-        // The same token proves it: that connection is the device (a reconnect), not an impostor.
-        Assert.NotEqual(WebSocketCloseStatus.PolicyViolation, await ClaimAsync(host, sim.Id, token.Token));
-        Assert.Equal(2, host.Hub.Impostors);
+        // Denied: told to stop connecting and closed (1008); the same address claiming that id again is turned away at once.
+        var denied = host.Hub.Claims.Single(c => !c.WithToken);
+        Assert.True(await host.Hub.DenyClaimAsync(denied.Key));
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, await anonymous.Closed.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(anonymous.WasCalled("Ws.SetConfig"));
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, await ClaimAsync(host, id, null));
+        Assert.False(await host.Hub.DenyClaimAsync(denied.Key));
+        Assert.Same(session, host.Hub.Session(id));
+
+        // The same token proves it: that connection is the device (a reconnect), not a claim.
+        var before = host.Hub.Impostors;
+        Assert.NotEqual(WebSocketCloseStatus.PolicyViolation, await ClaimAsync(host, id, token.Token));
+        Assert.Equal(before, host.Hub.Impostors);
+    }
+
+    [Fact]
+    public async Task An_accepted_claim_becomes_the_device_and_its_token_is_the_proof_from_then_on()
+    {
+        await using var host = await FleetHost.StartAsync(o => o.Admission = "manual");
+        var token = await host.Registry.CreateTokenAsync("site");
+        var other = await host.Registry.CreateTokenAsync("replacement");
+        var (real, id) = await RealDeviceAsync(host, token.Token);
+        await using var _ = real;
+        var session = host.Hub.Session(id)!;
+
+        await using var replacement = await RawClaimant.ConnectAsync(host.ShellyUrl, id, other.Token, model: "REPLACEMENT");
+        await FleetHost.WaitUntil(() => host.Hub.Claims.Any(c => c.Id == id && c.Model == "REPLACEMENT"), "claim waiting");
+        Assert.True(await host.Hub.AcceptClaimAsync(host.Hub.Claims.Single().Key));
+
+        // The operator's choice replaces the device's connection; the claimant's identity is read as the device's.
+        await FleetHost.WaitUntil(() => host.Registry.Get(id)?.Model == "REPLACEMENT", "identity read from the accepted claim");
+        Assert.True(session.IsClosed);
+        Assert.NotSame(session, host.Hub.Session(id));
+        Assert.True(host.Hub.IsOnline(id));
+        Assert.Equal(WebSocketState.Open, replacement.State);
+        Assert.Equal(DeviceRegistry.HashToken(other.Token), host.Registry.Get(id)!.TokenHash);
+        Assert.DoesNotContain(host.Hub.Claims, c => c.Model == "REPLACEMENT");
+
+        // The old device, coming back with the old token, is now the one that waits.
+        await FleetHost.WaitUntil(() => host.Hub.Claims.Any(c => c.Id == id && c.Model != "REPLACEMENT"), "the old device's reconnect waits as a claim");
+        Assert.Equal("REPLACEMENT", host.Registry.Get(id)!.Model);
+        Assert.Equal(WebSocketState.Open, replacement.State);
+    }
+
+    [Fact]
+    public async Task A_device_accepted_without_a_token_that_is_offline_can_not_be_taken_from_another_address()
+    {
+        await using var host = await FleetHost.StartAsync(o => o.Admission = "manual");
+        var (real, id) = await RealDeviceAsync(host, token: null);
+        var model = host.Registry.Get(id)!.Model;
+        Assert.Equal("127.0.0.1", host.Registry.Get(id)!.BoundAddress);
+        await real.DisposeAsync();
+        await FleetHost.WaitUntil(() => !host.Hub.IsOnline(id), "real device offline");
+
+        // Another address with its id: a claim in the waiting room, not the device.
+        await using var stranger = await RawClaimant.ConnectAsync(host.ShellyUrl, id, null, localAddress: "127.0.0.2");
+        await FleetHost.WaitUntil(() => host.Hub.Claims.Any(c => c.Id == id && c.Remote == "127.0.0.2" && c.Model == "IMPOSTOR"), "claim from another address");
+        Assert.False(host.Hub.IsOnline(id));
+        Assert.Equal(model, host.Registry.Get(id)!.Model);
+        Assert.Equal(WebSocketState.Open, stranger.State);
+
+        // From the address it was accepted at, it is the device again.
+        await using var back = await RawClaimant.ConnectAsync(host.ShellyUrl, id, null, model: model!);
+        await FleetHost.WaitUntil(() => host.Hub.IsOnline(id), "reconnect from its own address");
+        Assert.Equal(WebSocketState.Open, stranger.State);
     }
 
     [Fact]

@@ -1,29 +1,65 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Protocol;
 using FlowFleet.Fleet.Registry;
 using Microsoft.Extensions.Logging;
 
 namespace FlowFleet.Fleet.Hub;
 
-/// <summary>A connection that claimed an accepted device's id without proving it (shown in the waiting room).</summary>
-public sealed record DeviceClaim(string Id, string? Remote, DateTime At);
+/// <summary>
+/// A connection in the waiting room that claims the id of an accepted device without proving it (issue 13 item 8). It is
+/// held apart from the device: the real device keeps its session and record; what the claimant reports (its device info)
+/// is shown here only. <see cref="Key"/> names it for accepting (it becomes the device) or denying.
+/// </summary>
+public sealed record DeviceClaim(string Key, string Id, string? Remote, DateTime At, bool WithToken, string? Model, string? App, string? Firmware, string? Mac)
+{
+    /// <summary>How the waiting room marks a claim.</summary>
+    public const string Marker = "claims the id of an existing device";
+}
+
+/// <summary>A claim's live part: its own session over a throwaway state (never the registry's).</summary>
+internal sealed class ClaimedSession(string key, string? token)
+{
+    public string Key { get; } = key;
+
+    public string? Token { get; } = token;
+
+    public DateTime At { get; } = DateTime.UtcNow;
+
+    public volatile JsonObject? Info;
+
+    public int Decided;
+}
 
 public sealed partial class DeviceHub
 {
-    private readonly ConcurrentDictionary<(string Id, string? Remote), DeviceClaim> _claims = new();
+    private readonly ConcurrentDictionary<string, DeviceSession> _claims = new(StringComparer.Ordinal);
+    // Claims an operator denied, by (id, address): turned away at once for a day rather than queued again.
+    private readonly ConcurrentDictionary<(string Id, string? Remote), long> _deniedClaims = new();
     private readonly ConcurrentDictionary<string, (long Since, int Count)> _newIds = new(StringComparer.Ordinal);
     private long _impostors;
 
-    /// <summary>Unproven claims on accepted ids, newest first (at most a thousand are kept).</summary>
-    public IReadOnlyList<DeviceClaim> Claims => _claims.Values.OrderByDescending(c => c.At).ToList();
+    /// <summary>Connections waiting with an unproven claim on an accepted device's id, newest first.</summary>
+    public IReadOnlyList<DeviceClaim> Claims => _claims.Values.Where(s => !s.IsClosed && s.Claim is not null)
+        .Select(s => ClaimOf(s)).OrderByDescending(c => c.At).ToList();
 
-    /// <summary>Connections refused because they claimed an accepted device's id without proof.</summary>
+    /// <summary>Connections that claimed an accepted device's id without proof (waiting room or turned away).</summary>
     public long Impostors => Interlocked.Read(ref _impostors);
+
+    private static DeviceClaim ClaimOf(DeviceSession s)
+    {
+        var c = s.Claim!;
+        var info = c.Info;
+        return new DeviceClaim(c.Key, s.Id, s.RemoteAddress, c.At, c.Token is not null, JsonRead.Text(info.Field("model")), JsonRead.Text(info.Field("app")),
+            JsonRead.Text(info.Field("ver")), JsonRead.Text(info.Field("mac")));
+    }
 
     /// <summary>
     /// Whether a connection may speak for an accepted device (issue 13): with the enrollment token that admitted it (bound to
-    /// the id when it was used), or — for a device accepted without a token — only while that device is not connected from
-    /// another address. Anything else is an impostor: the real device stays connected and its record untouched.
+    /// the id when it was used), or — for a device accepted without a token — from the address it is connected from or last
+    /// connected from. Anything else is a claim for the waiting room: the real device stays connected and its record untouched.
     /// </summary>
     private bool Proves(DeviceState state, string? token, string? remote)
     {
@@ -31,23 +67,139 @@ public sealed partial class DeviceHub
         {
             return token is not null && string.Equals(DeviceRegistry.HashToken(token), bound, StringComparison.Ordinal);
         }
-        return !_sessions.TryGetValue(state.Id, out var current) || current.IsClosed || !current.Admitted
-            || string.Equals(current.RemoteAddress, remote, StringComparison.Ordinal);
+        if (_sessions.TryGetValue(state.Id, out var current) && !current.IsClosed && current.Admitted)
+        {
+            return string.Equals(current.RemoteAddress, remote, StringComparison.Ordinal);
+        }
+        // Offline: only from where it was. A device never seen connected since it was accepted binds its first address.
+        return state.BoundAddress is null || string.Equals(state.BoundAddress, remote, StringComparison.Ordinal);
     }
 
-    /// <summary>Records an unproven claim and turns the connection away (1008); the device it claimed is not touched.</summary>
-    private async Task RefuseImpostorAsync(WebSocket socket, string id, string? remote)
+    /// <summary>
+    /// Puts an unproven claim in the waiting room: a session of its own over a throwaway state, so nothing it sends reaches the
+    /// device's record, events or flows. Null (and the connection closed) when the waiting room can't take it.
+    /// </summary>
+    private async Task<DeviceSession?> ClaimAsync(WebSocket socket, string id, string? token, string? remote)
     {
         Interlocked.Increment(ref _impostors);
-        if (_claims.Count >= 1000)
-        {
-            _claims.Clear();
-        }
-        _claims[(id, remote)] = new DeviceClaim(id, remote, DateTime.UtcNow);
-        registry.LogEvent(id, "claim", null, "refused", remote is null ? null : System.Text.Json.Nodes.JsonValue.Create(remote));
+        registry.LogEvent(id, "claim", null, "waiting", remote is null ? null : JsonValue.Create(remote));
         LogImpostor(id, remote);
-        Raise(new DeviceEvent(DeviceEventKind.Pending, id, null, Protocol.ShellyFrames.Now()));
-        await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "This device id is registered: connect with the enrollment token that admitted it").ConfigureAwait(false);
+        var refusal = _deniedClaims.TryGetValue((id, remote), out var deniedAt) && Environment.TickCount64 - deniedAt < 86_400_000
+            ? "Denied"
+            : RefuseNewPending(remote);
+        if (refusal is not null)
+        {
+            Interlocked.Increment(ref _connectionsRefused);
+            LogPendingRefused(id, remote, refusal);
+            await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, refusal).ConfigureAwait(false);
+            return null;
+        }
+        var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        var session = new DeviceSession(new DeviceState(id), socket, _options, remote) { Claim = new ClaimedSession(key, token) };
+        _claims[key] = session;
+        EnsureSweep();
+        return session;
+    }
+
+    /// <summary>Serves a claim until it closes; once accepted it goes on as the device's session.</summary>
+    private async Task RunClaimAsync(DeviceSession session, CancellationToken aborted)
+    {
+        var claim = session.Claim!;
+        Raise(new DeviceEvent(DeviceEventKind.Pending, session.Id, null, ShellyFrames.Now()));
+        var identify = IdentifyClaimAsync(session, claim);
+        try
+        {
+            await ReceiveLoopAsync(session, aborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            session.MarkClosed();
+            await identify.ConfigureAwait(false);
+            _claims.TryRemove(new KeyValuePair<string, DeviceSession>(claim.Key, session));
+            Ended(session);
+            Raise(new DeviceEvent(DeviceEventKind.Pending, session.Id, null, ShellyFrames.Now()));
+        }
+    }
+
+    private async Task IdentifyClaimAsync(DeviceSession session, ClaimedSession claim)
+    {
+        try
+        {
+            claim.Info = await session.CallAsync("Shelly.GetDeviceInfo").ConfigureAwait(false) as JsonObject;
+            Raise(new DeviceEvent(DeviceEventKind.Pending, session.Id, null, ShellyFrames.Now()));
+        }
+        catch (ShellyRpcException ex)
+        {
+            LogIdentityFailed(session.Id, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Accepts a claim: the claimant becomes the device (its connection replaces the device's current one, its token — or
+    /// its address — is the device's proof from now on) and its identity is read afresh. False when there is no such claim.
+    /// </summary>
+    public async Task<bool> AcceptClaimAsync(string key)
+    {
+        if (!_claims.TryGetValue(key, out var session) || session.IsClosed || session.Claim is not { } claim || Interlocked.Exchange(ref claim.Decided, 1) != 0)
+        {
+            return false;
+        }
+        var state = registry.Get(session.Id);
+        if (state is null)
+        {
+            // The device was deleted meanwhile: the claimant is simply a new device now.
+            await session.CloseAsync(ClosedReplaced, "Reconnect").ConfigureAwait(false);
+            return true;
+        }
+        var validToken = claim.Token is not null && await registry.UseTokenAsync(claim.Token).ConfigureAwait(false);
+        lock (state.Gate)
+        {
+            state.TokenHash = validToken ? DeviceRegistry.HashToken(claim.Token!) : null;
+            state.BoundAddress = session.RemoteAddress;
+            state.Admission = AdmissionStates.Accepted;
+            state.Ip = session.RemoteAddress ?? state.Ip;
+            state.Transport = session.Transport;
+            state.Dirty = true;
+        }
+        registry.LogEvent(session.Id, "claim", null, "accepted", session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
+        session.State = state;
+        session.Claim = null;
+        _claims.TryRemove(new KeyValuePair<string, DeviceSession>(key, session));
+        if (_sessions.TryGetValue(session.Id, out var old))
+        {
+            old.FrameSent = null;
+            _ = old.CloseAsync(ClosedReplaced, "Replaced: the operator accepted another connection for this device");
+        }
+        _sessions[session.Id] = session;
+        session.FrameSent = _onFrameSent ??= OnFrameSent;
+        session.Credentials = Credentials;
+        await AdmitAsync(session).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Denies a claim: the claimant is told to stop connecting and closed; the device it claimed is not touched.</summary>
+    public async Task<bool> DenyClaimAsync(string key)
+    {
+        if (!_claims.TryGetValue(key, out var session) || session.Claim is not { } claim || Interlocked.Exchange(ref claim.Decided, 1) != 0)
+        {
+            return false;
+        }
+        if (_deniedClaims.Count > 10_000)
+        {
+            _deniedClaims.Clear();
+        }
+        _deniedClaims[(session.Id, session.RemoteAddress)] = Environment.TickCount64;
+        registry.LogEvent(session.Id, "claim", null, "denied", session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
+        try
+        {
+            await session.CallAsync("Ws.SetConfig", new JsonObject { ["config"] = new JsonObject { ["server"] = "#", ["enable"] = false } }, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (ShellyRpcException ex)
+        {
+            LogIdentityFailed(session.Id, ex.Message);
+        }
+        await session.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Denied").ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Null when a new, unadmitted id may wait in the waiting room; otherwise why not (full, or too many new ids
@@ -66,10 +218,10 @@ public sealed partial class DeviceHub
         {
             return $"More than {_options.MaxNewDevicesPerMinutePerAddress} new device ids a minute from this address";
         }
-        return registry.All.Count(d => d.Admission == AdmissionStates.Pending) >= _options.MaxPendingDevices ? "The waiting room is full" : null;
+        return registry.All.Count(d => d.Admission == AdmissionStates.Pending) + _claims.Count >= _options.MaxPendingDevices ? "The waiting room is full" : null;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A connection from {Remote} claimed accepted device {Id} without its enrollment token: refused, the device is untouched")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A connection from {Remote} claims accepted device {Id} without proof (its enrollment token or address): it waits in the waiting room, the device is untouched")]
     private partial void LogImpostor(string id, string? remote);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "New device {Id} from {Remote} refused: {Reason}")]

@@ -88,7 +88,8 @@ public sealed partial class DeviceHub
             // answer, not a reason to wait for the timeout.
             if (frame["id"] is not null)
             {
-                if (WantsMessages)
+                // A claim's frames are not the device's: they stay out of the Data page and flows.
+                if (WantsMessages && session.Claim is null)
                 {
                     Raise(new DeviceEvent(DeviceEventKind.Message, session.Id, frame, ShellyFrames.Now()));
                 }
@@ -98,7 +99,7 @@ public sealed partial class DeviceHub
         }
         Interlocked.Increment(ref _eventsProcessed);
         var ts = JsonRead.Number(frame["params"].Field("ts")) ?? ShellyFrames.Now();
-        if (WantsMessages)
+        if (WantsMessages && session.Claim is null)
         {
             Raise(new DeviceEvent(DeviceEventKind.Message, session.Id, frame, ts) { Method = method });
         }

@@ -49,7 +49,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         var now = Environment.TickCount64;
         var pingInterval = (long)_options.PingInterval.TotalMilliseconds;
         var pingTimeout = (long)_options.PingTimeout.TotalMilliseconds;
-        foreach (var (_, session) in _sessions)
+        foreach (var session in _sessions.Values.Concat(_claims.Values))
         {
             session.ExpireCalls(now);
             // Direct connections have no timer of their own for pings (HTTP-upgraded ones have the websocket's keep-alive).
@@ -292,8 +292,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         var known = registry.Get(src);
         if (known?.Admission == AdmissionStates.Accepted && !Proves(known, token, remote))
         {
-            await RefuseImpostorAsync(socket, src, remote).ConfigureAwait(false);
-            return (null, false, false);
+            return (await ClaimAsync(socket, src, token, remote).ConfigureAwait(false), false, false);
         }
         var auto = _options.Admission.Equals("auto", StringComparison.OrdinalIgnoreCase);
         // A bound device's token was checked above (no database write per reconnect); others use it up here.
@@ -354,6 +353,11 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             state.LastSeen = DateTime.UtcNow;
             state.Ip = remote ?? state.Ip;
             state.Transport = session.Transport;
+            if (admitted && state.TokenHash is null && remote is not null && state.BoundAddress != remote)
+            {
+                state.BoundAddress = remote;
+                state.Dirty = true;
+            }
             state.StatusDirty = true;
         }
         return (session, created, admitted);
@@ -365,6 +369,11 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         var (session, created, admitted) = await OpenSessionAsync(socket, remote, token, aborted).ConfigureAwait(false);
         if (session is null)
         {
+            return;
+        }
+        if (session.Claim is not null)
+        {
+            await RunClaimAsync(session, aborted).ConfigureAwait(false);
             return;
         }
         var src = session.Id;
@@ -387,16 +396,23 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         {
             session.MarkClosed();
             await init.ConfigureAwait(false);
-            if (_sessions.TryRemove(new KeyValuePair<string, DeviceSession>(src, session)))
+            Ended(session);
+        }
+    }
+
+    /// <summary>A device's connection ended: unless a newer one took its place, the device is offline.</summary>
+    private void Ended(DeviceSession session)
+    {
+        var state = session.State;
+        if (_sessions.TryRemove(new KeyValuePair<string, DeviceSession>(session.Id, session)))
+        {
+            state.Online = false;
+            state.LastSeen = DateTime.UtcNow;
+            state.StatusDirty = true;
+            if (session.Admitted)
             {
-                state.Online = false;
-                state.LastSeen = DateTime.UtcNow;
-                state.StatusDirty = true;
-                if (session.Admitted)
-                {
-                    registry.LogEvent(src, "disconnect", null, null, null);
-                    Raise(new DeviceEvent(DeviceEventKind.Disconnect, src, null, ShellyFrames.Now()));
-                }
+                registry.LogEvent(session.Id, "disconnect", null, null, null);
+                Raise(new DeviceEvent(DeviceEventKind.Disconnect, session.Id, null, ShellyFrames.Now()));
             }
         }
     }
@@ -520,6 +536,12 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         await registry.SetAdmissionAsync(id, AdmissionStates.Accepted, ct).ConfigureAwait(false);
         if (_sessions.TryGetValue(id, out var s) && !s.Admitted)
         {
+            if (s.State.TokenHash is null && s.RemoteAddress is not null)
+            {
+                // Accepted without a token: where it is connected from is what proves its id later (issue 13).
+                s.State.BoundAddress = s.RemoteAddress;
+                s.State.Dirty = true;
+            }
             await AdmitAsync(s).ConfigureAwait(false);
         }
     }

@@ -36,7 +36,11 @@ public sealed class DeviceSession
 
     internal WebSocket Socket => _socket;
 
-    public DeviceState State { get; }
+    /// <summary>The device's state; a claim's is a throwaway one until an operator accepts the claim.</summary>
+    public DeviceState State { get; internal set; }
+
+    /// <summary>Set while this connection waits in the waiting room claiming an accepted device's id.</summary>
+    internal ClaimedSession? Claim { get; set; }
 
     public string? RemoteAddress { get; }
 

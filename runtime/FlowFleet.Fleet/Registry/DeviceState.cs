@@ -75,6 +75,12 @@ public sealed partial class DeviceState(string id)
     /// <summary>SHA-256 (hex) of the enrollment token bound to this device; a connection claiming its id must show it.</summary>
     public string? TokenHash { get; set; }
 
+    /// <summary>
+    /// The address an accepted device last connected from. A device admitted without a token proves its id by coming back
+    /// from it; from anywhere else it waits in the waiting room as a claim until an operator accepts it (issue 13).
+    /// </summary>
+    public string? BoundAddress { get; set; }
+
     /// <summary>Identity, admission, tags or desired state changed: the whole record is written at the next flush.</summary>
     internal bool Dirty { get; set; }
 

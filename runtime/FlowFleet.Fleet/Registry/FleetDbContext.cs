@@ -117,6 +117,9 @@ public sealed class DeviceRecord
     /// <summary>SHA-256 (hex) of the enrollment token bound to the device (issue 13: an id is not proof of identity).</summary>
     public string? TokenHash { get; set; }
 
+    /// <summary>The address an accepted device last connected from: the proof for a device admitted without a token.</summary>
+    public string? BoundAddress { get; set; }
+
     public DateTime FirstSeen { get; set; }
 
     public DateTime LastSeen { get; set; }

@@ -43,11 +43,25 @@ public static class FleetApi
             return Results.Json(new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary(registry.GroupsOf(d.Id))).ToArray()), ["total"] = total });
         }).WithName("ListDevices");
 
-        read.MapGet("/devices/pending", (DeviceRegistry registry, ClaimsPrincipal user) =>
+        read.MapGet("/devices/pending", (DeviceRegistry registry, DeviceHub hub, ClaimsPrincipal user) =>
         {
-            var (items, total) = registry.Query(new DeviceQuery { Admission = AdmissionStates.Pending, Limit = 10_000, Sort = "-lastSeen", Within = DeviceAccess.For(user).Devices(registry) });
-            return Results.Json(new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary([])).ToArray()), ["total"] = total });
+            var access = DeviceAccess.For(user);
+            var (items, total) = registry.Query(new DeviceQuery { Admission = AdmissionStates.Pending, Limit = 10_000, Sort = "-lastSeen", Within = access.Devices(registry) });
+            // Connections claiming an accepted device's id without proof wait here too, apart from the devices (issue 13).
+            var claims = access.Limited ? [] : hub.Claims;
+            return Results.Json(new JsonObject
+            {
+                ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary([])).ToArray()), ["total"] = total,
+                ["claims"] = new JsonArray(claims.Select(c => (JsonNode?)ClaimJson(c)).ToArray()),
+            });
         }).WithName("ListPendingDevices");
+
+        control.MapPost("/devices/claims/{key}/accept", async (string key, DeviceHub hub, ClaimsPrincipal user) =>
+            !DeviceAccess.For(user).Limited && await hub.AcceptClaimAsync(key) ? Results.NoContent() : RedErrors.Json(404, "not_found", $"No claim '{key}' is waiting"))
+            .WithName("AcceptDeviceClaim");
+        control.MapPost("/devices/claims/{key}/deny", async (string key, DeviceHub hub, ClaimsPrincipal user) =>
+            !DeviceAccess.For(user).Limited && await hub.DenyClaimAsync(key) ? Results.NoContent() : RedErrors.Json(404, "not_found", $"No claim '{key}' is waiting"))
+            .WithName("DenyDeviceClaim");
 
         read.MapGet("/devices/{id}", (string id, DeviceRegistry registry, DeviceHub hub) =>
         {
@@ -340,4 +354,10 @@ public static class FleetApi
         var message = ex.FromDevice ? $"The device answered with an error: {ex.Message}" : ex.Message;
         return Results.Json(new { error = new { code = ex.Code, message, source = ex.FromDevice ? "device" : "flowfleet" } }, statusCode: status);
     }
+
+    private static JsonObject ClaimJson(DeviceClaim c) => new()
+    {
+        ["key"] = c.Key, ["id"] = c.Id, ["remote"] = c.Remote, ["at"] = c.At.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        ["withToken"] = c.WithToken, ["model"] = c.Model, ["app"] = c.App, ["firmware"] = c.Firmware, ["mac"] = c.Mac, ["note"] = DeviceClaim.Marker,
+    };
 }

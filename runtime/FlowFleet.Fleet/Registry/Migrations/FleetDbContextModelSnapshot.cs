@@ -174,6 +174,9 @@ namespace FlowFleet.Fleet.Registry.Migrations
                     b.Property<string>("TokenHash")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("BoundAddress")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Admission");
