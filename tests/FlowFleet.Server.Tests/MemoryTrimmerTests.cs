@@ -64,3 +64,17 @@ public sealed class ProcessTuningTests
         }
     }
 }
+
+public sealed class OptionsValidationTests
+{
+    [Theory]
+    [InlineData("--Flows:QueueCapacity", "0", "Flows:QueueCapacity must be at least 1")]
+    [InlineData("--Flows:Scripts:Timeout", "-00:00:01", "Flows:Scripts:Timeout must be a positive time span")]
+    [InlineData("--Fleet:Admission", "sometimes", "Fleet:Admission must be manual or auto, got 'sometimes'")]
+    [InlineData("--Fleet:RpcTimeout", "00:00:00", "Fleet:RpcTimeout must be a positive time span")]
+    public async Task A_bad_setting_stops_the_start_with_a_message_naming_it(string key, string value, string message)
+    {
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => ServerFixture.StartAsync(noAuth: true, dataDir: null, key, value));
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+}

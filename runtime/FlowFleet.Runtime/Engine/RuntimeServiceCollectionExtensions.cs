@@ -23,7 +23,8 @@ public static class RuntimeServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(nodeAssemblies);
-        services.AddOptions<FlowEngineOptions>();
+        services.AddOptions<FlowEngineOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FlowEngineOptions>, FlowEngineOptionsValidator>());
         services.TryAddSingleton(sp =>
         {
             var registry = new NodeRegistry();

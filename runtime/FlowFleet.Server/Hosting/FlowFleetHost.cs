@@ -122,6 +122,9 @@ public static class FlowFleetHost
         services.AddCascadingAuthenticationState();
         services.AddMudServices(c => c.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         services.Configure<FleetOptions>(builder.Configuration.GetSection("Fleet"));
+        // Settings are checked when the server starts, each error naming the setting and the value it got.
+        services.AddOptions<FleetOptions>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FleetOptions>, FleetOptionsValidator>();
         services.AddFleet(Path.Combine(dataDir, "fleet.db"));
         services.AddFlowFleetMqtt(builder.Configuration, options.Demo);
         services.AddSingleton<ClientHub>();
