@@ -11,6 +11,11 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   echo "installing mosquitto for the MQTT tests..."
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null) || echo "warning: mosquitto could not be installed; the Mosquitto MQTT tests will fail" >&2
 fi
+# The BlueZ adapter tests run a private dbus-daemon with python3-dbusmock's bluez5 template (tests/FlowFleet.Fleet.Tests/Ble).
+if ! command -v dbus-daemon >/dev/null 2>&1 || ! /usr/bin/python3 -c "import dbusmock" >/dev/null 2>&1; then
+  echo "installing dbus and python3-dbusmock for the BlueZ tests..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dbus python3-dbusmock >/dev/null) || echo "warning: dbus/python3-dbusmock could not be installed; the BlueZ tests will fail" >&2
+fi
 # The differential tests run Node-RED 4 side by side with FlowFleet (tests/FlowFleet.Server.Tests/NodeRed).
 nr_dir="$HOME/.cache/flowfleet/node-red"
 if [ ! -f "$nr_dir/node_modules/node-red/red.js" ]; then

@@ -1,6 +1,7 @@
 using FlowFleet.DeviceSim.Ble;
 using FlowFleet.Fleet;
 using FlowFleet.Fleet.Ble;
+using FlowFleet.Fleet.Ble.BlueZ;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Registry;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -15,8 +16,15 @@ public static class BleHosting
     /// <summary>Unprovisioned simulated devices in range in <c>--demo</c>.</summary>
     public const int DemoDevices = 4;
 
-    public static IServiceCollection AddFlowFleetBle(this IServiceCollection services, bool demo)
+    public static IServiceCollection AddFlowFleetBle(this IServiceCollection services, bool demo, IConfiguration configuration)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
+        // The local adapter through BlueZ (Linux); Ble:Adapter names it, Ble:BlueZ=false leaves it out. Without a system bus,
+        // BlueZ or an adapter it stays listed as unavailable with the reason.
+        if (OperatingSystem.IsLinux() && !string.Equals(configuration["Ble:BlueZ"], "false", StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddSingleton<IBleAdapter>(sp => new BlueZAdapter(configuration["Ble:Adapter"] ?? "hci0", configuration["Ble:Bus"], sp.GetRequiredService<ILogger<BlueZAdapter>>()));
+        }
         if (demo)
         {
             services.AddSingleton<IBleAdapter>(_ =>
@@ -69,6 +77,10 @@ public static class BleHosting
             var provisioner = services.GetRequiredService<BleProvisioner>();
             var addresses = services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             provisioner.DefaultServerUrl ??= ShellyUrl(services.GetRequiredService<IOptions<FleetOptions>>().Value.PublicUrl, addresses);
+            foreach (var bluez in services.GetServices<IBleAdapter>().OfType<BlueZAdapter>())
+            {
+                await bluez.InitializeAsync();
+            }
             var registry = services.GetRequiredService<DeviceRegistry>();
             // With manual admission a provisioned device would wait as pending: it gets an enrollment token in its URL.
             provisioner.EnrollmentToken ??= async ct => _token ??= (await registry.CreateTokenAsync("BLE provisioning", ct)).Token;

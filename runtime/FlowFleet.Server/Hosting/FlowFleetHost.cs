@@ -128,7 +128,7 @@ public static class FlowFleetHost
         services.AddFleet(Path.Combine(dataDir, "fleet.db"));
         services.AddFlowFleetMqtt(builder.Configuration, options.Demo);
         services.AddSingleton<ClientHub>();
-        services.AddFlowFleetBle(options.Demo);
+        services.AddFlowFleetBle(options.Demo, builder.Configuration);
         services.AddSingleton<Ble.BleClientMethods>();
         services.AddFleetManagerCompat(dataDir);
         services.AddSingleton(sp => new DeviceAdopter(sp.GetRequiredService<DeviceRegistry>(), new HttpClient { Timeout = TimeSpan.FromSeconds(15) }));

@@ -7,7 +7,7 @@ namespace FlowFleet.DeviceSim.Ble;
 /// GATT RPC service. Devices added unprovisioned have a started but held websocket connection, so once provisioned over BLE
 /// (Wi-Fi + outbound websocket + reboot) they connect to the server like real devices.
 /// </summary>
-public sealed class SimBleAdapter : IBleAdapter
+public sealed class SimBleAdapter : IBleAdapter, IBleAdapterKind
 {
     private readonly List<SimBleDevice> _devices = [];
     private readonly Lock _gate = new();
@@ -23,6 +23,8 @@ public sealed class SimBleAdapter : IBleAdapter
     }
 
     public string Name { get; }
+
+    public string Kind => "simulated";
 
     public BleAdapterStatus Status => _status;
 
