@@ -250,6 +250,18 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         var remote = context.Connection.RemoteIpAddress?.ToString();
         var token = context.Request.Query["token"].ToString();
         await RunAsync(socket, remote, string.IsNullOrEmpty(token) ? null : token, context.RequestAborted).ConfigureAwait(false);
+        if (socket.State == WebSocketState.Aborted && !context.RequestAborted.IsCancellationRequested)
+        {
+            // ASP.NET's websocket closes a text frame that is not UTF-8 itself (1007) and aborts. Ending the request at once
+            // resets the connection under the close frame, so the device never reads it: let it read and hang up first.
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2), context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
     }
 
     /// <summary>Serves one device over an open websocket until it closes (used by <see cref="DeviceConnections"/>).</summary>
