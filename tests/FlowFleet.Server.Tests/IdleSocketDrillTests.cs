@@ -94,4 +94,46 @@ public sealed class IdleSocketDrillTests
         }
         Assert.True(closed);
     }
+
+    [Fact]
+    public async Task Client_websockets_authenticate_at_the_upgrade_so_no_anonymous_one_is_ever_held()
+    {
+        // /client and FM's / have no authentication message (unlike /red/comms): the token or cookie comes with the upgrade,
+        // so an unauthenticated socket is never opened and there is nothing for a deadline or a cap to close.
+        await using var s = await ServerFixture.StartAsync();
+        var clients = s.App.Services.GetRequiredService<FlowFleet.Server.Fleet.ClientHub>();
+        var refused = 0;
+        foreach (var (path, protocol) in new[] { ("/client", null), ("/", null), ("/client?access_token=bogus", null), ("/", "bogus-token") })
+        {
+            for (var i = 0; i < 25; i++)
+            {
+                using var ws = new ClientWebSocket();
+                if (protocol is not null)
+                {
+                    ws.Options.AddSubProtocol(protocol);
+                }
+                try
+                {
+                    await ws.ConnectAsync(new Uri($"ws://{s.BaseUri.Host}:{s.BaseUri.Port}{path}"), CancellationToken.None);
+                }
+                catch (WebSocketException)
+                {
+                    refused++;
+                }
+            }
+        }
+        Assert.Equal(100, refused);
+        Assert.Equal(0, clients.ConnectionCount);
+
+        var token = await s.TokenAsync();
+        using var admin = new ClientWebSocket();
+        admin.Options.SetRequestHeader("Authorization", "Bearer " + token);
+        await admin.ConnectAsync(new Uri($"ws://{s.BaseUri.Host}:{s.BaseUri.Port}/client"), CancellationToken.None);
+        await admin.SendAsync(Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"method":"Device.List"}"""), WebSocketMessageType.Text, true, CancellationToken.None);
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var r = await admin.ReceiveAsync(buffer, timeout.Token);
+        Assert.Contains("\"result\"", Encoding.UTF8.GetString(buffer, 0, r.Count), StringComparison.Ordinal);
+        Assert.Equal(1, clients.ConnectionCount);
+    }
 }
