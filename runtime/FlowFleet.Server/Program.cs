@@ -5,7 +5,8 @@ using FlowFleet.Server.Hosting;
 // gen-0 size can only come from the environment (DOTNET_GCgen0size): the Dockerfile and the launch profile set it.
 NativeHeap.LimitArenas();
 
-// Nodes may block a thread while a downstream queue is full; keep enough threads ready on small machines.
+// C# nodes wait for a full queue without a thread (RunningNode.Write); scripts (node.send is synchronous) and sources that
+// send from their own threads (timers, device events, HTTP requests) are still held by blocking: keep threads ready for them.
 ThreadPool.GetMinThreads(out var workers, out var io);
 ThreadPool.SetMinThreads(Math.Max(workers, 32), io);
 return await CliCommands.Build(args, Console.Out, Console.Error).Parse(args).InvokeAsync();

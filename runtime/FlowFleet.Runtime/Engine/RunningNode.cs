@@ -227,7 +227,24 @@ internal sealed partial class RunningNode : INodeHost
         EngineMetrics.CountIn(_counters);
         try
         {
-            await node.OnInputAsync(msg, _closing.Token);
+            // Sends made while this node handles its input (the synchronous part) wait asynchronously for room in a full
+            // queue (see Write): no thread is blocked, and the node takes no new input until they are delivered.
+            var outer = t_handling;
+            t_handling = this;
+            ValueTask handled;
+            try
+            {
+                handled = node.OnInputAsync(msg, _closing.Token);
+            }
+            finally
+            {
+                t_handling = outer;
+            }
+            await handled;
+            if (_pending is { Count: > 0 })
+            {
+                await FlushPendingAsync();
+            }
         }
         catch (OperationCanceledException) when (_closing.IsCancellationRequested)
         {
@@ -264,22 +281,99 @@ internal sealed partial class RunningNode : INodeHost
         return Write(msg);
     }
 
+    /// <summary>The node handling its input on this thread, whose full-queue sends are deferred (null in scripts and sources).</summary>
+    [ThreadStatic]
+    private static RunningNode? t_handling;
+
+    /// <summary>Set while a script runs: its <c>node.send</c> is synchronous and holds the script back when a queue is full.</summary>
+    [ThreadStatic]
+    internal static bool t_blockingSends;
+
+    // Sends this node made into full queues while handling its current input, in order; delivered before its next input.
+    private List<(RunningNode Target, FlowMessage Msg)>? _pending;
+
     /// <summary>Puts a counted message into the queue, holding the sender back while the queue is full.</summary>
     private bool Write(FlowMessage msg)
     {
+        var sender = t_blockingSends ? null : t_handling;
+        if (sender is not null && sender != this && sender._pending is { Count: > 0 })
+        {
+            // Behind a message already waiting: it keeps its place in line.
+            sender._pending.Add((this, msg));
+            return true;
+        }
         if (_queue!.Writer.TryWrite(msg))
         {
             return true;
         }
         _engine.Metrics.CountQueueFull(Spec.Type);
-        // Senders are synchronous (scripts call node.send): block this one until the consumer has drained half the queue.
+        if (sender is not null && sender != this)
+        {
+            // A C# node sending while it handles a message: it waits for room asynchronously once its handler returns.
+            (sender._pending ??= []).Add((this, msg));
+            return true;
+        }
+        return WriteBlocking(msg);
+    }
+
+    /// <summary>Delivers the deferred sends in order, each waiting (without a thread) for room in its target's queue.</summary>
+    private async Task FlushPendingAsync()
+    {
+        var pending = _pending!;
+        _pending = null;
+        foreach (var (target, msg) in pending)
+        {
+            await target.WriteAsync(msg).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes a counted message, waiting for room up to the queue-full timeout; drops it with an error after that.</summary>
+    private async ValueTask WriteAsync(FlowMessage msg)
+    {
+        if (_queue!.Writer.TryWrite(msg))
+        {
+            return;
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        timeout.CancelAfter(_engine.Options.QueueFullTimeout);
+        try
+        {
+            while (await _queue.Writer.WaitToWriteAsync(timeout.Token).ConfigureAwait(false))
+            {
+                if (_queue.Writer.TryWrite(msg))
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        Dropped();
+    }
+
+    private void Dropped()
+    {
+        Interlocked.Decrement(ref _queued);
+        if (_closing.IsCancellationRequested)
+        {
+            return;
+        }
+        _engine.Metrics.CountDropped(Spec.Type);
+        Error($"Queue full ({_engine.Options.QueueCapacity} messages): message dropped", null);
+    }
+
+    /// <summary>A send from a script or a source thread: the sender is held (blocked) until the consumer drained half the queue.</summary>
+    private bool WriteBlocking(FlowMessage msg)
+    {
+        // Scripts call node.send synchronously: block this one until the consumer has drained half the queue.
         // Blocking (not spinning) matters on small machines: a spinning sender burns the core the consumer needs.
         var deadline = Environment.TickCount64 + (long)_engine.Options.QueueFullTimeout.TotalMilliseconds;
         while (!_closing.IsCancellationRequested && Environment.TickCount64 <= deadline)
         {
             _space.Reset();
             Volatile.Write(ref _senderWaiting, true);
-            if (_queue.Writer.TryWrite(msg))
+            if (_queue!.Writer.TryWrite(msg))
             {
                 return true;
             }
@@ -292,13 +386,7 @@ internal sealed partial class RunningNode : INodeHost
                 break;
             }
         }
-        Interlocked.Decrement(ref _queued);
-        if (_closing.IsCancellationRequested)
-        {
-            return false;
-        }
-        _engine.Metrics.CountDropped(Spec.Type);
-        Error($"Queue full ({_engine.Options.QueueCapacity} messages): message dropped", null);
+        Dropped();
         return false;
     }
 

@@ -144,6 +144,9 @@ public sealed partial class ScriptHost : IDisposable
         lock (_lock)
         {
             _current = msg;
+            // node.send inside the script is synchronous: a full queue holds the script (see RunningNode.Write).
+            var blocking = global::FlowFleet.Runtime.Engine.RunningNode.t_blockingSends;
+            global::FlowFleet.Runtime.Engine.RunningNode.t_blockingSends = true;
             try
             {
                 // A synchronous script reads the message through a view (no copy); an async one gets a copy, since its
@@ -180,6 +183,7 @@ public sealed partial class ScriptHost : IDisposable
             {
                 FlushDeferred();
                 _current = null;
+                global::FlowFleet.Runtime.Engine.RunningNode.t_blockingSends = blocking;
             }
         }
     }
@@ -362,6 +366,8 @@ public sealed partial class ScriptHost : IDisposable
         }
         lock (_lock)
         {
+            var blocking = global::FlowFleet.Runtime.Engine.RunningNode.t_blockingSends;
+            global::FlowFleet.Runtime.Engine.RunningNode.t_blockingSends = true;
             try
             {
                 Guard("timer", () => Engine.Call(callback, args));
@@ -373,6 +379,7 @@ public sealed partial class ScriptHost : IDisposable
             finally
             {
                 FlushDeferred();
+                global::FlowFleet.Runtime.Engine.RunningNode.t_blockingSends = blocking;
             }
         }
     }
