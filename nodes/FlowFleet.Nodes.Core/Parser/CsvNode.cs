@@ -107,7 +107,7 @@ public sealed partial class CsvNode : FlowNode<CsvConfig>
         {
             Node.Status(new NodeStatus("red", "dot", "This node only handles CSV strings or js objects."));
             // Node-RED passes the Error itself to done(), so the message reads as its toString().
-            throw new InvalidOperationException("Error: This node only handles CSV strings or js objects.");
+            throw new JsErrorException("This node only handles CSV strings or js objects.");
         }
         else
         {

@@ -235,7 +235,11 @@ public sealed partial class FlowEngine
         return running.GetValueOrDefault(id);
     }
 
-    internal string? GetEnv(RunningNode node, string name)
+    internal string? GetEnv(RunningNode node, string name) =>
+        GetEnvValue(node, name) is { } v ? JsonTools.ToJsString(v) : null;
+
+    /// <summary>An environment value as Node-RED evaluates it: typed flow/group env (num, bool, json) keeps its type.</summary>
+    internal JsonNode? GetEnvValue(RunningNode node, string name)
     {
         switch (name)
         {
@@ -269,11 +273,24 @@ public sealed partial class FlowEngine
         return Options.Env.TryGetValue(name, out var o) ? o : Environment.GetEnvironmentVariable(name);
     }
 
+    private static JsonNode? ParseEnvJson(string value)
+    {
+        try
+        {
+            return JsonTools.Parse(value);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Node-RED leaves an env value that is not valid JSON as it is written.
+            return value;
+        }
+    }
+
     /// <summary>Node-RED's flow path: the tab id, then the id of each subflow instance down to the node's own scope.</summary>
     private static string PathOf(RuntimeScope scope) =>
         scope.Parent is { } parent && scope.InstanceNode is { } instance ? PathOf(parent) + "/" + instance.Alias : scope.Id;
 
-    private string? Lookup(JsonArray? env, string name, RuntimeScope scope)
+    private JsonNode? Lookup(JsonArray? env, string name, RuntimeScope scope)
     {
         if (env is null)
         {
@@ -284,9 +301,15 @@ public sealed partial class FlowEngine
             if (e is JsonObject o && o["name"]?.GetValue<string>() == name)
             {
                 var value = o["value"] is { } v ? JsonTools.ToJsString(v) : "";
-                return o["type"]?.GetValue<string>() == "env"
-                    ? (scope.Parent is not null ? Environment.GetEnvironmentVariable(value) : Options.Env.GetValueOrDefault(value) ?? Environment.GetEnvironmentVariable(value))
-                    : value;
+                return o["type"]?.GetValue<string>() switch
+                {
+                    "env" => scope.Parent is not null ? Environment.GetEnvironmentVariable(value) : Options.Env.GetValueOrDefault(value) ?? Environment.GetEnvironmentVariable(value),
+                    // Node-RED's evaluateEnvProperties: typed values keep their type.
+                    "num" => JsonTools.Number(JsonTools.StringToNumber(value)),
+                    "bool" => value == "true",
+                    "json" => ParseEnvJson(value),
+                    _ => value,
+                };
             }
         }
         return null;

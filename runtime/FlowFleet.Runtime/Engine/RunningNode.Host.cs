@@ -100,13 +100,27 @@ internal sealed partial class RunningNode
     public void Error(string message, FlowMessage? msg = null) => Error(message, msg, cause: null);
 
     /// <summary>A node error; <paramref name="cause"/>, when the node threw, goes to the log with its stack.</summary>
-    public void Error(string message, FlowMessage? msg, Exception? cause)
+    public void Error(string message, FlowMessage? msg, Exception? cause) => Error(message, msg, cause, null);
+
+    public void Error(JsErrorInfo error, FlowMessage? msg = null) => Error(error, msg, null);
+
+    /// <summary>Node-RED's <c>node.error(err, msg)</c> with an Error object: catch nodes also get its stack.</summary>
+    public void Error(JsErrorInfo error, FlowMessage? msg, Exception? cause)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var text = INodeHost.JsErrorText(error);
+        // An Error made in .NET code has no JavaScript stack; Node-RED's has one, so one line in its format stands in.
+        Error(text, msg, cause, error.Stack ?? text + "
+    at " + Type + " (" + Id + ")");
+    }
+
+    private void Error(string message, FlowMessage? msg, Exception? cause, string? stack)
     {
         _engine.Metrics.CountError(Spec.Type);
         Logger.LogWarning(cause, "[{Type}:{Id}] {Message}", Type, Id, message);
         _engine.Events.Log.Publish(new NodeLogEntry(Id, Type, Name, "error", message));
         // As in Node-RED, an error a catch node handles is not shown in the sidebar.
-        if (msg is null || !Scope.ReportError(this, message, msg))
+        if (msg is null || !Scope.ReportError(this, message, msg, stack))
         {
             _engine.Events.Debug.Publish(new DebugMessage(Alias, Scope.Id, Name, null, null, JsonValue.Create(message), Level: "error",
                 Path: Scope.Id) { Type = Type });
@@ -118,6 +132,14 @@ internal sealed partial class RunningNode
         Logger.LogWarning("[{Type}:{Id}] {Message}", Type, Id, message);
         _engine.Events.Log.Publish(new NodeLogEntry(Id, Type, Name, "warn", message));
         _engine.Events.Debug.Publish(new DebugMessage(Alias, Scope.Id, Name, null, null, JsonValue.Create(message), Level: "warn", Path: Scope.Id) { Type = Type });
+    }
+
+    public void Warn(JsonNode? value)
+    {
+        var text = JsonTools.ToJsString(value);
+        Logger.LogWarning("[{Type}:{Id}] {Message}", Type, Id, text);
+        _engine.Events.Log.Publish(new NodeLogEntry(Id, Type, Name, "warn", text));
+        _engine.Events.Debug.Publish(new DebugMessage(Alias, Scope.Id, Name, null, null, value, Level: "warn", Path: Scope.Id) { Type = Type });
     }
 
     public void Log(string message)
@@ -139,6 +161,8 @@ internal sealed partial class RunningNode
     public void DeferDone() => _deferDone = true;
 
     public string? GetEnv(string name) => _engine.GetEnv(this, name);
+
+    public JsonNode? GetEnvValue(string name) => _engine.GetEnvValue(this, name);
 
     public JsonNode? Evaluate(string? type, JsonNode? value, FlowMessage? msg) => TypedInput.Evaluate(type, value, msg, this);
 

@@ -256,7 +256,18 @@ internal sealed partial class RunningNode : INodeHost
         {
             // The node's own exception (not a wrapper), logged with its stack; a script's error is the script's message.
             var cause = ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerExceptions[0] : ex;
-            Error(cause.Message, msg, cause is Scripting.ScriptException ? null : cause);
+            if (cause is Scripting.ScriptException { JsError: { } jsError })
+            {
+                Error(jsError, msg, null);
+            }
+            else if (cause is JsErrorException jsException)
+            {
+                Error(jsException.Error, msg, cause);
+            }
+            else
+            {
+                Error(cause.Message, msg, cause is Scripting.ScriptException ? null : cause);
+            }
             return;
         }
         if (!_deferDone && Scope.HasCompleteObservers)

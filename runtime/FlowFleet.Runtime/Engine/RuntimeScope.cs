@@ -39,10 +39,10 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
     }
 
     /// <summary>Hands the error to catch nodes; false when none took it (Node-RED then logs it to the sidebar).</summary>
-    public bool ReportError(RunningNode source, string message, FlowMessage msg)
+    public bool ReportError(RunningNode source, string message, FlowMessage msg, string? stack = null)
     {
         var count = 1;
-        if (msg.Data["error"]?["source"] is JsonObject prev && prev["id"]?.GetValue<string>() == source.Alias)
+        if (msg.Data["error"] is JsonObject previous && previous["source"] is JsonObject prev && prev["id"]?.GetValue<string>() == source.Alias)
         {
             count = (int)JsonTools.ToNumber(prev["count"]) + 1;
             if (count > MaxErrorRoundTrips)
@@ -57,17 +57,23 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
             errorMsg.Data.Remove("error");
             errorMsg.Data["_error"] = old;
         }
-        errorMsg.Data["error"] = new JsonObject
+        var error = new JsonObject
         {
             ["message"] = message,
-            ["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = source.RawName, ["count"] = count },
+            ["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = SourceName(source), ["count"] = count },
         };
+        if (stack is not null)
+        {
+            // Node-RED adds the stack of an Error object passed to node.error.
+            error["stack"] = stack;
+        }
+        errorMsg.Data["error"] = error;
         if (Deliver(source, _catches, errorMsg, c => !((ICatchObserver)c.Instance!).UncaughtOnly) ||
             Deliver(source, _catches, errorMsg, c => ((ICatchObserver)c.Instance!).UncaughtOnly))
         {
             return true;
         }
-        return parent is not null && InstanceNode is { } instance && parent.ReportError(instance, message, msg);
+        return parent is not null && InstanceNode is { } instance && parent.ReportError(instance, message, msg, stack);
     }
 
     public void ReportStatus(RunningNode source, NodeStatus status)
@@ -77,7 +83,7 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
             return;
         }
         var data = status.ToJson();
-        data["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = source.RawName };
+        data["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = SourceName(source) };
         var msg = new FlowMessage(new JsonObject { ["_msgid"] = MessageId.New(), ["status"] = data });
         Deliver(source, _statuses, msg, _ => true);
     }
@@ -86,9 +92,29 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
     {
         if (_completes.Count > 0 && source.Instance is not ICompleteObserver)
         {
-            Deliver(source, _completes, msg, _ => true, requireExplicitScope: true);
+            // Node-RED's handleComplete: each complete node gets a copy with msg.complete naming the source.
+            var copy = msg.Clone();
+            copy.Data["complete"] = new JsonObject
+            {
+                ["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = SourceName(source) },
+            };
+            Deliver(source, _completes, copy, _ => true, requireExplicitScope: true);
         }
     }
+
+    /// <summary>
+    /// Node-RED's Node sets <c>name</c> only when the config has a non-empty one (otherwise it is undefined); these node
+    /// types assign <c>n.name</c> themselves, so theirs is "" when configured empty.
+    /// </summary>
+    private static JsonNode SourceName(RunningNode source) =>
+        source.RawName is { } raw && (raw.Length > 0 || OwnName.Contains(source.Type))
+            ? JsonValue.Create(raw)
+            : JsSpecial.UndefinedNode();
+
+    private static readonly HashSet<string> OwnName = new(StringComparer.Ordinal)
+    {
+        "debug", "function", "template", "delay", "http proxy", "tcp out",
+    };
 
     private static bool Deliver(RunningNode source, List<RunningNode> observers, FlowMessage msg, Func<RunningNode, bool> filter,
         bool requireExplicitScope = false)

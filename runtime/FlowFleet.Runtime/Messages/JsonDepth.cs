@@ -44,7 +44,8 @@ public static class JsonDepth
                     return copy;
                 }
             default:
-                return node.DeepClone();
+                // Special JavaScript values would become plain nulls through DeepClone (they write as null).
+                return JsSpecial.Of(node) is { } special ? special.ToNode() : node.DeepClone();
         }
     }
 

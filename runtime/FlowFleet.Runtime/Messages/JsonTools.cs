@@ -88,7 +88,7 @@ public static class JsonTools
             case JsonValueKind.Number: return AsDouble(node!.AsValue());
             case JsonValueKind.True: return 1;
             case JsonValueKind.False: return 0;
-            case JsonValueKind.Null: return node is null ? 0 : 0;
+            case JsonValueKind.Null: return JsSpecial.Of(node) is { } special ? special.Number : 0;
             case JsonValueKind.String: return StringToNumber(node!.GetValue<string>());
             case JsonValueKind.Array:
                 var a = node!.AsArray();
@@ -132,7 +132,7 @@ public static class JsonTools
     /// <summary>JavaScript's <c>String(x)</c>, with objects as JSON (as Node-RED's debug and template do).</summary>
     public static string ToJsString(JsonNode? node) => Kind(node) switch
     {
-        JsonValueKind.Null => node is null ? "undefined" : "null",
+        JsonValueKind.Null => node is null ? "undefined" : JsSpecial.Of(node)?.ToString() ?? "null",
         JsonValueKind.String => node!.GetValue<string>(),
         JsonValueKind.Number => FormatNumber(AsDouble(node!.AsValue())),
         JsonValueKind.True => "true",
@@ -158,7 +158,7 @@ public static class JsonTools
     {
         if (double.IsNaN(d) || double.IsInfinity(d))
         {
-            return null;
+            return JsSpecial.ForNumber(d).ToNode();
         }
         if (d == Math.Floor(d) && Math.Abs(d) < 9e15)
         {
@@ -201,7 +201,13 @@ public static class JsonTools
     /// <summary>JavaScript's <c>typeof</c>, with <c>array</c>, <c>null</c> and <c>buffer</c> told apart as Node-RED's switch does.</summary>
     public static string TypeOf(JsonNode? node) => Kind(node) switch
     {
-        JsonValueKind.Null => node is null ? "undefined" : "null",
+        JsonValueKind.Null => node is null ? "undefined" : JsSpecial.Of(node)?.Kind switch
+        {
+            JsSpecialKind.Undefined => "undefined",
+            JsSpecialKind.Number => "number",
+            JsSpecialKind.Error => "object",
+            _ => "null",
+        },
         JsonValueKind.String => "string",
         JsonValueKind.Number => "number",
         JsonValueKind.True or JsonValueKind.False => "boolean",

@@ -217,7 +217,7 @@ public sealed class PropertyPath
             case string key when parent is JsonObject obj:
                 return obj.Remove(key);
             case int index when parent is JsonArray arr && index >= 0 && index < arr.Count:
-                arr[index] = null;
+                arr[index] = JsSpecial.UndefinedNode();
                 return true;
             default:
                 return false;
@@ -259,9 +259,11 @@ public sealed class PropertyPath
                 {
                     throw new InvalidOperationException($"Array index {index} is too far beyond the array's end ({arr.Count} items)");
                 }
+                // Holes are undefined in JavaScript (shown so by Node-RED); a huge gap stays plain nulls to bound memory.
+                var holes = index - arr.Count <= 4096;
                 while (arr.Count <= index)
                 {
-                    arr.Add(null);
+                    arr.Add(holes ? JsSpecial.UndefinedNode() : null);
                 }
                 arr[index] = value;
                 break;

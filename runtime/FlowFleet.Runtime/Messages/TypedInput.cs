@@ -65,7 +65,7 @@ public static partial class TypedInput
                     return key.Length == 0 ? null : scope.Get(key, store);
                 }
             case "env":
-                return JsonValue.Create(text.Contains("${", StringComparison.Ordinal) ? ExpandEnv(text, node) : node.GetEnv(text) ?? "");
+                return text.Contains("${", StringComparison.Ordinal) ? JsonValue.Create(ExpandEnv(text, node)) : node.GetEnvValue(text) ?? JsonValue.Create("");
             case "jsonata":
                 return Jsonata(text, node).Evaluate(msg).Value;
             case "node":

@@ -42,7 +42,24 @@ public interface INodeHost
     /// <summary>Reports an error; with a message it reaches catch nodes (Node-RED's <c>node.error(err, msg)</c>).</summary>
     void Error(string message, FlowMessage? msg = null);
 
+    /// <summary>
+    /// Node-RED's <c>node.error(err, msg)</c> with an Error object: the text is <c>err.toString()</c> and catch nodes also
+    /// get <c>error.stack</c>.
+    /// </summary>
+    void Error(JsErrorInfo error, FlowMessage? msg = null)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        Error(JsErrorText(error), msg);
+    }
+
+    /// <summary>JavaScript's <c>String(err)</c>: "Name: message", or the name alone when the message is empty.</summary>
+    static string JsErrorText(JsErrorInfo error) =>
+        error is null ? "" : string.IsNullOrEmpty(error.Message) ? error.Name : error.Name + ": " + error.Message;
+
     void Warn(string message);
+
+    /// <summary>A warning whose value is shown as it is (an object stays an object in the sidebar, as in Node-RED).</summary>
+    void Warn(JsonNode? value) => Warn(JsonTools.ToJsString(value));
 
     void Log(string message);
 
@@ -63,6 +80,9 @@ public interface INodeHost
 
     /// <summary>Environment variable lookup: node → group → flow → subflow instance → process.</summary>
     string? GetEnv(string name);
+
+    /// <summary>An environment value with its type: typed tab, group and subflow env (num, bool, json) is not a string.</summary>
+    JsonNode? GetEnvValue(string name) => GetEnv(name) is { } s ? JsonValue.Create(s) : null;
 
     /// <summary>Evaluates a Node-RED typed input (<c>str num bool json msg flow global env date bin re</c>).</summary>
     JsonNode? Evaluate(string? type, JsonNode? value, FlowMessage? msg);

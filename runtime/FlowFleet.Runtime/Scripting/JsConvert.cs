@@ -27,7 +27,7 @@ public static class JsConvert
                     JsonValueKind.Number => JsNumber.Create(JsonTools.AsDouble(v)),
                     JsonValueKind.True => JsBoolean.True,
                     JsonValueKind.False => JsBoolean.False,
-                    _ => JsValue.Null,
+                    _ => JsSpecial.Of(v) is { } special ? ToJs(engine, special) : JsValue.Null,
                 };
             case JsonArray a:
                 {
@@ -62,7 +62,32 @@ public static class JsConvert
         }
     }
 
-    /// <summary>Converts a Jint value to JSON; functions and undefined become null (as <c>JSON.stringify</c> drops them).</summary>
+    private static JsValue ToJs(JsEngine engine, JsSpecial special)
+    {
+        switch (special.Kind)
+        {
+            case JsSpecialKind.Number:
+                return JsNumber.Create(special.Number);
+            case JsSpecialKind.Error:
+                var info = special.Error!;
+                var ctor = engine.Intrinsics.Error;
+                var error = ctor.Construct([new JsString(info.Message)], ctor);
+                error.Set("name", info.Name);
+                if (info.Stack is not null)
+                {
+                    error.Set("stack", info.Stack);
+                }
+                return error;
+            default:
+                return JsValue.Undefined;
+        }
+    }
+
+    /// <summary>
+    /// Converts a Jint value to JSON; a top-level undefined becomes null, undefined inside objects and arrays, NaN,
+    /// Infinity and Error objects become <see cref="JsSpecial"/> values (as Node-RED keeps them in a message);
+    /// functions are dropped.
+    /// </summary>
     public static JsonNode? ToJson(JsValue value, int depth = 0)
     {
         ArgumentNullException.ThrowIfNull(value);
@@ -70,6 +95,15 @@ public static class JsConvert
         {
             return null;
         }
+        return ToJsonValue(value, depth);
+    }
+
+    /// <summary>A value inside an object or array: undefined is kept as <see cref="JsSpecial.Undefined"/>.</summary>
+    private static JsonNode? Member(JsValue value, int depth) =>
+        value.IsUndefined() ? JsSpecial.UndefinedNode() : ToJson(value, depth);
+
+    private static JsonNode? ToJsonValue(JsValue value, int depth)
+    {
         if (value.IsString())
         {
             return JsonValue.Create(value.AsString());
@@ -98,7 +132,7 @@ public static class JsConvert
             var length = arr.Length;
             for (uint i = 0; i < length; i++)
             {
-                result.Add(ToJson(arr[i], depth + 1));
+                result.Add(Member(arr[i], depth + 1));
             }
             return result;
         }
@@ -110,6 +144,11 @@ public static class JsConvert
             }
             // A copy: the message stays the script's (it may change it and send it again).
             return view.Commit(depth).DeepClone();
+        }
+        if (value is Jint.Native.JsError err)
+        {
+            return JsSpecial.ForError(err.Get("name").ToString(), err.Get("message").ToString(),
+                err.Get("stack") is { } stack && stack.IsString() ? stack.AsString() : null).ToNode();
         }
         if (value.IsDate())
         {
@@ -125,11 +164,11 @@ public static class JsConvert
                     continue;
                 }
                 var v = descriptor.Value ?? obj.Get(key);
-                if (v.IsUndefined() || v is Jint.Native.Function.Function)
+                if (v is Jint.Native.Function.Function)
                 {
                     continue;
                 }
-                result[key.AsString()] = ToJson(v, depth + 1);
+                result[key.AsString()] = Member(v, depth + 1);
             }
             return result;
         }

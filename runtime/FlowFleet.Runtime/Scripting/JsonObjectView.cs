@@ -78,9 +78,14 @@ internal sealed class JsonObjectView : ObjectInstance
             {
                 view.Commit(depth + 1);
             }
-            else if (value.IsUndefined() || value is Jint.Native.Function.Function)
+            else if (value is Jint.Native.Function.Function)
             {
                 _data.Remove(key);
+            }
+            else if (value.IsUndefined())
+            {
+                // Node-RED keeps a property set to undefined (the debug sidebar shows it).
+                _data[key] = Messages.JsSpecial.UndefinedNode();
             }
             else
             {

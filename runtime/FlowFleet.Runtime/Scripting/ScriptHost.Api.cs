@@ -37,7 +37,7 @@ public sealed partial class ScriptHost
             {
                 if (Arg(a, 0) is { } err && !err.IsUndefined() && !err.IsNull())
                 {
-                    _node.Error(ErrorText(err), msg);
+                    ReportError(err, msg);
                 }
                 else
                 {
@@ -48,12 +48,24 @@ public sealed partial class ScriptHost
         }));
         node.CreateDataProperty("error", Fn("error", (_, a) =>
         {
-            var text = ErrorText(Arg(a, 0));
             var m = Arg(a, 1);
-            _node.Error(text, m.IsObject() ? ToMessage(m, _current) : null);
+            ReportError(Arg(a, 0), m.IsObject() ? ToMessage(m, _current) : null);
             return JsValue.Undefined;
         }));
-        node.CreateDataProperty("warn", Fn("warn", (_, a) => { _node.Warn(Text(Arg(a, 0))); return JsValue.Undefined; }));
+        node.CreateDataProperty("warn", Fn("warn", (_, a) =>
+        {
+            // An object is shown as an object in the sidebar, as Node-RED's log_helper passes it on.
+            var v = Arg(a, 0);
+            if (v.IsObject() && v is not Jint.Native.Function.Function)
+            {
+                _node.Warn(JsConvert.ToJson(v));
+            }
+            else
+            {
+                _node.Warn(Text(v));
+            }
+            return JsValue.Undefined;
+        }));
         node.CreateDataProperty("log", Fn("log", (_, a) => { _node.Log(Text(Arg(a, 0))); return JsValue.Undefined; }));
         node.CreateDataProperty("debug", Fn("debug", (_, a) => { _node.Log(Text(Arg(a, 0))); return JsValue.Undefined; }));
         node.CreateDataProperty("trace", Fn("trace", (_, a) => { _node.Log(Text(Arg(a, 0))); return JsValue.Undefined; }));
@@ -69,7 +81,7 @@ public sealed partial class ScriptHost
         Engine.SetValue("global", ContextObject(_node.GlobalContext, withScopes: false));
 
         var env = new JsObject(Engine);
-        env.CreateDataProperty("get", Fn("get", (_, a) => _node.GetEnv(Text(Arg(a, 0))) is { } v ? new JsString(v) : JsValue.Undefined));
+        env.CreateDataProperty("get", Fn("get", (_, a) => _node.GetEnvValue(Text(Arg(a, 0))) is { } v ? JsConvert.ToJs(Engine, v) : JsValue.Undefined));
         Engine.SetValue("env", env);
 
         var util = new JsObject(Engine);
@@ -253,6 +265,19 @@ public sealed partial class ScriptHost
 
     private static string Text(JsValue v) =>
         v.IsString() ? v.AsString() : v.IsObject() && !v.IsArray() && v is not Jint.Native.Function.Function ? JsonTools.ToJsString(JsConvert.ToJson(v)) : v.ToString();
+
+    /// <summary>Node-RED's <c>node.error(err, msg)</c>: an Error object reports its <c>toString()</c> and its stack.</summary>
+    private void ReportError(JsValue err, FlowMessage? msg)
+    {
+        if (ErrorInfo(err) is { } info)
+        {
+            _node.Error(info, msg);
+        }
+        else
+        {
+            _node.Error(ErrorText(err), msg);
+        }
+    }
 
     private static string ErrorText(JsValue v) =>
         v.IsObject() && v.AsObject().Get("message") is { } m && m.IsString() ? m.AsString() : Text(v);

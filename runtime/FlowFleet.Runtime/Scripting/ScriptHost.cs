@@ -159,13 +159,27 @@ public sealed partial class ScriptHost : IDisposable
                     result = Guard("function", () =>
                     {
                         var value = Engine.Call(_main, view ?? (_readsMsg ? JsConvert.ToJs(Engine, msg.Data) : JsValue.Undefined));
-                        return _isAsync ? value.UnwrapIfPromise(_timeout) : value;
+                        if (_isAsync)
+                        {
+                            return value.UnwrapIfPromise(_timeout);
+                        }
+                        // Promise callbacks the body queued run now, before its results leave (as microtasks do in Node.js).
+                        Engine.Advanced.ProcessTasks();
+                        return value;
                     });
                 }
-                catch (ScriptException) when (view is not null)
+                catch (ScriptException ex) when (view is not null || ex.JsError is not null)
                 {
                     // Catch nodes get the message as the script left it (as in Node-RED, where it is the same object).
-                    TryCommit(view);
+                    if (view is not null)
+                    {
+                        TryCommit(view);
+                    }
+                    if (ex.JsError is { } error)
+                    {
+                        // Node-RED's function node keeps a thrown Error in msg.error (catch nodes see it as msg._error).
+                        msg.Data["error"] = JsSpecial.ForError(error.Name, error.Message, error.Stack).ToNode();
+                    }
                     throw;
                 }
                 // The message itself returned, and no timer may still reach it: pass it on as it is.
@@ -325,7 +339,7 @@ public sealed partial class ScriptHost : IDisposable
         }
         catch (JavaScriptException ex)
         {
-            throw new ScriptException(Describe(ex), ex);
+            throw new ScriptException(Describe(ex), ex, ErrorInfo(ex.Error));
         }
         catch (PromiseRejectedException ex)
         {
@@ -339,6 +353,21 @@ public sealed partial class ScriptHost : IDisposable
         {
             throw new ScriptException($"{what}: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>Name, message and stack of a thrown Error object (null for a thrown string or other value).</summary>
+    private static JsErrorInfo? ErrorInfo(JsValue error)
+    {
+        if (error is not Jint.Native.JsError e)
+        {
+            return null;
+        }
+        var stack = e.Get("stack");
+        var name = e.Get("name").ToString();
+        var message = e.Get("message").ToString();
+        var text = string.IsNullOrEmpty(message) ? name : name + ": " + message;
+        // Jint's stack lists frames only; V8's starts with the error's text.
+        return new JsErrorInfo(name, message, stack.IsString() ? text + "\n" + stack.AsString() : text);
     }
 
     private static string Describe(JavaScriptException ex)
@@ -370,7 +399,13 @@ public sealed partial class ScriptHost : IDisposable
             global::FlowFleet.Runtime.Engine.RunningNode.t_blockingSends = true;
             try
             {
-                Guard("timer", () => Engine.Call(callback, args));
+                Guard("timer", () =>
+                {
+                    var value = Engine.Call(callback, args);
+                    // A timer that resolves a promise runs its then-callbacks now, as Node.js's microtask queue would.
+                    Engine.Advanced.ProcessTasks();
+                    return value;
+                });
             }
             catch (ScriptException ex)
             {
@@ -395,4 +430,9 @@ public sealed record ScriptSource(string Code, int Outputs = 1, double TimeoutSe
 }
 
 /// <summary>A script failed or broke a limit; the message says which, for catch nodes and the debug sidebar.</summary>
-public sealed class ScriptException(string message, Exception? inner = null) : InvalidOperationException(message, inner);
+public sealed class ScriptException(string message, Exception? inner = null, JsErrorInfo? jsError = null)
+    : InvalidOperationException(message, inner)
+{
+    /// <summary>The Error object the script threw, if it threw one (catch nodes get its stack).</summary>
+    public JsErrorInfo? JsError { get; } = jsError;
+}

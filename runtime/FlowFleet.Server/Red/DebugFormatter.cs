@@ -20,6 +20,13 @@ public static class DebugFormatter
         {
             case null:
                 return ("(undefined)", "undefined");
+            case JsonValue sv when JsSpecial.Of(sv) is { } special:
+                return special.Kind switch
+                {
+                    JsSpecialKind.Number => (special.ToString(), "number"),
+                    JsSpecialKind.Error => (Special(special).ToJsonString(), "error"),
+                    _ => ("(undefined)", "undefined"),
+                };
             case JsonValue nv when nv.GetValueKind() == JsonValueKind.Null:
                 return ("(undefined)", "null");
             case JsonArray a:
@@ -107,10 +114,37 @@ public static class DebugFormatter
             ["length"] = o["data"]!.AsArray().Count,
         },
         JsonObject o => new JsonObject(o.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value is null ? null : Truncate(kv.Value, depth + 1)))),
+        JsonValue v when JsSpecial.Of(v) is { } special => Special(special),
         JsonValue v when v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Length > MaxLength =>
             JsonValue.Create(v.GetValue<string>()[..MaxLength] + "...")!,
         _ => node.DeepClone(),
     };
+
+    /// <summary>Node-RED's encoding of undefined, NaN/Infinity and Error objects inside a value.</summary>
+    private static JsonObject Special(JsSpecial special)
+    {
+        var o = new JsonObject { ["__enc__"] = true };
+        switch (special.Kind)
+        {
+            case JsSpecialKind.Number:
+                o["type"] = "number";
+                o["data"] = special.ToString();
+                break;
+            case JsSpecialKind.Error:
+                o["type"] = "error";
+                var data = new JsonObject { ["name"] = special.Error!.Name, ["message"] = special.Error.Message };
+                if (special.Error.Stack is { } stack)
+                {
+                    data["stack"] = stack;
+                }
+                o["data"] = data;
+                break;
+            default:
+                o["type"] = "undefined";
+                break;
+        }
+        return o;
+    }
 
     public static string Invariant(double d) => d.ToString(CultureInfo.InvariantCulture);
 }

@@ -50,6 +50,7 @@ public sealed class DifferentialTests(DifferentialFixture fixture, ITestOutputHe
         }
         var report = new StringBuilder("| node type | cases | match | rate |\n| --- | --- | --- | --- |\n");
         var failing = new StringBuilder();
+        var details = new StringBuilder();
         var unexplained = new List<string>();
         foreach (var group in fixture.Cases.GroupBy(c => c.NodeType).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
@@ -57,12 +58,13 @@ public sealed class DifferentialTests(DifferentialFixture fixture, ITestOutputHe
             var ok = 0;
             foreach (var c in group)
             {
-                if (fixture.Difference(c) is null)
+                if (fixture.Difference(c) is not { } diff)
                 {
                     ok++;
                 }
                 else
                 {
+                    details.Append(CultureInfo.InvariantCulture, $"## {c.Key}\n{diff}\n\n");
                     failing.Append(CultureInfo.InvariantCulture, $"- {c.Key}: {c.Known ?? "unexplained difference"}\n");
                     if (c.Known is null)
                     {
@@ -78,6 +80,7 @@ public sealed class DifferentialTests(DifferentialFixture fixture, ITestOutputHe
         if (Environment.GetEnvironmentVariable("FLOWFLEET_DIFF_REPORT") is { Length: > 0 } file)
         {
             File.WriteAllText(file, text);
+            File.WriteAllText(file + ".details", details.ToString());
         }
         Assert.True(unexplained.Count == 0, "differences not listed as known: " + string.Join(", ", unexplained) + "\n" + text);
     }
