@@ -110,8 +110,7 @@ internal sealed partial class RunningNode
         ArgumentNullException.ThrowIfNull(error);
         var text = INodeHost.JsErrorText(error);
         // An Error made in .NET code has no JavaScript stack; Node-RED's has one, so one line in its format stands in.
-        Error(text, msg, cause, error.Stack ?? text + "
-    at " + Type + " (" + Id + ")");
+        Error(text, msg, cause, error.Stack ?? text + "\n    at " + Type + " (" + Id + ")");
     }
 
     private void Error(string message, FlowMessage? msg, Exception? cause, string? stack)
