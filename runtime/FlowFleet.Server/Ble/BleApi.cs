@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Fleet.Ble;
+using FlowFleet.Fleet.Ble.Station;
 using FlowFleet.Fleet.Protocol;
 using FlowFleet.Server.Auth;
 using FlowFleet.Server.Fleet;
@@ -16,6 +17,8 @@ public static class BleApi
     public sealed record ProvisionRequest(string[]? Devices, string? Device, string? Ssid, string? Password, string? Server, string? Adapter, double? Timeout, int? Concurrency);
 
     public sealed record BleRpcRequest(string? Method, JsonNode? Params, string? Adapter);
+
+    public sealed record StationTokenRequest(string? Name);
 
     public static void MapBleApi(this IEndpointRouteBuilder app)
     {
@@ -71,6 +74,25 @@ public static class BleApi
             });
         }).WithName("BleProvision").WithSummary("Provision devices over BLE: WiFi.SetConfig, Ws.SetConfig, Shelly.Reboot, then wait for them on /shelly");
 
+        read.MapGet("/stations", (BleStationHub hub) => Results.Json(new JsonArray(hub.Stations.Select(s => (JsonNode?)new JsonObject
+        {
+            ["name"] = s.Station, ["adapter"] = s.Name, ["localAdapter"] = s.LocalAdapter, ["state"] = s.Status.State.ToString(), ["detail"] = s.Status.Detail,
+            ["remote"] = s.Remote, ["connectedAt"] = s.ConnectedAt.ToString("O"), ["token"] = s.TokenId,
+        }).ToArray()))).WithName("ListBleStations").WithSummary("Connected BLE stations");
+
+        control.MapGet("/stations/tokens", (StationTokenStore tokens) => Results.Json(tokens.List().Select(StationTokenJson).ToArray()))
+            .WithName("ListBleStationTokens").WithSummary("BLE station tokens (secrets are shown only when created)");
+        control.MapPost("/stations/tokens", ([FromBody] StationTokenRequest? body, StationTokenStore tokens) =>
+        {
+            var (token, secret) = tokens.Create(body?.Name);
+            var o = StationTokenJson(token);
+            o["token"] = secret;
+            return Results.Json(o);
+        }).WithName("CreateBleStationToken").WithSummary("Create a BLE station token: flowfleet ble-station --server ws://host:7011/ble --token <token>");
+        control.MapDelete("/stations/tokens/{id}", (string id, StationTokenStore tokens) =>
+            tokens.Revoke(id) ? Results.NoContent() : RedErrors.Json(404, "not_found", "No such station token"))
+            .WithName("RevokeBleStationToken").WithSummary("Revoke a BLE station token; stations using it are disconnected");
+
         control.MapPost("/devices/{device}/rpc", async (string device, [FromBody] BleRpcRequest body, BleService ble, CancellationToken ct) =>
         {
             if (string.IsNullOrWhiteSpace(body.Method))
@@ -96,4 +118,9 @@ public static class BleApi
             }
         }).WithName("BleCall").WithSummary("Call any method on a device over BLE (GATT RPC)");
     }
+
+    private static JsonObject StationTokenJson(StationToken t) => new()
+    {
+        ["id"] = t.Id, ["name"] = t.Name, ["createdAt"] = t.CreatedAt.ToString("O"), ["revoked"] = t.Revoked, ["lastUsed"] = t.LastUsed?.ToString("O"), ["uses"] = t.Uses,
+    };
 }

@@ -2,6 +2,7 @@ using FlowFleet.DeviceSim.Ble;
 using FlowFleet.Fleet;
 using FlowFleet.Fleet.Ble;
 using FlowFleet.Fleet.Ble.BlueZ;
+using FlowFleet.Fleet.Ble.Station;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Registry;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -16,9 +17,11 @@ public static class BleHosting
     /// <summary>Unprovisioned simulated devices in range in <c>--demo</c>.</summary>
     public const int DemoDevices = 4;
 
-    public static IServiceCollection AddFlowFleetBle(this IServiceCollection services, bool demo, IConfiguration configuration)
+    public static IServiceCollection AddFlowFleetBle(this IServiceCollection services, bool demo, IConfiguration configuration, string dataDirectory)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        services.AddSingleton(new StationTokenStore(Path.Combine(dataDirectory, "ble-station-tokens.json")));
+        services.AddSingleton<BleStationHub>();
         // The local adapter through BlueZ (Linux); Ble:Adapter names it, Ble:BlueZ=false leaves it out. Without a system bus,
         // BlueZ or an adapter it stays listed as unavailable with the reason.
         if (OperatingSystem.IsLinux() && !string.Equals(configuration["Ble:BlueZ"], "false", StringComparison.OrdinalIgnoreCase))
@@ -40,6 +43,10 @@ public static class BleHosting
         services.AddHostedService(sp => new BleStartup(sp, demo));
         return services;
     }
+
+    /// <summary><c>/ble</c> for BLE stations: before authentication (a station token admits them), like <c>/shelly</c>.</summary>
+    public static void MapBleStations(this IApplicationBuilder app) =>
+        app.Map(new PathString("/ble"), ble => ble.Run(ctx => ctx.RequestServices.GetRequiredService<BleStationHub>().HandleAsync(ctx)));
 
     /// <summary>The <c>/shelly</c> URL given to devices: <c>Fleet:PublicUrl</c> when set, else this server's first address.</summary>
     public static string? ShellyUrl(string? publicUrl, IEnumerable<string> addresses)

@@ -100,6 +100,7 @@ public static class CliCommands
         });
         root.Add(new Command("flows", "Export or import flows") { export, import });
         root.Add(UserCommands(data, output, error));
+        root.Add(Ble.BleStationCommand.Create(output));
         return root;
     }
 

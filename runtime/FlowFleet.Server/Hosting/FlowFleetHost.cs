@@ -128,7 +128,7 @@ public static class FlowFleetHost
         services.AddFleet(Path.Combine(dataDir, "fleet.db"));
         services.AddFlowFleetMqtt(builder.Configuration, options.Demo);
         services.AddSingleton<ClientHub>();
-        services.AddFlowFleetBle(options.Demo, builder.Configuration);
+        services.AddFlowFleetBle(options.Demo, builder.Configuration, dataDir);
         services.AddSingleton<Ble.BleClientMethods>();
         services.AddFleetManagerCompat(dataDir);
         services.AddSingleton(sp => new DeviceAdopter(sp.GetRequiredService<DeviceRegistry>(), new HttpClient { Timeout = TimeSpan.FromSeconds(15) }));
@@ -157,6 +157,7 @@ public static class FlowFleetHost
         // Devices connect anonymously (admission decides), so /shelly branches off before authentication, authorization and
         // antiforgery: a device websocket lives for days, and every middleware it passed would keep its state that long.
         app.Map(new PathString("/shelly"), shelly => shelly.Run(ctx => ctx.RequestServices.GetRequiredService<DeviceHub>().HandleAsync(ctx)));
+        app.MapBleStations();
         app.UseMiddleware<OriginCheck>();
         app.UseFleetManagerWebsocket();
         app.UseAuthentication();

@@ -10,6 +10,7 @@ namespace FlowFleet.DeviceSim.Ble;
 public sealed class SimBleAdapter : IBleAdapter, IBleAdapterKind
 {
     private readonly List<SimBleDevice> _devices = [];
+    private readonly Dictionary<SimBleDevice, int> _rssi = [];
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private CancellationTokenSource? _scan;
@@ -64,6 +65,17 @@ public sealed class SimBleAdapter : IBleAdapter, IBleAdapterKind
         return ble;
     }
 
+    /// <summary>Puts a device another adapter has in range of this one too, heard at <paramref name="rssi"/> here (several stations).</summary>
+    public void AddShared(SimBleDevice device, int rssi)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        lock (_gate)
+        {
+            _devices.Add(device);
+            _rssi[device] = rssi;
+        }
+    }
+
     /// <summary>Creates <paramref name="count"/> unprovisioned devices of mixed profiles (MACs from <paramref name="macPrefix"/>).</summary>
     public IReadOnlyList<SimBleDevice> AddUnprovisioned(int count, string macPrefix = "B1E000", string profile = "mix", (string Ssid, string Password)? network = null)
     {
@@ -114,7 +126,13 @@ public sealed class SimBleAdapter : IBleAdapter, IBleAdapterKind
             {
                 foreach (var d in Devices)
                 {
-                    Advertisement?.Invoke(d.Advertise(Name, Random.Shared.Next(-3, 4)));
+                    var jitter = Random.Shared.Next(-3, 4);
+                    var adv = d.Advertise(Name, jitter);
+                    lock (_gate)
+                    {
+                        adv = _rssi.TryGetValue(d, out var here) ? adv with { Rssi = here + jitter } : adv;
+                    }
+                    Advertisement?.Invoke(adv);
                 }
             }
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
