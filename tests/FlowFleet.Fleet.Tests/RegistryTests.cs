@@ -41,6 +41,26 @@ public sealed class RegistryTests
     }
 
     [Fact]
+    public async Task Queued_events_survive_a_write_cancelled_by_shutdown()
+    {
+        // The background writer drains the queues and then writes; shutdown cancels its token. A cancelled write used to
+        // drop what it had drained (the "connect" event was missing after a restart on a loaded machine).
+        await using var host = await FleetHost.StartAsync();
+        host.Registry.LogEvent("dev-a", "connect", null, null, null);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        try
+        {
+            await host.Registry.WriteQueuedAsync(cancelled.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await host.Registry.WriteQueuedAsync();
+        Assert.Contains(await host.Registry.EventLogAsync("dev-a", 10), e => e.Kind == "connect");
+    }
+
+    [Fact]
     public async Task Query_filters_sorts_and_pages()
     {
         await using var host = await FleetHost.StartAsync();

@@ -657,6 +657,32 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         {
             return 0;
         }
+        // Once drained, a batch is written whatever the caller's token says (shutdown cancels it mid-write), and a batch
+        // that fails goes back to its queues for the next try: nothing drained may be lost.
+        try
+        {
+            return await WriteBatchAsync(telemetry, events, audit);
+        }
+        catch
+        {
+            Requeue(_telemetry.Writer, telemetry);
+            Requeue(_events.Writer, events);
+            Requeue(_audit.Writer, audit);
+            throw;
+        }
+    }
+
+    private static void Requeue<T>(ChannelWriter<T> writer, List<T> items)
+    {
+        foreach (var item in items)
+        {
+            writer.TryWrite(item);
+        }
+    }
+
+    private async Task<int> WriteBatchAsync(List<TelemetryRecord> telemetry, List<DeviceEventRecord> events, List<CommandAuditRecord> audit)
+    {
+        var ct = CancellationToken.None;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         await db.Database.OpenConnectionAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Tests.Harness;
+using FlowFleet.Runtime.Messages;
 
 namespace FlowFleet.Runtime.Tests.Engine;
 
@@ -18,8 +19,15 @@ public sealed class DropCounterTests
          {"id":"out","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
         """, o => { o.QueueCapacity = 4; o.QueueFullTimeout = TimeSpan.FromMilliseconds(25); });
         h.Send("fn", JsonValue.Create(0));
-        var received = await h.TakeAsync("out", 5);
-        await h.AssertNothingAsync("out", TimeSpan.FromMilliseconds(200));
-        Assert.Equal(40 - received.Count, h.Engine.Metrics.ByType["function"].Dropped);
+        // The slow node takes one and queues four, so at least one arrives; on a loaded machine the helper's own queue may
+        // overflow too. Whatever was not received must have been counted as dropped under the type of the node that dropped it.
+        var received = new List<FlowMessage> { await h.NextAsync("out") };
+        while (await h.TryNextAsync("out", TimeSpan.FromMilliseconds(500)) is { } more)
+        {
+            received.Add(more);
+        }
+        Assert.InRange(received.Count, 1, 5);
+        Assert.True(h.Engine.Metrics.ByType["function"].Dropped >= 35 - (5 - received.Count));
+        Assert.Equal(40 - received.Count, h.Engine.Metrics.ByType.Values.Sum(c => c.Dropped));
     }
 }

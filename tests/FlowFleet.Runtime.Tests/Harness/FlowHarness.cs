@@ -13,7 +13,8 @@ namespace FlowFleet.Runtime.Tests.Harness;
 /// </summary>
 public sealed class FlowHarness : IAsyncDisposable
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+    // A bound for a failing test, not a speed check: generous because CI runs every project at once on two cores.
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
     private readonly ServiceProvider _services;
     private readonly List<IDisposable> _subscriptions = [];
 
@@ -76,6 +77,20 @@ public sealed class FlowHarness : IAsyncDisposable
         {
             throw new TimeoutException($"No message reached {id} within {(timeout ?? DefaultTimeout).TotalSeconds} s. " +
                 $"Logs: {string.Join(" | ", Logs.Select(l => $"{l.Type}:{l.Level}:{l.Message}"))}");
+        }
+    }
+
+    /// <summary>The next message that reaches helper node <paramref name="id"/> within <paramref name="wait"/>, or null.</summary>
+    public async Task<FlowMessage?> TryNextAsync(string id, TimeSpan wait)
+    {
+        using var cts = new CancellationTokenSource(wait);
+        try
+        {
+            return await Capture(id).Received.ReadAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
         }
     }
 
