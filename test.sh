@@ -32,7 +32,14 @@ fi
 dotnet build FlowFleet.sln -c Release -warnaserror -nologo
 log=$(mktemp)
 status=0
-dotnet test FlowFleet.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log" || status=$?
+# Line coverage per project (coverlet); FLOWFLEET_COVERAGE=0 skips it.
+coverage_dir=$(mktemp -d)
+coverage_args=()
+if [ "${FLOWFLEET_COVERAGE:-1}" != 0 ]; then
+  coverage_args=(--collect "XPlat Code Coverage" --results-directory "$coverage_dir")
+fi
+dotnet test FlowFleet.sln -c Release --no-build -nologo "${coverage_args[@]}" "$@" 2>&1 | tee "$log" || status=$?
+[ "${FLOWFLEET_COVERAGE:-1}" != 0 ] && python3 tests/coverage.py "$coverage_dir" || true
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 echo "${passed} passed, ${failed} failed"

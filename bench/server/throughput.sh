@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 ROUNDS=${1:-6}
 SHARED=${SHARED:-../shared/bench}; [ -d "$SHARED" ] || SHARED=/work/shared/bench   # from a worktree
 FLOW=$SHARED/throughput-flow.json
-PORT_FF=17011; PORT_NR=18801
+PORT_FF=${PORT_FF:-17011}; PORT_NR=${PORT_NR:-18801}
 DATA=$(mktemp -d)
 rss() { awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' /proc/$1/status; }
 
