@@ -100,4 +100,48 @@ public sealed class BleEndToEndTests : IAsyncLifetime
         }
         Assert.Equal(0, await page.Locator($"[data-testid=device-card][data-id='{left.Device.Id}']").CountAsync());
     }
+
+    [Fact]
+    public async Task A_station_token_made_on_the_page_lets_a_station_in_its_devices_show_and_revoking_drops_it()
+    {
+        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1500, Height = 1200 } })).NewPageAsync();
+        await HistoryEndToEndTests.LogInAsync(page, _base, Password);
+        await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator("a:has-text('BLE')").First);
+        await page.WaitForSelectorAsync("[data-testid=ble-page][data-ready=true]");
+        await page.Locator("[data-testid=ble-no-station]").WaitForAsync();
+
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator("input[data-testid=ble-token-name], [data-testid=ble-token-name] input").First);
+        await page.Keyboard.TypeAsync("pi-1");
+        await HistoryEndToEndTests.ClickAsync(page, page.Locator("[data-testid=ble-token-create]"));
+        var secret = (await page.Locator("[data-testid=ble-token-secret]").TextContentAsync())!.Trim();
+        Assert.StartsWith("bst_", secret, StringComparison.Ordinal);
+        await page.Locator("[data-testid=ble-token][data-revoked=false]:has-text('pi-1')").WaitForAsync();
+
+        await using var radio = new SimBleAdapter("hci0");
+        var far = radio.AddUnprovisioned(1, "F1F100", "plus1pm")[0];
+        var station = new FlowFleet.Fleet.Ble.Station.BleStationClient(new Uri($"ws://{new Uri(_base).Authority}/ble"), secret, "pi-1", radio)
+        {
+            MinBackoff = TimeSpan.FromMilliseconds(200), MaxBackoff = TimeSpan.FromSeconds(1),
+        };
+        using var stop = new CancellationTokenSource();
+        var run = station.RunAsync(stop.Token);
+        try
+        {
+            await page.Locator("[data-testid=ble-station][data-name='pi-1'][data-state=Ready]").WaitForAsync();
+            await page.Locator("[data-testid=ble-adapter][data-name='station:pi-1']").WaitForAsync();
+            await HistoryEndToEndTests.ClickAsync(page, page.Locator("[data-testid=ble-scan]"));
+            await page.Locator($"[data-testid=ble-device][data-address='{far.Address}']:has-text('station:pi-1')").WaitForAsync();
+
+            await HistoryEndToEndTests.ClickAsync(page, page.Locator("[data-testid=ble-token]:has-text('pi-1') [data-testid=ble-token-revoke]"));
+            await page.Locator("[data-testid=ble-token][data-revoked=true]:has-text('pi-1')").WaitForAsync();
+            await page.Locator("[data-testid=ble-no-station]").WaitForAsync();
+            Assert.Equal(0, await page.Locator("[data-testid=ble-adapter][data-name='station:pi-1']").CountAsync());
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+        }
+    }
 }
