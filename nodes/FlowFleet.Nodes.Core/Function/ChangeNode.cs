@@ -67,7 +67,17 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
                 }
                 else
                 {
-                    from = new Regex(fromt == "re" ? fromText : Regex.Escape(fromText), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+                    try
+                    {
+                        from = new Regex(fromt == "re" ? fromText : Regex.Escape(fromText), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+                    }
+                    catch (ArgumentException ex)
+                    {
+                        // As Node-RED: reported once, and the node then ignores its input.
+                        _valid = false;
+                        Node.Error("Invalid 'from' property: " + (JsRegExp.SyntaxError(fromText, "g") ?? ex.Message));
+                        continue;
+                    }
                     fromValue = fromt is "num" or "bool" ? Node.Evaluate(fromt, JsonValue.Create(fromText), null) : JsonValue.Create(fromText);
                 }
             }

@@ -28,6 +28,11 @@ public sealed class JsonNodeType : FlowNode<JsonParserConfig>
         }
         if (JsonTools.IsString(value, out var text) && action != "str")
         {
+            // JSON.parse's grammar and V8's wording of its errors (flows and catch nodes see this text).
+            if (V8JsonSyntax.Check(text) is { } syntaxError)
+            {
+                throw new InvalidOperationException(syntaxError);
+            }
             try
             {
                 path.Set(msg.Data, JsonTools.Parse(text));

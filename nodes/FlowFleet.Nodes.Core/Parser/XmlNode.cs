@@ -45,7 +45,7 @@ public sealed class XmlNode : FlowNode<XmlConfig>
             }
             catch (XmlException ex)
             {
-                throw new InvalidOperationException(ex.Message, ex);
+                throw new JsErrorException(SaxMessage(text, ex));
             }
             path.Set(msg.Data, result);
             Node.Send(msg);
@@ -55,6 +55,24 @@ public sealed class XmlNode : FlowNode<XmlConfig>
             Node.Warn("This node only handles xml strings or js objects.");
         }
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Node-RED's xml2js/sax wording for the errors a truncated document gives (flows match on it); other errors keep
+    /// the .NET parser's text. sax counts lines from 0 and ends the message with the character it stopped at.
+    /// </summary>
+    private static string SaxMessage(string text, XmlException ex)
+    {
+        var reason = ex.Message.Contains("not closed", StringComparison.Ordinal) ? "Unclosed root tag"
+            : ex.Message.StartsWith("Unexpected end of file", StringComparison.Ordinal) ? "Unexpected end"
+            : null;
+        if (reason is null)
+        {
+            return ex.Message;
+        }
+        var line = text.Count(c => c == '\n');
+        var column = text.Length - (text.LastIndexOf('\n') + 1);
+        return FormattableString.Invariant($"{reason}\nLine: {line}\nColumn: {column}\nChar: ");
     }
 }
 
@@ -71,4 +89,5 @@ public sealed class XmlConfig
 
     [NodeProperty(Default = "\"\"", Label = "Represent text content as property")]
     public string? Chr { get; set; }
+
 }
