@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using FlowFleet.Fleet.Protocol;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FlowFleet.Fleet.Registry;
+
+/// <summary>Device records in SQLite: loaded at start, written in batches from the in-memory state.</summary>
+public sealed partial class DeviceRegistry
+{
+    /// <summary>Creates the database or migrates it to the current schema, then loads devices, groups and members.</summary>
+    public async Task InitializeAsync(CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.Database.MigrateAsync(ct);
+        foreach (var r in await db.Devices.AsNoTracking().ToListAsync(ct))
+        {
+            _devices[r.Id] = FromRecord(r);
+        }
+        foreach (var g in await db.Groups.AsNoTracking().ToListAsync(ct))
+        {
+            _groups[g.Name] = g.Id;
+        }
+        foreach (var m in await db.GroupMembers.AsNoTracking().ToListAsync(ct))
+        {
+            _members[(m.GroupId, m.DeviceId)] = 0;
+        }
+        logger.LogInformation("Device registry: {Devices} devices, {Groups} groups", _devices.Count, _groups.Count);
+    }
+
+    public async Task SaveAsync(DeviceState d, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await UpsertAsync(db, [d], ct);
+    }
+
+    /// <summary>
+    /// Writes devices whose record changed (whole row, EF Core) and, with <paramref name="statuses"/>, the status and last-seen
+    /// time of devices that only reported (one prepared UPDATE per device in one transaction: no tracking, no reloading).
+    /// </summary>
+    public async Task<int> FlushAsync(bool statuses = true, CancellationToken ct = default)
+    {
+        var written = 0;
+        var dirty = _devices.Values.Where(d => d.Dirty).ToList();
+        if (dirty.Count > 0)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            foreach (var chunk in dirty.Chunk(500))
+            {
+                await UpsertAsync(db, chunk, ct);
+            }
+            written += dirty.Count;
+        }
+        if (statuses)
+        {
+            written += await FlushStatusesAsync(ct);
+        }
+        return written;
+    }
+
+    private async Task<int> FlushStatusesAsync(CancellationToken ct)
+    {
+        var changed = _devices.Values.Where(d => d.StatusDirty && !d.Dirty).ToList();
+        if (changed.Count == 0)
+        {
+            return 0;
+        }
+        await _saveLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            await db.Database.OpenConnectionAsync(ct);
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            await using var cmd = db.Database.GetDbConnection().CreateCommand();
+            cmd.Transaction = tx.GetDbTransaction();
+            cmd.CommandText = "UPDATE Devices SET StatusJson = $s, LastSeen = $t, Ip = $ip WHERE Id = $id";
+            var ps = Parameter(cmd, "$s");
+            var pt = Parameter(cmd, "$t");
+            var pip = Parameter(cmd, "$ip");
+            var pid = Parameter(cmd, "$id");
+            await cmd.PrepareAsync(ct);
+            foreach (var d in changed)
+            {
+                lock (d.Gate)
+                {
+                    d.StatusDirty = false;
+                    ps.Value = d.StatusJson();
+                    pt.Value = d.LastSeen;
+                    pip.Value = (object?)d.Ip ?? DBNull.Value;
+                    pid.Value = d.Id;
+                }
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+            await tx.CommitAsync(ct);
+        }
+        finally
+        {
+            _saveLock.Release();
+        }
+        return changed.Count;
+    }
+
+    private readonly SemaphoreSlim _saveLock = new(1, 1);
+
+    /// <summary>Device rows are written one batch at a time, so two writers never insert the same new device.</summary>
+    private async Task UpsertAsync(FleetDbContext db, IReadOnlyList<DeviceState> states, CancellationToken ct)
+    {
+        await _saveLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await UpsertCoreAsync(db, states, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _saveLock.Release();
+        }
+    }
+
+    private static async Task UpsertCoreAsync(FleetDbContext db, IReadOnlyList<DeviceState> states, CancellationToken ct)
+    {
+        var ids = states.Select(s => s.Id).ToList();
+        var existing = await db.Devices.Where(r => ids.Contains(r.Id)).ToDictionaryAsync(r => r.Id, ct);
+        foreach (var d in states)
+        {
+            if (!existing.TryGetValue(d.Id, out var r))
+            {
+                r = new DeviceRecord { Id = d.Id };
+                db.Devices.Add(r);
+            }
+            lock (d.Gate)
+            {
+                d.Dirty = false;
+                d.StatusDirty = false;
+                r.Name = d.Name;
+                r.Model = d.Model;
+                r.App = d.App;
+                r.Gen = d.Gen;
+                r.Mac = d.Mac;
+                r.FirmwareVersion = d.FirmwareVersion;
+                r.Ip = d.Ip;
+                r.Admission = d.Admission;
+                r.InfoJson = d.Info?.ToJsonString();
+                r.ConfigJson = d.Config?.ToJsonString();
+                r.StatusJson = d.StatusJson();
+                r.DesiredJson = d.Desired?.ToJsonString();
+                r.MethodsJson = new JsonArray(d.Methods.Select(m => (JsonNode?)m).ToArray()).ToJsonString();
+                r.Tags = string.Join(',', d.Tags);
+                r.Password = d.Password;
+                r.TokenHash = d.TokenHash;
+                r.BoundAddress = d.BoundAddress;
+                r.FirstSeen = d.FirstSeen;
+                r.LastSeen = d.LastSeen;
+            }
+        }
+        await db.SaveChangesAsync(ct);
+    }
+
+    private DeviceState FromRecord(DeviceRecord r)
+    {
+        var d = Record(r);
+        if (Parse(r.StatusJson) is { } status)
+        {
+            // A status stored before the limits existed (or under larger ones) is held to them: start-up stays fast.
+            d.ReplaceStatus(status, d.Admission == AdmissionStates.Accepted ? _limits ??= _options.StatusLimits : _options.PendingStatusLimits);
+        }
+        return d;
+    }
+
+    private static DeviceState Record(DeviceRecord r) => new(r.Id)
+    {
+        Name = r.Name, Model = r.Model, App = r.App, Gen = r.Gen, Mac = r.Mac, FirmwareVersion = r.FirmwareVersion, Ip = r.Ip, Admission = r.Admission,
+        Info = Parse(r.InfoJson), Config = Parse(r.ConfigJson), Desired = Parse(r.DesiredJson),
+        Methods = SharedMethods(JsonRead.Strings(JsonNode.Parse(r.MethodsJson ?? "[]"))),
+        Tags = r.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), Password = r.Password, TokenHash = r.TokenHash, BoundAddress = r.BoundAddress, FirstSeen = r.FirstSeen, LastSeen = r.LastSeen,
+    };
+
+    private static JsonObject? Parse(string? json) => json is null ? null : JsonNode.Parse(json) as JsonObject;
+}
