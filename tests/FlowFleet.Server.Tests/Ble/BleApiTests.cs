@@ -96,6 +96,9 @@ public sealed class BleApiTests
         Assert.NotNull(call["result"]!["result"]!["device"]);
         var bad = await CallAsync(ws, 4, "Ble.Call", new JsonObject { ["device"] = "nope", ["method"] = "Sys.GetConfig" });
         Assert.Contains("not in range", bad["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        var provision = await CallAsync(ws, 5, "Ble.Provision", new JsonObject { ["devices"] = new JsonArray(adapter.Devices[0].Address), ["ssid"] = "Lab", ["password"] = "lab-pass-1" });
+        Assert.True(provision["result"]!["results"]![0]!["ok"]!.GetValue<bool>(), provision.ToJsonString());
+        Assert.True(s.App.Services.GetRequiredService<DeviceHub>().IsOnline(adapter.Devices[0].Device.Id));
     }
 
     [Fact]
@@ -140,5 +143,39 @@ public sealed class BleApiTests
                 return answer;
             }
         }
+    }
+
+    [Fact]
+    public async Task Discover_node_emits_each_shelly_and_rpc_node_calls_over_ble()
+    {
+        var (s, adapter, admin) = await StartAsync(2);
+        await using var _ = s;
+        using var __ = admin;
+        var target = adapter.Devices[1];
+        var flow = JsonNode.Parse($$"""
+            [{"id":"t1","type":"tab","label":"ble"},
+             {"id":"disc","type":"ble discover","z":"t1","x":100,"y":100,"scanOnDeploy":true,"unprovisionedOnly":true,"wires":[["found"]]},
+             {"id":"found","type":"function","z":"t1","x":300,"y":100,"outputs":1,"func":"const a = global.get('found') || []; a.push({topic: msg.topic, payload: msg.payload}); global.set('found', a); return null;","wires":[[]]},
+             {"id":"go","type":"inject","z":"t1","x":100,"y":200,"props":[{"p":"payload"}],"payload":"{{target.Address}}","payloadType":"str","wires":[["rpc"]]},
+             {"id":"rpc","type":"ble rpc","z":"t1","x":300,"y":200,"method":"Switch.Set","params":"{\"id\":0,\"on\":true}","wires":[["got"]]},
+             {"id":"got","type":"function","z":"t1","x":500,"y":200,"outputs":1,"func":"global.set('rpc', {payload: msg.payload, station: msg.station}); return null;","wires":[[]]}]
+            """)!;
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync("/red/flows", AuthTests.Json(flow.ToJsonString()))).StatusCode);
+        var global = s.App.Services.GetRequiredService<ContextManager>().Scope("global");
+        await FleetApiTests.WaitUntil(() => Task.FromResult(global.Get("found") is JsonArray { Count: 2 }), "both devices found by the discover node");
+        var found = (JsonArray)global.Get("found")!;
+        Assert.Equal(adapter.Devices.Select(d => d.Device.Id).Order(), found.Select(f => f!["topic"]!.GetValue<string>()).Order());
+        Assert.All(found, f =>
+        {
+            Assert.Equal("sim-test", f!["payload"]!["station"]!.GetValue<string>());
+            Assert.False(f["payload"]!["provisioned"]!.GetValue<bool>());
+            Assert.NotNull(f["payload"]!["rssi"]);
+            Assert.Equal("5", f["payload"]!["flags"]!.ToJsonString());
+        });
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/red/inject/go", null)).StatusCode);
+        await FleetApiTests.WaitUntil(() => Task.FromResult(global.Get("rpc") is JsonObject), "the rpc node's answer");
+        Assert.False(((JsonObject)global.Get("rpc")!)["payload"]!["was_on"]!.GetValue<bool>());
+        Assert.True(target.Device.Status("switch:0")!["output"]!.GetValue<bool>());
+        Assert.False(adapter.Devices[0].Device.Status("switch:0")!["output"]!.GetValue<bool>());
     }
 }

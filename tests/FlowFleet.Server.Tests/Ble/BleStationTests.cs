@@ -110,4 +110,33 @@ public sealed class BleStationTests
         Assert.Empty(s.App.Services.GetRequiredService<BleStationHub>().Stations);
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/ble/adapters")).StatusCode);
     }
+
+    [Fact]
+    public async Task The_ble_station_command_connects_and_lends_its_simulated_radio()
+    {
+        await using var s = await ServerFixture.StartAsync(extraArgs: ["--Ble:BlueZ", "false"]);
+        using var admin = await s.AdminAsync();
+        var token = (await Json(await admin.PostAsJsonAsync("/api/ble/stations/tokens", new { name = "cli" })))["token"]!.GetValue<string>();
+        using var output = new StringWriter();
+        string[] bad = ["ble-station", "--server", "http://nope", "--token", token];
+        Assert.Equal(2, await FlowFleet.Server.Cli.CliCommands.Build(bad, output, output).Parse(bad).InvokeAsync());
+        Assert.Contains("needs --server ws://", output.ToString(), StringComparison.Ordinal);
+
+        string[] args = ["ble-station", "--server", $"ws://{s.BaseUri.Authority}/ble", "--token", token, "--name", "cli-pi", "--simulate", "2"];
+        using var stop = new CancellationTokenSource();
+        var run = FlowFleet.Server.Cli.CliCommands.Build(args, output, output).Parse(args).InvokeAsync(null, stop.Token);
+        try
+        {
+            await FleetApiTests.WaitUntil(async () => (await (await admin.GetAsync("/api/ble/stations")).Content.ReadFromJsonAsync<JsonArray>())!
+                .Any(x => x!["name"]!.GetValue<string>() == "cli-pi" && x["state"]!.GetValue<string>() == "Ready" && x["localAdapter"]!.GetValue<string>() == "sim"), "the CLI station connected");
+            await admin.PostAsJsonAsync("/api/ble/scan", new { action = "start" });
+            await FleetApiTests.WaitUntil(async () => (await Json(await admin.GetAsync("/api/ble/devices")))["items"]!.AsArray()
+                .Count(d => d!["station"]!.GetValue<string>() == "station:cli-pi") == 2, "its two simulated devices in range");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+        Assert.Equal(0, await run);
+    }
 }
