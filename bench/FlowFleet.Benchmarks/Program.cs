@@ -19,6 +19,11 @@ if (args.Length > 0 && args[0] == "deploy")
     await DeployRun.RunAsync(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10);
     return;
 }
+if (args.Length > 0 && args[0] == "jsonata")
+{
+    JsonataRun.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20_000);
+    return;
+}
 if (args.Length > 0 && args[0] == "micro")
 {
     MicroRun.Run(200_000);

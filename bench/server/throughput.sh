@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # FlowFleet vs Node-RED 4 on ../shared/bench/throughput-flow.json, in the same run, on this machine.
 # usage: bench/server/throughput.sh [ROUNDS]      (needs ../shared/bench next to the repository; Node-RED via npm)
+#        FLOW=bench/server/throughput-jsonata-buffer-flow.json bench/server/throughput.sh   (the same chain with JSONata and Buffers)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-6}
 SHARED=${SHARED:-../shared/bench}; [ -d "$SHARED" ] || SHARED=/work/shared/bench   # from a worktree
-FLOW=$SHARED/throughput-flow.json
+FLOW=${FLOW:-$SHARED/throughput-flow.json}
 PORT_FF=${PORT_FF:-17011}; PORT_NR=${PORT_NR:-18801}
 DATA=$(mktemp -d)
 rss() { awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' /proc/$1/status; }

@@ -24,6 +24,7 @@ public sealed partial class JsonataExpression
     private readonly JsonataPool _pool;
     private readonly JsValue?[] _compiled;
     private readonly bool _legacy;
+    private JsonataNative? _native;
 
     private JsonataExpression(string text, INodeHost? node, JsonataPool pool)
     {
@@ -41,7 +42,12 @@ public sealed partial class JsonataExpression
     {
         ArgumentNullException.ThrowIfNull(text);
         var expr = new JsonataExpression(text, node, JsonataPool.Shared);
-        expr._pool.Use(engine => Guard(() => expr.CompiledIn(engine)));
+        expr._native = expr._pool.Use(engine => Guard(() =>
+        {
+            // The library's own parse tree: the plain expressions in it are evaluated directly, the rest in Jint.
+            var compiled = expr.CompiledIn(engine);
+            return JsonataNative.TryCompile(engine.Engine.Invoke(compiled.AsObject().Get("ast"), compiled, []));
+        }));
         return expr;
     }
 
@@ -53,8 +59,15 @@ public sealed partial class JsonataExpression
     public JsonataResult Evaluate(JsonNode? input, IReadOnlyDictionary<string, JsonNode?>? bindings = null) =>
         Evaluate(input, bindings, message: false);
 
+    /// <summary>Whether the expression is evaluated directly (without Jint) when its values allow it.</summary>
+    public bool IsDirect => _native is not null;
+
     private JsonataResult Evaluate(JsonNode? input, IReadOnlyDictionary<string, JsonNode?>? bindings, bool message)
     {
+        if (_native is not null && _native.TryEvaluate(input, message && _legacy, bindings, _node, out var direct))
+        {
+            return direct;
+        }
         try
         {
             return Run(input, bindings, message);
@@ -81,6 +94,10 @@ public sealed partial class JsonataExpression
             return error is null ? result : throw error;
         }
     }
+
+    /// <summary>The library's evaluation alone, never the direct one (to check one against the other).</summary>
+    internal JsonataResult EvaluateInLibrary(JsonNode? input, IReadOnlyDictionary<string, JsonNode?>? bindings, bool message) =>
+        Run(input, bindings, message);
 
     private JsonataResult Run(JsonNode? input, IReadOnlyDictionary<string, JsonNode?>? bindings, bool message) =>
         _pool.Use(engine => Guard(() =>
