@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Nodes.Core.Common;
 using FlowFleet.Runtime;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
@@ -13,12 +15,15 @@ namespace FlowFleet.Nodes.Core.Function;
 
     - `return msg;` sends it on; `return [m1, m2];` one per output; `return [[a, b]];` several on output 1; `return null;` nothing.
     - `node.send(msg)`, `node.warn()`, `node.error(err, msg)` (reaches catch nodes), `node.status({fill, shape, text})`, `node.done()`.
+    - `await node.linkcall(target, msg, {timeout})` (Node-RED 5): calls the flow at a `link in` (id or name) and returns what its `link out` in return mode hands back.
     - `context`, `flow`, `global` with `get(key, store)` / `set(key, value, store)` / `keys(store)`; `env.get(name)`; `RED.util.cloneMessage(msg)`.
     - Limits are always on (time per call, statements, memory, recursion): a script that breaks one fails that message with a catchable error.
     """)]
-public sealed class FunctionNode : FlowNode<FunctionConfig>
+public sealed class FunctionNode : FlowNode<FunctionConfig>, ILinkReturnTarget
 {
     private readonly ScriptHost _script;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource<FlowMessage>> _linkCalls =
+        new(StringComparer.Ordinal);
 
     public FunctionNode(INodeHost node, FunctionConfig config, IOptions<FlowEngineOptions> options)
     {
@@ -26,7 +31,58 @@ public sealed class FunctionNode : FlowNode<FunctionConfig>
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         _script = new ScriptHost(node, options.Value.Scripts,
-            new ScriptSource(config.Func ?? "", Math.Max(0, config.Outputs), config.Timeout, config.Initialize, config.Finalize));
+            new ScriptSource(config.Func ?? "", Math.Max(0, config.Outputs), config.Timeout, config.Initialize, config.Finalize))
+        {
+            LinkCall = CallLink,
+        };
+    }
+
+    /// <summary>node.linkcall: the message goes to the link in with this node on its <c>_linkSource</c> stack.</summary>
+    private FlowMessage CallLink(string target, FlowMessage msg, TimeSpan timeout)
+    {
+        var linkIn = Node.FindNode(target) is LinkInNode ? target
+            : Node.NodesOfType("link in").FirstOrDefault(n => n.Host.Alias == target || n.Host.Id == target || n.Host.Name == target).Host?.Id
+            ?? throw new LinkCallException("Error target 'link in' node not found");
+        var callId = MessageId.New();
+        var stack = msg.Data["_linkSource"] as JsonArray ?? [];
+        stack.Add(new JsonObject { ["id"] = callId, ["node"] = Node.Id });
+        msg.Data["_linkSource"] = stack;
+        var waiting = new TaskCompletionSource<FlowMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _linkCalls[callId] = waiting;
+        try
+        {
+            if (!Node.Deliver(linkIn, msg))
+            {
+                throw new LinkCallException("Error target 'link in' node not found");
+            }
+            return waiting.Task.Wait(timeout, Node.Closing) ? waiting.Task.Result : throw new LinkCallException("timeout");
+        }
+        catch (OperationCanceledException)
+        {
+            throw new LinkCallException("timeout");
+        }
+        finally
+        {
+            _linkCalls.TryRemove(callId, out _);
+        }
+    }
+
+    public void OnLinkReturn(FlowMessage msg)
+    {
+        ArgumentNullException.ThrowIfNull(msg);
+        if (msg.Data["_linkSource"] is not JsonArray stack || stack.Count == 0 || stack[^1] is not JsonObject top)
+        {
+            return;
+        }
+        stack.RemoveAt(stack.Count - 1);
+        if (stack.Count == 0)
+        {
+            msg.Data.Remove("_linkSource");
+        }
+        if (top["id"]?.GetValue<string>() is { } id && _linkCalls.TryGetValue(id, out var waiting))
+        {
+            waiting.TrySetResult(msg);
+        }
     }
 
     private Task _setup = Task.CompletedTask;

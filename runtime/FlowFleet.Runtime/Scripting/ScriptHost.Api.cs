@@ -75,6 +75,7 @@ public sealed partial class ScriptHost
             return JsValue.Undefined;
         }));
         node.CreateDataProperty("on", Fn("on", (_, _) => JsValue.Undefined));
+        node.CreateDataProperty("linkcall", Fn("linkcall", (_, a) => LinkCallFromScript(Arg(a, 0), Arg(a, 1), Arg(a, 2))));
         Engine.SetValue("node", node);
         Engine.SetValue("context", ContextObject(_node.NodeContext, withScopes: true));
         Engine.SetValue("flow", ContextObject(_node.FlowContext, withScopes: false));
@@ -265,6 +266,39 @@ public sealed partial class ScriptHost
 
     private static string Text(JsValue v) =>
         v.IsString() ? v.AsString() : v.IsObject() && !v.IsArray() && v is not Jint.Native.Function.Function ? JsonTools.ToJsString(JsConvert.ToJson(v)) : v.ToString();
+
+    /// <summary>
+    /// Node-RED 5's <c>node.linkcall(target, msg, options)</c>: sends a copy of msg to a link in node (by id or name) and
+    /// returns a promise of the message a link out in return mode hands back (rejected with "timeout" after
+    /// <c>options.timeout</c> ms, 5000 by default). The call waits on this node's thread, so the called flow must not
+    /// route back into this same function node.
+    /// </summary>
+    private JsValue LinkCallFromScript(JsValue target, JsValue msg, JsValue options)
+    {
+        var promise = Engine.Advanced.RegisterPromise();
+        try
+        {
+            if (!target.IsString() || target.AsString().Trim().Length == 0)
+            {
+                throw new LinkCallException("Error link call target parameter is not valid, expected a string");
+            }
+            if (!msg.IsObject() || msg.IsNull())
+            {
+                throw new LinkCallException("Error link call msg parameter is not valid, expected an object");
+            }
+            var call = LinkCall ?? throw new LinkCallException("Error target 'link in' node not found");
+            var timeout = options.IsObject() && options.AsObject().Get("timeout") is { } t && t.IsNumber() && t.AsNumber() > 0
+                ? t.AsNumber() : 5000;
+            var result = call(target.AsString(), ToMessage(msg, _current), TimeSpan.FromMilliseconds(timeout));
+            promise.Resolve(JsConvert.ToJs(Engine, result.Data));
+        }
+        catch (LinkCallException ex)
+        {
+            var ctor = Engine.Intrinsics.Error;
+            promise.Reject(ctor.Construct([new JsString(ex.Message)], ctor));
+        }
+        return promise.Promise;
+    }
 
     /// <summary>Node-RED's <c>node.error(err, msg)</c>: an Error object reports its <c>toString()</c> and its stack.</summary>
     private void ReportError(JsValue err, FlowMessage? msg)

@@ -134,6 +134,12 @@ public sealed partial class ScriptHost : IDisposable
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Sends a message to a link in (id or name) and waits for a link out in return mode to hand it back; set by the
+    /// function node (the engine's link nodes live there). Throws <see cref="LinkCallException"/>.
+    /// </summary>
+    public Func<string, FlowMessage, TimeSpan, FlowMessage>? LinkCall { get; set; }
+
     /// <summary>True when the code calls <c>node.done()</c> itself, so completion waits for it.</summary>
     public bool UsesDone { get; }
 
@@ -421,6 +427,9 @@ public sealed partial class ScriptHost : IDisposable
 
     private ClrFunction Fn(string name, Func<JsValue, JsValue[], JsValue> body) => new(Engine, name, body);
 }
+
+/// <summary>A <c>node.linkcall</c> failed (bad arguments, no such link in, timeout); the script's promise is rejected with it.</summary>
+public sealed class LinkCallException(string message) : InvalidOperationException(message);
 
 /// <summary>What a function node runs: its code, setup and close code, outputs and own timeout.</summary>
 public sealed record ScriptSource(string Code, int Outputs = 1, double TimeoutSeconds = 0, string? Initialize = null, string? Finalize = null)
