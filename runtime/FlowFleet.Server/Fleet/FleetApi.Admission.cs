@@ -1,0 +1,60 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Fleet.Protocol;
+using FlowFleet.Fleet.Registry;
+using FlowFleet.Fleet.Rpc;
+using FlowFleet.Server.Auth;
+using FlowFleet.Server.Red;
+using Microsoft.AspNetCore.Mvc;
+
+namespace FlowFleet.Server.Fleet;
+
+/// <summary>Admission: accepting and denying devices and id claims, enrollment tokens.</summary>
+public static partial class FleetApi
+{
+    private static void MapAdmission(RouteGroupBuilder read, RouteGroupBuilder control)
+    {
+        control.MapPost("/devices/claims/{key}/accept", async (string key, DeviceHub hub, ClaimsPrincipal user) =>
+            !DeviceAccess.For(user).Limited && await hub.AcceptClaimAsync(key) ? Results.NoContent() : RedErrors.Json(404, "not_found", $"No claim '{key}' is waiting"))
+            .WithName("AcceptDeviceClaim");
+
+        control.MapPost("/devices/claims/{key}/deny", async (string key, DeviceHub hub, ClaimsPrincipal user) =>
+            !DeviceAccess.For(user).Limited && await hub.DenyClaimAsync(key) ? Results.NoContent() : RedErrors.Json(404, "not_found", $"No claim '{key}' is waiting"))
+            .WithName("DenyDeviceClaim");
+
+        control.MapPost("/devices/{id}/accept", async (string id, DeviceHub hub, DeviceRegistry registry, CancellationToken ct) =>
+        {
+            if (registry.Get(id) is null)
+            {
+                return NotFound(id);
+            }
+            await hub.AcceptAsync(id, ct);
+            return Results.Json(registry.Get(id)!.Summary(registry.GroupsOf(id)));
+        }).WithName("AcceptDevice");
+
+        control.MapPost("/devices/{id}/deny", async (string id, DeviceHub hub, DeviceRegistry registry, CancellationToken ct) =>
+        {
+            if (registry.Get(id) is null)
+            {
+                return NotFound(id);
+            }
+            await hub.DenyAsync(id, ct);
+            return Results.Json(registry.Get(id)!.Summary(registry.GroupsOf(id)));
+        }).WithName("DenyDevice");
+
+        control.MapGet("/enrollment-tokens", async (DeviceRegistry registry, HttpContext ctx, CancellationToken ct) =>
+            Results.Json((await registry.TokensAsync(ct)).Select(t => new { token = t.Token, name = t.Name, createdAt = t.CreatedAt, revoked = t.Revoked, uses = t.Uses, url = DeviceUrl(ctx, t.Token) })))
+            .WithName("ListEnrollmentTokens");
+
+        control.MapPost("/enrollment-tokens", async ([FromBody] TokenRequest body, DeviceRegistry registry, HttpContext ctx, CancellationToken ct) =>
+        {
+            var t = await registry.CreateTokenAsync(body.Name, ct);
+            return Results.Json(new { token = t.Token, name = t.Name, createdAt = t.CreatedAt, revoked = false, uses = 0, url = DeviceUrl(ctx, t.Token) });
+        }).WithName("CreateEnrollmentToken");
+
+        control.MapDelete("/enrollment-tokens/{token}", async (string token, DeviceRegistry registry, CancellationToken ct) =>
+            await registry.RevokeTokenAsync(token, ct) ? Results.NoContent() : RedErrors.Json(404, "not_found", "No such token")).WithName("RevokeEnrollmentToken");
+    }
+}

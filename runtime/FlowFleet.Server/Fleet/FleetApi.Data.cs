@@ -1,0 +1,55 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Fleet.Protocol;
+using FlowFleet.Fleet.Registry;
+using FlowFleet.Fleet.Rpc;
+using FlowFleet.Server.Auth;
+using FlowFleet.Server.Red;
+using Microsoft.AspNetCore.Mvc;
+
+namespace FlowFleet.Server.Fleet;
+
+/// <summary>What devices reported and what was done to them: telemetry, event log, command audit, data tables, fleet statistics.</summary>
+public static partial class FleetApi
+{
+    private static void MapData(RouteGroupBuilder read, RouteGroupBuilder control)
+    {
+        read.MapGet("/devices/{id}/telemetry", async (string id, string? field, long? from, long? to, long? bucket, DeviceRegistry registry, CancellationToken ct) =>
+        {
+            if (registry.Get(id) is null)
+            {
+                return NotFound(id);
+            }
+            if (string.IsNullOrEmpty(field))
+            {
+                return Results.Json(new { fields = await registry.TelemetryFieldsAsync(id, ct) });
+            }
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var t0 = from ?? now - 24 * 3600_000;
+            var t1 = to ?? now;
+            var points = await registry.TelemetryAsync(id, field, t0, t1, (bucket ?? 60) * 1000, ct);
+            return Results.Json(new { id, field, from = t0, to = t1, bucket = bucket ?? 60, points = points.Select(p => new { ts = p.Ts, avg = p.Avg, min = p.Min, max = p.Max, last = p.Last, count = p.Count }) });
+        }).WithName("GetTelemetry");
+
+        read.MapGet("/devices/{id}/events", async (string id, int? limit, DeviceRegistry registry, CancellationToken ct) =>
+            Results.Json((await registry.EventLogAsync(id, limit ?? 100, ct)).Select(e => new { ts = e.Ts, kind = e.Kind, component = e.Component, @event = e.Event, data = e.DataJson is null ? null : JsonNode.Parse(e.DataJson) })))
+            .WithName("GetDeviceEvents");
+
+        read.MapGet("/audit", async (string? device, int? limit, DeviceRegistry registry, ClaimsPrincipal user, CancellationToken ct) =>
+            Results.Json((await registry.AuditLogAsync(device, limit ?? 100, ct)).Where(a => !DeviceAccess.For(user).Limited || (a.DeviceId is { } d && DeviceAccess.For(user).CanSee(registry, d))).Select(a => new { ts = a.Ts, user = a.User, device = a.DeviceId, method = a.Method, @params = a.ParamsJson is null ? null : JsonNode.Parse(a.ParamsJson), ok = a.Ok, error = a.Error, durationMs = a.DurationMs })))
+            .WithName("GetAudit");
+
+        read.MapGet("/tables/{table}", async (string table, int? limit, DeviceRegistry registry, CancellationToken ct) =>
+            Results.Json((await registry.RowsAsync(table, limit ?? 100, ct)).Select(r => new { id = r.Id, ts = r.Ts, row = JsonNode.Parse(r.Json) })))
+            .WithName("GetTableRows");
+
+        read.MapGet("/fleet/stats", (DeviceHub hub, DeviceRegistry registry) => Results.Json(new
+        {
+            devices = registry.Count, online = hub.OnlineCount, connections = hub.ConnectionCount, eventsProcessed = hub.EventsProcessed,
+            framesRejected = hub.FramesRejected, connectionsRefused = hub.ConnectionsRefused, directConnections = hub.DirectConnections, telemetryDropped = registry.TelemetryDropped,
+            pending = registry.All.Count(d => d.Admission == AdmissionStates.Pending),
+        })).WithName("FleetStats");
+    }
+}
