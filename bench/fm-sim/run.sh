@@ -36,6 +36,12 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" > /dev/null 
 (cd "$WORK" && exec node --import tsx src/devSimulation/main.ts --ws-url "ws://127.0.0.1:$PORT/shelly" --count "$N") > "$DATA/sim.log" 2>&1 &
 SIM=$!
 (cd "$WORK" && node check.mjs "http://127.0.0.1:$PORT" admin "$PASSWORD" "$N" "$DURATION" "$SERVER")
+# DEVICES_PAGE=1: then every device once more from FlowFleet's Devices page, by mouse and keyboard (needs playwright-core).
+if [ "${DEVICES_PAGE:-0}" = 1 ]; then
+  cp "$ROOT/bench/fm-sim/devices-page.mjs" "$WORK/"
+  [ -d "$WORK/node_modules/playwright-core" ] || (cd "$WORK" && npm install --no-audit --no-fund --silent playwright-core@^1.49.0)
+  (cd "$WORK" && SHOT="$DATA/devices-page.png" node devices-page.mjs "http://127.0.0.1:$PORT" admin "$PASSWORD" "$N") || echo "devices-page: not all devices controlled"
+fi
 echo "simulator: $(grep -c ' connected$' "$DATA/sim.log" || true) connects, $(grep -c 'reconnecting' "$DATA/sim.log" || true) reconnects, $(grep -ci 'error\|invalid' "$DATA/sim.log" || true) error lines"
 echo "server log: $(grep -cE '^(warn|fail|crit):' "$DATA/server.log" || true) warning/error lines"
 grep -E '^(warn|fail|crit):' "$DATA/server.log" | head -20 || true

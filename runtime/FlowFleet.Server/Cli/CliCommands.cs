@@ -9,7 +9,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FlowFleet.Server.Cli;
 
-/// <summary>The <c>flowfleet</c> command line: run the server, export/import flows, manage users.</summary>
+/// <summary>The <c>flowfleet</c> command line: run the server, export/import flows, manage users, drive the fleet.</summary>
 public static class CliCommands
 {
     /// <summary>
@@ -101,6 +101,8 @@ public static class CliCommands
         root.Add(new Command("flows", "Export or import flows") { export, import });
         root.Add(UserCommands(data, output, error));
         root.Add(Ble.BleStationCommand.Create(output));
+        root.Add(Fleet.FleetCliCommands.Devices(output, error));
+        root.Add(Fleet.FleetCliCommands.Shell(output, error));
         return root;
     }
 
