@@ -71,7 +71,9 @@ public static partial class TypedInput
             case "node":
                 return JsonValue.Create(node.Id);
             default:
-                throw new InvalidOperationException($"Unknown typed input type '{type}'");
+                // Node-RED's evaluateNodeProperty leaves the value as written for a type it does not know (its own
+                // examples carry "vt":"string").
+                return JsonTools.Detach(value);
         }
     }
 

@@ -41,12 +41,17 @@ public sealed class DiffCase
         foreach (var file in Directory.GetFiles(CasesDirectory, "*.json").Order(StringComparer.Ordinal))
         {
             var doc = JsonNode.Parse(System.IO.File.ReadAllText(file), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })!.AsObject();
-            var type = doc["node"]!.GetValue<string>();
+            if (doc["node"] is not JsonValue typeName)
+            {
+                continue; // Not a case file (examples-known.json).
+            }
+            var type = typeName.GetValue<string>();
             foreach (var c in doc["cases"]!.AsArray().OfType<JsonObject>())
             {
                 list.Add(new DiffCase { File = Path.GetFileName(file), NodeType = type, Name = c["name"]!.GetValue<string>(), Source = c });
             }
         }
+        list.AddRange(ExampleCases.Load());
         var dup = list.GroupBy(c => c.Key).FirstOrDefault(g => g.Count() > 1);
         return dup is null ? list : throw new InvalidOperationException("Two cases are named " + dup.Key);
     }

@@ -29,7 +29,7 @@ public sealed class NodeRedExampleTests(ExampleServer server, ITestOutputHelper 
 {
     private const string NotInstalled = "(Node-RED 4 not installed)";
 
-    private static string? ExamplesDirectory =>
+    internal static string? ExamplesDirectory =>
         NodeRedProcess.FindInstall() is { } red ? Path.GetFullPath(Path.Combine(Path.GetDirectoryName(red)!, "..", "@node-red", "nodes", "examples")) : null;
 
     public static TheoryData<string> Examples()
