@@ -60,7 +60,7 @@ for (var r = 1; r <= rounds; r++)
             .ContinueWith(_ => inFlight.Release(), TaskScheduler.Default));
     }
     await Task.WhenAll(sends);
-    var finished = await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(120)));
+    var finished = await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(60)));
     sw.Stop();
     var got = Volatile.Read(ref received);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

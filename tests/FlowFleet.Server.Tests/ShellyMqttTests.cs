@@ -131,12 +131,14 @@ public sealed class ShellyMqttTests
         var (s, port) = await StartAsync();
         await using var _ = s;
         using var admin = await s.AdminAsync();
-        var flow = """
+        // In through the embedded broker by name; out through its port with a FlowFleet user's credentials (encrypted).
+        var flow = $$"""
             [{"id":"t1","type":"tab"},
              {"id":"b","type":"mqtt-broker","broker":"flowfleet","protocolVersion":"4"},
+             {"id":"b2","type":"mqtt-broker","broker":"127.0.0.1","port":"{{port}}","protocolVersion":"5","credentials":{"user":"admin","password":"{{ServerFixture.AdminPassword}}"} },
              {"id":"in","type":"mqtt in","z":"t1","x":100,"y":100,"topic":"ask/#","qos":"1","datatype":"utf8","broker":"b","wires":[["f"]]},
              {"id":"f","type":"function","z":"t1","x":200,"y":100,"func":"msg.topic = 'answer'; msg.payload = msg.payload.toUpperCase(); return msg;","outputs":1,"wires":[["out"]]},
-             {"id":"out","type":"mqtt out","z":"t1","x":300,"y":100,"qos":"1","broker":"b","wires":[]}]
+             {"id":"out","type":"mqtt out","z":"t1","x":300,"y":100,"qos":"1","broker":"b2","wires":[]}]
             """;
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync("/red/flows", AuthTests.Json(flow))).StatusCode);
         using var client = new MqttClientFactory().CreateMqttClient();
@@ -156,6 +158,7 @@ public sealed class ShellyMqttTests
             await Task.WhenAny(got.Task, Task.Delay(200));
         }
         Assert.Equal("HELLO", await got.Task.WaitAsync(TimeSpan.FromSeconds(1)));
+        Assert.DoesNotContain(ServerFixture.AdminPassword, await File.ReadAllTextAsync(Path.Combine(s.DataDir, "flows.json")), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -15,6 +15,13 @@ public sealed class MqttBrokerConfig
     [NodeProperty(Default = "1883", UiHint = "number", Label = "Port")]
     public JsonNode? Port { get; set; }
 
+    /// <summary>Node-RED's credentials <c>user</c>/<c>password</c>: the form writes them to the node's encrypted credentials.</summary>
+    [NodeProperty(Secret = true, Label = "Username")]
+    public string? User { get; set; }
+
+    [NodeProperty(Secret = true, Label = "Password")]
+    public string? Password { get; set; }
+
     [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "tls-config", Label = "TLS configuration")]
     public string? Tls { get; set; }
 

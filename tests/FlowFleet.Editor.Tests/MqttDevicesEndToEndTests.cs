@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using FlowFleet.DeviceSim;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace FlowFleet.Editor.Tests;
+
+/// <summary>50 simulated Shelly devices over MQTT (embedded broker) and 50 over the websocket, side by side in headless Chromium.</summary>
+public sealed class MqttDevicesEndToEndTests : IAsyncLifetime
+{
+    private const string Password = "mqtt-e2e-pass";
+    private const int PerTransport = 50;
+    private static readonly SimOptions s_sim = new() { MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), ReportInterval = TimeSpan.FromSeconds(5) };
+    private WebApplication _app = default!;
+    private IPlaywright _playwright = default!;
+    private IBrowser _browser = default!;
+    private SimFleet _mqtt = default!;
+    private SimFleet _ws = default!;
+    private string _base = "";
+
+    public async Task InitializeAsync()
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        var data = Directory.CreateTempSubdirectory("flowfleet-mqtt-e2e-").FullName;
+        _app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", Password, "--Fleet:Admission", "auto",
+            "--Mqtt:Broker:Enabled", "true", "--Mqtt:Broker:Address", "127.0.0.1", "--Mqtt:Broker:Port", port.ToString(CultureInfo.InvariantCulture), "--Mqtt:Broker:AllowAnonymous", "true"],
+            new ServerOptions { DataDirectory = data, PluginsDirectory = Path.Combine(data, "none"), Console = TextWriter.Null });
+        await FlowFleetHost.InitializeAsync(_app);
+        await _app.StartAsync();
+        _base = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _mqtt = new SimFleet(null, PerTransport, "plus1pm", s_sim, firstIndex: 0, mqtt: new Uri($"mqtt://127.0.0.1:{port}"));
+        _ws = new SimFleet($"ws://{new Uri(_base).Authority}/shelly", PerTransport, "plus1pm", s_sim, firstIndex: 1000);
+        await _mqtt.StartAsync();
+        await _ws.StartAsync();
+        var hub = _app.Services.GetRequiredService<DeviceHub>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (hub.OnlineCount < 2 * PerTransport)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"only {hub.OnlineCount} of {2 * PerTransport} devices came online");
+            await Task.Delay(100);
+        }
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _mqtt.DisposeAsync();
+        await _ws.DisposeAsync();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private async Task<IPage> LogInAsync(string path)
+    {
+        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } })).NewPageAsync();
+        await page.GotoAsync(_base + path);
+        await page.FillAsync("input[name=username]", "admin");
+        await page.FillAsync("input[name=password]", Password);
+        await page.ClickAsync("#login");
+        return page;
+    }
+
+    [Fact]
+    public async Task Mqtt_and_websocket_devices_appear_side_by_side_and_answer_mass_rpc()
+    {
+        var page = await LogInAsync("/devices");
+        await page.WaitForSelectorAsync("[data-testid=devices-page][data-ready=true]");
+        await page.Locator($"[data-testid=device-count]:has-text('{2 * PerTransport} devices · {2 * PerTransport} online')").WaitForAsync();
+        var mqttId = _mqtt.Devices.First().Id;
+        var wsId = _ws.Devices.First().Id;
+        await page.FillAsync("input[data-testid=device-search]", mqttId);
+        await page.Locator($"[data-testid=device-card][data-id='{mqttId}']:has-text('· MQTT')").WaitForAsync();
+        await page.FillAsync("input[data-testid=device-search]", wsId);
+        var wsCard = page.Locator($"[data-testid=device-card][data-id='{wsId}']");
+        await wsCard.WaitForAsync();
+        Assert.DoesNotContain("MQTT", await wsCard.TextContentAsync() ?? "", StringComparison.Ordinal);
+
+        await page.GotoAsync(_base + "/mass-rpc");
+        await page.WaitForSelectorAsync("[data-testid=mass-rpc][data-ready=true]");
+        await page.FillAsync("input[data-testid=picker-search]", "shellyplus1pm");
+        await page.WaitForFunctionAsync($"() => document.querySelector('[data-testid=picker-select-all]').textContent.includes('({2 * PerTransport})')");
+        await page.ClickAsync("[data-testid=picker-select-all]");
+        await page.FillAsync("input[data-testid=mass-method-filter]", "Switch.Set");
+        await page.ClickAsync("[data-testid=mass-method-option][data-method='Switch.Set']");
+        await page.FillAsync("input[data-testid=mass-params]", """{"id":0,"on":true}""");
+        await page.ClickAsync($"[data-testid=mass-run]:has-text('run on {2 * PerTransport}')");
+        await page.Locator($"[data-testid=mass-summary]:has-text('{2 * PerTransport} / {2 * PerTransport} done · {2 * PerTransport} ok')").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+        Assert.All(_mqtt.Devices.Concat(_ws.Devices), d => Assert.True(d.Status("switch:0")!["output"]!.GetValue<bool>()));
+    }
+}
