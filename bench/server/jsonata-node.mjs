@@ -17,6 +17,8 @@ const cases = [
   ['object', "{'site': 'plant-1', 'watts': payload.apower * 2, 'on': payload.output}"],
   ['array sum', '$sum(payload.samples)'],
   ['map filter', 'payload.samples[$ > 2].($ * 10)'],
+  ['merge (bench flow)', "$merge([payload, {'site': 'plant-1', 'watts': payload.apower * 2, 'level': payload.apower >= 50 ? 'high' : 'low'}])"],
+  ['round', '$round(payload.apower / 3, 2)'],
 ];
 const msg = { _msgid: '6b1d0a5c3e2f4a10', topic: 'device/7', payload: { seq: 7, apower: 52.5, output: true, samples: [1, 2, 3, 4, 5] } };
 console.log('| expression | µs/eval (Node.js) | result |\n| --- | --- | --- |');
