@@ -67,17 +67,7 @@ public sealed class NodeRedExampleTests(ExampleServer server, ITestOutputHelper 
         var workspace = new FlowFleet.Editor.Model.FlowWorkspace();
         workspace.Load(System.Text.Json.Nodes.JsonNode.Parse("""[{"id":"examples","type":"tab","label":"Examples"}]""")!.AsArray(), null);
         workspace.Import(FlowFleet.Editor.Model.FlowWorkspace.ParseImport(json));
-        var flows = workspace.ToFlows();
-        // Examples listen on fixed ports (1883, 7777, …) that another test or a local broker may hold: each listener gets a
-        // free port, so the test checks the example and not the machine.
-        foreach (var node in flows.OfType<System.Text.Json.Nodes.JsonObject>())
-        {
-            if ((string?)node["type"] is "tcp in" or "udp in" && node["port"] is not null)
-            {
-                node["port"] = NodeRedProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
-        var response = await s.Client.PostAsync("/red/flows", AuthTests.Json(flows.ToJsonString()));
+        var response = await s.Client.PostAsync("/red/flows", AuthTests.Json(workspace.ToFlows().ToJsonString()));
         Assert.True(response.StatusCode == HttpStatusCode.NoContent, $"{example}: {response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         var engine = s.App.Services.GetRequiredService<FlowEngine>();
         foreach (var w in engine.Warnings)
