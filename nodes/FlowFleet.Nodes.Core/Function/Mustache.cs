@@ -12,11 +12,14 @@ namespace FlowFleet.Nodes.Core.Function;
 /// inverted sections, <c>{{.}}</c>, comments. Names are looked up through the context stack; <paramref name="fallback"/>
 /// resolves names nothing on the stack has (Node-RED's <c>flow.</c>, <c>global.</c>, <c>env.</c>).
 /// </summary>
-public static class Mustache
+public static partial class Mustache
 {
     public static string Render(string template, JsonNode? root, Func<string, JsonNode?>? fallback = null, bool jsonEscape = false)
     {
         ArgumentNullException.ThrowIfNull(template);
+        // Mustache's standalone rule: a line holding only a section, inverted, closing or comment tag leaves no trace
+        // (its indentation and line break go), so templates can put {{#list}} on a line of its own.
+        template = StandaloneTag().Replace(template, "$1");
         var sb = new StringBuilder(template.Length);
         var stack = new List<JsonNode?> { root };
         RenderSpan(template, 0, template.Length, stack, fallback, sb, jsonEscape);
@@ -189,4 +192,7 @@ public static class Mustache
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions s_relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?m)^[ \t]*(\{\{[#^/!][^{}]*\}\})[ \t]*(?:\r?\n|\z)")]
+    private static partial System.Text.RegularExpressions.Regex StandaloneTag();
 }
