@@ -30,7 +30,8 @@ public static class FleetCliCommands
         {
             var interactive = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && !Console.IsInputRedirected;
             IInputSource? keys = interactive ? new ConsoleKeys() : null;
-            Func<CancellationToken, Task> enter = keys is null ? FleetCommandLine.WaitForConsoleEnter : token => FleetShell.WaitForKeyEnter(keys, token);
+            // Piped commands: a line is the next command, not "Enter" — live views end by --count/--for there.
+            Func<CancellationToken, Task> enter = keys is null ? token => Task.Delay(Timeout.Infinite, token) : token => FleetShell.WaitForKeyEnter(keys, token);
             try
             {
                 await using var session = await FleetCommandLine.OpenAsync(parse, output, enter, interactive);
