@@ -11,7 +11,9 @@ namespace FlowFleet.Nodes.Fleet;
     Help = """
     `action` (or `msg.action`): `list` (`msg.payload` = devices; filter with `msg.filter` = `{search, group, tag, online}`),
     `get` (device `msg.topic`), `tag` / `untag` (`msg.payload` = tag), `group-add` / `group-remove` (`msg.payload` = group name,
-    created if missing), `set-desired` (`msg.payload` = desired state, applied at once when online), `get-desired`.
+    created if missing), `set-desired` (`msg.payload` = desired state, applied at once when online), `get-desired`,
+    `upsert` (a device that is not a Shelly, e.g. spoken to by a websocket flow: device `msg.topic`, `msg.payload` =
+    `{name, model, app, fw, ip, transport, online, status}`; created and admitted the first time, `status` deep-merged).
     """)]
 public sealed class DeviceRegistryNode(DeviceHub hub, DeviceRegistry registry) : FlowNode<DeviceRegistryConfig>
 {
@@ -59,6 +61,11 @@ public sealed class DeviceRegistryNode(DeviceHub hub, DeviceRegistry registry) :
                 var applied = await hub.ApplyDesiredAsync(dd.Id, cancellationToken);
                 msg.Data["applied"] = new JsonArray(applied.Select(a => (JsonNode?)a).ToArray());
                 break;
+            case "upsert":
+                var fields = msg.Payload as JsonObject ?? throw new InvalidOperationException("device registry: upsert needs an object in msg.payload ({name, model, status, …})");
+                var du = registry.UpsertExternal(Device(), fields);
+                msg.Payload = du.Summary(registry.GroupsOf(du.Id));
+                break;
             case "get-desired":
                 var dx = Existing();
                 lock (dx.Gate)
@@ -80,7 +87,7 @@ public sealed class DeviceRegistryConfig
 
     [NodeProperty(Default = "\"list\"", UiHint = "select", Label = "Action",
         Options = ["list:List devices", "get:Get a device", "tag:Add tag", "untag:Remove tag", "group-add:Add to group", "group-remove:Remove from group",
-            "set-desired:Set desired state", "get-desired:Get desired state", "msg:From msg.action"])]
+            "set-desired:Set desired state", "get-desired:Get desired state", "upsert:Add/update a non-Shelly device", "msg:From msg.action"])]
     public string? Action { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Device", Help = "empty = msg.topic")]
