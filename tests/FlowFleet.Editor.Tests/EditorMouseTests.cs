@@ -115,17 +115,43 @@ public sealed class EditorMouseTests(EditorFixture fx) : IClassFixture<EditorFix
         await page.WaitForSelectorAsync(".ff-node", new PageWaitForSelectorOptions { State = WaitForSelectorState.Detached });
     }
 
-    [Fact(Skip = "Regressed at 23:37 after a rebase onto main: the dialog opened from the menu's Edit does not close (Cancel/Escape); passed at 23:23; not yet diagnosed")]
+    /// <summary>The dialog opened from the menu's Edit closes by Cancel, by Escape and by Done (which applies the edit). The
+    /// menu's full-page backdrop once had the dialogs' z-index (1400) and came later in the page, so until the menu's removal
+    /// was rendered it lay over the dialog and took the first clicks (shown here: typing into Name and Done was lost).</summary>
+    [Fact]
     public async Task Right_click_edit_opens_a_dialog_that_closes()
     {
         var page = await fx.LoggedInAsync();
         await Pointer.ClickAsync(page, "[data-testid=add-tab]");
         await Pointer.DropFromPaletteAsync(page, "inject", 160, 120);
+
+        await MenuEditAsync(page);
+        await Pointer.ClickAsync(page, page.Locator(".mud-dialog button:has-text('Cancel')"));
+        await DialogClosedAsync(page);
+        await page.Locator("[data-testid=context-menu]").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Detached });
+
+        await MenuEditAsync(page);
+        await page.Keyboard.PressAsync("Escape");
+        await DialogClosedAsync(page);
+
+        await MenuEditAsync(page);
+        await Pointer.ClickAsync(page, page.Locator(".mud-dialog [data-field=name] input").First);
+        await page.Keyboard.TypeAsync("every minute");
+        await Pointer.ClickAsync(page, "[data-testid=node-done]");
+        await DialogClosedAsync(page);
+        await page.WaitForSelectorAsync(".ff-node[data-type=inject] text:text-is('every minute')");
+
+        // The canvas still takes input after the dialogs: a right-click opens the menu again.
+        await Pointer.ClickAsync(page, Node(page, "inject"), MouseButton.Right);
+        await page.Locator("[data-testid=context-menu]").WaitForAsync();
+    }
+
+    private static async Task MenuEditAsync(IPage page)
+    {
         await Pointer.ClickAsync(page, Node(page, "inject"), MouseButton.Right);
         await Pointer.ClickAsync(page, "[data-testid=context-menu] [data-command=edit]");
         await DialogAsync(page);
-        await Pointer.ClickAsync(page, page.Locator(".mud-dialog button:has-text('Cancel')"));
-        await DialogClosedAsync(page);
+        Assert.Equal(1, await page.Locator(".mud-dialog").CountAsync());
     }
 
     [Fact]
