@@ -82,11 +82,37 @@ public sealed class EditorFixture : IAsyncLifetime
 /// <summary>Real pointer and keyboard input at element coordinates: what a person does. No DispatchEvent, no force, no JS.</summary>
 public static class Pointer
 {
+    /// <summary>The middle of an element once a person could click it there, as Playwright's own actionability checks do: visible,
+    /// not moving (dialogs and menus animate in: the box is read again a moment later) and not covered by something else at that point.</summary>
     public static async Task<(float X, float Y)> CentreAsync(ILocator locator)
     {
         await locator.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible, Timeout = 15_000 });
-        var box = await locator.BoundingBoxAsync() ?? throw new InvalidOperationException("not visible: " + locator);
-        return (box.X + box.Width / 2, box.Y + box.Height / 2);
+        // As Playwright's click does, and a person with the wheel: bring it into its scrolled pane's view first.
+        await locator.ScrollIntoViewIfNeededAsync(new LocatorScrollIntoViewIfNeededOptions { Timeout = 15_000 });
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var centre = await locator.EvaluateAsync<double[]?>("""
+                el => new Promise(done => {
+                    const a = el.getBoundingClientRect();
+                    setTimeout(() => {
+                        const r = el.getBoundingClientRect();
+                        const x = r.x + r.width / 2, y = r.y + r.height / 2;
+                        const still = Math.abs(r.x - a.x) < 0.5 && Math.abs(r.y - a.y) < 0.5 && Math.abs(r.width - a.width) < 0.5 && Math.abs(r.height - a.height) < 0.5;
+                        const hit = document.elementFromPoint(x, y);
+                        done(still && hit !== null && el.contains(hit) ? [x, y] : null);
+                    }, 40);
+                })
+                """).WaitAsync(TimeSpan.FromSeconds(10));
+            if (centre is [var x, var y])
+            {
+                return ((float)x, (float)y);
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("still moving or covered: " + locator);
+            }
+        }
     }
 
     public static async Task ClickAsync(IPage page, ILocator locator, MouseButton button = MouseButton.Left)

@@ -258,6 +258,8 @@ public sealed partial class FlowCanvas
                 Workspace.Selected.Clear();
                 Workspace.SelectedWire = null;
                 Workspace.NotifyChanged();
+                // The page closes what it has open (search) even when the focus is not in it.
+                await OnShortcut.InvokeAsync(key);
                 return null;
             case "ctrl+a":
                 Workspace.SelectAll();
