@@ -131,6 +131,8 @@ public sealed class EditorMouseTests(EditorFixture fx) : IClassFixture<EditorFix
         await page.Locator("[data-testid=context-menu]").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Detached });
 
         await MenuEditAsync(page);
+        // The dialog takes keys once it has the focus (it moves it in as it opens; a slow machine shows the dialog first).
+        await page.WaitForFunctionAsync("() => document.activeElement?.closest('.mud-dialog') != null");
         await page.Keyboard.PressAsync("Escape");
         await DialogClosedAsync(page);
 

@@ -91,6 +91,8 @@ public sealed class EditorSearchTests(EditorFixture fx) : IClassFixture<EditorFi
         Assert.Equal("config", await Hits(page).First.Locator(".ff-search-flow").TextContentAsync());
         await page.Keyboard.PressAsync("Enter");
         await page.Locator(".mud-dialog:has-text('Edit websocket-listener node')").WaitForAsync();
+        // The dialog takes keys once it has the focus (it moves it in as it opens; a slow machine shows the dialog first).
+        await page.WaitForFunctionAsync("() => document.activeElement?.closest('.mud-dialog') != null");
         await page.Keyboard.PressAsync("Escape");
         await page.Locator(".mud-dialog").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Detached });
 
