@@ -184,4 +184,26 @@ public sealed class DashboardComponentTests : IAsyncLifetime
         Assert.NotEmpty(page.FindAll("[data-testid=accept]"));
         Assert.NotEmpty(page.FindAll("[data-testid=create-token]"));
     }
+
+    [Theory]
+    [InlineData(-20, -10, "1h")]        // online for a while: the last hour, per minute
+    [InlineData(-300, -180, "24h")]     // quiet for two hours: the last day
+    [InlineData(-4_000, -3_000, "7d")]  // quiet for two days: the week
+    public async Task Telemetry_opens_on_the_shortest_range_that_has_data(int fromMinutes, int toMinutes, string range)
+    {
+        var registry = _ctx.Services.GetRequiredService<DeviceRegistry>();
+        var id = "shellyplus1pm-000000000001";
+        var now = DateTimeOffset.UtcNow;
+        foreach (var minutes in new[] { fromMinutes, (fromMinutes + toMinutes) / 2, toMinutes })
+        {
+            registry.RecordPoint(id, "switch:0.apower", 40 + minutes % 7, now.AddMinutes(minutes).ToUnixTimeMilliseconds());
+        }
+        await registry.WriteQueuedAsync();
+        var page = _ctx.Render<DevicePage>(p => p.Add(x => x.Id, id));
+        page.WaitForAssertion(() => Assert.Contains(page.FindAll(".mud-tab"), t => t.TextContent.Contains("telemetry", StringComparison.Ordinal)));
+        page.FindAll(".mud-tab").First(t => t.TextContent.Contains("telemetry", StringComparison.Ordinal)).Click();
+        page.WaitForAssertion(() => Assert.Equal(range, page.Find("[data-range]").GetAttribute("data-range")), TimeSpan.FromSeconds(5));
+        Assert.NotEmpty(page.FindAll("[data-testid=telemetry-chart], .mud-chart"));
+        Assert.DoesNotContain("No telemetry for this field and range yet", page.Markup, StringComparison.Ordinal);
+    }
 }

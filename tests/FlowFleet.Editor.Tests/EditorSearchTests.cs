@@ -28,7 +28,8 @@ public sealed class EditorSearchTests(EditorFixture fx) : IClassFixture<EditorFi
         await page.Keyboard.PressAsync("Control+A");
         await page.Keyboard.TypeAsync(query);
         await page.WaitForFunctionAsync(
-            $"() => document.querySelector('[data-testid=search-input]').value === {System.Text.Json.JsonSerializer.Serialize(query)} && document.querySelectorAll('[data-testid=search-hit]').length === {expected}",
+            // The results say which query they are for: the previous query's list may still be showing.
+            $"() => document.querySelector('.ff-search-results')?.dataset.query === {System.Text.Json.JsonSerializer.Serialize(query)} && document.querySelectorAll('[data-testid=search-hit]').length === {expected}",
             null, new PageWaitForFunctionOptions { Timeout = 15_000 });
     }
 

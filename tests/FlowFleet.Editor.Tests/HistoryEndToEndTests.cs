@@ -60,13 +60,8 @@ public sealed class HistoryEndToEndTests : IAsyncLifetime
         await _app.DisposeAsync();
     }
 
-    /// <summary>A real click at the middle of the element's box.</summary>
-    internal static async Task ClickAsync(IPage page, ILocator target)
-    {
-        await target.WaitForAsync(new LocatorWaitForOptions { Timeout = 15_000 });
-        var box = await target.BoundingBoxAsync() ?? throw new InvalidOperationException("not visible: " + target);
-        await page.Mouse.ClickAsync(box.X + box.Width / 2, box.Y + box.Height / 2);
-    }
+    /// <summary>A real click at the middle of the element's box, once it is still and uncovered (dialogs animate in).</summary>
+    internal static Task ClickAsync(IPage page, ILocator target) => Pointer.ClickAsync(page, target);
 
     internal static async Task LogInAsync(IPage page, string baseUrl, string password)
     {

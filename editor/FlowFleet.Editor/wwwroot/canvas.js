@@ -309,6 +309,8 @@ function onUp(s, e) {
       s.dotnet.invokeMethodAsync("OnEdit", g.clicked);
     } else {
       s.lastClick = { id: g.clicked, t: now };
+      // A plain click (no drag) on a node of a larger selection selects that node alone, as Node-RED does.
+      if (!g.modifier && g.ids.size > 1) { s.dotnet.invokeMethodAsync("OnSelect", [g.clicked], false); }
     }
   } else if (g.kind === "wire") {
     g.path.remove();

@@ -23,3 +23,12 @@ export function loadDraft(key) {
 export function clearDraft(key) {
   try { localStorage.removeItem(key); } catch { /* storage unavailable: nothing to clear */ }
 }
+
+/** Scrolls the flow tab strip (only it, never the page) so that the active tab is in view. */
+export function showActiveTab(strip) {
+  const tab = strip && strip.querySelector(".ff-tab.active");
+  if (!tab) { return; }
+  const s = strip.getBoundingClientRect(), r = tab.getBoundingClientRect();
+  if (r.left < s.left) { strip.scrollLeft -= s.left - r.left; }
+  else if (r.right > s.right) { strip.scrollLeft += r.right - s.right; }
+}
