@@ -233,6 +233,29 @@ public sealed class MqttNodeTests
     }
 
     [Fact]
+    public async Task Will_message_is_published_when_the_connection_is_lost_uncleanly()
+    {
+        // Node-RED's mqtt-broker sets the will on connect; the broker publishes it when the connection drops without DISCONNECT.
+        await using var broker = await TestBrokers.StartAsync("mosquitto");
+        await using var peer = await Peer.ConnectAsync(broker.Port, topics: "life/#");
+        await using var relay = new TcpRelay(broker.Port);
+        await using var h = await FlowHarness.LoadAsync($$"""
+            [{"id":"t","type":"tab"},
+             {"id":"b","type":"mqtt-broker","broker":"127.0.0.1","port":"{{relay.Port}}","protocolVersion":"4","birthTopic":"life/birth","birthPayload":"up","willTopic":"life/will","willPayload":"lost","willQos":"1"},
+             {"id":"out","type":"mqtt out","z":"t","topic":"x","broker":"b","x":0,"y":0,"wires":[]}]
+            """, services: s => s.Configure<CoreNodesOptions>(o => o.Mqtt.ReconnectTime = 100));
+        var birth = await peer.NextAsync();
+        Assert.Equal(("life/birth", "up"), (birth.Topic, Encoding.UTF8.GetString(birth.Payload)));
+        Assert.False(peer.Received.Reader.TryRead(out _));
+        await relay.CutAsync();
+        var will = await peer.NextAsync();
+        Assert.Equal(("life/will", "lost"), (will.Topic, Encoding.UTF8.GetString(will.Payload)));
+        // And it reconnects through the relay: a new birth message.
+        var again = await peer.NextAsync();
+        Assert.Equal(("life/birth", "up"), (again.Topic, Encoding.UTF8.GetString(again.Payload)));
+    }
+
+    [Fact]
     public void Topic_matching_and_validation_follow_node_red()
     {
         Assert.True(FlowFleet.Nodes.Core.Network.Mqtt.MqttCodec.Matches("a/+/c", "a/b/c"));
