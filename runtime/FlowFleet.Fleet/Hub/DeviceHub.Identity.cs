@@ -82,12 +82,16 @@ public sealed partial class DeviceHub
     private async Task<DeviceSession?> ClaimAsync(WebSocket socket, string id, string? token, string? remote)
     {
         Interlocked.Increment(ref _impostors);
+        if (_deniedClaims.TryGetValue((id, remote), out var deniedAt) && Environment.TickCount64 - deniedAt < 86_400_000)
+        {
+            // Denied already: turned away without another event (a denied claimant may retry every second).
+            Interlocked.Increment(ref _connectionsRefused);
+            await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "Denied").ConfigureAwait(false);
+            return null;
+        }
         registry.LogEvent(id, "claim", null, "waiting", remote is null ? null : JsonValue.Create(remote));
         LogImpostor(id, remote);
-        var refusal = _deniedClaims.TryGetValue((id, remote), out var deniedAt) && Environment.TickCount64 - deniedAt < 86_400_000
-            ? "Denied"
-            : RefuseNewPending(remote);
-        if (refusal is not null)
+        if (RefuseNewPending(remote) is { } refusal)
         {
             Interlocked.Increment(ref _connectionsRefused);
             LogPendingRefused(id, remote, refusal);
