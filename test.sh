@@ -16,6 +16,11 @@ if ! command -v dbus-daemon >/dev/null 2>&1 || ! /usr/bin/python3 -c "import dbu
   echo "installing dbus and python3-dbusmock for the BlueZ tests..."
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dbus python3-dbusmock >/dev/null) || echo "warning: dbus/python3-dbusmock could not be installed; the BlueZ tests will fail" >&2
 fi
+# The registry tests also run on PostgreSQL: Debian's initdb/pg_ctl in a temp dir on a free port (tests/FlowFleet.Fleet.Tests/PostgresServer.cs).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "installing postgresql for the PostgreSQL registry tests..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) || echo "warning: postgresql could not be installed; the PostgreSQL registry tests will fail" >&2
+fi
 # The differential tests run Node-RED 4 side by side with FlowFleet (tests/FlowFleet.Server.Tests/NodeRed).
 nr_dir="$HOME/.cache/flowfleet/node-red"
 if [ ! -f "$nr_dir/node_modules/node-red/red.js" ]; then

@@ -47,7 +47,7 @@ public sealed partial class FleetService(DeviceRegistry registry, ILogger<FleetS
                         await registry.ApplyRetentionAsync(stoppingToken).ConfigureAwait(false);
                     }
                 }
-                catch (Exception ex) when (ex is DbUpdateException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+                catch (Exception ex) when (ex is DbUpdateException or System.Data.Common.DbException or InvalidOperationException)
                 {
                     LogWriteFailed(ex);
                 }
@@ -77,12 +77,17 @@ public sealed partial class FleetService(DeviceRegistry registry, ILogger<FleetS
 public static class FleetServiceCollectionExtensions
 {
     /// <summary>Registers the registry (SQLite at <paramref name="databasePath"/>), the hub and the background writer.</summary>
-    public static IServiceCollection AddFleet(this IServiceCollection services, string databasePath)
+    public static IServiceCollection AddFleet(this IServiceCollection services, string databasePath) =>
+        services.AddFleet(o => o.UseSqlite($"Data Source={databasePath}"), Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+
+    /// <summary>Registers the registry on the database <paramref name="database"/> configures (SQLite, or PostgreSQL through
+    /// FlowFleet.Fleet.Postgres), the hub and the background writer; files beside the database go to <paramref name="dataDirectory"/>.</summary>
+    public static IServiceCollection AddFleet(this IServiceCollection services, Action<DbContextOptionsBuilder> database, string dataDirectory)
     {
-        services.AddDbContextFactory<FleetDbContext>(o => o.UseSqlite($"Data Source={databasePath}"));
+        services.AddDbContextFactory<FleetDbContext>(database);
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<DeviceHub>();
-        services.AddSingleton(new Rpc.RpcTemplateStore(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(databasePath))!, "rpc-templates.json")));
+        services.AddSingleton(new Rpc.RpcTemplateStore(Path.Combine(dataDirectory, "rpc-templates.json")));
         services.AddSingleton<FleetService>();
         services.AddHostedService(sp => sp.GetRequiredService<FleetService>());
         return services;

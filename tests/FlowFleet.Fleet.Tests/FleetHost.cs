@@ -44,7 +44,7 @@ public sealed class FleetHost : IAsyncDisposable
     /// Kestrel's HTTP layer only.</param>
     /// <param name="kestrel">Kestrel limits for the test (e.g. a small <c>MaxConcurrentConnections</c>).</param>
     public static async Task<FleetHost> StartAsync(Action<FleetOptions>? configure = null, string? dbPath = null, long? maxDirect = long.MaxValue, int burst = 256,
-        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null)
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null, string? postgres = null)
     {
         dbPath ??= Path.Combine(Directory.CreateTempSubdirectory("flowfleet-fleet-").FullName, "fleet.db");
         var builder = WebApplication.CreateSlimBuilder();
@@ -65,7 +65,15 @@ public sealed class FleetHost : IAsyncDisposable
             o.TelemetryInterval = TimeSpan.Zero;
             configure?.Invoke(o);
         });
-        builder.Services.AddFleet(dbPath);
+        // With a connection string, the registry runs on PostgreSQL (Storage:Provider=postgres) instead of SQLite.
+        if (postgres is null)
+        {
+            builder.Services.AddFleet(dbPath);
+        }
+        else
+        {
+            builder.Services.AddFleet(o => Postgres.FleetPostgres.Configure(o, postgres), Path.GetDirectoryName(dbPath)!);
+        }
         var app = builder.Build();
         app.UseWebSockets();
         app.Map("/shelly", (HttpContext c, DeviceHub h) => h.HandleAsync(c));

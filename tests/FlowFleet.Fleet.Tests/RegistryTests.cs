@@ -4,14 +4,22 @@ using FlowFleet.Fleet.Registry;
 
 namespace FlowFleet.Fleet.Tests;
 
+/// <summary>The registry on both providers: SQLite (the default) and PostgreSQL (a throwaway server, see <see cref="PostgresServer"/>).</summary>
 public sealed class RegistryTests
 {
-    [Fact]
-    public async Task Registry_survives_a_restart()
+    public static TheoryData<string> Providers => ["sqlite", "postgres"];
+
+    private static async Task<string?> DatabaseAsync(string provider) =>
+        provider == "postgres" ? await (await PostgresServer.SharedAsync()).CreateDatabaseAsync() : null;
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Registry_survives_a_restart(string provider)
     {
         string db;
         string id;
-        await using (var host = await FleetHost.StartAsync())
+        var postgres = await DatabaseAsync(provider);
+        await using (var host = await FleetHost.StartAsync(postgres: postgres))
         {
             db = host.DbPath;
             await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus2pm-cover", FleetHost.FastSim);
@@ -24,7 +32,7 @@ public sealed class RegistryTests
             await host.Registry.SetNameAsync(id, "Living room blind");
             await host.Registry.SetDesiredAsync(id, new JsonObject { ["cover:0"] = new JsonObject { ["current_pos"] = 20 } });
         }
-        await using (var again = await FleetHost.StartAsync(dbPath: db))
+        await using (var again = await FleetHost.StartAsync(dbPath: db, postgres: postgres))
         {
             var d = again.Registry.Get(id)!;
             Assert.Equal("Living room blind", d.Name);
@@ -40,12 +48,13 @@ public sealed class RegistryTests
         }
     }
 
-    [Fact]
-    public async Task Queued_events_survive_a_write_cancelled_by_shutdown()
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Queued_events_survive_a_write_cancelled_by_shutdown(string provider)
     {
         // The background writer drains the queues and then writes; shutdown cancels its token. A cancelled write used to
         // drop what it had drained (the "connect" event was missing after a restart on a loaded machine).
-        await using var host = await FleetHost.StartAsync();
+        await using var host = await FleetHost.StartAsync(postgres: await DatabaseAsync(provider));
         host.Registry.LogEvent("dev-a", "connect", null, null, null);
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
@@ -60,10 +69,11 @@ public sealed class RegistryTests
         Assert.Contains(await host.Registry.EventLogAsync("dev-a", 10), e => e.Kind == "connect");
     }
 
-    [Fact]
-    public async Task Query_filters_sorts_and_pages()
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Query_filters_sorts_and_pages(string provider)
     {
-        await using var host = await FleetHost.StartAsync();
+        await using var host = await FleetHost.StartAsync(postgres: await DatabaseAsync(provider));
         await using var fleet = new SimFleet(host.ShellyUrl, 12, "mix", FleetHost.FastSim);
         await fleet.StartAsync();
         await FleetHost.WaitUntil(() => host.Registry.All.Count(d => d.Model is not null) >= 11, "devices identified");
@@ -75,10 +85,11 @@ public sealed class RegistryTests
         Assert.Equal("Pro3EM", Assert.Single(found).App);
     }
 
-    [Fact]
-    public async Task Retention_drops_old_telemetry()
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Retention_drops_old_telemetry(string provider)
     {
-        await using var host = await FleetHost.StartAsync(o => o.TelemetryRetention = TimeSpan.FromHours(1));
+        await using var host = await FleetHost.StartAsync(o => o.TelemetryRetention = TimeSpan.FromHours(1), postgres: await DatabaseAsync(provider));
         host.Registry.Touch("dev-1", out _);
         host.Registry.RecordPoint("dev-1", "switch:0.apower", 5, DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeMilliseconds());
         host.Registry.RecordPoint("dev-1", "switch:0.apower", 7);

@@ -78,19 +78,21 @@ public sealed partial class DeviceRegistry
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             await using var cmd = db.Database.GetDbConnection().CreateCommand();
             cmd.Transaction = tx.GetDbTransaction();
-            cmd.CommandText = "UPDATE Devices SET StatusJson = $s, LastSeen = $t, Ip = $ip WHERE Id = $id";
-            var ps = Parameter(cmd, "$s");
-            var pt = Parameter(cmd, "$t");
-            var pip = Parameter(cmd, "$ip");
-            var pid = Parameter(cmd, "$id");
-            await cmd.PrepareAsync(ct);
+            // Quoted names and @parameters: the same text runs on SQLite and PostgreSQL (Storage:Provider).
+            cmd.CommandText = "UPDATE \"Devices\" SET \"StatusJson\" = @s, \"LastSeen\" = @t, \"Ip\" = @ip WHERE \"Id\" = @id";
+            var ps = Parameter(cmd, "@s");
+            var pt = Parameter(cmd, "@t");
+            var pip = Parameter(cmd, "@ip");
+            var pid = Parameter(cmd, "@id");
+            await PrepareAsync(cmd, ct);
             foreach (var d in changed)
             {
                 lock (d.Gate)
                 {
                     d.StatusDirty = false;
                     ps.Value = d.StatusJson();
-                    pt.Value = d.LastSeen;
+                    // UTC as the model's DateTimes are (PostgreSQL's timestamptz takes only UTC-kinded values; SQLite ignores the kind).
+                    pt.Value = DateTime.SpecifyKind(d.LastSeen, DateTimeKind.Utc);
                     pip.Value = (object?)d.Ip ?? DBNull.Value;
                     pid.Value = d.Id;
                 }

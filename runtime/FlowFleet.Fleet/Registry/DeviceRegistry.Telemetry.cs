@@ -157,10 +157,14 @@ public sealed partial class DeviceRegistry
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var deleted = await db.Telemetry.Where(t => t.Ts < cutoff).ExecuteDeleteAsync(ct);
         deleted += await db.Database.ExecuteSqlRawAsync(
-            "DELETE FROM DeviceEvents WHERE Id IN (SELECT Id FROM (SELECT Id, ROW_NUMBER() OVER (PARTITION BY DeviceId ORDER BY Id DESC) AS n FROM DeviceEvents) WHERE n > {0})",
+            "DELETE FROM \"DeviceEvents\" WHERE \"Id\" IN (SELECT \"Id\" FROM (SELECT \"Id\", ROW_NUMBER() OVER (PARTITION BY \"DeviceId\" ORDER BY \"Id\" DESC) AS n FROM \"DeviceEvents\") AS ranked WHERE n > {0})",
             [_options.EventLogPerDevice], ct);
         return deleted;
     }
+
+    // SQLite compiles a statement once for the whole batch; Npgsql can't prepare parameters that have no value (and type) yet.
+    private static Task PrepareAsync(System.Data.Common.DbCommand cmd, CancellationToken ct) =>
+        cmd is Microsoft.Data.Sqlite.SqliteCommand ? cmd.PrepareAsync(ct) : Task.CompletedTask;
 
     private static System.Data.Common.DbParameter Parameter(System.Data.Common.DbCommand cmd, string name)
     {

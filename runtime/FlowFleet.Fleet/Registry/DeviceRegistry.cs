@@ -237,13 +237,13 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         if (telemetry.Count > 0)
         {
             await using var cmd = db.Database.GetDbConnection().CreateCommand();
-            cmd.CommandText = "INSERT INTO Telemetry (DeviceId, Field, Ts, Value) VALUES ($d, $f, $t, $v)";
-            var pd = Parameter(cmd, "$d");
-            var pf = Parameter(cmd, "$f");
-            var pt = Parameter(cmd, "$t");
-            var pv = Parameter(cmd, "$v");
+            cmd.CommandText = "INSERT INTO \"Telemetry\" (\"DeviceId\", \"Field\", \"Ts\", \"Value\") VALUES (@d, @f, @t, @v)";
+            var pd = Parameter(cmd, "@d");
+            var pf = Parameter(cmd, "@f");
+            var pt = Parameter(cmd, "@t");
+            var pv = Parameter(cmd, "@v");
             cmd.Transaction = tx.GetDbTransaction();
-            await cmd.PrepareAsync(ct);
+            await PrepareAsync(cmd, ct);
             foreach (var t in telemetry)
             {
                 pd.Value = t.DeviceId;

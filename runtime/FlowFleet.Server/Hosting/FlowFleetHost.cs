@@ -125,7 +125,7 @@ public static class FlowFleetHost
         // Settings are checked when the server starts, each error naming the setting and the value it got.
         services.AddOptions<FleetOptions>().ValidateOnStart();
         services.AddSingleton<IValidateOptions<FleetOptions>, FleetOptionsValidator>();
-        services.AddFleet(Path.Combine(dataDir, "fleet.db"));
+        services.AddFleetStorage(builder.Configuration, dataDir);
         services.AddFlowFleetMqtt(builder.Configuration, options.Demo);
         services.AddSingleton<ClientHub>();
         services.AddFlowFleetBle(options.Demo, builder.Configuration, dataDir);
