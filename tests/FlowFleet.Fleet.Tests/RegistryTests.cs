@@ -44,6 +44,7 @@ public sealed class RegistryTests
             Assert.NotNull(d.Status["cover:0"]);
             Assert.False(d.Online);
             Assert.Equal(AdmissionStates.Accepted, d.Admission);
+            Assert.Equal("websocket", d.Transport); // stored with the record (issue 18), so the Devices page shows it offline
             Assert.Contains(await again.Registry.EventLogAsync(id, 50), e => e.Kind == "connect");
         }
     }

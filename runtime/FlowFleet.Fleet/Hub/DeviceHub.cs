@@ -272,7 +272,11 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             }
             state.LastSeen = DateTime.UtcNow;
             state.Ip = remote ?? state.Ip;
-            state.Transport = session.Transport;
+            if (state.Transport != session.Transport)
+            {
+                state.Transport = session.Transport;
+                state.Dirty = true;
+            }
             if (admitted && state.TokenHash is null && remote is not null && state.BoundAddress != remote)
             {
                 state.BoundAddress = remote;

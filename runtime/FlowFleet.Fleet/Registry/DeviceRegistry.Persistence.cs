@@ -155,6 +155,7 @@ public sealed partial class DeviceRegistry
                 r.Password = d.Password;
                 r.TokenHash = d.TokenHash;
                 r.BoundAddress = d.BoundAddress;
+                r.Transport = d.Transport;
                 r.FirstSeen = d.FirstSeen;
                 r.LastSeen = d.LastSeen;
             }
@@ -178,7 +179,7 @@ public sealed partial class DeviceRegistry
         Name = r.Name, Model = r.Model, App = r.App, Gen = r.Gen, Mac = r.Mac, FirmwareVersion = r.FirmwareVersion, Ip = r.Ip, Admission = r.Admission,
         Info = Parse(r.InfoJson), Config = Parse(r.ConfigJson), Desired = Parse(r.DesiredJson),
         Methods = SharedMethods(JsonRead.Strings(JsonNode.Parse(r.MethodsJson ?? "[]"))),
-        Tags = r.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), Password = r.Password, TokenHash = r.TokenHash, BoundAddress = r.BoundAddress, FirstSeen = r.FirstSeen, LastSeen = r.LastSeen,
+        Tags = r.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries), Password = r.Password, TokenHash = r.TokenHash, BoundAddress = r.BoundAddress, Transport = r.Transport, FirstSeen = r.FirstSeen, LastSeen = r.LastSeen,
     };
 
     private static JsonObject? Parse(string? json) => json is null ? null : JsonNode.Parse(json) as JsonObject;

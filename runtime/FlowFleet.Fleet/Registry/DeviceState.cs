@@ -26,7 +26,7 @@ public sealed partial class DeviceState(string id)
 
     public string? Ip { get; set; }
 
-    /// <summary>How the device last connected: <c>websocket</c> or <c>mqtt</c> (not stored; known once it connects).</summary>
+    /// <summary>How the device last connected: <c>websocket</c> or <c>mqtt</c> (stored with the record).</summary>
     public string? Transport { get; set; }
 
     /// <summary>pending, accepted or denied.</summary>

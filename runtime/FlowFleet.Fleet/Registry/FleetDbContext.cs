@@ -120,6 +120,9 @@ public sealed class DeviceRecord
     /// <summary>The address an accepted device last connected from: the proof for a device admitted without a token.</summary>
     public string? BoundAddress { get; set; }
 
+    /// <summary>How the device last connected (websocket, mqtt, flow): the Devices page shows it after a restart too.</summary>
+    public string? Transport { get; set; }
+
     public DateTime FirstSeen { get; set; }
 
     public DateTime LastSeen { get; set; }

@@ -177,6 +177,9 @@ namespace FlowFleet.Fleet.Registry.Migrations
                     b.Property<string>("BoundAddress")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Transport")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Admission");
