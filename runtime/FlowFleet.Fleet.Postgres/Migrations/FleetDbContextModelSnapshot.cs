@@ -188,6 +188,9 @@ namespace FlowFleet.Fleet.Postgres.Migrations
                     b.Property<string>("TokenHash")
                         .HasColumnType("text");
 
+                    b.Property<string>("Transport")
+                        .HasColumnType("text");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Admission");
