@@ -83,7 +83,12 @@ public sealed class BleEndToEndTests : IAsyncLifetime
         await HistoryEndToEndTests.ClickAsync(page, page.Locator("[data-testid=ble-provision]"));
         foreach (var d in chosen)
         {
-            await page.Locator($"[data-testid=ble-device][data-address='{d.Address}'] [data-testid=ble-status][data-state=done]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+            // Done or failed, whichever comes first, so a failure shows its step and reason instead of a timeout. The bound is
+            // generous: the whole suite shares two cores, and each device reboots and reconnects on /shelly.
+            var status = page.Locator($"[data-testid=ble-device][data-address='{d.Address}'] [data-testid=ble-status]");
+            await page.Locator($"[data-testid=ble-device][data-address='{d.Address}'] [data-testid=ble-status]:is([data-state=done], [data-state=failed])")
+                .WaitForAsync(new LocatorWaitForOptions { Timeout = 180_000 });
+            Assert.True(await status.GetAttributeAsync("data-state") == "done", await status.InnerTextAsync());
         }
         var left = _adapter.Devices[3];
         Assert.Equal("", await page.Locator($"[data-testid=ble-device][data-address='{left.Address}'] [data-testid=ble-status]").GetAttributeAsync("data-state"));

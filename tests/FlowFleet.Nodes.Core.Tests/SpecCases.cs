@@ -42,7 +42,7 @@ internal static class SpecCases
         await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(150));
         if (c["warn"] is { } warn)
         {
-            Assert.Contains(h.Logs, l => l.Message.Contains(warn.GetValue<string>(), StringComparison.Ordinal));
+            await h.WaitForLogAsync(l => l.Message.Contains(warn.GetValue<string>(), StringComparison.Ordinal));
         }
     }
 

@@ -80,6 +80,32 @@ public sealed class FlowHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>The first log entry that matches, waiting for it (signalled, not polled) up to the timeout.</summary>
+    public async Task<NodeLogEntry> WaitForLogAsync(Func<NodeLogEntry, bool> match, TimeSpan? timeout = null)
+    {
+        var found = new TaskCompletionSource<NodeLogEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = Events.Log.Subscribe(e =>
+        {
+            if (match(e))
+            {
+                found.TrySetResult(e);
+            }
+        });
+        if (Logs.FirstOrDefault(match) is { } logged)
+        {
+            return logged;
+        }
+        try
+        {
+            return await found.Task.WaitAsync(timeout ?? DefaultTimeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"No matching log within {(timeout ?? DefaultTimeout).TotalSeconds} s. " +
+                $"Logs: {string.Join(" | ", Logs.Select(l => $"{l.Type}:{l.Level}:{l.Message}"))}");
+        }
+    }
+
     /// <summary>The next message that reaches helper node <paramref name="id"/> within <paramref name="wait"/>, or null.</summary>
     public async Task<FlowMessage?> TryNextAsync(string id, TimeSpan wait)
     {
