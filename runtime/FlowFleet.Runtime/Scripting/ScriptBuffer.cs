@@ -21,7 +21,11 @@ internal static class ScriptBuffer
         return JsEngine.PrepareScript(reader.ReadToEnd(), "buffer.js");
     });
 
-    public static void Install(JsEngine engine) => engine.Execute(s_script.Value);
+    public static void Install(JsEngine engine)
+    {
+        engine.SetValue("__ffBufferNative", ScriptBufferNative.Create(engine));
+        engine.Execute(s_script.Value);
+    }
 
     /// <summary>A Buffer for a message's <c>{type:"Buffer",data}</c>, or null where Buffer is not installed.</summary>
     public static JsValue? From(JsEngine engine, JsonObject buffer)
@@ -31,16 +35,23 @@ internal static class ScriptBuffer
             return null;
         }
         var data = buffer["data"]!.AsArray();
-        var items = new JsValue[data.Count];
-        for (var i = 0; i < items.Length; i++)
+        var bytes = new byte[data.Count];
+        for (var i = 0; i < bytes.Length; i++)
         {
-            items[i] = JsNumber.Create((int)Messages.JsonTools.ToNumber(data[i]) & 255);
+            bytes[i] = (byte)((int)Messages.JsonTools.ToNumber(data[i]) & 255);
         }
-        return engine.Call(from, ctor, [new Jint.Native.JsArray(engine, items)]);
+        // One Uint8Array built in C#, then a Buffer over its ArrayBuffer (no copy, no per-byte calls into the engine).
+        var array = engine.Intrinsics.Uint8Array.Construct(bytes);
+        return engine.Call(from, ctor, [array.Get("buffer")]);
     }
 
     public static JsonObject ToJson(Jint.Native.JsTypedArray typed)
     {
+        if (typed.IsUint8Array())
+        {
+            // A Buffer is a Uint8Array: its bytes in one copy (this view's bytes only, for a slice).
+            return Messages.JsonTools.Buffer(typed.AsUint8Array());
+        }
         var length = (int)TypeConverter.ToNumber(typed.Get("length"));
         var bytes = new byte[length];
         for (var i = 0; i < length; i++)

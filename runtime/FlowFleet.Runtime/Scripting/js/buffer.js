@@ -2,6 +2,9 @@
 // Messages carry Buffers as {"type":"Buffer","data":[...]}, which is what toJSON gives.
 (function (g) {
   'use strict';
+  // C# encode/decode for the hot encodings (ScriptBufferNative); each answers undefined where this file's code must run.
+  var native = g.__ffBufferNative;
+  delete g.__ffBufferNative;
   function utf8Encode(s) {
     var out = [];
     for (var i = 0; i < s.length; i++) {
@@ -57,6 +60,7 @@
   }
   function bytesOf(value, enc) {
     enc = (enc || 'utf8').toLowerCase();
+    if (native && typeof value === 'string') { var fast = native.encode(value, enc); if (fast !== undefined) { return fast; } }
     if (enc === 'hex') {
       var h = [];
       for (var i = 0; i + 1 < value.length; i += 2) { var n = parseInt(value.substr(i, 2), 16); if (isNaN(n)) { break; } h.push(n); }
@@ -73,7 +77,7 @@
   }
   class Buffer extends Uint8Array {
     static from(value, encOrOffset, length) {
-      if (typeof value === 'string') { return new Buffer(bytesOf(value, encOrOffset)); }
+      if (typeof value === 'string') { var bytes = bytesOf(value, encOrOffset); return bytes instanceof Uint8Array ? new Buffer(bytes.buffer) : new Buffer(bytes); }
       if (value instanceof ArrayBuffer) { return new Buffer(value, encOrOffset || 0, length === undefined ? value.byteLength - (encOrOffset || 0) : length); }
       if (value && value.type === 'Buffer' && Array.isArray(value.data)) { return new Buffer(value.data); }
       if (value && (Array.isArray(value) || ArrayBuffer.isView(value) || typeof value.length === 'number')) { return new Buffer(Array.from(value, function (x) { return x & 255; })); }
@@ -94,6 +98,7 @@
     toString(enc, start, end) {
       start = start === undefined ? 0 : Math.max(0, start); end = end === undefined ? this.length : Math.min(this.length, end);
       enc = (enc || 'utf8').toLowerCase();
+      if (native && Number.isInteger(start) && Number.isInteger(end)) { var fast = native.decode(this, enc, start, end); if (fast !== undefined) { return fast; } }
       if (enc === 'hex') { var s = ''; for (var i = start; i < end; i++) { s += (this[i] < 16 ? '0' : '') + this[i].toString(16); } return s; }
       if (enc === 'base64') { return b64Encode(this, start, end); }
       if (enc === 'base64url') { return b64Encode(this, start, end).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''); }
