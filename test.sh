@@ -11,6 +11,11 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   echo "installing mosquitto for the MQTT tests..."
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null) || echo "warning: mosquitto could not be installed; the Mosquitto MQTT tests will fail" >&2
 fi
+# The cluster tests run a real nats-server on a loopback port (tests/FlowFleet.Fleet.Tests/Cluster/NatsFixture.cs).
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  echo "installing nats-server for the cluster tests..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null) || echo "warning: nats-server could not be installed; the cluster tests will fail" >&2
+fi
 # The BlueZ adapter tests run a private dbus-daemon with python3-dbusmock's bluez5 template (tests/FlowFleet.Fleet.Tests/Ble).
 if ! command -v dbus-daemon >/dev/null 2>&1 || ! /usr/bin/python3 -c "import dbusmock" >/dev/null 2>&1; then
   echo "installing dbus and python3-dbusmock for the BlueZ tests..."

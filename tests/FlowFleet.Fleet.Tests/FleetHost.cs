@@ -40,11 +40,13 @@ public sealed class FleetHost : IAsyncDisposable
 
     public DeviceRegistry Registry => _app.Services.GetRequiredService<DeviceRegistry>();
 
+    public IServiceProvider Services => _app.Services;
+
     /// <param name="maxDirect">Device websockets taken off the connection before HTTP (the server's way); null: through
     /// Kestrel's HTTP layer only.</param>
     /// <param name="kestrel">Kestrel limits for the test (e.g. a small <c>MaxConcurrentConnections</c>).</param>
     public static async Task<FleetHost> StartAsync(Action<FleetOptions>? configure = null, string? dbPath = null, long? maxDirect = long.MaxValue, int burst = 256,
-        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null, string? postgres = null)
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null, string? postgres = null, Action<IServiceCollection>? services = null)
     {
         dbPath ??= Path.Combine(Directory.CreateTempSubdirectory("flowfleet-fleet-").FullName, "fleet.db");
         var builder = WebApplication.CreateSlimBuilder();
@@ -74,6 +76,7 @@ public sealed class FleetHost : IAsyncDisposable
         {
             builder.Services.AddFleet(o => Postgres.FleetPostgres.Configure(o, postgres), Path.GetDirectoryName(dbPath)!);
         }
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseWebSockets();
         app.Map("/shelly", (HttpContext c, DeviceHub h) => h.HandleAsync(c));

@@ -107,8 +107,35 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         return new Unsubscriber(() => Interlocked.Decrement(ref _messageListeners));
     }
 
-    /// <summary>Calls a method on a connected, admitted device. Offline → error -114 at once; no answer → -104 after the timeout.</summary>
+    /// <summary>Devices connected to other instances of a cluster (null: one process, the default).</summary>
+    public IRemoteDevices? Remote { get; set; }
+
+    /// <summary>
+    /// Calls a method on a connected, admitted device. Offline → error -114 at once; no answer → -104 after the timeout. In a
+    /// cluster, a device connected to another instance is called there (every RPC entry point comes through here).
+    /// </summary>
     public async Task<JsonNode?> CallAsync(string deviceId, string method, JsonNode? parameters = null, TimeSpan? timeout = null, string? user = null, CancellationToken ct = default)
+    {
+        if ((!_sessions.TryGetValue(deviceId, out var local) || !local.Admitted) && Remote is { } remote && remote.OwnerOf(deviceId) is { } owner)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                var result = await remote.CallAsync(owner, deviceId, method, parameters, timeout ?? _options.RpcTimeout, user, ct).ConfigureAwait(false);
+                registry.LogCommand(user, deviceId, method, parameters, true, null, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                return result;
+            }
+            catch (ShellyRpcException ex)
+            {
+                registry.LogCommand(user, deviceId, method, parameters, false, $"{ex.Code}: {ex.Message}", System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                throw;
+            }
+        }
+        return await CallHereAsync(deviceId, method, parameters, timeout, user, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Calls a device connected to this instance only (never forwarded: the cluster serves remote calls with it).</summary>
+    public async Task<JsonNode?> CallHereAsync(string deviceId, string method, JsonNode? parameters = null, TimeSpan? timeout = null, string? user = null, CancellationToken ct = default)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (!_sessions.TryGetValue(deviceId, out var session) || !session.Admitted)

@@ -1,5 +1,6 @@
 using System.Reflection;
 using FlowFleet.Fleet;
+using FlowFleet.Fleet.Cluster;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Registry;
 using FlowFleet.Fleet.Rpc;
@@ -126,6 +127,11 @@ public static class FlowFleetHost
         services.AddOptions<FleetOptions>().ValidateOnStart();
         services.AddSingleton<IValidateOptions<FleetOptions>, FleetOptionsValidator>();
         services.AddFleetStorage(builder.Configuration, dataDir);
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["Cluster:Nats"]))
+        {
+            // Cluster mode (docs/scale-out.md): RPCs for devices held by another instance travel over NATS.
+            services.AddFleetCluster(o => builder.Configuration.GetSection("Cluster").Bind(o));
+        }
         services.AddFlowFleetMqtt(builder.Configuration, options.Demo);
         services.AddSingleton<ClientHub>();
         services.AddFlowFleetBle(options.Demo, builder.Configuration, dataDir);

@@ -1,0 +1,313 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Fleet.Protocol;
+using FlowFleet.Fleet.Registry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NATS.Client.Core;
+
+namespace FlowFleet.Fleet.Cluster;
+
+/// <summary>
+/// Cluster mode over NATS: this instance announces the devices connected to it (<c>{subject}.own</c>), keeps a map of the
+/// devices other instances announced (and shows them online in its registry), and serves RPCs for its own devices on
+/// <c>{subject}.rpc.{instance}</c>, where <see cref="DeviceHub.CallAsync"/> sends calls for devices it does not hold.
+/// A new instance says hello (<c>{subject}.hello</c>) and the others re-announce, so it learns the fleet it joined.
+/// </summary>
+public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, IOptions<ClusterOptions> options, ILogger<NatsCluster> logger) : BackgroundService, IRemoteDevices
+{
+    // Past the caller's own timeout: the owner answers -104 itself when the device is slow; this is for an owner that died.
+    private static readonly TimeSpan ReplyMargin = TimeSpan.FromSeconds(2);
+
+    private readonly ClusterOptions _options = options.Value;
+    private readonly ConcurrentDictionary<string, string> _owners = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private NatsConnection? _nats;
+
+    public string Instance { get; } = string.IsNullOrWhiteSpace(options.Value.Instance) ? "ff-" + Guid.NewGuid().ToString("N")[..8] : options.Value.Instance!;
+
+    /// <summary>Completes once connected and subscribed (tests wait for it; the server does not).</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>Devices other instances hold, with the instance holding each.</summary>
+    public IReadOnlyDictionary<string, string> RemoteOwners => _owners;
+
+    private string Subject(string tail) => $"{_options.Subject}.{tail}";
+
+    public string? OwnerOf(string deviceId) => _owners.GetValueOrDefault(deviceId);
+
+    public async Task<JsonNode?> CallAsync(string owner, string deviceId, string method, JsonNode? parameters, TimeSpan timeout, string? user, CancellationToken ct)
+    {
+        var nats = _nats ?? throw new ShellyRpcException(ShellyRpcException.Unavailable, $"Device {deviceId} is offline (cluster not connected)");
+        var request = new JsonObject
+        {
+            ["device"] = deviceId, ["method"] = method, ["params"] = parameters?.DeepClone(), ["timeoutMs"] = timeout.TotalMilliseconds, ["user"] = user,
+        };
+        NatsMsg<string> reply;
+        try
+        {
+            reply = await nats.RequestAsync<string, string>(Subject("rpc." + owner), request.ToJsonString(),
+                replyOpts: new NatsSubOpts { Timeout = timeout + ReplyMargin }, cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (NatsNoRespondersException)
+        {
+            // The owner is gone without saying so (killed): forget it; the device shows up again where it reconnects.
+            Forget(deviceId, owner);
+            throw new ShellyRpcException(ShellyRpcException.Unavailable, $"Device {deviceId} is offline");
+        }
+        catch (NatsNoReplyException)
+        {
+            throw new ShellyRpcException(ShellyRpcException.DeadlineExceeded, $"Device {deviceId} did not answer {method} within {timeout.TotalSeconds:0.#} s");
+        }
+        catch (NatsException ex)
+        {
+            throw new ShellyRpcException(ShellyRpcException.Unavailable, $"Device {deviceId} is unreachable: {ex.Message}");
+        }
+        JsonObject? answer;
+        try
+        {
+            answer = JsonNode.Parse(reply.Data ?? "null") as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            answer = null;
+        }
+        if (answer is null)
+        {
+            throw new ShellyRpcException(ShellyRpcException.Unavailable, $"Instance {owner} sent an unreadable answer for {deviceId}");
+        }
+        if (answer["error"] is JsonObject error)
+        {
+            var ex = ShellyRpcException.FromJson(error);
+            throw new ShellyRpcException(ex.Code, ex.Message) { FromDevice = error["fromDevice"] is JsonValue f && f.TryGetValue<bool>(out var b) && b };
+        }
+        return answer["result"]?.DeepClone();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var nats = new NatsConnection(NatsOpts.Default with { Url = _options.Nats!, Name = "flowfleet-" + Instance });
+        _nats = nats;
+        try
+        {
+            // NATS down at start must not stop the server: keep trying; devices and local RPCs work meanwhile.
+            while (true)
+            {
+                try
+                {
+                    await nats.ConnectAsync().ConfigureAwait(false);
+                    break;
+                }
+                catch (NatsException ex)
+                {
+                    LogConnectFailed(_options.Nats!, ex.Message);
+                    await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken).ConfigureAwait(false);
+                }
+            }
+            await using var own = await nats.SubscribeCoreAsync<string>(Subject("own"), cancellationToken: stoppingToken).ConfigureAwait(false);
+            await using var hello = await nats.SubscribeCoreAsync<string>(Subject("hello"), cancellationToken: stoppingToken).ConfigureAwait(false);
+            await using var rpc = await nats.SubscribeCoreAsync<string>(Subject("rpc." + Instance), cancellationToken: stoppingToken).ConfigureAwait(false);
+            using var events = hub.Subscribe(OnDeviceEvent);
+            await nats.PublishAsync(Subject("hello"), Instance, cancellationToken: stoppingToken).ConfigureAwait(false);
+            await AnnounceAllAsync(stoppingToken).ConfigureAwait(false);
+            hub.Remote = this;
+            LogJoined(Instance, _options.Nats!);
+            _ready.TrySetResult();
+            await Task.WhenAll(
+                ReadAsync(own, OnOwnership, stoppingToken),
+                ReadAsync(hello, m => { if (m.Data != Instance) { _ = AnnounceAllAsync(stoppingToken); } }, stoppingToken),
+                ReadAsync(rpc, m => _ = ServeAsync(m, stoppingToken), stoppingToken)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            hub.Remote = null;
+            _ready.TrySetCanceled(CancellationToken.None);
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // A clean stop hands the devices back at once: the others stop routing here (they reconnect elsewhere).
+        if (_nats is { ConnectionState: NatsConnectionState.Open } nats)
+        {
+            foreach (var s in hub.Sessions.Where(s => s.Admitted))
+            {
+                await nats.PublishAsync(Subject("own"), Announcement(s.State, false).ToJsonString(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+        }
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (_nats is { } open)
+        {
+            await open.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task ReadAsync(INatsSub<string> sub, Action<NatsMsg<string>> handle, CancellationToken ct)
+    {
+        await foreach (var m in sub.Msgs.ReadAllAsync(ct).ConfigureAwait(false))
+        {
+            handle(m);
+        }
+    }
+
+    private JsonObject Announcement(DeviceState d, bool online) => new()
+    {
+        ["instance"] = Instance, ["device"] = d.Id, ["online"] = online, ["name"] = d.Name, ["model"] = d.Model, ["app"] = d.App,
+        ["gen"] = d.Gen, ["fw"] = d.FirmwareVersion,
+    };
+
+    private async Task AnnounceAllAsync(CancellationToken ct)
+    {
+        if (_nats is not { } nats)
+        {
+            return;
+        }
+        try
+        {
+            foreach (var s in hub.Sessions.Where(s => s.Admitted))
+            {
+                await nats.PublishAsync(Subject("own"), Announcement(s.State, true).ToJsonString(), cancellationToken: ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException)
+        {
+            LogPublishFailed(ex.Message);
+        }
+    }
+
+    private void OnDeviceEvent(DeviceEvent e)
+    {
+        if (e.Kind is not (DeviceEventKind.Connect or DeviceEventKind.Disconnect) || _nats is not { } nats || registry.Get(e.DeviceId) is not { } state)
+        {
+            return;
+        }
+        // Hub handlers run inline on the device's receive loop: publish without waiting on it.
+        var payload = Announcement(state, e.Kind == DeviceEventKind.Connect).ToJsonString();
+        _ = PublishAsync(nats, payload);
+    }
+
+    private async Task PublishAsync(NatsConnection nats, string payload)
+    {
+        try
+        {
+            await nats.PublishAsync(Subject("own"), payload).ConfigureAwait(false);
+        }
+        catch (NatsException ex)
+        {
+            LogPublishFailed(ex.Message);
+        }
+    }
+
+    private void OnOwnership(NatsMsg<string> m)
+    {
+        JsonObject? a;
+        try
+        {
+            a = JsonNode.Parse(m.Data ?? "null") as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return;
+        }
+        if (a is null || JsonRead.Text(a["instance"]) is not { Length: > 0 } instance || instance == Instance
+            || JsonRead.Text(a["device"]) is not { Length: > 0 } id)
+        {
+            return;
+        }
+        var online = a["online"] is JsonValue v && v.TryGetValue<bool>(out var o) && o;
+        if (!online)
+        {
+            Forget(id, instance);
+            return;
+        }
+        _owners[id] = instance;
+        var state = registry.Touch(id, out _);
+        lock (state.Gate)
+        {
+            // Another instance admitted it; this registry mirrors it so lists, filters and pages show the whole fleet.
+            state.Admission = AdmissionStates.Accepted;
+            state.Name ??= JsonRead.Text(a["name"]);
+            state.Model ??= JsonRead.Text(a["model"]);
+            state.App ??= JsonRead.Text(a["app"]);
+            state.FirmwareVersion ??= JsonRead.Text(a["fw"]);
+            state.Online = true;
+            state.LastSeen = DateTime.UtcNow;
+            state.Dirty = true;
+            state.StatusDirty = true;
+        }
+    }
+
+    private void Forget(string id, string instance)
+    {
+        if (_owners.TryRemove(new KeyValuePair<string, string>(id, instance)) && !hub.IsOnline(id) && registry.Get(id) is { } state)
+        {
+            lock (state.Gate)
+            {
+                state.Online = false;
+                state.LastSeen = DateTime.UtcNow;
+                state.StatusDirty = true;
+            }
+        }
+    }
+
+    private async Task ServeAsync(NatsMsg<string> m, CancellationToken ct)
+    {
+        JsonObject answer;
+        try
+        {
+            var request = JsonNode.Parse(m.Data ?? "null") as JsonObject ?? throw new ShellyRpcException(ShellyRpcException.InvalidArgument, "Bad cluster request");
+            var id = JsonRead.Text(request["device"]) ?? throw new ShellyRpcException(ShellyRpcException.InvalidArgument, "Bad cluster request: no device");
+            var method = JsonRead.Text(request["method"]) ?? throw new ShellyRpcException(ShellyRpcException.InvalidArgument, "Bad cluster request: no method");
+            TimeSpan? timeout = request["timeoutMs"] is JsonValue t && t.TryGetValue<double>(out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;
+            var result = await hub.CallHereAsync(id, method, request["params"]?.DeepClone(), timeout, JsonRead.Text(request["user"]), ct).ConfigureAwait(false);
+            answer = new JsonObject { ["result"] = result?.DeepClone() };
+        }
+        catch (ShellyRpcException ex)
+        {
+            answer = new JsonObject { ["error"] = new JsonObject { ["code"] = ex.Code, ["message"] = ex.Message, ["fromDevice"] = ex.FromDevice } };
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            answer = new JsonObject { ["error"] = new JsonObject { ["code"] = ShellyRpcException.InvalidArgument, ["message"] = "Bad cluster request" } };
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        try
+        {
+            await m.ReplyAsync(answer.ToJsonString(), cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException)
+        {
+            LogPublishFailed(ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster: cannot reach NATS at {Url} ({Reason}); retrying")]
+    private partial void LogConnectFailed(string url, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster: instance {Instance} joined through {Url}")]
+    private partial void LogJoined(string instance, string url);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster: publish failed ({Reason})")]
+    private partial void LogPublishFailed(string reason);
+}
+
+public static class ClusterServiceCollectionExtensions
+{
+    /// <summary>Cluster mode over NATS (call only when <c>Cluster:Nats</c> is set; without it nothing changes).</summary>
+    public static IServiceCollection AddFleetCluster(this IServiceCollection services, Action<ClusterOptions> configure)
+    {
+        services.Configure(configure);
+        services.AddSingleton<NatsCluster>();
+        services.AddHostedService(sp => sp.GetRequiredService<NatsCluster>());
+        return services;
+    }
+}
