@@ -1,10 +1,7 @@
 using FlowFleet.DeviceSim.Ble;
 using FlowFleet.Fleet.Ble;
 using FlowFleet.Fleet.Hub;
-using FlowFleet.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -29,16 +26,9 @@ public sealed class BleEndToEndTests : IAsyncLifetime
         _adapter = new SimBleAdapter("sim-e2e");
         _adapter.AddUnprovisioned(4, "BEE000", "plus1pm", network: ("Workshop", "ws-pass-42"));
         // Manual admission (the default): the provisioner's enrollment token admits what it provisions.
-        _app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", Password],
-            new ServerOptions { DataDirectory = data, PluginsDirectory = Path.Combine(data, "none"), Console = TextWriter.Null, Services = s => s.AddSingleton<IBleAdapter>(_adapter) });
-        await FlowFleetHost.InitializeAsync(_app);
-        await _app.StartAsync();
-        _base = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        (_app, _base) = await TestHost.StartServerAsync(data, Password, null, s => s.AddSingleton<IBleAdapter>(_adapter));
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"],
-        });
+        _browser = await TestHost.LaunchChromiumAsync(_playwright);
     }
 
     public async Task DisposeAsync()

@@ -3,10 +3,7 @@ using FlowFleet.DeviceSim;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Registry;
 using FlowFleet.Server.Auth;
-using FlowFleet.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -27,11 +24,7 @@ public sealed class DashboardEndToEndTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var data = Directory.CreateTempSubdirectory("flowfleet-dash-").FullName;
-        _app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", Password, "--Fleet:Admission", "manual"],
-            new ServerOptions { DataDirectory = data, PluginsDirectory = Path.Combine(data, "none"), Console = TextWriter.Null });
-        await FlowFleetHost.InitializeAsync(_app);
-        await _app.StartAsync();
-        _base = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        (_app, _base) = await TestHost.StartServerAsync(data, Password, ["--Fleet:Admission", "manual"]);
         await _app.Services.GetRequiredService<UserService>().AddAsync("vera", Roles.Viewer, "viewer-pass-1");
         var token = await _app.Services.GetRequiredService<DeviceRegistry>().CreateTokenAsync("e2e");
         var ws = $"ws://{new Uri(_base).Authority}/shelly";
@@ -47,10 +40,7 @@ public sealed class DashboardEndToEndTests : IAsyncLifetime
             await Task.Delay(100);
         }
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"],
-        });
+        _browser = await TestHost.LaunchChromiumAsync(_playwright);
     }
 
     public async Task DisposeAsync()

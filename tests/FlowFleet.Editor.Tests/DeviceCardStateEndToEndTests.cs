@@ -2,10 +2,7 @@ using System.Text.Json.Nodes;
 using FlowFleet.DeviceSim;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Protocol;
-using FlowFleet.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -26,11 +23,7 @@ public sealed class DeviceCardStateEndToEndTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var data = Directory.CreateTempSubdirectory("flowfleet-cards-").FullName;
-        _app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", Password, "--Fleet:Admission", "auto"],
-            new ServerOptions { DataDirectory = data, PluginsDirectory = Path.Combine(data, "none"), Console = TextWriter.Null });
-        await FlowFleetHost.InitializeAsync(_app);
-        await _app.StartAsync();
-        _base = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        (_app, _base) = await TestHost.StartServerAsync(data, Password, ["--Fleet:Admission", "auto"]);
         _fleet = new SimFleet($"ws://{new Uri(_base).Authority}/shelly", 6, "plus1pm", s_fast, firstIndex: 300);
         await _fleet.StartAsync();
         var hub = _app.Services.GetRequiredService<DeviceHub>();
@@ -41,10 +34,7 @@ public sealed class DeviceCardStateEndToEndTests : IAsyncLifetime
             await Task.Delay(100);
         }
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"],
-        });
+        _browser = await TestHost.LaunchChromiumAsync(_playwright);
     }
 
     public async Task DisposeAsync()

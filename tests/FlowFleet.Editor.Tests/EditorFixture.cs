@@ -1,7 +1,4 @@
-using FlowFleet.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -27,19 +24,12 @@ public sealed class EditorFixture : IAsyncLifetime
     {
         await StartServerAsync("http://127.0.0.1:0");
         _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"],
-        });
+        Browser = await TestHost.LaunchChromiumAsync(_playwright);
     }
 
     private async Task StartServerAsync(string url)
     {
-        App = FlowFleetHost.Build(["--urls", url, "--ADMIN_PASSWORD", Password],
-            new ServerOptions { DataDirectory = DataDirectory, PluginsDirectory = Path.Combine(DataDirectory, "none"), Console = TextWriter.Null });
-        await FlowFleetHost.InitializeAsync(App);
-        await App.StartAsync();
-        Base = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        (App, Base) = await TestHost.StartServerAsync(DataDirectory, Password, url: url);
     }
 
     /// <summary>Stops the server, runs <paramref name="whileDown"/>, and starts a new one on the same data directory and port.</summary>

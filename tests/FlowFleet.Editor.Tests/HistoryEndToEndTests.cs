@@ -1,10 +1,7 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime;
 using FlowFleet.Runtime.Storage;
-using FlowFleet.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -40,16 +37,9 @@ public sealed class HistoryEndToEndTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var data = Directory.CreateTempSubdirectory("flowfleet-history-e2e-").FullName;
-        _app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", Password],
-            new ServerOptions { DataDirectory = data, PluginsDirectory = Path.Combine(data, "none"), Console = TextWriter.Null });
-        await FlowFleetHost.InitializeAsync(_app);
-        await _app.StartAsync();
-        _base = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        (_app, _base) = await TestHost.StartServerAsync(data, Password);
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"],
-        });
+        _browser = await TestHost.LaunchChromiumAsync(_playwright);
     }
 
     public async Task DisposeAsync()

@@ -1,10 +1,7 @@
 using FlowFleet.DeviceSim;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Protocol;
-using FlowFleet.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -26,11 +23,7 @@ public sealed class MassRpcEndToEndTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var data = Directory.CreateTempSubdirectory("flowfleet-mass-").FullName;
-        _app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", Password, "--Fleet:Admission", "auto"],
-            new ServerOptions { DataDirectory = data, PluginsDirectory = Path.Combine(data, "none"), Console = TextWriter.Null });
-        await FlowFleetHost.InitializeAsync(_app);
-        await _app.StartAsync();
-        _base = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        (_app, _base) = await TestHost.StartServerAsync(data, Password, ["--Fleet:Admission", "auto"]);
         var ws = $"ws://{new Uri(_base).Authority}/shelly";
         _switches = new SimFleet(ws, 3, "plus1pm", s_fast, firstIndex: 500);
         _dimmers = new SimFleet(ws, 2, "dimmer", s_fast, firstIndex: 600);
@@ -45,10 +38,7 @@ public sealed class MassRpcEndToEndTests : IAsyncLifetime
             await Task.Delay(100);
         }
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"],
-        });
+        _browser = await TestHost.LaunchChromiumAsync(_playwright);
     }
 
     public async Task DisposeAsync()

@@ -3,10 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using FlowFleet.DeviceSim;
 using FlowFleet.Fleet.Hub;
-using FlowFleet.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -34,12 +31,7 @@ public sealed class MqttDevicesEndToEndTests : IAsyncLifetime
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
         var data = Directory.CreateTempSubdirectory("flowfleet-mqtt-e2e-").FullName;
-        _app = FlowFleetHost.Build(["--urls", "http://127.0.0.1:0", "--ADMIN_PASSWORD", Password, "--Fleet:Admission", "auto",
-            "--Mqtt:Broker:Enabled", "true", "--Mqtt:Broker:Address", "127.0.0.1", "--Mqtt:Broker:Port", port.ToString(CultureInfo.InvariantCulture), "--Mqtt:Broker:AllowAnonymous", "true"],
-            new ServerOptions { DataDirectory = data, PluginsDirectory = Path.Combine(data, "none"), Console = TextWriter.Null });
-        await FlowFleetHost.InitializeAsync(_app);
-        await _app.StartAsync();
-        _base = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        (_app, _base) = await TestHost.StartServerAsync(data, Password, ["--Fleet:Admission", "auto", "--Mqtt:Broker:Enabled", "true", "--Mqtt:Broker:Address", "127.0.0.1", "--Mqtt:Broker:Port", port.ToString(CultureInfo.InvariantCulture), "--Mqtt:Broker:AllowAnonymous", "true"]);
         _mqtt = new SimFleet(null, PerTransport, "plus1pm", s_sim, firstIndex: 0, mqtt: new Uri($"mqtt://127.0.0.1:{port}"));
         _ws = new SimFleet($"ws://{new Uri(_base).Authority}/shelly", PerTransport, "plus1pm", s_sim, firstIndex: 1000);
         await _mqtt.StartAsync();
@@ -52,10 +44,7 @@ public sealed class MqttDevicesEndToEndTests : IAsyncLifetime
             await Task.Delay(100);
         }
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"],
-        });
+        _browser = await TestHost.LaunchChromiumAsync(_playwright);
     }
 
     public async Task DisposeAsync()
