@@ -17,6 +17,10 @@ public sealed class BleDiscoverNode(BleService ble) : FlowNode<BleDiscoverConfig
 {
     private long _found;
 
+    // While starting, a device can arrive both through the event (the scan has begun) and through the in-range list read
+    // after it: each address is sent once in that window.
+    private System.Collections.Concurrent.ConcurrentDictionary<string, byte>? _starting = new(StringComparer.Ordinal);
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         ble.DeviceFound += OnFound;
@@ -28,12 +32,17 @@ public sealed class BleDiscoverNode(BleService ble) : FlowNode<BleDiscoverConfig
                 OnFound(d);
             }
         }
+        _starting = null;
         UpdateStatus();
     }
 
     private void OnFound(BleDevice device)
     {
         if (Config.UnprovisionedOnly == true && device.Provisioned)
+        {
+            return;
+        }
+        if (_starting is { } starting && !starting.TryAdd(device.Address, 0))
         {
             return;
         }
