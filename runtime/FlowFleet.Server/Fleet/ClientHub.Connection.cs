@@ -105,29 +105,10 @@ public sealed partial class ClientHub
         }
 
         /// <summary>The session ended: says why (1008) and drops the connection, so no more events go out under it.</summary>
-        public async Task EndSessionAsync()
+        public Task EndSessionAsync()
         {
             Complete();
-            try
-            {
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await _sendLock.WaitAsync(cts.Token);
-                try
-                {
-                    await Socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "session ended", cts.Token);
-                }
-                finally
-                {
-                    _sendLock.Release();
-                }
-            }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                // Best effort; the abort ends the connection either way.
-            }
-            // A client that does not answer the close within a moment is cut off.
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            Socket.Abort();
+            return SessionClose.EndAsync(Socket, _sendLock);
         }
 
         public void OnDeviceEvent(DeviceEvent e)

@@ -221,29 +221,10 @@ internal sealed class CommsConnection(WebSocket socket, bool authenticated)
     }
 
     /// <summary>Tells the client why (1008) and drops the connection, so nothing more is sent under an ended session.</summary>
-    public async Task EndSessionAsync()
+    public Task EndSessionAsync()
     {
         Authenticated = false;
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _sendLock.WaitAsync(cts.Token);
-            try
-            {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "session ended", cts.Token);
-            }
-            finally
-            {
-                _sendLock.Release();
-            }
-        }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            // Closing is best effort; the abort below ends the connection either way.
-        }
-        // A client that does not answer the close within a moment is cut off.
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        socket.Abort();
+        return SessionClose.EndAsync(socket, _sendLock);
     }
 
     public long Since { get; } = Environment.TickCount64;
