@@ -77,11 +77,8 @@ public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration conf
                 {
                     continue;
                 }
-                var rss = Environment.WorkingSet;
-                var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
-                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                NativeHeap.Trim();
-                LogTrimmed(committed / 1048576, GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576, rss / 1048576, Environment.WorkingSet / 1048576);
+                var (before, after, rssBefore, rssAfter) = MemoryTrimmer.GiveBack();
+                LogTrimmed(before, after, rssBefore, rssAfter);
                 Trimmed.Publish(Interlocked.Increment(ref _trims));
             }
             Volatile.Write(ref _running, 0);

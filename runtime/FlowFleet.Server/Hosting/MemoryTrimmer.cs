@@ -32,6 +32,19 @@ public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> 
             && (committedBytes - heapBytes > 64L * 1024 * 1024 || Math.Abs(recentConnections[^1] - lastTrimmedAt) > max / 20);
     }
 
+    /// <summary>
+    /// One aggressive compacting collection (it returns what the GC keeps committed) and a native heap trim; the GC's committed
+    /// and the process's resident memory before and after, in MiB, for the log. Shared with <see cref="DeployTrimmer"/>.
+    /// </summary>
+    public static (long Before, long After, long RssBefore, long RssAfter) GiveBack()
+    {
+        var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
+        var rss = Environment.WorkingSet;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        NativeHeap.Trim();
+        return (committed / 1048576, GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576, rss / 1048576, Environment.WorkingSet / 1048576);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var recent = new Queue<int>();
@@ -54,11 +67,8 @@ public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> 
                 }
                 lastTrim = DateTime.UtcNow;
                 lastTrimmedAt = recent.Last();
-                var committed = info.TotalCommittedBytes;
-                var rss = Environment.WorkingSet;
-                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                NativeHeap.Trim();
-                LogTrimmed(recent.Peek(), committed / 1048576, GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576, rss / 1048576, Environment.WorkingSet / 1048576);
+                var (before, after, rssBefore, rssAfter) = GiveBack();
+                LogTrimmed(recent.Peek(), before, after, rssBefore, rssAfter);
             }
         }
         catch (OperationCanceledException)
