@@ -12,7 +12,8 @@ namespace FlowFleet.Nodes.Core.Network.Mqtt;
 /// <c>Nodes:Mqtt:ReconnectTime</c> ms (Node-RED's mqttReconnectTime), birth and close messages.</summary>
 public sealed partial class MqttBrokerNode
 {
-    private sealed record LwtMessage(string Topic, JsonNode? Payload, int Qos, bool Retain, JsonObject? Props);
+    /// <summary>A birth, close or will message: <see cref="Msg"/> is shaped like a flow msg (payload, v5 properties).</summary>
+    private sealed record LwtMessage(string Topic, JsonObject Msg, int Qos, bool Retain);
 
     private LwtMessage? _birth;
     private LwtMessage? _close;
@@ -37,9 +38,9 @@ public sealed partial class MqttBrokerNode
         }
         if (init)
         {
-            _birth = Lwt(opts["birthTopic"], opts["birthPayload"], opts["birthQos"], opts["birthRetain"], opts["birthMsg"]);
-            _close = Lwt(opts["closeTopic"], opts["closePayload"], opts["closeQos"], opts["closeRetain"], opts["closeMsg"]);
-            _will = Lwt(opts["willTopic"], opts["willPayload"], opts["willQos"], opts["willRetain"], opts["willMsg"]);
+            _birth = Lwt(opts, "birth");
+            _close = Lwt(opts, "close");
+            _will = Lwt(opts, "will");
             if (opts["credentials"] is JsonObject creds)
             {
                 _settings["username"] = creds["user"]?.DeepClone();
@@ -47,24 +48,46 @@ public sealed partial class MqttBrokerNode
             }
             return;
         }
-        if (opts.ContainsKey("birth"))
+        Replace(opts, "birth", ref _birth);
+        Replace(opts, "close", ref _close);
+        Replace(opts, "will", ref _will);
+    }
+
+    /// <summary>The node's own fields for one of birth/close/will: <c>birthTopic</c>, <c>birthPayload</c>, … <c>birthMsg</c>.</summary>
+    private static LwtMessage? Lwt(JsonObject opts, string kind) =>
+        Lwt(opts[kind + "Topic"], opts[kind + "Payload"], opts[kind + "Qos"], opts[kind + "Retain"], opts[kind + "Msg"]);
+
+    /// <summary>The connect action's <c>msg.broker.birth</c> (or close/will): an object replaces it, null removes it.</summary>
+    private static void Replace(JsonObject opts, string kind, ref LwtMessage? lwt)
+    {
+        if (opts.ContainsKey(kind))
         {
-            _birth = opts["birth"] is JsonObject b ? Lwt(b["topic"], b["payload"], b["qos"], b["retain"], b["properties"]) : null;
-        }
-        if (opts.ContainsKey("close"))
-        {
-            _close = opts["close"] is JsonObject c ? Lwt(c["topic"], c["payload"], c["qos"], c["retain"], c["properties"]) : null;
-        }
-        if (opts.ContainsKey("will"))
-        {
-            _will = opts["will"] is JsonObject w ? Lwt(w["topic"], w["payload"], w["qos"], w["retain"], w["properties"]) : null;
+            lwt = opts[kind] is JsonObject o ? Lwt(o["topic"], o["payload"], o["qos"], o["retain"], o["properties"]) : null;
         }
     }
 
-    private static LwtMessage? Lwt(JsonNode? topic, JsonNode? payload, JsonNode? qos, JsonNode? retain, JsonNode? props) =>
-        JsonTools.Text(topic) is { Length: > 0 } t
-            ? new LwtMessage(t, payload?.DeepClone(), (int)(MqttCodec.Int(qos) ?? 0), MqttCodec.Truthy(retain), props as JsonObject)
-            : null;
+    /// <summary>
+    /// The message (payload and v5 properties under the msg names <see cref="MqttCodec.ToPublish"/> reads), with the v5
+    /// properties' form names (<c>respTopic</c>, <c>correl</c>, <c>expiry</c>, <c>userProps</c>) mapped once here.
+    /// </summary>
+    private static LwtMessage? Lwt(JsonNode? topic, JsonNode? payload, JsonNode? qos, JsonNode? retain, JsonNode? props)
+    {
+        if (JsonTools.Text(topic) is not { Length: > 0 } t)
+        {
+            return null;
+        }
+        var msg = new JsonObject { ["payload"] = payload?.DeepClone() ?? "" };
+        if (props is JsonObject p)
+        {
+            msg["contentType"] = p["contentType"]?.DeepClone();
+            msg["responseTopic"] = (p["respTopic"] ?? p["responseTopic"])?.DeepClone();
+            msg["correlationData"] = (p["correl"] ?? p["correlationData"])?.DeepClone();
+            msg["messageExpiryInterval"] = (p["expiry"] ?? p["messageExpiryInterval"])?.DeepClone();
+            msg["userProperties"] = (p["userProps"] ?? p["userProperties"])?.DeepClone();
+            msg["willDelayInterval"] = (p["delay"] ?? p["willDelayInterval"])?.DeepClone();
+        }
+        return new LwtMessage(t, msg, Math.Clamp((int)(MqttCodec.Int(qos) ?? 0), 0, 2), MqttCodec.Truthy(retain));
+    }
 
     internal bool IsV5 => Setting("protocolVersion") == "5";
 
@@ -142,30 +165,31 @@ public sealed partial class MqttBrokerNode
         }
         if (_will is { } will)
         {
-            b.WithWillTopic(will.Topic).WithWillPayload(MqttCodec.PayloadBytes(will.Payload)).WithWillQualityOfServiceLevel((MqttQualityOfServiceLevel)Math.Clamp(will.Qos, 0, 2)).WithWillRetain(will.Retain);
-            if (version == MqttProtocolVersion.V500 && will.Props is { } wp)
+            var w = will.Msg;
+            b.WithWillTopic(will.Topic).WithWillPayload(MqttCodec.PayloadBytes(w["payload"])).WithWillQualityOfServiceLevel((MqttQualityOfServiceLevel)will.Qos).WithWillRetain(will.Retain);
+            if (version == MqttProtocolVersion.V500)
             {
-                if (JsonTools.Text(wp["contentType"]) is { Length: > 0 } ct)
+                if (JsonTools.Text(w["contentType"]) is { Length: > 0 } ct)
                 {
                     b.WithWillContentType(ct);
                 }
-                if (JsonTools.Text(wp["respTopic"] ?? wp["responseTopic"]) is { Length: > 0 } rt)
+                if (JsonTools.Text(w["responseTopic"]) is { Length: > 0 } rt)
                 {
                     b.WithWillResponseTopic(rt);
                 }
-                if (MqttCodec.ToBytes(wp["correl"] ?? wp["correlationData"]) is { } correl)
+                if (MqttCodec.ToBytes(w["correlationData"]) is { } correl)
                 {
                     b.WithWillCorrelationData(correl);
                 }
-                if (MqttCodec.Int(wp["expiry"] ?? wp["messageExpiryInterval"]) is >= 0 and var ex)
+                if (MqttCodec.Int(w["messageExpiryInterval"]) is >= 0 and var ex)
                 {
                     b.WithWillMessageExpiryInterval((uint)ex);
                 }
-                if (MqttCodec.Int(wp["delay"] ?? wp["willDelayInterval"]) is >= 0 and var delay)
+                if (MqttCodec.Int(w["willDelayInterval"]) is >= 0 and var delay)
                 {
                     b.WithWillDelayInterval((uint)delay);
                 }
-                foreach (var (name, value) in MqttCodec.UserProperties(wp["userProps"] ?? wp["userProperties"]))
+                foreach (var (name, value) in MqttCodec.UserProperties(w["userProperties"]))
                 {
                     b.WithWillUserProperty(name, new ReadOnlyMemory<byte>(System.Text.Encoding.UTF8.GetBytes(value)));
                 }
@@ -284,18 +308,9 @@ public sealed partial class MqttBrokerNode
 
     private async Task PublishLwtAsync(IMqttClient client, LwtMessage lwt, CancellationToken ct)
     {
-        var msg = new JsonObject { ["payload"] = lwt.Payload?.DeepClone() ?? "" };
-        if (lwt.Props is { } p)
-        {
-            msg["contentType"] = p["contentType"]?.DeepClone();
-            msg["responseTopic"] = (p["respTopic"] ?? p["responseTopic"])?.DeepClone();
-            msg["correlationData"] = (p["correl"] ?? p["correlationData"])?.DeepClone();
-            msg["messageExpiryInterval"] = (p["expiry"] ?? p["messageExpiryInterval"])?.DeepClone();
-            msg["userProperties"] = (p["userProps"] ?? p["userProperties"])?.DeepClone();
-        }
         try
         {
-            await client.PublishAsync(MqttCodec.ToPublish(msg, lwt.Topic, Math.Clamp(lwt.Qos, 0, 2), lwt.Retain, IsV5), ct).ConfigureAwait(false);
+            await client.PublishAsync(MqttCodec.ToPublish(lwt.Msg, lwt.Topic, lwt.Qos, lwt.Retain, IsV5), ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException)
         {
