@@ -73,14 +73,12 @@ public sealed class MqttInNode : FlowNode<MqttInConfig>
     {
         var broker = _broker ?? throw new InvalidOperationException("missing broker configuration");
         var action = JsonTools.Text(msg.Data["action"]);
+        if (await MqttActions.TryConnectionActionAsync(broker, action, msg).ConfigureAwait(false))
+        {
+            return;
+        }
         switch (action)
         {
-            case "connect":
-                await MqttActions.ConnectAsync(broker, msg).ConfigureAwait(false);
-                return;
-            case "disconnect":
-                await broker.DisconnectAsync().ConfigureAwait(false);
-                return;
             case "getSubscriptions":
                 msg.Data["topic"] = "subscriptions";
                 msg.Data["payload"] = Subscriptions();
@@ -89,7 +87,7 @@ public sealed class MqttInNode : FlowNode<MqttInConfig>
             case "subscribe" or "unsubscribe":
                 break;
             default:
-                throw new InvalidOperationException("Invalid action specified");
+                throw new InvalidOperationException(MqttActions.InvalidAction);
         }
         var topic = msg.Data["topic"];
         List<JsonNode?> items = action == "unsubscribe" && topic is JsonValue all && all.ToString() == "true"
@@ -164,10 +162,28 @@ public sealed class MqttInNode : FlowNode<MqttInConfig>
     }
 }
 
-/// <summary>The connect action shared by <c>mqtt in</c> and <c>mqtt out</c> (Node-RED's handleConnectAction).</summary>
+/// <summary>The connection actions shared by <c>mqtt in</c> and <c>mqtt out</c> (Node-RED's handleConnectAction/handleDisconnectAction).</summary>
 internal static class MqttActions
 {
-    public static async Task ConnectAsync(MqttBrokerNode broker, FlowMessage msg)
+    public const string InvalidAction = "Invalid action specified";
+
+    /// <summary>Runs <c>connect</c> or <c>disconnect</c>; false for any other action (the node's own or invalid).</summary>
+    public static async Task<bool> TryConnectionActionAsync(MqttBrokerNode broker, string? action, FlowMessage msg)
+    {
+        switch (action)
+        {
+            case "connect":
+                await ConnectAsync(broker, msg).ConfigureAwait(false);
+                return true;
+            case "disconnect":
+                await broker.DisconnectAsync().ConfigureAwait(false);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static async Task ConnectAsync(MqttBrokerNode broker, FlowMessage msg)
     {
         var data = msg.Data["broker"] as JsonObject;
         if (broker.CanConnect)

@@ -37,19 +37,13 @@ public sealed class MqttOutNode : FlowNode<MqttOutConfig>
     {
         var broker = _broker ?? throw new InvalidOperationException("missing broker configuration");
         var data = msg.Data;
-        if (data["action"] is { } actionNode)
+        if (data["action"] is { } action)
         {
-            switch (JsonTools.Text(actionNode))
+            if (!await MqttActions.TryConnectionActionAsync(broker, JsonTools.Text(action), msg).ConfigureAwait(false))
             {
-                case "connect":
-                    await MqttActions.ConnectAsync(broker, msg).ConfigureAwait(false);
-                    return;
-                case "disconnect":
-                    await broker.DisconnectAsync().ConfigureAwait(false);
-                    return;
-                default:
-                    throw new InvalidOperationException("Invalid action specified");
+                throw new InvalidOperationException(MqttActions.InvalidAction);
             }
+            return;
         }
         // doPublish: the node's settings win over the message's.
         if (!string.IsNullOrEmpty(Config.Topic))
