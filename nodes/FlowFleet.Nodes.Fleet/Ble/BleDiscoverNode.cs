@@ -16,33 +16,22 @@ namespace FlowFleet.Nodes.Fleet.Ble;
 public sealed class BleDiscoverNode(BleService ble) : FlowNode<BleDiscoverConfig>
 {
     private long _found;
-
-    // While starting, a device can arrive both through the event (the scan has begun) and through the in-range list read
-    // after it: each address is sent once in that window.
-    private System.Collections.Concurrent.ConcurrentDictionary<string, byte>? _starting = new(StringComparer.Ordinal);
+    private IDisposable? _watch;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        ble.DeviceFound += OnFound;
+        // On deploy with a scan, the devices already in range are sent too; BleService sends each of them once.
+        _watch = ble.WatchFound(OnFound, inRange: Config.ScanOnDeploy == true);
         if (Config.ScanOnDeploy == true)
         {
             await ble.StartScanAsync(cancellationToken);
-            foreach (var d in ble.InRange())
-            {
-                OnFound(d);
-            }
         }
-        _starting = null;
         UpdateStatus();
     }
 
     private void OnFound(BleDevice device)
     {
         if (Config.UnprovisionedOnly == true && device.Provisioned)
-        {
-            return;
-        }
-        if (_starting is { } starting && !starting.TryAdd(device.Address, 0))
         {
             return;
         }
@@ -78,7 +67,7 @@ public sealed class BleDiscoverNode(BleService ble) : FlowNode<BleDiscoverConfig
 
     public override ValueTask CloseAsync(bool removed)
     {
-        ble.DeviceFound -= OnFound;
+        _watch?.Dispose();
         return ValueTask.CompletedTask;
     }
 }

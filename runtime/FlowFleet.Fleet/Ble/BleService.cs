@@ -45,8 +45,38 @@ public sealed partial class BleService : IAsyncDisposable
     /// <summary>True while a scan was asked for (adapters added meanwhile start scanning too).</summary>
     public bool Scanning { get; private set; }
 
-    /// <summary>Raised for the first advertisement of a device (and again once it was out of range); the discover node uses it.</summary>
+    /// <summary>Raised for the first advertisement of a device (and again once it was out of range).</summary>
     public event Action<BleDevice>? DeviceFound;
+
+    // Held while an advertisement decides "found" and while WatchFound reads the in-range list and subscribes, so a device is
+    // either in that list or found afterwards, never both.
+    private readonly Lock _foundGate = new();
+
+    /// <summary>
+    /// Calls <paramref name="found"/> for each device found from now on (as <see cref="DeviceFound"/>) and, with
+    /// <paramref name="inRange"/>, first for each device already in range: a device heard meanwhile is reported once.
+    /// Dispose to stop.
+    /// </summary>
+    public IDisposable WatchFound(Action<BleDevice> found, bool inRange)
+    {
+        ArgumentNullException.ThrowIfNull(found);
+        IReadOnlyList<BleDevice> current;
+        lock (_foundGate)
+        {
+            current = inRange ? InRange() : [];
+            DeviceFound += found;
+        }
+        foreach (var d in current)
+        {
+            found(d);
+        }
+        return new FoundWatch(this, found);
+    }
+
+    private sealed class FoundWatch(BleService ble, Action<BleDevice> found) : IDisposable
+    {
+        public void Dispose() => ble.DeviceFound -= found;
+    }
 
     public IReadOnlyList<BleAdapterInfo> Adapters =>
         [.. _adapters.Values.OrderBy(a => a.Name, StringComparer.Ordinal).Select(a => new BleAdapterInfo(a.Name, (a as IBleAdapterKind)?.Kind ?? "adapter", a.Status))];
@@ -102,20 +132,24 @@ public sealed partial class BleService : IAsyncDisposable
         }
         var now = _time.GetUtcNow();
         var fresh = false;
-        var entry = _seen.AddOrUpdate(info.Address, _ => { fresh = true; return new Entry(info); }, (_, e) =>
+        Entry entry;
+        Action<BleDevice>? found;
+        lock (_foundGate)
         {
-            if (e.Sightings.Values.All(s => now - s.SeenAt > InRangeFor))
+            entry = _seen.AddOrUpdate(info.Address, _ => { fresh = true; return new Entry(info); }, (_, e) =>
             {
-                fresh = true;
-            }
-            e.Info = info;
-            return e;
-        });
-        entry.Sightings[adv.Adapter] = new BleSighting(adv.Adapter, adv.Rssi, now);
-        if (fresh)
-        {
-            DeviceFound?.Invoke(Describe(entry, now)!);
+                if (e.Sightings.Values.All(s => now - s.SeenAt > InRangeFor))
+                {
+                    fresh = true;
+                }
+                e.Info = info;
+                return e;
+            });
+            entry.Sightings[adv.Adapter] = new BleSighting(adv.Adapter, adv.Rssi, now);
+            found = fresh ? DeviceFound : null;
         }
+        // Outside the gate: handlers send into flows and may wait.
+        found?.Invoke(Describe(entry, now)!);
         Notify(force: fresh);
     }
 
