@@ -44,46 +44,28 @@ public static partial class FleetVerbs
     internal static async Task<IReadOnlyList<DeviceResult>> CallEachAsync(FleetSession s, IReadOnlyList<JsonObject> devices, string title,
         Func<JsonObject, (string Method, JsonObject Params)> request, CancellationToken ct)
     {
-        var results = new DeviceResult[devices.Count];
         var done = 0;
         var failed = 0;
-        async Task Run(Action<DeviceResult, int> onDone)
+        Task<DeviceResult[]> Run(Action<DeviceResult, int> onDone) => CallAllAsync(s, devices, request, r =>
         {
-            await Parallel.ForEachAsync(Enumerable.Range(0, devices.Count), new ParallelOptions { MaxDegreeOfParallelism = s.Settings.Parallel, CancellationToken = ct }, async (i, token) =>
+            var finished = Interlocked.Increment(ref done);
+            if (!r.Ok)
             {
-                var id = devices[i]["id"]!.ToString();
-                var (method, p) = request(devices[i]);
-                var r = new DeviceResult(id);
-                var started = Stopwatch.GetTimestamp();
-                try
-                {
-                    r.Result = await s.Client.CallAsync("Device.Call", new JsonObject { ["id"] = id, ["method"] = method, ["params"] = p, ["timeout"] = s.Settings.Timeout }, token);
-                    r.Ok = true;
-                }
-                catch (FleetRpcError ex)
-                {
-                    (r.Code, r.Error) = (ex.Code, ex.Message);
-                }
-                r.Ms = Ms(started);
-                results[i] = r;
-                var finished = Interlocked.Increment(ref done);
-                if (!r.Ok)
-                {
-                    Interlocked.Increment(ref failed);
-                }
-                onDone(r, finished);
-            });
-        }
+                Interlocked.Increment(ref failed);
+            }
+            onDone(r, finished);
+        }, ct);
+        DeviceResult[] results = [];
         if (s.Json)
         {
-            await Run((_, _) => { });
+            results = await Run((_, _) => { });
         }
         else if (s.Console.Profile.Capabilities.Interactive)
         {
             await s.Console.Progress().AutoClear(true).StartAsync(async ctx =>
             {
                 var task = ctx.AddTask(E(title), maxValue: devices.Count);
-                await Run((_, _) =>
+                results = await Run((_, _) =>
                 {
                     task.Increment(1);
                     task.Description = E($"{title}: {Volatile.Read(ref done)}/{devices.Count}, {Volatile.Read(ref failed)} failed");
@@ -93,7 +75,7 @@ public static partial class FleetVerbs
         else
         {
             var gate = new Lock();
-            await Run((r, n) =>
+            results = await Run((r, n) =>
             {
                 lock (gate)
                 {
@@ -101,6 +83,36 @@ public static partial class FleetVerbs
                 }
             });
         }
+        return results;
+    }
+
+    /// <summary>
+    /// <c>Device.Call</c> on every device, <c>Parallel</c> at a time; a device's error is kept in its result, not thrown.
+    /// <paramref name="onDone"/> sees each result as it arrives (from the calls' threads).
+    /// </summary>
+    internal static async Task<DeviceResult[]> CallAllAsync(FleetSession s, IReadOnlyList<JsonObject> devices,
+        Func<JsonObject, (string Method, JsonObject Params)> request, Action<DeviceResult> onDone, CancellationToken ct)
+    {
+        var results = new DeviceResult[devices.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, devices.Count), new ParallelOptions { MaxDegreeOfParallelism = s.Settings.Parallel, CancellationToken = ct }, async (i, token) =>
+        {
+            var id = devices[i]["id"]!.ToString();
+            var (method, p) = request(devices[i]);
+            var r = new DeviceResult(id);
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                r.Result = await s.Client.CallAsync("Device.Call", new JsonObject { ["id"] = id, ["method"] = method, ["params"] = p, ["timeout"] = s.Settings.Timeout }, token);
+                r.Ok = true;
+            }
+            catch (FleetRpcError ex)
+            {
+                (r.Code, r.Error) = (ex.Code, ex.Message);
+            }
+            r.Ms = Ms(started);
+            results[i] = r;
+            onDone(r);
+        });
         return results;
     }
 

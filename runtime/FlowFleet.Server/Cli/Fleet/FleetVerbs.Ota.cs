@@ -130,23 +130,6 @@ public static partial class FleetVerbs
         return Report(s, results, r => $"{r.Result?["from"]} → {r.Result?["to"]}");
     }
 
-    private static async Task<IReadOnlyList<DeviceResult>> CallEachQuietAsync(FleetSession s, IReadOnlyList<JsonObject> devices, string method, JsonObject p, CancellationToken ct)
-    {
-        var results = new DeviceResult[devices.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, devices.Count), new ParallelOptions { MaxDegreeOfParallelism = s.Settings.Parallel, CancellationToken = ct }, async (i, token) =>
-        {
-            var r = new DeviceResult(devices[i]["id"]!.ToString());
-            try
-            {
-                r.Result = await s.Client.CallAsync("Device.Call", new JsonObject { ["id"] = r.Id, ["method"] = method, ["params"] = p.DeepClone(), ["timeout"] = s.Settings.Timeout }, token);
-                r.Ok = true;
-            }
-            catch (FleetRpcError ex)
-            {
-                (r.Code, r.Error) = (ex.Code, ex.Message);
-            }
-            results[i] = r;
-        });
-        return results;
-    }
+    private static async Task<IReadOnlyList<DeviceResult>> CallEachQuietAsync(FleetSession s, IReadOnlyList<JsonObject> devices, string method, JsonObject p, CancellationToken ct) =>
+        await CallAllAsync(s, devices, _ => (method, (JsonObject)p.DeepClone()), _ => { }, ct);
 }
