@@ -33,6 +33,26 @@ internal sealed partial class RunningNode
         }
     }
 
+    public async ValueTask SendAsync(FlowMessage? msg)
+    {
+        var wires = Wires;
+        if (t_handling is not null || t_blockingSends || msg is null || wires.Length == 0 || wires[0].Length == 0)
+        {
+            // Inside input handling Send already defers full-queue sends without a thread (and keeps their order).
+            Send(msg);
+            return;
+        }
+        msg.MsgId ??= MessageId.New();
+        var targets = wires[0];
+        EngineMetrics.CountOut(_counters, targets.Length);
+        var copies = targets.Length == 1 ? null : targets.Skip(1).Select(_ => msg.Clone()).ToArray();
+        await targets[0].EnqueueAsync(msg).ConfigureAwait(false);
+        for (var i = 1; i < targets.Length; i++)
+        {
+            await targets[i].EnqueueAsync(copies![i - 1]).ConfigureAwait(false);
+        }
+    }
+
     public void Send(IReadOnlyList<IReadOnlyList<FlowMessage>?> perPort, bool cloneFirst = false)
     {
         ArgumentNullException.ThrowIfNull(perPort);

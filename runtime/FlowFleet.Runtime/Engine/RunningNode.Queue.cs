@@ -26,6 +26,22 @@ internal sealed partial class RunningNode
         return Write(msg);
     }
 
+    /// <summary>Queues a message for this node from a source's <c>SendAsync</c>: waits for room without a thread while the queue is full.</summary>
+    public ValueTask EnqueueAsync(FlowMessage msg)
+    {
+        if (_queue is null || _closing.IsCancellationRequested || TryRunInline(msg))
+        {
+            return ValueTask.CompletedTask;
+        }
+        Interlocked.Increment(ref _queued);
+        if (_queue.Writer.TryWrite(msg))
+        {
+            return ValueTask.CompletedTask;
+        }
+        _engine.Metrics.CountQueueFull(Spec.Type);
+        return WriteAsync(msg);
+    }
+
     /// <summary>The node handling its input on this thread, whose full-queue sends are deferred (null in scripts and sources).</summary>
     [ThreadStatic]
     private static RunningNode? t_handling;

@@ -36,6 +36,17 @@ public interface INodeHost
     /// <summary>Sends on one port.</summary>
     void Send(int port, FlowMessage? msg);
 
+    /// <summary>
+    /// Sends on port 0 from outside input handling (a source's socket or client callback): while a target's queue is full it
+    /// waits asynchronously, holding no thread, where <see cref="Send(FlowMessage?)"/> blocks such a caller. Await it before
+    /// the next send to keep their order.
+    /// </summary>
+    ValueTask SendAsync(FlowMessage? msg)
+    {
+        Send(msg);
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>Sends several messages per port (Node-RED's <c>send([[a, b], null, c])</c>); cloning as Node-RED does.</summary>
     void Send(IReadOnlyList<IReadOnlyList<FlowMessage>?> perPort, bool cloneFirst = false);
 

@@ -34,6 +34,45 @@ public sealed class BackPressureTests
         Assert.Equal(0, h.Engine.Metrics.ByType["test-gated"].Dropped);
         Assert.True(h.Engine.Metrics.ByType["test-gated"].QueueFull > 0);
     }
+
+    [Fact]
+    public async Task A_source_send_into_a_full_queue_returns_at_once_and_completes_when_the_consumer_drains()
+    {
+        var gate = new SemaphoreSlim(0);
+        await using var h = await FlowHarness.LoadAsync("""
+        [{"id":"t","type":"tab"},
+         {"id":"src","type":"test-source","z":"t","x":0,"y":0,"wires":[["slow"]]},
+         {"id":"slow","type":"test-gated","z":"t","x":0,"y":0,"wires":[["out"]]},
+         {"id":"out","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+        """, o => o.QueueCapacity = 4, sc => sc.AddSingleton(gate));
+        var source = (SourceNode)h.Engine.GetNode("src")!;
+        var n = 0;
+        ValueTask send;
+        // Not on a node's input thread (as an MQTT client's callback): sends go straight in until the gated queue is full ...
+        while ((send = source.Emit(n++)).IsCompleted)
+        {
+            Assert.True(n < 50, "the consumer's queue never filled");
+        }
+        // ... and the one that found it full came back without holding this thread, still pending.
+        Assert.False(send.IsCompleted);
+        gate.Release(1_000);
+        await send.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        while (n < 20)
+        {
+            await source.Emit(n++).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        var received = await h.TakeAsync("out", 20);
+        Assert.Equal(Enumerable.Range(0, 20), received.Select(m => (int)JsonTools.ToNumber(m.Payload)));
+        Assert.Equal(0, h.Engine.Metrics.ByType["test-gated"].Dropped);
+        Assert.True(h.Engine.Metrics.ByType["test-gated"].QueueFull > 0);
+    }
+}
+
+/// <summary>A source: the test calls <see cref="Emit"/> from its own thread, as a client library's callback would.</summary>
+[NodeType("test-source", Category = "test", Inputs = 0)]
+public sealed class SourceNode : FlowNode
+{
+    public ValueTask Emit(int n) => Node.SendAsync(FlowMessage.Create(JsonValue.Create(n)));
 }
 
 /// <summary>Sends ten messages for each input (payload = input × 10 + i), then reports that its handler returned.</summary>

@@ -28,13 +28,13 @@ internal enum MqttState
     """)]
 public sealed partial class MqttBrokerNode(IOptions<CoreNodesOptions>? options = null, IMqttBrokerLocator? locator = null) : FlowNode<MqttBrokerConfig>
 {
-    private sealed class Subscription(string topic, MqttTopicFilterOptions filter, Action<MqttApplicationMessage> callback)
+    private sealed class Subscription(string topic, MqttTopicFilterOptions filter, Func<MqttApplicationMessage, ValueTask> callback)
     {
         public string Topic { get; } = topic;
 
         public MqttTopicFilterOptions Filter { get; } = filter;
 
-        public Action<MqttApplicationMessage> Callback { get; } = callback;
+        public Func<MqttApplicationMessage, ValueTask> Callback { get; } = callback;
     }
 
     private readonly Lock _lock = new();
@@ -123,7 +123,7 @@ public sealed partial class MqttBrokerNode(IOptions<CoreNodesOptions>? options =
     }
 
     /// <summary>Subscribes <paramref name="reference"/> (a node id) to a topic filter; replaces its earlier subscription to it.</summary>
-    internal void Subscribe(string topic, MqttTopicFilterOptions filter, Action<MqttApplicationMessage> callback, string reference)
+    internal void Subscribe(string topic, MqttTopicFilterOptions filter, Func<MqttApplicationMessage, ValueTask> callback, string reference)
     {
         var sub = new Subscription(topic, filter, callback);
         IMqttClient? client;
@@ -210,7 +210,9 @@ public sealed partial class MqttBrokerNode(IOptions<CoreNodesOptions>? options =
         }
     }
 
-    private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    // Awaits each subscriber's send: while a downstream queue is full MQTTnet's delivery waits here without holding a thread
+    // (a blocking send would hold a pool thread per stalled message, and on a loaded machine the pool itself).
+    private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var topic = e.ApplicationMessage.Topic;
         List<Subscription>? matched = null;
@@ -228,7 +230,7 @@ public sealed partial class MqttBrokerNode(IOptions<CoreNodesOptions>? options =
         {
             try
             {
-                s.Callback(e.ApplicationMessage);
+                await s.Callback(e.ApplicationMessage).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // One subscriber's failure must not stop delivery to the others (Node-RED logs it the same way).
             catch (Exception ex)
@@ -237,7 +239,6 @@ public sealed partial class MqttBrokerNode(IOptions<CoreNodesOptions>? options =
                 Node.Error("MQTT subscription handler error: " + ex.Message);
             }
         }
-        return Task.CompletedTask;
     }
 
     /// <summary>Node-RED's publish: dropped (false) while not connected; topic must be a valid publish topic.</summary>

@@ -53,20 +53,20 @@ public sealed class MqttInNode : FlowNode<MqttInConfig>
 
     private string Datatype(string? own) => own is { Length: > 0 } ? own : Config.Datatype is { Length: > 0 } d ? d : "utf8";
 
-    private void Handle(MqttApplicationMessage m, string datatype)
+    private ValueTask Handle(MqttApplicationMessage m, string datatype)
     {
         var (msg, error) = MqttCodec.ToMessage(m, datatype, _broker!.IsV5);
         if (error is not null)
         {
             Node.Error(error, new FlowMessage(msg));
-            return;
+            return ValueTask.CompletedTask;
         }
         if (_broker.IsLocalhost)
         {
             msg["_topic"] = m.Topic;
         }
         msg["_msgid"] = MessageId.New();
-        Node.Send(new FlowMessage(msg));
+        return Node.SendAsync(new FlowMessage(msg));
     }
 
     public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
