@@ -12,11 +12,18 @@ public sealed class NodeRedGeometryTests(EditorFixture fx) : IClassFixture<Edito
 {
     private static readonly SemaphoreSlim s_install = new(1, 1);
 
-    /// <summary>The examples folder, fetched with <c>npm pack</c> into a cache folder when missing (test.sh does the same).</summary>
+    /// <summary>The examples folder: node-red@4's own copy of <c>@node-red/nodes</c> when test.sh installed it for the differential
+    /// tests, otherwise fetched with <c>npm pack</c> into a cache folder.</summary>
     internal static async Task<string> ExamplesAsync()
     {
-        var root = Environment.GetEnvironmentVariable("FLOWFLEET_NODE_RED_NODES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "flowfleet", "node-red-nodes");
+        var cache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "flowfleet");
+        var installed = Path.Combine(cache, "node-red", "node_modules", "@node-red", "nodes", "examples");
+        var root = Environment.GetEnvironmentVariable("FLOWFLEET_NODE_RED_NODES");
+        if (root is null && Directory.Exists(installed))
+        {
+            return installed;
+        }
+        root ??= Path.Combine(cache, "node-red-nodes");
         var examples = Path.Combine(root, "package", "examples");
         await s_install.WaitAsync();
         try
