@@ -3,63 +3,35 @@ using FlowFleet.DeviceSim;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Registry;
 using FlowFleet.Server.Auth;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace FlowFleet.Editor.Tests;
 
 /// <summary>The Devices dashboard in headless Chromium with 20 simulated devices (and one waiting for admission).</summary>
-public sealed class DashboardEndToEndTests : IAsyncLifetime
+public sealed class DashboardEndToEndTests : BrowserEndToEndTest
 {
     private const string Password = "dash-e2e-pass";
     private static readonly SimOptions s_fast = new() { MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), ReportInterval = TimeSpan.FromSeconds(1) };
-    private WebApplication _app = default!;
-    private IPlaywright _playwright = default!;
-    private IBrowser _browser = default!;
     private SimFleet _fleet = default!;
     private SimFleet _stranger = default!;
-    private string _base = "";
 
-    public async Task InitializeAsync()
+    protected override async Task StartAsync()
     {
-        var data = Directory.CreateTempSubdirectory("flowfleet-dash-").FullName;
-        (_app, _base) = await TestHost.StartServerAsync(data, Password, ["--Fleet:Admission", "manual"]);
-        await _app.Services.GetRequiredService<UserService>().AddAsync("vera", Roles.Viewer, "viewer-pass-1");
-        var token = await _app.Services.GetRequiredService<DeviceRegistry>().CreateTokenAsync("e2e");
-        var ws = $"ws://{new Uri(_base).Authority}/shelly";
-        _fleet = new SimFleet(ws + "?token=" + token.Token, 20, "plus1pm", s_fast);
-        _stranger = new SimFleet(ws, 1, "dimmer", s_fast, firstIndex: 100);
+        await StartServerAsync(Password, ["--Fleet:Admission", "manual"]);
+        await Get<UserService>().AddAsync("vera", Roles.Viewer, "viewer-pass-1");
+        var token = await Get<DeviceRegistry>().CreateTokenAsync("e2e");
+        _fleet = Own(new SimFleet(ShellyUrl + "?token=" + token.Token, 20, "plus1pm", s_fast));
+        _stranger = Own(new SimFleet(ShellyUrl, 1, "dimmer", s_fast, firstIndex: 100));
         await _fleet.StartAsync();
         await _stranger.StartAsync();
-        var hub = _app.Services.GetRequiredService<DeviceHub>();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (hub.OnlineCount < 20 || _app.Services.GetRequiredService<DeviceRegistry>().Get(_stranger.Devices.Single().Id) is null)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "devices did not come online");
-            await Task.Delay(100);
-        }
-        _playwright = await Playwright.CreateAsync();
-        _browser = await TestHost.LaunchChromiumAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        await _fleet.DisposeAsync();
-        await _stranger.DisposeAsync();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        var hub = Get<DeviceHub>();
+        await TestHost.WaitUntilAsync(() => hub.OnlineCount >= 20 && Get<DeviceRegistry>().Get(_stranger.Devices.Single().Id) is not null, "devices did not come online");
     }
 
     private async Task<IPage> LogInAsync(string user, string password, string path)
     {
-        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } })).NewPageAsync();
-        await page.GotoAsync(_base + path);
-        await page.FillAsync("input[name=username]", user);
-        await page.FillAsync("input[name=password]", password);
-        await page.ClickAsync("#login");
+        var page = await NewPageAsync();
+        await TestHost.LogInAsync(page, Base, password, user, path);
         return page;
     }
 
@@ -85,7 +57,7 @@ public sealed class DashboardEndToEndTests : IAsyncLifetime
             await page.FillAsync("input[data-testid=device-search]", "");
             await page.WaitForFunctionAsync("() => document.querySelectorAll('[data-testid=device-card]').length > 3");
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot });
-            await page.GotoAsync(_base + "/devices/" + sim.Id);
+            await page.GotoAsync(Base + "/devices/" + sim.Id);
             await page.WaitForSelectorAsync("[data-testid=device-page][data-ready=true]");
             await page.WaitForTimeoutAsync(1500);
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot.Replace(".png", "-page.png", StringComparison.Ordinal) });
@@ -99,13 +71,8 @@ public sealed class DashboardEndToEndTests : IAsyncLifetime
         await page.WaitForSelectorAsync("[data-testid=waiting-room][data-ready=true]");
         var stranger = _stranger.Devices.Single().Id;
         await page.Locator($"[data-testid=pending-table] tr:has-text('{stranger}') [data-testid=accept]").ClickAsync();
-        var hub = _app.Services.GetRequiredService<DeviceHub>();
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!hub.IsOnline(stranger))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "accepted device not online");
-            await Task.Delay(100);
-        }
+        var hub = Get<DeviceHub>();
+        await TestHost.WaitUntilAsync(() => hub.IsOnline(stranger), "accepted device not online", 10);
         await page.Locator("text=No device is waiting").WaitForAsync();
     }
 
@@ -159,7 +126,7 @@ public sealed class DashboardEndToEndTests : IAsyncLifetime
         Assert.Equal(0, await page.Locator("[data-testid=switch-toggle]").CountAsync());
 
         // Nor can a viewer deploy flows from the editor (the editor calls services directly, so it checks the role itself).
-        await page.GotoAsync(_base + "/");
+        await page.GotoAsync(Base + "/");
         await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]");
         Assert.True(await page.Locator("[data-testid=deploy]").IsDisabledAsync());
     }

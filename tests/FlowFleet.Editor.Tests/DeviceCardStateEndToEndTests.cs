@@ -2,57 +2,34 @@ using System.Text.Json.Nodes;
 using FlowFleet.DeviceSim;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Protocol;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace FlowFleet.Editor.Tests;
 
 /// <summary>Device cards in headless Chromium, driven by mouse and keyboard, against simulated devices: a card shows what the
 /// device reports whoever changed it, never a toggle the device refused; the grid fills the width.</summary>
-public sealed class DeviceCardStateEndToEndTests : IAsyncLifetime
+public sealed class DeviceCardStateEndToEndTests : BrowserEndToEndTest
 {
     private const string Password = "cards-e2e-pass";
     private static readonly SimOptions s_fast = new() { MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), ReportInterval = TimeSpan.FromSeconds(1) };
-    private WebApplication _app = default!;
-    private IPlaywright _playwright = default!;
-    private IBrowser _browser = default!;
     private SimFleet _fleet = default!;
-    private string _base = "";
 
-    public async Task InitializeAsync()
+    protected override async Task StartAsync()
     {
-        var data = Directory.CreateTempSubdirectory("flowfleet-cards-").FullName;
-        (_app, _base) = await TestHost.StartServerAsync(data, Password, ["--Fleet:Admission", "auto"]);
-        _fleet = new SimFleet($"ws://{new Uri(_base).Authority}/shelly", 6, "plus1pm", s_fast, firstIndex: 300);
+        await StartServerAsync(Password, ["--Fleet:Admission", "auto"]);
+        _fleet = Own(new SimFleet(ShellyUrl, 6, "plus1pm", s_fast, firstIndex: 300));
         await _fleet.StartAsync();
-        var hub = _app.Services.GetRequiredService<DeviceHub>();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (hub.OnlineCount < 6)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "devices did not come online");
-            await Task.Delay(100);
-        }
-        _playwright = await Playwright.CreateAsync();
-        _browser = await TestHost.LaunchChromiumAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        await _fleet.DisposeAsync();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        var hub = Get<DeviceHub>();
+        await TestHost.WaitUntilAsync(() => hub.OnlineCount >= 6, "devices did not come online");
     }
 
     [Fact]
     public async Task A_card_shows_the_reported_state_whoever_changes_it_and_never_a_refused_toggle()
     {
-        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } })).NewPageAsync();
-        await HistoryEndToEndTests.LogInAsync(page, _base, Password);
+        var page = await NewPageAsync();
+        await TestHost.LogInAsync(page, Base, Password);
         await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
-        await HistoryEndToEndTests.ClickAsync(page, page.Locator("a:has-text('Devices')").First);
+        await Pointer.ClickAsync(page, page.Locator("a:has-text('Devices')").First);
         await page.WaitForSelectorAsync("[data-testid=devices-page][data-ready=true]");
         var cards = page.Locator("[data-testid=device-card]");
         await page.WaitForFunctionAsync("() => document.querySelectorAll('[data-testid=device-card]').length === 6");
@@ -74,7 +51,7 @@ public sealed class DeviceCardStateEndToEndTests : IAsyncLifetime
         Assert.False(await toggle.IsCheckedAsync());
 
         // The user's own click: on once the device reports it.
-        await HistoryEndToEndTests.ClickAsync(page, toggle);
+        await Pointer.ClickAsync(page, toggle);
         await card.Locator("[data-testid=command-state]:has-text('✓')").WaitForAsync();
         await page.WaitForFunctionAsync($"() => ({checkedScript})() === true");
         Assert.True(sim.Status("switch:0")!["output"]!.GetValue<bool>());
@@ -84,12 +61,12 @@ public sealed class DeviceCardStateEndToEndTests : IAsyncLifetime
         await page.WaitForFunctionAsync($"() => ({checkedScript})() === false");
 
         // A flow or another user, through the server.
-        await _app.Services.GetRequiredService<DeviceHub>().CallAsync(sim.Id, "Switch.Set", new JsonObject { ["id"] = 0, ["on"] = true });
+        await Get<DeviceHub>().CallAsync(sim.Id, "Switch.Set", new JsonObject { ["id"] = 0, ["on"] = true });
         await page.WaitForFunctionAsync($"() => ({checkedScript})() === true");
 
         // The device refuses: the card says so and the switch stays where the device is (on), not where the mouse put it.
         sim.Fault = (method, _) => method.Equals("Switch.Set", StringComparison.OrdinalIgnoreCase) ? new ShellyRpcException(ShellyRpcException.FailedPrecondition, "Overtemperature") : null;
-        await HistoryEndToEndTests.ClickAsync(page, toggle);
+        await Pointer.ClickAsync(page, toggle);
         var refused = card.Locator("[data-testid=command-state]:has-text('Overtemperature')");
         await refused.WaitForAsync();
         Assert.Contains("mud-chip-color-error", await refused.GetAttributeAsync("class"), StringComparison.Ordinal);

@@ -1,42 +1,22 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Storage;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace FlowFleet.Editor.Tests;
 
 /// <summary>The editor in headless Chromium against a real server on loopback: log in, build, deploy, inject, debug, import, export, reload.</summary>
-public sealed class EditorEndToEndTests : IAsyncLifetime
+public sealed class EditorEndToEndTests : BrowserEndToEndTest
 {
     private const string Password = "editor-e2e-pass";
-    private WebApplication _app = default!;
-    private IPlaywright _playwright = default!;
-    private IBrowser _browser = default!;
-    private string _base = "";
 
-    public async Task InitializeAsync()
-    {
-        var data = Directory.CreateTempSubdirectory("flowfleet-e2e-").FullName;
-        (_app, _base) = await TestHost.StartServerAsync(data, Password);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await TestHost.LaunchChromiumAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    protected override Task StartAsync() => StartServerAsync(Password);
 
     private async Task<IPage> LoggedInAsync()
     {
-        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 850 } });
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 850 } });
         await context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"]);
         var page = await context.NewPageAsync();
-        await page.GotoAsync(_base + "/");
+        await page.GotoAsync(Base + "/");
         Assert.Contains("/login", page.Url, StringComparison.Ordinal);
         await page.FillAsync("input[name=username]", "admin");
         await page.FillAsync("input[name=password]", Password);
@@ -65,7 +45,7 @@ public sealed class EditorEndToEndTests : IAsyncLifetime
 
         await page.ClickAsync("[data-testid=deploy]");
         await page.WaitForSelectorAsync(".mud-snackbar:has-text('Deployed')");
-        var deployed = _app.Services.GetRequiredService<FlowService>().GetFlows();
+        var deployed = Get<FlowService>().GetFlows();
         var inject = deployed.OfType<JsonObject>().Single(o => o["type"]!.GetValue<string>() == "inject");
         var debug = deployed.OfType<JsonObject>().Single(o => o["type"]!.GetValue<string>() == "debug");
         Assert.Equal(debug["id"]!.GetValue<string>(), inject["wires"]![0]![0]!.GetValue<string>());
@@ -112,7 +92,7 @@ public sealed class EditorEndToEndTests : IAsyncLifetime
 
         await page.ClickAsync("[data-testid=deploy]");
         var snack = await (await page.WaitForSelectorAsync(".mud-snackbar:has-text('eployed')"))!.TextContentAsync();
-        Assert.Contains(_app.Services.GetRequiredService<FlowService>().GetFlows(), o => o?["id"]?.GetValue<string>() == "e2e-tab");
+        Assert.Contains(Get<FlowService>().GetFlows(), o => o?["id"]?.GetValue<string>() == "e2e-tab");
         Assert.Contains("Deployed", snack, StringComparison.Ordinal);
         await page.ReloadAsync();
         await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]");

@@ -1,15 +1,13 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime;
 using FlowFleet.Runtime.Storage;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace FlowFleet.Editor.Tests;
 
 /// <summary>The History panel in headless Chromium, driven by mouse and keyboard only: deploy with a note, compare two versions
 /// on the canvas, read a function's line diff, restore a version.</summary>
-public sealed class HistoryEndToEndTests : IAsyncLifetime
+public sealed class HistoryEndToEndTests : BrowserEndToEndTest
 {
     private const string Password = "history-e2e-pass";
 
@@ -29,51 +27,19 @@ public sealed class HistoryEndToEndTests : IAsyncLifetime
          {"id":"dbg2","type":"debug","z":"t1","name":"everything","complete":"true","x":560,"y":200,"wires":[]}]
         """;
 
-    private WebApplication _app = default!;
-    private IPlaywright _playwright = default!;
-    private IBrowser _browser = default!;
-    private string _base = "";
-
-    public async Task InitializeAsync()
-    {
-        var data = Directory.CreateTempSubdirectory("flowfleet-history-e2e-").FullName;
-        (_app, _base) = await TestHost.StartServerAsync(data, Password);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await TestHost.LaunchChromiumAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
-
-    /// <summary>A real click at the middle of the element's box, once it is still and uncovered (dialogs animate in).</summary>
-    internal static Task ClickAsync(IPage page, ILocator target) => Pointer.ClickAsync(page, target);
-
-    internal static async Task LogInAsync(IPage page, string baseUrl, string password)
-    {
-        await page.GotoAsync(baseUrl + "/");
-        await ClickAsync(page, page.Locator("input[name=username]"));
-        await page.Keyboard.TypeAsync("admin");
-        await ClickAsync(page, page.Locator("input[name=password]"));
-        await page.Keyboard.TypeAsync(password);
-        await page.Keyboard.PressAsync("Enter");
-    }
+    protected override Task StartAsync() => StartServerAsync(Password);
 
     [Fact]
     public async Task Deploy_with_a_note_compare_two_versions_on_the_canvas_and_restore_one()
     {
-        var flows = _app.Services.GetRequiredService<FlowService>();
+        var flows = Get<FlowService>();
         await flows.DeployAsync(JsonNode.Parse(FlowA)!, DeployType.Full, null, new DeployInfo("admin", "six times"));
         var revA = flows.Rev;
         await flows.DeployAsync(JsonNode.Parse(FlowB)!, DeployType.Full, null, new DeployInfo("admin", "twice"));
 
-        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 850 } });
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 850 } });
         var page = await context.NewPageAsync();
-        await LogInAsync(page, _base, Password);
+        await TestHost.LogInAsync(page, Base, Password);
         await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
 
         // Deploy with a note: the deploy button's menu, a typed note, Enter.
@@ -81,8 +47,8 @@ public sealed class HistoryEndToEndTests : IAsyncLifetime
         var note = page.Locator("input[data-testid=deploy-note], [data-testid=deploy-note] input").First;
         for (var attempt = 0; ; attempt++)
         {
-            await ClickAsync(page, page.Locator(".mud-button-group-root .mud-menu button"));
-            await ClickAsync(page, page.Locator("[data-testid=deploy-with-note]"));
+            await Pointer.ClickAsync(page, page.Locator(".mud-button-group-root .mud-menu button"));
+            await Pointer.ClickAsync(page, page.Locator("[data-testid=deploy-with-note]"));
             try
             {
                 await note.WaitForAsync(new LocatorWaitForOptions { Timeout = 5_000 });
@@ -93,12 +59,12 @@ public sealed class HistoryEndToEndTests : IAsyncLifetime
                 await page.Keyboard.PressAsync("Escape");
             }
         }
-        await ClickAsync(page, note);
+        await Pointer.ClickAsync(page, note);
         await page.Keyboard.TypeAsync("checked by the browser");
         await page.Keyboard.PressAsync("Enter");
         await page.WaitForSelectorAsync(".mud-snackbar:has-text('Deployed')");
 
-        await ClickAsync(page, page.Locator(".mud-tab:has-text('history')"));
+        await Pointer.ClickAsync(page, page.Locator(".mud-tab:has-text('history')"));
         var rows = page.Locator("[data-testid=history-row]");
         await page.WaitForSelectorAsync("[data-testid=history-row][data-version='4']");
         Assert.Equal(4, await rows.CountAsync()); // the start-up (empty) flows, A, B, B again with the note
@@ -109,13 +75,13 @@ public sealed class HistoryEndToEndTests : IAsyncLifetime
         Assert.DoesNotContain("live", await page.Locator("[data-testid=history-row][data-version='3']").TextContentAsync(), StringComparison.Ordinal);
 
         // Pick A, ctrl+click B, compare.
-        await ClickAsync(page, page.Locator("[data-testid=history-row][data-version='2'] .ff-history-head"));
+        await Pointer.ClickAsync(page, page.Locator("[data-testid=history-row][data-version='2'] .ff-history-head"));
         await page.Keyboard.DownAsync("Control");
-        await ClickAsync(page, page.Locator("[data-testid=history-row][data-version='3'] .ff-history-head"));
+        await Pointer.ClickAsync(page, page.Locator("[data-testid=history-row][data-version='3'] .ff-history-head"));
         await page.Keyboard.UpAsync("Control");
         // Re-rendering after the click is asynchronous: wait for the button to name the pair.
         await page.Locator("[data-testid=history-compare]:has-text('Compare v2 → v3')").WaitForAsync();
-        await ClickAsync(page, page.Locator("[data-testid=history-compare]"));
+        await Pointer.ClickAsync(page, page.Locator("[data-testid=history-compare]"));
         await page.WaitForSelectorAsync("[data-testid=history-diff]");
         Assert.Equal("added", await page.Locator(".ff-diff-node[data-id=dbg2]").GetAttributeAsync("data-change"));
         Assert.Equal("removed", await page.Locator(".ff-diff-node[data-id=note]").GetAttributeAsync("data-change"));
@@ -127,7 +93,7 @@ public sealed class HistoryEndToEndTests : IAsyncLifetime
         Assert.Contains("1 added", await page.Locator("[data-testid=history-diff-summary]").TextContentAsync(), StringComparison.Ordinal);
 
         // The changed function, clicked on the canvas: its code as a line diff.
-        await ClickAsync(page, page.Locator(".ff-diff-node[data-id=fn] rect.ff-body"));
+        await Pointer.ClickAsync(page, page.Locator(".ff-diff-node[data-id=fn] rect.ff-body"));
         var func = page.Locator("[data-testid=history-diff-prop][data-name=func]");
         await func.WaitForAsync();
         Assert.Contains("* 6", await func.Locator(".ff-linediff span.del").TextContentAsync(), StringComparison.Ordinal);
@@ -137,12 +103,12 @@ public sealed class HistoryEndToEndTests : IAsyncLifetime
         {
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, "history-diff.png") });
         }
-        await ClickAsync(page, page.Locator("[data-testid=history-diff-close]"));
+        await Pointer.ClickAsync(page, page.Locator("[data-testid=history-diff-close]"));
         await page.WaitForSelectorAsync("[data-testid=history-diff]", new PageWaitForSelectorOptions { State = WaitForSelectorState.Detached });
 
         // Restore A: a fifth version, A runs again and the canvas shows it.
-        await ClickAsync(page, page.Locator("[data-testid=history-row][data-version='2'] [data-testid=history-restore]"));
-        await ClickAsync(page, page.Locator(".mud-dialog button:has-text('Restore')"));
+        await Pointer.ClickAsync(page, page.Locator("[data-testid=history-row][data-version='2'] [data-testid=history-restore]"));
+        await Pointer.ClickAsync(page, page.Locator(".mud-dialog button:has-text('Restore')"));
         await page.WaitForSelectorAsync("[data-testid=history-row][data-version='5']");
         Assert.Contains("restores v2", await rows.First.TextContentAsync(), StringComparison.Ordinal);
         Assert.Equal(revA, flows.Rev);

@@ -1,91 +1,66 @@
 using FlowFleet.DeviceSim;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Protocol;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace FlowFleet.Editor.Tests;
 
 /// <summary>Mass RPC in headless Chromium with mouse and keyboard: the shared device picker, only supported methods offered,
 /// "not supported" apart from failures, failed rows highlighted and retried.</summary>
-public sealed class MassRpcEndToEndTests : IAsyncLifetime
+public sealed class MassRpcEndToEndTests : BrowserEndToEndTest
 {
     private const string Password = "mass-e2e-pass";
     private static readonly SimOptions s_fast = new() { MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), ReportInterval = TimeSpan.FromSeconds(1) };
-    private WebApplication _app = default!;
-    private IPlaywright _playwright = default!;
-    private IBrowser _browser = default!;
     private SimFleet _switches = default!;
     private SimFleet _dimmers = default!;
-    private string _base = "";
 
-    public async Task InitializeAsync()
+    protected override async Task StartAsync()
     {
-        var data = Directory.CreateTempSubdirectory("flowfleet-mass-").FullName;
-        (_app, _base) = await TestHost.StartServerAsync(data, Password, ["--Fleet:Admission", "auto"]);
-        var ws = $"ws://{new Uri(_base).Authority}/shelly";
-        _switches = new SimFleet(ws, 3, "plus1pm", s_fast, firstIndex: 500);
-        _dimmers = new SimFleet(ws, 2, "dimmer", s_fast, firstIndex: 600);
+        await StartServerAsync(Password, ["--Fleet:Admission", "auto"]);
+        _switches = Own(new SimFleet(ShellyUrl, 3, "plus1pm", s_fast, firstIndex: 500));
+        _dimmers = Own(new SimFleet(ShellyUrl, 2, "dimmer", s_fast, firstIndex: 600));
         await _switches.StartAsync();
         await _dimmers.StartAsync();
-        var hub = _app.Services.GetRequiredService<DeviceHub>();
-        var registry = _app.Services.GetRequiredService<FlowFleet.Fleet.Registry.DeviceRegistry>();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (hub.OnlineCount < 5 || registry.All.Count(d => d.Methods.Length > 0) < 5)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "devices did not come online");
-            await Task.Delay(100);
-        }
-        _playwright = await Playwright.CreateAsync();
-        _browser = await TestHost.LaunchChromiumAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        await _switches.DisposeAsync();
-        await _dimmers.DisposeAsync();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        var hub = Get<DeviceHub>();
+        var registry = Get<FlowFleet.Fleet.Registry.DeviceRegistry>();
+        await TestHost.WaitUntilAsync(() => hub.OnlineCount >= 5 && registry.All.Count(d => d.Methods.Length > 0) >= 5, "devices did not come online");
     }
 
     [Fact]
     public async Task Pick_all_devices_run_a_method_some_lack_see_not_supported_apart_and_retry_the_failed_one()
     {
-        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } })).NewPageAsync();
-        await HistoryEndToEndTests.LogInAsync(page, _base, Password);
+        var page = await NewPageAsync();
+        await TestHost.LogInAsync(page, Base, Password);
         await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
-        await HistoryEndToEndTests.ClickAsync(page, page.Locator("a:has-text('Mass RPC')").First);
+        await Pointer.ClickAsync(page, page.Locator("a:has-text('Mass RPC')").First);
         await page.WaitForSelectorAsync("[data-testid=mass-rpc][data-ready=true]");
 
         // The picker: search narrows the list, rows toggle by click, "select all matching" takes every match.
-        await HistoryEndToEndTests.ClickAsync(page, page.Locator("input[data-testid=picker-search], [data-testid=picker-search] input").First);
+        await Pointer.ClickAsync(page, page.Locator("input[data-testid=picker-search], [data-testid=picker-search] input").First);
         await page.Keyboard.TypeAsync("shellypluswdus");
         await page.WaitForFunctionAsync("() => document.querySelectorAll('[data-testid=picker-row]').length === 2");
         var dimmer = _dimmers.Devices.First().Id;
-        await HistoryEndToEndTests.ClickAsync(page, page.Locator($"[data-testid=picker-row][data-id='{dimmer}']"));
+        await Pointer.ClickAsync(page, page.Locator($"[data-testid=picker-row][data-id='{dimmer}']"));
         await page.Locator("[data-testid=picker-count]:has-text('1 selected')").WaitForAsync();
-        await HistoryEndToEndTests.ClickAsync(page, page.Locator("input[data-testid=picker-search], [data-testid=picker-search] input").First);
+        await Pointer.ClickAsync(page, page.Locator("input[data-testid=picker-search], [data-testid=picker-search] input").First);
         await page.Keyboard.PressAsync("Control+A");
         await page.Keyboard.PressAsync("Backspace");
         await page.WaitForFunctionAsync("() => document.querySelectorAll('[data-testid=picker-row]').length === 5");
-        await HistoryEndToEndTests.ClickAsync(page, page.Locator("[data-testid=picker-select-all]"));
+        await Pointer.ClickAsync(page, page.Locator("[data-testid=picker-select-all]"));
         await page.Locator("[data-testid=picker-count]:has-text('5 selected')").WaitForAsync();
 
         // Methods come from the devices: Switch.Set is offered (3 of 5 have it), a method no device has is not.
         await page.Locator("[data-testid=mass-method-option][data-method='Light.Set']").WaitForAsync();
         Assert.Equal(0, await page.Locator("[data-testid=mass-method-option][data-method='Cover.Open']").CountAsync());
-        await HistoryEndToEndTests.ClickAsync(page, page.Locator("input[data-testid=mass-method-filter], [data-testid=mass-method-filter] input").First);
+        await Pointer.ClickAsync(page, page.Locator("input[data-testid=mass-method-filter], [data-testid=mass-method-filter] input").First);
         await page.Keyboard.TypeAsync("Switch.S");
         await page.WaitForFunctionAsync("() => [...document.querySelectorAll('[data-testid=mass-method-option]')].every(e => e.dataset.method.startsWith('Switch.S'))");
         var option = page.Locator("[data-testid=mass-method-option][data-method='Switch.Set']");
         Assert.Contains("3 of 5", await option.TextContentAsync(), StringComparison.Ordinal);
-        await HistoryEndToEndTests.ClickAsync(page, option);
+        await Pointer.ClickAsync(page, option);
         await page.Locator("[data-testid=mass-support]:has-text('2 will be reported as not supported')").WaitForAsync();
 
-        await HistoryEndToEndTests.ClickAsync(page, page.Locator("input[data-testid=mass-params], [data-testid=mass-params] input").First);
+        await Pointer.ClickAsync(page, page.Locator("input[data-testid=mass-params], [data-testid=mass-params] input").First);
         await page.Keyboard.TypeAsync("""{"id":0,"on":true}""");
         var dimmerCalls = 0;
         foreach (var d in _dimmers.Devices)
@@ -101,7 +76,7 @@ public sealed class MassRpcEndToEndTests : IAsyncLifetime
         }
         var broken = _switches.Devices.First();
         broken.Fault = (m, _) => m.Equals("Switch.Set", StringComparison.OrdinalIgnoreCase) ? new ShellyRpcException(ShellyRpcException.Unavailable, "Relay busy") : null;
-        await HistoryEndToEndTests.ClickAsync(page, page.Locator("[data-testid=mass-run]"));
+        await Pointer.ClickAsync(page, page.Locator("[data-testid=mass-run]"));
         await page.Locator("[data-testid=mass-summary]:has-text('5 / 5 done · 2 ok · 1 failed · 2 not supported')").WaitForAsync();
         var failedRow = page.Locator($"[data-testid=mass-result][data-id='{broken.Id}']");
         Assert.Equal("failed", await failedRow.GetAttributeAsync("data-state"));
@@ -112,7 +87,7 @@ public sealed class MassRpcEndToEndTests : IAsyncLifetime
 
         // The relay recovers: retry only the failed one.
         broken.Fault = null;
-        await HistoryEndToEndTests.ClickAsync(page, page.Locator("[data-testid=mass-retry]"));
+        await Pointer.ClickAsync(page, page.Locator("[data-testid=mass-retry]"));
         await page.Locator("[data-testid=mass-summary]:has-text('5 / 5 done · 3 ok · 0 failed · 2 not supported')").WaitForAsync();
         Assert.True(broken.Status("switch:0")!["output"]!.GetValue<bool>());
         Assert.Equal("ok", await failedRow.GetAttributeAsync("data-state"));

@@ -3,26 +3,20 @@ using System.Net;
 using System.Net.Sockets;
 using FlowFleet.DeviceSim;
 using FlowFleet.Fleet.Hub;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace FlowFleet.Editor.Tests;
 
 /// <summary>50 simulated Shelly devices over MQTT (embedded broker) and 50 over the websocket, side by side in headless Chromium.</summary>
-public sealed class MqttDevicesEndToEndTests : IAsyncLifetime
+public sealed class MqttDevicesEndToEndTests : BrowserEndToEndTest
 {
     private const string Password = "mqtt-e2e-pass";
     private const int PerTransport = 50;
     private static readonly SimOptions s_sim = new() { MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), ReportInterval = TimeSpan.FromSeconds(5) };
-    private WebApplication _app = default!;
-    private IPlaywright _playwright = default!;
-    private IBrowser _browser = default!;
     private SimFleet _mqtt = default!;
     private SimFleet _ws = default!;
-    private string _base = "";
 
-    public async Task InitializeAsync()
+    protected override async Task StartAsync()
     {
         int port;
         using (var probe = new TcpListener(IPAddress.Loopback, 0))
@@ -30,40 +24,19 @@ public sealed class MqttDevicesEndToEndTests : IAsyncLifetime
             probe.Start();
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
-        var data = Directory.CreateTempSubdirectory("flowfleet-mqtt-e2e-").FullName;
-        (_app, _base) = await TestHost.StartServerAsync(data, Password, ["--Fleet:Admission", "auto", "--Mqtt:Broker:Enabled", "true", "--Mqtt:Broker:Address", "127.0.0.1", "--Mqtt:Broker:Port", port.ToString(CultureInfo.InvariantCulture), "--Mqtt:Broker:AllowAnonymous", "true"]);
-        _mqtt = new SimFleet(null, PerTransport, "plus1pm", s_sim, firstIndex: 0, mqtt: new Uri($"mqtt://127.0.0.1:{port}"));
-        _ws = new SimFleet($"ws://{new Uri(_base).Authority}/shelly", PerTransport, "plus1pm", s_sim, firstIndex: 1000);
+        await StartServerAsync(Password, ["--Fleet:Admission", "auto", "--Mqtt:Broker:Enabled", "true", "--Mqtt:Broker:Address", "127.0.0.1", "--Mqtt:Broker:Port", port.ToString(CultureInfo.InvariantCulture), "--Mqtt:Broker:AllowAnonymous", "true"]);
+        _mqtt = Own(new SimFleet(null, PerTransport, "plus1pm", s_sim, firstIndex: 0, mqtt: new Uri($"mqtt://127.0.0.1:{port}")));
+        _ws = Own(new SimFleet(ShellyUrl, PerTransport, "plus1pm", s_sim, firstIndex: 1000));
         await _mqtt.StartAsync();
         await _ws.StartAsync();
-        var hub = _app.Services.GetRequiredService<DeviceHub>();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (hub.OnlineCount < 2 * PerTransport)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"only {hub.OnlineCount} of {2 * PerTransport} devices came online");
-            await Task.Delay(100);
-        }
-        _playwright = await Playwright.CreateAsync();
-        _browser = await TestHost.LaunchChromiumAsync(_playwright);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        await _mqtt.DisposeAsync();
-        await _ws.DisposeAsync();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        var hub = Get<DeviceHub>();
+        await TestHost.WaitUntilAsync(() => hub.OnlineCount >= 2 * PerTransport, () => $"only {hub.OnlineCount} of {2 * PerTransport} devices came online", 60);
     }
 
     private async Task<IPage> LogInAsync(string path)
     {
-        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } })).NewPageAsync();
-        await page.GotoAsync(_base + path);
-        await page.FillAsync("input[name=username]", "admin");
-        await page.FillAsync("input[name=password]", Password);
-        await page.ClickAsync("#login");
+        var page = await NewPageAsync();
+        await TestHost.LogInAsync(page, Base, Password, path: path);
         return page;
     }
 
@@ -82,7 +55,7 @@ public sealed class MqttDevicesEndToEndTests : IAsyncLifetime
         await wsCard.WaitForAsync();
         Assert.DoesNotContain("MQTT", await wsCard.TextContentAsync() ?? "", StringComparison.Ordinal);
 
-        await page.GotoAsync(_base + "/mass-rpc");
+        await page.GotoAsync(Base + "/mass-rpc");
         await page.WaitForSelectorAsync("[data-testid=mass-rpc][data-ready=true]");
         await page.FillAsync("input[data-testid=picker-search]", "shellyplus1pm");
         await page.WaitForFunctionAsync($"() => document.querySelector('[data-testid=picker-select-all]').textContent.includes('({2 * PerTransport})')");

@@ -22,8 +22,91 @@ internal static class TestHost
         return (app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
     }
 
+    /// <summary>Waits for state the test cannot be signalled about (devices connecting), failing with <paramref name="what"/> after
+    /// <paramref name="seconds"/>.</summary>
+    public static Task WaitUntilAsync(Func<bool> condition, string what, int seconds = 20) => WaitUntilAsync(condition, () => what, seconds);
+
+    public static async Task WaitUntilAsync(Func<bool> condition, Func<string> what, int seconds = 20)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, what());
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Logs in with real pointer and keyboard input from <paramref name="path"/> (the login page sends the user back there).</summary>
+    public static async Task LogInAsync(IPage page, string baseUrl, string password, string user = "admin", string path = "/")
+    {
+        await page.GotoAsync(baseUrl + path);
+        await Pointer.ClickAsync(page, page.Locator("input[name=username]"));
+        await page.Keyboard.TypeAsync(user);
+        await Pointer.ClickAsync(page, page.Locator("input[name=password]"));
+        await page.Keyboard.TypeAsync(password);
+        await page.Keyboard.PressAsync("Enter");
+    }
+
     public static Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
     {
         ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"],
     });
+}
+
+/// <summary>The shape of every browser end-to-end class: the class starts a server (and the devices it talks to), then Chromium is
+/// launched; disposal runs the other way: browser, devices (in the order owned), server.</summary>
+public abstract class BrowserEndToEndTest : IAsyncLifetime
+{
+    private readonly List<IAsyncDisposable> _owned = [];
+    private IPlaywright _playwright = default!;
+
+    protected WebApplication App { get; private set; } = default!;
+
+    protected IBrowser Browser { get; private set; } = default!;
+
+    protected string Base { get; private set; } = "";
+
+    /// <summary>Where simulated Shelly devices connect over the websocket.</summary>
+    protected string ShellyUrl => $"ws://{new Uri(Base).Authority}/shelly";
+
+    /// <summary>Starts the server with <see cref="StartServerAsync"/> and whatever the class's devices are.</summary>
+    protected abstract Task StartAsync();
+
+    protected async Task StartServerAsync(string password, string[]? args = null, Action<IServiceCollection>? services = null)
+    {
+        var data = Directory.CreateTempSubdirectory($"flowfleet-{GetType().Name}-").FullName;
+        (App, Base) = await TestHost.StartServerAsync(data, password, args, services);
+    }
+
+    /// <summary>Disposed after the browser and before the server.</summary>
+    protected T Own<T>(T disposable) where T : IAsyncDisposable
+    {
+        _owned.Add(disposable);
+        return disposable;
+    }
+
+    protected T Get<T>() where T : notnull => App.Services.GetRequiredService<T>();
+
+    /// <summary>A page in a new browser context (own cookies and storage).</summary>
+    protected async Task<IPage> NewPageAsync(int width = 1400, int height = 900) =>
+        await (await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height } })).NewPageAsync();
+
+    public async Task InitializeAsync()
+    {
+        await StartAsync();
+        _playwright = await Playwright.CreateAsync();
+        Browser = await TestHost.LaunchChromiumAsync(_playwright);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Browser.DisposeAsync();
+        _playwright.Dispose();
+        foreach (var owned in _owned)
+        {
+            await owned.DisposeAsync();
+        }
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
 }

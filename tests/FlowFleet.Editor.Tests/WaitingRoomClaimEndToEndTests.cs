@@ -10,15 +10,7 @@ public sealed class WaitingRoomClaimEndToEndTests(EditorFixture fx) : IClassFixt
 {
     private static readonly SimOptions s_fast = new() { MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), ReportInterval = TimeSpan.FromSeconds(1) };
 
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for " + what);
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntil(Func<bool> condition, string what) => TestHost.WaitUntilAsync(condition, "timed out waiting for " + what);
 
     [Fact]
     public async Task A_claim_on_an_accepted_devices_id_is_listed_marked_and_denied_with_a_click_while_the_device_stays()
