@@ -25,7 +25,7 @@ public sealed class DashboardEndToEndTests : BrowserEndToEndTest
         await _fleet.StartAsync();
         await _stranger.StartAsync();
         var hub = Get<DeviceHub>();
-        await TestHost.WaitUntilAsync(() => hub.OnlineCount >= 20 && Get<DeviceRegistry>().Get(_stranger.Devices.Single().Id) is not null, "devices did not come online");
+        await Poll.UntilAsync(() => hub.OnlineCount >= 20 && Get<DeviceRegistry>().Get(_stranger.Devices.Single().Id) is not null, "the devices online", 20_000);
     }
 
     private async Task<IPage> LogInAsync(string user, string password, string path)
@@ -72,7 +72,7 @@ public sealed class DashboardEndToEndTests : BrowserEndToEndTest
         var stranger = _stranger.Devices.Single().Id;
         await page.Locator($"[data-testid=pending-table] tr:has-text('{stranger}') [data-testid=accept]").ClickAsync();
         var hub = Get<DeviceHub>();
-        await TestHost.WaitUntilAsync(() => hub.IsOnline(stranger), "accepted device not online", 10);
+        await Poll.UntilAsync(() => hub.IsOnline(stranger), "the accepted device online", 10_000);
         await page.Locator("text=No device is waiting").WaitForAsync();
     }
 

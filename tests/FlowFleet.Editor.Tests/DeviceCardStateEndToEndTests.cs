@@ -20,7 +20,7 @@ public sealed class DeviceCardStateEndToEndTests : BrowserEndToEndTest
         _fleet = Own(new SimFleet(ShellyUrl, 6, "plus1pm", s_fast, firstIndex: 300));
         await _fleet.StartAsync();
         var hub = Get<DeviceHub>();
-        await TestHost.WaitUntilAsync(() => hub.OnlineCount >= 6, "devices did not come online");
+        await Poll.UntilAsync(() => hub.OnlineCount >= 6, "the devices online", 20_000);
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class MassRpcEndToEndTests : BrowserEndToEndTest
         await _dimmers.StartAsync();
         var hub = Get<DeviceHub>();
         var registry = Get<FlowFleet.Fleet.Registry.DeviceRegistry>();
-        await TestHost.WaitUntilAsync(() => hub.OnlineCount >= 5 && registry.All.Count(d => d.Methods.Length > 0) >= 5, "devices did not come online");
+        await Poll.UntilAsync(() => hub.OnlineCount >= 5 && registry.All.Count(d => d.Methods.Length > 0) >= 5, "the devices online", 20_000);
     }
 
     [Fact]

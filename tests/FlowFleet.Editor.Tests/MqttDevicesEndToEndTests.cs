@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using FlowFleet.DeviceSim;
 using FlowFleet.Fleet.Hub;
 using Microsoft.Playwright;
@@ -18,19 +16,14 @@ public sealed class MqttDevicesEndToEndTests : BrowserEndToEndTest
 
     protected override async Task StartAsync()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = Loopback.FreePort();
         await StartServerAsync(Password, ["--Fleet:Admission", "auto", "--Mqtt:Broker:Enabled", "true", "--Mqtt:Broker:Address", "127.0.0.1", "--Mqtt:Broker:Port", port.ToString(CultureInfo.InvariantCulture), "--Mqtt:Broker:AllowAnonymous", "true"]);
         _mqtt = Own(new SimFleet(null, PerTransport, "plus1pm", s_sim, firstIndex: 0, mqtt: new Uri($"mqtt://127.0.0.1:{port}")));
         _ws = Own(new SimFleet(ShellyUrl, PerTransport, "plus1pm", s_sim, firstIndex: 1000));
         await _mqtt.StartAsync();
         await _ws.StartAsync();
         var hub = Get<DeviceHub>();
-        await TestHost.WaitUntilAsync(() => hub.OnlineCount >= 2 * PerTransport, () => $"only {hub.OnlineCount} of {2 * PerTransport} devices came online", 60);
+        await Poll.UntilAsync(() => hub.OnlineCount >= 2 * PerTransport, () => $"only {hub.OnlineCount} of {2 * PerTransport} devices online", 60_000);
     }
 
     private async Task<IPage> LogInAsync(string path)

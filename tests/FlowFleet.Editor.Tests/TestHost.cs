@@ -22,20 +22,6 @@ internal static class TestHost
         return (app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
     }
 
-    /// <summary>Waits for state the test cannot be signalled about (devices connecting), failing with <paramref name="what"/> after
-    /// <paramref name="seconds"/>.</summary>
-    public static Task WaitUntilAsync(Func<bool> condition, string what, int seconds = 20) => WaitUntilAsync(condition, () => what, seconds);
-
-    public static async Task WaitUntilAsync(Func<bool> condition, Func<string> what, int seconds = 20)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, what());
-            await Task.Delay(50);
-        }
-    }
-
     /// <summary>Logs in with real pointer and keyboard input from <paramref name="path"/> (the login page sends the user back there).</summary>
     public static async Task LogInAsync(IPage page, string baseUrl, string password, string user = "admin", string path = "/")
     {

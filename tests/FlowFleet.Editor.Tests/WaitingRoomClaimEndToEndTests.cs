@@ -10,8 +10,6 @@ public sealed class WaitingRoomClaimEndToEndTests(EditorFixture fx) : IClassFixt
 {
     private static readonly SimOptions s_fast = new() { MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), ReportInterval = TimeSpan.FromSeconds(1) };
 
-    private static Task WaitUntil(Func<bool> condition, string what) => TestHost.WaitUntilAsync(condition, "timed out waiting for " + what);
-
     [Fact]
     public async Task A_claim_on_an_accepted_devices_id_is_listed_marked_and_denied_with_a_click_while_the_device_stays()
     {
@@ -21,13 +19,13 @@ public sealed class WaitingRoomClaimEndToEndTests(EditorFixture fx) : IClassFixt
         await using var real = new SimFleet(ws + "?token=" + token.Token, 1, "plus1pm", s_fast, firstIndex: 300);
         var id = real.Devices.Single().Id;
         await real.StartAsync();
-        await WaitUntil(() => hub.IsOnline(id), "the real device online");
+        await Poll.UntilAsync(() => hub.IsOnline(id), "the real device online", 20_000);
         var session = hub.Session(id)!;
 
         // The same simulated device once more, without the token: a claim.
         await using var claimant = new SimFleet(ws, 1, "plus1pm", s_fast, firstIndex: 300);
         await claimant.StartAsync();
-        await WaitUntil(() => hub.Claims.Any(c => c.Id == id), "the claim waiting");
+        await Poll.UntilAsync(() => hub.Claims.Any(c => c.Id == id), "the claim waiting", 20_000);
 
         var page = await fx.LoggedInAsync();
         await page.GotoAsync(fx.Base + "/devices/pending");

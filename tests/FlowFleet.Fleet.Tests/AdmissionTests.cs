@@ -15,7 +15,7 @@ public sealed class AdmissionTests
         await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim);
         var sim = fleet.Devices.Single();
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => host.Registry.Get(sim.Id)?.Model is not null, "pending device identified");
+        await Poll.UntilAsync(() => host.Registry.Get(sim.Id)?.Model is not null, "pending device identified");
         var state = host.Registry.Get(sim.Id)!;
         Assert.Equal(AdmissionStates.Pending, state.Admission);
         Assert.False(host.Hub.IsOnline(sim.Id));
@@ -36,12 +36,12 @@ public sealed class AdmissionTests
         await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim);
         var sim = fleet.Devices.Single();
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => host.Registry.Get(sim.Id)?.Model is not null, "pending device");
+        await Poll.UntilAsync(() => host.Registry.Get(sim.Id)?.Model is not null, "pending device");
         await host.Hub.DenyAsync(sim.Id);
-        await FleetHost.WaitUntil(() => sim.OutboundServer is null, "Ws.SetConfig server '#'");
+        await Poll.UntilAsync(() => sim.OutboundServer is null, "Ws.SetConfig server '#'");
         Assert.Equal("#", sim.Config("ws")!["server"]!.GetValue<string>());
         Assert.False(sim.Config("ws")!["enable"]!.GetValue<bool>());
-        await FleetHost.WaitUntil(() => host.Hub.Session(sim.Id) is null, "disconnected");
+        await Poll.UntilAsync(() => host.Hub.Session(sim.Id) is null, "disconnected");
         Assert.Equal(AdmissionStates.Denied, host.Registry.Get(sim.Id)!.Admission);
     }
 
@@ -52,12 +52,12 @@ public sealed class AdmissionTests
         var token = await host.Registry.CreateTokenAsync("installer");
         await using var good = new SimFleet(host.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim, firstIndex: 1);
         await good.StartAsync();
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(good.Devices.Single().Id), "admitted by token");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(good.Devices.Single().Id), "admitted by token");
 
         Assert.True(await host.Registry.RevokeTokenAsync(token.Token));
         await using var late = new SimFleet(host.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim, firstIndex: 2);
         await late.StartAsync();
-        await FleetHost.WaitUntil(() => host.Registry.Get(late.Devices.Single().Id)?.Model is not null, "second device seen");
+        await Poll.UntilAsync(() => host.Registry.Get(late.Devices.Single().Id)?.Model is not null, "second device seen");
         Assert.Equal(AdmissionStates.Pending, host.Registry.Get(late.Devices.Single().Id)!.Admission);
         Assert.Equal(1, (await host.Registry.TokensAsync()).Single().Uses);
     }
@@ -82,7 +82,7 @@ public sealed class AdmissionTests
         var id = await adopter.AdoptAsync(local.AddressOf(sim), "s3cret!", host.ShellyUrl);
         Assert.Equal(sim.Id, id);
         Assert.Equal(host.ShellyUrl, sim.OutboundServer);
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(sim.Id), "adopted device connects after its reboot");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(sim.Id), "adopted device connects after its reboot");
         Assert.Equal("s3cret!", host.Registry.Get(sim.Id)!.Password);
     }
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using FlowFleet.Fleet.Protocol;
 using FlowFleet.Fleet.Registry;
 using FlowFleet.Fleet.Rpc;
@@ -33,12 +31,8 @@ public sealed class AdoptProbeTests
 
     private static string Address(WebApplication app) => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
-    private static int ClosedPort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
+    /// <summary>A port nothing listens on: a free one, released.</summary>
+    private static int ClosedPort() => Loopback.FreePort();
 
     [Fact]
     public async Task Refused_unreachable_unauthorised_and_foreign_services_fail_alike()

@@ -49,7 +49,7 @@ public sealed class BadInputTests
         var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim, firstIndex: 900);
         await fleet.StartAsync();
         // Online comes before the identity reads finish: wait for both, or a loaded machine fails StillHealthy's model check.
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(fleet.Devices.Single().Id) && host.Registry.Get(fleet.Devices.Single().Id)?.Model is not null, "healthy device online");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(fleet.Devices.Single().Id) && host.Registry.Get(fleet.Devices.Single().Id)?.Model is not null, "healthy device online");
         return fleet;
     }
 
@@ -91,10 +91,10 @@ public sealed class BadInputTests
         await using var host = await FleetHost.StartAsync(o => o.MaxFrameBytes = 16 * 1024);
         using var ws = await ConnectAsync(host);
         await SendAsync(ws, Full("shellyplus1pm-0000000000aa"));
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline("shellyplus1pm-0000000000aa") || host.Registry.Get("shellyplus1pm-0000000000aa") is not null, "device seen");
+        await Poll.UntilAsync(() => host.Hub.IsOnline("shellyplus1pm-0000000000aa") || host.Registry.Get("shellyplus1pm-0000000000aa") is not null, "device seen");
         await SendAsync(ws, """{"src":"shellyplus1pm-0000000000aa","method":"NotifyEvent","params":{"pad":""" + "\"" + new string('x', 40_000) + "\"}}");
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, await ClosedWithAsync(ws));
-        await FleetHost.WaitUntil(() => !host.Hub.IsOnline("shellyplus1pm-0000000000aa"), "offline");
+        await Poll.UntilAsync(() => !host.Hub.IsOnline("shellyplus1pm-0000000000aa"), "offline");
         Assert.NotNull(host.Registry.Get("shellyplus1pm-0000000000aa"));
     }
 
@@ -104,7 +104,7 @@ public sealed class BadInputTests
         await using var host = await FleetHost.StartAsync();
         using var ws = await ConnectAsync(host);
         await SendAsync(ws, Full("shellyplus1pm-0000000000bb"));
-        await FleetHost.WaitUntil(() => host.Registry.Get("shellyplus1pm-0000000000bb") is not null, "device seen");
+        await Poll.UntilAsync(() => host.Registry.Get("shellyplus1pm-0000000000bb") is not null, "device seen");
         await SendAsync(ws, "\u0001garbage");
         Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, await ClosedWithAsync(ws));
         Assert.NotNull(host.Registry.Get("shellyplus1pm-0000000000bb")!.Status["switch:0"]);
@@ -150,7 +150,7 @@ public sealed class BadInputTests
         await using var host = await FleetHost.StartAsync(o => o.RpcTimeout = TimeSpan.FromMilliseconds(500));
         using var ws = await ConnectAsync(host);
         await SendAsync(ws, Full("shellyplus1pm-0000000000dd"));
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline("shellyplus1pm-0000000000dd"), "silent device online");
+        await Poll.UntilAsync(() => host.Hub.IsOnline("shellyplus1pm-0000000000dd"), "silent device online");
         var ex = await Assert.ThrowsAsync<ShellyRpcException>(() => host.Hub.CallAsync("shellyplus1pm-0000000000dd", "Switch.Toggle", new JsonObject { ["id"] = 0 }));
         Assert.Equal(ShellyRpcException.DeadlineExceeded, ex.Code);
         Assert.Contains("did not answer", ex.Message, StringComparison.Ordinal);
@@ -162,12 +162,12 @@ public sealed class BadInputTests
         await using var host = await FleetHost.StartAsync();
         using var first = await ConnectAsync(host);
         await SendAsync(first, Full("shellyplus1pm-0000000000ee"));
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline("shellyplus1pm-0000000000ee"), "first online");
+        await Poll.UntilAsync(() => host.Hub.IsOnline("shellyplus1pm-0000000000ee"), "first online");
         var firstClosed = ClosedWithAsync(first);
         using var second = await ConnectAsync(host);
         await SendAsync(second, Full("shellyplus1pm-0000000000ee"));
         Assert.Equal(DeviceHub.ClosedReplaced, await firstClosed);
-        await FleetHost.WaitUntil(() => host.Hub.Session("shellyplus1pm-0000000000ee") is { } s && s.FramesIn >= 0 && host.Hub.IsOnline("shellyplus1pm-0000000000ee"), "second online");
+        await Poll.UntilAsync(() => host.Hub.Session("shellyplus1pm-0000000000ee") is { } s && s.FramesIn >= 0 && host.Hub.IsOnline("shellyplus1pm-0000000000ee"), "second online");
         Assert.Equal(1, host.Registry.Count);
         Assert.Equal(1, host.Hub.ConnectionCount);
     }

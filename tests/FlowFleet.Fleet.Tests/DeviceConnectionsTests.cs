@@ -56,12 +56,12 @@ public sealed class DeviceConnectionsTests
         await fleet.StartAsync();
         var devices = fleet.Devices.ToArray();
         var id = devices[0].Id;
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(id) && host.Hub.IsOnline(devices[1].Id), "devices online");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(id) && host.Hub.IsOnline(devices[1].Id), "devices online");
         Assert.Equal(2, host.Hub.DirectConnections);
         Assert.NotNull(await host.Hub.CallAsync(id, "Switch.Set", new System.Text.Json.Nodes.JsonObject { ["id"] = 0, ["on"] = false }));
-        await FleetHost.WaitUntil(() => host.Registry.Get(id)!.StatusOf("switch:0")?["output"]?.GetValue<bool>() == false, "status merged");
+        await Poll.UntilAsync(() => host.Registry.Get(id)!.StatusOf("switch:0")?["output"]?.GetValue<bool>() == false, "status merged");
         // An idle device keeps no table of calls in flight.
-        await FleetHost.WaitUntil(() => host.Hub.Session(id)!.HasPendingTable == false, "pending-call table released");
+        await Poll.UntilAsync(() => host.Hub.Session(id)!.HasPendingTable == false, "pending-call table released");
 
         using var http = new HttpClient { BaseAddress = host.BaseUri };
         Assert.Equal("hello", await http.GetStringAsync(new Uri("/hello", UriKind.Relative)));
@@ -72,7 +72,7 @@ public sealed class DeviceConnectionsTests
 
         // The count follows disconnections.
         await fleet.Connections[1].DisposeAsync();
-        await FleetHost.WaitUntil(() => host.Hub.DirectConnections == 1, "direct count after a disconnect");
+        await Poll.UntilAsync(() => host.Hub.DirectConnections == 1, "direct count after a disconnect");
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed class DeviceConnectionsTests
         Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(answer, 0, read), StringComparison.Ordinal);
         var frame = """{"src":"shellyplus1pm-aabbccddee01","method":"NotifyFullStatus","params":{"ts":1,"switch:0":{"id":0,"output":true}}}""";
         await socket.SendAsync(Encoding.UTF8.GetBytes(frame), WebSocketMessageType.Text, true, CancellationToken.None);
-        await FleetHost.WaitUntil(() => host.Registry.Get("shellyplus1pm-aabbccddee01") is not null, "device registered from a piecemeal head");
+        await Poll.UntilAsync(() => host.Registry.Get("shellyplus1pm-aabbccddee01") is not null, "device registered from a piecemeal head");
         Assert.Equal(1, host.Hub.DirectConnections);
     }
 
@@ -143,8 +143,8 @@ public sealed class DeviceConnectionsTests
             }
         });
         await stream.WriteAsync(DeviceSocketTests.Frame(1, """{"src":"shellyplus1pm-aabbccddee02","method":"NotifyFullStatus","params":{"ts":1}}"""u8.ToArray()));
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline("shellyplus1pm-aabbccddee02") && host.Hub.IsOnline(answering), "both online");
-        await FleetHost.WaitUntil(() => !host.Hub.IsOnline("shellyplus1pm-aabbccddee02"), "silent device cut off after two ping intervals");
+        await Poll.UntilAsync(() => host.Hub.IsOnline("shellyplus1pm-aabbccddee02") && host.Hub.IsOnline(answering), "both online");
+        await Poll.UntilAsync(() => !host.Hub.IsOnline("shellyplus1pm-aabbccddee02"), "silent device cut off after two ping intervals");
         await reading;
         Assert.True(host.Hub.IsOnline(answering));
         // A ping frame (FIN + opcode 9, empty) was among what it was sent.
@@ -192,7 +192,7 @@ public sealed class DeviceConnectionsTests
         }
         await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim, firstIndex: 70);
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(fleet.Devices.Single().Id), "device online once a place is free");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(fleet.Devices.Single().Id), "device online once a place is free");
     }
 
     [Fact]
@@ -201,7 +201,7 @@ public sealed class DeviceConnectionsTests
         await using var host = await FleetHost.StartAsync(maxDirect: null);
         await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim, firstIndex: 50);
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(fleet.Devices.Single().Id), "device online through HTTP");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(fleet.Devices.Single().Id), "device online through HTTP");
         Assert.Equal(0, host.Hub.DirectConnections);
         Assert.NotNull(await host.Hub.CallAsync(fleet.Devices.Single().Id, "Shelly.GetDeviceInfo"));
     }

@@ -44,10 +44,10 @@ public sealed class DeviceIdentityTests
         await real.StartAsync();
         if (token is null)
         {
-            await FleetHost.WaitUntil(() => host.Registry.Get(id) is not null && host.Hub.Session(id) is not null, "real device pending");
+            await Poll.UntilAsync(() => host.Registry.Get(id) is not null && host.Hub.Session(id) is not null, "real device pending");
             await host.Hub.AcceptAsync(id);
         }
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(id) && host.Registry.Get(id)?.Model is not null, "real device admitted");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(id) && host.Registry.Get(id)?.Model is not null, "real device admitted");
         return (real, id);
     }
 
@@ -67,7 +67,7 @@ public sealed class DeviceIdentityTests
         // keeps its connection and its record.
         await using var anonymous = await RawClaimant.ConnectAsync(host.ShellyUrl, id, null);
         await using var wrongToken = await RawClaimant.ConnectAsync(host.ShellyUrl, id, other.Token);
-        await FleetHost.WaitUntil(() => host.Hub.Claims.Count(c => c.Id == id && c.Model == "IMPOSTOR") == 2, "both claims waiting, identified");
+        await Poll.UntilAsync(() => host.Hub.Claims.Count(c => c.Id == id && c.Model == "IMPOSTOR") == 2, "both claims waiting, identified");
         Assert.Equal(WebSocketState.Open, anonymous.State);
         Assert.Equal(WebSocketState.Open, wrongToken.State);
         Assert.Contains(host.Hub.Claims, c => c.Id == id && c.WithToken);
@@ -105,11 +105,11 @@ public sealed class DeviceIdentityTests
         var session = host.Hub.Session(id)!;
 
         await using var replacement = await RawClaimant.ConnectAsync(host.ShellyUrl, id, other.Token, model: "REPLACEMENT");
-        await FleetHost.WaitUntil(() => host.Hub.Claims.Any(c => c.Id == id && c.Model == "REPLACEMENT"), "claim waiting");
+        await Poll.UntilAsync(() => host.Hub.Claims.Any(c => c.Id == id && c.Model == "REPLACEMENT"), "claim waiting");
         Assert.True(await host.Hub.AcceptClaimAsync(host.Hub.Claims.Single().Key));
 
         // The operator's choice replaces the device's connection; the claimant's identity is read as the device's.
-        await FleetHost.WaitUntil(() => host.Registry.Get(id)?.Model == "REPLACEMENT", "identity read from the accepted claim");
+        await Poll.UntilAsync(() => host.Registry.Get(id)?.Model == "REPLACEMENT", "identity read from the accepted claim");
         Assert.True(session.IsClosed);
         Assert.NotSame(session, host.Hub.Session(id));
         Assert.True(host.Hub.IsOnline(id));
@@ -118,7 +118,7 @@ public sealed class DeviceIdentityTests
         Assert.DoesNotContain(host.Hub.Claims, c => c.Model == "REPLACEMENT");
 
         // The old device, coming back with the old token, is now the one that waits.
-        await FleetHost.WaitUntil(() => host.Hub.Claims.Any(c => c.Id == id && c.Model != "REPLACEMENT"), "the old device's reconnect waits as a claim");
+        await Poll.UntilAsync(() => host.Hub.Claims.Any(c => c.Id == id && c.Model != "REPLACEMENT"), "the old device's reconnect waits as a claim");
         Assert.Equal("REPLACEMENT", host.Registry.Get(id)!.Model);
         Assert.Equal(WebSocketState.Open, replacement.State);
     }
@@ -131,18 +131,18 @@ public sealed class DeviceIdentityTests
         var model = host.Registry.Get(id)!.Model;
         Assert.Equal("127.0.0.1", host.Registry.Get(id)!.BoundAddress);
         await real.DisposeAsync();
-        await FleetHost.WaitUntil(() => !host.Hub.IsOnline(id), "real device offline");
+        await Poll.UntilAsync(() => !host.Hub.IsOnline(id), "real device offline");
 
         // Another address with its id: a claim in the waiting room, not the device.
         await using var stranger = await RawClaimant.ConnectAsync(host.ShellyUrl, id, null, localAddress: "127.0.0.2");
-        await FleetHost.WaitUntil(() => host.Hub.Claims.Any(c => c.Id == id && c.Remote == "127.0.0.2" && c.Model == "IMPOSTOR"), "claim from another address");
+        await Poll.UntilAsync(() => host.Hub.Claims.Any(c => c.Id == id && c.Remote == "127.0.0.2" && c.Model == "IMPOSTOR"), "claim from another address");
         Assert.False(host.Hub.IsOnline(id));
         Assert.Equal(model, host.Registry.Get(id)!.Model);
         Assert.Equal(WebSocketState.Open, stranger.State);
 
         // From the address it was accepted at, it is the device again.
         await using var back = await RawClaimant.ConnectAsync(host.ShellyUrl, id, null, model: model!);
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(id), "reconnect from its own address");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(id), "reconnect from its own address");
         Assert.Equal(WebSocketState.Open, stranger.State);
     }
 

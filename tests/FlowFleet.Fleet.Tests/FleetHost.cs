@@ -86,20 +86,6 @@ public sealed class FleetHost : IAsyncDisposable
         return new FleetHost(app, dbPath, new Uri(address));
     }
 
-    /// <summary>Polls until the condition holds (fails the test after the timeout).</summary>
-    public static async Task WaitUntil(Func<bool> condition, string what, int timeoutMs = 10_000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail("Timed out waiting for: " + what);
-            }
-            await Task.Delay(25);
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();

@@ -37,7 +37,7 @@ public sealed class HubTests
         var result = await host.Hub.CallAsync(sim.Id, "switch.set", new JsonObject { ["id"] = 0, ["on"] = true });
         Assert.False(result!["was_on"]!.GetValue<bool>());
         Assert.True(sim.Status("switch:0")!["output"]!.GetValue<bool>());
-        await FleetHost.WaitUntil(() => { lock (state.Gate) { return state.Status["switch:0"]?["output"]?.GetValue<bool>() == true; } }, "status delta merged");
+        await Poll.UntilAsync(() => { lock (state.Gate) { return state.Status["switch:0"]?["output"]?.GetValue<bool>() == true; } }, "status delta merged");
 
         var error = await Assert.ThrowsAsync<ShellyRpcException>(() => host.Hub.CallAsync(sim.Id, "Switch.Set", new JsonObject { ["id"] = 7, ["on"] = true }));
         Assert.Equal(-105, error.Code);
@@ -65,7 +65,7 @@ public sealed class HubTests
             }
         });
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => { lock (deltas) { return deltas.Count >= 3; } }, "three status deltas");
+        await Poll.UntilAsync(() => { lock (deltas) { return deltas.Count >= 3; } }, "three status deltas");
         lock (deltas)
         {
             Assert.All(deltas.Skip(1), d => Assert.True(d["switch:0"]?["apower"]?.GetValue<double>() > 0));
@@ -97,15 +97,15 @@ public sealed class HubTests
             }
         });
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(sim.Id) && host.Registry.Get(sim.Id)!.Config is not null, "online");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(sim.Id) && host.Registry.Get(sim.Id)!.Config is not null, "online");
 
         var r = await host.Hub.CallAsync(sim.Id, "Input.SetConfig", new JsonObject { ["id"] = 2, ["config"] = new JsonObject { ["name"] = "Hall" } });
         Assert.False(r!["restart_required"]!.GetValue<bool>());
         var state = host.Registry.Get(sim.Id)!;
-        await FleetHost.WaitUntil(() => { lock (state.Gate) { return state.Config?["input:2"]?["name"]?.GetValue<string>() == "Hall"; } }, "config re-read after config_changed");
+        await Poll.UntilAsync(() => { lock (state.Gate) { return state.Config?["input:2"]?["name"]?.GetValue<string>() == "Hall"; } }, "config re-read after config_changed");
 
         sim.Press(1, "double_push");
-        await FleetHost.WaitUntil(() => { lock (events) { return events.Any(e => e.Method == "double_push" && e.Component == "input:1"); } }, "button event");
+        await Poll.UntilAsync(() => { lock (events) { return events.Any(e => e.Method == "double_push" && e.Component == "input:1"); } }, "button event");
         lock (events)
         {
             Assert.Contains(events, e => e.Method == "config_changed" && e.Component == "input:2");
@@ -130,11 +130,11 @@ public sealed class HubTests
             }
         });
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => host.Hub.IsOnline(sim.Id), "online");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(sim.Id), "online");
         var check = await host.Hub.CallAsync(sim.Id, "Shelly.CheckForUpdate");
         Assert.Equal("1.5.0", check!["stable"]!["version"]!.GetValue<string>());
         Assert.Null(await host.Hub.CallAsync(sim.Id, "Shelly.Update", new JsonObject { ["stage"] = "stable" }));
-        await FleetHost.WaitUntil(() => host.Registry.Get(sim.Id)!.FirmwareVersion == "1.5.0" && host.Hub.IsOnline(sim.Id), "reconnected with 1.5.0");
+        await Poll.UntilAsync(() => host.Registry.Get(sim.Id)!.FirmwareVersion == "1.5.0" && host.Hub.IsOnline(sim.Id), "reconnected with 1.5.0");
         lock (progress)
         {
             Assert.Equal([20, 40, 60, 80, 100], progress);
@@ -156,7 +156,7 @@ public sealed class HubTests
             }
         });
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => { lock (kinds) { return kinds.Count(k => k == DeviceEventKind.Connect) >= 2; } }, "woke up twice", 15_000);
+        await Poll.UntilAsync(() => { lock (kinds) { return kinds.Count(k => k == DeviceEventKind.Connect) >= 2; } }, "woke up twice", 15_000);
         lock (kinds)
         {
             Assert.Contains(DeviceEventKind.Disconnect, kinds);
@@ -177,7 +177,7 @@ public sealed class HubTests
         var sim = fleet.Devices.Single();
         Assert.Equal(id, sim.Id);
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => sim.Status("light:0")!["output"]!.GetValue<bool>() && sim.Config("light:0")!["name"]?.GetValue<string>() == "Desk", "desired state applied");
+        await Poll.UntilAsync(() => sim.Status("light:0")!["output"]!.GetValue<bool>() && sim.Config("light:0")!["name"]?.GetValue<string>() == "Desk", "desired state applied");
         Assert.Equal(30, sim.Status("light:0")!["brightness"]!.GetValue<int>());
     }
 
@@ -187,7 +187,7 @@ public sealed class HubTests
         await using var host = await FleetHost.StartAsync();
         await using var fleet = new SimFleet(host.ShellyUrl, 30, "plus1pm", FleetHost.FastSim);
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => host.Hub.OnlineCount == 30, "30 online");
+        await Poll.UntilAsync(() => host.Hub.OnlineCount == 30, "30 online");
         var results = await Rpc.FleetRpc.CallManyAsync(host.Hub, fleet.Devices.Select(d => d.Id).ToList(), "Switch.Set", new JsonObject { ["id"] = 0, ["on"] = true });
         Assert.Equal(30, results.Count(r => r.Ok));
         Assert.All(fleet.Devices, d => Assert.True(d.Status("switch:0")!["output"]!.GetValue<bool>()));

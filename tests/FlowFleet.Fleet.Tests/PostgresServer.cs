@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace FlowFleet.Fleet.Tests;
@@ -61,7 +59,7 @@ public sealed class PostgresServer
             await RunAsync("chown", ["-R", "postgres:postgres", root]);
         }
         await RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], asRoot);
-        var port = FreePort();
+        var port = Loopback.FreePort();
         await RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-l", Path.Combine(root, "log"), "-w", "-o",
             $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start"], asRoot);
         var server = new PostgresServer(bin, data, port);
@@ -83,13 +81,6 @@ public sealed class PostgresServer
         catch (IOException)
         {
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static Process Start(string file, IEnumerable<string> args, bool asPostgres = false)

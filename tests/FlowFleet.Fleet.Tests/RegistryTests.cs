@@ -25,7 +25,7 @@ public sealed class RegistryTests
             await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus2pm-cover", FleetHost.FastSim);
             id = fleet.Devices.Single().Id;
             await fleet.StartAsync();
-            await FleetHost.WaitUntil(() => host.Hub.IsOnline(id) && host.Registry.Get(id)!.Config is not null, "online");
+            await Poll.UntilAsync(() => host.Hub.IsOnline(id) && host.Registry.Get(id)!.Config is not null, "online");
             await host.Registry.CreateGroupAsync("blinds");
             await host.Registry.SetMembershipAsync("blinds", id, true);
             await host.Registry.SetTagsAsync(id, ["south", "floor-1"]);
@@ -77,7 +77,7 @@ public sealed class RegistryTests
         await using var host = await FleetHost.StartAsync(postgres: await DatabaseAsync(provider));
         await using var fleet = new SimFleet(host.ShellyUrl, 12, "mix", FleetHost.FastSim);
         await fleet.StartAsync();
-        await FleetHost.WaitUntil(() => host.Registry.All.Count(d => d.Model is not null) >= 11, "devices identified");
+        await Poll.UntilAsync(() => host.Registry.All.Count(d => d.Model is not null) >= 11, "devices identified");
         var (plugs, total) = host.Registry.Query(new DeviceQuery { Model = "Plus1PM", Limit = 2, Sort = "-id" });
         Assert.Equal(5, total);
         Assert.Equal(2, plugs.Count);

@@ -116,7 +116,7 @@ public sealed class StatusLimitsTests
             await ws.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
         }
         await ws.SendAsync(Encoding.UTF8.GetBytes("""{"src":"ID","method":"NotifyStatus","params":{"last:0":{"v":1}}}""".Replace("ID", id, StringComparison.Ordinal)), WebSocketMessageType.Text, true, CancellationToken.None);
-        await FleetHost.WaitUntil(() => host.Registry.Get(id)?.HasStatus("last:0") == true, "the last frame handled");
+        await Poll.UntilAsync(() => host.Registry.Get(id)?.HasStatus("last:0") == true, "the last frame handled");
         var state = host.Registry.Get(id)!;
         lock (state.Gate)
         {

@@ -64,7 +64,7 @@ public sealed class DeviceClaimApiTests
         var (first, firstClosed) = await ClaimAsync(s, id);
         using var firstSocket = first;
         JsonObject pending = [];
-        await FleetApiTests.WaitUntil(async () => (pending = (await admin.GetFromJsonAsync<JsonObject>("/api/devices/pending"))!)["claims"]!.AsArray().Count == 1, "claim listed");
+        await Poll.UntilAsync(async () => (pending = (await admin.GetFromJsonAsync<JsonObject>("/api/devices/pending"))!)["claims"]!.AsArray().Count == 1, "claim listed");
         var claim = pending["claims"]![0]!;
         Assert.Equal(id, claim["id"]!.GetValue<string>());
         Assert.Equal("claims the id of an existing device", claim["note"]!.GetValue<string>());
@@ -79,7 +79,7 @@ public sealed class DeviceClaimApiTests
 
         // A claim from an address that was not denied is listed again; accepting it replaces the device's connection.
         await using var fromElsewhere = await ConnectFromAsync(s, "127.0.0.2", id);
-        await FleetApiTests.WaitUntil(async () => (pending = (await admin.GetFromJsonAsync<JsonObject>("/api/devices/pending"))!)["claims"]!.AsArray().Count == 1, "second claim listed");
+        await Poll.UntilAsync(async () => (pending = (await admin.GetFromJsonAsync<JsonObject>("/api/devices/pending"))!)["claims"]!.AsArray().Count == 1, "second claim listed");
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync($"/api/devices/claims/{pending["claims"]![0]!["key"]}/accept", null)).StatusCode);
         Assert.True(session.IsClosed);
         Assert.Equal("127.0.0.2", hub.Session(id)!.RemoteAddress);

@@ -15,21 +15,8 @@ public sealed class FleetApiTests
 {
     internal static readonly SimOptions FastSim = new() { MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1), ReportInterval = TimeSpan.FromMilliseconds(300) };
 
-    internal static async Task WaitUntil(Func<Task<bool>> condition, string what, int timeoutMs = 10_000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail("Timed out waiting for: " + what);
-            }
-            await Task.Delay(50);
-        }
-    }
-
     internal static Task WaitOnline(ServerFixture s, int count) =>
-        WaitUntil(() => Task.FromResult(s.App.Services.GetRequiredService<DeviceHub>().OnlineCount >= count), $"{count} devices online");
+        Poll.UntilAsync(() => Task.FromResult(s.App.Services.GetRequiredService<DeviceHub>().OnlineCount >= count), $"{count} devices online");
 
     [Fact]
     public async Task Devices_connect_directly_unless_the_setting_turns_it_off()
@@ -82,7 +69,7 @@ public sealed class FleetApiTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, offline.StatusCode);
 
         var audit = await admin.GetFromJsonAsync<JsonArray>($"/api/audit?device={plug}");
-        await WaitUntil(async () => (await admin.GetFromJsonAsync<JsonArray>($"/api/audit?device={plug}"))!.Any(a => a!["method"]!.GetValue<string>() == "Switch.Set" && a["user"]!.GetValue<string>() == "admin"), "audit row");
+        await Poll.UntilAsync(async () => (await admin.GetFromJsonAsync<JsonArray>($"/api/audit?device={plug}"))!.Any(a => a!["method"]!.GetValue<string>() == "Switch.Set" && a["user"]!.GetValue<string>() == "admin"), "audit row");
         Assert.NotNull(audit);
     }
 
@@ -127,7 +114,7 @@ public sealed class FleetApiTests
         await using var fleet = new SimFleet(s.ShellyUrl, 1, "plus1pm", FastSim);
         var id = fleet.Devices.Single().Id;
         await fleet.StartAsync();
-        await WaitUntil(async () => (await admin.GetFromJsonAsync<JsonObject>("/api/devices/pending"))!["total"]!.GetValue<int>() == 1, "pending");
+        await Poll.UntilAsync(async () => (await admin.GetFromJsonAsync<JsonObject>("/api/devices/pending"))!["total"]!.GetValue<int>() == 1, "pending");
         Assert.Equal(0, (await admin.GetFromJsonAsync<JsonObject>("/api/devices"))!["total"]!.GetValue<int>());
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/devices/{id}/accept", null)).StatusCode);
         var list = await admin.GetFromJsonAsync<JsonObject>("/api/devices");
@@ -199,7 +186,7 @@ public sealed class FleetApiTests
         Task Send(string json) => ws.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, CancellationToken.None);
         async Task<List<JsonObject>> Answers(object id, int count)
         {
-            await WaitUntil(() => { lock (inbox) { return Task.FromResult(inbox.Count(f => f["id"]?.ToJsonString() == System.Text.Json.JsonSerializer.Serialize(id)) >= count); } }, $"answer {id}");
+            await Poll.UntilAsync(() => { lock (inbox) { return Task.FromResult(inbox.Count(f => f["id"]?.ToJsonString() == System.Text.Json.JsonSerializer.Serialize(id)) >= count); } }, $"answer {id}");
             lock (inbox)
             {
                 return inbox.Where(f => f["id"]?.ToJsonString() == System.Text.Json.JsonSerializer.Serialize(id)).ToList();
@@ -222,9 +209,9 @@ public sealed class FleetApiTests
         Assert.Equal(2, many.Count(a => a["result"] is not null));
         Assert.Equal(-32600, many.Single(a => a["error"] is not null)["error"]!["code"]!.GetValue<int>());
 
-        await WaitUntil(() => { lock (inbox) { return Task.FromResult(inbox.Any(f => f["method"]?.GetValue<string>() == "Shelly.Status" && f["params"]!["shellyID"]!.GetValue<string>() == ids[0])); } }, "status push");
+        await Poll.UntilAsync(() => { lock (inbox) { return Task.FromResult(inbox.Any(f => f["method"]?.GetValue<string>() == "Shelly.Status" && f["params"]!["shellyID"]!.GetValue<string>() == ids[0])); } }, "status push");
         await Send("not json");
-        await WaitUntil(() => { lock (inbox) { return Task.FromResult(inbox.Any(f => f["error"]?["code"]?.GetValue<int>() == -32700)); } }, "parse error answer");
+        await Poll.UntilAsync(() => { lock (inbox) { return Task.FromResult(inbox.Any(f => f["error"]?["code"]?.GetValue<int>() == -32700)); } }, "parse error answer");
         await ws.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
         await reader.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(WebSocketCloseStatus.NormalClosure, ws.CloseStatus);

@@ -238,7 +238,7 @@ public sealed class FleetManagerTests
         Assert.Equal(HttpStatusCode.BadGateway, deviceError.StatusCode);
         Assert.Equal("device", (await deviceError.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["source"]!.GetValue<string>());
         await fleet.Connections.Single().DisposeAsync();
-        await WaitUntil(() => Task.FromResult(s.App.Services.GetRequiredService<FlowFleet.Fleet.Hub.DeviceHub>().OnlineCount == 0), "offline");
+        await Poll.UntilAsync(() => Task.FromResult(s.App.Services.GetRequiredService<FlowFleet.Fleet.Hub.DeviceHub>().OnlineCount == 0), "offline");
         var offline = await admin.PostAsJsonAsync($"/api/devices/{id}/rpc", new { method = "Shelly.GetStatus" });
         Assert.Equal(HttpStatusCode.ServiceUnavailable, offline.StatusCode);
         Assert.Equal("flowfleet", (await offline.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["source"]!.GetValue<string>());

@@ -77,7 +77,7 @@ public sealed class FleetNodeTests
 
         public async Task InjectAsync(string id) => Assert.Equal(HttpStatusCode.OK, (await Admin.PostAsync($"/red/inject/{id}", null)).StatusCode);
 
-        public Task WaitOut(int count) => FleetApiTests.WaitUntil(() => Task.FromResult(Out.Count >= count), $"{count} collected messages");
+        public Task WaitOut(int count) => Poll.UntilAsync(() => Task.FromResult(Out.Count >= count), $"{count} collected messages");
 
         public async ValueTask DisposeAsync()
         {
@@ -123,7 +123,7 @@ public sealed class FleetNodeTests
         await rig.InjectAsync("go");
         await rig.WaitOut(1);
         Assert.True(rig.Out[0]!["payload"]![0]!["ok"]!.GetValue<bool>(), rig.Out.ToJsonString());
-        await FleetApiTests.WaitUntil(() => Task.FromResult(cover.Status("cover:0")!["current_pos"]!.GetValue<int>() == 30), "cover at 30%");
+        await Poll.UntilAsync(() => Task.FromResult(cover.Status("cover:0")!["current_pos"]!.GetValue<int>() == 30), "cover at 30%");
     }
 
     [Fact]
@@ -172,7 +172,7 @@ public sealed class FleetNodeTests
         var source = rig.Fleet.Devices.First();
         await rig.Server.App.Services.GetRequiredService<FlowFleet.Fleet.Hub.DeviceHub>().CallAsync(source.Id, "Switch.SetConfig",
             new JsonObject { ["id"] = 0, ["config"] = new JsonObject { ["in_mode"] = "detached", ["name"] = "Pump" } });
-        await FleetApiTests.WaitUntil(() => Task.FromResult(rig.Registry.Get(source.Id)!.Config!["switch:0"]!["in_mode"]!.GetValue<string>() == "detached"), "source config re-read");
+        await Poll.UntilAsync(() => Task.FromResult(rig.Registry.Get(source.Id)!.Config!["switch:0"]!["in_mode"]!.GetValue<string>() == "detached"), "source config re-read");
         await rig.DeployAsync(Inject("copy", "apply"), Node("apply", "apply config", new { targetType = "all", source = "device", sourceDevice = source.Id, components = "switch:0" }), Collect());
         await rig.InjectAsync("copy");
         await rig.WaitOut(1);
@@ -232,14 +232,14 @@ public sealed class FleetNodeTests
         fleet["shellyplus1pm-c0ffee000001"].Call("Switch.Set", new JsonObject { ["id"] = 0, ["on"] = true });
         await fleet.StartAsync();
         await FleetApiTests.WaitOnline(s, 11);
-        await FleetApiTests.WaitUntil(() => Task.FromResult(!heavy.Status("switch:0")!["output"]!.GetValue<bool>()), "plug above 2 kW switched off");
+        await Poll.UntilAsync(() => Task.FromResult(!heavy.Status("switch:0")!["output"]!.GetValue<bool>()), "plug above 2 kW switched off");
         Assert.True(fleet["shellyplus1pm-c0ffee000001"].Status("switch:0")!["output"]!.GetValue<bool>());
 
         var light = fleet["shellypluswdus-c0ffee000007"];
         Assert.False(light.Status("light:0")!["output"]!.GetValue<bool>());
         fleet["shellyplusi4-c0ffee00000a"].Press(2);
-        await FleetApiTests.WaitUntil(() => Task.FromResult(light.Status("light:0")!["output"]!.GetValue<bool>()), "button toggled the light");
+        await Poll.UntilAsync(() => Task.FromResult(light.Status("light:0")!["output"]!.GetValue<bool>()), "button toggled the light");
 
-        await FleetApiTests.WaitUntil(async () => (await admin.GetFromJsonAsync<JsonArray>("/api/tables/energy"))!.Count >= 2, "energy rows");
+        await Poll.UntilAsync(async () => (await admin.GetFromJsonAsync<JsonArray>("/api/tables/energy"))!.Count >= 2, "energy rows");
     }
 }

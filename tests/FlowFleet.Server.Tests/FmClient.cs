@@ -58,7 +58,7 @@ public sealed class FmClient : IAsyncDisposable
     /// <summary>Waits for <paramref name="count"/> frames matching, returns them.</summary>
     public async Task<List<JsonObject>> WaitAsync(Func<JsonObject, bool> match, string what, int count = 1, int timeoutMs = 10_000)
     {
-        await FleetApiTests.WaitUntil(() => Task.FromResult(Frames(match).Count >= count), what, timeoutMs);
+        await Poll.UntilAsync(() => Task.FromResult(Frames(match).Count >= count), what, timeoutMs);
         return Frames(match);
     }
 

@@ -55,7 +55,7 @@ public sealed class IdleSocketDrillTests
                 anonymous.Add(ws);
             }
             var hub = s.App.Services.GetRequiredService<CommsHub>();
-            await FleetApiTests.WaitUntil(() => Task.FromResult(hub.ConnectionCount <= CommsHub.MaxAnonymous), "anonymous comms sockets capped");
+            await Poll.UntilAsync(() => Task.FromResult(hub.ConnectionCount <= CommsHub.MaxAnonymous), "anonymous comms sockets capped");
 
             var token = await s.TokenAsync();
             using var admin = new ClientWebSocket();

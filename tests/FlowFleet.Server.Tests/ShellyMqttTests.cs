@@ -19,13 +19,13 @@ public sealed class ShellyMqttTests
 {
     private static async Task<(ServerFixture Server, int Port)> StartAsync(params string[] extra)
     {
-        var port = TestBrokers.FreePort();
+        var port = Loopback.FreePort();
         var s = await ServerFixture.StartAsync(extraArgs: [.. extra, "--Mqtt:Broker:Enabled", "true", "--Mqtt:Broker:Address", "127.0.0.1", "--Mqtt:Broker:Port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         return (s, port);
     }
 
     private static async Task WaitOnline(ServerFixture s, IEnumerable<string> ids) =>
-        await FleetApiTests.WaitUntil(() => Task.FromResult(ids.All(s.App.Services.GetRequiredService<DeviceHub>().IsOnline)), "devices online", 20_000);
+        await Poll.UntilAsync(() => Task.FromResult(ids.All(s.App.Services.GetRequiredService<DeviceHub>().IsOnline)), "devices online", 20_000);
 
     [Fact]
     public async Task Mqtt_and_websocket_devices_are_admitted_shown_and_answer_mass_rpc_side_by_side()
@@ -57,7 +57,7 @@ public sealed class ShellyMqttTests
         Assert.All(mqtt.Devices.Concat(ws.Devices), d => Assert.True(d.Status("switch:0")!["output"]!.GetValue<bool>()));
         // Status pushed by the device (NotifyStatus on <id>/events/rpc) reaches the registry.
         var device = mqtt.Devices.First();
-        await FleetApiTests.WaitUntil(() => Task.FromResult(registry.Get(device.Id)!.StatusOf("switch:0").Field("output")?.GetValue<bool>() == true), "reported switch state");
+        await Poll.UntilAsync(() => Task.FromResult(registry.Get(device.Id)!.StatusOf("switch:0").Field("output")?.GetValue<bool>() == true), "reported switch state");
 
         // An RPC error from an MQTT device comes back as from a websocket device.
         using var bad = await admin.PostAsJsonAsync($"/api/devices/{device.Id}/rpc", new { method = "Switch.Set", @params = new { id = 9, on = true } });
@@ -65,7 +65,7 @@ public sealed class ShellyMqttTests
 
         // The device goes away (its will or an online=false): offline in the registry.
         await mqtt.MqttConnections[0].DisposeAsync();
-        await FleetApiTests.WaitUntil(() => Task.FromResult(!s.App.Services.GetRequiredService<DeviceHub>().IsOnline(device.Id)), "the MQTT device offline");
+        await Poll.UntilAsync(() => Task.FromResult(!s.App.Services.GetRequiredService<DeviceHub>().IsOnline(device.Id)), "the MQTT device offline");
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public sealed class ShellyMqttTests
         await mqtt.StartAsync();
         var id = mqtt.Devices.Single().Id;
         var registry = s.App.Services.GetRequiredService<DeviceRegistry>();
-        await FleetApiTests.WaitUntil(() => Task.FromResult(registry.Get(id)?.Admission == AdmissionStates.Pending), "the device pending");
+        await Poll.UntilAsync(() => Task.FromResult(registry.Get(id)?.Admission == AdmissionStates.Pending), "the device pending");
         using var admin = await s.AdminAsync();
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/devices/{id}/accept", null)).StatusCode);
         await WaitOnline(s, [id]);
@@ -122,7 +122,7 @@ public sealed class ShellyMqttTests
             """;
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync("/red/flows", AuthTests.Json(flow))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/red/inject/go", null)).StatusCode);
-        await FleetApiTests.WaitUntil(() => Task.FromResult(mqtt.Devices.Concat(ws.Devices).All(d => d.Status("switch:0")!["output"]!.GetValue<bool>())), "every switch toggled on");
+        await Poll.UntilAsync(() => Task.FromResult(mqtt.Devices.Concat(ws.Devices).All(d => d.Status("switch:0")!["output"]!.GetValue<bool>())), "every switch toggled on");
     }
 
     [Fact]
@@ -179,11 +179,11 @@ public sealed class ShellyMqttTests
             Assert.True(broker.IsRunning);
             Assert.NotEqual(port, broker.Port);
             var demo = app.Services.GetRequiredService<DemoDevices>();
-            await FleetApiTests.WaitUntil(() => Task.FromResult(demo.MqttFleet is not null), "the demo's MQTT devices", 20_000);
+            await Poll.UntilAsync(() => Task.FromResult(demo.MqttFleet is not null), "the demo's MQTT devices", 20_000);
             var hub = app.Services.GetRequiredService<DeviceHub>();
             var ids = demo.MqttFleet!.Devices.Select(d => d.Id).ToList();
             Assert.Equal(DemoDevices.MqttDeviceCount, ids.Count);
-            await FleetApiTests.WaitUntil(() => Task.FromResult(ids.All(hub.IsOnline)), "demo MQTT devices online", 20_000);
+            await Poll.UntilAsync(() => Task.FromResult(ids.All(hub.IsOnline)), "demo MQTT devices online", 20_000);
             Assert.All(ids, id => Assert.Equal("mqtt", hub.Session(id)!.Transport));
         }
         finally

@@ -17,7 +17,7 @@ public sealed class BleProvisioningTests
         var found = new List<BleDevice>();
         ble.DeviceFound += d => { lock (found) { found.Add(d); } };
         await ble.StartScanAsync();
-        await FleetHost.WaitUntil(() => ble.InRange().Count == 3, "3 devices in range");
+        await Poll.UntilAsync(() => ble.InRange().Count == 3, "3 devices in range");
         Assert.All(ble.InRange(), d => Assert.False(d.Provisioned));
         Assert.Equal(3, found.Count);
         // Unprovisioned devices stay off the network.
@@ -36,7 +36,7 @@ public sealed class BleProvisioningTests
         }
         Assert.Equal(host.ShellyUrl, devices[0].Device.OutboundServer);
         Assert.Equal("Lab", devices[0].Device.Config("wifi")!["sta"]!["ssid"]!.GetValue<string>());
-        await FleetHost.WaitUntil(() => ble.InRange().All(d => d.Provisioned && d.Online), "the in-range list knows them");
+        await Poll.UntilAsync(() => ble.InRange().All(d => d.Provisioned && d.Online), "the in-range list knows them");
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class BleProvisioningTests
         var device = adapter.AddUnprovisioned(1, network: ("Lab", "right"))[0];
         await using var ble = new BleService([adapter], host.Registry, host.Hub);
         await ble.StartScanAsync();
-        await FleetHost.WaitUntil(() => ble.InRange().Count == 1, "in range");
+        await Poll.UntilAsync(() => ble.InRange().Count == 1, "in range");
         var provisioner = new BleProvisioner(ble, host.Hub) { DefaultServerUrl = host.ShellyUrl };
         var wrong = await provisioner.ProvisionAsync(new BleProvisionRequest(device.Address, "Lab", "wrong") { ConnectTimeout = TimeSpan.FromSeconds(3) });
         Assert.False(wrong.Ok);
@@ -76,7 +76,7 @@ public sealed class BleProvisioningTests
         var b = far.Add(new SimDevice(SimProfile.Plus1PM, 1, macPrefix: "D00D00"), -85);
         await using var ble = new BleService([near, far]);
         await ble.StartScanAsync();
-        await FleetHost.WaitUntil(() => ble.InRange() is [{ Sightings.Count: 2 }], "both adapters hear it");
+        await Poll.UntilAsync(() => ble.InRange() is [{ Sightings.Count: 2 }], "both adapters hear it");
         var d = ble.InRange()[0];
         Assert.Equal("near", d.Best!.Adapter);
         var (_, via) = await ble.CallAsync(d.Address, "Shelly.GetDeviceInfo", null);

@@ -21,7 +21,7 @@ public sealed class BlueZAdapterTests
         Assert.Equal(BleAdapterState.Scanning, adapter.Status.State);
 
         var path = await bluez.AddShellyAsync("C0:49:EF:88:73:EA", "C049EF8873E8", -48);
-        await FleetHost.WaitUntil(() => ble.InRange() is [{ Info.ModelId: 0x1001 }], "the advertisement with Shelly data");
+        await Poll.UntilAsync(() => ble.InRange() is [{ Info.ModelId: 0x1001 }], "the advertisement with Shelly data");
         var device = ble.InRange()[0];
         Assert.Equal("C0:49:EF:88:73:E8", device.Info.Mac);
         Assert.Equal(ShellyBleFlags.Discoverable | ShellyBleFlags.RpcEnabled, device.Info.Flags);

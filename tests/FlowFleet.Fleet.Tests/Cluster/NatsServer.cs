@@ -23,7 +23,7 @@ public sealed class NatsServer : IAsyncDisposable
             ?? throw new InvalidOperationException("nats-server is not installed (./test.sh installs it: apt-get install -y nats-server)");
         for (var attempt = 0; ; attempt++)
         {
-            var port = FreePort();
+            var port = Loopback.FreePort();
             var process = Process.Start(new ProcessStartInfo(binary, ["-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
             {
                 RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
@@ -54,13 +54,6 @@ public sealed class NatsServer : IAsyncDisposable
                 throw new InvalidOperationException("nats-server did not start");
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -32,7 +32,7 @@ public sealed class BleApiTests
         await using var _ = s;
         using var __ = admin;
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync("/api/ble/scan", new { action = "start" })).StatusCode);
-        await FleetApiTests.WaitUntil(async () => (await Json(await admin.GetAsync("/api/ble/devices")))["total"]!.GetValue<int>() == 2, "2 devices in range");
+        await Poll.UntilAsync(async () => (await Json(await admin.GetAsync("/api/ble/devices")))["total"]!.GetValue<int>() == 2, "2 devices in range");
         var adapters = await Json(await admin.GetAsync("/api/ble/adapters"));
         var sim = adapters["items"]!.AsArray().Single(a => a!["name"]!.GetValue<string>() == "sim-test")!;
         Assert.Equal("Scanning", sim["state"]!.GetValue<string>());
@@ -55,7 +55,7 @@ public sealed class BleApiTests
         Assert.All(adapter.Devices, d => Assert.True(hub.IsOnline(d.Device.Id), d.Device.Id + " admitted and online"));
         var devices = await Json(await admin.GetAsync("/api/devices"));
         Assert.Equal(2, devices["total"]!.GetValue<int>());
-        await FleetApiTests.WaitUntil(async () => (await Json(await admin.GetAsync("/api/ble/devices")))["items"]!.AsArray().All(d => d!["provisioned"]!.GetValue<bool>()), "listed as provisioned");
+        await Poll.UntilAsync(async () => (await Json(await admin.GetAsync("/api/ble/devices")))["items"]!.AsArray().All(d => d!["provisioned"]!.GetValue<bool>()), "listed as provisioned");
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public sealed class BleApiTests
         using var ws = new ClientWebSocket();
         await ws.ConnectAsync(new Uri($"ws://{s.BaseUri.Authority}/client?access_token={await s.TokenAsync()}"), CancellationToken.None);
         Assert.True((await CallAsync(ws, 1, "Ble.Scan", new JsonObject()))["result"]!["scanning"]!.GetValue<bool>());
-        await FleetApiTests.WaitUntil(async () => (await CallAsync(ws, 2, "Ble.List", new JsonObject()))["result"]!["items"]!.AsArray().Count == 1, "in range over /client");
+        await Poll.UntilAsync(async () => (await CallAsync(ws, 2, "Ble.List", new JsonObject()))["result"]!["items"]!.AsArray().Count == 1, "in range over /client");
         var call = await CallAsync(ws, 3, "Ble.Call", new JsonObject { ["device"] = adapter.Devices[0].Address, ["method"] = "Sys.GetConfig" });
         Assert.NotNull(call["result"]!["result"]!["device"]);
         var bad = await CallAsync(ws, 4, "Ble.Call", new JsonObject { ["device"] = "nope", ["method"] = "Sys.GetConfig" });
@@ -118,10 +118,10 @@ public sealed class BleApiTests
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync("/red/flows", AuthTests.Json(flow.ToJsonString()))).StatusCode);
         Assert.DoesNotContain("lab-pass-1", await File.ReadAllTextAsync(Path.Combine(s.DataDir, "flows.json")), StringComparison.Ordinal);
         Assert.DoesNotContain("lab-pass-1", await File.ReadAllTextAsync(Path.Combine(s.DataDir, "flows_cred.json")), StringComparison.Ordinal);
-        await FleetApiTests.WaitUntil(() => Task.FromResult(s.App.Services.GetRequiredService<BleService>().InRange().Count == 1), "in range");
+        await Poll.UntilAsync(() => Task.FromResult(s.App.Services.GetRequiredService<BleService>().InRange().Count == 1), "in range");
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/red/inject/go", null)).StatusCode);
         var global = s.App.Services.GetRequiredService<ContextManager>().Scope("global");
-        await FleetApiTests.WaitUntil(() => Task.FromResult(global.Get("out") is JsonObject), "the node's result", 40_000);
+        await Poll.UntilAsync(() => Task.FromResult(global.Get("out") is JsonObject), "the node's result", 40_000);
         var result = (JsonObject)global.Get("out")!;
         Assert.True(result["ok"]!.GetValue<bool>(), result.ToJsonString());
         Assert.Equal(adapter.Devices[0].Device.Id, result["id"]!.GetValue<string>());
@@ -162,7 +162,7 @@ public sealed class BleApiTests
             """)!;
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync("/red/flows", AuthTests.Json(flow.ToJsonString()))).StatusCode);
         var global = s.App.Services.GetRequiredService<ContextManager>().Scope("global");
-        await FleetApiTests.WaitUntil(() => Task.FromResult(global.Get("found") is JsonArray { Count: 2 }), "both devices found by the discover node");
+        await Poll.UntilAsync(() => Task.FromResult(global.Get("found") is JsonArray { Count: 2 }), "both devices found by the discover node");
         var found = (JsonArray)global.Get("found")!;
         Assert.Equal(adapter.Devices.Select(d => d.Device.Id).Order(), found.Select(f => f!["topic"]!.GetValue<string>()).Order());
         Assert.All(found, f =>
@@ -173,7 +173,7 @@ public sealed class BleApiTests
             Assert.Equal("5", f["payload"]!["flags"]!.ToJsonString());
         });
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/red/inject/go", null)).StatusCode);
-        await FleetApiTests.WaitUntil(() => Task.FromResult(global.Get("rpc") is JsonObject), "the rpc node's answer");
+        await Poll.UntilAsync(() => Task.FromResult(global.Get("rpc") is JsonObject), "the rpc node's answer");
         Assert.False(((JsonObject)global.Get("rpc")!)["payload"]!["was_on"]!.GetValue<bool>());
         Assert.True(target.Device.Status("switch:0")!["output"]!.GetValue<bool>());
         Assert.False(adapter.Devices[0].Device.Status("switch:0")!["output"]!.GetValue<bool>());

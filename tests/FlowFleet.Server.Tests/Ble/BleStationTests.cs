@@ -39,9 +39,9 @@ public sealed class BleStationTests
         var runs = new[] { near.RunAsync(stop.Token), far.RunAsync(stop.Token) };
         try
         {
-            await FleetApiTests.WaitUntil(async () => (await (await admin.GetAsync("/api/ble/stations")).Content.ReadFromJsonAsync<JsonArray>())!.Count == 2, "two stations connected");
+            await Poll.UntilAsync(async () => (await (await admin.GetAsync("/api/ble/stations")).Content.ReadFromJsonAsync<JsonArray>())!.Count == 2, "two stations connected");
             Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync("/api/ble/scan", new { action = "start" })).StatusCode);
-            await FleetApiTests.WaitUntil(async () => (await Json(await admin.GetAsync("/api/ble/devices")))["items"]!.AsArray() is [{ } d] && d["sightings"]!.AsArray().Count == 2,
+            await Poll.UntilAsync(async () => (await Json(await admin.GetAsync("/api/ble/devices")))["items"]!.AsArray() is [{ } d] && d["sightings"]!.AsArray().Count == 2,
                 "the device heard by both stations");
             var seen = (await Json(await admin.GetAsync("/api/ble/devices")))["items"]![0]!;
             Assert.Equal("station:near", seen["station"]!.GetValue<string>());
@@ -61,12 +61,12 @@ public sealed class BleStationTests
             // A drop: the station comes back by itself (backoff) and is scanning again.
             var hub = s.App.Services.GetRequiredService<BleStationHub>();
             Assert.True(await hub.DisconnectAsync("near"));
-            await FleetApiTests.WaitUntil(() => Task.FromResult(near.Sessions >= 2 && hub.Stations.Any(x => x.Station == "near" && x.Status.Usable)), "near reconnected");
-            await FleetApiTests.WaitUntil(async () => (await Json(await admin.GetAsync("/api/ble/devices")))["items"]![0]!["station"]!.GetValue<string>() == "station:near", "near hears it again");
+            await Poll.UntilAsync(() => Task.FromResult(near.Sessions >= 2 && hub.Stations.Any(x => x.Station == "near" && x.Status.Usable)), "near reconnected");
+            await Poll.UntilAsync(async () => (await Json(await admin.GetAsync("/api/ble/devices")))["items"]![0]!["station"]!.GetValue<string>() == "station:near", "near hears it again");
 
             // Revoking a token disconnects its station, and it is refused from then on.
             Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/ble/stations/tokens/{farToken["id"]!.GetValue<string>()}")).StatusCode);
-            await FleetApiTests.WaitUntil(() => Task.FromResult(hub.Stations.All(x => x.Station != "far") && !far.Connected), "far gone");
+            await Poll.UntilAsync(() => Task.FromResult(hub.Stations.All(x => x.Station != "far") && !far.Connected), "far gone");
             var sessions = far.Sessions;
             Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync("/api/ble/stations/tokens/nope")).StatusCode);
             using var refused = new ClientWebSocket();
@@ -127,10 +127,10 @@ public sealed class BleStationTests
         var run = FlowFleet.Server.Cli.CliCommands.Build(args, output, output).Parse(args).InvokeAsync(null, stop.Token);
         try
         {
-            await FleetApiTests.WaitUntil(async () => (await (await admin.GetAsync("/api/ble/stations")).Content.ReadFromJsonAsync<JsonArray>())!
+            await Poll.UntilAsync(async () => (await (await admin.GetAsync("/api/ble/stations")).Content.ReadFromJsonAsync<JsonArray>())!
                 .Any(x => x!["name"]!.GetValue<string>() == "cli-pi" && x["state"]!.GetValue<string>() == "Ready" && x["localAdapter"]!.GetValue<string>() == "sim"), "the CLI station connected");
             await admin.PostAsJsonAsync("/api/ble/scan", new { action = "start" });
-            await FleetApiTests.WaitUntil(async () => (await Json(await admin.GetAsync("/api/ble/devices")))["items"]!.AsArray()
+            await Poll.UntilAsync(async () => (await Json(await admin.GetAsync("/api/ble/devices")))["items"]!.AsArray()
                 .Count(d => d!["station"]!.GetValue<string>() == "station:cli-pi") == 2, "its two simulated devices in range");
         }
         finally

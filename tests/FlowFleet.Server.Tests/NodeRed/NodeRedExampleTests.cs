@@ -61,7 +61,7 @@ public sealed class NodeRedExampleTests(ExampleServer server, ITestOutputHelper 
         var s = server.Server!;
         // The TCP examples listen on 1883, which an MQTT broker on this machine may hold: a free port instead.
         var json = (await File.ReadAllTextAsync(Path.Combine(ExamplesDirectory!, example)))
-            .Replace("\"1883\"", "\"" + FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture) + "\"", StringComparison.Ordinal);
+            .Replace("\"1883\"", "\"" + Loopback.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture) + "\"", StringComparison.Ordinal);
         // Imported as the editor imports them: examples are clipboard exports whose nodes name a tab that is not in the
         // file, so they land on the active tab.
         var workspace = new FlowFleet.Editor.Model.FlowWorkspace();
@@ -77,12 +77,5 @@ public sealed class NodeRedExampleTests(ExampleServer server, ITestOutputHelper 
         Assert.DoesNotContain(engine.Warnings, w => w.Contains("Unknown node type", StringComparison.Ordinal));
         Assert.All(engine.Nodes, n => Assert.True(n.Known, $"{example}: {n.Type} ({n.Id}) is not a known type"));
         Assert.DoesNotContain(engine.Warnings, w => w.Contains("failed to start", StringComparison.Ordinal));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace FlowFleet.Server.Tests.NodeRed;
@@ -49,7 +48,7 @@ public sealed class NodeRedProcess : IAsyncDisposable
     public static async Task<NodeRedProcess> StartAsync(string redJs, IReadOnlyDictionary<string, string> env)
     {
         var userDir = Directory.CreateTempSubdirectory("flowfleet-nodered-").FullName;
-        var port = FreePort();
+        var port = Loopback.FreePort();
         var settings = Path.Combine(userDir, "settings.js");
         await File.WriteAllTextAsync(settings, $$"""
             module.exports = {
@@ -127,13 +126,6 @@ public sealed class NodeRedProcess : IAsyncDisposable
     }
 
     private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -17,14 +17,6 @@ public interface ITestBroker : IAsyncDisposable
 
 public static class TestBrokers
 {
-    /// <summary>A free loopback port (bound to port 0, then released for the broker to take).</summary>
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     public static async Task<ITestBroker> StartAsync(string kind)
     {
         ITestBroker broker = kind == "mosquitto" ? new MosquittoBroker() : new MqttNetBroker();
@@ -65,7 +57,7 @@ public sealed class MqttNetBroker : ITestBroker
 {
     private MqttServer? _server;
 
-    public int Port { get; } = TestBrokers.FreePort();
+    public int Port { get; } = Loopback.FreePort();
 
     public async Task StartAsync()
     {
@@ -93,7 +85,7 @@ public sealed class MosquittoBroker : ITestBroker
     private readonly string _dir = Directory.CreateTempSubdirectory("ff-mosquitto-").FullName;
     private Process? _process;
 
-    public int Port { get; } = TestBrokers.FreePort();
+    public int Port { get; } = Loopback.FreePort();
 
     public static string Executable =>
         new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto" }.FirstOrDefault(File.Exists)
