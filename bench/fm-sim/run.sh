@@ -25,13 +25,14 @@ if [ ! -d "$WORK/node_modules/ws" ] || [ ! -d "$WORK/node_modules/tsx" ]; then
 fi
 
 cd "$ROOT"
+. bench/lib.sh
 dotnet build -c Release runtime/FlowFleet.Server -v q -nologo > /dev/null
 DATA=$(mktemp -d)
 trap 'kill ${SERVER:-} ${SIM:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --urls "http://127.0.0.1:$PORT" \
+dotnet "$FF_DLL" --data "$DATA" --urls "http://127.0.0.1:$PORT" \
   --ADMIN_PASSWORD "$PASSWORD" --Fleet:Admission auto > "$DATA/server.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" > /dev/null && break; sleep 0.2; done
+wait_healthz "$PORT"
 
 (cd "$WORK" && exec node --import tsx src/devSimulation/main.ts --ws-url "ws://127.0.0.1:$PORT/shelly" --count "$N") > "$DATA/sim.log" 2>&1 &
 SIM=$!

@@ -21,13 +21,14 @@ cp "$ROOT"/bench/fm-sim/*.mjs "$WORK/"
 (cd "$WORK" && [ -f package.json ] || echo '{"name":"flowfleet-fm-sim","private":true}' > package.json
  [ -d node_modules/playwright-core ] && [ -d node_modules/tsx ] || npm install --no-audit --no-fund --silent ws@^8.18.0 tsx@^4.19.0 playwright-core@^1.49.0)
 cd "$ROOT"
+. bench/lib.sh
 dotnet build -c Release runtime/FlowFleet.Server -v q -nologo > /dev/null
 DATA=$(mktemp -d)
 trap 'kill ${SERVER:-} ${SIM:-} ${PROXY:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --urls "http://127.0.0.1:$PORT" \
+dotnet "$FF_DLL" --data "$DATA" --urls "http://127.0.0.1:$PORT" \
   --ADMIN_PASSWORD "$PASSWORD" --Fleet:Admission auto > "$DATA/server.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" > /dev/null && break; sleep 0.2; done
+wait_healthz "$PORT"
 (cd "$WORK" && exec node --import tsx src/devSimulation/main.ts --ws-url "ws://127.0.0.1:$PORT/shelly" --count "$N") > "$DATA/sim.log" 2>&1 &
 SIM=$!
 (cd "$WORK" && exec node fm-ui-proxy.mjs "$FM_UI_DIR/dist" "$UI_PORT" "$PORT") > "$DATA/proxy.log" 2>&1 &

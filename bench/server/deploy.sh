@@ -11,7 +11,7 @@ N=${1:-1000}; RUNS=${2:-3}
 PORT_FF=${PORT_FF:-17011}; PORT_NR=${PORT_NR:-18801}
 NR_HOME=${NR_HOME:-/tmp/nodered-peer}; export NR_HOME
 FLOW=$(mktemp --suffix=.json); python3 $SHARED/make-big-flow.py "$N" > "$FLOW"
-rss() { awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' /proc/$1/status; }
+. bench/lib.sh
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14+$15)*1000/hz}' /proc/$1/stat; }
 wait_http() { until curl -sf -o /dev/null "$1"; do sleep 0.02; done; }
 if [ "${FF_BUILD:-publish}" = build ]; then
@@ -32,7 +32,7 @@ for run in $(seq 1 "$RUNS"); do
   FF=$!
   wait_http http://127.0.0.1:$PORT_FF/healthz
   echo "FlowFleet start to serving with $N nodes: $(( ($(date +%s%N) - T0) / 1000000 )) ms, CPU $(cpu $FF) ms; RSS $(rss $FF)"
-  TOKEN=$(curl -s -X POST http://127.0.0.1:$PORT_FF/red/auth/token -d "client_id=node-red-admin&grant_type=password&scope=*&username=admin&password=bench-password-1" | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
+  TOKEN=$(ff_token $PORT_FF bench-password-1)
   echo "FlowFleet: $(python3 bench/server/deploy.py http://127.0.0.1:$PORT_FF/red "$FLOW" --token "$TOKEN")"
   echo "FlowFleet RSS with $N nodes deployed: $(rss $FF)"
   kill $FF; wait $FF 2>/dev/null || true

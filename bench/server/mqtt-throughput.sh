@@ -8,12 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 QOS=${1:-1}; COUNT=${2:-20000}; ROUNDS=${3:-4}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+. bench/lib.sh
 MQ=$(free_port); PORT_FF=$(free_port); PORT_NR=$(free_port)
 DATA=$(mktemp -d)
 NR_DIR=${NR_DIR:-$HOME/.cache/flowfleet/node-red}
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-rss() { awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' /proc/$1/status; }
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null || true; done' EXIT
 
@@ -26,14 +25,11 @@ dotnet build runtime/FlowFleet.Server -c Release -v q -nologo >/dev/null
 dotnet build bench/FlowFleet.MqttBench -c Release -v q -nologo >/dev/null
 DRIVER="dotnet bench/FlowFleet.MqttBench/bin/Release/net10.0/FlowFleet.MqttBench.dll 127.0.0.1 $MQ $QOS $COUNT $ROUNDS"
 
-FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll \
+FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet "$FF_DLL" \
   --data "$DATA/ff" --urls http://127.0.0.1:$PORT_FF >"$DATA/ff.log" 2>&1 &
 FF=$!; PIDS+=($FF)
-for _ in $(seq 1 80); do curl -sf -o /dev/null http://127.0.0.1:$PORT_FF/healthz && break; sleep 0.25; done
-TOKEN=$(curl -s -X POST http://127.0.0.1:$PORT_FF/red/auth/token \
-  -d "client_id=node-red-admin&grant_type=password&scope=*&username=admin&password=bench-password-1" | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
-curl -sf -X POST http://127.0.0.1:$PORT_FF/red/flows -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-  -H 'Node-RED-Deployment-Type: full' --data @"$DATA/flow.json" >/dev/null
+wait_healthz $PORT_FF
+ff_deploy $PORT_FF "$(ff_token $PORT_FF bench-password-1)" "$DATA/flow.json"
 echo "== FlowFleet (QoS $QOS, $COUNT messages a round)"
 $DRIVER
 echo "FlowFleet RSS after runs: $(rss $FF)"
