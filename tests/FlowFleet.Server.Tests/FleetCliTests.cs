@@ -34,10 +34,7 @@ public sealed class FleetCliTests
         await fleet.StartAsync();
         var ids = fleet.Devices.Select(d => d.Id).Order(StringComparer.Ordinal).ToList();
         var hub = s.App.Services.GetRequiredService<DeviceHub>();
-        while (hub.Sessions.Count() < 3)
-        {
-            await Task.Delay(50);
-        }
+        await Poll.UntilAsync(() => hub.Sessions.Count() >= 3, "three devices connected");
 
         // The waiting room: three devices wait; two are accepted, one denied.
         var (code, output, _) = await Run(s, token, "devices", "pending", "--json");
