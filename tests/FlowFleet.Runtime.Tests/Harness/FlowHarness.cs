@@ -59,6 +59,17 @@ public sealed class FlowHarness : IAsyncDisposable
         return harness;
     }
 
+    /// <summary>One helper node on a tab with env <c>SITE=plant-1</c> and a memory context store: what evaluates expressions and
+    /// typed inputs as a node does.</summary>
+    public static async Task<(FlowHarness Harness, INodeHost Node)> LoadHelperNodeAsync()
+    {
+        var harness = await LoadAsync("""
+            [{"id":"t","type":"tab","env":[{"name":"SITE","type":"str","value":"plant-1"}]},
+             {"id":"o","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+            """, o => o.ContextStorage["memory"] = new ContextStoreOptions(), services: null);
+        return (harness, harness.Engine.GetHost("o")!);
+    }
+
     /// <summary>The core node types (<c>FlowFleet.Nodes.Core</c>).</summary>
     public static Assembly CoreNodesAssembly { get; } = Assembly.Load("FlowFleet.Nodes.Core");
 

@@ -17,11 +17,7 @@ public sealed class JsonataDirectTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _h = await FlowHarness.LoadAsync("""
-            [{"id":"t","type":"tab","env":[{"name":"SITE","type":"str","value":"plant-1"}]},
-             {"id":"o","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
-            """, o => o.ContextStorage["memory"] = new ContextStoreOptions(), services: null);
-        _node = _h.Engine.GetHost("o")!;
+        (_h, _node) = await FlowHarness.LoadHelperNodeAsync();
         _node.FlowContext.Set("count", JsonValue.Create(41));
         _node.FlowContext.Set("obj", JsonNode.Parse("""{"a":1}"""));
         _node.FlowContext.Set("list", JsonNode.Parse("[1,2]"));

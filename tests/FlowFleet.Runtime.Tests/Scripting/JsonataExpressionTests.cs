@@ -13,11 +13,7 @@ public sealed class JsonataExpressionTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _h = await FlowHarness.LoadAsync("""
-            [{"id":"t","type":"tab","env":[{"name":"SITE","type":"str","value":"plant-1"}]},
-             {"id":"o","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
-            """, o => o.ContextStorage["memory"] = new ContextStoreOptions(), services: null);
-        _node = _h.Engine.GetHost("o")!;
+        (_h, _node) = await FlowHarness.LoadHelperNodeAsync();
     }
 
     public async Task DisposeAsync() => await _h.DisposeAsync();
