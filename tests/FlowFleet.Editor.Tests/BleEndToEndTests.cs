@@ -26,11 +26,8 @@ public sealed class BleEndToEndTests : BrowserEndToEndTest
     [Fact]
     public async Task Provision_three_devices_from_the_ble_page_and_see_them_on_the_devices_page()
     {
-        var page = await NewPageAsync(1500, 1000);
-        await TestHost.LogInAsync(page, Base, Password);
-        await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
-        await Pointer.ClickAsync(page, page.Locator("a:has-text('BLE')").First);
-        await page.WaitForSelectorAsync("[data-testid=ble-page][data-ready=true]");
+        var page = await EditorPageAsync(Password, 1500, 1000);
+        await NavigateAsync(page, "BLE", "ble-page");
         await page.Locator("[data-testid=ble-adapter][data-name='sim-e2e'][data-state='Ready']").WaitForAsync();
         Assert.Equal(0, await page.Locator("[data-testid=ble-device]").CountAsync());
 
@@ -71,8 +68,7 @@ public sealed class BleEndToEndTests : BrowserEndToEndTest
         Assert.All(chosen, d => Assert.True(hub.IsOnline(d.Device.Id)));
         Assert.False(hub.IsOnline(left.Device.Id));
 
-        await Pointer.ClickAsync(page, page.Locator("a:has-text('Devices')").First);
-        await page.WaitForSelectorAsync("[data-testid=devices-page][data-ready=true]");
+        await NavigateAsync(page, "Devices", "devices-page");
         foreach (var d in chosen)
         {
             await page.Locator($"[data-testid=device-card][data-id='{d.Device.Id}']").WaitForAsync();
@@ -83,11 +79,8 @@ public sealed class BleEndToEndTests : BrowserEndToEndTest
     [Fact]
     public async Task A_station_token_made_on_the_page_lets_a_station_in_its_devices_show_and_revoking_drops_it()
     {
-        var page = await NewPageAsync(1500, 1200);
-        await TestHost.LogInAsync(page, Base, Password);
-        await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
-        await Pointer.ClickAsync(page, page.Locator("a:has-text('BLE')").First);
-        await page.WaitForSelectorAsync("[data-testid=ble-page][data-ready=true]");
+        var page = await EditorPageAsync(Password, 1500, 1200);
+        await NavigateAsync(page, "BLE", "ble-page");
         await page.Locator("[data-testid=ble-no-station]").WaitForAsync();
 
         await Pointer.ClickAsync(page, page.Locator("input[data-testid=ble-token-name], [data-testid=ble-token-name] input").First);

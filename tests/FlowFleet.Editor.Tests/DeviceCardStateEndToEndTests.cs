@@ -26,11 +26,8 @@ public sealed class DeviceCardStateEndToEndTests : BrowserEndToEndTest
     [Fact]
     public async Task A_card_shows_the_reported_state_whoever_changes_it_and_never_a_refused_toggle()
     {
-        var page = await NewPageAsync();
-        await TestHost.LogInAsync(page, Base, Password);
-        await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
-        await Pointer.ClickAsync(page, page.Locator("a:has-text('Devices')").First);
-        await page.WaitForSelectorAsync("[data-testid=devices-page][data-ready=true]");
+        var page = await EditorPageAsync(Password);
+        await NavigateAsync(page, "Devices", "devices-page");
         var cards = page.Locator("[data-testid=device-card]");
         await page.WaitForFunctionAsync("() => document.querySelectorAll('[data-testid=device-card]').length === 6");
 

@@ -37,10 +37,7 @@ public sealed class HistoryEndToEndTests : BrowserEndToEndTest
         var revA = flows.Rev;
         await flows.DeployAsync(JsonNode.Parse(FlowB)!, DeployType.Full, null, new DeployInfo("admin", "twice"));
 
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 850 } });
-        var page = await context.NewPageAsync();
-        await TestHost.LogInAsync(page, Base, Password);
-        await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
+        var page = await EditorPageAsync(Password, 1400, 850);
 
         // Deploy with a note: the deploy button's menu, a typed note, Enter.
         // A click on a menu that is still opening can miss, as for a person, who clicks again: up to three tries.

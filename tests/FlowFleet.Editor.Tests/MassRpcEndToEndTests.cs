@@ -29,11 +29,8 @@ public sealed class MassRpcEndToEndTests : BrowserEndToEndTest
     [Fact]
     public async Task Pick_all_devices_run_a_method_some_lack_see_not_supported_apart_and_retry_the_failed_one()
     {
-        var page = await NewPageAsync();
-        await TestHost.LogInAsync(page, Base, Password);
-        await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
-        await Pointer.ClickAsync(page, page.Locator("a:has-text('Mass RPC')").First);
-        await page.WaitForSelectorAsync("[data-testid=mass-rpc][data-ready=true]");
+        var page = await EditorPageAsync(Password);
+        await NavigateAsync(page, "Mass RPC", "mass-rpc");
 
         // The picker: search narrows the list, rows toggle by click, "select all matching" takes every match.
         await Pointer.ClickAsync(page, page.Locator("input[data-testid=picker-search], [data-testid=picker-search] input").First);

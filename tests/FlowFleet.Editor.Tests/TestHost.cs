@@ -77,6 +77,22 @@ public abstract class BrowserEndToEndTest : IAsyncLifetime
     protected async Task<IPage> NewPageAsync(int width = 1400, int height = 900) =>
         await (await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height } })).NewPageAsync();
 
+    /// <summary>A new page logged in as admin with real input, once the flow editor is ready.</summary>
+    protected async Task<IPage> EditorPageAsync(string password, int width = 1400, int height = 900)
+    {
+        var page = await NewPageAsync(width, height);
+        await TestHost.LogInAsync(page, Base, password);
+        await page.WaitForSelectorAsync("[data-testid=editor][data-ready=true]", new PageWaitForSelectorOptions { Timeout = 30_000 });
+        return page;
+    }
+
+    /// <summary>Clicks a navigation link and waits until the page it opens (<paramref name="testId"/>) is ready.</summary>
+    protected static async Task NavigateAsync(IPage page, string link, string testId)
+    {
+        await Pointer.ClickAsync(page, page.Locator($"a:has-text('{link}')").First);
+        await page.WaitForSelectorAsync($"[data-testid={testId}][data-ready=true]");
+    }
+
     public async Task InitializeAsync()
     {
         await StartAsync();
