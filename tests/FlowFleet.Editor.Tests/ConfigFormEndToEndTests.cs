@@ -20,12 +20,7 @@ public sealed class ConfigFormEndToEndTests(EditorFixture fx) : IClassFixture<Ed
         await using var fleet = new SimFleet($"ws://{new Uri(fx.Base).Authority}/shelly?token={token.Token}", 1, "plus1pm", s_fast, firstIndex: 700);
         var device = fleet.Devices.Single();
         await fleet.StartAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!hub.IsOnline(device.Id) || registry.Get(device.Id)?.Config?["switch:0"] is null)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the device did not come online with its config");
-            await Task.Delay(50);
-        }
+        await Poll.UntilAsync(() => hub.IsOnline(device.Id) && registry.Get(device.Id)?.Config?["switch:0"] is not null, "the device online with its config", 30_000);
         var name = device.Config("switch:0")!["name"]?.ToJsonString();
 
         var page = await fx.LoggedInAsync();

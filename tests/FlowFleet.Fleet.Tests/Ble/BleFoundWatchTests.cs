@@ -18,7 +18,7 @@ public sealed class BleFoundWatchTests
         await using var ble = new BleService([adapter], time: time);
         adapter.Advertisement += _ => Interlocked.Increment(ref heard);
         await ble.StartScanAsync();
-        await FleetHost.WaitUntil(() => Volatile.Read(ref heard) >= 2, "the first advertising round");
+        await Poll.UntilAsync(() => Volatile.Read(ref heard) >= 2, "the first advertising round");
 
         var found = new List<string>();
         void Found(BleDevice d)
@@ -43,7 +43,7 @@ public sealed class BleFoundWatchTests
             foreach (var round in new[] { 5, 8 })
             {
                 time.Advance(adapter.AdvertiseInterval);
-                await FleetHost.WaitUntil(() => Volatile.Read(ref heard) >= round, "another advertising round");
+                await Poll.UntilAsync(() => Volatile.Read(ref heard) >= round, "another advertising round");
             }
             var seen = Snapshot();
             Assert.Equal(3, seen.Count);
@@ -53,7 +53,7 @@ public sealed class BleFoundWatchTests
 
         adapter.AddUnprovisioned(1, macPrefix: "B1E002");
         time.Advance(adapter.AdvertiseInterval);
-        await FleetHost.WaitUntil(() => Volatile.Read(ref heard) >= 12, "a round after disposing");
+        await Poll.UntilAsync(() => Volatile.Read(ref heard) >= 12, "a round after disposing");
         Assert.Equal(4, ble.InRange().Count);
         Assert.Equal(3, Snapshot().Count);
     }
