@@ -78,7 +78,7 @@ public sealed class SimConnection : IAsyncDisposable
             var server = Held ? null : _device.OutboundServer;
             if (server is null)
             {
-                await Delay(TimeSpan.FromSeconds(1), ct);
+                await SimTiming.Delay(TimeSpan.FromSeconds(1), ct);
                 continue;
             }
             using var ws = new ClientWebSocket();
@@ -99,8 +99,8 @@ public sealed class SimConnection : IAsyncDisposable
                 {
                     return;
                 }
-                await Delay(Jitter(backoff), ct);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+                await SimTiming.Delay(SimTiming.Jitter(backoff), ct);
+                backoff = SimTiming.Next(backoff, _options);
                 continue;
             }
             backoff = _options.MinBackoff;
@@ -138,16 +138,16 @@ public sealed class SimConnection : IAsyncDisposable
             }
             if (_rebootDelay >= TimeSpan.Zero)
             {
-                await Delay(_rebootDelay, ct);
+                await SimTiming.Delay(_rebootDelay, ct);
             }
             else if (_sleepRequested)
             {
-                await Delay(_options.SleepTime, ct);
+                await SimTiming.Delay(_options.SleepTime, ct);
             }
             else
             {
-                await Delay(Jitter(backoff), ct);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+                await SimTiming.Delay(SimTiming.Jitter(backoff), ct);
+                backoff = SimTiming.Next(backoff, _options);
             }
         }
     }
@@ -166,7 +166,7 @@ public sealed class SimConnection : IAsyncDisposable
         }
         _outbox.Writer.TryWrite(_device.FullStatusFrame());
         var sender = SendLoopAsync(ws, ct);
-        var reporter = _device.Profile.Sleeps ? SleepAfterAsync(ct) : ReportLoopAsync(ct);
+        var reporter = _device.Profile.Sleeps ? SleepAfterAsync(ct) : SimTiming.ReportLoopAsync(_device, _options.ReportInterval, ct);
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
@@ -243,25 +243,6 @@ public sealed class SimConnection : IAsyncDisposable
         }
     }
 
-    private async Task ReportLoopAsync(CancellationToken ct)
-    {
-        var interval = _options.ReportInterval;
-        try
-        {
-            // Spread the fleet's reports over the interval instead of sending them all at once.
-            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * interval.TotalMilliseconds), ct);
-            using var timer = new PeriodicTimer(interval);
-            _device.Tick(interval);
-            while (await timer.WaitForNextTickAsync(ct))
-            {
-                _device.Tick(interval);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
     private async Task SleepAfterAsync(CancellationToken ct)
     {
         try
@@ -271,19 +252,6 @@ public sealed class SimConnection : IAsyncDisposable
             await Task.Delay(300, ct);
             _sleepRequested = true;
             _session?.Cancel();
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private static TimeSpan Jitter(TimeSpan t) => TimeSpan.FromMilliseconds(t.TotalMilliseconds * (0.75 + Random.Shared.NextDouble() * 0.5));
-
-    private static async Task Delay(TimeSpan t, CancellationToken ct)
-    {
-        try
-        {
-            await Task.Delay(t, ct);
         }
         catch (OperationCanceledException)
         {

@@ -86,7 +86,7 @@ public sealed class SimMqttConnection : IAsyncDisposable
                 await PublishAsync(Prefix + "/online", "true"u8.ToArray(), retain: true);
                 await PublishAsync(Prefix + "/events/rpc", _device.FullStatusFrame());
                 using var session = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                var reports = ReportLoopAsync(session.Token);
+                var reports = SimTiming.ReportLoopAsync(_device, _options.ReportInterval, session.Token);
                 try
                 {
                     await lost.Task.WaitAsync(ct);
@@ -114,8 +114,8 @@ public sealed class SimMqttConnection : IAsyncDisposable
                 return;
             }
             client.Dispose();
-            await Delay(TimeSpan.FromMilliseconds(backoff.TotalMilliseconds * (0.75 + Random.Shared.NextDouble() * 0.5)), ct);
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+            await SimTiming.Delay(SimTiming.Jitter(backoff), ct);
+            backoff = SimTiming.Next(backoff, _options);
         }
     }
 
@@ -137,23 +137,6 @@ public sealed class SimMqttConnection : IAsyncDisposable
         if (_device.HandleFrame(frame, "MQTT", localChannel: false) is { } response)
         {
             await PublishAsync(src + "/rpc", response);
-        }
-    }
-
-    private async Task ReportLoopAsync(CancellationToken ct)
-    {
-        try
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * _options.ReportInterval.TotalMilliseconds), ct);
-            using var timer = new PeriodicTimer(_options.ReportInterval);
-            _device.Tick(_options.ReportInterval);
-            while (await timer.WaitForNextTickAsync(ct))
-            {
-                _device.Tick(_options.ReportInterval);
-            }
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 
@@ -180,17 +163,6 @@ public sealed class SimMqttConnection : IAsyncDisposable
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
         }
         catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
-        {
-        }
-    }
-
-    private static async Task Delay(TimeSpan t, CancellationToken ct)
-    {
-        try
-        {
-            await Task.Delay(t, ct);
-        }
-        catch (OperationCanceledException)
         {
         }
     }
