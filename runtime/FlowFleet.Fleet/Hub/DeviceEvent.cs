@@ -39,4 +39,7 @@ public sealed record DeviceEvent(DeviceEventKind Kind, string DeviceId, JsonNode
 public interface IDeviceChannel
 {
     string Transport { get; }
+
+    /// <summary>The <c>src</c> the server's requests carry on this channel: where the device sends its answers.</summary>
+    string Source { get; }
 }

@@ -167,9 +167,10 @@ public sealed partial class DeviceHub
     {
         try
         {
+            var source = DeviceSession.SourceOf(socket, _options);
             var send = async (JsonObject f) => await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(f), WebSocketMessageType.Text, true, CancellationToken.None).ConfigureAwait(false);
-            await send(ShellyFrames.Request(1, _options.Source, "Ws.SetConfig", new JsonObject { ["config"] = new JsonObject { ["server"] = "#", ["enable"] = false } })).ConfigureAwait(false);
-            await send(ShellyFrames.Request(2, _options.Source, "Shelly.Reboot", new JsonObject { ["delay_ms"] = 1000 })).ConfigureAwait(false);
+            await send(ShellyFrames.Request(1, source, "Ws.SetConfig", new JsonObject { ["config"] = new JsonObject { ["server"] = "#", ["enable"] = false } })).ConfigureAwait(false);
+            await send(ShellyFrames.Request(2, source, "Shelly.Reboot", new JsonObject { ["delay_ms"] = 1000 })).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebSocketException or IOException)
         {

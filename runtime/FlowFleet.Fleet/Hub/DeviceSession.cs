@@ -47,6 +47,9 @@ public sealed class DeviceSession
     /// <summary>How frames travel: <c>websocket</c> (<c>/shelly</c>) or another transport's name (<c>mqtt</c>).</summary>
     public string Transport => (_socket as IDeviceChannel)?.Transport ?? "websocket";
 
+    /// <summary>The <c>src</c> of requests sent over <paramref name="socket"/>: the channel's own (an MQTT reply topic) or the server's.</summary>
+    internal static string SourceOf(WebSocket socket, FleetOptions options) => (socket as IDeviceChannel)?.Source ?? options.Source;
+
     public DateTimeOffset ConnectedAt { get; }
 
     public long FramesIn { get; internal set; }
@@ -128,7 +131,7 @@ public sealed class DeviceSession
                     // Closed after the check above; MarkClosed may have missed this call.
                     throw new OperationCanceledException();
                 }
-                var request = ShellyFrames.Request(id, _options.Source, method, parameters?.DeepClone());
+                var request = ShellyFrames.Request(id, SourceOf(_socket, _options), method, parameters?.DeepClone());
                 if (auth is not null)
                 {
                     request["auth"] = auth;

@@ -10,7 +10,7 @@ namespace FlowFleet.Fleet.Mqtt;
 /// session sends are published to <c>&lt;prefix&gt;/rpc</c>. It ends when the device goes offline (<c>&lt;prefix&gt;/online</c>
 /// false, its will) or the hub closes it. The hub, registry, fleet nodes and pages then treat it like a websocket device.
 /// </summary>
-internal sealed class MqttDeviceChannel(string prefix, Func<byte[], Task> send, Action<MqttDeviceChannel, bool> ended) : WebSocket, IDeviceChannel
+internal sealed class MqttDeviceChannel(string prefix, string source, Func<byte[], Task> send, Action<MqttDeviceChannel, bool> ended) : WebSocket, IDeviceChannel
 {
     // Status reports may be dropped under a flood (the next one carries the state); at most this many wait.
     private readonly Channel<byte[]> _inbox = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
@@ -24,6 +24,9 @@ internal sealed class MqttDeviceChannel(string prefix, Func<byte[], Task> send, 
     public string Prefix => prefix;
 
     public string Transport => "mqtt";
+
+    /// <summary>The server's reply topic for this device: the session's requests carry it, so no frame is rewritten on the way out.</summary>
+    public string Source => source;
 
     public override WebSocketCloseStatus? CloseStatus => _closeStatus;
 

@@ -149,7 +149,7 @@ public sealed partial class ShellyMqttTransport(DeviceHub hub, EmbeddedMqttBroke
         {
             return;
         }
-        var channel = new MqttDeviceChannel(prefix, frame => SendAsync(prefix, frame), Ended);
+        var channel = new MqttDeviceChannel(prefix, $"{ReplyBase}/{prefix}", frame => _link!.PublishAsync(prefix + "/rpc", frame, _stop.Token), Ended);
         if (!_channels.TryAdd(prefix, channel))
         {
             // Another message opened it a moment ago.
@@ -192,17 +192,6 @@ public sealed partial class ShellyMqttTransport(DeviceHub hub, EmbeddedMqttBroke
                 _retryAfter.Clear();
             }
         }
-    }
-
-    /// <summary>A frame from the hub to the device: requests carry the reply topic as <c>src</c>.</summary>
-    private Task SendAsync(string prefix, byte[] frame)
-    {
-        if (JsonNode.Parse(frame) is JsonObject o && o.ContainsKey("method"))
-        {
-            o["src"] = $"{ReplyBase}/{prefix}";
-            frame = JsonSerializer.SerializeToUtf8Bytes(o);
-        }
-        return _link!.PublishAsync(prefix + "/rpc", frame, _stop.Token);
     }
 
     private async Task PublishQuietlyAsync(string topic, byte[] payload)
