@@ -39,12 +39,12 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
 
     public string? OwnerOf(string deviceId) => _owners.GetValueOrDefault(deviceId);
 
-    public async Task<JsonNode?> CallAsync(string owner, string deviceId, string method, JsonNode? parameters, TimeSpan timeout, string? user, CancellationToken ct)
+    public async Task<JsonNode?> CallAsync(string owner, string deviceId, string method, JsonNode? parameters, TimeSpan timeout, CancellationToken ct)
     {
         var nats = _nats ?? throw new ShellyRpcException(ShellyRpcException.Unavailable, $"Device {deviceId} is offline (cluster not connected)");
         var request = new JsonObject
         {
-            ["device"] = deviceId, ["method"] = method, ["params"] = parameters?.DeepClone(), ["timeoutMs"] = timeout.TotalMilliseconds, ["user"] = user,
+            ["device"] = deviceId, ["method"] = method, ["params"] = parameters?.DeepClone(), ["timeoutMs"] = timeout.TotalMilliseconds,
         };
         NatsMsg<string> reply;
         try
@@ -265,7 +265,7 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
             var id = JsonRead.Text(request["device"]) ?? throw new ShellyRpcException(ShellyRpcException.InvalidArgument, "Bad cluster request: no device");
             var method = JsonRead.Text(request["method"]) ?? throw new ShellyRpcException(ShellyRpcException.InvalidArgument, "Bad cluster request: no method");
             TimeSpan? timeout = request["timeoutMs"] is JsonValue t && t.TryGetValue<double>(out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;
-            var result = await hub.CallHereAsync(id, method, request["params"]?.DeepClone(), timeout, JsonRead.Text(request["user"]), ct).ConfigureAwait(false);
+            var result = await hub.CallHereAsync(id, method, request["params"]?.DeepClone(), timeout, ct).ConfigureAwait(false);
             answer = new JsonObject { ["result"] = result?.DeepClone() };
         }
         catch (ShellyRpcException ex)

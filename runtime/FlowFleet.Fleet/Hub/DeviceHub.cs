@@ -112,42 +112,25 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
 
     /// <summary>
     /// Calls a method on a connected, admitted device. Offline → error -114 at once; no answer → -104 after the timeout. In a
-    /// cluster, a device connected to another instance is called there (every RPC entry point comes through here).
+    /// cluster, a device connected to another instance is called there (every RPC entry point comes through here). Each call
+    /// is audited once, here, where the user made it.
     /// </summary>
     public async Task<JsonNode?> CallAsync(string deviceId, string method, JsonNode? parameters = null, TimeSpan? timeout = null, string? user = null, CancellationToken ct = default)
     {
-        if ((!_sessions.TryGetValue(deviceId, out var local) || !local.Admitted) && Remote is { } remote && remote.OwnerOf(deviceId) is { } owner)
+        var here = _sessions.TryGetValue(deviceId, out var session) && session.Admitted;
+        var owner = here ? null : Remote?.OwnerOf(deviceId);
+        if (!here && owner is null)
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            try
-            {
-                var result = await remote.CallAsync(owner, deviceId, method, parameters, timeout ?? _options.RpcTimeout, user, ct).ConfigureAwait(false);
-                registry.LogCommand(user, deviceId, method, parameters, true, null, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                return result;
-            }
-            catch (ShellyRpcException ex)
-            {
-                registry.LogCommand(user, deviceId, method, parameters, false, $"{ex.Code}: {ex.Message}", System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                throw;
-            }
-        }
-        return await CallHereAsync(deviceId, method, parameters, timeout, user, ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Calls a device connected to this instance only (never forwarded: the cluster serves remote calls with it).</summary>
-    public async Task<JsonNode?> CallHereAsync(string deviceId, string method, JsonNode? parameters = null, TimeSpan? timeout = null, string? user = null, CancellationToken ct = default)
-    {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (!_sessions.TryGetValue(deviceId, out var session) || !session.Admitted)
-        {
-            var known = registry.Get(deviceId) is not null;
-            var error = new ShellyRpcException(ShellyRpcException.Unavailable, known ? $"Device {deviceId} is offline" : $"Unknown device {deviceId}");
+            var error = Offline(deviceId);
             registry.LogCommand(user, deviceId, method, parameters, false, error.Message, 0);
             throw error;
         }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var result = await session.CallAsync(method, parameters, timeout, ct).ConfigureAwait(false);
+            var result = here
+                ? await session!.CallAsync(method, parameters, timeout, ct).ConfigureAwait(false)
+                : await Remote!.CallAsync(owner!, deviceId, method, parameters, timeout ?? _options.RpcTimeout, ct).ConfigureAwait(false);
             registry.LogCommand(user, deviceId, method, parameters, true, null, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return result;
         }
@@ -157,6 +140,18 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             throw;
         }
     }
+
+    /// <summary>
+    /// Calls a device connected to this instance only, unaudited: the cluster serves another instance's call with it (never
+    /// forwarded again), and that instance's <see cref="CallAsync"/> wrote the audit row.
+    /// </summary>
+    public Task<JsonNode?> CallHereAsync(string deviceId, string method, JsonNode? parameters, TimeSpan? timeout, CancellationToken ct) =>
+        _sessions.TryGetValue(deviceId, out var session) && session.Admitted
+            ? session.CallAsync(method, parameters, timeout, ct)
+            : Task.FromException<JsonNode?>(Offline(deviceId));
+
+    private ShellyRpcException Offline(string deviceId) =>
+        new(ShellyRpcException.Unavailable, registry.Get(deviceId) is not null ? $"Device {deviceId} is offline" : $"Unknown device {deviceId}");
 
     /// <summary>Serves one device websocket (the <c>/shelly</c> endpoint).</summary>
     public async Task HandleAsync(HttpContext context)

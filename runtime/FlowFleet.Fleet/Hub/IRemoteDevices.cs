@@ -8,6 +8,6 @@ public interface IRemoteDevices
     /// <summary>The instance a device is connected to, when it is not this one; null when no other instance announced it.</summary>
     string? OwnerOf(string deviceId);
 
-    /// <summary>Calls the device on its owner; fails with the same <c>ShellyRpcException</c> codes as a local call.</summary>
-    Task<JsonNode?> CallAsync(string owner, string deviceId, string method, JsonNode? parameters, TimeSpan timeout, string? user, CancellationToken ct);
+    /// <summary>Calls the device on its owner; fails with the same <c>ShellyRpcException</c> codes as a local call (the caller audits it).</summary>
+    Task<JsonNode?> CallAsync(string owner, string deviceId, string method, JsonNode? parameters, TimeSpan timeout, CancellationToken ct);
 }
