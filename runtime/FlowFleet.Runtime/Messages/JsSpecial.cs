@@ -39,8 +39,9 @@ public sealed class JsSpecial
     public static JsSpecial ForNumber(double d) =>
         double.IsNaN(d) ? NaN : d > 0 ? PositiveInfinity : NegativeInfinity;
 
-    public static JsSpecial ForError(string name, string message, string? stack) =>
-        new(JsSpecialKind.Error, double.NaN, new JsErrorInfo(name, message, stack));
+    public static JsSpecial ForError(string name, string message, string? stack) => ForError(new JsErrorInfo(name, message, stack));
+
+    public static JsSpecial ForError(JsErrorInfo error) => new(JsSpecialKind.Error, double.NaN, error);
 
     /// <summary>A new tree node holding this value (a node can have one parent only, so each place gets its own).</summary>
     public JsonValue ToNode() => JsonValue.Create(this, JsSpecialJsonContext.Default.JsSpecial)!;
@@ -58,7 +59,7 @@ public sealed class JsSpecial
     {
         JsSpecialKind.Undefined => "undefined",
         JsSpecialKind.Number => JsonTools.FormatNumber(Number),
-        _ => string.IsNullOrEmpty(Error!.Message) ? Error.Name : Error.Name + ": " + Error.Message,
+        _ => Error!.Text,
     };
 }
 
@@ -69,7 +70,14 @@ public enum JsSpecialKind
     Error,
 }
 
-public sealed record JsErrorInfo(string Name, string Message, string? Stack);
+public sealed record JsErrorInfo(string Name, string Message, string? Stack)
+{
+    /// <summary>JavaScript's <c>String(err)</c>: "Name: message", or the name alone when the message is empty.</summary>
+    public string Text => Format(Name, Message);
+
+    /// <summary><see cref="Text"/> for a name and message not (yet) in a <see cref="JsErrorInfo"/>.</summary>
+    public static string Format(string name, string message) => string.IsNullOrEmpty(message) ? name : name + ": " + message;
+}
 
 /// <summary>Writes a special value as JSON.stringify would inside an array: <c>null</c>.</summary>
 internal sealed class JsSpecialConverter : JsonConverter<JsSpecial>

@@ -65,7 +65,7 @@ public interface INodeHost
 
     /// <summary>JavaScript's <c>String(err)</c>: "Name: message", or the name alone when the message is empty.</summary>
     static string JsErrorText(JsErrorInfo error) =>
-        error is null ? "" : string.IsNullOrEmpty(error.Message) ? error.Name : error.Name + ": " + error.Message;
+        error?.Text ?? "";
 
     void Warn(string message);
 

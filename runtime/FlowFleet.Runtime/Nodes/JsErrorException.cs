@@ -9,7 +9,7 @@ namespace FlowFleet.Runtime.Nodes;
 public sealed class JsErrorException : InvalidOperationException
 {
     public JsErrorException(string message, string name = "Error")
-        : base(string.IsNullOrEmpty(message) ? name : name + ": " + message) =>
+        : base(JsErrorInfo.Format(name, message)) =>
         Error = new JsErrorInfo(name, message, null);
 
     public JsErrorException()

@@ -63,7 +63,7 @@ public sealed partial class ScriptHost
         var stack = e.Get("stack");
         var name = e.Get("name").ToString();
         var message = e.Get("message").ToString();
-        var text = string.IsNullOrEmpty(message) ? name : name + ": " + message;
+        var text = JsErrorInfo.Format(name, message);
         // Jint's stack lists frames only; V8's starts with the error's text.
         return new JsErrorInfo(name, message, stack.IsString() ? text + "\n" + stack.AsString() : text);
     }

@@ -184,7 +184,7 @@ public sealed partial class ScriptHost : IDisposable
                     if (ex.JsError is { } error)
                     {
                         // Node-RED's function node keeps a thrown Error in msg.error (catch nodes see it as msg._error).
-                        msg.Data["error"] = JsSpecial.ForError(error.Name, error.Message, error.Stack).ToNode();
+                        msg.Data["error"] = JsSpecial.ForError(error).ToNode();
                     }
                     throw;
                 }
