@@ -66,10 +66,7 @@ public sealed class LinkCallNode : FlowNode<LinkConfig>, ILinkReturnTarget
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
         var target = TargetId(msg) ?? throw new InvalidOperationException("link call has no target link in node");
-        var callId = MessageId.New();
-        var stack = msg.Data["_linkSource"] as JsonArray ?? [];
-        stack.Add(new JsonObject { ["id"] = callId, ["node"] = Node.Id });
-        msg.Data["_linkSource"] = stack;
+        var callId = LinkCallFrames.Push(msg, Node.Id);
         var timeout = JsonTools.ToNumber(Node.Config["timeout"]) is var t && t > 0 ? t : 30;
         var copy = msg.Clone();
         _waiting[callId] = new Timer(_ =>
@@ -94,8 +91,7 @@ public sealed class LinkCallNode : FlowNode<LinkConfig>, ILinkReturnTarget
         if (Node.Config["linkType"]?.GetValue<string>() == "dynamic")
         {
             var wanted = msg.Data["target"] is { } t ? JsonTools.ToJsString(t) : null;
-            return wanted is null ? null : Node.NodesOfType("link in")
-                .FirstOrDefault(n => n.Host.Alias == wanted || n.Host.Id == wanted || n.Host.Name == wanted).Host?.Id;
+            return wanted is null ? null : LinkCallFrames.FindLinkIn(Node, wanted);
         }
         return (Node.Config["links"] as JsonArray)?.FirstOrDefault()?.GetValue<string>();
     }
@@ -103,14 +99,9 @@ public sealed class LinkCallNode : FlowNode<LinkConfig>, ILinkReturnTarget
     public void OnLinkReturn(FlowMessage msg)
     {
         ArgumentNullException.ThrowIfNull(msg);
-        if (msg.Data["_linkSource"] is JsonArray stack && stack.Count > 0 && stack[^1] is JsonObject top)
+        if (LinkCallFrames.TryPop(msg, out var id))
         {
-            stack.RemoveAt(stack.Count - 1);
-            if (stack.Count == 0)
-            {
-                msg.Data.Remove("_linkSource");
-            }
-            if (top["id"]?.GetValue<string>() is { } id && _waiting.TryRemove(id, out var timer))
+            if (id is not null && _waiting.TryRemove(id, out var timer))
             {
                 timer.Dispose();
             }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using FlowFleet.Nodes.Core.Common;
 using FlowFleet.Runtime;
 using FlowFleet.Runtime.Messages;
@@ -41,12 +40,8 @@ public sealed class FunctionNode : FlowNode<FunctionConfig>, ILinkReturnTarget
     private FlowMessage CallLink(string target, FlowMessage msg, TimeSpan timeout)
     {
         var linkIn = Node.FindNode(target) is LinkInNode ? target
-            : Node.NodesOfType("link in").FirstOrDefault(n => n.Host.Alias == target || n.Host.Id == target || n.Host.Name == target).Host?.Id
-            ?? throw new LinkCallException("Error target 'link in' node not found");
-        var callId = MessageId.New();
-        var stack = msg.Data["_linkSource"] as JsonArray ?? [];
-        stack.Add(new JsonObject { ["id"] = callId, ["node"] = Node.Id });
-        msg.Data["_linkSource"] = stack;
+            : LinkCallFrames.FindLinkIn(Node, target) ?? throw new LinkCallException("Error target 'link in' node not found");
+        var callId = LinkCallFrames.Push(msg, Node.Id);
         var waiting = new TaskCompletionSource<FlowMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
         _linkCalls[callId] = waiting;
         try
@@ -70,16 +65,7 @@ public sealed class FunctionNode : FlowNode<FunctionConfig>, ILinkReturnTarget
     public void OnLinkReturn(FlowMessage msg)
     {
         ArgumentNullException.ThrowIfNull(msg);
-        if (msg.Data["_linkSource"] is not JsonArray stack || stack.Count == 0 || stack[^1] is not JsonObject top)
-        {
-            return;
-        }
-        stack.RemoveAt(stack.Count - 1);
-        if (stack.Count == 0)
-        {
-            msg.Data.Remove("_linkSource");
-        }
-        if (top["id"]?.GetValue<string>() is { } id && _linkCalls.TryGetValue(id, out var waiting))
+        if (LinkCallFrames.TryPop(msg, out var id) && id is not null && _linkCalls.TryGetValue(id, out var waiting))
         {
             waiting.TrySetResult(msg);
         }
