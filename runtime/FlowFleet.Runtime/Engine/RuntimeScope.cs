@@ -60,7 +60,7 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
         var error = new JsonObject
         {
             ["message"] = message,
-            ["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = SourceName(source), ["count"] = count },
+            ["source"] = Source(source, count),
         };
         if (stack is not null)
         {
@@ -83,7 +83,7 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
             return;
         }
         var data = status.ToJson();
-        data["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = SourceName(source) };
+        data["source"] = Source(source);
         var msg = new FlowMessage(new JsonObject { ["_msgid"] = MessageId.New(), ["status"] = data });
         Deliver(source, _statuses, msg, _ => true);
     }
@@ -96,10 +96,21 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
             var copy = msg.Clone();
             copy.Data["complete"] = new JsonObject
             {
-                ["source"] = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = SourceName(source) },
+                ["source"] = Source(source),
             };
             Deliver(source, _completes, copy, _ => true, requireExplicitScope: true);
         }
+    }
+
+    /// <summary>The <c>source</c> object of an error, status or complete message (with the error's round-trip count).</summary>
+    private static JsonObject Source(RunningNode source, int? count = null)
+    {
+        var o = new JsonObject { ["id"] = source.Alias, ["type"] = source.Type, ["name"] = SourceName(source) };
+        if (count is { } c)
+        {
+            o["count"] = c;
+        }
+        return o;
     }
 
     /// <summary>
