@@ -62,6 +62,22 @@ public sealed class SequenceAndParserTests
     }
 
     [Theory]
+    [InlineData("{\"a\":1,}")]
+    [InlineData("[1,2,]")]
+    [InlineData("{\"a\":1} // note")]
+    [InlineData("\uFEFF{\"a\":1}")]
+    [InlineData("")]
+    public async Task Json_is_as_strict_as_JSON_parse_and_words_errors_as_V8(string text)
+    {
+        await using var h = await Flows.One("""{"type":"json","property":"payload"}""", extra: """,{"id":"c","type":"catch","z":"t","x":0,"y":0,"wires":[["err"]]},{"id":"err","type":"helper","z":"t","x":0,"y":0,"wires":[]}""");
+        h.Send("n", JsonValue.Create(text));
+        var message = (await h.NextAsync("err")).Data["error"]!["message"]!.GetValue<string>();
+        // One of V8's three forms, not System.Text.Json's text (a lenient parse would have accepted the first three).
+        Assert.True(message == "Unexpected end of JSON input" || message.Contains(" JSON at position ", StringComparison.Ordinal)
+            || message.EndsWith(" is not valid JSON", StringComparison.Ordinal), message);
+    }
+
+    [Theory]
     [InlineData("scale", 50, 0.5)]
     [InlineData("scale", 150, 1.5)]
     [InlineData("clamp", 150, 1)]

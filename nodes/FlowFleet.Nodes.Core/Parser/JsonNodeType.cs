@@ -28,19 +28,18 @@ public sealed class JsonNodeType : FlowNode<JsonParserConfig>
         }
         if (JsonTools.IsString(value, out var text) && action != "str")
         {
-            // JSON.parse's grammar and V8's wording of its errors (flows and catch nodes see this text).
-            if (V8JsonSyntax.Check(text) is { } syntaxError)
-            {
-                throw new InvalidOperationException(syntaxError);
-            }
+            JsonNode? parsed;
             try
             {
-                path.Set(msg.Data, JsonTools.Parse(text));
+                // Strict, as JSON.parse: no comments, no trailing commas. Valid text (nearly every message) is read once.
+                parsed = JsonNode.Parse(text);
             }
             catch (JsonException ex)
             {
-                throw new InvalidOperationException("Unexpected token in JSON: " + ex.Message, ex);
+                // Only for text that failed: V8's wording of the error (flows and catch nodes see this text).
+                throw new InvalidOperationException(V8JsonSyntax.Check(text) ?? "Unexpected token in JSON: " + ex.Message, ex);
             }
+            path.Set(msg.Data, parsed);
         }
         else if ((value is JsonObject or JsonArray || JsonTools.Kind(value) is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False) && action != "obj")
         {
