@@ -41,14 +41,10 @@ public sealed class ChangeNode : FlowNode<ChangeConfig>
             JsonataExpression? expression = null;
             if (tot == "jsonata" && t is "set" or "change")
             {
-                try
-                {
-                    expression = JsonataExpression.Prepare(to, Node);
-                }
-                catch (JsonataException ex)
+                expression = JsonataExpression.PrepareOrReport(to, Node);
+                if (expression is null)
                 {
                     _valid = false;
-                    Node.Error("Invalid JSONata expression: " + ex.Message);
                     continue;
                 }
             }

@@ -57,16 +57,9 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
 
     private JsonataExpression? PrepareOrReport(string text)
     {
-        try
-        {
-            return JsonataExpression.Prepare(text, Node);
-        }
-        catch (JsonataException ex)
-        {
-            _valid = false;
-            Node.Error("Invalid JSONata expression: " + ex.Message);
-            return null;
-        }
+        var expression = JsonataExpression.PrepareOrReport(text, Node);
+        _valid &= expression is not null;
+        return expression;
     }
 
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)

@@ -22,17 +22,9 @@ public sealed partial class JoinNode
     {
         if (Config.Mode == "reduce")
         {
-            try
-            {
-                _reduce = JsonataExpression.Prepare(Config.ReduceExp ?? "", Node);
-                _fixup = string.IsNullOrEmpty(Config.ReduceFixup) ? null : JsonataExpression.Prepare(Config.ReduceFixup, Node);
-            }
-            catch (JsonataException ex)
-            {
-                // As Node-RED: reported once, and the node then ignores messages.
-                _reduceValid = false;
-                Node.Error("Invalid JSONata expression: " + ex.Message);
-            }
+            // As Node-RED: an invalid expression is reported once, and the node then ignores messages.
+            _reduceValid = (_reduce = JsonataExpression.PrepareOrReport(Config.ReduceExp ?? "", Node)) is not null
+                && (string.IsNullOrEmpty(Config.ReduceFixup) || (_fixup = JsonataExpression.PrepareOrReport(Config.ReduceFixup, Node)) is not null);
         }
         return Task.CompletedTask;
     }

@@ -51,6 +51,24 @@ public sealed partial class JsonataExpression
         return expr;
     }
 
+    /// <summary>
+    /// <see cref="Prepare"/> for a node's configured expression: a syntax error is reported on the node as Node-RED's
+    /// nodes report it at deploy ("Invalid JSONata expression: ..."), and gives null (the node then ignores messages).
+    /// </summary>
+    public static JsonataExpression? PrepareOrReport(string text, INodeHost node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        try
+        {
+            return Prepare(text, node);
+        }
+        catch (JsonataException ex)
+        {
+            node.Error("Invalid JSONata expression: " + ex.Message);
+            return null;
+        }
+    }
+
     /// <summary>Evaluates against a message (<c>payload</c> reads <c>msg.payload</c>), as Node-RED's evaluateJSONataExpression.</summary>
     public JsonataResult Evaluate(FlowMessage? msg, IReadOnlyDictionary<string, JsonNode?>? bindings = null) =>
         Evaluate(msg?.Data, bindings, message: true);
