@@ -152,8 +152,8 @@ public sealed partial class DeviceHub
         {
             try
             {
-                await s.CallAsync("Ws.SetConfig", new JsonObject { ["config"] = new JsonObject { ["server"] = "#", ["enable"] = false } }, TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
-                await s.CallAsync("Shelly.Reboot", new JsonObject { ["delay_ms"] = 1000 }, TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
+                await s.CallAsync("Ws.SetConfig", StopConnecting(), TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
+                await s.CallAsync("Shelly.Reboot", RebootSoon(), TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
             }
             catch (ShellyRpcException ex)
             {
@@ -163,14 +163,20 @@ public sealed partial class DeviceHub
         }
     }
 
+    /// <summary>The <c>Ws.SetConfig</c> a denied device (or claim) is sent: no outbound server any more.</summary>
+    private static JsonObject StopConnecting() => new() { ["config"] = new JsonObject { ["server"] = "#", ["enable"] = false } };
+
+    /// <summary>The <c>Shelly.Reboot</c> that applies <see cref="StopConnecting"/> (the device asks for a restart).</summary>
+    private static JsonObject RebootSoon() => new() { ["delay_ms"] = 1000 };
+
     private async Task TellToLeaveAsync(WebSocket socket, string id)
     {
         try
         {
             var source = DeviceSession.SourceOf(socket, _options);
             var send = async (JsonObject f) => await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(f), WebSocketMessageType.Text, true, CancellationToken.None).ConfigureAwait(false);
-            await send(ShellyFrames.Request(1, source, "Ws.SetConfig", new JsonObject { ["config"] = new JsonObject { ["server"] = "#", ["enable"] = false } })).ConfigureAwait(false);
-            await send(ShellyFrames.Request(2, source, "Shelly.Reboot", new JsonObject { ["delay_ms"] = 1000 })).ConfigureAwait(false);
+            await send(ShellyFrames.Request(1, source, "Ws.SetConfig", StopConnecting())).ConfigureAwait(false);
+            await send(ShellyFrames.Request(2, source, "Shelly.Reboot", RebootSoon())).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebSocketException or IOException)
         {

@@ -196,7 +196,7 @@ public sealed partial class DeviceHub
         registry.LogEvent(session.Id, "claim", null, "denied", session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
         try
         {
-            await session.CallAsync("Ws.SetConfig", new JsonObject { ["config"] = new JsonObject { ["server"] = "#", ["enable"] = false } }, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await session.CallAsync("Ws.SetConfig", StopConnecting(), TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
         catch (ShellyRpcException ex)
         {
