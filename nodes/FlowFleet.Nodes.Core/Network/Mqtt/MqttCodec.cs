@@ -115,14 +115,8 @@ public static partial class MqttCodec
         JsonNode? payload;
         switch (datatype)
         {
-            case "buffer":
-                payload = JsonTools.Buffer(bytes);
-                break;
-            case "base64":
-                payload = Convert.ToBase64String(bytes);
-                break;
-            case "utf8":
-                payload = Encoding.UTF8.GetString(bytes);
+            case "buffer" or "base64" or "utf8":
+                payload = NetData.Decode(bytes, datatype);
                 break;
             case "json":
                 if (!utf8Declared && !System.Text.Unicode.Utf8.IsValid(bytes))
