@@ -55,17 +55,16 @@ public static class BleApi
 
         control.MapPost("/provision", async ([FromBody] ProvisionRequest body, BleProvisioner provisioner, CancellationToken ct) =>
         {
-            var devices = body.Devices is { Length: > 0 } many ? many : body.Device is { Length: > 0 } one ? [one] : [];
-            if (devices.Length == 0 || string.IsNullOrWhiteSpace(body.Ssid))
+            IReadOnlyList<BleProvisionRequest> requests;
+            try
             {
-                return RedErrors.BadRequest("devices (BLE addresses or ids) and ssid are required");
+                requests = ProvisionRequests(body.Devices is { Length: > 0 } many ? many : body.Device is { Length: > 0 } one ? [one] : [],
+                    body.Ssid, body.Password, body.Server, body.Adapter, body.Timeout);
             }
-            if (devices.Length > 200)
+            catch (ArgumentException ex)
             {
-                return RedErrors.BadRequest("at most 200 devices per request");
+                return RedErrors.BadRequest(ex.Message);
             }
-            var timeout = body.Timeout is > 0 ? TimeSpan.FromSeconds(Math.Min(body.Timeout.Value, 600)) : (TimeSpan?)null;
-            var requests = devices.Select(d => new BleProvisionRequest(d, body.Ssid, body.Password, body.Server, body.Adapter) { ConnectTimeout = timeout }).ToList();
             var results = await provisioner.ProvisionManyAsync(requests, Math.Clamp(body.Concurrency ?? 4, 1, 16), ct: ct);
             return Results.Json(new JsonObject
             {
@@ -117,6 +116,25 @@ public static class BleApi
                 return RedErrors.BadRequest(ex.Message);
             }
         }).WithName("BleCall").WithSummary("Call any method on a device over BLE (GATT RPC)");
+    }
+
+    /// <summary>
+    /// One provisioning request per device, checked the same way for REST and <c>Ble.Provision</c> on <c>/client</c>: devices
+    /// and SSID required, at most 200 devices, the connect timeout capped at 10 minutes. Bad input is an <see cref="ArgumentException"/>.
+    /// </summary>
+    public static IReadOnlyList<BleProvisionRequest> ProvisionRequests(IReadOnlyList<string> devices, string? ssid, string? password, string? server, string? adapter, double? timeoutSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        if (devices.Count == 0 || string.IsNullOrWhiteSpace(ssid))
+        {
+            throw new ArgumentException("devices (BLE addresses or ids) and ssid are required");
+        }
+        if (devices.Count > 200)
+        {
+            throw new ArgumentException("at most 200 devices per request");
+        }
+        var timeout = timeoutSeconds is > 0 ? TimeSpan.FromSeconds(Math.Min(timeoutSeconds.Value, 600)) : (TimeSpan?)null;
+        return [.. devices.Select(d => new BleProvisionRequest(d, ssid, password, server, adapter) { ConnectTimeout = timeout })];
     }
 
     private static JsonObject StationTokenJson(StationToken t) => new()

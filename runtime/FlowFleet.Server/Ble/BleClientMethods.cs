@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Fleet.Ble;
+using FlowFleet.Fleet.Protocol;
 using FlowFleet.Server.Auth;
 
 namespace FlowFleet.Server.Ble;
@@ -36,7 +37,8 @@ public sealed class BleClientMethods(BleService ble, BleProvisioner provisioner)
             case "ble.provision":
                 require(Policies.DevicesControl);
                 var devices = p["devices"] is JsonArray arr ? arr.Select(x => x!.GetValue<string>()).ToList() : [Str("device")];
-                var requests = devices.Select(d => new BleProvisionRequest(d, Str("ssid"), p["password"]?.GetValue<string>(), p["server"]?.GetValue<string>(), p["adapter"]?.GetValue<string>())).ToList();
+                var requests = BleApi.ProvisionRequests(devices, p["ssid"]?.GetValue<string>(), p["password"]?.GetValue<string>(), p["server"]?.GetValue<string>(),
+                    p["adapter"]?.GetValue<string>(), p["timeout"]?.GetValue<double>());
                 var results = await provisioner.ProvisionManyAsync(requests, 4, ct: ct);
                 return new JsonObject { ["results"] = new JsonArray(results.Select(r => (JsonNode?)r.ToJson()).ToArray()) };
             case "ble.call":
@@ -51,7 +53,7 @@ public sealed class BleClientMethods(BleService ble, BleProvisioner provisioner)
                     throw new InvalidOperationException(ex.Message, ex);
                 }
             default:
-                throw new KeyNotFoundException($"Method not found: {method}");
+                throw new ShellyRpcException(-32601, $"Method not found: {method}");
         }
     }
 }

@@ -99,6 +99,17 @@ public sealed class BleApiTests
         var provision = await CallAsync(ws, 5, "Ble.Provision", new JsonObject { ["devices"] = new JsonArray(adapter.Devices[0].Address), ["ssid"] = "Lab", ["password"] = "lab-pass-1" });
         Assert.True(provision["result"]!["results"]![0]!["ok"]!.GetValue<bool>(), provision.ToJsonString());
         Assert.True(s.App.Services.GetRequiredService<DeviceHub>().IsOnline(adapter.Devices[0].Device.Id));
+        // Checked like POST /api/ble/provision: no SSID, or more than 200 devices, is invalid params (not a start).
+        var noSsid = await CallAsync(ws, 6, "Ble.Provision", new JsonObject { ["device"] = adapter.Devices[0].Address });
+        Assert.Equal(-32602, noSsid["error"]!["code"]!.GetValue<int>());
+        Assert.Equal("devices (BLE addresses or ids) and ssid are required", noSsid["error"]!["message"]!.GetValue<string>());
+        var many = await CallAsync(ws, 7, "Ble.Provision", new JsonObject
+        {
+            ["devices"] = new JsonArray(Enumerable.Range(0, 201).Select(i => (JsonNode?)$"AA:BB:CC:00:{i / 256:X2}:{i % 256:X2}").ToArray()), ["ssid"] = "Lab",
+        });
+        Assert.Equal("at most 200 devices per request", many["error"]!["message"]!.GetValue<string>());
+        var unknown = await CallAsync(ws, 8, "Ble.Nope", new JsonObject());
+        Assert.Equal(-32601, unknown["error"]!["code"]!.GetValue<int>());
     }
 
     [Fact]
