@@ -9,13 +9,14 @@ DRILL=${1:?usage: run.sh idle|slowloris|comms|keys [options]}
 shift
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-PORT=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+. bench/lib.sh
+PORT=${PORT:-$(free_port)}
 PASSWORD=drill-admin-pw-1
 [ -n "${NO_BUILD:-}" ] || dotnet build -c Release runtime/FlowFleet.Server -v q -nologo > /dev/null
 DATA=$(mktemp -d)
 start() {
   ( [ -z "${NOFILE:-}" ] || ulimit -Sn "$NOFILE"
-    exec dotnet runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll --data "$DATA" --urls "http://127.0.0.1:$PORT" \
+    exec dotnet "$FF_DLL" --data "$DATA" --urls "http://127.0.0.1:$PORT" \
       --ADMIN_PASSWORD "$PASSWORD" --Logging:LogLevel:Default Warning ) >> "$DATA/server.log" 2>&1 &
   SERVER=$!
   local t0=$(date +%s.%N)
