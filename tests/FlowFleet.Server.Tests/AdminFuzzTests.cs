@@ -6,8 +6,8 @@ namespace FlowFleet.Server.Tests;
 /// <summary>
 /// Fuzzes the bodies, routes and queries of the flow and admin endpoints (<c>/red/*</c>, <c>/api/*</c>): every field of a
 /// valid request given as a number, string, array, object, null, a long or odd string. Bad input must get a 4xx with a
-/// message, never a 5xx. Deterministic (fixed seed), a few hundred requests, loopback only; bench/drills/fuzz-admin.sh
-/// runs the same drill against a running server.
+/// message, never a 5xx. Deterministic (fixed seed), a few hundred requests, loopback only; <c>bench/drills/engine-drills.sh fuzz</c>
+/// runs this test on its own.
 /// </summary>
 public sealed class AdminFuzzTests
 {
