@@ -72,6 +72,9 @@ public sealed class DeviceIdentityTests
         Assert.Equal(WebSocketState.Open, wrongToken.State);
         Assert.Contains(host.Hub.Claims, c => c.Id == id && c.WithToken);
         Assert.Contains(host.Hub.Claims, c => c.Id == id && !c.WithToken);
+        // The waiting room's count (the Devices page button) includes both claims, but not for a user limited to groups.
+        Assert.Equal(2, host.Hub.Waiting(DeviceAccess.Everything));
+        Assert.Equal(0, host.Hub.Waiting(DeviceAccess.Only(["site"])));
         Assert.Same(session, host.Hub.Session(id));
         Assert.False(session!.IsClosed);
         Assert.Equal(model, host.Registry.Get(id)!.Model);

@@ -45,6 +45,18 @@ public sealed partial class DeviceHub
     public IReadOnlyList<DeviceClaim> Claims => _claims.Values.Where(s => !s.IsClosed && s.Claim is not null)
         .Select(s => ClaimOf(s)).OrderByDescending(c => c.At).ToList();
 
+    /// <summary>
+    /// What the waiting room holds for this user: pending devices they may reach, and — for users not limited to groups, who
+    /// alone can see them — the claims on accepted devices' ids.
+    /// </summary>
+    public int Waiting(DeviceAccess access)
+    {
+        ArgumentNullException.ThrowIfNull(access);
+        var within = access.Devices(registry);
+        var pending = registry.All.Count(d => d.Admission == AdmissionStates.Pending && (within is null || within.Contains(d.Id)));
+        return access.Limited ? pending : pending + _claims.Values.Count(s => !s.IsClosed && s.Claim is not null);
+    }
+
     /// <summary>Connections that claimed an accepted device's id without proof (waiting room or turned away).</summary>
     public long Impostors => Interlocked.Read(ref _impostors);
 
