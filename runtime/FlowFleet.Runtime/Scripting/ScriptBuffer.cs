@@ -21,9 +21,13 @@ internal static class ScriptBuffer
         return JsEngine.PrepareScript(reader.ReadToEnd(), "buffer.js");
     });
 
-    public static void Install(JsEngine engine)
+    /// <param name="native">False leaves every encoding to buffer.js's own JavaScript: the reference the C# path is tested against.</param>
+    public static void Install(JsEngine engine, bool native = true)
     {
-        engine.SetValue("__ffBufferNative", ScriptBufferNative.Create(engine));
+        if (native)
+        {
+            engine.SetValue("__ffBufferNative", ScriptBufferNative.Create(engine));
+        }
         engine.Execute(s_script.Value);
     }
 
