@@ -12,7 +12,8 @@ namespace FlowFleet.Nodes.Fleet;
     Sends a message for each event of one device, a group, a tag or all devices. `events` picks the kinds (`status`,
     `event`, `connect`, `disconnect`); `component` narrows to one component (`switch:0`) or type (`switch`).
     `msg.topic` = device id, `msg.payload` = the status delta (only matching components) or the event, `msg.kind`,
-    `msg.component`, `msg.device` = `{id, name, model, app, gen, online}`.
+    `msg.component`, `msg.device` = `{id, name, model, app, gen, online}`; in a cluster `msg.instance` names the instance holding
+    the device. "Whole cluster" also takes events of devices other instances hold (off: each event runs once, on its holder).
     """)]
 public sealed class ShellyInNode(DeviceHub hub, DeviceRegistry registry) : FlowNode<ShellyInConfig>
 {
@@ -69,7 +70,10 @@ public sealed class ShellyInNode(DeviceHub hub, DeviceRegistry registry) : FlowN
             DeviceEventKind.Disconnect => "disconnect",
             _ => null,
         };
-        if (kind is null || !_kinds.Contains(kind) || !Matches(e.DeviceId))
+        // In a cluster every instance runs the same flows: a device's events trigger them on the instance holding the device
+        // only (events mirrored from other instances carry Instance), so each event runs once across the cluster — unless
+        // the node asks for the whole cluster's events.
+        if (kind is null || (e.Instance is not null && !Config.Everywhere) || !_kinds.Contains(kind) || !Matches(e.DeviceId))
         {
             return;
         }
@@ -108,11 +112,17 @@ public sealed class ShellyInNode(DeviceHub hub, DeviceRegistry registry) : FlowN
                 payload = JsonValue.Create(kind);
                 break;
         }
-        var msg = new FlowMessage(new JsonObject
+        var body = new JsonObject
         {
             ["_msgid"] = MessageId.New(), ["topic"] = e.DeviceId, ["payload"] = payload, ["kind"] = kind, ["component"] = component,
             ["ts"] = e.Ts, ["device"] = FleetTargets.DeviceInfo(registry.Get(e.DeviceId), e.DeviceId),
-        });
+        };
+        if ((e.Instance ?? hub.Remote?.Instance) is { } instance)
+        {
+            // In a cluster: the instance holding the device.
+            body["instance"] = instance;
+        }
+        var msg = new FlowMessage(body);
         // Device events arrive on the hub's receive path, which must never wait for a slow flow: they queue here and a
         // pump feeds the flow; when the flow falls 10,000 events behind, new ones are dropped and counted.
         if (!_pending.Writer.TryWrite(msg))
@@ -172,4 +182,7 @@ public sealed class ShellyInConfig
 
     [NodeProperty(Default = "\"\"", Label = "Component", Help = "switch:0, or a type such as switch; empty = all")]
     public string? Component { get; set; }
+
+    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Whole cluster", Help = "In a cluster, also take events of devices connected to other instances (each instance running this flow then sees them); off: only the instance holding a device runs the flow for it, once per event")]
+    public bool Everywhere { get; set; }
 }

@@ -11,4 +11,10 @@ public sealed class ClusterOptions
 
     /// <summary>The first token of every subject, so several clusters can share one NATS server.</summary>
     public string Subject { get; set; } = "flowfleet";
+
+    /// <summary>
+    /// How often an instance says it is alive (<c>{subject}.beat</c>). An instance not heard of for three of these is gone:
+    /// it leaves the members list and the devices it held show offline until they reconnect elsewhere.
+    /// </summary>
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -12,12 +12,16 @@ using NATS.Client.Core;
 namespace FlowFleet.Fleet.Cluster;
 
 /// <summary>
-/// Cluster mode over NATS: this instance announces the devices connected to it (<c>{subject}.own</c>), keeps a map of the
-/// devices other instances announced (and shows them online in its registry), and serves RPCs for its own devices on
-/// <c>{subject}.rpc.{instance}</c>, where <see cref="DeviceHub.CallAsync"/> sends calls for devices it does not hold.
-/// A new instance says hello (<c>{subject}.hello</c>) and the others re-announce, so it learns the fleet it joined.
+/// Cluster mode over NATS. Each instance publishes what happens to the devices connected to it on <c>{subject}.dev.{instance}</c>
+/// (ownership announcements with the device's identity and status, then its status deltas, events, config and info), keeps
+/// a map of the devices other instances hold and mirrors them in its registry and hub events, and serves RPCs for its own
+/// devices on <c>{subject}.rpc.{instance}</c>, where <see cref="DeviceHub.CallAsync"/> sends calls for devices it does not
+/// hold. A new instance says hello (<c>{subject}.hello</c>) and the others re-announce, so it learns the fleet it joined;
+/// heartbeats (<c>{subject}.beat</c>) keep the members list. A device that reconnects to another instance moves there: the
+/// new owner's announcement closes the stale session here (see <see cref="OnOwned"/>).
 /// </summary>
-public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, IOptions<ClusterOptions> options, ILogger<NatsCluster> logger) : BackgroundService, IRemoteDevices
+public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, IOptions<ClusterOptions> options, ILogger<NatsCluster> logger,
+    System.Diagnostics.Metrics.IMeterFactory? meters = null) : BackgroundService, IRemoteDevices
 {
     // Past the caller's own timeout: the owner answers -104 itself when the device is slow; this is for an owner that died.
     private static readonly TimeSpan ReplyMargin = TimeSpan.FromSeconds(2);
@@ -31,6 +35,9 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
 
     /// <summary>Completes once connected and subscribed (tests wait for it; the server does not).</summary>
     public Task Ready => _ready.Task;
+
+    /// <summary>True while the NATS connection is open.</summary>
+    public bool Connected => _nats is { ConnectionState: NatsConnectionState.Open };
 
     /// <summary>Devices other instances hold, with the instance holding each.</summary>
     public IReadOnlyDictionary<string, string> RemoteOwners => _owners;
@@ -91,6 +98,7 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
     {
         var nats = new NatsConnection(NatsOpts.Default with { Url = _options.Nats!, Name = "flowfleet-" + Instance });
         _nats = nats;
+        CreateInstruments();
         try
         {
             // NATS down at start must not stop the server: keep trying; devices and local RPCs work meanwhile.
@@ -107,19 +115,23 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
                     await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken).ConfigureAwait(false);
                 }
             }
-            await using var own = await nats.SubscribeCoreAsync<string>(Subject("own"), cancellationToken: stoppingToken).ConfigureAwait(false);
+            await using var devices = await nats.SubscribeCoreAsync<byte[]>(Subject("dev.*"), cancellationToken: stoppingToken).ConfigureAwait(false);
             await using var hello = await nats.SubscribeCoreAsync<string>(Subject("hello"), cancellationToken: stoppingToken).ConfigureAwait(false);
+            await using var beats = await nats.SubscribeCoreAsync<byte[]>(Subject("beat"), cancellationToken: stoppingToken).ConfigureAwait(false);
             await using var rpc = await nats.SubscribeCoreAsync<string>(Subject("rpc." + Instance), cancellationToken: stoppingToken).ConfigureAwait(false);
             using var events = hub.Subscribe(OnDeviceEvent);
             await nats.PublishAsync(Subject("hello"), Instance, cancellationToken: stoppingToken).ConfigureAwait(false);
+            await BeatAsync(false, stoppingToken).ConfigureAwait(false);
             await AnnounceAllAsync(stoppingToken).ConfigureAwait(false);
             hub.Remote = this;
             LogJoined(Instance, _options.Nats!);
             _ready.TrySetResult();
             await Task.WhenAll(
-                ReadAsync(own, OnOwnership, stoppingToken),
-                ReadAsync(hello, m => { if (m.Data != Instance) { _ = AnnounceAllAsync(stoppingToken); } }, stoppingToken),
-                ReadAsync(rpc, m => _ = ServeAsync(m, stoppingToken), stoppingToken)).ConfigureAwait(false);
+                ReadAsync(devices, OnDeviceMessage, stoppingToken),
+                ReadAsync(hello, OnHello, stoppingToken),
+                ReadAsync(beats, OnBeat, stoppingToken),
+                ReadAsync(rpc, m => _ = ServeAsync(m, stoppingToken), stoppingToken),
+                BeatLoopAsync(stoppingToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -136,9 +148,17 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
         // A clean stop hands the devices back at once: the others stop routing here (they reconnect elsewhere).
         if (_nats is { ConnectionState: NatsConnectionState.Open } nats)
         {
-            foreach (var s in hub.Sessions.Where(s => s.Admitted))
+            try
             {
-                await nats.PublishAsync(Subject("own"), Announcement(s.State, false).ToJsonString(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                foreach (var s in hub.Sessions.Where(s => s.Admitted))
+                {
+                    await nats.PublishAsync(Subject("dev." + Instance), Announcement(s, false, false), cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                await BeatAsync(true, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NatsException or OperationCanceledException)
+            {
+                LogPublishFailed(ex.Message);
             }
         }
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -148,110 +168,19 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
         }
     }
 
-    private static async Task ReadAsync(INatsSub<string> sub, Action<NatsMsg<string>> handle, CancellationToken ct)
+    private async Task ReadAsync<T>(INatsSub<T> sub, Action<NatsMsg<T>> handle, CancellationToken ct)
     {
         await foreach (var m in sub.Msgs.ReadAllAsync(ct).ConfigureAwait(false))
         {
-            handle(m);
-        }
-    }
-
-    private JsonObject Announcement(DeviceState d, bool online) => new()
-    {
-        ["instance"] = Instance, ["device"] = d.Id, ["online"] = online, ["name"] = d.Name, ["model"] = d.Model, ["app"] = d.App,
-        ["gen"] = d.Gen, ["fw"] = d.FirmwareVersion,
-    };
-
-    private async Task AnnounceAllAsync(CancellationToken ct)
-    {
-        if (_nats is not { } nats)
-        {
-            return;
-        }
-        try
-        {
-            foreach (var s in hub.Sessions.Where(s => s.Admitted))
+            try
             {
-                await nats.PublishAsync(Subject("own"), Announcement(s.State, true).ToJsonString(), cancellationToken: ct).ConfigureAwait(false);
+                handle(m);
             }
-        }
-        catch (Exception ex) when (ex is NatsException or OperationCanceledException)
-        {
-            LogPublishFailed(ex.Message);
-        }
-    }
-
-    private void OnDeviceEvent(DeviceEvent e)
-    {
-        if (e.Kind is not (DeviceEventKind.Connect or DeviceEventKind.Disconnect) || _nats is not { } nats || registry.Get(e.DeviceId) is not { } state)
-        {
-            return;
-        }
-        // Hub handlers run inline on the device's receive loop: publish without waiting on it.
-        var payload = Announcement(state, e.Kind == DeviceEventKind.Connect).ToJsonString();
-        _ = PublishAsync(nats, payload);
-    }
-
-    private async Task PublishAsync(NatsConnection nats, string payload)
-    {
-        try
-        {
-            await nats.PublishAsync(Subject("own"), payload).ConfigureAwait(false);
-        }
-        catch (NatsException ex)
-        {
-            LogPublishFailed(ex.Message);
-        }
-    }
-
-    private void OnOwnership(NatsMsg<string> m)
-    {
-        JsonObject? a;
-        try
-        {
-            a = JsonNode.Parse(m.Data ?? "null") as JsonObject;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return;
-        }
-        if (a is null || JsonRead.Text(a["instance"]) is not { Length: > 0 } instance || instance == Instance
-            || JsonRead.Text(a["device"]) is not { Length: > 0 } id)
-        {
-            return;
-        }
-        var online = a["online"] is JsonValue v && v.TryGetValue<bool>(out var o) && o;
-        if (!online)
-        {
-            Forget(id, instance);
-            return;
-        }
-        _owners[id] = instance;
-        var state = registry.Touch(id, out _);
-        lock (state.Gate)
-        {
-            // Another instance admitted it; this registry mirrors it so lists, filters and pages show the whole fleet.
-            state.Admission = AdmissionStates.Accepted;
-            state.Name ??= JsonRead.Text(a["name"]);
-            state.Model ??= JsonRead.Text(a["model"]);
-            state.App ??= JsonRead.Text(a["app"]);
-            state.FirmwareVersion ??= JsonRead.Text(a["fw"]);
-            state.Online = true;
-            state.LastSeen = DateTime.UtcNow;
-            state.Dirty = true;
-            state.StatusDirty = true;
-        }
-    }
-
-    private void Forget(string id, string instance)
-    {
-        if (_owners.TryRemove(new KeyValuePair<string, string>(id, instance)) && !hub.IsOnline(id) && registry.Get(id) is { } state)
-        {
-            lock (state.Gate)
+            catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or System.Text.Json.JsonException)
             {
-                state.Online = false;
-                state.LastSeen = DateTime.UtcNow;
-                state.StatusDirty = true;
+                // A message no reader foresaw (another version's shape) must not end the subscription.
+                Interlocked.Increment(ref _badMessages);
+                LogBadMessage(sub.Subject, ex.Message);
             }
         }
     }
@@ -295,6 +224,9 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster: instance {Instance} joined through {Url}")]
     private partial void LogJoined(string instance, string url);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster: a message on {Subject} was not understood ({Reason})")]
+    private partial void LogBadMessage(string subject, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster: publish failed ({Reason})")]
     private partial void LogPublishFailed(string reason);

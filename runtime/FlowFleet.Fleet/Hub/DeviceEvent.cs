@@ -30,6 +30,12 @@ public sealed record DeviceEvent(DeviceEventKind Kind, string DeviceId, JsonNode
     public string? Component { get; init; }
 
     public string? Method { get; init; }
+
+    /// <summary>
+    /// In a cluster, the instance holding the device when another one does (the event came over NATS); null for events of
+    /// devices connected here, and always null in a single process.
+    /// </summary>
+    public string? Instance { get; init; }
 }
 
 /// <summary>

@@ -40,4 +40,7 @@ public sealed partial class DeviceHub
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A device event subscriber failed on {Kind} of {Id}")]
     private partial void LogSubscriberFailed(Exception ex, DeviceEventKind kind, string id);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {Id} connected to instance {Owner}: its stale session here is closed")]
+    private partial void LogMoved(string id, string owner);
 }

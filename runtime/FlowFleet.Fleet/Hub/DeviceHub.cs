@@ -110,6 +110,28 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
     /// <summary>Devices connected to other instances of a cluster (null: one process, the default).</summary>
     public IRemoteDevices? Remote { get; set; }
 
+    /// <summary>The cluster instance holding the device (this one's name when connected here); null in a single process or when no instance holds it.</summary>
+    public string? InstanceOf(string deviceId) => Remote is not { } remote ? null : IsOnline(deviceId) ? remote.Instance : remote.OwnerOf(deviceId);
+
+    /// <summary>Hands an event of a device held by another instance to this instance's subscribers (the cluster calls it).</summary>
+    internal void RaiseRemote(DeviceEvent e) => Raise(e);
+
+    /// <summary>
+    /// The device connected to another instance while its session here is still open (a stale socket the device left): this
+    /// one is closed as replaced. The cluster has recorded the new owner first, so <see cref="Ended"/> keeps it online there.
+    /// </summary>
+    internal bool CloseMoved(string deviceId, string owner)
+    {
+        if (!_sessions.TryGetValue(deviceId, out var session) || session.IsClosed)
+        {
+            return false;
+        }
+        LogMoved(deviceId, owner);
+        session.FrameSent = null;
+        _ = session.CloseAsync(ClosedReplaced, $"Connected to instance {owner} now");
+        return true;
+    }
+
     /// <summary>
     /// Calls a method on a connected, admitted device. Offline → error -114 at once; no answer → -104 after the timeout. In a
     /// cluster, a device connected to another instance is called there (every RPC entry point comes through here). Each call
@@ -352,13 +374,20 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         var state = session.State;
         if (_sessions.TryRemove(new KeyValuePair<string, DeviceSession>(session.Id, session)))
         {
-            state.Online = false;
+            // In a cluster the device may have moved: it reconnected to another instance, which announced it, and this
+            // (stale) session was closed for it. It left here, but it is online there.
+            var movedTo = Remote?.OwnerOf(session.Id);
+            state.Online = movedTo is not null;
             state.LastSeen = DateTime.UtcNow;
             state.StatusDirty = true;
             if (session.Admitted)
             {
                 registry.LogEvent(session.Id, "disconnect", null, null, null);
                 Raise(new DeviceEvent(DeviceEventKind.Disconnect, session.Id, null, ShellyFrames.Now()));
+                if (movedTo is not null)
+                {
+                    Raise(new DeviceEvent(DeviceEventKind.Connect, session.Id, null, ShellyFrames.Now()) { Instance = movedTo });
+                }
             }
         }
     }

@@ -5,6 +5,9 @@ namespace FlowFleet.Fleet.Hub;
 /// <summary>Devices whose sessions live in another instance of a cluster (see <c>FlowFleet.Fleet.Cluster.NatsCluster</c>).</summary>
 public interface IRemoteDevices
 {
+    /// <summary>This instance's name in the cluster.</summary>
+    string Instance { get; }
+
     /// <summary>The instance a device is connected to, when it is not this one; null when no other instance announced it.</summary>
     string? OwnerOf(string deviceId);
 

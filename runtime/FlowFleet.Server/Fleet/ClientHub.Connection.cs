@@ -111,7 +111,8 @@ public sealed partial class ClientHub
             return SessionClose.EndAsync(Socket, _sendLock);
         }
 
-        public void OnDeviceEvent(DeviceEvent e)
+        /// <param name="here">This instance's name in a cluster (null in a single process): events name the instance holding the device.</param>
+        public void OnDeviceEvent(DeviceEvent e, string? here)
         {
             var events = _events;
             if (events.Count == 0 || (_devices is { } devices && !devices.Contains(e.DeviceId)))
@@ -134,11 +135,20 @@ public sealed partial class ClientHub
             {
                 p["shellyID"] = e.DeviceId;
                 p["ts"] = e.Ts;
+                if ((e.Instance ?? here) is { } instance)
+                {
+                    p["instance"] = instance;
+                }
                 Post(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = name, ["params"] = p });
             }
             if (e.Kind is DeviceEventKind.Connect or DeviceEventKind.Disconnect && events.Contains("Shelly.Presence"))
             {
-                Post(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "Shelly.Presence", ["params"] = new JsonObject { ["shellyID"] = e.DeviceId, ["online"] = e.Kind == DeviceEventKind.Connect, ["presence"] = e.Kind == DeviceEventKind.Connect ? "online" : "offline", ["ts"] = e.Ts } });
+                var presence = new JsonObject { ["shellyID"] = e.DeviceId, ["online"] = e.Kind == DeviceEventKind.Connect, ["presence"] = e.Kind == DeviceEventKind.Connect ? "online" : "offline", ["ts"] = e.Ts };
+                if ((e.Instance ?? here) is { } instance)
+                {
+                    presence["instance"] = instance;
+                }
+                Post(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "Shelly.Presence", ["params"] = presence });
             }
         }
 

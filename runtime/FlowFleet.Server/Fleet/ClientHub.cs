@@ -43,7 +43,7 @@ public sealed partial class ClientHub(DeviceHub hub, DeviceRegistry registry, Fm
         _clients[client] = 0;
         SyncMessageListeners();
         var access = DeviceAccess.For(context.User);
-        using var subscription = hub.Subscribe(access.Limited ? e => { if (access.CanSee(registry, e.DeviceId)) { client.OnDeviceEvent(e); } } : client.OnDeviceEvent);
+        using var subscription = hub.Subscribe(access.Limited ? e => { if (access.CanSee(registry, e.DeviceId)) { client.OnDeviceEvent(e, hub.Remote?.Instance); } } : e => client.OnDeviceEvent(e, hub.Remote?.Instance));
         using var fmRegistration = fmEvents.Register(client.Fm);
         var sender = client.SendLoopAsync(context.RequestAborted);
         try

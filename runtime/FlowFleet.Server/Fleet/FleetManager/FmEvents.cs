@@ -131,7 +131,7 @@ public sealed partial class FmEvents : IDisposable
                 Publish("Shelly.Connect", id, () => new JsonObject { ["shellyID"] = id, ["device"] = FmFrames.DeviceObject(d, true, KvsOf(id)) });
                 Publish("Shelly.Info", id, () => new JsonObject { ["shellyID"] = id, ["info"] = d.Info ?? [] });
                 Publish("Shelly.Settings", id, () => new JsonObject { ["shellyID"] = id, ["settings"] = d.Config ?? [] });
-                Publish("Shelly.Presence", id, () => Presence(id, "online"));
+                Publish("Shelly.Presence", id, () => Presence(id, "online", e.Instance));
                 if (AnyWants("Shelly.KVS") || AnyWants("Shelly.Connect"))
                 {
                     _ = ReadKvsAsync(id);
@@ -140,10 +140,10 @@ public sealed partial class FmEvents : IDisposable
                 break;
             case DeviceEventKind.Disconnect:
                 Publish("Shelly.Disconnect", id, () => new JsonObject { ["shellyID"] = id });
-                Publish("Shelly.Presence", id, () => Presence(id, "offline"));
+                Publish("Shelly.Presence", id, () => Presence(id, "offline", e.Instance));
                 break;
             case DeviceEventKind.Pending:
-                Publish("Shelly.Presence", id, () => Presence(id, "pending"));
+                Publish("Shelly.Presence", id, () => Presence(id, "pending", null));
                 break;
             case DeviceEventKind.Status when e.Data is JsonObject delta && _registry.Get(id) is { } d:
                 var reasons = delta.Where(kv => kv.Key != "ts").Select(kv => FmFrames.Reason(kv.Key, kv.Value)).ToList();
@@ -209,7 +209,16 @@ public sealed partial class FmEvents : IDisposable
         }
     }
 
-    private static JsonObject Presence(string id, string presence) => new() { ["shellyID"] = id, ["presence"] = presence };
+    /// <summary>FM's presence event; in a cluster it also names the instance holding the device (<paramref name="instance"/>, or this one).</summary>
+    private JsonObject Presence(string id, string presence, string? instance)
+    {
+        var p = new JsonObject { ["shellyID"] = id, ["presence"] = presence };
+        if ((instance ?? _hub.Remote?.Instance) is { } holder)
+        {
+            p["instance"] = holder;
+        }
+        return p;
+    }
 
     private void OnMessage(string id, JsonObject frame, bool outbound)
     {

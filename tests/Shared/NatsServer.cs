@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace FlowFleet.Fleet.Tests.Cluster;
+namespace FlowFleet.Tests;
 
 /// <summary>A real <c>nats-server</c> (Debian's package; <c>./test.sh</c> installs it) on a free loopback port, killed on dispose.</summary>
-public sealed class NatsServer : IAsyncDisposable
+internal sealed class NatsServer : IAsyncDisposable
 {
     private readonly Process _process;
 

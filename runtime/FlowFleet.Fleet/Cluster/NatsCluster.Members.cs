@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Registry;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+
+namespace FlowFleet.Fleet.Cluster;
+
+/// <summary>One instance of the cluster as this one last heard of it.</summary>
+public sealed record ClusterMember(string Instance, int Devices, DateTime LastSeen, bool Self);
+
+/// <summary>
+/// Membership: every instance beats on <c>{subject}.beat</c> with the number of devices it holds; any message from an
+/// instance shows it alive. An instance silent for three beats is gone (killed, or cut off from NATS): it leaves the members
+/// list and the devices it held show offline here until they reconnect to a live instance, which announces them.
+/// </summary>
+public sealed partial class NatsCluster
+{
+    private readonly ConcurrentDictionary<string, (long Tick, int Devices)> _members = new(StringComparer.Ordinal);
+    private Meter? _meter;
+
+    /// <summary>This instance and every other one heard of within three heartbeats, by name.</summary>
+    public IReadOnlyList<ClusterMember> Members
+    {
+        get
+        {
+            var now = Environment.TickCount64;
+            var list = new List<ClusterMember> { new(Instance, OwnedHere, DateTime.UtcNow, true) };
+            foreach (var (name, (tick, devices)) in _members)
+            {
+                if (now - tick <= Expiry)
+                {
+                    list.Add(new ClusterMember(name, devices, DateTime.UtcNow.AddMilliseconds(tick - now), false));
+                }
+            }
+            return [.. list.OrderBy(m => m.Instance, StringComparer.Ordinal)];
+        }
+    }
+
+    private int OwnedHere => hub.OnlineCount;
+
+    private long Expiry => (long)(_options.Heartbeat.TotalMilliseconds * 3);
+
+    private void Seen(string instance) =>
+        _members.AddOrUpdate(instance, static (_, _) => (Environment.TickCount64, 0), static (_, old, _) => (Environment.TickCount64, old.Devices), 0);
+
+    private void OnHello(NatsMsg<string> m)
+    {
+        if (m.Data is not { Length: > 0 } instance || instance == Instance)
+        {
+            return;
+        }
+        Seen(instance);
+        // A new instance knows nothing yet: tell it who is here and what each holds.
+        _ = BeatAsync(false, CancellationToken.None);
+        _ = AnnounceAllAsync(CancellationToken.None);
+    }
+
+    private void OnBeat(NatsMsg<byte[]> m)
+    {
+        if (m.Data is not { Length: > 0 } data || JsonNode.Parse(data) is not JsonObject beat
+            || JsonRead.Text(beat["instance"]) is not { Length: > 0 } instance || instance == Instance)
+        {
+            return;
+        }
+        if (JsonRead.Bool(beat["leaving"]) == true)
+        {
+            Gone(instance);
+            return;
+        }
+        var devices = (int)(JsonRead.Number(beat["devices"]) ?? 0);
+        _members[instance] = (Environment.TickCount64, devices);
+    }
+
+    private async Task BeatAsync(bool leaving, CancellationToken ct)
+    {
+        if (_nats is not { } nats)
+        {
+            return;
+        }
+        var beat = new JsonObject { ["instance"] = Instance, ["devices"] = OwnedHere, ["leaving"] = leaving };
+        try
+        {
+            await nats.PublishAsync(Subject("beat"), System.Text.Encoding.UTF8.GetBytes(beat.ToJsonString()), cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (NatsException ex)
+        {
+            LogPublishFailed(ex.Message);
+        }
+    }
+
+    private async Task BeatLoopAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(_options.Heartbeat);
+        while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+        {
+            await BeatAsync(false, ct).ConfigureAwait(false);
+            var now = Environment.TickCount64;
+            foreach (var (name, (tick, _)) in _members)
+            {
+                if (now - tick > Expiry)
+                {
+                    LogMemberLost(name, (now - tick) / 1000.0);
+                    Gone(name);
+                }
+            }
+        }
+    }
+
+    /// <summary>The instance left or went silent: it is no member, and none of its devices is reachable through it.</summary>
+    private void Gone(string instance)
+    {
+        _members.TryRemove(instance, out _);
+        foreach (var (id, owner) in _owners)
+        {
+            if (owner == instance)
+            {
+                Forget(id, instance);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gauges on the <c>FlowFleet.Cluster</c> meter (the server's metrics exporter reads every FlowFleet meter): this instance,
+    /// the members it sees, devices held here and elsewhere, device messages and moves.
+    /// </summary>
+    private void CreateInstruments()
+    {
+        if (meters is null || _meter is not null)
+        {
+            return;
+        }
+        var meter = meters.Create(new MeterOptions("FlowFleet.Cluster"));
+        var tag = new KeyValuePair<string, object?>("instance", Instance);
+        meter.CreateObservableGauge("flowfleet.cluster.members", () => new Measurement<int>(Members.Count, tag), description: "Cluster instances this one sees alive, itself included");
+        meter.CreateObservableGauge("flowfleet.cluster.devices.owned", () => new Measurement<int>(OwnedHere, tag), description: "Devices connected to this instance");
+        meter.CreateObservableGauge("flowfleet.cluster.devices.remote", () => new Measurement<int>(_owners.Count, tag), description: "Devices other instances hold");
+        meter.CreateObservableGauge("flowfleet.cluster.connected", () => new Measurement<int>(Connected ? 1 : 0, tag), description: "1 while connected to NATS");
+        meter.CreateObservableCounter("flowfleet.cluster.messages.published", () => new Measurement<long>(Interlocked.Read(ref _published), tag), description: "Device messages sent to the other instances");
+        meter.CreateObservableCounter("flowfleet.cluster.messages.received", () => new Measurement<long>(Interlocked.Read(ref _received), tag), description: "Device messages received from the other instances");
+        meter.CreateObservableCounter("flowfleet.cluster.moves", () => new Measurement<long>(Interlocked.Read(ref _moves), tag), description: "Stale sessions closed because their device connected to another instance");
+        _meter = meter;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster: instance {Instance} not heard of for {Seconds:0.#} s; its devices show offline until they reconnect")]
+    private partial void LogMemberLost(string instance, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Cluster: device {Id} is held by instance {Instance}")]
+    private partial void LogOwned(string id, string instance);
+}
