@@ -14,7 +14,8 @@ namespace FlowFleet.Nodes.Core.Http;
     Calls `url` (Mustache: `https://host/api/{{payload.id}}`; or `msg.url` when empty) with `method` (`use` = `msg.method`).
     Sends `msg.payload` as the body (JSON for objects), or as query parameters with `paytoqs`. `msg.headers` are added.
     Returns `msg.payload` as text, a buffer or parsed JSON (`ret`), with `msg.statusCode`, `msg.headers`, `msg.responseUrl`.
-    Times out after `reqTimeout` ms (default 120000) or `msg.requestTimeout`.
+    Times out after `reqTimeout` ms (default 120000) or `msg.requestTimeout`. `tls` names a tls-config: its CA verifies
+    https servers, its certificate and key authenticate the client.
     """)]
 public sealed class HttpRequestNode : FlowNode<HttpRequestConfig>
 {
@@ -23,8 +24,52 @@ public sealed class HttpRequestNode : FlowNode<HttpRequestConfig>
         Timeout = Timeout.InfiniteTimeSpan,
     };
 
+    // With a tls-config the node has its own client: certificates are a property of the connection pool.
+    private HttpClient? _tlsClient;
+    private string? _tlsProblem;
+    private volatile string? _refused;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(Config.Tls))
+        {
+            return Task.CompletedTask;
+        }
+        try
+        {
+            var tls = Network.TlsConfigNode.Find(Node, Config.Tls);
+            _tlsClient = new HttpClient(new SocketsHttpHandler
+            {
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                AllowAutoRedirect = true,
+                // SocketsHttpHandler sets the target host per request; the rest (certificates, CA check, ALPN) comes from here.
+                SslOptions = tls.ClientOptions("", rejected: why => _refused = why),
+            })
+            {
+                Timeout = Timeout.InfiniteTimeSpan,
+            };
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Each request then fails with this reason (to catch nodes) rather than going out without the certificates.
+            _tlsProblem = ex.Message;
+            Node.Status(new NodeStatus("red", "ring", "TLS error"));
+        }
+        return Task.CompletedTask;
+    }
+
+    public override ValueTask CloseAsync(bool removed)
+    {
+        _tlsClient?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
     public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
+        if (_tlsProblem is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
         var template = string.IsNullOrEmpty(Config.Url) ? JsonTools.ToJsString(msg.Data["url"]) : Config.Url;
         var url = Mustache.Render(template, msg.Data);
         if (!url.Contains("://", StringComparison.Ordinal))
@@ -66,12 +111,12 @@ public sealed class HttpRequestNode : FlowNode<HttpRequestConfig>
         HttpResponseMessage response;
         try
         {
-            response = await s_client.SendAsync(request, cts.Token);
+            response = await (_tlsClient ?? s_client).SendAsync(request, cts.Token);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             Node.Status(new NodeStatus("red", "ring", ex is OperationCanceledException ? "timeout" : "error"));
-            throw new InvalidOperationException(ex is OperationCanceledException ? $"Request timed out after {timeoutMs} ms" : ex.Message, ex);
+            throw new InvalidOperationException(ex is OperationCanceledException ? $"Request timed out after {timeoutMs} ms" : Describe(ex), ex);
         }
         using (response)
         {
@@ -93,6 +138,17 @@ public sealed class HttpRequestNode : FlowNode<HttpRequestConfig>
         }
         Node.Status(NodeStatus.Clear);
         Node.Send(msg);
+    }
+
+    /// <summary>"The SSL connection could not be established, see inner exception" says nothing: the inner reasons do.</summary>
+    private string Describe(Exception ex)
+    {
+        if (ex.InnerException is System.Security.Authentication.AuthenticationException auth)
+        {
+            var why = _tlsClient is not null ? _refused : null;
+            return $"{ex.Message.Split(", see inner")[0]}: {why ?? auth.InnerException?.Message ?? auth.Message}";
+        }
+        return ex.Message;
     }
 
     private JsonNode? ParseJson(byte[] bytes)
@@ -128,4 +184,7 @@ public sealed class HttpRequestConfig
 
     [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Timeout (ms)")]
     public double ReqTimeout { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "tls-config", Label = "TLS configuration")]
+    public string? Tls { get; set; }
 }

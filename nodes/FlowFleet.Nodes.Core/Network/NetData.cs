@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -50,8 +51,11 @@ internal static class NetData
     public static JsonObject Session(string id, string type = "tcp") => new() { ["type"] = type, ["id"] = id };
 }
 
-/// <summary>One open TCP connection that reply nodes can write to by its session id.</summary>
-internal sealed class TcpSession(Socket socket) : IDisposable
+/// <summary>
+/// One open TCP connection that reply nodes can write to by its session id: <see cref="Stream"/> is the socket's own
+/// stream, or the TLS stream over it when the node uses a tls-config.
+/// </summary>
+internal sealed class TcpSession(Socket socket, Stream stream) : IDisposable
 {
     private readonly SemaphoreSlim _write = new(1, 1);
 
@@ -59,14 +63,23 @@ internal sealed class TcpSession(Socket socket) : IDisposable
 
     public Socket Socket { get; } = socket;
 
+    public Stream Stream { get; } = stream;
+
     public async Task WriteAsync(byte[] data, CancellationToken ct = default)
     {
-        await _write.WaitAsync(ct);
         try
         {
-            await Socket.SendAsync(data, SocketFlags.None, ct);
+            await _write.WaitAsync(ct);
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+        try
+        {
+            await Stream.WriteAsync(data, ct);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or NotSupportedException)
         {
             // The peer went away: the read loop reports the close.
         }
@@ -76,14 +89,28 @@ internal sealed class TcpSession(Socket socket) : IDisposable
         }
     }
 
-    /// <summary>Half-closes after sending what was written (Node's <c>socket.end()</c>).</summary>
-    public void End()
+    /// <summary>Half-closes after sending what was written (Node's <c>socket.end()</c>); TLS says goodbye (close_notify) first.</summary>
+    public void End() => _ = EndAsync();
+
+    public async Task EndAsync()
     {
         try
         {
+            if (Stream is SslStream ssl)
+            {
+                await _write.WaitAsync();
+                try
+                {
+                    await ssl.ShutdownAsync();
+                }
+                finally
+                {
+                    _write.Release();
+                }
+            }
             Socket.Shutdown(SocketShutdown.Send);
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
         {
         }
     }
@@ -91,8 +118,8 @@ internal sealed class TcpSession(Socket socket) : IDisposable
     public void Dispose()
     {
         TcpSessions.Pool.TryRemove(Id, out _);
+        Stream.Dispose();
         Socket.Dispose();
-        _write.Dispose();
     }
 }
 
@@ -101,10 +128,71 @@ internal static class TcpSessions
 {
     public static ConcurrentDictionary<string, TcpSession> Pool { get; } = new(StringComparer.Ordinal);
 
-    public static TcpSession Add(Socket socket)
+    public static TcpSession Add(Socket socket, Stream stream)
     {
-        var s = new TcpSession(socket);
+        var s = new TcpSession(socket, stream);
         Pool[s.Id] = s;
         return s;
+    }
+}
+
+/// <summary>The TLS handshake of the tcp nodes (Node's <c>tls.connect</c> / <c>tls.createServer</c>), or the plain socket stream.</summary>
+internal static class TcpTls
+{
+    private static readonly TimeSpan s_handshakeTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>True for what a failed handshake or a broken connection throws.</summary>
+    public static bool IsFailure(Exception ex) =>
+        ex is System.Security.Authentication.AuthenticationException or IOException or SocketException or InvalidOperationException or ObjectDisposedException or OperationCanceledException;
+
+    public static async Task<Stream> ClientAsync(Socket socket, TlsConfigNode? tls, string host, CancellationToken ct)
+    {
+        var plain = new NetworkStream(socket, ownsSocket: false);
+        if (tls is null)
+        {
+            return plain;
+        }
+        var ssl = new SslStream(plain, leaveInnerStreamOpen: false);
+        string? refused = null;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(s_handshakeTimeout);
+            await ssl.AuthenticateAsClientAsync(tls.ClientOptions(host, rejected: why => refused = why), timeout.Token);
+            return ssl;
+        }
+        catch (System.Security.Authentication.AuthenticationException ex) when (refused is not null)
+        {
+            await ssl.DisposeAsync();
+            throw new System.Security.Authentication.AuthenticationException(refused, ex);
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
+            throw;
+        }
+    }
+
+    public static async Task<Stream> ServerAsync(Socket socket, SslServerAuthenticationOptions? options, CancellationToken ct)
+    {
+        var plain = new NetworkStream(socket, ownsSocket: false);
+        if (options is null)
+        {
+            return plain;
+        }
+        var ssl = new SslStream(plain, leaveInnerStreamOpen: false);
+        try
+        {
+            // A client that never finishes its hello must not hold the connection for ever.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(s_handshakeTimeout);
+            await ssl.AuthenticateAsServerAsync(options, timeout.Token);
+            return ssl;
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
+            throw;
+        }
     }
 }

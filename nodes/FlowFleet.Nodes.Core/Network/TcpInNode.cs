@@ -21,10 +21,14 @@ public sealed class TcpInNode : FlowNode<TcpInConfig>
     private readonly CancellationTokenSource _stop = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TcpSession> _own = new(StringComparer.Ordinal);
     private TcpListener? _listener;
+    private TlsConfigNode? _tls;
+    private System.Net.Security.SslServerAuthenticationOptions? _serverTls;
     private int _count;
 
     /// <summary>The port listened on (the one the system chose for port 0).</summary>
     internal int LocalPort => (_listener?.LocalEndpoint as IPEndPoint)?.Port ?? 0;
+
+    private bool _tlsFailed;
 
     private bool IsServer => Config.Server is not "client";
 
@@ -32,10 +36,12 @@ public sealed class TcpInNode : FlowNode<TcpInConfig>
     {
         if (!string.IsNullOrEmpty(Config.Tls))
         {
-            throw new InvalidOperationException("tcp in: TLS (tls-config) is not supported yet");
+            _tls = TlsConfigNode.Find(Node, Config.Tls);
         }
         if (IsServer)
         {
+            // A listener without its certificate would accept clients it cannot serve: refuse to start instead.
+            _serverTls = _tls?.ServerOptions();
             _listener = new TcpListener(IPAddress.IPv6Any, Config.Port);
             _listener.Server.DualMode = true;
             try
@@ -68,11 +74,22 @@ public sealed class TcpInNode : FlowNode<TcpInConfig>
             {
                 return;
             }
-            var session = TcpSessions.Add(socket);
-            _own[session.Id] = session;
-            Node.Status(new NodeStatus(Text: $"{Interlocked.Increment(ref _count)} connections"));
             _ = Task.Run(async () =>
             {
+                Stream stream;
+                try
+                {
+                    stream = await TcpTls.ServerAsync(socket, _serverTls, _stop.Token);
+                }
+                catch (Exception ex) when (TcpTls.IsFailure(ex))
+                {
+                    Node.Log($"TLS handshake with {socket.RemoteEndPoint} failed: {ex.Message}");
+                    socket.Dispose();
+                    return;
+                }
+                var session = TcpSessions.Add(socket, stream);
+                _own[session.Id] = session;
+                Node.Status(new NodeStatus(Text: $"{Interlocked.Increment(ref _count)} connections"));
                 await ReadLoopAsync(session, remote: socket.RemoteEndPoint as IPEndPoint);
                 _own.TryRemove(session.Id, out _);
                 session.Dispose();
@@ -90,17 +107,25 @@ public sealed class TcpInNode : FlowNode<TcpInConfig>
             var gotData = false;
             try
             {
-                await socket.ConnectAsync(Config.Host ?? "localhost", Config.Port, _stop.Token);
-                var session = TcpSessions.Add(socket);
+                var host = Config.Host ?? "localhost";
+                await socket.ConnectAsync(host, Config.Port, _stop.Token);
+                var session = TcpSessions.Add(socket, await TcpTls.ClientAsync(socket, _tls, host, _stop.Token));
+                _tlsFailed = false;
                 _own[session.Id] = session;
                 Node.Status(new NodeStatus("green", "dot", "connected"));
                 gotData = await ReadLoopAsync(session, remote: null);
                 _own.TryRemove(session.Id, out _);
                 session.Dispose();
             }
-            catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+            catch (Exception ex) when (TcpTls.IsFailure(ex))
             {
                 socket.Dispose();
+                if (_tls is not null && !_tlsFailed && !_stop.IsCancellationRequested && ex is not SocketException)
+                {
+                    // Reported once per run of failures, not at every reconnect.
+                    _tlsFailed = true;
+                    Node.Error($"TLS connection to {Config.Host}:{Config.Port} failed: {ex.Message}");
+                }
             }
             if (_stop.IsCancellationRequested)
             {
@@ -134,9 +159,9 @@ public sealed class TcpInNode : FlowNode<TcpInConfig>
             int n;
             try
             {
-                n = await session.Socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                n = await session.Stream.ReadAsync(buffer, _stop.Token);
             }
-            catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
             {
                 n = 0;
             }

@@ -21,6 +21,9 @@ public sealed class TcpOutNode : FlowNode<TcpOutConfig>
     private readonly ConcurrentDictionary<string, TcpSession> _clients = new(StringComparer.Ordinal);
     private TcpListener? _listener;
     private TcpSession? _client;
+    private TlsConfigNode? _tls;
+    private System.Net.Security.SslServerAuthenticationOptions? _serverTls;
+    private bool _tlsFailed;
     private TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal int LocalPort => (_listener?.LocalEndpoint as IPEndPoint)?.Port ?? 0;
@@ -35,9 +38,11 @@ public sealed class TcpOutNode : FlowNode<TcpOutConfig>
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!string.IsNullOrEmpty(Config.Tls))
+        if (!string.IsNullOrEmpty(Config.Tls) && Mode != "reply")
         {
-            throw new InvalidOperationException("tcp out: TLS (tls-config) is not supported yet");
+            // Reply mode writes to tcp in's connections, which carry that node's TLS already.
+            _tls = TlsConfigNode.Find(Node, Config.Tls);
+            _serverTls = Mode == "server" ? _tls.ServerOptions() : null;
         }
         switch (Mode)
         {
@@ -75,12 +80,23 @@ public sealed class TcpOutNode : FlowNode<TcpOutConfig>
             {
                 return;
             }
-            var session = new TcpSession(socket);
-            _clients[session.Id] = session;
-            Node.Status(new NodeStatus(Text: $"{_clients.Count} connections"));
             _ = Task.Run(async () =>
             {
-                await DrainAsync(socket);
+                Stream stream;
+                try
+                {
+                    stream = await TcpTls.ServerAsync(socket, _serverTls, _stop.Token);
+                }
+                catch (Exception ex) when (TcpTls.IsFailure(ex))
+                {
+                    Node.Log($"TLS handshake with {socket.RemoteEndPoint} failed: {ex.Message}");
+                    socket.Dispose();
+                    return;
+                }
+                var session = new TcpSession(socket, stream);
+                _clients[session.Id] = session;
+                Node.Status(new NodeStatus(Text: $"{_clients.Count} connections"));
+                await DrainAsync(stream);
                 _clients.TryRemove(session.Id, out _);
                 session.Dispose();
                 Node.Status(new NodeStatus(Text: $"{_clients.Count} connections"));
@@ -97,15 +113,23 @@ public sealed class TcpOutNode : FlowNode<TcpOutConfig>
             var quick = false;
             try
             {
-                await socket.ConnectAsync(Config.Host ?? "localhost", (int)JsonTools.ToNumber(Config.Port), _stop.Token);
+                var host = Config.Host ?? "localhost";
+                await socket.ConnectAsync(host, (int)JsonTools.ToNumber(Config.Port), _stop.Token);
+                var stream = await TcpTls.ClientAsync(socket, _tls, host, _stop.Token);
+                _tlsFailed = false;
                 _ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _client = new TcpSession(socket);
+                _client = new TcpSession(socket, stream);
                 Node.Status(new NodeStatus("green", "dot", "connected"));
-                var drained = DrainAsync(socket);
+                var drained = DrainAsync(stream);
                 quick = await Task.WhenAny(drained, _ended.Task) == _ended.Task;
             }
-            catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+            catch (Exception ex) when (TcpTls.IsFailure(ex))
             {
+                if (_tls is not null && !_tlsFailed && !_stop.IsCancellationRequested && ex is not SocketException)
+                {
+                    _tlsFailed = true;
+                    Node.Error($"TLS connection to {Config.Host}:{Config.Port} failed: {ex.Message}");
+                }
             }
             var old = _client;
             _client = null;
@@ -128,16 +152,16 @@ public sealed class TcpOutNode : FlowNode<TcpOutConfig>
     }
 
     /// <summary>Reads and drops what the peer sends until it closes (Node-RED ignores it too).</summary>
-    private async Task DrainAsync(Socket socket)
+    private async Task DrainAsync(Stream stream)
     {
         var buffer = new byte[4096];
         try
         {
-            while (await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token) > 0)
+            while (await stream.ReadAsync(buffer, _stop.Token) > 0)
             {
             }
         }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
         }
     }
@@ -184,7 +208,7 @@ public sealed class TcpOutNode : FlowNode<TcpOutConfig>
                         await c.WriteAsync(bytes, cancellationToken);
                         if (Config.End)
                         {
-                            c.End();
+                            await c.EndAsync();
                         }
                     }
                 }

@@ -20,10 +20,15 @@ public sealed class TcpRequestNode : FlowNode<TcpRequestConfig>
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Client> _clients = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
+    private TlsConfigNode? _tls;
+    private string? _tlsProblem;
 
     private sealed class Client
     {
         public Socket? Socket { get; set; }
+
+        /// <summary>The socket's stream, or TLS over it; set once connected.</summary>
+        public Stream? Stream { get; set; }
 
         public bool Connected { get; set; }
 
@@ -61,13 +66,27 @@ public sealed class TcpRequestNode : FlowNode<TcpRequestConfig>
     {
         if (!string.IsNullOrEmpty(Config.Tls))
         {
-            throw new InvalidOperationException("tcp request: TLS (tls-config) is not supported yet");
+            try
+            {
+                _tls = TlsConfigNode.Find(Node, Config.Tls);
+                _ = _tls.Material;
+            }
+            catch (InvalidOperationException ex)
+            {
+                // Requests then fail with this reason (to catch nodes) rather than going out in plain text.
+                _tlsProblem = ex.Message;
+                Node.Status(new NodeStatus("red", "ring", "TLS error"));
+            }
         }
         return Task.CompletedTask;
     }
 
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
+        if (_tlsProblem is { } problem)
+        {
+            throw new InvalidOperationException("tcp request: " + problem);
+        }
         if (msg.Payload is not null and not JsonValue && !JsonTools.IsBuffer(msg.Payload))
         {
             msg.Payload = JsonValue.Create(NetData.JsString(msg.Payload));
@@ -80,6 +99,7 @@ public sealed class TcpRequestNode : FlowNode<TcpRequestConfig>
             {
                 foreach (var key in _clients.Keys.Where(k => msg.Data["reset"] is JsonValue v && (v.TryGetValue<bool>(out var all) ? all : v.ToString() == k)).ToList())
                 {
+                    _clients[key].Stream?.Dispose();
                     _clients[key].Socket?.Dispose();
                     _clients.Remove(key);
                 }
@@ -130,33 +150,45 @@ public sealed class TcpRequestNode : FlowNode<TcpRequestConfig>
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         client.Socket = socket;
+        Stream stream;
         try
         {
             await socket.ConnectAsync(host, port, _stop.Token);
+            stream = await TcpTls.ClientAsync(socket, _tls, host, _stop.Token);
         }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        catch (Exception ex) when (TcpTls.IsFailure(ex))
         {
             lock (_lock)
             {
                 _clients.Remove(id);
             }
             socket.Dispose();
-            Node.Error($"tcp request: {ex.Message}", client.LastMsg);
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            Node.Error(_tls is not null && ex is not SocketException ? $"tcp request: TLS connection to {host}:{port} failed: {ex.Message}" : $"tcp request: {ex.Message}", client.LastMsg);
             Node.Status(new NodeStatus("red", "ring", "error"));
             return;
         }
         lock (_lock)
         {
+            client.Stream = stream;
             client.Connected = true;
             client.Connecting = false;
             Node.Status(new NodeStatus("green", "dot", $"{_clients.Count} connections"));
         }
-        _ = ReadAsync(id, client, socket);
+        _ = ReadAsync(id, client, stream);
         await FlushAsync(id, client);
         if (Out == "immed" || (Out == "time" && SplitNumber < 0))
         {
             Remove(id, client);
+            if (stream is System.Net.Security.SslStream ssl)
+            {
+                await ssl.ShutdownAsync();
+            }
             socket.Shutdown(SocketShutdown.Both);
+            await stream.DisposeAsync();
             socket.Dispose();
             Node.Status(NodeStatus.Clear);
         }
@@ -169,7 +201,7 @@ public sealed class TcpRequestNode : FlowNode<TcpRequestConfig>
             FlowMessage next;
             lock (_lock)
             {
-                if (client.Queue.Count == 0 || client.Socket is null)
+                if (client.Queue.Count == 0 || client.Stream is null)
                 {
                     return;
                 }
@@ -179,9 +211,9 @@ public sealed class TcpRequestNode : FlowNode<TcpRequestConfig>
             {
                 try
                 {
-                    await client.Socket.SendAsync(NetData.ToBytes(next.Payload, base64: false), SocketFlags.None, _stop.Token);
+                    await client.Stream.WriteAsync(NetData.ToBytes(next.Payload, base64: false), _stop.Token);
                 }
-                catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+                catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException or NotSupportedException)
                 {
                     return;
                 }
@@ -189,7 +221,7 @@ public sealed class TcpRequestNode : FlowNode<TcpRequestConfig>
         }
     }
 
-    private async Task ReadAsync(string id, Client client, Socket socket)
+    private async Task ReadAsync(string id, Client client, Stream stream)
     {
         var buffer = new byte[64 * 1024];
         while (true)
@@ -197,9 +229,9 @@ public sealed class TcpRequestNode : FlowNode<TcpRequestConfig>
             int n;
             try
             {
-                n = await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                n = await stream.ReadAsync(buffer, _stop.Token);
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
             {
                 n = 0;
             }
@@ -274,6 +306,7 @@ public sealed class TcpRequestNode : FlowNode<TcpRequestConfig>
         msg.Payload = Config.Ret == "string" ? JsonValue.Create(Encoding.UTF8.GetString(bytes)) : JsonTools.Buffer(bytes);
         Node.Send(msg);
         Remove(id, client);
+        client.Stream?.Dispose();
         client.Socket?.Dispose();
         Node.Status(NodeStatus.Clear);
     }
@@ -298,6 +331,7 @@ public sealed class TcpRequestNode : FlowNode<TcpRequestConfig>
             foreach (var c in _clients.Values)
             {
                 c.Timer?.Dispose();
+                c.Stream?.Dispose();
                 c.Socket?.Dispose();
             }
             _clients.Clear();

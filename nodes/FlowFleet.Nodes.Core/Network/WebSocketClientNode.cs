@@ -16,6 +16,7 @@ public sealed class WebSocketClientNode : WebSocketEndpointNode<WebSocketClientC
 {
     internal static readonly TimeSpan ReconnectTime = TimeSpan.FromSeconds(3);
     private readonly CancellationTokenSource _stop = new();
+    private TlsConfigNode? _tls;
 
     public override bool WholeMsg => Config.Wholemsg?.ToString() == "true";
 
@@ -28,7 +29,8 @@ public sealed class WebSocketClientNode : WebSocketEndpointNode<WebSocketClientC
     {
         if (!string.IsNullOrEmpty(Config.Tls))
         {
-            throw new InvalidOperationException("websocket-client: TLS (tls-config) is not supported yet; wss:// with the system's certificates works without it");
+            _tls = TlsConfigNode.Find(Node, Config.Tls);
+            _ = _tls.Material;
         }
         if (!Uri.TryCreate(Config.Path, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss"))
         {
@@ -62,6 +64,21 @@ public sealed class WebSocketClientNode : WebSocketEndpointNode<WebSocketClientC
                     socket.Options.SetRequestHeader(name, value);
                 }
             }
+            if (_tls is { } tls)
+            {
+                // Node-RED hands the tls-config's options to ws: client certificate, CA check of the server, verify on/off.
+                var verify = tls.VerifyServerCert ?? true;
+                if (tls.Material.Certificate is { } cert)
+                {
+                    socket.Options.ClientCertificates = [cert];
+                }
+                socket.Options.RemoteCertificateValidationCallback = (_, c, chain, errors) =>
+                {
+                    var ok = tls.ValidateServer(c, chain, errors, verify, out var problem);
+                    _refused = problem;
+                    return ok;
+                };
+            }
             if (JsonTools.ToNumber(Config.Hb) is var hb && hb > 0)
             {
                 socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(hb);
@@ -70,10 +87,17 @@ public sealed class WebSocketClientNode : WebSocketEndpointNode<WebSocketClientC
             try
             {
                 await socket.ConnectAsync(uri, _stop.Token);
+                _tlsFailed = false;
                 await ServeAsync(socket, _stop.Token);
             }
             catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
             {
+                if (_tls is not null && !_tlsFailed && FindAuthenticationError(ex) is { } tlsError)
+                {
+                    // A refused certificate does not heal by reconnecting: say so once, not at every retry.
+                    _tlsFailed = true;
+                    Node.Error($"websocket-client: TLS connection to {uri} failed: {_refused ?? tlsError}");
+                }
                 Raise("erro", "");
             }
             catch (OperationCanceledException)
@@ -89,6 +113,21 @@ public sealed class WebSocketClientNode : WebSocketEndpointNode<WebSocketClientC
                 return;
             }
         }
+    }
+
+    private bool _tlsFailed;
+    private volatile string? _refused;
+
+    private static string? FindAuthenticationError(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is System.Security.Authentication.AuthenticationException)
+            {
+                return e.Message;
+            }
+        }
+        return null;
     }
 
     public override async ValueTask CloseAsync(bool removed)

@@ -140,16 +140,7 @@ public sealed partial class MqttBrokerNode
         }
         if (tls)
         {
-            var verify = Flag("verifyservercert", false);
-            b.WithTlsOptions(o =>
-            {
-                o.UseTls().WithTargetHost(host);
-                if (!verify)
-                {
-                    // Node-RED's default without a tls-config node: rejectUnauthorized = verifyservercert (false).
-                    o.WithCertificateValidationHandler(_ => true);
-                }
-            });
+            AddTls(b, host);
         }
         if (version == MqttProtocolVersion.V500)
         {
@@ -277,7 +268,16 @@ public sealed partial class MqttBrokerNode
             {
                 if (!failedLogged)
                 {
-                    Node.Log($"Connection failed to broker: {ClientPrefix}{BrokerUrl} ({ex.Message})");
+                    if (TlsFailure(ex) is { } tlsReason)
+                    {
+                        // A TLS problem (certificate refused, CA not trusted, tls-config not usable) does not heal by
+                        // retrying: it is an error the user must see, not only a log line.
+                        Node.Error($"TLS connection failed to broker: {ClientPrefix}{BrokerUrl} ({tlsReason})");
+                    }
+                    else
+                    {
+                        Node.Log($"Connection failed to broker: {ClientPrefix}{BrokerUrl} ({Reason(ex)})");
+                    }
                     failedLogged = true;
                 }
                 if (State == MqttState.Connected)

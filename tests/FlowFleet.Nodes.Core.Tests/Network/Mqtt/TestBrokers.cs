@@ -79,11 +79,17 @@ public sealed class MqttNetBroker : ITestBroker
     public async ValueTask DisposeAsync() => await StopAsync();
 }
 
-/// <summary>Debian's Mosquitto (installed by test.sh) with a temporary config on a loopback port.</summary>
-public sealed class MosquittoBroker : ITestBroker
+/// <summary>
+/// Debian's Mosquitto (installed by test.sh) with a temporary config on a loopback port. <paramref name="listenerOptions"/>
+/// adds lines to the listener (TLS: <c>cafile</c>, <c>certfile</c>, ...); <c>{dir}</c> in them is <see cref="Directory"/>,
+/// where the test writes the files they name.
+/// </summary>
+public sealed class MosquittoBroker(string listenerOptions = "") : ITestBroker
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("ff-mosquitto-").FullName;
+    private readonly string _dir = System.IO.Directory.CreateTempSubdirectory("ff-mosquitto-").FullName;
     private Process? _process;
+
+    public string Directory => _dir;
 
     public int Port { get; } = Loopback.FreePort();
 
@@ -94,7 +100,7 @@ public sealed class MosquittoBroker : ITestBroker
     public async Task StartAsync()
     {
         var conf = Path.Combine(_dir, "mosquitto.conf");
-        await File.WriteAllTextAsync(conf, $"listener {Port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n");
+        await File.WriteAllTextAsync(conf, $"listener {Port} 127.0.0.1\n{listenerOptions.Replace("{dir}", _dir, StringComparison.Ordinal)}\nallow_anonymous true\npersistence false\nlog_dest none\n");
         var psi = new ProcessStartInfo(Executable, ["-c", conf]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         _process = Process.Start(psi) ?? throw new InvalidOperationException("mosquitto did not start");
         await TestBrokers.WaitForPortAsync(Port, open: true);
@@ -118,6 +124,6 @@ public sealed class MosquittoBroker : ITestBroker
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        Directory.Delete(_dir, true);
+        System.IO.Directory.Delete(_dir, true);
     }
 }
