@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FlowFleet.Runtime;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
 using FlowFleet.Runtime.Scripting.Jsonata;
@@ -17,6 +18,7 @@ public sealed partial class InjectNode : FlowNode<InjectConfig>, IInjectable
 {
     private Timer? _timer;
     private Timer? _onceTimer;
+    private IClusterLease? _lease;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -32,15 +34,18 @@ public sealed partial class InjectNode : FlowNode<InjectConfig>, IInjectable
                 Node.Error("Invalid JSONata expression: " + ex.Message);
             }
         }
+        // In a cluster, scheduled injects fire on the instance holding this node's lease (a press of the button fires here).
+        _lease = Config.Once || !string.IsNullOrWhiteSpace(Config.Repeat) || !string.IsNullOrWhiteSpace(Config.Crontab)
+            ? ClusterSchedule.LeaseFor(Node, Config.EveryInstance) : null;
         if (Config.Once)
         {
             var delay = TimeSpan.FromSeconds(Math.Max(0, Config.OnceDelay ?? 0.1));
-            _onceTimer = new Timer(_ => Fire(null), null, delay, Timeout.InfiniteTimeSpan);
+            _onceTimer = new Timer(_ => _ = OnceAsync(), null, delay, Timeout.InfiniteTimeSpan);
         }
         if (double.TryParse(Config.Repeat, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
         {
             var period = TimeSpan.FromSeconds(seconds);
-            _timer = new Timer(_ => Fire(null), null, period, period);
+            _timer = new Timer(_ => Tick(), null, period, period);
         }
         else if (!string.IsNullOrWhiteSpace(Config.Crontab))
         {
@@ -52,9 +57,27 @@ public sealed partial class InjectNode : FlowNode<InjectConfig>, IInjectable
         return Task.CompletedTask;
     }
 
+    private async Task OnceAsync()
+    {
+        if (_lease is { } lease)
+        {
+            // Every instance deploys at once: the one that takes the lease sends the "once" message.
+            await Task.WhenAny(lease.FirstAttempt, Task.Delay(TimeSpan.FromSeconds(30), Node.Closing)).ConfigureAwait(false);
+        }
+        Tick();
+    }
+
+    private void Tick()
+    {
+        if (_lease is not { Held: false })
+        {
+            Fire(null);
+        }
+    }
+
     private void OnCron(CrontabSchedule schedule)
     {
-        Fire(null);
+        Tick();
         ScheduleNext(schedule);
     }
 
@@ -204,6 +227,7 @@ public sealed partial class InjectNode : FlowNode<InjectConfig>, IInjectable
     {
         _timer?.Dispose();
         _onceTimer?.Dispose();
+        _lease?.Dispose();
         return ValueTask.CompletedTask;
     }
 }
@@ -227,6 +251,10 @@ public sealed class InjectConfig
 
     [NodeProperty(Default = "0.1", UiHint = "number", Label = "Once delay (s)")]
     public double? OnceDelay { get; set; }
+
+    /// <summary>In a cluster: fire on every instance instead of once per cluster (no default, so Node-RED's flows stay as they are).</summary>
+    [NodeProperty(UiHint = "checkbox", Label = "Run on every instance (cluster)")]
+    public bool EveryInstance { get; set; }
 
     [NodeProperty(Default = "\"\"", UiHint = "hidden")]
     public string? Topic { get; set; }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using FlowFleet.Runtime;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
 using NCrontab;
@@ -22,6 +23,7 @@ public sealed class TimerNode : FlowNode<TimerConfig>
 {
     private readonly Lock _lock = new();
     private Timer? _timer;
+    private IClusterLease? _lease;
     private CrontabSchedule? _cron;
     private bool _running;
 
@@ -33,6 +35,8 @@ public sealed class TimerNode : FlowNode<TimerConfig>
                 ?? CrontabSchedule.TryParse(Config.Cron ?? "")
                 ?? throw new InvalidOperationException($"Invalid cron expression '{Config.Cron}'");
         }
+        // In a cluster the timer fires on the instance holding this node's lease, unless it runs on every instance.
+        _lease = ClusterSchedule.LeaseFor(Node, Config.EveryInstance);
         _timer = new Timer(_ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
         if (Config.StartOnDeploy)
         {
@@ -81,6 +85,11 @@ public sealed class TimerNode : FlowNode<TimerConfig>
         var now = DateTime.Now;
         if (!_running)
         {
+            return;
+        }
+        if (_lease is { Held: false })
+        {
+            ScheduleNext(now);
             return;
         }
         if (Config.Mode == "window")
@@ -174,6 +183,7 @@ public sealed class TimerNode : FlowNode<TimerConfig>
             _running = false;
             _timer?.Dispose();
         }
+        _lease?.Dispose();
         return ValueTask.CompletedTask;
     }
 }
@@ -215,4 +225,8 @@ public sealed class TimerConfig
 
     [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Start on deploy")]
     public bool StartOnDeploy { get; set; } = true;
+
+    /// <summary>In a cluster: fire on every instance instead of once per cluster (the default).</summary>
+    [NodeProperty(UiHint = "checkbox", Label = "Run on every instance (cluster)")]
+    public bool EveryInstance { get; set; }
 }

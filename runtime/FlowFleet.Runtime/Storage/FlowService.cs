@@ -57,6 +57,32 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
         }
     }
 
+    /// <summary>
+    /// Runs the stored flows when they differ from the running ones — another instance of a cluster deployed them to the
+    /// shared store. Nothing is saved or added to the history (the deploying instance did both); null when nothing changed.
+    /// </summary>
+    public async Task<DeployResult?> ApplyStoredAsync(DeployType type, CancellationToken cancellationToken = default)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            var doc = FlowDocument.From(await storage.LoadAsync(cancellationToken) ?? []);
+            if (doc.Rev == Current.Rev)
+            {
+                return null;
+            }
+            var creds = credentials is null ? null : await credentials.LoadAsync(cancellationToken);
+            var result = await RunAsync(creds is { Count: > 0 } ? WithCredentials(doc, creds) : doc, type, cancellationToken);
+            Current = doc;
+            _logger.LogInformation("Flows deployed by another instance applied ({Type}), rev {Rev}", type, doc.Rev);
+            return result with { Rev = doc.Rev };
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
     /// <summary>Validates, saves and deploys. <paramref name="expectedRev"/>, when given, must match the deployed rev.</summary>
     public Task<DeployResult> DeployAsync(JsonNode flows, DeployType type, string? expectedRev = null, CancellationToken cancellationToken = default) =>
         DeployAsync(flows, type, expectedRev, null, cancellationToken);

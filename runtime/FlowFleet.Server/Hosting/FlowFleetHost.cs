@@ -13,6 +13,7 @@ using FlowFleet.Runtime.Nodes;
 using FlowFleet.Runtime.Plugins;
 using FlowFleet.Runtime.Storage;
 using FlowFleet.Server.Auth;
+using FlowFleet.Server.Cluster;
 using FlowFleet.Server.Ble;
 using FlowFleet.Server.HttpNodes;
 using FlowFleet.Server.Ops;
@@ -132,6 +133,8 @@ public static class FlowFleetHost
             // Cluster mode (docs/scale-out.md): RPCs for devices held by another instance travel over NATS.
             services.AddFleetCluster(o => builder.Configuration.GetSection("Cluster").Bind(o));
         }
+        // Flows on PostgreSQL when it is the store; with a cluster, deploys reach every instance and timers take leases.
+        services.AddClusterFlows(builder.Configuration, dataDir);
         services.AddFlowFleetMqtt(builder.Configuration, options.Demo);
         services.AddSingleton<ClientHub>();
         services.AddFlowFleetBle(options.Demo, builder.Configuration, dataDir);
