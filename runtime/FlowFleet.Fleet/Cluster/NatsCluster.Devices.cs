@@ -275,10 +275,16 @@ public sealed partial class NatsCluster
 
     private void Mirror(string id, string instance, JsonObject a)
     {
-        var state = registry.Touch(id, out _);
+        var state = registry.Touch(id, out var created);
         lock (state.Gate)
         {
-            // Another instance admitted it; this registry mirrors it so lists, filters and pages show the whole fleet.
+            // Another instance admitted it; this registry mirrors it so lists, filters and pages show the whole fleet. The
+            // mirror is never written to the store: it lacks what only the owner knows (token hash, password, tags, bound
+            // address), and on a shared PostgreSQL store its row would replace the owner's.
+            if (created)
+            {
+                state.Dirty = false;
+            }
             state.Admission = AdmissionStates.Accepted;
             state.Name ??= JsonRead.Text(a["name"]);
             state.Model = JsonRead.Text(a["model"]) ?? state.Model;
@@ -303,8 +309,6 @@ public sealed partial class NatsCluster
             }
             state.Online = true;
             state.LastSeen = DateTime.UtcNow;
-            state.Dirty = true;
-            state.StatusDirty = true;
         }
         LogOwned(id, instance);
     }
@@ -320,7 +324,6 @@ public sealed partial class NatsCluster
         {
             state.Online = false;
             state.LastSeen = DateTime.UtcNow;
-            state.StatusDirty = true;
         }
         hub.RaiseRemote(new DeviceEvent(DeviceEventKind.Disconnect, id, null, ShellyFrames.Now()) { Instance = instance });
     }
