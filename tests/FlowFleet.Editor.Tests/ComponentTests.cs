@@ -31,7 +31,7 @@ public sealed class ComponentTests : IAsyncLifetime
         var registry = new NodeRegistry();
         registry.RegisterAssembly(typeof(FlowFleet.Nodes.Core.Common.InjectNode).Assembly, "core");
         registry.RegisterAssembly(typeof(FlowFleet.Nodes.Fleet.ShellyInNode).Assembly, "fleet");
-        return registry.All.Select(d => d.ToJson()).ToList();
+        return registry.All.Select(Model.DescriptorHints.ToJson).ToList();
     }
 
     [Fact]

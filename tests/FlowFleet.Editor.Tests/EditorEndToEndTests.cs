@@ -50,7 +50,7 @@ public sealed class EditorEndToEndTests : BrowserEndToEndTest
         var debug = deployed.OfType<JsonObject>().Single(o => o["type"]!.GetValue<string>() == "debug");
         Assert.Equal(debug["id"]!.GetValue<string>(), inject["wires"]![0]![0]!.GetValue<string>());
 
-        await page.ClickAsync("[data-testid=inject-button]");
+        await page.ClickAsync("[data-testid=node-button][data-button=trigger]");
         var message = await page.WaitForSelectorAsync("[data-testid=debug-message]", new PageWaitForSelectorOptions { Timeout = 15_000 });
         Assert.Matches("1[7-9][0-9]{11}", await message!.TextContentAsync());
 

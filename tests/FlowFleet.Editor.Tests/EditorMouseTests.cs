@@ -71,7 +71,7 @@ public sealed class EditorMouseTests(EditorFixture fx) : IClassFixture<EditorFix
         var flows = fx.Get<FlowService>().GetFlows().OfType<JsonObject>().ToList();
         Assert.Contains(flows, o => o["type"]?.GetValue<string>() == "function" && o["func"]?.GetValue<string>() == "msg.payload = msg.payload * 2; return msg;");
 
-        await Pointer.ClickAsync(page, page.Locator("[data-testid=inject-button]").First);
+        await Pointer.ClickAsync(page, page.Locator("[data-testid=node-button][data-button=trigger]").First);
         var message = await page.WaitForSelectorAsync("[data-testid=debug-message] .ff-json .n:text-is('42')", new PageWaitForSelectorOptions { Timeout = 15_000 });
         Assert.NotNull(message);
         if (Environment.GetEnvironmentVariable("FLOWFLEET_SCREENSHOT_EDITOR") is { Length: > 0 } shot)

@@ -11,12 +11,13 @@ namespace FlowFleet.Editor.Tests;
 /// headless Chromium.</summary>
 internal static class TestHost
 {
-    /// <summary>Starts a server with the admin password and any extra command-line settings; returns it and its base URL.</summary>
+    /// <summary>Starts a server with the admin password and any extra command-line settings (and a plugins folder, none by
+    /// default); returns it and its base URL.</summary>
     public static async Task<(WebApplication App, string Base)> StartServerAsync(string dataDirectory, string password, string[]? args = null,
-        Action<IServiceCollection>? services = null, string url = "http://127.0.0.1:0")
+        Action<IServiceCollection>? services = null, string url = "http://127.0.0.1:0", string? plugins = null)
     {
         var app = FlowFleetHost.Build(["--urls", url, "--ADMIN_PASSWORD", password, .. args ?? []],
-            new ServerOptions { DataDirectory = dataDirectory, PluginsDirectory = Path.Combine(dataDirectory, "none"), Console = TextWriter.Null, Services = services });
+            new ServerOptions { DataDirectory = dataDirectory, PluginsDirectory = plugins ?? Path.Combine(dataDirectory, "none"), Console = TextWriter.Null, Services = services });
         await FlowFleetHost.InitializeAsync(app);
         await app.StartAsync();
         return (app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -58,10 +59,10 @@ public abstract class BrowserEndToEndTest : IAsyncLifetime
     /// <summary>Starts the server with <see cref="StartServerAsync"/> and whatever the class's devices are.</summary>
     protected abstract Task StartAsync();
 
-    protected async Task StartServerAsync(string password, string[]? args = null, Action<IServiceCollection>? services = null)
+    protected async Task StartServerAsync(string password, string[]? args = null, Action<IServiceCollection>? services = null, string? plugins = null)
     {
         var data = Directory.CreateTempSubdirectory($"flowfleet-{GetType().Name}-").FullName;
-        (App, Base) = await TestHost.StartServerAsync(data, password, args, services);
+        (App, Base) = await TestHost.StartServerAsync(data, password, args, services, plugins: plugins);
     }
 
     /// <summary>Disposed after the browser and before the server.</summary>

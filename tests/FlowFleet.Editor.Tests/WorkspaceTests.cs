@@ -175,10 +175,13 @@ public sealed class WorkspaceTests
         Assert.Equal(130, NodeGeometry.SnapX(127, 100));
         Assert.Equal(140, NodeGeometry.SnapX(137, 120));
         Assert.Equal("M 100 80 C 175 80 225 80 300 80", NodeGeometry.WirePath(100, 80, 300, 80));
+        // Unnamed nodes are labelled by their type's own label function, which travels with its descriptor.
+        var registry = new FlowFleet.Runtime.Nodes.NodeRegistry().RegisterAssembly(typeof(FlowFleet.Nodes.Core.Common.DebugNode).Assembly);
         var debug = JsonNode.Parse("""{"type":"debug","complete":"false","name":""}""")!.AsObject();
-        Assert.Equal("msg.payload", NodeGeometry.Label(debug, null));
+        Assert.Equal("msg.payload", NodeGeometry.Label(debug, DescriptorHints.ToJson(registry.Find("debug")!)));
+        Assert.Equal("debug", NodeGeometry.Label(debug, registry.Find("debug")!.ToJson()));
         var inject = JsonNode.Parse("""{"type":"inject","payload":"21","payloadType":"num","topic":""}""")!.AsObject();
-        Assert.Equal("21", NodeGeometry.Label(inject, null));
+        Assert.Equal("21", NodeGeometry.Label(inject, DescriptorHints.ToJson(registry.Find("inject")!)));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Editor.Model;
+using FlowFleet.Runtime.Nodes;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 
@@ -26,11 +27,13 @@ public sealed partial class FlowCanvas
     [Parameter]
     public EventCallback<string> OnEditNode { get; set; }
 
+    /// <summary>A trigger button was pressed (the descriptor's <see cref="NodeButtonKind.Trigger"/>).</summary>
     [Parameter]
-    public EventCallback<string> OnInject { get; set; }
+    public EventCallback<string> OnTrigger { get; set; }
 
+    /// <summary>A toggle button was pressed (the descriptor's <see cref="NodeButtonKind.Toggle"/>).</summary>
     [Parameter]
-    public EventCallback<string> OnToggleDebug { get; set; }
+    public EventCallback<string> OnToggle { get; set; }
 
     /// <summary>Commands the page handles: keyboard shortcuts (ctrl+d deploy, ctrl+f search) and menu entries (import, export).</summary>
     [Parameter]

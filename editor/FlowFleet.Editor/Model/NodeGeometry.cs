@@ -35,9 +35,9 @@ public static class NodeGeometry
         {
             return name;
         }
-        if (DefaultLabels.For(node) is { Length: > 0 } builtIn)
+        if (DescriptorHints.Label(descriptor, node) is { Length: > 0 } own)
         {
-            return builtIn;
+            return own;
         }
         if (descriptor?["labelProperty"] is JsonValue lp && lp.TryGetValue<string>(out var prop) && node[prop] is JsonValue v
             && v.ToString() is { Length: > 0 } text && text != "\"\"")

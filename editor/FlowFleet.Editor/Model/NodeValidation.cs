@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Nodes;
 
 namespace FlowFleet.Editor.Model;
 
@@ -23,25 +24,29 @@ public static class NodeValidation
         }
         foreach (var (name, value) in descriptor["defaults"] as JsonObject ?? [])
         {
-            if (value is not JsonObject spec || spec["ui"]?.GetValue<string>() == "hidden")
+            if (value is not JsonObject spec)
             {
                 continue;
             }
-            var ui = spec["ui"]?.GetValue<string>() ?? "text";
+            var ui = DescriptorHints.Ui(spec);
+            if (ui == PropertyUi.Hidden)
+            {
+                continue;
+            }
             var text = Text(node[name]);
             if (spec["required"]?.GetValue<bool>() == true && string.IsNullOrWhiteSpace(text))
             {
                 problems[name] = "required";
             }
-            else if (ui == "number" && text.Length > 0 && !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            else if (ui == PropertyUi.Number && text.Length > 0 && !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
             {
                 problems[name] = "must be a number";
             }
-            else if (ui == "json" && text.Length > 0 && node[name] is JsonValue && text.TrimStart() is ['{' or '[', ..] && ParseError(text) is { } error)
+            else if (ui == PropertyUi.Json && text.Length > 0 && node[name] is JsonValue && text.TrimStart() is ['{' or '[', ..] && ParseError(text) is { } error)
             {
                 problems[name] = "invalid JSON: " + error;
             }
-            else if (ui == "config" && text.Length > 0 && find is not null && find(text) is null)
+            else if (ui == PropertyUi.Config && text.Length > 0 && find is not null && find(text) is null)
             {
                 problems[name] = "the config node it refers to is missing";
             }

@@ -8,12 +8,12 @@ using Microsoft.Extensions.Logging;
 namespace FlowFleet.Nodes.Core.Common;
 
 /// <summary>Node-RED's debug: shows a message property (or the whole message) in the sidebar, the log and/or the node status.</summary>
-[NodeType("debug", Category = "common", Inputs = 1, Outputs = 0, Color = "#87a980", Icon = "bug_report", Align = "right",
+[NodeType("debug", Category = "common", Inputs = 1, Outputs = 0, Color = "#87a980", Icon = "bug_report", Align = "right", Button = NodeButtonKind.Toggle, ButtonProperty = "active",
     Help = """
     Shows `msg.payload` (or another property, or the complete message) in the debug sidebar. Can also write it to the
     server log and show it as the node's status. The button on the node turns output on and off.
     """)]
-public sealed class DebugNode : FlowNode<DebugConfig>
+public sealed partial class DebugNode : FlowNode<DebugConfig>, IToggleable, INodeLabel
 {
     private volatile bool _active = true;
     private JsonataExpression? _expression;

@@ -8,13 +8,13 @@ using NCrontab;
 namespace FlowFleet.Nodes.Core.Common;
 
 /// <summary>Node-RED's inject: sends configured props on a button press, once at start, on an interval or a cron schedule.</summary>
-[NodeType("inject", Category = "common", Inputs = 0, Outputs = 1, Color = "#a6bbcf", Icon = "input", LabelProperty = "payload",
+[NodeType("inject", Category = "common", Inputs = 0, Outputs = 1, Color = "#a6bbcf", Icon = "input", LabelProperty = "payload", Button = NodeButtonKind.Trigger,
     Help = """
     Injects a message into a flow: by hand (the button), once after deploy (`once` + `onceDelay` seconds), every `repeat`
     seconds, or on a `crontab` schedule (5 fields: minute hour day month weekday). `props` lists the properties set
     (`payload`, `topic`, any `msg` property) with typed values: string, number, boolean, JSON, buffer, timestamp, flow/global, env.
     """)]
-public sealed partial class InjectNode : FlowNode<InjectConfig>, IInjectable
+public sealed partial class InjectNode : FlowNode<InjectConfig>, IInjectable, INodeLabel
 {
     private Timer? _timer;
     private Timer? _onceTimer;
@@ -237,7 +237,7 @@ public sealed class InjectConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = """[{"p":"payload"},{"p":"topic","vt":"str"}]""", UiHint = "props", Label = "Properties")]
+    [NodeProperty(Default = """[{"p":"payload"},{"p":"topic","vt":"str"}]""", Rules = RuleList.Props, Label = "Properties")]
     public JsonArray? Props { get; set; }
 
     [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Repeat (s)")]

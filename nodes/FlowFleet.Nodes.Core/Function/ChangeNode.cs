@@ -14,7 +14,7 @@ namespace FlowFleet.Nodes.Core.Function;
     `#:(store)::key`). Values are typed: string, number, boolean, JSON, buffer, timestamp, msg/flow/global, env, or a
     JSONata expression evaluated against the message.
     """)]
-public sealed class ChangeNode : FlowNode<ChangeConfig>
+public sealed partial class ChangeNode : FlowNode<ChangeConfig>, INodeLabel
 {
     public override bool RunsInline => true;
 
@@ -272,6 +272,6 @@ public sealed class ChangeConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = """[{"t":"set","p":"payload","pt":"msg","to":"","tot":"str"}]""", UiHint = "rules", Label = "Rules")]
+    [NodeProperty(Default = """[{"t":"set","p":"payload","pt":"msg","to":"","tot":"str"}]""", Rules = RuleList.Change, Label = "Rules")]
     public JsonArray? Rules { get; set; }
 }

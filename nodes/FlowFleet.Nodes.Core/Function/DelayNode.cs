@@ -12,7 +12,7 @@ namespace FlowFleet.Nodes.Core.Function;
     latest message of each topic and release them on the interval (`timed` sends all, `queue` one topic at a time).
     `msg.reset` clears pending messages without sending; `msg.flush` sends them now; `msg.toFront` queues a message first.
     """)]
-public sealed partial class DelayNode : FlowNode<DelayConfig>
+public sealed partial class DelayNode : FlowNode<DelayConfig>, INodeLabel
 {
     private readonly Lock _lock = new();
     private readonly LinkedList<FlowMessage> _queue = new();

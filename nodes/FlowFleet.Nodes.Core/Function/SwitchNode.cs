@@ -245,7 +245,7 @@ public sealed class SwitchConfig
     [NodeProperty(Default = "\"msg\"", UiHint = "hidden")]
     public string? PropertyType { get; set; } = "msg";
 
-    [NodeProperty(Default = """[{"t":"eq","v":"","vt":"str"}]""", UiHint = "rules", Label = "Rules")]
+    [NodeProperty(Default = """[{"t":"eq","v":"","vt":"str"}]""", Rules = RuleList.Switch, OutputPerRule = true, Label = "Rules")]
     public JsonArray? Rules { get; set; }
 
     [NodeProperty(Default = "\"true\"", UiHint = "select", Options = ["true:checking all rules", "false:stopping after first match"], Label = "Mode")]

@@ -3,9 +3,11 @@ using System.Text.Json.Nodes;
 namespace FlowFleet.Runtime.Nodes;
 
 /// <summary>One editable property of a node type, as the editor and <c>/red/nodes</c> see it.</summary>
-public sealed record PropertyDescriptor(string Name, JsonNode? Default, bool Required, string UiHint, string? Label,
+/// <param name="Rules">For <see cref="PropertyUi.Rules"/>: the row shape.</param>
+/// <param name="OutputPerRule">The node has one output per rule of this list (switch).</param>
+public sealed record PropertyDescriptor(string Name, JsonNode? Default, bool Required, PropertyUi Ui, string? Label,
     IReadOnlyList<string> Options, string? TypeProperty, IReadOnlyList<string> Types, string? ConfigType, string? Language,
-    bool Secret, string? Help);
+    bool Secret, string? Help, RuleList Rules = RuleList.None, bool OutputPerRule = false);
 
 /// <summary>Everything known about a node type: built by reflection from its attributes, or by a plugin loader.</summary>
 public sealed record NodeDescriptor
@@ -32,6 +34,13 @@ public sealed record NodeDescriptor
 
     public string Align { get; init; } = "left";
 
+    /// <summary>The button beside the node on the canvas.</summary>
+    public NodeButton Button { get; init; } = NodeButton.None;
+
+    /// <summary>The label of a node without a name, computed from its properties (Node-RED's <c>label</c> function); null
+    /// labels it by <see cref="LabelProperty"/> or the palette label. Editor-side only: not in the JSON.</summary>
+    public Func<JsonObject, string?>? Label { get; init; }
+
     public string? Help { get; init; }
 
     /// <summary>A config node (no ports, referenced by id from other nodes).</summary>
@@ -51,7 +60,15 @@ public sealed record NodeDescriptor
         var defaults = new JsonObject();
         foreach (var p in Properties)
         {
-            var d = new JsonObject { ["value"] = p.Default?.DeepClone(), ["required"] = p.Required, ["ui"] = p.UiHint };
+            var d = new JsonObject { ["value"] = p.Default?.DeepClone(), ["required"] = p.Required, ["ui"] = EditorHints.Name(p.Ui) };
+            if (p.Rules != RuleList.None)
+            {
+                d["rules"] = EditorHints.Name(p.Rules);
+            }
+            if (p.OutputPerRule)
+            {
+                d["outputPerRule"] = true;
+            }
             if (p.Label is not null)
             {
                 d["label"] = p.Label;
@@ -100,6 +117,8 @@ public sealed record NodeDescriptor
             ["outputsProperty"] = OutputsProperty,
             ["outputLabels"] = new JsonArray(OutputLabels.Select(o => (JsonNode?)o).ToArray()),
             ["align"] = Align,
+            ["button"] = Button.Kind == NodeButtonKind.None ? null
+                : new JsonObject { ["kind"] = EditorHints.Name(Button.Kind), ["property"] = Button.Property },
             ["help"] = Help,
             ["defaults"] = defaults,
         };

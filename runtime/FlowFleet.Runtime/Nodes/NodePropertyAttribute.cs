@@ -2,7 +2,9 @@ namespace FlowFleet.Runtime.Nodes;
 
 /// <summary>
 /// Declares a property of a node's config record: its JSON name, default, and how the editor edits it.
-/// UI hints: <c>text, number, select, checkbox, typed, json, code, rules, cron, config, props, multiline, hidden</c>.
+/// <see cref="UiHint"/> names a <see cref="PropertyUi"/> (<c>text, number, select, checkbox, typed, json, code, multiline,
+/// cron, config, hidden</c>); an unknown name refuses the node type at registration. A rule list is declared with
+/// <see cref="Rules"/>, which implies the <c>rules</c> editor.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property, AllowMultiple = false, Inherited = true)]
 public sealed class NodePropertyAttribute : Attribute
@@ -13,6 +15,12 @@ public sealed class NodePropertyAttribute : Attribute
     public bool Required { get; init; }
 
     public string UiHint { get; init; } = "text";
+
+    /// <summary>A list of rules edited row by row, in this shape (switch tests, change operations, inject properties).</summary>
+    public RuleList Rules { get; init; }
+
+    /// <summary>For a rule list: the node has one output per rule (switch), kept in the type's <c>OutputsProperty</c>.</summary>
+    public bool OutputPerRule { get; init; }
 
     public string? Label { get; init; }
 

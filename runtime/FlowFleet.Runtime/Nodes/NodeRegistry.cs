@@ -110,7 +110,7 @@ public sealed class NodeRegistry
         ArgumentNullException.ThrowIfNull(attr);
         var configType = ConfigTypeOf(nodeType);
         var ctor = nodeType.GetConstructors().OrderByDescending(c => c.GetParameters().Length).First();
-        return new NodeDescriptor
+        return EditorHints.Checked(new NodeDescriptor
         {
             Type = attr.Type,
             Category = attr.Category,
@@ -123,11 +123,13 @@ public sealed class NodeRegistry
             OutputsProperty = attr.OutputsProperty,
             OutputLabels = attr.OutputLabels,
             Align = attr.Align,
+            Button = EditorHints.Button(attr.Button, attr.ButtonProperty, attr.Type),
+            Label = EditorHints.LabelFunction(nodeType),
             Help = attr.Help,
             Module = module,
             Properties = configType is null ? [] : DescribeProperties(configType),
             Create = ctx => Build(ctor, configType, ctx),
-        };
+        });
     }
 
     private static Type? ConfigTypeOf(Type t)
@@ -152,8 +154,9 @@ public sealed class NodeRegistry
                 continue;
             }
             var name = p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? JsonNamingPolicy.CamelCase.ConvertName(p.Name);
-            list.Add(new PropertyDescriptor(name, a.Default is null ? null : JsonNode.Parse(a.Default), a.Required, a.UiHint, a.Label,
-                a.Options, a.TypeProperty, a.Types, a.ConfigType, a.Language, a.Secret, a.Help));
+            list.Add(new PropertyDescriptor(name, a.Default is null ? null : JsonNode.Parse(a.Default), a.Required,
+                EditorHints.Ui(a.UiHint, a.Rules, $"{configType.Name}.{p.Name}"), a.Label,
+                a.Options, a.TypeProperty, a.Types, a.ConfigType, a.Language, a.Secret, a.Help, a.Rules, a.OutputPerRule));
         }
         return list;
     }

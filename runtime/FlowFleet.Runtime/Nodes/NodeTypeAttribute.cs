@@ -32,11 +32,18 @@ public sealed class NodeTypeAttribute(string type) : Attribute
     /// <summary>Other type keys that build this node (e.g. <c>"script"</c> for <c>"function"</c>).</summary>
     public string[] Aliases { get; init; } = [];
 
-    /// <summary>Property names (in the config JSON) holding the number of outputs when it varies per node.</summary>
+    /// <summary>The property (in the config JSON) holding the number of outputs when it varies per node: edited as a number
+    /// (function), or kept equal to the length of a rule list declared with <see cref="NodePropertyAttribute.OutputPerRule"/> (switch).</summary>
     public string? OutputsProperty { get; init; }
 
     /// <summary>Names of the input/output port labels.</summary>
     public string[] OutputLabels { get; init; } = [];
+
+    /// <summary>The button drawn beside the node on the canvas: trigger it (inject) or toggle <see cref="ButtonProperty"/> (debug).</summary>
+    public NodeButtonKind Button { get; init; }
+
+    /// <summary>For a <see cref="NodeButtonKind.Toggle"/> button: the boolean property it flips (<c>active</c>).</summary>
+    public string? ButtonProperty { get; init; }
 
     /// <summary>Alignment of the icon on the canvas: left for sources, right for sinks.</summary>
     public string Align { get; init; } = "left";

@@ -88,18 +88,8 @@ public static class PluginLoader
         var scriptFile = Path.Combine(dir, manifest["script"]?.GetValue<string>() ?? "node.js");
         var code = File.ReadAllText(scriptFile);
         var outputs = (int)Messages.JsonTools.ToNumber(manifest["outputs"] ?? JsonValue.Create(1));
-        var properties = new List<PropertyDescriptor>();
-        if (manifest["properties"] is JsonObject props)
-        {
-            foreach (var (key, value) in props)
-            {
-                properties.Add(new PropertyDescriptor(key, value?["default"]?.DeepClone(), value?["required"]?.GetValue<bool>() ?? false,
-                    value?["ui"]?.GetValue<string>() ?? "text", value?["label"]?.GetValue<string>(),
-                    value?["options"] is JsonArray o ? o.Select(x => x!.GetValue<string>()).ToList() : [], null, [], null, null, false,
-                    value?["help"]?.GetValue<string>()));
-            }
-        }
-        registry.Register(new NodeDescriptor
+        var outputsProperty = manifest["outputsProperty"]?.GetValue<string>();
+        registry.Register(EditorHints.Checked(new NodeDescriptor
         {
             Type = type,
             Category = manifest["category"]?.GetValue<string>() ?? "function",
@@ -108,11 +98,42 @@ public static class PluginLoader
             Color = manifest["color"]?.GetValue<string>() ?? "#e2d96e",
             Icon = manifest["icon"]?.GetValue<string>() ?? "extension",
             PaletteLabel = manifest["paletteLabel"]?.GetValue<string>(),
+            LabelProperty = manifest["labelProperty"]?.GetValue<string>(),
+            OutputsProperty = outputsProperty,
+            Button = ManifestButton(manifest["button"], type),
             Help = manifest["help"]?.GetValue<string>(),
             Module = name,
-            Properties = properties,
-            Create = ctx => new JsPluginNode(ctx.Host, ctx.Config, code, outputs, options.Scripts) { Node = ctx.Host },
-        });
+            Properties = ManifestProperties(manifest["properties"] as JsonObject),
+            // A type whose output count varies per node (one per rule) runs with the count the editor stored in the node.
+            Create = ctx => new JsPluginNode(ctx.Host, ctx.Config, code,
+                outputsProperty is not null && ctx.Config[outputsProperty] is JsonValue n ? (int)Messages.JsonTools.ToNumber(n) : outputs, options.Scripts) { Node = ctx.Host },
+        }));
         return new PluginInfo(name, "javascript", [type], null);
     }
+
+    /// <summary>The editor hints of a manifest's properties: the same names as <see cref="NodePropertyAttribute"/>'s, checked the same way.</summary>
+    private static List<PropertyDescriptor> ManifestProperties(JsonObject? props)
+    {
+        var properties = new List<PropertyDescriptor>();
+        foreach (var (key, value) in props ?? [])
+        {
+            string? Text(string field) => value?[field]?.GetValue<string>();
+            List<string> List(string field) => value?[field] is JsonArray a ? a.Select(x => x!.GetValue<string>()).ToList() : [];
+            var rules = EditorHints.Parse(Text("rules"), RuleList.None, $"plugin.json property '{key}' rules");
+            properties.Add(new PropertyDescriptor(key, value?["default"]?.DeepClone(), value?["required"]?.GetValue<bool>() ?? false,
+                EditorHints.Ui(Text("ui"), rules, $"plugin.json property '{key}'"), Text("label"), List("options"), Text("typeProperty"),
+                List("types"), Text("configType"), Text("language"), false, Text("help"), rules, value?["outputPerRule"]?.GetValue<bool>() ?? false));
+        }
+        return properties;
+    }
+
+    /// <summary><c>"button": "trigger"</c>, or <c>{"kind": "toggle", "property": "active"}</c>.</summary>
+    private static NodeButton ManifestButton(JsonNode? button, string type) => button switch
+    {
+        null => NodeButton.None,
+        JsonValue v => EditorHints.Button(EditorHints.Parse(v.GetValue<string>(), NodeButtonKind.None, "plugin.json button"), null, type),
+        JsonObject o => EditorHints.Button(EditorHints.Parse(o["kind"]?.GetValue<string>(), NodeButtonKind.None, "plugin.json button kind"),
+            o["property"]?.GetValue<string>(), type),
+        _ => throw new InvalidDataException("plugin.json \"button\" must be a kind name or an object with \"kind\""),
+    };
 }
