@@ -13,6 +13,15 @@ var count = int.Parse(args.ElementAtOrDefault(3) ?? "20000", CultureInfo.Invaria
 var rounds = int.Parse(args.ElementAtOrDefault(4) ?? "3", CultureInfo.InvariantCulture);
 var window = int.Parse(args.ElementAtOrDefault(5) ?? "100", CultureInfo.InvariantCulture);
 
+// MQTTnet's default 8 KiB socket buffers (SO_RCVBUF) stall a loopback subscriber that falls behind for seconds (the broker
+// waits on zero-window probes): the driver's own subscriber was one of the stalls this bench measured. 1 MiB as the nodes use.
+MqttClientOptions Options(string id)
+{
+    var o = new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId(id + Environment.ProcessId).Build();
+    ((MqttClientTcpOptions)o.ChannelOptions).BufferSize = 1 << 20;
+    return o;
+}
+
 var factory = new MqttClientFactory();
 using var sub = factory.CreateMqttClient();
 using var pub = factory.CreateMqttClient();
@@ -27,9 +36,9 @@ sub.ApplicationMessageReceivedAsync += _ =>
     }
     return Task.CompletedTask;
 };
-await sub.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId("bench-sub-" + Environment.ProcessId).Build());
+await sub.ConnectAsync(Options("bench-sub-"));
 await sub.SubscribeAsync("bench/out", qos);
-await pub.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId("bench-pub-" + Environment.ProcessId).Build());
+await pub.ConnectAsync(Options("bench-pub-"));
 
 // Until the flow answers at all (its subscription may still be on its way).
 var probe = Stopwatch.StartNew();

@@ -52,7 +52,14 @@ public sealed class ClientMqttLink(Uri server, ILogger logger) : IShellyMqttLink
         {
             b.WithTlsOptions(o => o.UseTls().WithTargetHost(server.Host));
         }
-        return b.Build();
+        var options = b.Build();
+        if (options.ChannelOptions is MqttClientTcpOptions tcp)
+        {
+            // MQTTnet's 8 KiB SO_RCVBUF/SO_SNDBUF turn the kernel's autotuning off and stall a busy connection (see the
+            // mqtt-broker node's WithSocketBuffers): a large size, capped by the kernel at rmem_max/wmem_max.
+            tcp.BufferSize = 1 << 20;
+        }
+        return options;
     }
 
     private async Task RunAsync(CancellationToken stop)

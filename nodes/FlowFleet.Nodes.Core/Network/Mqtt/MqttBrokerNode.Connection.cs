@@ -186,7 +186,25 @@ public sealed partial class MqttBrokerNode
                 }
             }
         }
-        return b.Build();
+        return WithSocketBuffers(b.Build());
+    }
+
+    /// <summary>The socket buffer size of a broker connection (SO_RCVBUF/SO_SNDBUF; the kernel caps it at rmem_max/wmem_max).</summary>
+    internal const int SocketBufferSize = 1 << 20;
+
+    /// <summary>
+    /// MQTTnet sets SO_RCVBUF/SO_SNDBUF to its 8 KiB default, which turns off the kernel's buffer autotuning. On loopback
+    /// (MSS 64 KiB) a window that small is never reopened by a window update once the reader fell behind: the broker then
+    /// waits for its zero-window probes, backing off exponentially — the 13–36 s pauses of bench/server/mqtt-throughput.sh.
+    /// Elsewhere it caps a connection at 8 KiB per round trip. Node-RED's mqtt.js leaves the kernel's sizes alone.
+    /// </summary>
+    internal static MqttClientOptions WithSocketBuffers(MqttClientOptions options)
+    {
+        if (options.ChannelOptions is MqttClientTcpOptions tcp)
+        {
+            tcp.BufferSize = SocketBufferSize;
+        }
+        return options;
     }
 
     /// <summary>Starts connecting (and reconnecting) unless already connected or connecting; completes once connected or stopped.</summary>

@@ -256,6 +256,24 @@ public sealed class MqttNodeTests
     }
 
     [Fact]
+    public async Task The_broker_connection_leaves_its_receive_window_free_to_grow()
+    {
+        // MQTTnet sets SO_RCVBUF to 8 KiB unless told otherwise: no window scaling, and on loopback a window that small is not
+        // reopened by a window update once the reader fell behind — the broker waits on zero-window probes with exponential
+        // back-off (the 13-36 s pauses of bench/server/mqtt-throughput.sh). A scaled window is what the kernel gives a socket
+        // whose buffer is large (or left to autotuning, as Node-RED's mqtt.js leaves it). TCP_INFO is read the Linux way.
+        await using var broker = await TestBrokers.StartAsync("mqttnet");
+        await using var relay = new TcpRelay(broker.Port);
+        await using var h = await LoadAsync("""
+            {"id":"out","type":"mqtt out","z":"t","topic":"x","broker":"b","x":0,"y":0,"wires":[]}
+            """, relay.Port);
+        var node = (FlowFleet.Nodes.Core.Network.Mqtt.MqttBrokerNode)h.Engine.GetNode("b")!;
+        await Poll.UntilAsync(() => node.Connected, "the mqtt-broker node to connect through the relay");
+        var scale = Assert.Single(relay.ClientWindowScales());
+        Assert.True(scale >= 5, $"window scale {scale}: the receive window is capped below {65535 << scale} bytes");
+    }
+
+    [Fact]
     public void Topic_matching_and_validation_follow_node_red()
     {
         Assert.True(FlowFleet.Nodes.Core.Network.Mqtt.MqttCodec.Matches("a/+/c", "a/b/c"));

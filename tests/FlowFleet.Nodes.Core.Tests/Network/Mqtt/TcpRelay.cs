@@ -62,6 +62,26 @@ public sealed class TcpRelay : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The TCP window scale each relayed client advertised in its SYN (Linux <c>TCP_INFO</c>, <c>tcpi_snd_wscale</c> of the
+    /// accepted socket). 0 means the client's receive window can never exceed 64 KiB (a small SO_RCVBUF set before connect).
+    /// </summary>
+    public IReadOnlyList<int> ClientWindowScales()
+    {
+        Socket[] all;
+        lock (_sockets)
+        {
+            all = [.. _sockets];
+        }
+        var info = new byte[104];
+        // Inbound sockets sit at even places (accepted, then their outbound twin).
+        return [.. all.Where((_, i) => i % 2 == 0).Select(s =>
+        {
+            s.GetRawSocketOption(6 /* IPPROTO_TCP */, 11 /* TCP_INFO */, info);
+            return info[6] & 0x0F;
+        })];
+    }
+
     /// <summary>Resets (RST, no FIN) every connection relayed so far; new connections are still relayed.</summary>
     public Task CutAsync()
     {
