@@ -1,0 +1,62 @@
+using FlowFleet.Runtime.Messages;
+
+namespace FlowFleet.Nodes.Fleet.Tests;
+
+/// <summary>The <c>shelly in</c> node: which device events become messages, and what they carry.</summary>
+public sealed class ShellyInNodeTests
+{
+    [Fact]
+    public async Task An_event_filter_on_one_component_passes_only_that_component()
+    {
+        await using var rig = await FleetFlow.StartAsync("""{"type":"shelly in","targetType":"device","target":"","events":"event","component":"input:2"}""", profile: "i4");
+        var id = rig.Ids[0];
+        rig.Fleet[id].Press(1);
+        rig.Fleet[id].Press(2, "double_push");
+        var msg = await rig.OutAsync();
+        Assert.Equal("input:2", msg.Data["component"]!.GetValue<string>());
+        Assert.Equal("event", msg.Data["kind"]!.GetValue<string>());
+        Assert.Equal("double_push", msg.Payload!["event"]!.GetValue<string>());
+        Assert.Equal(id, msg.Data["topic"]!.GetValue<string>());
+        Assert.Equal(id, msg.Data["device"]!["id"]!.GetValue<string>());
+        Assert.Equal("PlusI4", msg.Data["device"]!["app"]!.GetValue<string>());
+        var status = await rig.StatusAsync(t => t == "1 events");
+        Assert.Equal("green", status["fill"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_tag_target_follows_tags_changed_after_deploy()
+    {
+        await using var rig = await FleetFlow.StartAsync("""{"type":"shelly in","targetType":"tag","target":"watch","events":"status","component":"switch"}""", devices: 2);
+        var (other, watched) = (rig.Ids[0], rig.Ids[1]);
+        // Tagged after the node started: the node learns its members from the registry's change notice.
+        await rig.Host.Registry.SetTagsAsync(watched, ["watch"]);
+        rig.Fleet[other].Call("Switch.Set", new() { ["id"] = 0, ["on"] = true });
+        rig.Fleet[watched].Call("Switch.Set", new() { ["id"] = 0, ["on"] = true });
+        FlowMessage msg;
+        do
+        {
+            msg = await rig.OutAsync();
+            Assert.Equal(watched, msg.Data["topic"]!.GetValue<string>());
+            Assert.Equal("status", msg.Data["kind"]!.GetValue<string>());
+            Assert.All(msg.Payload!.AsObject(), p => Assert.StartsWith("switch:", p.Key, StringComparison.Ordinal));
+        }
+        while (msg.Payload!["switch:0"]?["output"]?.GetValue<bool>() != true);
+        Assert.Equal("switch:0", msg.Data["component"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Connect_and_disconnect_events_arrive_in_order_without_status()
+    {
+        await using var rig = await FleetFlow.StartAsync("""{"type":"shelly in","targetType":"all","events":"connect, disconnect"}""", connect: false);
+        await rig.Fleet.StartAsync();
+        var connected = await rig.OutAsync();
+        Assert.Equal("connect", connected.Data["kind"]!.GetValue<string>());
+        Assert.Equal("connect", connected.Payload!.GetValue<string>());
+        var id = connected.Data["topic"]!.GetValue<string>();
+        Assert.Equal(rig.Ids[0], id);
+        await rig.Fleet.Connections[0].DisposeAsync();
+        var gone = await rig.OutAsync();
+        Assert.Equal("disconnect", gone.Data["kind"]!.GetValue<string>());
+        Assert.Equal(id, gone.Data["topic"]!.GetValue<string>());
+    }
+}
