@@ -41,7 +41,9 @@ public sealed class FleetFlow : IAsyncDisposable
         if (connect && devices > 0)
         {
             await fleet.StartAsync();
-            await Poll.UntilAsync(() => host.Hub.OnlineCount >= devices, $"{devices} devices online");
+            // Online, and the registry holds what the hub reads on connect (config, methods), which nodes compare and report.
+            await Poll.UntilAsync(() => host.Hub.OnlineCount >= devices && fleet.Devices.All(d => host.Registry.Get(d.Id) is { Config: not null, Methods.Length: > 0 }),
+                $"{devices} devices online");
         }
         var n = JsonNode.Parse(node)!.AsObject();
         n["id"] = "n";
