@@ -94,6 +94,23 @@ public sealed class DescriptorDrivenTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_new_node_of_a_type_with_an_output_per_rule_starts_with_one_per_default_rule()
+    {
+        var descriptor = JsonNode.Parse("""
+            {"type":"fan out","category":"function","inputs":1,"outputs":1,"outputsProperty":"outputs",
+             "defaults":{"routes":{"value":[{"t":"eq","v":"a"},{"t":"eq","v":"b"},{"t":"else"}],"ui":"rules","rules":"switch","outputPerRule":true},
+                         "outputs":{"value":1,"ui":"hidden"}}}
+            """)!.AsObject();
+        var ws = new FlowWorkspace();
+        ws.Load(JsonNode.Parse("""[{"id":"t","type":"tab","label":"A"}]""")!.AsArray(), "r1");
+        var node = ws.AddNode("fan out", descriptor, 200, 100);
+        Assert.Equal(3, node["wires"]!.AsArray().Count);
+        Assert.Equal(3, node["outputs"]!.GetValue<int>());
+        var function = ws.AddNode("function", Descriptors()["function"], 200, 200);
+        Assert.Single(function["wires"]!.AsArray());
+    }
+
+    [Fact]
     public void Hints_with_unknown_names_fall_back_safely_in_the_editor()
     {
         var spec = new JsonObject { ["ui"] = "fancy", ["rules"] = "weird" };

@@ -247,7 +247,12 @@ public sealed partial class FlowWorkspace
         node["name"] ??= "";
         if (!isConfig)
         {
-            var outputs = (int)Num(descriptor?["outputs"]);
+            // A type whose outputs follow a property (one per default rule, or a number) starts with that many.
+            var outputs = DescriptorHints.Outputs(descriptor, node) ?? (int)Num(descriptor?["outputs"]);
+            if (DescriptorHints.OutputsProperty(descriptor) is { } outputsProperty && node.ContainsKey(outputsProperty))
+            {
+                node[outputsProperty] = outputs;
+            }
             node["wires"] = new JsonArray(Enumerable.Range(0, Math.Max(0, outputs)).Select(_ => (JsonNode?)new JsonArray()).ToArray());
             // x/y are the centre (Node-RED); the width depends on the label, so measure before snapping.
             node["x"] = x;
