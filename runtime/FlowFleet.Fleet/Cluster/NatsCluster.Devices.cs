@@ -136,6 +136,8 @@ public sealed partial class NatsCluster
             w.WriteNumber("gen", d.Gen);
             w.WriteString("fw", d.FirmwareVersion);
             w.WriteString("transport", d.Transport);
+            w.WriteString("tokenHash", d.TokenHash);
+            w.WriteString("bound", session.RemoteAddress ?? d.BoundAddress);
             WriteNode(w, "info", info);
             WriteNode(w, "config", config);
             WriteNode(w, "status", status);
@@ -285,6 +287,10 @@ public sealed partial class NatsCluster
             {
                 state.Dirty = false;
             }
+            state.Mirrored = true;
+            // The owner's proof of identity, so a connection here claiming the id is held to the same test (issue 13).
+            state.TokenHash = JsonRead.Text(a["tokenHash"]) ?? state.TokenHash;
+            state.BoundAddress = JsonRead.Text(a["bound"]) ?? state.BoundAddress;
             state.Admission = AdmissionStates.Accepted;
             state.Name ??= JsonRead.Text(a["name"]);
             state.Model = JsonRead.Text(a["model"]) ?? state.Model;

@@ -254,6 +254,11 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         }
 
         var known = registry.Get(src);
+        if (known is { Mirrored: true })
+        {
+            // Held by another instance until now: its record first, then the same proof of identity as for a local device.
+            await registry.AdoptMirrorAsync(known, aborted).ConfigureAwait(false);
+        }
         if (known?.Admission == AdmissionStates.Accepted && !Proves(known, token, remote))
         {
             return (await ClaimAsync(socket, src, token, remote).ConfigureAwait(false), false, false);

@@ -33,6 +33,37 @@ public sealed partial class DeviceRegistry
         logger.LogInformation("Device registry: {Devices} devices, {Groups} groups", _devices.Count, _groups.Count);
     }
 
+    /// <summary>
+    /// A device this instance knew only as another instance's mirror connects here: the record the owner wrote to the store
+    /// (a shared PostgreSQL) supplies what the mirror lacks, so taking the device over loses none of it.
+    /// </summary>
+    internal async Task AdoptMirrorAsync(DeviceState d, CancellationToken ct)
+    {
+        if (!d.Mirrored)
+        {
+            return;
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var r = await db.Devices.AsNoTracking().FirstOrDefaultAsync(x => x.Id == d.Id, ct);
+        lock (d.Gate)
+        {
+            if (r is not null)
+            {
+                d.Name ??= r.Name;
+                d.Password ??= r.Password;
+                d.TokenHash ??= r.TokenHash;
+                d.BoundAddress ??= r.BoundAddress;
+                d.Desired ??= Parse(r.DesiredJson);
+                d.FirstSeen = r.FirstSeen;
+                if (d.Tags.Length == 0)
+                {
+                    d.Tags = r.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries);
+                }
+            }
+            d.Mirrored = false;
+        }
+    }
+
     public async Task SaveAsync(DeviceState d, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);

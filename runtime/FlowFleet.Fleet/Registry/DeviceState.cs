@@ -81,6 +81,12 @@ public sealed partial class DeviceState(string id)
     /// </summary>
     public string? BoundAddress { get; set; }
 
+    /// <summary>
+    /// Known here only as another cluster instance's device (NatsCluster): never written to the store, and what only its
+    /// owner's record holds (password, tags, desired state) is read from the store before this instance speaks for it.
+    /// </summary>
+    internal bool Mirrored { get; set; }
+
     /// <summary>Identity, admission, tags or desired state changed: the whole record is written at the next flush.</summary>
     internal bool Dirty { get; set; }
 

@@ -39,4 +39,49 @@ public sealed class ClusterStoreTests
         Assert.NotNull(row.ConfigJson);
         Assert.Equal("SNSW-001P16EU", row.Model);
     }
+
+    [Fact]
+    public async Task A_device_moving_to_another_instance_keeps_its_record_and_its_id_stays_proven()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        var store = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
+        void Join(IServiceCollection s, string name) => s.AddFleetCluster(o => { o.Nats = nats.Url; o.Instance = name; o.Subject = subject; });
+        await using var a = await FleetHost.StartAsync(o => o.Admission = "manual", postgres: store, services: s => Join(s, "a"));
+        await using var b = await FleetHost.StartAsync(o => o.Admission = "manual", postgres: store, services: s => Join(s, "b"));
+        await a.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await b.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var token = await a.Registry.CreateTokenAsync("site");
+        var onA = new SimFleet(a.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim);
+        var id = onA.Devices.Single().Id;
+        await onA.StartAsync();
+        await Poll.UntilAsync(() => a.Hub.IsOnline(id) && a.Registry.Get(id) is { TokenHash: not null, Info: not null }, "device admitted on A with its token");
+        await a.Registry.SetTagsAsync(id, ["roof"]);
+        await a.Registry.SetPasswordAsync(id, "device-secret");
+        await a.Registry.FlushAsync();
+        await Poll.UntilAsync(() => b.Registry.Get(id)?.Online == true, "B mirrors the device");
+
+        // On B, a connection claiming the id without the token is a claim, as it would be on A.
+        await using (var impostor = new SimFleet(b.ShellyUrl, 1, "plus1pm", FleetHost.FastSim))
+        {
+            await impostor.StartAsync();
+            await Poll.UntilAsync(() => b.Hub.Claims.Any(c => c.Id == id), "the impostor waits as a claim on B");
+            Assert.False(b.Hub.IsOnline(id));
+        }
+
+        // The device itself moves to B (its token proves it): B takes it over with the owner's record, and writes it whole.
+        await onA.DisposeAsync();
+        await using var onB = new SimFleet(b.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim);
+        await onB.StartAsync();
+        await Poll.UntilAsync(() => b.Hub.IsOnline(id), "device online on B");
+        await b.Registry.FlushAsync();
+        var factory = b.Services.GetRequiredService<IDbContextFactory<FleetDbContext>>();
+        await using var db = await factory.CreateDbContextAsync();
+        var row = await db.Devices.AsNoTracking().SingleAsync(r => r.Id == id);
+        Assert.Equal(DeviceRegistry.HashToken(token.Token), row.TokenHash);
+        Assert.Equal("roof", row.Tags);
+        Assert.Equal("device-secret", row.Password);
+        Assert.Equal(["roof"], b.Registry.Get(id)!.Tags);
+    }
 }
