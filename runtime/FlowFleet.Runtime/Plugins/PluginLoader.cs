@@ -106,7 +106,7 @@ public static class PluginLoader
             Properties = ManifestProperties(manifest["properties"] as JsonObject),
             // A type whose output count varies per node (one per rule) runs with the count the editor stored in the node.
             Create = ctx => new JsPluginNode(ctx.Host, ctx.Config, code,
-                outputsProperty is not null && ctx.Config[outputsProperty] is JsonValue n ? (int)Messages.JsonTools.ToNumber(n) : outputs, options.Scripts) { Node = ctx.Host },
+                outputsProperty is not null && ctx.Config[outputsProperty] is JsonValue n ? Math.Max(0, (int)Messages.JsonTools.ToNumber(n)) : outputs, options.Scripts) { Node = ctx.Host },
         }));
         return new PluginInfo(name, "javascript", [type], null);
     }
