@@ -108,17 +108,21 @@ var prober = Task.Run(async () =>
     }
 });
 
+// /metrics carries the runtime's own System.Runtime meter (exported by OpenTelemetry): samples look like
+// dotnet_gc_pause_time_seconds_total{otel_scope_name="System.Runtime"} 0.0125
 async Task<double> GcPauseSeconds()
 {
     var text = await http.GetStringAsync("/metrics");
-    var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("dotnet_gc_pause_seconds_total ", StringComparison.Ordinal));
-    return line is null ? 0 : double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+    var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("dotnet_gc_pause_time_seconds_total", StringComparison.Ordinal));
+    return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
 }
 
 async Task<string> GcCounts()
 {
     var text = await http.GetStringAsync("/metrics");
-    return string.Join("/", text.Split('\n').Where(l => l.StartsWith("dotnet_gc_collections_total{", StringComparison.Ordinal)).Select(l => l[(l.LastIndexOf(' ') + 1)..]));
+    // gen0/gen1/gen2, whatever order the exporter writes them in.
+    return string.Join("/", text.Split('\n').Where(l => l.StartsWith("dotnet_gc_collections_total{", StringComparison.Ordinal))
+        .OrderBy(l => l, StringComparer.Ordinal).Select(l => l[(l.LastIndexOf(' ') + 1)..]));
 }
 
 var pause0 = await GcPauseSeconds();

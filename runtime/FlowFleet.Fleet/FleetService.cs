@@ -85,11 +85,21 @@ public static class FleetServiceCollectionExtensions
     public static IServiceCollection AddFleet(this IServiceCollection services, Action<DbContextOptionsBuilder> database, string dataDirectory)
     {
         services.AddDbContextFactory<FleetDbContext>(database);
-        services.AddSingleton<DeviceRegistry>();
-        services.AddSingleton<DeviceHub>();
+        // Each publishes its instruments on the host's meter factory when there is one (ASP.NET Core hosts register it).
+        services.AddSingleton(sp => Published(ActivatorUtilities.CreateInstance<DeviceRegistry>(sp), sp, static (r, m) => r.Publish(m)));
+        services.AddSingleton(sp => Published(ActivatorUtilities.CreateInstance<DeviceHub>(sp), sp, static (h, m) => h.Publish(m)));
         services.AddSingleton(new Rpc.RpcTemplateStore(Path.Combine(dataDirectory, "rpc-templates.json")));
         services.AddSingleton<FleetService>();
         services.AddHostedService(sp => sp.GetRequiredService<FleetService>());
         return services;
+    }
+
+    private static T Published<T>(T service, IServiceProvider sp, Action<T, System.Diagnostics.Metrics.IMeterFactory> publish)
+    {
+        if (sp.GetService<System.Diagnostics.Metrics.IMeterFactory>() is { } meters)
+        {
+            publish(service, meters);
+        }
+        return service;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -26,8 +27,23 @@ public sealed class DropCounterTests
         Assert.True(CommsConnection.DroppedTotal - before >= 500);
         var sent = Encoding.UTF8.GetString(stream.ToArray());
         Assert.Contains("500 messages dropped: the editor could not keep up", sent, StringComparison.Ordinal);
-        Assert.Contains("flowfleet_comms_dropped_total", FlowFleet.Server.Ops.OpsApi.Render(
-            new FlowFleet.Runtime.FlowEngine(new FlowFleet.Runtime.Nodes.NodeRegistry(), new ServiceCollection().BuildServiceProvider(),
-                new FlowFleet.Runtime.Context.ContextManager(), new FlowFleet.Runtime.FlowEvents()), new CommsHub(new FlowFleet.Runtime.FlowEvents())), StringComparison.Ordinal);
+
+        // The comms hub publishes the count as flowfleet.comms.dropped (flowfleet_comms_dropped_total on /metrics).
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var hub = new CommsHub(new FlowFleet.Runtime.FlowEvents(), meters);
+        long observed = -1;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Name == "flowfleet.comms.dropped")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => observed = value);
+        listener.Start();
+        listener.RecordObservableInstruments();
+        Assert.True(observed >= before + 500, $"observed {observed}, before {before}");
     }
 }

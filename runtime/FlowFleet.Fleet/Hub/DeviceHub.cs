@@ -303,6 +303,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             _ = old.CloseAsync(ClosedReplaced, "Replaced by a new connection of the same device");
         }
         _sessions[src] = session;
+        Interlocked.Increment(ref _sessionsOpened);
         EnsureSweep();
         lock (state.Gate)
         {

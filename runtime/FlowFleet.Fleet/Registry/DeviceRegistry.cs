@@ -257,6 +257,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         db.Audit.AddRange(audit);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        CountWritten(telemetry.Count, events.Count, audit.Count);
         return telemetry.Count + events.Count + audit.Count;
     }
 }

@@ -52,6 +52,7 @@ public sealed partial class FlowEngine : IAsyncDisposable
         Options = options?.Value ?? new FlowEngineOptions();
         LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         Logger = LoggerFactory.CreateLogger<FlowEngine>();
+        Metrics.Publish(services.GetService(typeof(System.Diagnostics.Metrics.IMeterFactory)) as System.Diagnostics.Metrics.IMeterFactory, this);
     }
 
     public NodeRegistry Registry { get; }
@@ -115,6 +116,7 @@ public sealed partial class FlowEngine : IAsyncDisposable
             var result = Started ? Build(newSpecs, changed) : (Started: 0, Warnings: new List<string>());
             _specs = newSpecs;
             Contexts.Clean(ActiveScopes(newSpecs));
+            Metrics.CountDeploy(type);
             Events.Deployed.Publish(doc.Rev);
             Logger.LogInformation("Deployed {Type}: {Started} started, {Stopped} stopped, rev {Rev}", type, result.Started, stopping.Count, doc.Rev[..8]);
             return new DeployResult(doc.Rev, result.Started, stopping.Count, result.Warnings);

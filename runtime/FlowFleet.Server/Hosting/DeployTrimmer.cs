@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using FlowFleet.Runtime;
 
 namespace FlowFleet.Server.Hosting;
@@ -13,7 +14,8 @@ namespace FlowFleet.Server.Hosting;
 /// collection at the moment of <c>Deployed</c> found them all live and promoted them to gen 2, where they stayed on an idle
 /// server (2.3 GiB after 60,000 nodes were replaced by an empty set, all of it garbage at the next forced collection).
 /// </summary>
-public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration configuration, ILogger<DeployTrimmer> logger, TimeProvider time) : IHostedService
+public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration configuration, ILogger<DeployTrimmer> logger, TimeProvider time,
+    IMeterFactory? meters = null) : IHostedService
 {
     private long _trims;
     private long _requested;
@@ -41,6 +43,7 @@ public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration conf
     {
         _previousNodes = engine.Current.FlowNodes.Count;
         _subscription = engine.Events.Deployed.Subscribe(_ => OnDeployed());
+        meters?.Create(Ops.MetricsSetup.ServerMeter).CreateObservableCounter("flowfleet.memory.trims", () => Trims, description: "Memory given back after large deploys");
         return Task.CompletedTask;
     }
 

@@ -145,6 +145,7 @@ public static class FlowFleetHost
         {
             services.AddSingleton<DemoDevices>();
         }
+        services.AddFlowFleetMetrics();
         services.AddHostedService<FlowRuntimeService>();
         services.AddSingleton<DeployTrimmer>();
         services.AddHostedService(sp => sp.GetRequiredService<DeployTrimmer>());

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -28,7 +29,7 @@ public sealed class CommsHub : IDisposable
     /// never fill the server's websocket budget ahead of the operator's.</summary>
     public const int MaxAnonymous = 32;
 
-    public CommsHub(FlowEvents events)
+    public CommsHub(FlowEvents events, IMeterFactory? meters = null)
     {
         ArgumentNullException.ThrowIfNull(events);
         _subscriptions.Add(events.Debug.Subscribe(m => Publish("debug", DebugFormatter.Packet(m), retain: false)));
@@ -43,6 +44,11 @@ public sealed class CommsHub : IDisposable
             null, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15));
         _anonymousSweep = new Timer(_ => CloseAnonymous(Environment.TickCount64 - (long)AuthTimeout.TotalMilliseconds, keep: int.MaxValue),
             null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        if (meters?.Create(Ops.MetricsSetup.ServerMeter) is { } meter)
+        {
+            meter.CreateObservableGauge("flowfleet.comms.connections", () => ConnectionCount, description: "Editor websocket connections");
+            meter.CreateObservableCounter("flowfleet.comms.dropped", () => CommsConnection.DroppedTotal, description: "Debug and status messages dropped for editors that could not keep up");
+        }
     }
 
     /// <summary>Aborts unauthenticated sockets opened before <paramref name="before"/> and, oldest first, all but

@@ -1,0 +1,44 @@
+using System.Diagnostics.Metrics;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Runtime.Engine;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace FlowFleet.Server.Ops;
+
+/// <summary>
+/// <c>/metrics</c>: the engine, fleet and server publish .NET <see cref="Meter"/>s; the OpenTelemetry SDK aggregates them and
+/// its Prometheus exporter writes the exposition (names: <c>flowfleet.messages.in</c> becomes
+/// <c>flowfleet_messages_in_total</c>). The runtime's own <c>System.Runtime</c> meter supplies GC, CPU and memory figures.
+/// </summary>
+public static class MetricsSetup
+{
+    /// <summary>The meter of the server's own instruments (editor comms, memory trims).</summary>
+    public const string ServerMeter = "FlowFleet.Server";
+
+    private const string RuntimeMeter = "System.Runtime";
+
+    public static IServiceCollection AddFlowFleetMetrics(this IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("flowfleet"))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(EngineMetrics.MeterName, DeviceHub.MeterName, ServerMeter, RuntimeMeter)
+                    // Each scrape reads the current values: tests (and operators) see a deploy or a device at once.
+                    .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
+                // A MeterListener sees every meter of that name in the process. Several hosts in one process (tests, tools
+                // embedding the server) each create theirs from their own IMeterFactory: export only this host's.
+                if (metrics is IDeferredMeterProviderBuilder deferred)
+                {
+                    deferred.Configure((sp, b) =>
+                    {
+                        var own = sp.GetRequiredService<IMeterFactory>();
+                        b.AddView(i => i.Meter.Name == RuntimeMeter || ReferenceEquals(i.Meter.Scope, own) ? null : MetricStreamConfiguration.Drop);
+                    });
+                }
+            });
+        return services;
+    }
+}
