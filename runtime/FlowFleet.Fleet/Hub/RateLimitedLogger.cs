@@ -6,8 +6,10 @@ namespace FlowFleet.Fleet.Hub;
 /// Lets at most <paramref name="perSecond"/> lines a second through to <paramref name="inner"/> and reports how many it held
 /// back. Thousands of devices reconnecting at once would otherwise flood the log and the threads writing it.
 /// </summary>
-internal sealed class RateLimitedLogger(ILogger inner, int perSecond) : ILogger
+internal sealed class RateLimitedLogger(ILogger inner, int perSecond, TimeProvider? time = null) : ILogger
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     private static readonly Action<ILogger, int, int, Exception?> HeldBack = LoggerMessage.Define<int, int>(LogLevel.Warning,
         new EventId(1, "HeldBack"), "{Count} more log lines held back in the last second (at most {Limit} a second)");
 
@@ -21,7 +23,7 @@ internal sealed class RateLimitedLogger(ILogger inner, int perSecond) : ILogger
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        var now = Environment.TickCount64 / 1000;
+        var now = _time.GetTimestamp() / _time.TimestampFrequency;
         if (Interlocked.Exchange(ref _window, now) != now)
         {
             Interlocked.Exchange(ref _lines, 0);
