@@ -1,6 +1,4 @@
 using System.Diagnostics.Metrics;
-using FlowFleet.Fleet.Hub;
-using FlowFleet.Runtime.Engine;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -9,7 +7,8 @@ namespace FlowFleet.Server.Ops;
 /// <summary>
 /// <c>/metrics</c>: the engine, fleet and server publish .NET <see cref="Meter"/>s; the OpenTelemetry SDK aggregates them and
 /// its Prometheus exporter writes the exposition (names: <c>flowfleet.messages.in</c> becomes
-/// <c>flowfleet_messages_in_total</c>). The runtime's own <c>System.Runtime</c> meter supplies GC, CPU and memory figures.
+/// <c>flowfleet_messages_in_total</c>): every meter named <c>FlowFleet.*</c> (<c>FlowFleet.Engine</c>, <c>FlowFleet.Fleet</c>,
+/// <c>FlowFleet.Server</c>, <c>FlowFleet.Cluster</c>). The runtime's own <c>System.Runtime</c> meter supplies GC, CPU and memory figures.
 /// </summary>
 public static class MetricsSetup
 {
@@ -25,7 +24,8 @@ public static class MetricsSetup
             .ConfigureResource(r => r.AddService("flowfleet"))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(EngineMetrics.MeterName, DeviceHub.MeterName, ServerMeter, RuntimeMeter)
+                // Every FlowFleet meter (engine, fleet, server, cluster, plugins that follow the naming) and the runtime's.
+                metrics.AddMeter("FlowFleet.*", RuntimeMeter)
                     // Each scrape reads the current values: tests (and operators) see a deploy or a device at once.
                     .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
                 // A MeterListener sees every meter of that name in the process. Several hosts in one process (tests, tools
