@@ -74,17 +74,8 @@ public sealed class TemplateNode : FlowNode<TemplateConfig>
         }
     }
 
-    private static JsonNode? ParseYaml(string text)
-    {
-        try
-        {
-            return YamlToJson.Parse(text);
-        }
-        catch (YamlDotNet.Core.YamlException ex)
-        {
-            throw new InvalidOperationException("Template result is not valid YAML: " + ex.Message, ex);
-        }
-    }
+    // Node-RED's template reports js-yaml's own message (done(err.message)).
+    private static JsonNode? ParseYaml(string text) => Parser.JsYaml.Load(text);
 }
 
 public sealed class TemplateConfig

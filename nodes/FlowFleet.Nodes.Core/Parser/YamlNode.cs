@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using FlowFleet.Nodes.Core.Function;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
 
@@ -20,16 +19,8 @@ public sealed class YamlNode : FlowNode<YamlConfig>
         }
         if (JsonTools.IsString(value, out var text))
         {
-            JsonNode? parsed;
-            try
-            {
-                parsed = YamlToJson.Parse(text);
-            }
-            catch (YamlDotNet.Core.YamlException ex)
-            {
-                throw new InvalidOperationException(ex.Message, ex);
-            }
-            path.Set(msg.Data, parsed);
+            // js-yaml's message (reason, line:column, source snippet) is the node's error, as in Node-RED.
+            path.Set(msg.Data, JsYaml.Load(text));
             Node.Send(msg);
         }
         else if (value is JsonObject or JsonArray or null)
@@ -39,7 +30,17 @@ public sealed class YamlNode : FlowNode<YamlConfig>
                 Node.Warn("Ignored non-object payload");
                 return ValueTask.CompletedTask;
             }
-            path.Set(msg.Data, JsonValue.Create(JsonToYaml.Dump(value)));
+            string yaml;
+            try
+            {
+                yaml = JsYaml.Dump(value);
+            }
+            catch (JsYamlException ex)
+            {
+                // Node-RED reports its own text for a value js-yaml cannot write (undefined, a function...).
+                throw new InvalidOperationException("Failed to convert payload", ex);
+            }
+            path.Set(msg.Data, JsonValue.Create(yaml));
             Node.Send(msg);
         }
         else

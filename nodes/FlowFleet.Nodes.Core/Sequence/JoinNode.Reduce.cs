@@ -98,7 +98,15 @@ public sealed partial class JoinNode
         }
         catch (JsonataException ex)
         {
-            Node.Error(ex.Message, last);
+            // Node-RED calls done(err) with what JSONata threw: a plain object, not an Error.
+            if (ex.Thrown is { } thrown)
+            {
+                Node.ErrorValue(thrown, last);
+            }
+            else
+            {
+                Node.Error(ex.Message, last);
+            }
             return;
         }
         last.Data["payload"] = JsonTools.Detach(accumulator);

@@ -26,6 +26,9 @@ public sealed partial class JoinNode : FlowNode<JoinConfig>
         public JsonObject? Parts { get; set; }
 
         public Timer? Timer { get; set; }
+
+        /// <summary>Node-RED's <c>group.targetCount</c>: 0 until a count is known (configured or from <c>msg.parts.count</c>).</summary>
+        public double TargetCount { get; set; }
     }
 
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
@@ -36,8 +39,24 @@ public sealed partial class JoinNode : FlowNode<JoinConfig>
             return ValueTask.CompletedTask;
         }
         var auto = Config.Mode is null or "auto" && msg.Data["parts"] is JsonObject;
+        if (!auto && Config.UseParts == false && msg.Data["parts"] is JsonObject ignored)
+        {
+            // "Use existing msg.parts" off: the sequence the message belongs to is not this join's business.
+            if (ignored["parts"] is { } outer)
+            {
+                msg.Data["parts"] = new JsonObject { ["parts"] = outer.DeepClone() };
+            }
+            else
+            {
+                msg.Data.Remove("parts");
+            }
+        }
         var parts = msg.Data["parts"] as JsonObject;
-        var key = auto ? parts!["id"]?.GetValue<string>() ?? "" : "";
+        // As Node-RED: a manual join with no count configured ("") completes the sequence the message came in
+        // (an html or split node's parts), keyed by its id, after parts.count messages.
+        var fromParts = !auto && parts is not null && Node.Config["count"] is JsonValue c && c.TryGetValue<string>(out var cs) && cs.Length == 0;
+        var key = auto ? parts!["id"]?.GetValue<string>() ?? ""
+            : fromParts && parts!["id"] is { } partsId ? JsonTools.ToJsString(partsId) : "";
         var property = Config.PropertyType == "full" ? null : PropertyPath.Parse(string.IsNullOrEmpty(Config.Property) ? "payload" : Config.Property);
         var value = property is null ? JsonDepth.Clone(msg.Data) : JsonDepth.Clone(property.Get(msg.Data));
         Group? ready = null;
@@ -45,7 +64,10 @@ public sealed partial class JoinNode : FlowNode<JoinConfig>
         {
             if (!_groups.TryGetValue(key, out var g))
             {
-                _groups[key] = g = new Group();
+                _groups[key] = g = new Group
+                {
+                    TargetCount = auto ? 0 : fromParts ? PartsCount(parts) : Config.Count,
+                };
                 if (!auto && Config.Timeout > 0)
                 {
                     g.Timer = new Timer(_ => Release(key), null, TimeSpan.FromSeconds(Config.Timeout), Timeout.InfiniteTimeSpan);
@@ -59,8 +81,11 @@ public sealed partial class JoinNode : FlowNode<JoinConfig>
             }
             g.Last = msg;
             g.Parts = parts;
-            var target = auto ? (int)JsonTools.ToNumber(parts!["count"]) : Config.Count > 0 ? Config.Count : int.MaxValue;
-            if (g.Items.Count >= target || msg.Data.ContainsKey("complete"))
+            if (parts is not null && g.TargetCount <= 0)
+            {
+                g.TargetCount = PartsCount(parts);
+            }
+            if ((g.TargetCount > 0 && g.Items.Count >= g.TargetCount) || msg.Data.ContainsKey("complete"))
             {
                 _groups.Remove(key);
                 g.Timer?.Dispose();
@@ -73,6 +98,9 @@ public sealed partial class JoinNode : FlowNode<JoinConfig>
         }
         return ValueTask.CompletedTask;
     }
+
+    private static double PartsCount(JsonObject? parts) =>
+        JsonTools.ToNumber(parts?["count"]) is var n && !double.IsNaN(n) ? n : 0;
 
     private void Release(string key)
     {
@@ -200,6 +228,10 @@ public sealed class JoinConfig
 
     [NodeProperty(Default = "\"\"", UiHint = "number", Label = "After a timeout (s)")]
     public double Timeout { get; set; }
+
+    /// <summary>Manual mode: whether a message's <c>msg.parts</c> counts (Node-RED's default when absent) or is dropped.</summary>
+    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Use existing msg.parts property")]
+    public bool? UseParts { get; set; }
 
     [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Evaluate in reverse order (last to first)")]
     public bool ReduceRight { get; set; }

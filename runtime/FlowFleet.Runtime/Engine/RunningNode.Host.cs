@@ -133,6 +133,19 @@ internal sealed partial class RunningNode
         Error(text, msg, cause, error.Stack ?? text + "\n    at " + Type + " (" + Id + ")");
     }
 
+    public void ErrorValue(JsonNode? value, FlowMessage? msg = null)
+    {
+        var text = INodeHost.JsText(value);
+        _engine.Metrics.CountError(Spec.Type);
+        Logger.LogWarning("[{Type}:{Id}] {Message}", Type, Id, value is JsonObject o && o["message"] is JsonValue m ? JsonTools.ToJsString(m) : text);
+        _engine.Events.Log.Publish(new NodeLogEntry(Id, Type, Name, "error", text));
+        if (msg is null || !Scope.ReportError(this, text, msg, null, value as JsonObject ?? []))
+        {
+            _engine.Events.Debug.Publish(new DebugMessage(Alias, Scope.Id, Name, null, null, JsonDepth.Clone(value), Level: "error",
+                Path: Scope.Id) { Type = Type });
+        }
+    }
+
     private void Error(string message, FlowMessage? msg, Exception? cause, string? stack)
     {
         _engine.Metrics.CountError(Spec.Type);

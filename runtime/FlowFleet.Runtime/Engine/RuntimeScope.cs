@@ -39,7 +39,7 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
     }
 
     /// <summary>Hands the error to catch nodes; false when none took it (Node-RED then logs it to the sidebar).</summary>
-    public bool ReportError(RunningNode source, string message, FlowMessage msg, string? stack = null)
+    public bool ReportError(RunningNode source, string message, FlowMessage msg, string? stack = null, JsonObject? thrown = null)
     {
         var count = 1;
         if (msg.Data["error"] is JsonObject previous && previous["source"] is JsonObject prev && prev["id"]?.GetValue<string>() == source.Alias)
@@ -62,7 +62,18 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
             ["message"] = message,
             ["source"] = Source(source, count),
         };
-        if (stack is not null)
+        if (thrown is not null)
+        {
+            // Node-RED copies these own properties of whatever was passed to node.error / done.
+            foreach (var key in (string[])["code", "stack", "cause"])
+            {
+                if (thrown.TryGetPropertyValue(key, out var v))
+                {
+                    error[key] = JsonDepth.Clone(v);
+                }
+            }
+        }
+        else if (stack is not null)
         {
             // Node-RED adds the stack of an Error object passed to node.error.
             error["stack"] = stack;
@@ -73,7 +84,7 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
         {
             return true;
         }
-        return parent is not null && InstanceNode is { } instance && parent.ReportError(instance, message, msg, stack);
+        return parent is not null && InstanceNode is { } instance && parent.ReportError(instance, message, msg, stack, thrown);
     }
 
     public void ReportStatus(RunningNode source, NodeStatus status)

@@ -63,6 +63,21 @@ public interface INodeHost
         Error(JsErrorText(error), msg);
     }
 
+    /// <summary>
+    /// Node-RED's <c>node.error(value, msg)</c> (or <c>done(value)</c>) with a value that is not an Error, such as the plain
+    /// object a library threw: catch nodes get <c>String(value)</c> as <c>error.message</c> plus the value's own
+    /// <c>code</c>, <c>stack</c> and <c>cause</c>; the sidebar shows the value itself.
+    /// </summary>
+    void ErrorValue(JsonNode? value, FlowMessage? msg = null) => Error(JsText(value), msg);
+
+    /// <summary>JavaScript's <c>String(value)</c> for a value that is not an Error: an object is "[object Object]".</summary>
+    static string JsText(JsonNode? value) => value switch
+    {
+        JsonObject => "[object Object]",
+        JsonArray a => string.Join(",", a.Select(x => x is null ? "" : JsText(x))),
+        _ => JsonTools.ToJsString(value),
+    };
+
     /// <summary>JavaScript's <c>String(err)</c>: "Name: message", or the name alone when the message is empty.</summary>
     static string JsErrorText(JsErrorInfo error) =>
         error?.Text ?? "";

@@ -48,7 +48,16 @@ public static partial class DebugNormalizer
             }
             foreach (var path in c.Ignore)
             {
-                Blank(n, path);
+                // "debugId#path" blanks the path only in what that one debug node showed.
+                var only = path.IndexOf('#', StringComparison.Ordinal);
+                if (only < 0)
+                {
+                    Blank(n, path);
+                }
+                else if (path[..only] == n["id"]?.GetValue<string>())
+                {
+                    Blank(n, path[(only + 1)..]);
+                }
             }
             result.Add(n);
         }

@@ -153,7 +153,11 @@ public sealed partial class JsonataExpression
             var code = error.IsObject() ? error.AsObject().Get("code") : JsValue.Undefined;
             var text = message.IsUndefined() ? ex.Message : TypeConverter.ToString(message);
             throw new JsonataException(text, code.IsString() ? code.AsString() : null, ex,
-                stackExhausted: text.Contains("Maximum call stack size exceeded", StringComparison.Ordinal) && !code.IsString());
+                stackExhausted: text.Contains("Maximum call stack size exceeded", StringComparison.Ordinal) && !code.IsString())
+            {
+                // JSONata throws plain objects ({code, stack, position, token, message}); Node-RED hands them on as they are.
+                Thrown = error.IsObject() && error is not Jint.Native.JsError ? JsConvert.ToJson(error) as JsonObject : null,
+            };
         }
         catch (TimeoutException ex)
         {
@@ -188,4 +192,11 @@ public sealed class JsonataException(string message, string? code, Exception? in
     public string? Code { get; } = code;
 
     internal bool StackExhausted { get; } = stackExhausted;
+
+    /// <summary>
+    /// The plain object the library threw (<c>code</c>, <c>stack</c>, <c>position</c>, <c>token</c>, <c>message</c>), for
+    /// nodes that pass it on as Node-RED does (<c>done(err)</c>: catch nodes see <c>"[object Object]"</c> with its code
+    /// and stack, the sidebar the object); null when the error was not one.
+    /// </summary>
+    public JsonObject? Thrown { get; init; }
 }
