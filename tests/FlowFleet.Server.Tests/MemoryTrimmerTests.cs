@@ -72,9 +72,27 @@ public sealed class OptionsValidationTests
     [InlineData("--Flows:Scripts:Timeout", "-00:00:01", "Flows:Scripts:Timeout must be a positive time span")]
     [InlineData("--Fleet:Admission", "sometimes", "Fleet:Admission must be manual or auto, got 'sometimes'")]
     [InlineData("--Fleet:RpcTimeout", "00:00:00", "Fleet:RpcTimeout must be a positive time span")]
+    [InlineData("--Auth:Login:AddressRefill", "00:00:00", "Auth:Login:AddressRefill must be a positive time span (e.g. 00:00:30), got 00:00:00")]
+    [InlineData("--Auth:Login:MaxDelay", "00:00:00.5", "Auth:Login:MaxDelay (00:00:00.5000000) must not be shorter than Auth:Login:FirstDelay (00:00:01)")]
+    [InlineData("--Flows:History:MaxCount", "-1", "Flows:History:MaxCount must be 0 (no count limit) or more, got -1")]
     public async Task A_bad_setting_stops_the_start_with_a_message_naming_it(string key, string value, string message)
     {
         var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => ServerFixture.StartAsync(noAuth: true, dataDir: null, key, value));
         Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_server_command_lists_bad_settings_and_exits_with_2_instead_of_a_stack_trace()
+    {
+        var data = Directory.CreateTempSubdirectory("ff-settings-").FullName;
+        string[] args = ["--data", data, "--urls", "http://127.0.0.1:0", "--Fleet:Admission", "sometimes", "--Flows:History:MaxAge", "-1.00:00:00"];
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await FlowFleet.Server.Cli.CliCommands.Build(args, output, error).Parse(args).InvokeAsync();
+        Assert.Equal(2, code);
+        var text = error.ToString();
+        Assert.StartsWith("FlowFleet did not start: invalid settings", text, StringComparison.Ordinal);
+        Assert.Contains("Fleet:Admission must be manual or auto, got 'sometimes'", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
     }
 }

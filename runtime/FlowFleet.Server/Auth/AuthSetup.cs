@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace FlowFleet.Server.Auth;
 
@@ -14,7 +15,8 @@ public static class AuthSetup
     {
         services.AddSingleton<UserService>();
         services.AddSingleton<TokenService>();
-        services.AddOptions<LoginThrottleOptions>().BindConfiguration("Auth:Login");
+        services.AddOptions<LoginThrottleOptions>().BindConfiguration("Auth:Login").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LoginThrottleOptions>, LoginThrottleOptionsValidator>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<SessionMonitor>();
         services.AddSingleton<SessionHubFilter>();

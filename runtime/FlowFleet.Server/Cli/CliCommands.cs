@@ -6,6 +6,7 @@ using FlowFleet.Runtime.Storage;
 using FlowFleet.Server.Auth;
 using FlowFleet.Server.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace FlowFleet.Server.Cli;
 
@@ -47,10 +48,23 @@ public static class CliCommands
         root.TreatUnmatchedTokensAsErrors = false;
         root.SetAction(async (pr, ct) =>
         {
-            var app = FlowFleetHost.Build(HostArgs(rawArgs), new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo), Safe = pr.GetValue(safe) });
-            await FlowFleetHost.InitializeAsync(app, ct);
-            await app.RunAsync();
-            return 0;
+            try
+            {
+                var app = FlowFleetHost.Build(HostArgs(rawArgs), new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo), Safe = pr.GetValue(safe) });
+                await FlowFleetHost.InitializeAsync(app, ct);
+                await app.RunAsync();
+                return 0;
+            }
+            catch (OptionsValidationException ex)
+            {
+                // Settings are checked at start (ValidateOnStart): list what is wrong instead of a stack trace.
+                error.WriteLine("FlowFleet did not start: invalid settings");
+                foreach (var failure in ex.Failures)
+                {
+                    error.WriteLine("  " + failure);
+                }
+                return 2;
+            }
         });
 
         var file = new Argument<string?>("FILE") { Description = "File to write (standard output when left out)", Arity = ArgumentArity.ZeroOrOne };

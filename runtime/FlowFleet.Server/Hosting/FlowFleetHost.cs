@@ -113,6 +113,8 @@ public static class FlowFleetHost
         services.AddSingleton<IFlowStorage>(_ => new FileFlowStorage(Path.Combine(dataDir, "flows.json")));
         services.AddSingleton<ICredentialStore>(sp => new DataProtectionCredentialStore(Path.Combine(dataDir, "flows_cred.json"), sp.GetRequiredService<IDataProtectionProvider>()));
         services.Configure<FlowHistoryOptions>(builder.Configuration.GetSection("Flows:History"));
+        services.AddOptions<FlowHistoryOptions>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FlowHistoryOptions>, FlowHistoryOptionsValidator>();
         services.AddSingleton<IFlowHistory>(sp => new SqliteFlowHistory(Path.Combine(dataDir, "history.db"), sp.GetRequiredService<IOptions<FlowHistoryOptions>>().Value));
         services.AddSingleton(sp => new FlowService(sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IFlowStorage>(),
             sp.GetRequiredService<ICredentialStore>(), sp.GetRequiredService<ILogger<FlowService>>(), sp.GetRequiredService<IFlowHistory>()) { StartupMarkerPath = Path.Combine(dataDir, ".flows-starting") });
