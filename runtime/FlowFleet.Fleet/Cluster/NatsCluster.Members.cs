@@ -17,6 +17,9 @@ public sealed record ClusterMember(string Instance, int Devices, DateTime LastSe
 /// </summary>
 public sealed partial class NatsCluster
 {
+    /// <summary>The meter the cluster's instruments are on: the fleet's.</summary>
+    public const string MeterName = "FlowFleet.Fleet";
+
     private readonly ConcurrentDictionary<string, (long Tick, int Devices)> _members = new(StringComparer.Ordinal);
     private Meter? _meter;
 
@@ -39,6 +42,18 @@ public sealed partial class NatsCluster
     }
 
     private int OwnedHere => hub.OnlineCount;
+
+    /// <summary>This instance's view of the cluster, for <c>/healthz</c>: its name, NATS, the members it sees and the devices held.</summary>
+    public JsonObject Describe() => new()
+    {
+        ["instance"] = Instance, ["connected"] = Connected, ["devicesOwned"] = OwnedHere, ["devicesRemote"] = _owners.Count,
+        ["moves"] = Interlocked.Read(ref _moves),
+        ["members"] = new JsonArray(Members.Select(m => (JsonNode)new JsonObject
+        {
+            ["instance"] = m.Instance, ["devices"] = m.Devices, ["self"] = m.Self,
+            ["lastSeen"] = m.LastSeen.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        }).ToArray()),
+    };
 
     private long Expiry => (long)(_options.Heartbeat.TotalMilliseconds * 3);
 
@@ -122,8 +137,9 @@ public sealed partial class NatsCluster
     }
 
     /// <summary>
-    /// Gauges on the <c>FlowFleet.Cluster</c> meter (the server's metrics exporter reads every FlowFleet meter): this instance,
-    /// the members it sees, devices held here and elsewhere, device messages and moves.
+    /// Gauges on the fleet's meter (<c>FlowFleet.Fleet</c>, which the server's <c>/metrics</c> exports; the host's meter factory
+    /// hands back the hub's own meter for that name): this instance, the members it sees, devices held here and elsewhere,
+    /// device messages and moves. Every sample carries the <c>instance</c> tag.
     /// </summary>
     private void CreateInstruments()
     {
@@ -131,7 +147,7 @@ public sealed partial class NatsCluster
         {
             return;
         }
-        var meter = meters.Create(new MeterOptions("FlowFleet.Cluster"));
+        var meter = meters.Create(new MeterOptions(MeterName));
         var tag = new KeyValuePair<string, object?>("instance", Instance);
         meter.CreateObservableGauge("flowfleet.cluster.members", () => new Measurement<int>(Members.Count, tag), description: "Cluster instances this one sees alive, itself included");
         meter.CreateObservableGauge("flowfleet.cluster.devices.owned", () => new Measurement<int>(OwnedHere, tag), description: "Devices connected to this instance");

@@ -60,6 +60,9 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
 
     public bool IsOnline(string id) => _sessions.TryGetValue(id, out var s) && s.Admitted;
 
+    /// <summary>Connected here or, in a cluster, to another instance: a call to it can be made from here.</summary>
+    public bool IsReachable(string id) => IsOnline(id) || Remote?.OwnerOf(id) is not null;
+
     /// <summary>Receives every device event until the returned handle is disposed. Handlers run inline: keep them short.</summary>
     public IDisposable Subscribe(Action<DeviceEvent> handler)
     {

@@ -215,7 +215,7 @@ public sealed partial class ClientHub(DeviceHub hub, DeviceRegistry registry, Fm
         {
             var device = FmFrames.Resolve(registry, name);
             device = device is not null && DeviceAccess.For(client.User).CanSee(registry, device.Id) ? device : null;
-            if (device is null || !hub.IsOnline(device.Id))
+            if (device is null || !hub.IsReachable(device.Id))
             {
                 // FM answers a device it doesn't hold (unknown or not connected) with -32600 "No such device".
                 if (id is not null)

@@ -8,8 +8,10 @@ public static class OpsApi
 {
     public static void MapOps(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", (FlowEngine engine, Runtime.Storage.FlowService flows) =>
-                Results.Json(new { status = "ok", flows = engine.Started ? "started" : "stopped", safeMode = flows.SafeModeReason is not null, rev = engine.Rev }))
+        app.MapGet("/healthz", (FlowEngine engine, Runtime.Storage.FlowService flows, HttpContext http) =>
+                http.RequestServices.GetService<global::FlowFleet.Fleet.Cluster.NatsCluster>() is { } cluster
+                    ? Results.Json(new { status = "ok", flows = engine.Started ? "started" : "stopped", safeMode = flows.SafeModeReason is not null, rev = engine.Rev, cluster = cluster.Describe() })
+                    : Results.Json(new { status = "ok", flows = engine.Started ? "started" : "stopped", safeMode = flows.SafeModeReason is not null, rev = engine.Rev }))
             .AllowAnonymous().WithName("Health");
         // Same path and auth as before (the fallback policy: any signed-in user or token); the exporter writes the text.
         app.MapPrometheusScrapingEndpoint("/metrics").WithName("Metrics");

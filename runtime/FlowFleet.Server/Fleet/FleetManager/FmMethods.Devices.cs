@@ -58,7 +58,7 @@ public sealed partial class FmMethods
         }
     }
 
-    private JsonObject DeviceObject(DeviceState d) => FmFrames.DeviceObject(d, hub.IsOnline(d.Id), events.KvsOf(d.Id));
+    private JsonObject DeviceObject(DeviceState d) => FmFrames.DeviceObject(d, hub.IsReachable(d.Id), events.KvsOf(d.Id));
 
     private async Task<JsonNode?> DeviceAsync(FmCaller caller, string name, JsonObject p, CancellationToken ct)
     {
@@ -101,7 +101,7 @@ public sealed partial class FmMethods
                 Require(caller, Policies.DevicesControl);
                 var target = Known(p);
                 var method = Str(p, "method");
-                if (!hub.IsOnline(target.Id))
+                if (!hub.IsReachable(target.Id))
                 {
                     throw new FmException(FmFrames.InvalidRequest, "No such device");
                 }

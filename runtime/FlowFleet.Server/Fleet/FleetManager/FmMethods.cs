@@ -153,7 +153,7 @@ public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, Fm
     private async Task<JsonNode?> CallDeviceAsync(FmCaller caller, string target, string method, JsonNode parameters, CancellationToken ct)
     {
         var d = FmFrames.Resolve(registry, target);
-        if (d is null || !hub.IsOnline(d.Id))
+        if (d is null || !hub.IsReachable(d.Id))
         {
             return new JsonObject { ["code"] = -32002, ["message"] = "Device offline or not found" };
         }
@@ -185,7 +185,9 @@ public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, Fm
 
     private JsonObject DeviceStatus()
     {
-        var online = hub.Sessions.Where(s => s.Admitted).Select(s => s.Id).OrderBy(x => x, StringComparer.Ordinal).ToList();
+        // In a cluster: the devices every instance holds.
+        var online = hub.Sessions.Where(s => s.Admitted).Select(s => s.Id).Concat(hub.Remote is { } remote ? registry.All.Where(d => remote.OwnerOf(d.Id) is not null).Select(d => d.Id) : [])
+            .OrderBy(x => x, StringComparer.Ordinal).ToList();
         return new JsonObject { ["devices_size"] = online.Count, ["devices"] = new JsonArray(online.Select(x => (JsonNode?)x).ToArray()) };
     }
 
