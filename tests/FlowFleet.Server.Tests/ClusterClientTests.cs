@@ -60,6 +60,16 @@ public sealed class ClusterClientTests
         Assert.Equal(("b", true, 0, 1), (cluster!["instance"]!.GetValue<string>(), cluster["connected"]!.GetValue<bool>(),
             cluster["devicesOwned"]!.GetValue<int>(), cluster["devicesRemote"]!.GetValue<int>()));
         Assert.Equal(1, (await a.Client.GetFromJsonAsync<JsonObject>("/healthz"))!["cluster"]!["devicesOwned"]!.GetValue<int>());
+
+        // /metrics on each instance: its members, devices held here and elsewhere, device messages across, by instance.
+        using var metricsB = b.Authorized(token);
+        var scrapeB = await Ops.Scrape.GetAsync(metricsB);
+        Assert.Equal(2, scrapeB.Value("flowfleet_cluster_members", "instance=b"));
+        Assert.Equal((0, 1), (scrapeB.Value("flowfleet_cluster_devices_owned", "instance=b"), scrapeB.Value("flowfleet_cluster_devices_remote", "instance=b")));
+        Assert.True(scrapeB.Value("flowfleet_cluster_messages_received_total", "instance=b") >= 2, scrapeB.Text);
+        using var metricsA = a.Authorized(await a.TokenAsync());
+        var scrapeA = await Ops.Scrape.GetAsync(metricsA);
+        Assert.Equal((1, 1), (scrapeA.Value("flowfleet_cluster_devices_owned", "instance=a"), scrapeA.Value("flowfleet_cluster_connected", "instance=a")));
     }
 
     [Fact]

@@ -17,8 +17,8 @@ public sealed record ClusterMember(string Instance, int Devices, DateTime LastSe
 /// </summary>
 public sealed partial class NatsCluster
 {
-    /// <summary>The meter the cluster's instruments are on: the fleet's.</summary>
-    public const string MeterName = "FlowFleet.Fleet";
+    /// <summary>The meter of the cluster's instruments (the server exports every FlowFleet.* meter).</summary>
+    public const string MeterName = "FlowFleet.Cluster";
 
     private readonly ConcurrentDictionary<string, (long Tick, int Devices)> _members = new(StringComparer.Ordinal);
     private Meter? _meter;
@@ -137,9 +137,9 @@ public sealed partial class NatsCluster
     }
 
     /// <summary>
-    /// Gauges on the fleet's meter (<c>FlowFleet.Fleet</c>, which the server's <c>/metrics</c> exports; the host's meter factory
-    /// hands back the hub's own meter for that name): this instance, the members it sees, devices held here and elsewhere,
-    /// device messages and moves. Every sample carries the <c>instance</c> tag.
+    /// Instruments on the <c>FlowFleet.Cluster</c> meter (the server's <c>/metrics</c> exports every FlowFleet.* meter of its
+    /// host): this instance, the members it sees, devices held here and elsewhere, device messages and moves. Every sample
+    /// carries the <c>instance</c> tag.
     /// </summary>
     private void CreateInstruments()
     {
