@@ -36,7 +36,8 @@ public sealed class TemplateNodeTests
             h.Send("n", JsonValue.Create("pump"));
             Assert.Equal("""{"name":"pump","items":["a","b"]}""", (await h.NextAsync("o0")).Payload!.ToJsonString());
             h.Send("n", JsonValue.Create("[unclosed"));
-            Assert.StartsWith("Template result is not valid YAML", (await h.WaitForLogAsync(l => l.Level == "error")).Message, StringComparison.Ordinal);
+            // js-yaml's own message, as Node-RED reports it.
+            Assert.Contains("missed comma between flow collection entries", (await h.WaitForLogAsync(l => l.Level == "error")).Message, StringComparison.Ordinal);
         }
         await using (var h = await Template("""{"say":"{{payload}}"}""", "json"))
         {
