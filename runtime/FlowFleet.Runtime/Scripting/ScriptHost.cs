@@ -35,10 +35,10 @@ public sealed partial class ScriptHost : IDisposable
     private bool _disposed;
     private readonly ScriptLimits _limits;
     private readonly ScriptSource _source;
-    private readonly Prepared<Acornima.Ast.Script> _prepared;
+    private readonly string _code;
 
     /// <summary>
-    /// Parses the code at once (a syntax error fails the deploy of this node, as in Node-RED) but builds the Jint engine
+    /// Checks the code's syntax at once (a syntax error fails the deploy of this node, as in Node-RED) but builds the Jint engine
     /// on first use: a deploy of 200 function nodes no longer builds 200 engines before it answers, and a node that never
     /// gets a message never costs one. Parsed code is shared by nodes running the same source.
     /// </summary>
@@ -59,7 +59,8 @@ public sealed partial class ScriptHost : IDisposable
         // A script that never names msg (or arguments) cannot see the message: skip copying it into the engine.
         _readsMsg = MsgWord().IsMatch(source.Code) || source.Code.Contains("arguments", StringComparison.Ordinal);
         _timers = new ScriptTimers(this);
-        _prepared = ScriptCache.Prepare((_isAsync ? "(async function(msg) {\n" : "(function(msg) {\n") + source.Code + "\n})");
+        _code = (_isAsync ? "(async function(msg) {\n" : "(function(msg) {\n") + source.Code + "\n})";
+        ScriptCache.CheckSyntax(_code);
         _finalize = string.IsNullOrWhiteSpace(source.Finalize) ? null : source.Finalize;
         _initialize = string.IsNullOrWhiteSpace(source.Initialize) ? null : source.Initialize;
     }
@@ -98,7 +99,8 @@ public sealed partial class ScriptHost : IDisposable
         {
             engine.SetValue(name, JsConvert.ToJs(engine, value));
         }
-        _main = engine.Evaluate(in _prepared);
+        var prepared = ScriptCache.Prepare(_code);
+        _main = engine.Evaluate(in prepared);
         _objectPrototype = engine.Evaluate("Object.prototype").AsObject();
         return engine;
     }
