@@ -113,7 +113,7 @@ public static class V8JsonSyntax
             }
             if (Peek != '"')
             {
-                throw Peek is null ? Unexpected() : At("Expected property name or '}'");
+                throw At("Expected property name or '}'");
             }
             while (true)
             {
@@ -121,7 +121,7 @@ public static class V8JsonSyntax
                 SkipWhitespace();
                 if (Peek != ':')
                 {
-                    throw Peek is null ? Unexpected() : At("Expected ':' after property name");
+                    throw At("Expected ':' after property name");
                 }
                 Pos++;
                 SkipWhitespace();
@@ -134,13 +134,13 @@ public static class V8JsonSyntax
                 }
                 if (Peek != ',')
                 {
-                    throw Peek is null ? Unexpected() : At("Expected ',' or '}' after property value");
+                    throw At("Expected ',' or '}' after property value");
                 }
                 Pos++;
                 SkipWhitespace();
                 if (Peek != '"')
                 {
-                    throw Peek is null ? Unexpected() : At("Expected double-quoted property name");
+                    throw At("Expected double-quoted property name");
                 }
             }
         }
@@ -165,7 +165,7 @@ public static class V8JsonSyntax
                 }
                 if (Peek != ',')
                 {
-                    throw Peek is null ? Unexpected() : At("Expected ',' or ']' after array element");
+                    throw At("Expected ',' or ']' after array element");
                 }
                 Pos++;
                 SkipWhitespace();
@@ -205,7 +205,7 @@ public static class V8JsonSyntax
                                 if (Pos + i >= text.Length || !Uri.IsHexDigit(text[Pos + i]))
                                 {
                                     Pos += i;
-                                    throw Pos >= text.Length ? Unexpected() : At("Bad Unicode escape");
+                                    throw At("Bad Unicode escape");
                                 }
                             }
                             Pos += 5;
@@ -228,7 +228,7 @@ public static class V8JsonSyntax
                 Pos++;
                 if (Peek is not (>= '0' and <= '9'))
                 {
-                    throw Peek is null ? Unexpected() : At("No number after minus sign");
+                    throw At("No number after minus sign");
                 }
             }
             if (Peek == '0')
@@ -244,7 +244,7 @@ public static class V8JsonSyntax
                 Pos++;
                 if (Peek is not (>= '0' and <= '9'))
                 {
-                    throw Peek is null ? Unexpected() : At("Unterminated fractional number");
+                    throw At("Unterminated fractional number");
                 }
                 Digits();
             }
@@ -257,7 +257,7 @@ public static class V8JsonSyntax
                 }
                 if (Peek is not (>= '0' and <= '9'))
                 {
-                    throw Peek is null ? Unexpected() : At("Exponent part is missing a number");
+                    throw At("Exponent part is missing a number");
                 }
                 Digits();
             }
