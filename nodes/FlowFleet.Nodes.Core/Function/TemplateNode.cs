@@ -34,7 +34,15 @@ public sealed class TemplateNode : FlowNode<TemplateConfig>
                 Node.GlobalContext.Set(field, value);
                 break;
             default:
-                PropertyPath.Parse(field).Set(msg.Data, value);
+                // An empty YAML document is undefined: Node-RED's setMessageProperty deletes the property.
+                if (JsSpecial.IsUndefined(value))
+                {
+                    PropertyPath.Parse(field).Delete(msg.Data);
+                }
+                else
+                {
+                    PropertyPath.Parse(field).Set(msg.Data, value);
+                }
                 break;
         }
         Node.Send(msg);

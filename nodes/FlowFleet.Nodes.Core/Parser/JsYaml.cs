@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Scripting;
 using Jint;
 using Jint.Native;
@@ -28,8 +29,12 @@ public static class JsYaml
 
     private static readonly ConcurrentBag<Runner> s_free = [];
 
-    /// <summary>Parses YAML (js-yaml's <c>load</c>); invalid YAML throws <see cref="JsYamlException"/> with js-yaml's message.</summary>
-    public static JsonNode? Load(string text) => Use(r => JsConvert.ToJson(r.Engine.Invoke(r.Load, text)));
+    /// <summary>
+    /// Parses YAML (js-yaml's <c>load</c>); invalid YAML throws <see cref="JsYamlException"/> with js-yaml's message. A
+    /// document with no content gives undefined (<see cref="JsSpecial.UndefinedNode"/>), which Node-RED's
+    /// <c>setMessageProperty</c> turns into deleting the property.
+    /// </summary>
+    public static JsonNode? Load(string text) => Use(r => r.Engine.Invoke(r.Load, text) is var v && v.IsUndefined() ? JsSpecial.UndefinedNode() : JsConvert.ToJson(v));
 
     /// <summary>Writes a value as YAML (js-yaml's <c>dump</c> with its defaults).</summary>
     public static string Dump(JsonNode? value) => Use(r => r.Engine.Invoke(r.Dump, JsConvert.ToJs(r.Engine, value)).AsString());

@@ -20,7 +20,14 @@ public sealed class YamlNode : FlowNode<YamlConfig>
         if (JsonTools.IsString(value, out var text))
         {
             // js-yaml's message (reason, line:column, source snippet) is the node's error, as in Node-RED.
-            path.Set(msg.Data, JsYaml.Load(text));
+            if (JsYaml.Load(text) is var parsed && JsSpecial.IsUndefined(parsed))
+            {
+                path.Delete(msg.Data);
+            }
+            else
+            {
+                path.Set(msg.Data, parsed);
+            }
             Node.Send(msg);
         }
         else if (value is JsonObject or JsonArray or null)
