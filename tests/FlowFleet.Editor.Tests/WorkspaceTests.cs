@@ -204,4 +204,31 @@ public sealed class WorkspaceTests
         var html = Markdown.ToHtml("Sends `msg.payload` **now**.\n\n- one *item*\n- <b>two</b>");
         Assert.Equal("<p>Sends <code>msg.payload</code> <strong>now</strong>.</p><ul><li>one <em>item</em></li><li>&lt;b&gt;two&lt;/b&gt;</li></ul>", html);
     }
+
+    [Fact]
+    public void Credentials_typed_into_a_form_stay_out_of_exports_and_the_clipboard()
+    {
+        var ws = new FlowWorkspace();
+        ws.Load(JsonNode.Parse(NodeRedExport)!.AsArray(), "rev1");
+        var desc = new JsonObject { ["type"] = "tls-config", ["category"] = "config", ["defaults"] = new JsonObject { ["name"] = new JsonObject { ["value"] = "" } } };
+        var tls = ws.AddNode("tls-config", desc, 0, 0);
+        var id = FlowWorkspace.IdOf(tls);
+        var edited = (JsonObject)tls.DeepClone();
+        edited["credentials"] = new JsonObject { ["keydata"] = "-----BEGIN PRIVATE KEY-----\nSECRETKEY\n-----END PRIVATE KEY-----", ["passphrase"] = "pw-secret" };
+        ws.UpdateNode(id, edited);
+        ws.Find("n3")!["tls"] = id;
+
+        // Deploy sends the workspace's items: they keep the credentials until then.
+        Assert.NotNull(ws.Find(id)!["credentials"]);
+        ws.Selected.Clear();
+        ws.Selected.Add(id);
+        ws.Selected.Add("n3");
+        foreach (var text in new[] { ws.Export("all").ToJsonString(), ws.Export("flow").ToJsonString(), ws.Export("selection").ToJsonString(), ws.Copy() })
+        {
+            Assert.Contains(id, text, StringComparison.Ordinal);
+            Assert.DoesNotContain("SECRETKEY", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("pw-secret", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("credentials", text, StringComparison.Ordinal);
+        }
+    }
 }

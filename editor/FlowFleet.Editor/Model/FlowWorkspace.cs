@@ -489,7 +489,7 @@ public sealed partial class FlowWorkspace
     public string Copy()
     {
         var ids = Selected.ToHashSet(StringComparer.Ordinal);
-        var nodes = Items.Where(o => ids.Contains(IdOf(o))).Select(o => (JsonObject)o.DeepClone()).ToList();
+        var nodes = Items.Where(o => ids.Contains(IdOf(o))).Select(WithoutCredentials).ToList();
         foreach (var n in nodes)
         {
             foreach (var port in n["wires"] as JsonArray ?? [])
@@ -648,6 +648,17 @@ public sealed partial class FlowWorkspace
                 .Select(v => v.TryGetValue<string>(out var s) ? s : null).Where(s => s is not null).ToHashSet(StringComparer.Ordinal);
             list.AddRange(ConfigNodes.Where(c => used.Contains(IdOf(c)) && !list.Contains(c)));
         }
-        return new JsonArray(list.Select(o => (JsonNode?)o.DeepClone()).ToArray());
+        return new JsonArray(list.Select(o => (JsonNode?)WithoutCredentials(o)).ToArray());
+    }
+
+    /// <summary>
+    /// As Node-RED's export: credentials typed into a form but not deployed yet (passwords, tls-config's PEM data) stay in
+    /// the editor and reach only the encrypted store on deploy, never an exported file or the clipboard.
+    /// </summary>
+    private static JsonObject WithoutCredentials(JsonObject o)
+    {
+        var copy = (JsonObject)o.DeepClone();
+        copy.Remove("credentials");
+        return copy;
     }
 }
