@@ -79,7 +79,7 @@ public sealed class TlsConfigEndToEndTests(EditorFixture fx) : IClassFixture<Edi
         Assert.Equal(config["id"]!.GetValue<string>(), request["tls"]?.GetValue<string>());
 
         // The deployed node trusts the server through the pasted CA and verifies its name: the inject reaches it over TLS.
-        await Pointer.ClickAsync(page, page.Locator("[data-testid=inject-button]").First);
+        await Pointer.ClickAsync(page, page.Locator("[data-testid=node-button][data-button=trigger]").First);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         Assert.Matches("^[0-9]+$", await received.Reader.ReadAsync(cts.Token));
 
