@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using FlowFleet.Nodes.Core.Function;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FlowFleet.Nodes.Core.Tests;
 
@@ -97,16 +99,36 @@ public sealed class TimingNodeTests
     [Fact]
     public async Task Timer_interval_fires_until_stopped_by_a_message()
     {
-        await using var h = await Flows.One("""{"type":"timer","mode":"interval","interval":0.05,"onPayload":"tick","onPayloadType":"str","startOnDeploy":true}""");
+        // On a fake clock: a tick can only come from an Advance, so "nothing after stop" is not a race with a real timer, and a
+        // minute's interval that passes at once shows the node reads the host's clock.
+        var time = new FakeTimeProvider();
+        await using var h = await Flows.One("""{"type":"timer","mode":"interval","interval":60,"onPayload":"tick","onPayloadType":"str","startOnDeploy":true}""",
+            services: s => s.AddSingleton<TimeProvider>(time));
+        async Task Advance(double seconds) => await Task.Run(() => time.Advance(TimeSpan.FromSeconds(seconds)));
+        await Advance(30);
+        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(50));
+        await Advance(30);
         Assert.Equal("tick", (await h.NextAsync("o0")).Payload!.GetValue<string>());
-        h.Send("n", JsonValue.Create("stop"));
-        await Task.Delay(100);
-        while ((await Drain(h)) > 0)
+        await Advance(60);
+        Assert.Equal("tick", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (h.Engine.Events.Status.Subscribe(e => { if (e.NodeId == "n" && e.Status.Text == "stopped") { stopped.TrySetResult(); } }))
         {
+            h.Send("n", JsonValue.Create("stop"));
+            await stopped.Task.WaitAsync(TimeSpan.FromSeconds(10));
         }
-        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(200));
-        h.Send("n", JsonValue.Create("start"));
-        await h.NextAsync("o0");
+        await Advance(600);
+        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(100));
+
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (h.Engine.Events.Status.Subscribe(e => { if (e.NodeId == "n" && e.Status.Text?.StartsWith("next ", StringComparison.Ordinal) == true) { started.TrySetResult(); } }))
+        {
+            h.Send("n", JsonValue.Create("start"));
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        await Advance(60);
+        Assert.Equal("tick", (await h.NextAsync("o0")).Payload!.GetValue<string>());
     }
 
     [Fact]
@@ -121,16 +143,5 @@ public sealed class TimingNodeTests
         Assert.False(timer.InWindow(new DateTime(2026, 11, 23, 12, 0, 0)));
         // Saturday 21 Nov 2026 is not allowed: the next edge is Monday 22:00.
         Assert.Equal(new DateTime(2026, 11, 23, 6, 0, 0), timer.Next(new DateTime(2026, 11, 21, 12, 0, 0)));
-    }
-
-    private static async Task<int> Drain(Runtime.Tests.Harness.FlowHarness h)
-    {
-        var n = 0;
-        while (h.Capture("o0").Received.TryRead(out _))
-        {
-            n++;
-        }
-        await Task.Yield();
-        return n;
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlowFleet.Server.Tests;
 
@@ -24,9 +25,17 @@ public sealed class CommsAndHttpTests
         await ws.ConnectAsync(new Uri(s.BaseUri.ToString().Replace("http", "ws", StringComparison.Ordinal) + "red/comms"), CancellationToken.None);
         await Send(ws, new JsonObject { ["auth"] = token });
         Assert.Equal("ok", (await Receive(ws))["auth"]!.GetValue<string>());
+        // A retained status is replayed to each new status/# subscriber: once it arrives, both subscriptions (handled in the
+        // order sent) are in place, and the inject cannot overtake them.
+        s.App.Services.GetRequiredService<FlowFleet.Server.Red.CommsHub>().Publish("status/probe", new JsonObject { ["text"] = "probe" }, retain: true);
         await Send(ws, new JsonObject { ["subscribe"] = "debug" });
         await Send(ws, new JsonObject { ["subscribe"] = "status/#" });
-        await Task.Delay(100);
+        using (var subscribed = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            while (!(await Receive(ws, subscribed.Token)).AsArray().OfType<JsonObject>().Any(i => i["topic"]!.GetValue<string>() == "status/probe"))
+            {
+            }
+        }
         await admin.PostAsync("/red/inject/inj", null);
 
         JsonObject? debug = null;

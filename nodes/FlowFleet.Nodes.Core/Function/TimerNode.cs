@@ -19,10 +19,12 @@ namespace FlowFleet.Nodes.Core.Function;
     `days` limits all modes to days of the week (0 = Sunday). Send `stop` / `start` (payload or `msg.stop` / `msg.start`) to pause
     and resume. The status shows the next time it fires.
     """)]
-public sealed class TimerNode : FlowNode<TimerConfig>
+public sealed class TimerNode(TimeProvider? time = null) : FlowNode<TimerConfig>
 {
+    // The host's clock (a FakeTimeProvider in tests): the schedule, windows and days all read it.
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _lock = new();
-    private Timer? _timer;
+    private ITimer? _timer;
     private IClusterLease? _lease;
     private CrontabSchedule? _cron;
     private bool _running;
@@ -37,7 +39,7 @@ public sealed class TimerNode : FlowNode<TimerConfig>
         }
         // In a cluster the timer fires on the instance holding this node's lease, unless it runs on every instance.
         _lease = ClusterSchedule.LeaseFor(Node, Config.EveryInstance);
-        _timer = new Timer(_ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
+        _timer = _time.CreateTimer(_ => Tick(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         if (Config.StartOnDeploy)
         {
             Start();
@@ -58,7 +60,7 @@ public sealed class TimerNode : FlowNode<TimerConfig>
                 lock (_lock)
                 {
                     _running = false;
-                    _timer?.Change(Timeout.Infinite, Timeout.Infinite);
+                    _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
                 }
                 Node.Status(new NodeStatus("grey", "ring", "stopped"));
                 break;
@@ -71,18 +73,20 @@ public sealed class TimerNode : FlowNode<TimerConfig>
         return ValueTask.CompletedTask;
     }
 
+    private DateTime Now => _time.GetLocalNow().DateTime;
+
     private void Start()
     {
         lock (_lock)
         {
             _running = true;
         }
-        ScheduleNext(DateTime.Now);
+        ScheduleNext(Now);
     }
 
     private void Tick()
     {
-        var now = DateTime.Now;
+        var now = Now;
         if (!_running)
         {
             return;
@@ -123,7 +127,7 @@ public sealed class TimerNode : FlowNode<TimerConfig>
             {
                 return;
             }
-            var wait = next.Value - DateTime.Now;
+            var wait = next.Value - Now;
             _timer?.Change(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, Timeout.InfiniteTimeSpan);
         }
         Node.Status(new NodeStatus("green", "dot", "next " + next.Value.ToString("ddd HH:mm:ss", CultureInfo.InvariantCulture)));

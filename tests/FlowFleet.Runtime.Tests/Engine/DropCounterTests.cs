@@ -1,33 +1,54 @@
 using System.Text.Json.Nodes;
-using FlowFleet.Runtime.Tests.Harness;
 using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Tests.Harness;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlowFleet.Runtime.Tests.Engine;
 
 public sealed class DropCounterTests
 {
     [Fact]
-    public async Task Messages_dropped_from_a_full_queue_are_counted_per_node_type()
+    public async Task Messages_dropped_from_a_full_queue_are_counted_per_node_type_and_logged()
     {
-        // The consumer is busy until the sender has sent all 40; its queue holds 4, so the rest are dropped. The sender
-        // waits 25 ms per message for room: long enough that the helper (queue of 4 too) always drains the five it gets in
-        // time on a loaded machine (with 1 ms it sometimes dropped one of them too), short enough to keep the test quick.
+        // Ten sends into a gated consumer with a queue of 4: it holds one in its handler and four in its queue; the other five
+        // wait for room until the queue-full timeout and are dropped, each logged as the consumer's error (without a message,
+        // so not one for catch nodes, as in Node-RED). The gate stays shut until all five errors are logged, so the counts do
+        // not depend on how fast the machine is.
+        var gate = new SemaphoreSlim(0);
         await using var h = await FlowHarness.LoadAsync("""
         [{"id":"t","type":"tab"},
-         {"id":"fn","type":"function","z":"t","func":"for (let i = 0; i < 40; i++) node.send({payload:i}); global.set('go', true); return null;","x":0,"y":0,"wires":[["slow"]]},
-         {"id":"slow","type":"function","z":"t","func":"while (!global.get('go')) {} return msg;","x":0,"y":0,"wires":[["out"]]},
+         {"id":"p","type":"test-burst","z":"t","x":0,"y":0,"wires":[["slow"]]},
+         {"id":"slow","type":"test-gated","z":"t","x":0,"y":0,"wires":[["out"]]},
          {"id":"out","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
-        """, o => { o.QueueCapacity = 4; o.QueueFullTimeout = TimeSpan.FromMilliseconds(25); });
-        h.Send("fn", JsonValue.Create(0));
-        // The slow node takes one and queues four, so at least one arrives; on a loaded machine the helper's own queue may
-        // overflow too. Whatever was not received must have been counted as dropped under the type of the node that dropped it.
-        var received = new List<FlowMessage> { await h.NextAsync("out") };
-        while (await h.TryNextAsync("out", TimeSpan.FromMilliseconds(500)) is { } more)
+        """, o => { o.QueueCapacity = 4; o.QueueFullTimeout = TimeSpan.FromMilliseconds(200); }, sc => sc.AddSingleton(gate));
+        var errors = new List<NodeLogEntry>();
+        var fiveErrors = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var log = h.Engine.Events.Log.Subscribe(e =>
         {
-            received.Add(more);
+            lock (errors)
+            {
+                errors.Add(e);
+                if (errors.Count(x => x.Level == "error") == 5)
+                {
+                    fiveErrors.TrySetResult();
+                }
+            }
+        });
+        h.Send("p", JsonValue.Create(0));
+
+        await fiveErrors.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        lock (errors)
+        {
+            Assert.All(errors.Where(e => e.Level == "error"), e => Assert.Equal(("slow", "Queue full (4 messages): message dropped"), (e.NodeId, e.Message)));
         }
-        Assert.InRange(received.Count, 1, 5);
-        Assert.True(h.Engine.Metrics.ByType["function"].Dropped >= 35 - (5 - received.Count));
-        Assert.Equal(40 - received.Count, h.Engine.Metrics.ByType.Values.Sum(c => c.Dropped));
+        Assert.Equal(5, h.Engine.Metrics.ByType["test-gated"].Dropped);
+        Assert.Equal(0, h.Engine.Metrics.ByType.GetValueOrDefault("test-burst")?.Dropped ?? 0);
+
+        // The five that found room arrive, first to fifth, once the consumer may go on; the dropped ones never do.
+        gate.Release(1_000);
+        var received = await h.TakeAsync("out", 5);
+        Assert.Equal([0, 1, 2, 3, 4], received.Select(m => (int)JsonTools.ToNumber(m.Payload)));
+        Assert.Equal(5, h.Engine.Metrics.ByType["test-gated"].Out);
+        Assert.Equal(5, h.Engine.Metrics.ByType["test-gated"].Dropped);
     }
 }
