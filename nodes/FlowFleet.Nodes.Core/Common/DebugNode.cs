@@ -109,7 +109,8 @@ public sealed partial class DebugNode : FlowNode<DebugConfig>, IToggleable, INod
                 statusValue = PropertyPath.Parse(Config.StatusVal).Get(msg.Data);
             }
             var text = JsonTools.ToJsString(statusValue);
-            Node.Status(new NodeStatus("grey", "dot", text.Length > 32 ? text[..29] + "..." : text));
+            // Node-RED keeps the first 32 characters (debugStatusLength) and appends "...".
+            Node.Status(new NodeStatus("grey", "dot", text.Length > 32 ? text[..32] + "..." : text));
         }
         return ValueTask.CompletedTask;
     }
