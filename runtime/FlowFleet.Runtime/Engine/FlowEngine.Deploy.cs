@@ -270,6 +270,11 @@ public sealed partial class FlowEngine
                 }
             }
         }
+        // Node-RED 4: the global-config node's env comes after every flow level, before the process's.
+        if (Lookup(Current.GlobalEnv, name, node.Scope) is { } global)
+        {
+            return global;
+        }
         return Options.Env.TryGetValue(name, out var o) ? o : Environment.GetEnvironmentVariable(name);
     }
 

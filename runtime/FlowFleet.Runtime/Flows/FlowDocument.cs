@@ -41,6 +41,14 @@ public sealed class FlowDocument
     /// <summary>Everything else that is not a tab, subflow or group.</summary>
     public List<JsonObject> ConfigNodes { get; } = [];
 
+    /// <summary>
+    /// The <c>env</c> list of Node-RED 4's <c>global-config</c> node (its global environment variables), or null: read
+    /// after a node's group and flow env, before the process environment.
+    /// </summary>
+    public JsonArray? GlobalEnv => _globalEnv ??= ConfigNodes.FirstOrDefault(c => c["type"] is JsonValue t && t.TryGetValue<string>(out var s) && s == "global-config")?["env"] as JsonArray ?? [];
+
+    private JsonArray? _globalEnv;
+
     public static readonly FlowDocument Empty = Parse("[]");
 
     /// <summary>Parses and validates flow JSON text; throws <see cref="FlowValidationException"/> listing every problem.</summary>

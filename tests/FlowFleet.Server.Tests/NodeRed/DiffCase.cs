@@ -117,7 +117,8 @@ public sealed class DiffCase
         ids.Add(tab);
         foreach (var n in nodes)
         {
-            if (!n.ContainsKey("z") && n["type"]!.GetValue<string>() is not ("tab" or "subflow"))
+            // global-config only counts where Node-RED looks for it: global, on no tab.
+            if (!n.ContainsKey("z") && n["type"]!.GetValue<string>() is not ("tab" or "subflow" or "global-config"))
             {
                 n["z"] = tab;
             }
