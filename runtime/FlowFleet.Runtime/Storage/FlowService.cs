@@ -120,7 +120,21 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
                 var merged = new Dictionary<string, JsonObject>(await credentials.LoadAsync(cancellationToken), StringComparer.Ordinal);
                 foreach (var (id, c) in creds)
                 {
-                    merged[id] = c;
+                    // Per field, as Node-RED: a form that sends only the field the user changed (one of tls-config's
+                    // four) keeps the others; an empty value clears that field.
+                    var node = merged.TryGetValue(id, out var stored) ? (JsonObject)stored.DeepClone() : [];
+                    foreach (var (field, value) in c)
+                    {
+                        if (value is null || (value is JsonValue v && v.TryGetValue<string>(out var text) && text.Length == 0))
+                        {
+                            node.Remove(field);
+                        }
+                        else
+                        {
+                            node[field] = value.DeepClone();
+                        }
+                    }
+                    merged[id] = node;
                 }
                 var gone = merged.Keys.Where(id => !doc.ById.ContainsKey(id)).ToList();
                 foreach (var id in gone)
