@@ -75,12 +75,22 @@ public sealed class TimingNodeTests
     [Fact]
     public async Task Trigger_sends_op1_then_op2_and_ignores_messages_meanwhile()
     {
-        await using var h = await Flows.One("""{"type":"trigger","op1":"on","op1type":"str","op2":"0","op2type":"num","duration":"100","units":"ms","extend":false}""");
+        // A minute on a fake clock: op2 comes from the Advance, not from waiting, and a real timer would not fire in time.
+        var time = new FakeTimeProvider();
+        await using var h = await Flows.One("""{"type":"trigger","op1":"on","op1type":"str","op2":"0","op2type":"num","duration":"60","units":"s","extend":false}""",
+            extra: """,{"id":"done","type":"complete","z":"t","scope":["n"],"x":0,"y":0,"wires":[["c"]]},{"id":"c","type":"helper","z":"t","x":0,"y":0,"wires":[]}""",
+            services: s => s.AddSingleton<TimeProvider>(time));
         h.Send("n", JsonValue.Create("x"));
         h.Send("n", JsonValue.Create("y"));
         Assert.Equal("on", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+        // Both inputs handled (the second ignored while the first runs) before the clock moves: a complete node hears each.
+        await h.TakeAsync("c", 2);
+        await Task.Run(() => time.Advance(TimeSpan.FromSeconds(59)));
+        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(50));
+        await Task.Run(() => time.Advance(TimeSpan.FromSeconds(1)));
         Assert.Equal(0, Flows.Num((await h.NextAsync("o0")).Payload));
-        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(200));
+        await Task.Run(() => time.Advance(TimeSpan.FromMinutes(10)));
+        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]

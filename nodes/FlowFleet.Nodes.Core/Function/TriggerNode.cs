@@ -12,14 +12,17 @@ namespace FlowFleet.Nodes.Core.Function;
     While waiting, new messages are ignored — or **extend** the wait. Duration 0 waits until reset; a negative one repeats
     op1 every interval. `msg.reset`, or a payload equal to `reset`, stops it. `bytopic` handles each `msg.topic` apart.
     """)]
-public sealed class TriggerNode : FlowNode<TriggerConfig>
+public sealed class TriggerNode(TimeProvider? time = null) : FlowNode<TriggerConfig>
 {
+    // The host's clock (a FakeTimeProvider in tests).
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, State> _states = new(StringComparer.Ordinal);
 
     private sealed class State
     {
-        public Timer? Timer { get; set; }
+        public ITimer? Timer { get; set; }
 
         public FlowMessage First { get; set; } = null!;
 
@@ -68,12 +71,12 @@ public sealed class TriggerNode : FlowNode<TriggerConfig>
             var duration = Duration(msg);
             if (Config.Duration < 0)
             {
-                state.Timer = new Timer(_ => Repeat(state), null, duration, duration);
+                state.Timer = _time.CreateTimer(_ => Repeat(state), null, duration, duration);
                 _states[key] = state;
             }
             else if (Config.Duration > 0 || (msg.Data["delay"] is not null && Config.OverrideDelay))
             {
-                state.Timer = new Timer(_ => Fire(key, state), null, duration, Timeout.InfiniteTimeSpan);
+                state.Timer = _time.CreateTimer(_ => Fire(key, state), null, duration, Timeout.InfiniteTimeSpan);
                 _states[key] = state;
             }
             else if (Config.Duration == 0)
