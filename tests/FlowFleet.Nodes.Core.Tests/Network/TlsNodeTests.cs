@@ -174,4 +174,21 @@ public sealed class TlsNodeTests
         Assert.Contains("TLS connection to " + url, refused.Message, StringComparison.Ordinal);
         Assert.Contains("was not issued by the configured CA certificate", refused.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Tcp_out_serves_tls_and_tcp_in_connects_to_it_as_a_tls_client()
+    {
+        using var pki = TestPki.Create();
+        var port = Loopback.FreePort();
+        // The server is listed first: nodes start in order, so the client's first attempt finds it listening.
+        await using var h = await LoadAsync(
+            TlsConfig("srv", cert: pki.ServerCertPem, key: pki.ServerKeyPem),
+            TlsConfig("cli", ca: pki.CaPem, servername: "localhost"),
+            Node($$"""{"id":"out","type":"tcp out","z":"t","beserver":"server","port":"{{port}}","tls":"srv","x":0,"y":0,"wires":[]}"""),
+            Node($$"""{"id":"in","type":"tcp in","z":"t","server":"client","host":"127.0.0.1","port":{{port}},"datamode":"stream","datatype":"utf8","newline":"\n","tls":"cli","x":0,"y":0,"wires":[["got"]]}"""));
+        var server = (TcpOutNode)h.Engine.GetNode("out")!;
+        await Flows.UntilAsync(() => server.ClientCount == 1, "tcp in to connect to tcp out over TLS");
+        h.Send("out", JsonValue.Create("secret line\n"));
+        Assert.Equal("secret line", Text(await h.NextAsync("got")));
+    }
 }
