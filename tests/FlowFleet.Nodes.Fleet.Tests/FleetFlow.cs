@@ -33,10 +33,11 @@ public sealed class FleetFlow : IAsyncDisposable
     /// <param name="devices">Simulated devices, connected and online before the flow starts unless <paramref name="connect"/> is false.</param>
     /// <param name="extra">More flow nodes (JSON objects, comma-separated) on tab <c>t</c>.</param>
     /// <param name="services">More services for the flow engine (BLE).</param>
+    /// <param name="hostServices">More services for the fleet host (joining a cluster).</param>
     public static async Task<FleetFlow> StartAsync(string node, int devices = 1, string profile = "plus1pm", bool connect = true, string extra = "",
-        Action<IServiceCollection, FleetHost>? services = null)
+        Action<IServiceCollection, FleetHost>? services = null, Action<IServiceCollection>? hostServices = null)
     {
-        var host = await FleetHost.StartAsync();
+        var host = await FleetHost.StartAsync(services: hostServices);
         var fleet = new SimFleet(host.ShellyUrl, devices, profile, FleetHost.FastSim);
         if (connect && devices > 0)
         {

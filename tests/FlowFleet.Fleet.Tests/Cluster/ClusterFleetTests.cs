@@ -152,6 +152,43 @@ public sealed class ClusterFleetTests
         Assert.Equal((localError.Code, localError.Message, localError.FromDevice), (remoteError.Code, remoteError.Message, remoteError.FromDevice));
     }
 
+    [Fact]
+    public async Task An_instance_that_goes_silent_leaves_the_members_and_its_devices_show_offline()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
+        await using var b = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o =>
+        {
+            o.Nats = nats.Url;
+            o.Instance = "b";
+            o.Subject = subject;
+            o.Heartbeat = TimeSpan.FromMilliseconds(200);
+        }));
+        var cluster = b.Services.GetRequiredService<NatsCluster>();
+        await cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        var seen = new ConcurrentQueue<DeviceEvent>();
+        using var watch = b.Hub.Subscribe(seen.Enqueue);
+
+        // An instance "ghost" (a bare NATS client speaking the protocol) beats once and announces a device, then is killed.
+        await using (var ghost = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = nats.Url }))
+        {
+            await ghost.PublishAsync($"{subject}.beat", System.Text.Encoding.UTF8.GetBytes("""{"instance":"ghost","devices":1}"""));
+            await ghost.PublishAsync($"{subject}.dev.ghost", System.Text.Encoding.UTF8.GetBytes(
+                """{"kind":"own","instance":"ghost","device":"shellyplus1-00000000aaaa","online":true,"fresh":true,"since":1,"model":"SNSW-001X16EU","status":{"switch:0":{"output":true}}}"""));
+            await Poll.UntilAsync(() => cluster.OwnerOf("shellyplus1-00000000aaaa") == "ghost", "B mirrors the ghost's device");
+        }
+        Assert.Contains(cluster.Members, m => m.Instance == "ghost" && m.Devices == 1);
+        Assert.True(b.Registry.Get("shellyplus1-00000000aaaa")!.Online);
+
+        // No more beats: after three heartbeats B drops it and the device shows offline, with a disconnect for subscribers.
+        await Poll.UntilAsync(() => cluster.Members.All(m => m.Instance != "ghost") && seen.Any(e => e.Kind == DeviceEventKind.Disconnect && e.Instance == "ghost"),
+            "B forgets the silent instance");
+        Assert.False(b.Registry.Get("shellyplus1-00000000aaaa")!.Online);
+        Assert.Null(cluster.OwnerOf("shellyplus1-00000000aaaa"));
+        var offline = await Assert.ThrowsAsync<ShellyRpcException>(() => b.Hub.CallAsync("shellyplus1-00000000aaaa", "Shelly.GetStatus"));
+        Assert.Equal((ShellyRpcException.Unavailable, "Device shellyplus1-00000000aaaa is offline"), (offline.Code, offline.Message));
+    }
+
     private static string Full(string id) => new JsonObject
     {
         ["src"] = id, ["method"] = "NotifyFullStatus",
