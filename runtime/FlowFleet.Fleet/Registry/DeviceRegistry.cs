@@ -177,7 +177,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
     {
         var d = Get(id) ?? throw new KeyNotFoundException($"No device '{id}'");
         d.Tags = tags.Select(t => t.Trim()).Where(t => t.Length > 0 && !t.Contains(',', StringComparison.Ordinal)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
-        await SaveAsync(d, ct);
+        await SaveUserFieldsAsync(d, ct);
         Changed?.Invoke(id, "tags");
     }
 
@@ -185,7 +185,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
     {
         var d = Get(id) ?? throw new KeyNotFoundException($"No device '{id}'");
         d.Name = name;
-        await SaveAsync(d, ct);
+        await SaveUserFieldsAsync(d, ct);
         Changed?.Invoke(id, "name");
     }
 
@@ -196,7 +196,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         {
             d.Desired = desired is null || desired.Count == 0 ? null : (JsonObject)desired.DeepClone();
         }
-        await SaveAsync(d, ct);
+        await SaveUserFieldsAsync(d, ct);
         Changed?.Invoke(id, "desired");
     }
 

@@ -49,6 +49,7 @@ public static class ClusterFlowsSetup
         services.AddSingleton(sp => new ClusterFlows(sp.GetRequiredService<FlowService>(), sp.GetRequiredService<PostgresFlowStorage>(), sp.GetRequiredService<NatsCluster>(),
             sp.GetRequiredService<IOptions<ClusterOptions>>(), sp.GetRequiredService<IOptions<ClusterFlowOptions>>(), Time(sp), sp.GetRequiredService<ILogger<ClusterFlows>>()));
         services.AddHostedService(sp => sp.GetRequiredService<ClusterFlows>());
+        services.AddHostedService<ClusterRegistry>();
         return services;
     }
 

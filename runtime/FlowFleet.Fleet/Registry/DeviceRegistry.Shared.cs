@@ -1,0 +1,105 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace FlowFleet.Fleet.Registry;
+
+/// <summary>
+/// A registry on a store shared by several instances (PostgreSQL in a cluster): a user's edit writes only the fields it
+/// changed, and another instance reads them back when told (so the instance a device moves to has them).
+/// </summary>
+public sealed partial class DeviceRegistry
+{
+    /// <summary>
+    /// Writes what users edit (name, tags, desired state) to the device's row, and nothing else: an instance that only
+    /// mirrors the device (it is connected to another one) must not replace the owner's row. A row not stored yet is written whole.
+    /// </summary>
+    private async Task SaveUserFieldsAsync(DeviceState d, CancellationToken ct)
+    {
+        string? name;
+        string tags;
+        string? desired;
+        lock (d.Gate)
+        {
+            name = d.Name;
+            tags = string.Join(',', d.Tags);
+            desired = d.Desired?.ToJsonString();
+        }
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var updated = await db.Devices.Where(r => r.Id == d.Id)
+            .ExecuteUpdateAsync(u => u.SetProperty(r => r.Name, name).SetProperty(r => r.Tags, tags).SetProperty(r => r.DesiredJson, desired), ct);
+        if (updated == 0)
+        {
+            await SaveAsync(d, ct);
+        }
+    }
+
+    /// <summary>
+    /// Reads a device's stored fields that users and admission change (name, tags, desired, admission, password, token) and
+    /// its groups back into memory — another instance of the cluster changed them. A device gone from the store is dropped.
+    /// </summary>
+    public async Task RefreshAsync(string id, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var r = await db.Devices.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
+        var groups = await db.GroupMembers.AsNoTracking().Where(m => m.DeviceId == id).Select(m => m.GroupId).ToListAsync(ct);
+        if (r is null)
+        {
+            if (_devices.TryRemove(id, out _))
+            {
+                DropMembers(id);
+                Changed?.Invoke(id, "removed");
+            }
+            return;
+        }
+        var d = _devices.GetOrAdd(id, _ => FromRecord(r));
+        lock (d.Gate)
+        {
+            d.Name = r.Name;
+            d.Tags = r.Tags.Split(',', StringSplitOptions.RemoveEmptyEntries);
+            d.Desired = Parse(r.DesiredJson);
+            d.Admission = r.Admission;
+            d.Password = r.Password;
+            d.TokenHash = r.TokenHash;
+        }
+        DropMembers(id);
+        foreach (var g in groups)
+        {
+            _members[(g, id)] = 0;
+        }
+        Changed?.Invoke(id, "name");
+        Changed?.Invoke(id, "tags");
+        Changed?.Invoke(id, "groups");
+    }
+
+    /// <summary>Reads all groups and memberships back (another instance created, renamed or deleted a group).</summary>
+    public async Task RefreshGroupsAsync(CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var groups = await db.Groups.AsNoTracking().ToListAsync(ct);
+        var members = await db.GroupMembers.AsNoTracking().ToListAsync(ct);
+        foreach (var name in _groups.Keys.Where(n => !groups.Any(g => string.Equals(g.Name, n, StringComparison.OrdinalIgnoreCase))).ToList())
+        {
+            _groups.TryRemove(name, out _);
+        }
+        foreach (var g in groups)
+        {
+            _groups[g.Name] = g.Id;
+        }
+        foreach (var k in _members.Keys.Where(k => !members.Any(m => m.GroupId == k.Group && m.DeviceId == k.Device)).ToList())
+        {
+            _members.TryRemove(k, out _);
+        }
+        foreach (var m in members)
+        {
+            _members[(m.GroupId, m.DeviceId)] = 0;
+        }
+        Changed?.Invoke("", "groups");
+    }
+
+    private void DropMembers(string id)
+    {
+        foreach (var k in _members.Keys.Where(k => k.Device == id).ToList())
+        {
+            _members.TryRemove(k, out _);
+        }
+    }
+}
