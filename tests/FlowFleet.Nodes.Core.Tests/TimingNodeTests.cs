@@ -154,4 +154,59 @@ public sealed class TimingNodeTests
         // Saturday 21 Nov 2026 is not allowed: the next edge is Monday 22:00.
         Assert.Equal(new DateTime(2026, 11, 23, 6, 0, 0), timer.Next(new DateTime(2026, 11, 21, 12, 0, 0)));
     }
+
+    [Fact]
+    public async Task Timer_cron_fires_once_per_occurrence_when_its_timer_wakes_early()
+    {
+        var time = new EarlyTimers(new FakeTimeProvider());
+        await using var h = await Flows.One("""{"type":"timer","mode":"cron","cron":"* * * * * *","onPayload":"c","onPayloadType":"str","startOnDeploy":true}""",
+            services: s => s.AddSingleton<TimeProvider>(time));
+        // The fake clock moves to the end of each step before it wakes timers: stepping to 2 ms short of each second is
+        // the moment an early timer runs, and the last 2 ms are when the occurrence was really due.
+        for (var i = 0; i < 5; i++)
+        {
+            await Task.Run(() => time.Fake.Advance(TimeSpan.FromMilliseconds(998)));
+            await Task.Run(() => time.Fake.Advance(TimeSpan.FromMilliseconds(2)));
+        }
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal("c", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+        }
+        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(100));
+    }
+
+    /// <summary>A clock whose timers wake 2 ms before the time they were set for, as real timers may.</summary>
+    private sealed class EarlyTimers(FakeTimeProvider fake) : TimeProvider
+    {
+        public FakeTimeProvider Fake => fake;
+
+        public override DateTimeOffset GetUtcNow() => fake.GetUtcNow();
+
+        public override TimeZoneInfo LocalTimeZone => fake.LocalTimeZone;
+
+        public override long TimestampFrequency => fake.TimestampFrequency;
+
+        public override long GetTimestamp() => fake.GetTimestamp();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            new Early(fake.CreateTimer(callback, state, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan), dueTime, period);
+
+        private sealed class Early : ITimer
+        {
+            private readonly ITimer _inner;
+
+            public Early(ITimer inner, TimeSpan dueTime, TimeSpan period)
+            {
+                _inner = inner;
+                Change(dueTime, period);
+            }
+
+            public bool Change(TimeSpan dueTime, TimeSpan period) =>
+                _inner.Change(dueTime > TimeSpan.FromMilliseconds(10) ? dueTime - TimeSpan.FromMilliseconds(2) : dueTime, period);
+
+            public void Dispose() => _inner.Dispose();
+
+            public ValueTask DisposeAsync() => _inner.DisposeAsync();
+        }
+    }
 }

@@ -25,6 +25,7 @@ public sealed class TimerNode(TimeProvider? time = null) : FlowNode<TimerConfig>
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _lock = new();
     private ITimer? _timer;
+    private DateTime? _due;
     private IClusterLease? _lease;
     private CrontabSchedule? _cron;
     private bool _running;
@@ -87,6 +88,12 @@ public sealed class TimerNode(TimeProvider? time = null) : FlowNode<TimerConfig>
     private void Tick()
     {
         var now = Now;
+        // A timer can wake a few milliseconds before the time it was set for. The occurrence it was set for is the one being
+        // served, so the next is counted from it: counted from "now", the same occurrence came round again and fired twice.
+        if (_due is { } due && now < due)
+        {
+            now = due;
+        }
         if (!_running)
         {
             return;
@@ -127,6 +134,7 @@ public sealed class TimerNode(TimeProvider? time = null) : FlowNode<TimerConfig>
             {
                 return;
             }
+            _due = next;
             var wait = next.Value - Now;
             _timer?.Change(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, Timeout.InfiniteTimeSpan);
         }
