@@ -64,8 +64,20 @@ public sealed class NodeRedGeometryTests(EditorFixture fx) : IClassFixture<Edito
         {
             await Pointer.ClickAsync(page, "[data-testid=import]");
             await page.WaitForSelectorAsync(".mud-dialog [data-testid=examples]");
-            await page.SetInputFilesAsync(".mud-dialog input[type=file]", file);
-            await page.WaitForSelectorAsync(".mud-dialog [data-testid=import-confirm]:not([disabled]), .mud-dialog .mud-alert", new PageWaitForSelectorOptions { Timeout = 60_000 });
+            // The file input's change handler is attached by Blazor's script once the dialog is live; on a loaded machine the
+            // file can be set before that and its change go unheard (a person picks a file long after), so it is set again.
+            for (var attempt = 0; ; attempt++)
+            {
+                await page.SetInputFilesAsync(".mud-dialog input[type=file]", file);
+                try
+                {
+                    await page.WaitForSelectorAsync(".mud-dialog [data-testid=import-confirm]:not([disabled]), .mud-dialog .mud-alert", new PageWaitForSelectorOptions { Timeout = 20_000 });
+                    break;
+                }
+                catch (TimeoutException) when (attempt < 2)
+                {
+                }
+            }
             Assert.Equal(0, await page.Locator(".mud-dialog .mud-alert").CountAsync());
             // The dialog closes exactly when the import runs, so clicking again only happens if a click did not register.
             for (var attempt = 0; attempt < 3 && await page.Locator(".mud-dialog").CountAsync() > 0; attempt++)
