@@ -53,7 +53,13 @@ def main():
 
     t0, previous, steady = time.time(), -1, 0
     while time.time() - t0 < a.wait_online_seconds:
-        per = [i.stats()["online"] for i in inst]
+        try:
+            per = [i.stats()["online"] for i in inst]
+        except OSError as ex:
+            # During the connection storm an instance may not answer within the timeout: report it and ask again.
+            print(f"[{time.time() - t0:5.0f}s] stats not answered yet ({ex})", flush=True)
+            time.sleep(5)
+            continue
         total = sum(per)
         print(f"[{time.time() - t0:5.0f}s] online {total}/{a.devices} ({100.0 * total / a.devices:.0f}%) "
               + " ".join(f"{i.name}={n}" for i, n in zip(inst, per))

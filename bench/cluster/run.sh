@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cluster benchmark (issue 20): DEVICES simulated devices across three FlowFleet instances joined by NATS, with the registry
 # on PostgreSQL — PostgreSQL (Debian's initdb/pg_ctl) and nats-server run on loopback ports in a temp directory. Devices are
-# spread over simulator processes of at most PER_PROC each, process i connecting to instance i mod 3, so no process nears
+# spread over 3·k simulator processes (at most 5,000 devices each), process i connecting to instance i mod 3, so no process nears
 # the 20,000 open-file limit (an instance holds DEVICES/3 sockets). Each device reports NotifyStatus every INTERVAL seconds.
 # probe.py then measures events/s per instance, RSS and memory per device, and RPC latency p50/p99 for the same 20 probe
 # devices (on instance A) called through A's REST API (local) and through B's (cross-instance, over NATS).
@@ -10,7 +10,12 @@ set -euo pipefail
 N=${1:-50000}
 INTERVAL=${2:-5}
 MEASURE=${3:-60}
-PER_PROC=${PER_PROC:-5000}
+# Simulator processes: a multiple of three, so each instance takes the same number (and the same share of devices);
+# at most 5,000 devices each.
+PROCS=$(( 3 * ((N + 14999) / 15000) ))
+PER_PROC=${PER_PROC:-$(( (N + PROCS - 1) / PROCS ))}
+# New connections per second per simulator process (10 processes for 50,000 devices: 1,000/s in all).
+RATE=${RATE:-100}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 . bench/lib.sh
@@ -73,7 +78,7 @@ while [ $((i * PER_PROC)) -lt "$N" ]; do
   count=$(( N - i * PER_PROC < PER_PROC ? N - i * PER_PROC : PER_PROC ))
   port=${PORTS[$((i % 3))]}
   dotnet "$SIM" --server "ws://127.0.0.1:$port/shelly" --count "$count" --first-index $((i * PER_PROC)) --interval "$INTERVAL" \
-    --rate 400 --profile plus1pm --on > "$WORK/sim$i.log" 2>&1 &
+    --rate "$RATE" --profile plus1pm --on > "$WORK/sim$i.log" 2>&1 &
   PIDS="$PIDS $!"
   i=$((i + 1))
 done
