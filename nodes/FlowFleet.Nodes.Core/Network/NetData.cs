@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
 
 namespace FlowFleet.Nodes.Core.Network;
 
@@ -170,6 +171,42 @@ internal static class TcpTls
         {
             await ssl.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Accepts connections until <paramref name="ct"/> ends (tcp in and tcp out as servers). Each connection's TLS handshake,
+    /// when <paramref name="options"/> are given, runs off the accept loop; a failed one is logged and closed, and
+    /// <paramref name="serve"/> gets the socket and its stream.
+    /// </summary>
+    public static async Task AcceptLoopAsync(TcpListener listener, SslServerAuthenticationOptions? options, INodeHost node, Func<Socket, Stream, Task> serve, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptSocketAsync(ct);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+            _ = Task.Run(async () =>
+            {
+                Stream stream;
+                try
+                {
+                    stream = await ServerAsync(socket, options, ct);
+                }
+                catch (Exception ex) when (IsFailure(ex))
+                {
+                    node.Log($"TLS handshake with {socket.RemoteEndPoint} failed: {ex.Message}");
+                    socket.Dispose();
+                    return;
+                }
+                await serve(socket, stream);
+            }, CancellationToken.None);
         }
     }
 

@@ -61,42 +61,16 @@ public sealed class TcpInNode : FlowNode<TcpInConfig>
         return Task.CompletedTask;
     }
 
-    private async Task AcceptLoopAsync(TcpListener listener)
+    private Task AcceptLoopAsync(TcpListener listener) => TcpTls.AcceptLoopAsync(listener, _serverTls, Node, async (socket, stream) =>
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                socket = await listener.AcceptSocketAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
-            _ = Task.Run(async () =>
-            {
-                Stream stream;
-                try
-                {
-                    stream = await TcpTls.ServerAsync(socket, _serverTls, _stop.Token);
-                }
-                catch (Exception ex) when (TcpTls.IsFailure(ex))
-                {
-                    Node.Log($"TLS handshake with {socket.RemoteEndPoint} failed: {ex.Message}");
-                    socket.Dispose();
-                    return;
-                }
-                var session = TcpSessions.Add(socket, stream);
-                _own[session.Id] = session;
-                Node.Status(new NodeStatus(Text: $"{Interlocked.Increment(ref _count)} connections"));
-                await ReadLoopAsync(session, remote: socket.RemoteEndPoint as IPEndPoint);
-                _own.TryRemove(session.Id, out _);
-                session.Dispose();
-                Node.Status(new NodeStatus(Text: $"{Interlocked.Decrement(ref _count)} connections"));
-            });
-        }
-    }
+        var session = TcpSessions.Add(socket, stream);
+        _own[session.Id] = session;
+        Node.Status(new NodeStatus(Text: $"{Interlocked.Increment(ref _count)} connections"));
+        await ReadLoopAsync(session, remote: socket.RemoteEndPoint as IPEndPoint);
+        _own.TryRemove(session.Id, out _);
+        session.Dispose();
+        Node.Status(new NodeStatus(Text: $"{Interlocked.Decrement(ref _count)} connections"));
+    }, _stop.Token);
 
     private async Task ClientLoopAsync()
     {

@@ -67,42 +67,16 @@ public sealed class TcpOutNode : FlowNode<TcpOutConfig>
         return Task.CompletedTask;
     }
 
-    private async Task AcceptLoopAsync(TcpListener listener)
+    private Task AcceptLoopAsync(TcpListener listener) => TcpTls.AcceptLoopAsync(listener, _serverTls, Node, async (socket, stream) =>
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                socket = await listener.AcceptSocketAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
-            _ = Task.Run(async () =>
-            {
-                Stream stream;
-                try
-                {
-                    stream = await TcpTls.ServerAsync(socket, _serverTls, _stop.Token);
-                }
-                catch (Exception ex) when (TcpTls.IsFailure(ex))
-                {
-                    Node.Log($"TLS handshake with {socket.RemoteEndPoint} failed: {ex.Message}");
-                    socket.Dispose();
-                    return;
-                }
-                var session = new TcpSession(socket, stream);
-                _clients[session.Id] = session;
-                Node.Status(new NodeStatus(Text: $"{_clients.Count} connections"));
-                await DrainAsync(stream);
-                _clients.TryRemove(session.Id, out _);
-                session.Dispose();
-                Node.Status(new NodeStatus(Text: $"{_clients.Count} connections"));
-            });
-        }
-    }
+        var session = new TcpSession(socket, stream);
+        _clients[session.Id] = session;
+        Node.Status(new NodeStatus(Text: $"{_clients.Count} connections"));
+        await DrainAsync(stream);
+        _clients.TryRemove(session.Id, out _);
+        session.Dispose();
+        Node.Status(new NodeStatus(Text: $"{_clients.Count} connections"));
+    }, _stop.Token);
 
     private async Task ClientLoopAsync()
     {
