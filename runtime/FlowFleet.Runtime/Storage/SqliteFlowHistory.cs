@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 
@@ -68,7 +66,7 @@ public sealed class SqliteFlowHistory : IFlowHistory
                 insert.Parameters.AddWithValue("$from", (object?)info?.RestoredFrom ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$nodes", nodes);
                 insert.Parameters.AddWithValue("$tabs", tabs);
-                insert.Parameters.AddWithValue("$flows", Compress(json ?? flows.ToJsonString()));
+                insert.Parameters.AddWithValue("$flows", FlowHistoryBlob.Compress(json ?? flows.ToJsonString()));
                 version = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
             }
             await using (var prune = connection.CreateCommand())
@@ -125,7 +123,7 @@ public sealed class SqliteFlowHistory : IFlowHistory
         {
             return null;
         }
-        var flows = JsonNode.Parse(Decompress((byte[])reader.GetValue(9))) as JsonArray ?? [];
+        var flows = FlowHistoryBlob.Flows((byte[])reader.GetValue(9));
         return new FlowVersion(ReadInfo(reader), flows);
     }
 
@@ -142,22 +140,5 @@ public sealed class SqliteFlowHistory : IFlowHistory
         pragma.CommandText = "PRAGMA synchronous=NORMAL";
         pragma.ExecuteNonQuery();
         return c;
-    }
-
-    private static byte[] Compress(string json)
-    {
-        using var ms = new MemoryStream();
-        using (var gz = new GZipStream(ms, CompressionLevel.Fastest))
-        {
-            gz.Write(Encoding.UTF8.GetBytes(json));
-        }
-        return ms.ToArray();
-    }
-
-    private static string Decompress(byte[] data)
-    {
-        using var gz = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
-        using var reader = new StreamReader(gz, Encoding.UTF8);
-        return reader.ReadToEnd();
     }
 }

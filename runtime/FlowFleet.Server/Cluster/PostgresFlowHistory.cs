@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Text;
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime;
 using FlowFleet.Runtime.Storage;
@@ -32,7 +30,7 @@ public sealed class PostgresFlowHistory(ClusterStore store, FlowHistoryOptions? 
         await using (var insert = ClusterStore.Command(connection, """
             INSERT INTO ff_flow_history (rev, deployed_at, "user", type, message, restored_from, nodes, tabs, flows)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING version
-            """, rev, now, info?.User, type, message, info?.RestoredFrom, nodes, tabs, Compress(json ?? flows.ToJsonString())))
+            """, rev, now, info?.User, type, message, info?.RestoredFrom, nodes, tabs, FlowHistoryBlob.Compress(json ?? flows.ToJsonString())))
         {
             insert.Transaction = tx;
             version = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
@@ -78,28 +76,11 @@ public sealed class PostgresFlowHistory(ClusterStore store, FlowHistoryOptions? 
         {
             return null;
         }
-        var flows = JsonNode.Parse(Decompress((byte[])reader.GetValue(9))) as JsonArray ?? [];
+        var flows = FlowHistoryBlob.Flows((byte[])reader.GetValue(9));
         return new FlowVersion(ReadInfo(reader), flows);
     }
 
     private static FlowVersionInfo ReadInfo(NpgsqlDataReader r) => new(
         r.GetInt64(0), r.GetString(1), new DateTimeOffset(r.GetDateTime(2), TimeSpan.Zero), r.IsDBNull(3) ? null : r.GetString(3), r.GetString(4),
         r.IsDBNull(5) ? null : r.GetString(5), r.IsDBNull(6) ? null : r.GetInt64(6), r.GetInt32(7), r.GetInt32(8));
-
-    private static byte[] Compress(string json)
-    {
-        using var ms = new MemoryStream();
-        using (var gz = new GZipStream(ms, CompressionLevel.Fastest))
-        {
-            gz.Write(Encoding.UTF8.GetBytes(json));
-        }
-        return ms.ToArray();
-    }
-
-    private static string Decompress(byte[] data)
-    {
-        using var gz = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
-        using var reader = new StreamReader(gz, Encoding.UTF8);
-        return reader.ReadToEnd();
-    }
 }
