@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using FlowFleet.Runtime;
 using FlowFleet.Runtime.Flows;
 using FlowFleet.Runtime.Storage;
+using FlowFleet.Server.Hosting;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace FlowFleet.Server.Cluster;
@@ -65,20 +66,14 @@ public sealed class PostgresFlowStorage(ClusterStore store, IFlowStorage? firstS
 /// </summary>
 public sealed class PostgresCredentialStore(ClusterStore store, IDataProtectionProvider provider) : ICredentialStore
 {
-    private readonly IDataProtector _protector = provider.CreateProtector("FlowFleet.Credentials.v1");
+    private readonly CredentialSeal _seal = new(provider);
 
     public async Task SaveAsync(IReadOnlyDictionary<string, JsonObject> credentials, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(credentials);
-        var plain = new JsonObject();
-        foreach (var (id, c) in credentials)
-        {
-            plain[id] = c.DeepClone();
-        }
+        var data = _seal.Seal(credentials);
         await using var connection = await store.OpenAsync(cancellationToken);
         await using var cmd = ClusterStore.Command(connection,
-            "INSERT INTO ff_flow_credentials (id, data) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data",
-            _protector.Protect(plain.ToJsonString()));
+            "INSERT INTO ff_flow_credentials (id, data) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data", data);
         await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -86,18 +81,8 @@ public sealed class PostgresCredentialStore(ClusterStore store, IDataProtectionP
     {
         await using var connection = await store.OpenAsync(cancellationToken);
         await using var cmd = ClusterStore.Command(connection, "SELECT data FROM ff_flow_credentials WHERE id = 1");
-        if (await cmd.ExecuteScalarAsync(cancellationToken) is not string data)
-        {
-            return new Dictionary<string, JsonObject>();
-        }
-        try
-        {
-            var plain = JsonNode.Parse(_protector.Unprotect(data)) as JsonObject ?? [];
-            return plain.Where(kv => kv.Value is JsonObject).ToDictionary(kv => kv.Key, kv => (JsonObject)kv.Value!.DeepClone(), StringComparer.Ordinal);
-        }
-        catch (Exception ex) when (ex is JsonException or System.Security.Cryptography.CryptographicException)
-        {
-            throw new InvalidDataException($"The flow credentials in PostgreSQL (ff_flow_credentials) cannot be read (wrong keys or damaged): {ex.Message}", ex);
-        }
+        return await cmd.ExecuteScalarAsync(cancellationToken) is string data
+            ? _seal.Open(data, "The flow credentials in PostgreSQL (ff_flow_credentials)")
+            : new Dictionary<string, JsonObject>();
     }
 }

@@ -8,17 +8,11 @@ namespace FlowFleet.Server.Hosting;
 /// <summary>Node credentials encrypted with ASP.NET Core Data Protection in <c>flows_cred.json</c> beside the flows.</summary>
 public sealed class DataProtectionCredentialStore(string path, IDataProtectionProvider provider) : ICredentialStore
 {
-    private readonly IDataProtector _protector = provider.CreateProtector("FlowFleet.Credentials.v1");
+    private readonly CredentialSeal _seal = new(provider);
 
     public async Task SaveAsync(IReadOnlyDictionary<string, JsonObject> credentials, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(credentials);
-        var plain = new JsonObject();
-        foreach (var (id, c) in credentials)
-        {
-            plain[id] = c.DeepClone();
-        }
-        var payload = new JsonObject { ["$"] = _protector.Protect(plain.ToJsonString()) };
+        var payload = new JsonObject { ["$"] = _seal.Seal(credentials) };
         var tmp = path + ".tmp";
         await File.WriteAllTextAsync(tmp, payload.ToJsonString(), cancellationToken);
         File.Move(tmp, path, overwrite: true);
@@ -30,15 +24,15 @@ public sealed class DataProtectionCredentialStore(string path, IDataProtectionPr
         {
             return new Dictionary<string, JsonObject>();
         }
+        string wrapper;
         try
         {
-            var wrapper = JsonNode.Parse(await File.ReadAllTextAsync(path, cancellationToken))?["$"]?.GetValue<string>() ?? "{}";
-            var plain = JsonNode.Parse(_protector.Unprotect(wrapper)) as JsonObject ?? [];
-            return plain.Where(kv => kv.Value is JsonObject).ToDictionary(kv => kv.Key, kv => (JsonObject)kv.Value!.DeepClone(), StringComparer.Ordinal);
+            wrapper = JsonNode.Parse(await File.ReadAllTextAsync(path, cancellationToken))?["$"]?.GetValue<string>() ?? "{}";
         }
-        catch (Exception ex) when (ex is JsonException or System.Security.Cryptography.CryptographicException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             throw new InvalidDataException($"{path} cannot be read (wrong keys or damaged): {ex.Message}", ex);
         }
+        return _seal.Open(wrapper, path);
     }
 }
