@@ -18,7 +18,7 @@ public sealed class ClusterClientTests
     {
         await using var nats = await NatsServer.StartAsync();
         var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
-        string[] Args(string name) => ["--Fleet:Admission", "auto", "--Cluster:Nats", nats.Url, "--Cluster:Instance", name, "--Cluster:Subject", subject, "--Cluster:Heartbeat", "00:00:00.300"];
+        string[] Args(string name) => ["--Fleet:Admission", "auto", "--Cluster:Nats", nats.Url, "--Cluster:Instance", name, "--Cluster:Subject", subject, "--Cluster:Heartbeat", "00:00:01"];
         await using var a = await ServerFixture.StartAsync(extraArgs: Args("a"));
         await using var b = await ServerFixture.StartAsync(extraArgs: Args("b"));
         await a.App.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));

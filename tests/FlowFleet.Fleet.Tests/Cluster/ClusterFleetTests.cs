@@ -44,7 +44,8 @@ public sealed class ClusterFleetTests
             o.Nats = nats.Url;
             o.Instance = name;
             o.Subject = subject;
-            o.Heartbeat = TimeSpan.FromMilliseconds(300);
+            // Long enough that a loaded machine does not delay a beat past the three-beat expiry.
+            o.Heartbeat = TimeSpan.FromSeconds(1);
         });
         var a = await FleetHost.StartAsync(configure, services: s => Join(s, "a"));
         var b = await FleetHost.StartAsync(configure, services: s => Join(s, "b"));
