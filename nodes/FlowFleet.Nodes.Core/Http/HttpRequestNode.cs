@@ -15,7 +15,7 @@ namespace FlowFleet.Nodes.Core.Http;
     Sends `msg.payload` as the body (JSON for objects), or as query parameters with `paytoqs`. `msg.headers` are added.
     Returns `msg.payload` as text, a buffer or parsed JSON (`ret`), with `msg.statusCode`, `msg.headers`, `msg.responseUrl`.
     Times out after `reqTimeout` ms (default 120000) or `msg.requestTimeout`. `tls` names a tls-config: its CA verifies
-    https servers, its certificate and key authenticate the client.
+    https servers, its certificate and key authenticate the client. `proxy` names an http proxy to send through.
     """)]
 public sealed class HttpRequestNode : FlowNode<HttpRequestConfig>
 {
@@ -24,36 +24,38 @@ public sealed class HttpRequestNode : FlowNode<HttpRequestConfig>
         Timeout = Timeout.InfiniteTimeSpan,
     };
 
-    // With a tls-config the node has its own client: certificates are a property of the connection pool.
+    // With a tls-config or an http proxy the node has its own client: certificates and proxy are properties of the connection pool.
     private HttpClient? _tlsClient;
     private string? _tlsProblem;
     private volatile string? _refused;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(Config.Tls))
+        if (string.IsNullOrEmpty(Config.Tls) && string.IsNullOrEmpty(Config.Proxy))
         {
             return Task.CompletedTask;
         }
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = true };
         try
         {
-            var tls = Network.TlsConfigNode.Find(Node, Config.Tls);
-            _tlsClient = new HttpClient(new SocketsHttpHandler
+            if (!string.IsNullOrEmpty(Config.Tls))
             {
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                AllowAutoRedirect = true,
                 // SocketsHttpHandler sets the target host per request; the rest (certificates, CA check, ALPN) comes from here.
-                SslOptions = tls.ClientOptions("", rejected: why => _refused = why),
-            })
+                handler.SslOptions = Network.TlsConfigNode.Find(Node, Config.Tls).ClientOptions("", rejected: why => _refused = why);
+            }
+            if (!string.IsNullOrEmpty(Config.Proxy))
             {
-                Timeout = Timeout.InfiniteTimeSpan,
-            };
+                handler.Proxy = HttpProxyNode.Find(Node, Config.Proxy).Proxy();
+                handler.UseProxy = true;
+            }
+            _tlsClient = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         }
         catch (InvalidOperationException ex)
         {
-            // Each request then fails with this reason (to catch nodes) rather than going out without the certificates.
+            // Each request then fails with this reason (to catch nodes) rather than going out without the certificates or proxy.
+            handler.Dispose();
             _tlsProblem = ex.Message;
-            Node.Status(new NodeStatus("red", "ring", "TLS error"));
+            Node.Status(new NodeStatus("red", "ring", string.IsNullOrEmpty(Config.Proxy) ? "TLS error" : "TLS/proxy error"));
         }
         return Task.CompletedTask;
     }
@@ -187,4 +189,7 @@ public sealed class HttpRequestConfig
 
     [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "tls-config", Label = "TLS configuration")]
     public string? Tls { get; set; }
+
+    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "http proxy", Label = "Proxy")]
+    public string? Proxy { get; set; }
 }

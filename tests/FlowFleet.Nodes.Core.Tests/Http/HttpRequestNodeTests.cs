@@ -25,6 +25,17 @@ public sealed class HttpRequestNodeTests : IAsyncLifetime
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         _app = builder.Build();
+        // As a proxy: requests for proxied.invalid arrive here in absolute form; the proxy asks for credentials first.
+        _app.Use(async (c, next) =>
+        {
+            if (c.Request.Host.Host == "proxied.invalid" && string.IsNullOrEmpty(c.Request.Headers.ProxyAuthorization))
+            {
+                c.Response.StatusCode = 407;
+                c.Response.Headers.ProxyAuthenticate = "Basic realm=\"test proxy\"";
+                return;
+            }
+            await next(c);
+        });
         // Echoes the request: method, path, query, content type, a test header and the body.
         _app.Map("/echo/{**rest}", async (HttpContext c) =>
         {
@@ -34,7 +45,8 @@ public sealed class HttpRequestNodeTests : IAsyncLifetime
             await c.Response.WriteAsJsonAsync(new
             {
                 method = c.Request.Method, path = c.Request.Path.Value, query = c.Request.QueryString.Value, type = c.Request.ContentType,
-                test = c.Request.Headers["X-Test"].ToString(), body,
+                test = c.Request.Headers["X-Test"].ToString(), body, host = c.Request.Host.Host,
+                proxyAuth = c.Request.Headers.ProxyAuthorization.ToString(),
             });
         });
         _app.MapGet("/text", () => Results.Text("not { json", "text/plain"));
@@ -144,5 +156,32 @@ public sealed class HttpRequestNodeTests : IAsyncLifetime
         await using var h = await Request($$"""{"type":"http request","method":"GET","url":"http://127.0.0.1:{{port}}/","ret":"txt"}""");
         h.SendJson("n", "{}");
         Assert.Contains("Connection refused", await ErrorAsync(h), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task An_http_proxy_carries_the_request_with_its_credentials_and_noproxy_urls_go_direct()
+    {
+        var proxy = $$$""",{"id":"px","type":"http proxy","z":"","name":"test proxy","url":"{{{_base}}}","noproxy":["direct.invalid"],"credentials":{"username":"ops","password":"s3cret"}}""";
+        await using var h = await Flows.One("""{"type":"http request","method":"GET","url":"","ret":"obj","proxy":"px"}""",
+            extra: proxy + """,{"id":"c","type":"catch","z":"t","scope":null,"x":0,"y":0,"wires":[["err"]]},{"id":"err","type":"helper","z":"t","x":0,"y":0,"wires":[]}""");
+
+        // proxied.invalid resolves nowhere: only the proxy can answer, after asking for the user name and password.
+        h.SendJson("n", """{"url":"http://proxied.invalid/echo/through"}""");
+        var echo = (await h.NextAsync("o0")).Payload!;
+        Assert.Equal("proxied.invalid", echo["host"]!.GetValue<string>());
+        Assert.Equal("/echo/through", echo["path"]!.GetValue<string>());
+        Assert.Equal("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("ops:s3cret")), echo["proxyAuth"]!.GetValue<string>());
+
+        // A URL containing a noproxy entry goes direct, so it fails to resolve instead of reaching the proxy.
+        h.SendJson("n", """{"url":"http://direct.invalid/echo/direct"}""");
+        Assert.Contains("direct.invalid", await ErrorAsync(h), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_http_proxy_fails_each_request_with_the_reason()
+    {
+        await using var h = await Request("""{"type":"http request","method":"GET","url":"http://proxied.invalid/","proxy":"px"}""" );
+        h.SendJson("n", """{"payload":1}""");
+        Assert.Contains("was not found", await ErrorAsync(h), StringComparison.Ordinal);
     }
 }
