@@ -64,14 +64,18 @@ public sealed class NodeRedGeometryTests(EditorFixture fx) : IClassFixture<Edito
         {
             await Pointer.ClickAsync(page, "[data-testid=import]");
             await page.WaitForSelectorAsync(".mud-dialog [data-testid=examples]");
-            // The file input's change handler is attached by Blazor's script once the dialog is live; on a loaded machine the
-            // file can be set before that and its change go unheard (a person picks a file long after), so it is set again.
+            // On a loaded machine the file can be set before Blazor's change handler is attached, or its stream can break off
+            // ("could not be read" in the dialog): the file is set again. Any other alert is a real import error.
             for (var attempt = 0; ; attempt++)
             {
                 await page.SetInputFilesAsync(".mud-dialog input[type=file]", file);
                 try
                 {
-                    await page.WaitForSelectorAsync(".mud-dialog [data-testid=import-confirm]:not([disabled]), .mud-dialog .mud-alert", new PageWaitForSelectorOptions { Timeout = 20_000 });
+                    await page.WaitForSelectorAsync(".mud-dialog [data-testid=import-confirm]:not([disabled]), .mud-dialog .mud-alert", new PageWaitForSelectorOptions { Timeout = 30_000 });
+                    if (attempt < 2 && await page.Locator(".mud-dialog .mud-alert", new() { HasTextString = "could not be read" }).CountAsync() > 0)
+                    {
+                        continue;
+                    }
                     break;
                 }
                 catch (TimeoutException) when (attempt < 2)

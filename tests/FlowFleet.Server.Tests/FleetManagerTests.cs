@@ -87,7 +87,7 @@ public sealed class FleetManagerTests
         // Shelly.Message: device answers carry the request that caused them.
         await ui.CallAsync(20, "FleetManager.Subscribe", $$$"""{"events":["Shelly.Message"],"options":{"shellyIDs":["{{{ids[2]}}}"]}}""");
         await ui.SendAsync($$"""{"id":21,"dst":"{{ids[2]}}","method":"Switch.Toggle","params":{"id":0},"src":"kalin"}""");
-        var message = (await ui.WaitAsync(f => FmClient.IsEvent(f, "Shelly.Message", ids[2]) && f["params"]!["req"]?["method"]?.GetValue<string>() == "Switch.Toggle", "Shelly.Message with req"))[0];
+        var message = (await ui.WaitAsync(f => FmClient.IsEvent(f, "Shelly.Message", ids[2]) && f["params"]!["req"]?["method"]?.GetValue<string>() == "Switch.Toggle", "Shelly.Message with req", timeoutMs: 30_000))[0];
         Assert.NotNull(message["params"]!["message"]!["result"]!["was_on"]);
         Assert.Empty(ui.Frames(f => FmClient.IsEvent(f, "Shelly.Message") && f["params"]!["shellyID"]!.GetValue<string>() != ids[2]));
 
