@@ -36,6 +36,16 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
     /// <summary>Completes once connected and subscribed (tests wait for it; the server does not).</summary>
     public Task Ready => _ready.Task;
 
+    /// <summary>
+    /// The instance's one NATS connection, once connected (the cluster's flow and registry services share it rather than
+    /// opening their own); the stop token cancels the wait.
+    /// </summary>
+    public async Task<NatsConnection> ConnectionAsync(CancellationToken ct)
+    {
+        await Ready.WaitAsync(ct).ConfigureAwait(false);
+        return _nats ?? throw new OperationCanceledException("the cluster connection is closed", ct);
+    }
+
     /// <summary>True while the NATS connection is open.</summary>
     public bool Connected => _nats is { ConnectionState: NatsConnectionState.Open };
 

@@ -29,23 +29,11 @@ public sealed partial class ClusterFlows(FlowService flows, PostgresFlowStorage 
     {
         using var saved = storage.Saved.Subscribe(rev => _ = AnnounceAsync(rev));
         using var check = time.CreateTimer(_ => _ = ApplyAsync("check", stoppingToken), null, flowOptions.Value.CheckInterval, flowOptions.Value.CheckInterval);
-        var nats = new NatsConnection(NatsOpts.Default with { Url = options.Value.Nats!, Name = "flowfleet-flows-" + cluster.Instance });
-        _nats = nats;
         try
         {
-            // NATS down at start: keep trying; the stored-rev check keeps this instance's flows current meanwhile.
-            while (true)
-            {
-                try
-                {
-                    await nats.ConnectAsync().ConfigureAwait(false);
-                    break;
-                }
-                catch (NatsException)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(2), time, stoppingToken).ConfigureAwait(false);
-                }
-            }
+            // NATS down at start: the cluster keeps trying; the stored-rev check keeps this instance's flows current meanwhile.
+            var nats = await cluster.ConnectionAsync(stoppingToken).ConfigureAwait(false);
+            _nats = nats;
             await using var sub = await nats.SubscribeCoreAsync<string>(Subject, cancellationToken: stoppingToken).ConfigureAwait(false);
             LogListening(cluster.Instance, Subject);
             // A deploy made while this instance was starting is not missed.
@@ -64,7 +52,6 @@ public sealed partial class ClusterFlows(FlowService flows, PostgresFlowStorage 
         finally
         {
             _nats = null;
-            await nats.DisposeAsync().ConfigureAwait(false);
         }
     }
 

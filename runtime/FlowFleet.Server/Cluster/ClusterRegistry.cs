@@ -26,22 +26,10 @@ public sealed partial class ClusterRegistry(DeviceRegistry registry, NatsCluster
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var nats = new NatsConnection(NatsOpts.Default with { Url = options.Value.Nats!, Name = "flowfleet-registry-" + cluster.Instance });
         registry.Changed += OnChanged;
         try
         {
-            while (true)
-            {
-                try
-                {
-                    await nats.ConnectAsync().ConfigureAwait(false);
-                    break;
-                }
-                catch (NatsException)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken).ConfigureAwait(false);
-                }
-            }
+            var nats = await cluster.ConnectionAsync(stoppingToken).ConfigureAwait(false);
             _nats = nats;
             await using var sub = await nats.SubscribeCoreAsync<string>(Subject, cancellationToken: stoppingToken).ConfigureAwait(false);
             await foreach (var m in sub.Msgs.ReadAllAsync(stoppingToken).ConfigureAwait(false))
@@ -59,7 +47,6 @@ public sealed partial class ClusterRegistry(DeviceRegistry registry, NatsCluster
         {
             registry.Changed -= OnChanged;
             _nats = null;
-            await nats.DisposeAsync().ConfigureAwait(false);
         }
     }
 
