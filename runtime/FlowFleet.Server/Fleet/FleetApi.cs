@@ -1,49 +1,46 @@
-using System.Security.Claims;
 using System.Text.Json.Nodes;
-using FlowFleet.Fleet;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Protocol;
 using FlowFleet.Fleet.Registry;
-using FlowFleet.Fleet.Rpc;
 using FlowFleet.Server.Auth;
 using FlowFleet.Server.Red;
-using Microsoft.AspNetCore.Mvc;
 
 namespace FlowFleet.Server.Fleet;
 
-/// <summary>REST for the fleet under <c>/api</c>: devices, RPC (one or many), admission, groups, tags, desired state, telemetry, logs.</summary>
-public static partial class FleetApi
+/// <summary>
+/// REST for the fleet under <c>/api</c>, one endpoint group per resource: <see cref="DevicesApi"/>, <see cref="AdmissionApi"/>,
+/// <see cref="RpcApi"/>, <see cref="GroupsApi"/>, <see cref="DataApi"/>. This class maps them and holds what they share:
+/// the <c>/api</c> group with its access filter, and the error bodies.
+/// </summary>
+public static class FleetApi
 {
-    public sealed record RpcRequest(string? Method, JsonNode? Params, double? Timeout);
-
-    public sealed record ManyRpcRequest(string[]? Targets, string? Method, JsonNode? Params, double? Timeout);
-
-    public sealed record DevicePatch(string? Name, string[]? Tags);
-
-    public sealed record GroupRequest(string? Name, string? Description);
-
-    public sealed record AdoptRequest(string? Address, string? Password);
-
-    public sealed record TokenRequest(string? Name);
-
     public static void MapFleetApi(this IEndpointRouteBuilder app)
+    {
+        app.MapDevicesApi();
+        app.MapRpcApi();
+        app.MapAdmissionApi();
+        app.MapDataApi();
+        app.MapGroupsApi();
+    }
+
+    /// <summary>
+    /// A resource's <c>/api</c> group: read endpoints need <see cref="Policies.DevicesRead"/>, control endpoints
+    /// <see cref="Policies.DevicesControl"/>; both pass the limited-user filter.
+    /// </summary>
+    internal static (RouteGroupBuilder Read, RouteGroupBuilder Control) Groups(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("fleet");
         api.AddEndpointFilter(LimitToUsersGroups);
-        var read = api.MapGroup("").RequireAuthorization(Policies.DevicesRead);
-        var control = api.MapGroup("").RequireAuthorization(Policies.DevicesControl);
-        MapDevices(read, control);
-        MapRpc(read, control);
-        MapAdmission(read, control);
-        MapData(read, control);
-        MapGroups(read, control);
+        return (api.MapGroup("").RequireAuthorization(Policies.DevicesRead), api.MapGroup("").RequireAuthorization(Policies.DevicesControl));
     }
 
-    /// <summary>Endpoints a user limited to some device groups may not use: they reach beyond the user's groups.</summary>
-    private static readonly HashSet<string> s_needAllDevices = new(StringComparer.Ordinal)
+    /// <summary>Marks an endpoint a user limited to some device groups may not use: it reaches beyond the user's groups.</summary>
+    internal static RouteHandlerBuilder ReachesAllDevices(this RouteHandlerBuilder endpoint) => endpoint.WithMetadata(AllDevices.Instance);
+
+    private sealed class AllDevices
     {
-        "CreateGroup", "DeleteGroup", "AddToGroup", "RemoveFromGroup", "ListEnrollmentTokens", "CreateEnrollmentToken", "RevokeEnrollmentToken", "AdoptDevice",
-    };
+        public static readonly AllDevices Instance = new();
+    }
 
     /// <summary>
     /// A user limited to some device groups reaches only their members: a device outside is "not found" (its existence is
@@ -62,24 +59,11 @@ public static partial class FleetApi
         {
             return NotFound(id);
         }
-        if (http.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName is { } name && s_needAllDevices.Contains(name))
+        if (http.GetEndpoint()?.Metadata.GetMetadata<AllDevices>() is not null)
         {
             return RedErrors.Json(403, "forbidden", "Your account is limited to some device groups; this needs access to all devices");
         }
         return await next(ctx);
-    }
-
-    private static async Task<IResult> Membership(DeviceRegistry registry, string name, string id, bool member, CancellationToken ct)
-    {
-        try
-        {
-            await registry.SetMembershipAsync(name, id, member, ct);
-            return Results.Json(new { name, devices = registry.Members(name) });
-        }
-        catch (KeyNotFoundException ex)
-        {
-            return RedErrors.Json(404, "not_found", ex.Message);
-        }
     }
 
     /// <summary>The URL devices use to reach this server's <c>/shelly</c>, with an enrollment token if given.</summary>
@@ -90,9 +74,9 @@ public static partial class FleetApi
         return $"{scheme}://{ctx.Request.Host}/shelly" + (token is null ? "" : "?token=" + token);
     }
 
-    private static TimeSpan? Timeout(double? seconds) => seconds is > 0 ? TimeSpan.FromSeconds(Math.Min(seconds.Value, 300)) : null;
+    internal static TimeSpan? Timeout(double? seconds) => seconds is > 0 ? TimeSpan.FromSeconds(Math.Min(seconds.Value, 300)) : null;
 
-    private static IResult NotFound(string id) => RedErrors.Json(404, "not_found", $"Device {id} not found");
+    internal static IResult NotFound(string id) => RedErrors.Json(404, "not_found", $"Device {id} not found");
 
     /// <summary>
     /// A failed device call as JSON. The device's own error (even its <c>-104</c> deadline or <c>-114</c>) is 502 with
@@ -112,7 +96,7 @@ public static partial class FleetApi
         return Results.Json(new { error = new { code = ex.Code, message, source = ex.FromDevice ? "device" : "flowfleet" } }, statusCode: status);
     }
 
-    private static JsonObject ClaimJson(DeviceClaim c) => new()
+    internal static JsonObject ClaimJson(DeviceClaim c) => new()
     {
         ["key"] = c.Key, ["id"] = c.Id, ["remote"] = c.Remote, ["at"] = c.At.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
         ["withToken"] = c.WithToken, ["model"] = c.Model, ["app"] = c.App, ["firmware"] = c.Firmware, ["mac"] = c.Mac, ["note"] = DeviceClaim.Marker,

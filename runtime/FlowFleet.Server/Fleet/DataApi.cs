@@ -8,14 +8,16 @@ using FlowFleet.Fleet.Rpc;
 using FlowFleet.Server.Auth;
 using FlowFleet.Server.Red;
 using Microsoft.AspNetCore.Mvc;
+using static FlowFleet.Server.Fleet.FleetApi;
 
 namespace FlowFleet.Server.Fleet;
 
 /// <summary>What devices reported and what was done to them: telemetry, event log, command audit, data tables, fleet statistics.</summary>
-public static partial class FleetApi
+public static class DataApi
 {
-    private static void MapData(RouteGroupBuilder read, RouteGroupBuilder control)
+    public static void MapDataApi(this IEndpointRouteBuilder app)
     {
+        var (read, control) = FleetApi.Groups(app);
         read.MapGet("/devices/{id}/telemetry", async (string id, string? field, long? from, long? to, long? bucket, DeviceRegistry registry, CancellationToken ct) =>
         {
             if (registry.Get(id) is null)

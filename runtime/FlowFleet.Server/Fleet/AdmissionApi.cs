@@ -8,14 +8,18 @@ using FlowFleet.Fleet.Rpc;
 using FlowFleet.Server.Auth;
 using FlowFleet.Server.Red;
 using Microsoft.AspNetCore.Mvc;
+using static FlowFleet.Server.Fleet.FleetApi;
 
 namespace FlowFleet.Server.Fleet;
 
 /// <summary>Admission: accepting and denying devices and id claims, enrollment tokens.</summary>
-public static partial class FleetApi
+public static class AdmissionApi
 {
-    private static void MapAdmission(RouteGroupBuilder read, RouteGroupBuilder control)
+    public sealed record TokenRequest(string? Name);
+
+    public static void MapAdmissionApi(this IEndpointRouteBuilder app)
     {
+        var (read, control) = FleetApi.Groups(app);
         control.MapPost("/devices/claims/{key}/accept", async (string key, DeviceHub hub, ClaimsPrincipal user) =>
             !DeviceAccess.For(user).Limited && await hub.AcceptClaimAsync(key) ? Results.NoContent() : RedErrors.Json(404, "not_found", $"No claim '{key}' is waiting"))
             .WithName("AcceptDeviceClaim");
@@ -46,15 +50,15 @@ public static partial class FleetApi
 
         control.MapGet("/enrollment-tokens", async (DeviceRegistry registry, HttpContext ctx, CancellationToken ct) =>
             Results.Json((await registry.TokensAsync(ct)).Select(t => new { token = t.Token, name = t.Name, createdAt = t.CreatedAt, revoked = t.Revoked, uses = t.Uses, url = DeviceUrl(ctx, t.Token) })))
-            .WithName("ListEnrollmentTokens");
+            .WithName("ListEnrollmentTokens").ReachesAllDevices();
 
         control.MapPost("/enrollment-tokens", async ([FromBody] TokenRequest body, DeviceRegistry registry, HttpContext ctx, CancellationToken ct) =>
         {
             var t = await registry.CreateTokenAsync(body.Name, ct);
             return Results.Json(new { token = t.Token, name = t.Name, createdAt = t.CreatedAt, revoked = false, uses = 0, url = DeviceUrl(ctx, t.Token) });
-        }).WithName("CreateEnrollmentToken");
+        }).WithName("CreateEnrollmentToken").ReachesAllDevices();
 
         control.MapDelete("/enrollment-tokens/{token}", async (string token, DeviceRegistry registry, CancellationToken ct) =>
-            await registry.RevokeTokenAsync(token, ct) ? Results.NoContent() : RedErrors.Json(404, "not_found", "No such token")).WithName("RevokeEnrollmentToken");
+            await registry.RevokeTokenAsync(token, ct) ? Results.NoContent() : RedErrors.Json(404, "not_found", "No such token")).WithName("RevokeEnrollmentToken").ReachesAllDevices();
     }
 }

@@ -8,14 +8,20 @@ using FlowFleet.Fleet.Rpc;
 using FlowFleet.Server.Auth;
 using FlowFleet.Server.Red;
 using Microsoft.AspNetCore.Mvc;
+using static FlowFleet.Server.Fleet.FleetApi;
 
 namespace FlowFleet.Server.Fleet;
 
 /// <summary>RPC to one device or many (ids, group:NAME, tag:NAME, *), with per-device results.</summary>
-public static partial class FleetApi
+public static class RpcApi
 {
-    private static void MapRpc(RouteGroupBuilder read, RouteGroupBuilder control)
+    public sealed record RpcRequest(string? Method, JsonNode? Params, double? Timeout);
+
+    public sealed record ManyRpcRequest(string[]? Targets, string? Method, JsonNode? Params, double? Timeout);
+
+    public static void MapRpcApi(this IEndpointRouteBuilder app)
     {
+        var (read, control) = FleetApi.Groups(app);
         control.MapPost("/devices/{id}/rpc", async (string id, [FromBody] RpcRequest body, DeviceHub hub, ClaimsPrincipal user, CancellationToken ct) =>
         {
             if (string.IsNullOrWhiteSpace(body.Method))

@@ -8,14 +8,20 @@ using FlowFleet.Fleet.Rpc;
 using FlowFleet.Server.Auth;
 using FlowFleet.Server.Red;
 using Microsoft.AspNetCore.Mvc;
+using static FlowFleet.Server.Fleet.FleetApi;
 
 namespace FlowFleet.Server.Fleet;
 
 /// <summary>Devices: list, pending, details, desired state, removal, adoption by address.</summary>
-public static partial class FleetApi
+public static class DevicesApi
 {
-    private static void MapDevices(RouteGroupBuilder read, RouteGroupBuilder control)
+    public sealed record DevicePatch(string? Name, string[]? Tags);
+
+    public sealed record AdoptRequest(string? Address, string? Password);
+
+    public static void MapDevicesApi(this IEndpointRouteBuilder app)
     {
+        var (read, control) = FleetApi.Groups(app);
         read.MapGet("/devices", (DeviceRegistry registry, ClaimsPrincipal user, string? search, string? model, string? group, string? tag, bool? online, string? admission, string? sort, int? offset, int? limit) =>
         {
             var (items, total) = registry.Query(new DeviceQuery
@@ -123,6 +129,6 @@ public static partial class FleetApi
             {
                 return DeviceError(ex);
             }
-        }).WithName("AdoptDevice");
+        }).WithName("AdoptDevice").ReachesAllDevices();
     }
 }

@@ -8,14 +8,18 @@ using FlowFleet.Fleet.Rpc;
 using FlowFleet.Server.Auth;
 using FlowFleet.Server.Red;
 using Microsoft.AspNetCore.Mvc;
+using static FlowFleet.Server.Fleet.FleetApi;
 
 namespace FlowFleet.Server.Fleet;
 
 /// <summary>Device groups and their members.</summary>
-public static partial class FleetApi
+public static class GroupsApi
 {
-    private static void MapGroups(RouteGroupBuilder read, RouteGroupBuilder control)
+    public sealed record GroupRequest(string? Name, string? Description);
+
+    public static void MapGroupsApi(this IEndpointRouteBuilder app)
     {
+        var (read, control) = FleetApi.Groups(app);
         read.MapGet("/groups", (DeviceRegistry registry, ClaimsPrincipal user) =>
             Results.Json(DeviceAccess.For(user).GroupNames(registry).Select(g => new { name = g, devices = registry.Members(g) }))).WithName("ListGroups");
 
@@ -34,7 +38,7 @@ public static partial class FleetApi
             {
                 return RedErrors.Json(409, "conflict", ex.Message);
             }
-        }).WithName("CreateGroup");
+        }).WithName("CreateGroup").ReachesAllDevices();
 
         control.MapDelete("/groups/{name}", async (string name, DeviceRegistry registry, CancellationToken ct) =>
         {
@@ -47,10 +51,23 @@ public static partial class FleetApi
             {
                 return RedErrors.Json(404, "not_found", ex.Message);
             }
-        }).WithName("DeleteGroup");
+        }).WithName("DeleteGroup").ReachesAllDevices();
 
-        control.MapPut("/groups/{name}/devices/{id}", (string name, string id, DeviceRegistry registry, CancellationToken ct) => Membership(registry, name, id, true, ct)).WithName("AddToGroup");
+        control.MapPut("/groups/{name}/devices/{id}", (string name, string id, DeviceRegistry registry, CancellationToken ct) => Membership(registry, name, id, true, ct)).WithName("AddToGroup").ReachesAllDevices();
 
-        control.MapDelete("/groups/{name}/devices/{id}", (string name, string id, DeviceRegistry registry, CancellationToken ct) => Membership(registry, name, id, false, ct)).WithName("RemoveFromGroup");
+        control.MapDelete("/groups/{name}/devices/{id}", (string name, string id, DeviceRegistry registry, CancellationToken ct) => Membership(registry, name, id, false, ct)).WithName("RemoveFromGroup").ReachesAllDevices();
+    }
+
+    private static async Task<IResult> Membership(DeviceRegistry registry, string name, string id, bool member, CancellationToken ct)
+    {
+        try
+        {
+            await registry.SetMembershipAsync(name, id, member, ct);
+            return Results.Json(new { name, devices = registry.Members(name) });
+        }
+        catch (KeyNotFoundException ex)
+        {
+            return RedErrors.Json(404, "not_found", ex.Message);
+        }
     }
 }
