@@ -36,13 +36,17 @@ public static class RuntimeServiceCollectionExtensions
             return registry;
         });
         services.TryAddSingleton<FlowEvents>();
-        services.TryAddSingleton(sp => CreateContexts(sp.GetRequiredService<IOptions<FlowEngineOptions>>().Value, dataDirectory));
+        services.TryAddSingleton(sp => CreateContexts(sp.GetRequiredService<IOptions<FlowEngineOptions>>().Value, dataDirectory, sp.GetService<PersistentContextStores>()));
         services.TryAddSingleton(sp => new FlowEngine(sp.GetRequiredService<NodeRegistry>(), sp, sp.GetRequiredService<ContextManager>(),
             sp.GetRequiredService<FlowEvents>(), sp.GetRequiredService<IOptions<FlowEngineOptions>>(), sp.GetService<ILoggerFactory>()));
         return services;
     }
 
-    public static ContextManager CreateContexts(FlowEngineOptions options, string dataDirectory)
+    /// <summary>
+    /// The configured context stores. Persistent ones (<c>sqlite</c>, <c>localfilesystem</c>) are SQLite files under
+    /// <paramref name="dataDirectory"/>, unless the host gives <paramref name="persistent"/> (a cluster's shared store).
+    /// </summary>
+    public static ContextManager CreateContexts(FlowEngineOptions options, string dataDirectory, PersistentContextStores? persistent = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var stores = new Dictionary<string, IContextStore>(StringComparer.Ordinal);
@@ -51,11 +55,20 @@ public static class RuntimeServiceCollectionExtensions
             stores[name] = o.Module.ToLowerInvariant() switch
             {
                 "memory" => new MemoryContextStore(),
-                "sqlite" or "localfilesystem" => new SqliteContextStore(
+                "sqlite" or "localfilesystem" => persistent?.Create(name, o) ?? new SqliteContextStore(
                     Path.Combine(dataDirectory, o.Path ?? "context.db"), o.FlushInterval),
                 _ => throw new InvalidOperationException($"Unknown context store module '{o.Module}' for store '{name}'"),
             };
         }
         return new ContextManager(stores, stores.ContainsKey("default") ? "default" : null, options.ContextLimits);
     }
+}
+
+/// <summary>
+/// Registered by a host whose persistent context lives elsewhere than in SQLite files (PostgreSQL in a cluster, so every
+/// instance shares it): builds the store for a store name and its options.
+/// </summary>
+public sealed class PersistentContextStores(Func<string, ContextStoreOptions, IContextStore> create)
+{
+    public IContextStore Create(string name, ContextStoreOptions options) => create(name, options);
 }

@@ -31,6 +31,9 @@ public static class ClusterFlowsSetup
         services.AddSingleton<IFlowStorage>(sp => sp.GetRequiredService<PostgresFlowStorage>());
         services.AddSingleton<ICredentialStore>(sp => new PostgresCredentialStore(sp.GetRequiredService<ClusterStore>(), sp.GetRequiredService<IDataProtectionProvider>()));
         services.AddSingleton<IFlowHistory>(sp => new PostgresFlowHistory(sp.GetRequiredService<ClusterStore>(), sp.GetRequiredService<IOptions<FlowHistoryOptions>>().Value, Time(sp)));
+        // Persistent context stores (localfilesystem/sqlite) are shared through PostgreSQL; memory stores stay per instance.
+        services.AddSingleton(sp => new PersistentContextStores((name, _) =>
+            new PostgresContextStore(sp.GetRequiredService<ClusterStore>(), name, Time(sp), sp.GetRequiredService<ILogger<PostgresContextStore>>())));
         // Registered after PersistKeysToFileSystem, so this repository is the one used.
         services.AddOptions<KeyManagementOptions>().Configure<ClusterStore>((o, store) => o.XmlRepository = new PostgresKeyRing(store));
         if (string.IsNullOrWhiteSpace(configuration["Cluster:Nats"]))

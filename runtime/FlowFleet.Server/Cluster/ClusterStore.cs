@@ -52,6 +52,11 @@ public sealed class ClusterStore(NpgsqlDataSource db)
             CREATE TABLE IF NOT EXISTS ff_keys (name text PRIMARY KEY, xml text NOT NULL);
             CREATE TABLE IF NOT EXISTS ff_context (store text NOT NULL, scope text NOT NULL, key text NOT NULL, value text NOT NULL,
                 PRIMARY KEY (store, scope, key));
+            -- Context rows carry the version of their last write (a deleted key keeps its row with a null value, so a
+            -- late notice can't bring it back); ff_context existed unused before, hence the ALTERs.
+            CREATE SEQUENCE IF NOT EXISTS ff_context_version;
+            ALTER TABLE ff_context ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0;
+            ALTER TABLE ff_context ALTER COLUMN value DROP NOT NULL;
             """, connection, tx))
         {
             await cmd.ExecuteNonQueryAsync().ConfigureAwait(false);

@@ -32,6 +32,8 @@ public sealed class ClusterProcessTests
         [
             "--Storage:Provider", "postgres", "--Storage:ConnectionString", connection, "--Cluster:Nats", nats.Url, "--Cluster:Instance", name,
             "--Cluster:Subject", subject, "--Cluster:LeaseSeconds", "3", "--Fleet:Admission", "auto",
+            // A memory store (the default) and a persistent one, which the cluster shares through PostgreSQL.
+            "--Flows:ContextStorage:default:Module", "memory", "--Flows:ContextStorage:file:Module", "localfilesystem",
         ];
         var root = Directory.CreateTempSubdirectory("flowfleet-cluster-").FullName;
         ChildServer? a = null, b = null, c = null;
@@ -79,6 +81,15 @@ public sealed class ClusterProcessTests
             Assert.Equal(ids.Order(), counter.Events.Select(e => e.Device).Order());
             AssertOncePerTick(counter);
 
+            // Persistent context is shared: a flow on A writes it, the same flow on B reads it; memory context stays on A.
+            using (var set = await a.Client.PostAsJsonAsync("/ctx", new { v = "from-a" }))
+            {
+                Assert.True(set.IsSuccessStatusCode, await set.Content.ReadAsStringAsync());
+            }
+            await Poll.UntilAsync(async () => (string?)(await ContextAsync(b))["shared"] == "from-a", "B reads the persistent value A's flow wrote", Slow);
+            Assert.Null((await ContextAsync(b))["local"]);
+            Assert.Equal("from-a", (string?)(await ContextAsync(a))["local"]);
+
             // A dies. Its devices reconnect through the balancer to B and C; nothing is lost from the registry.
             var killedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             balancer.Backends = [b.Client.BaseAddress!, c.Client.BaseAddress!];
@@ -101,6 +112,8 @@ public sealed class ClusterProcessTests
             await Poll.UntilAsync(() => counter.Ticks.Count >= ticks + 2, "two more ticks", Slow);
             Assert.Equal(ids.Length + 1, counter.Events.Count);
             AssertOncePerTick(counter);
+            // The persistent value outlives A.
+            Assert.Equal("from-a", (string?)(await ContextAsync(c))["shared"]);
         }
         catch (Exception ex)
         {
@@ -160,6 +173,8 @@ public sealed class ClusterProcessTests
         return (string)JsonNode.Parse(body)!["rev"]!;
     }
 
+    private static async Task<JsonObject> ContextAsync(ChildServer s) => (await s.Client.GetFromJsonAsync<JsonObject>("/ctx"))!;
+
     private static async Task<string?> RevAsync(ChildServer s)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/red/flows");
@@ -197,6 +212,22 @@ public sealed class ClusterProcessTests
         {
             ["id"] = "req2", ["type"] = "http request", ["z"] = "t1", ["method"] = "POST", ["url"] = counter + "/tick", ["ret"] = "txt",
             ["x"] = 300, ["y"] = 160, ["wires"] = new JsonArray(new JsonArray()),
+        },
+        // POST /ctx writes a value to the persistent store and to memory; GET /ctx reads both back.
+        new JsonObject { ["id"] = "cs1", ["type"] = "http in", ["z"] = "t1", ["url"] = "/ctx", ["method"] = "post", ["x"] = 100, ["y"] = 240, ["wires"] = new JsonArray(new JsonArray("cs2")) },
+        new JsonObject
+        {
+            ["id"] = "cs2", ["type"] = "function", ["z"] = "t1", ["outputs"] = 1, ["x"] = 300, ["y"] = 240,
+            ["func"] = "global.set('shared', msg.payload.v, 'file');\nglobal.set('local', msg.payload.v);\nmsg.payload = { ok: true };\nreturn msg;",
+            ["wires"] = new JsonArray(new JsonArray("cs3")),
+        },
+        new JsonObject { ["id"] = "cs3", ["type"] = "http response", ["z"] = "t1", ["x"] = 500, ["y"] = 240, ["wires"] = new JsonArray() },
+        new JsonObject { ["id"] = "cg1", ["type"] = "http in", ["z"] = "t1", ["url"] = "/ctx", ["method"] = "get", ["x"] = 100, ["y"] = 300, ["wires"] = new JsonArray(new JsonArray("cg2")) },
+        new JsonObject
+        {
+            ["id"] = "cg2", ["type"] = "function", ["z"] = "t1", ["outputs"] = 1, ["x"] = 300, ["y"] = 300,
+            ["func"] = "msg.payload = { shared: global.get('shared', 'file') ?? null, local: global.get('local') ?? null };\nreturn msg;",
+            ["wires"] = new JsonArray(new JsonArray("cs3")),
         },
     ];
 
