@@ -28,55 +28,44 @@ public sealed partial class NatsCluster
     private void OnDeviceEvent(DeviceEvent e)
     {
         // Only what happened here goes out; events mirrored from other instances carry their instance and stay local.
-        if (e.Instance is not null || _nats is not { } nats)
+        if (e.Instance is not null || _nats is null)
         {
             return;
         }
-        byte[]? payload;
+        // Hub handlers run inline on the device's receive loop: only queue here; the fan-out sender publishes in batches.
         switch (e.Kind)
         {
             case DeviceEventKind.Connect when hub.Session(e.DeviceId) is { Admitted: true } session:
                 // Held here now: whatever another instance said about it is past.
                 _owners.TryRemove(e.DeviceId, out _);
-                payload = Announcement(session, true, true);
+                Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Raw, Raw = Announcement(session, true, true) });
                 break;
             case DeviceEventKind.Disconnect:
-                payload = Offline(e.DeviceId);
+                Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Raw, Raw = Offline(e.DeviceId) });
                 break;
-            case DeviceEventKind.Status or DeviceEventKind.Event:
-                payload = Write(w => WriteEvent(w, e, e.Kind == DeviceEventKind.Status ? "status" : "event", e.Data));
+            case DeviceEventKind.Status when e.Data is JsonObject delta:
+                // A copy: the delta is the hub's and is read by other subscribers; this one merges later ones into it.
+                Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Status, Delta = (JsonObject)delta.DeepClone(), Ts = e.Ts });
+                break;
+            case DeviceEventKind.Event:
+                Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Raw, IsEvent = true, Raw = Write(w => WriteEvent(w, e, "event", e.Data)) });
                 break;
             case DeviceEventKind.Config when registry.Get(e.DeviceId) is { } d:
-                payload = Write(w => WriteEvent(w, e, "config", d.Config));
+                // The whole object is sent, so a newer one replaces a queued one (unless something came between).
+                Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Raw, Coalesces = "config", Raw = Write(w => WriteEvent(w, e, "config", d.Config)) });
                 break;
             case DeviceEventKind.Info when registry.Get(e.DeviceId) is { } d:
-                payload = Write(w => WriteEvent(w, e, "info", d.Info));
+                Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Raw, Coalesces = "info", Raw = Write(w => WriteEvent(w, e, "info", d.Info)) });
                 break;
             default:
                 // Raw frames (the Data page) and the waiting room stay with the instance the device is connected to.
                 return;
-        }
-        // Hub handlers run inline on the device's receive loop: publish without waiting on it.
-        _ = PublishAsync(nats, payload);
-    }
-
-    private async Task PublishAsync(NatsConnection nats, byte[] payload)
-    {
-        try
-        {
-            await nats.PublishAsync(Subject("dev." + Instance), payload).ConfigureAwait(false);
-            Interlocked.Increment(ref _published);
-        }
-        catch (NatsException ex)
-        {
-            LogPublishFailed(ex.Message);
         }
     }
 
     private void WriteEvent(Utf8JsonWriter w, DeviceEvent e, string kind, JsonNode? data)
     {
         w.WriteString("kind", kind);
-        w.WriteString("instance", Instance);
         w.WriteString("device", e.DeviceId);
         w.WriteNumber("ts", e.Ts);
         if (e.Component is not null)
@@ -164,35 +153,23 @@ public sealed partial class NatsCluster
         return buffer.WrittenSpan.ToArray();
     }
 
-    private async Task AnnounceAllAsync(CancellationToken ct)
+    /// <summary>Queues every device held here for a resync: its whole state goes out with the next batches.</summary>
+    private void AnnounceAll()
     {
-        if (_nats is not { } nats)
+        foreach (var s in hub.Sessions.Where(s => s.Admitted && !s.IsClosed))
         {
-            return;
-        }
-        try
-        {
-            foreach (var s in hub.Sessions.Where(s => s.Admitted && !s.IsClosed))
-            {
-                await nats.PublishAsync(Subject("dev." + Instance), Announcement(s, true, false), cancellationToken: ct).ConfigureAwait(false);
-            }
-        }
-        catch (Exception ex) when (ex is NatsException or OperationCanceledException)
-        {
-            LogPublishFailed(ex.Message);
+            EnqueueResync(s.Id);
         }
     }
 
-    private void OnDeviceMessage(NatsMsg<byte[]> m)
+    /// <summary>One device message of <paramref name="instance"/> (an item of its batch).</summary>
+    private void Apply(string instance, JsonObject a)
     {
-        if (m.Data is not { Length: > 0 } data || JsonNode.Parse(data) is not JsonObject a
-            || JsonRead.Text(a["instance"]) is not { Length: > 0 } instance || instance == Instance
-            || JsonRead.Text(a["device"]) is not { Length: > 0 } id)
+        if (JsonRead.Text(a["device"]) is not { Length: > 0 } id)
         {
             return;
         }
         Interlocked.Increment(ref _received);
-        Seen(instance);
         var kind = JsonRead.Text(a["kind"]);
         if (kind == "own")
         {
@@ -252,10 +229,7 @@ public sealed partial class NatsCluster
             var yields = JsonRead.Bool(a["fresh"]) == true || mine < since || (mine == since && string.CompareOrdinal(Instance, instance) < 0);
             if (!yields)
             {
-                if (_nats is { } nats)
-                {
-                    _ = PublishAsync(nats, Announcement(local, true, false));
-                }
+                EnqueueResync(id);
                 return;
             }
             _owners[id] = instance;

@@ -69,7 +69,7 @@ public sealed partial class NatsCluster
         Seen(instance);
         // A new instance knows nothing yet: tell it who is here and what each holds.
         _ = BeatAsync(false, CancellationToken.None);
-        _ = AnnounceAllAsync(CancellationToken.None);
+        AnnounceAll();
     }
 
     private void OnBeat(NatsMsg<byte[]> m)
@@ -156,6 +156,15 @@ public sealed partial class NatsCluster
         meter.CreateObservableCounter("flowfleet.cluster.messages.published", () => new Measurement<long>(Interlocked.Read(ref _published), tag), description: "Device messages sent to the other instances");
         meter.CreateObservableCounter("flowfleet.cluster.messages.received", () => new Measurement<long>(Interlocked.Read(ref _received), tag), description: "Device messages received from the other instances");
         meter.CreateObservableCounter("flowfleet.cluster.moves", () => new Measurement<long>(Interlocked.Read(ref _moves), tag), description: "Stale sessions closed because their device connected to another instance");
+        // The fan-out (NatsCluster.Fanout.cs): batches, updates merged before sending (the latest state won), events dropped
+        // from a full device queue or a failed publish, failed publishes (their devices resent whole), and others' batches
+        // that never arrived here (sequence gaps; each asks the owner to resend). No loss shows as dropped = lost = 0.
+        meter.CreateObservableCounter("flowfleet.cluster.fanout.batches", () => new Measurement<long>(Interlocked.Read(ref _batches), tag), description: "Fan-out batches (many devices per NATS message) published");
+        meter.CreateObservableCounter("flowfleet.cluster.fanout.coalesced", () => new Measurement<long>(Queue.Coalesced, tag), description: "Device updates merged into a newer queued one before sending (the latest state wins)");
+        meter.CreateObservableCounter("flowfleet.cluster.fanout.dropped", () => new Measurement<long>(Queue.Dropped, tag), description: "Device events dropped from a full per-device queue or with a failed publish");
+        meter.CreateObservableCounter("flowfleet.cluster.fanout.failures", () => new Measurement<long>(Interlocked.Read(ref _publishFailures), tag), description: "Fan-out publishes NATS refused (their devices are resent whole)");
+        meter.CreateObservableCounter("flowfleet.cluster.fanout.lost", () => new Measurement<long>(Interlocked.Read(ref _lostBatches), tag), description: "Fan-out batches of other instances that did not arrive here (sequence gaps)");
+        meter.CreateObservableGauge("flowfleet.cluster.fanout.queued", () => new Measurement<int>(Queue.Count, tag), description: "Device updates waiting to be published");
         _meter = meter;
     }
 

@@ -56,13 +56,20 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
 
     public string? OwnerOf(string deviceId) => _owners.GetValueOrDefault(deviceId);
 
-    public async Task<JsonNode?> CallAsync(string owner, string deviceId, string method, JsonNode? parameters, TimeSpan timeout, CancellationToken ct)
+    public Task<JsonNode?> CallAsync(string owner, string deviceId, string method, JsonNode? parameters, TimeSpan timeout, CancellationToken ct) =>
+        CallAsync(owner, deviceId, method, parameters, timeout, ct, forwarded: false);
+
+    private async Task<JsonNode?> CallAsync(string owner, string deviceId, string method, JsonNode? parameters, TimeSpan timeout, CancellationToken ct, bool forwarded)
     {
         var nats = _nats ?? throw new ShellyRpcException(ShellyRpcException.Unavailable, $"Device {deviceId} is offline (cluster not connected)");
         var request = new JsonObject
         {
             ["device"] = deviceId, ["method"] = method, ["params"] = parameters?.DeepClone(), ["timeoutMs"] = timeout.TotalMilliseconds,
         };
+        if (forwarded)
+        {
+            request["forwarded"] = true;
+        }
         NatsMsg<string> reply;
         try
         {
@@ -129,10 +136,11 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
             await using var hello = await nats.SubscribeCoreAsync<string>(Subject("hello"), cancellationToken: stoppingToken).ConfigureAwait(false);
             await using var beats = await nats.SubscribeCoreAsync<byte[]>(Subject("beat"), cancellationToken: stoppingToken).ConfigureAwait(false);
             await using var rpc = await nats.SubscribeCoreAsync<string>(Subject("rpc." + Instance), cancellationToken: stoppingToken).ConfigureAwait(false);
+            await using var resync = await nats.SubscribeCoreAsync<string>(Subject("resync." + Instance), cancellationToken: stoppingToken).ConfigureAwait(false);
             using var events = hub.Subscribe(OnDeviceEvent);
             await nats.PublishAsync(Subject("hello"), Instance, cancellationToken: stoppingToken).ConfigureAwait(false);
             await BeatAsync(false, stoppingToken).ConfigureAwait(false);
-            await AnnounceAllAsync(stoppingToken).ConfigureAwait(false);
+            AnnounceAll();
             hub.Remote = this;
             LogJoined(Instance, _options.Nats!);
             _ready.TrySetResult();
@@ -141,6 +149,8 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
                 ReadAsync(hello, OnHello, stoppingToken),
                 ReadAsync(beats, OnBeat, stoppingToken),
                 ReadAsync(rpc, m => _ = ServeAsync(m, stoppingToken), stoppingToken),
+                ReadAsync(resync, OnResync, stoppingToken),
+                FanoutLoopAsync(stoppingToken),
                 BeatLoopAsync(stoppingToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -160,10 +170,12 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
         {
             try
             {
+                // Queued behind what is pending, so the others apply it after the devices' last updates.
                 foreach (var s in hub.Sessions.Where(s => s.Admitted))
                 {
-                    await nats.PublishAsync(Subject("dev." + Instance), Announcement(s, false, false), cancellationToken: cancellationToken).ConfigureAwait(false);
+                    Enqueue(s.Id, new FanoutItem { Kind = FanoutKind.Raw, Raw = Offline(s.Id) });
                 }
+                await FlushAsync(cancellationToken).ConfigureAwait(false);
                 await BeatAsync(true, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is NatsException or OperationCanceledException)
@@ -204,7 +216,12 @@ public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, 
             var id = JsonRead.Text(request["device"]) ?? throw new ShellyRpcException(ShellyRpcException.InvalidArgument, "Bad cluster request: no device");
             var method = JsonRead.Text(request["method"]) ?? throw new ShellyRpcException(ShellyRpcException.InvalidArgument, "Bad cluster request: no method");
             TimeSpan? timeout = request["timeoutMs"] is JsonValue t && t.TryGetValue<double>(out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;
-            var result = await hub.CallHereAsync(id, method, request["params"]?.DeepClone(), timeout, ct).ConfigureAwait(false);
+            // The device moved on (the caller's map lags the announcement): the call follows it, once — a forwarded call is
+            // never forwarded again, so two instances with crossed maps can't bounce it.
+            var result = hub.Session(id) is not { Admitted: true, IsClosed: false } && JsonRead.Bool(request["forwarded"]) != true
+                && OwnerOf(id) is { } owner && owner != Instance
+                ? await CallAsync(owner, id, method, request["params"], timeout ?? hub.Options.RpcTimeout, ct, forwarded: true).ConfigureAwait(false)
+                : await hub.CallHereAsync(id, method, request["params"]?.DeepClone(), timeout, ct).ConfigureAwait(false);
             answer = new JsonObject { ["result"] = result?.DeepClone() };
         }
         catch (ShellyRpcException ex)

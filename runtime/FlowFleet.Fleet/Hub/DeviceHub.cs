@@ -143,7 +143,10 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
     public async Task<JsonNode?> CallAsync(string deviceId, string method, JsonNode? parameters = null, TimeSpan? timeout = null, string? user = null, CancellationToken ct = default)
     {
         var here = _sessions.TryGetValue(deviceId, out var session) && session.Admitted;
-        var owner = here ? null : Remote?.OwnerOf(deviceId);
+        // A session closed because its device moved to another instance (the cluster names the new owner before closing it):
+        // new calls follow the device there instead of failing on the closed socket.
+        var owner = here && !session!.IsClosed ? null : Remote?.OwnerOf(deviceId);
+        here &= owner is null;
         if (!here && owner is null)
         {
             var error = Offline(deviceId);

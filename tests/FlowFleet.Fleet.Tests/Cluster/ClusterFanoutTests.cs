@@ -1,0 +1,213 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Cluster;
+using FlowFleet.Fleet.Hub;
+using FlowFleet.Fleet.Protocol;
+using FlowFleet.Fleet.Registry;
+using Microsoft.Extensions.DependencyInjection;
+using NATS.Client.Core;
+
+namespace FlowFleet.Fleet.Tests.Cluster;
+
+/// <summary>
+/// The batched fan-out through a real nats-server: a device changing fast on A ends on its last state in B's mirror; many
+/// devices travel in few messages; a batch that never arrived makes B ask A to resend; calls in flight when a device moves
+/// fail as a local disconnect does, and calls after it follow the device.
+/// </summary>
+public sealed class ClusterFanoutTests
+{
+    private sealed class Pair(NatsServer nats, FleetHost a, FleetHost b) : IAsyncDisposable
+    {
+        public FleetHost A => a;
+
+        public FleetHost B => b;
+
+        public NatsCluster ClusterA => a.Services.GetRequiredService<NatsCluster>();
+
+        public NatsCluster ClusterB => b.Services.GetRequiredService<NatsCluster>();
+
+        public async ValueTask DisposeAsync()
+        {
+            await b.DisposeAsync();
+            await a.DisposeAsync();
+            await nats.DisposeAsync();
+        }
+    }
+
+    private static async Task<Pair> StartAsync(Action<ClusterOptions>? cluster = null, Action<FleetOptions>? fleet = null)
+    {
+        var nats = await NatsServer.StartAsync();
+        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
+        void Join(IServiceCollection s, string name) => s.AddFleetCluster(o =>
+        {
+            o.Nats = nats.Url;
+            o.Instance = name;
+            o.Subject = subject;
+            o.Heartbeat = TimeSpan.FromSeconds(1);
+            cluster?.Invoke(o);
+        });
+        var a = await FleetHost.StartAsync(fleet, services: s => Join(s, "a"));
+        var b = await FleetHost.StartAsync(fleet, services: s => Join(s, "b"));
+        var pair = new Pair(nats, a, b);
+        await pair.ClusterA.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await pair.ClusterB.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        return pair;
+    }
+
+    private static string Full(string id) => new JsonObject
+    {
+        ["src"] = id, ["method"] = "NotifyFullStatus",
+        ["params"] = new JsonObject { ["ts"] = 1.5, ["sys"] = new JsonObject { ["cfg_rev"] = 1 }, ["switch:0"] = new JsonObject { ["id"] = 0, ["output"] = false, ["apower"] = 0 } },
+    }.ToJsonString();
+
+    private static string Notify(string id, int n) => new JsonObject
+    {
+        ["src"] = id, ["method"] = "NotifyStatus",
+        ["params"] = new JsonObject { ["ts"] = 2.0 + n, ["switch:0"] = new JsonObject { ["apower"] = n, ["output"] = n % 2 == 1 } },
+    }.ToJsonString();
+
+    /// <summary>Answers like a Pro device; Switch.Toggle is never answered (a call stays in flight).</summary>
+    private static Func<JsonObject, string?> Answers(string id) => request => request["method"]!.GetValue<string>() switch
+    {
+        "Shelly.GetDeviceInfo" => RawDevice.Result(request, id, RawDevice.Info(id)),
+        "Shelly.GetConfig" => RawDevice.Result(request, id, new JsonObject { ["switch:0"] = new JsonObject { ["id"] = 0 } }),
+        "Shelly.GetStatus" => RawDevice.Result(request, id, new JsonObject { ["sys"] = new JsonObject { ["cfg_rev"] = 1 }, ["switch:0"] = new JsonObject { ["id"] = 0, ["output"] = false, ["apower"] = 0 } }),
+        "Switch.Set" => RawDevice.Result(request, id, new JsonObject { ["was_on"] = false }),
+        "Switch.Toggle" => null,
+        _ => RawDevice.Error(request, id, 404, "No handler for " + request["method"]),
+    };
+
+    private static double? Power(FleetHost host, string id) => JsonRead.Number(host.Registry.Get(id)?.StatusOf("switch:0").Field("apower"));
+
+    [Fact]
+    public async Task A_device_changing_fast_on_A_ends_on_its_last_state_in_B_mirror()
+    {
+        await using var pair = await StartAsync();
+        const string id = "shellypro2-00000000fa57";
+        await using var device = await RawDevice.ConnectAsync(pair.A.ShellyUrl, Full(id), Answers(id));
+        await Poll.UntilAsync(() => pair.B.Hub.InstanceOf(id) == "a", "B learns that A holds the device");
+
+        // 400 changes as fast as the socket takes them: power counts up, the output flips each time.
+        for (var n = 1; n <= 400; n++)
+        {
+            await device.SendAsync(Notify(id, n));
+        }
+        await Poll.UntilAsync(() => Power(pair.A, id) == 400, "A takes every frame");
+        await Poll.UntilAsync(() => Power(pair.B, id) == 400, "B's mirror reaches the last state");
+        Assert.False(JsonRead.Bool(pair.B.Registry.Get(id)!.StatusOf("switch:0").Field("output")));
+        // Fewer messages than changes went out (merged per device, batched), and nothing was dropped or lost on the way.
+        var (batches, _, dropped, failures, _, _) = pair.ClusterA.Fanout;
+        Assert.InRange(batches, 1, 399);
+        Assert.Equal((0L, 0L, 0L), (dropped, failures, pair.ClusterB.Fanout.Lost));
+    }
+
+    [Fact]
+    public async Task Many_devices_travel_in_few_batches_and_every_one_is_mirrored_on_its_last_state()
+    {
+        // Small batches, so one flush is split over several NATS messages.
+        await using var pair = await StartAsync(o => o.FanoutBatchBytes = 4096);
+        var ids = Enumerable.Range(0, 40).Select(i => $"shellypro2-0000000b{i:x4}").ToArray();
+        var devices = new List<RawDevice>();
+        try
+        {
+            // The sender is held while every device connects and reports twice, so one flush carries them all.
+            var before = pair.ClusterA.Fanout.Batches;
+            using (pair.ClusterA.HoldFanout())
+            {
+                foreach (var id in ids)
+                {
+                    devices.Add(await RawDevice.ConnectAsync(pair.A.ShellyUrl, Full(id), Answers(id)));
+                }
+                // The hub reads each new device (info, config, status, methods, in turn) before its reports count.
+                await Poll.UntilAsync(() => devices.All(d => d.Requests.Any(r => JsonRead.Text(r["method"]) == "Shelly.ListMethods")), "A has read every device");
+                for (var i = 0; i < ids.Length; i++)
+                {
+                    await devices[i].SendAsync(Notify(ids[i], 1));
+                    await devices[i].SendAsync(Notify(ids[i], 2));
+                }
+                await Poll.UntilAsync(() => ids.All(id => Power(pair.A, id) == 2), "A takes every device's status");
+                Assert.DoesNotContain(ids, id => pair.B.Hub.InstanceOf(id) is not null);
+            }
+            await Poll.UntilAsync(() => ids.All(id => pair.B.Hub.InstanceOf(id) == "a" && Power(pair.B, id) == 2), "B mirrors every device on its last state");
+            Assert.All(ids, id => Assert.False(JsonRead.Bool(pair.B.Registry.Get(id)!.StatusOf("switch:0").Field("output"))));
+            // 40 announcements and 40 merged deltas (each device's two): about 40 KiB in 4 KiB batches, not 80 messages.
+            var batches = pair.ClusterA.Fanout.Batches - before;
+            Assert.InRange(batches, 2, 30);
+            Assert.True(pair.ClusterA.Fanout.Coalesced >= 40);
+            Assert.Equal(0L, pair.ClusterB.Fanout.Lost);
+        }
+        finally
+        {
+            foreach (var d in devices)
+            {
+                await d.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_batch_that_never_arrived_is_counted_and_the_owner_is_asked_to_resend()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
+        await using var b = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o => (o.Nats, o.Instance, o.Subject) = (nats.Url, "b", subject)));
+        var cluster = b.Services.GetRequiredService<NatsCluster>();
+        await cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // "ghost" speaks the protocol: batches 1 and 2 arrive, 3 and 4 do not, 5 does.
+        await using var ghost = new NatsConnection(new NatsOpts { Url = nats.Url });
+        await using var resync = await ghost.SubscribeCoreAsync<string>($"{subject}.resync.ghost");
+        const string id = "shellyplus1-00000000abcd";
+        Task Batch(int seq, string items) => ghost.PublishAsync($"{subject}.dev.ghost", Encoding.UTF8.GetBytes($$"""{"instance":"ghost","seq":{{seq}},"items":[{{items}}]}""")).AsTask();
+        await Batch(1, """{"kind":"own","device":"ID","online":true,"fresh":true,"since":1,"status":{"switch:0":{"apower":1}}}""".Replace("ID", id, StringComparison.Ordinal));
+        await Batch(2, """{"kind":"status","device":"ID","ts":2,"data":{"switch:0":{"apower":2}}}""".Replace("ID", id, StringComparison.Ordinal));
+        await Poll.UntilAsync(() => Power(b, id) == 2, "B applies batches 1 and 2");
+        Assert.Equal(0L, cluster.Fanout.Lost);
+
+        await Batch(5, """{"kind":"status","device":"ID","ts":5,"data":{"switch:0":{"apower":5}}}""".Replace("ID", id, StringComparison.Ordinal));
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var asked = await resync.Msgs.ReadAsync(wait.Token);
+        Assert.Equal("b", asked.Data);
+        Assert.Equal(2L, cluster.Fanout.Lost);
+        Assert.Equal(5, Power(b, id));
+    }
+
+    [Fact]
+    public async Task Calls_in_flight_when_a_device_moves_fail_as_a_local_disconnect_and_later_calls_follow_it()
+    {
+        await using var pair = await StartAsync(fleet: o => o.RpcTimeout = TimeSpan.FromSeconds(30));
+        const string id = "shellypro2-00000000a0e5";
+
+        // The reference: a call in flight on A when the device simply disconnects from A.
+        var first = await RawDevice.ConnectAsync(pair.A.ShellyUrl, Full(id), Answers(id));
+        await Poll.UntilAsync(() => pair.B.Hub.InstanceOf(id) == "a", "B learns that A holds the device");
+        var plain = pair.A.Hub.CallAsync(id, "Switch.Toggle", new JsonObject { ["id"] = 0 });
+        await Poll.UntilAsync(() => first.Requests.Any(r => JsonRead.Text(r["method"]) == "Switch.Toggle"), "the device got the call");
+        await first.DisposeAsync();
+        var disconnected = await Assert.ThrowsAsync<ShellyRpcException>(() => plain);
+        Assert.Equal(ShellyRpcException.Unavailable, disconnected.Code);
+        await Poll.UntilAsync(() => pair.B.Hub.InstanceOf(id) is null, "B learns that the device left A");
+
+        // Back on A, with one call in flight through A (local) and one through B (over NATS to A).
+        await using var onA = await RawDevice.ConnectAsync(pair.A.ShellyUrl, Full(id), Answers(id));
+        await Poll.UntilAsync(() => pair.A.Hub.IsOnline(id) && pair.B.Hub.InstanceOf(id) == "a", "the device is back on A");
+        var local = pair.A.Hub.CallAsync(id, "Switch.Toggle", new JsonObject { ["id"] = 0 });
+        var remote = pair.B.Hub.CallAsync(id, "Switch.Toggle", new JsonObject { ["id"] = 0 });
+        await Poll.UntilAsync(() => onA.Requests.Count(r => JsonRead.Text(r["method"]) == "Switch.Toggle") == 2, "the device got both calls");
+
+        // It reconnects to B while its socket to A is open: A closes that socket, and both calls fail as the plain one did.
+        await using var onB = await RawDevice.ConnectAsync(pair.B.ShellyUrl, Full(id), Answers(id));
+        Assert.Equal(DeviceHub.ClosedReplaced, await onA.ClosedAsync());
+        var viaA = await Assert.ThrowsAsync<ShellyRpcException>(() => local);
+        var viaB = await Assert.ThrowsAsync<ShellyRpcException>(() => remote);
+        Assert.Equal((disconnected.Code, disconnected.Message, disconnected.FromDevice), (viaA.Code, viaA.Message, viaA.FromDevice));
+        Assert.Equal((disconnected.Code, disconnected.Message, disconnected.FromDevice), (viaB.Code, viaB.Message, viaB.FromDevice));
+
+        // Calls made after the move follow the device to its new socket, through either instance.
+        await Poll.UntilAsync(() => pair.A.Hub.InstanceOf(id) == "b", "A names B");
+        Assert.False(JsonRead.Bool((await pair.A.Hub.CallAsync(id, "Switch.Set", new JsonObject { ["id"] = 0, ["on"] = true })).Field("was_on")));
+        Assert.False(JsonRead.Bool((await pair.B.Hub.CallAsync(id, "Switch.Set", new JsonObject { ["id"] = 0, ["on"] = true })).Field("was_on")));
+        Assert.Equal(2, onB.Requests.Count(r => JsonRead.Text(r["method"]) == "Switch.Set"));
+        Assert.DoesNotContain(onA.Requests, r => JsonRead.Text(r["method"]) == "Switch.Set");
+    }
+}
