@@ -1,148 +1,257 @@
+using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Messages;
 
 namespace FlowFleet.Nodes.Core.Function;
 
+/// <summary>The rate modes: a queue released by an interval, dropping extras, and bursts.</summary>
 public sealed partial class DelayNode
 {
-    private void RateLimit(FlowMessage msg)
+    // The rate queue; Done is null for an entry whose input was already reported done (Node-RED calls done() twice there).
+    private readonly LinkedList<(FlowMessage Msg, FlowMessage? Done)> _buffer = new();
+
+    // Node-RED's intervalID: null is -1, no interval running.
+    private ITimer? _interval;
+    private double? _rateOverride;
+    private long? _lastSent;
+    private readonly List<ITimer> _burstTimers = [];
+    private int _inflight;
+
+    /// <summary>Milliseconds between messages: the unit over the rate, times the number of units (Node-RED's node.rate).</summary>
+    private double FixedRateMs =>
+        TimeUnits.Of(1, RateUnit).TotalMilliseconds / (Config.Rate ?? 1) * (Config.NbRateUnits is > 0 ? Config.NbRateUnits.Value : 1);
+
+    private string RateUnit => Config.RateUnits is "minute" or "hour" or "day" ? Config.RateUnits : "second";
+
+    private double RateMs => _rateOverride ?? FixedRateMs;
+
+    /// <summary><c>msg.rate</c> when the node allows it: a number, or text that starts with one.</summary>
+    private double? AskedRate(FlowMessage msg) =>
+        Config.AllowRate && msg.Data.ContainsKey("rate") && JsParseFloat(msg.Data["rate"]) is var r && !double.IsNaN(r) ? r : null;
+
+    private void StartInterval(Action tick)
     {
-        var interval = RateInterval;
-        var now = DateTime.UtcNow;
+        _interval?.Dispose();
+        var every = Ms(RateMs);
+        _interval = _time.CreateTimer(_ => tick(), null, every, every);
+    }
+
+    private void StopInterval()
+    {
+        _interval?.Dispose();
+        _interval = null;
+    }
+
+    /// <summary>Node-RED's rate mode without drop, step by step (89-delay.js, <c>pauseType === "rate"</c>).</summary>
+    private void RateQueue(FlowMessage msg)
+    {
+        var reset = msg.Data.ContainsKey("reset");
+        var flush = msg.Data.ContainsKey("flush");
+        Node.DeferDone();
+        var doneOwned = false;
         lock (_lock)
         {
-            if (_queue.Count == 0 && now - _lastSent >= interval)
+            var m = msg.Clone();
+            m.Data.Remove("flush");
+            if (NrKeys(m) > 1)
             {
-                _lastSent = now;
-                Node.Send(msg);
+                if (_interval is not null)
+                {
+                    if (AskedRate(m) is { } rate && rate != RateMs)
+                    {
+                        _rateOverride = rate;
+                        StartInterval(SendFromBuffer);
+                    }
+                    // Node-RED tests `msg.toFront === true`: only the boolean counts.
+                    if (msg.Data["toFront"] is JsonValue front && front.TryGetValue<bool>(out var isFront) && isFront)
+                    {
+                        _buffer.AddFirst((m, msg));
+                    }
+                    else
+                    {
+                        _buffer.AddLast((m, msg));
+                    }
+                    doneOwned = true;
+                }
+                else
+                {
+                    if (AskedRate(m) is { } rate)
+                    {
+                        _rateOverride = rate;
+                    }
+                    if (!reset)
+                    {
+                        Node.Send(m);
+                    }
+                    else if (flush)
+                    {
+                        _buffer.AddLast((m, null));
+                    }
+                    StartInterval(SendFromBuffer);
+                }
+            }
+            if (flush)
+            {
+                var len = FlushCount(msg.Data["flush"]) is { } count ? Math.Min(count, _buffer.Count) : _buffer.Count;
+                if (len <= 0)
+                {
+                    StopInterval();
+                }
+                else
+                {
+                    for (; len > 0; len--)
+                    {
+                        var (queued, done) = _buffer.First!.Value;
+                        _buffer.RemoveFirst();
+                        queued.Data.Remove("flush");
+                        queued.Data.Remove("reset");
+                        if (NrKeys(queued) > 1)
+                        {
+                            Node.Send(queued);
+                        }
+                        DoneWith(done);
+                    }
+                    StartInterval(SendFromBuffer);
+                }
+            }
+            if (reset)
+            {
+                if (!flush)
+                {
+                    StopInterval();
+                    _lastSent = null;
+                }
+                ClearBuffer();
+                _rateOverride = null;
+            }
+            Status(_buffer.Count);
+        }
+        if (!doneOwned)
+        {
+            Node.Done(msg);
+        }
+    }
+
+    /// <summary>Node-RED's sendMsgFromBuffer: one message per tick; the interval stops on a tick that finds the queue empty.</summary>
+    private void SendFromBuffer()
+    {
+        lock (_lock)
+        {
+            if (_buffer.First is not { } first)
+            {
+                StopInterval();
                 return;
             }
-            if (Config.Drop)
+            _buffer.RemoveFirst();
+            if (NrKeys(first.Value.Msg) > 1)
             {
-                if (Config.Outputs >= 2)
+                Node.Send(first.Value.Msg);
+            }
+            DoneWith(first.Value.Done);
+            Status(_buffer.Count);
+        }
+    }
+
+    /// <summary>Node-RED's rate mode with drop: a message passes when more than the interval went by since the last one passed.</summary>
+    private void RateDrop(FlowMessage msg)
+    {
+        lock (_lock)
+        {
+            if (!msg.Data.ContainsKey("reset"))
+            {
+                if (AskedRate(msg) is { } rate)
+                {
+                    _rateOverride = rate;
+                }
+                if (_lastSent is not { } last || _time.GetElapsedTime(last).TotalMilliseconds > RateMs)
+                {
+                    _lastSent = _time.GetTimestamp();
+                    Node.Send(msg);
+                }
+                else if (Config.Outputs == 2)
                 {
                     Node.Send(1, msg);
                 }
                 return;
             }
-            if (msg.Data.ContainsKey("toFront") && JsonTools.IsTruthy(msg.Data["toFront"]))
+            if (!msg.Data.ContainsKey("flush"))
             {
-                _queue.AddFirst(msg);
+                StopInterval();
+                _lastSent = null;
             }
-            else
-            {
-                _queue.AddLast(msg);
-            }
-            _timer ??= new Timer(_ => ReleaseOne(), null, interval, interval);
+            _rateOverride = null;
         }
-        UpdateStatus();
     }
 
-    private void ReleaseOne()
+    /// <summary>
+    /// Node-RED 5's burst mode (not in Node-RED 4): up to <c>rate</c> messages in flight, each for one interval from when it
+    /// went out; extras go to output 2 or are dropped.
+    /// </summary>
+    private void Burst(FlowMessage msg)
     {
-        FlowMessage? next = null;
         lock (_lock)
         {
-            if (_queue.First is { } first)
+            if (msg.Data.ContainsKey("reset"))
             {
-                _queue.RemoveFirst();
-                next = first.Value;
-                _lastSent = DateTime.UtcNow;
+                CloseBurst();
+                return;
             }
-            else
+            if (_inflight < (Config.Rate ?? 0))
             {
-                _timer?.Dispose();
-                _timer = null;
+                _inflight++;
+                Node.Send(msg);
+                ITimer? timer = null;
+                timer = _time.CreateTimer(_ =>
+                {
+                    lock (_lock)
+                    {
+                        // A reset cleared it (and zeroed the count) after the callback started.
+                        if (_burstTimers.Remove(timer!))
+                        {
+                            _inflight--;
+                        }
+                        timer!.Dispose();
+                    }
+                }, null, Ms(TimeUnits.Of(Config.NbRateUnits ?? 1, RateUnit).TotalMilliseconds), System.Threading.Timeout.InfiniteTimeSpan);
+                _burstTimers.Add(timer);
             }
-        }
-        if (next is not null)
-        {
-            Node.Send(next);
-            UpdateStatus();
+            else if (Config.Outputs == 2)
+            {
+                Node.Send(1, msg);
+            }
         }
     }
 
-    private void ByTopic(FlowMessage msg)
+    private void DoneWith(FlowMessage? msg)
     {
-        var topic = msg.Topic ?? "";
-        lock (_lock)
+        if (msg is not null)
         {
-            if (!_byTopic.ContainsKey(topic))
-            {
-                _topicOrder.Add(topic);
-            }
-            else if (Config.Outputs >= 2 && Config.Drop)
-            {
-                Node.Send(1, _byTopic[topic]);
-            }
-            _byTopic[topic] = msg;
-            _timer ??= new Timer(_ => ReleaseTopics(), null, RateInterval, RateInterval);
+            Node.Done(msg);
         }
-        UpdateStatus();
     }
 
-    private void ReleaseTopics()
+    private void ClearBuffer()
     {
-        var out_ = new List<FlowMessage>();
-        lock (_lock)
+        foreach (var (_, done) in _buffer)
         {
-            if (Config.PauseType == "timed")
-            {
-                out_.AddRange(_topicOrder.Select(t => _byTopic[t]));
-                _byTopic.Clear();
-                _topicOrder.Clear();
-            }
-            else if (_topicOrder.Count > 0)
-            {
-                var topic = _topicOrder[0];
-                _topicOrder.RemoveAt(0);
-                out_.Add(_byTopic[topic]);
-                _byTopic.Remove(topic);
-            }
+            DoneWith(done);
         }
-        foreach (var m in out_)
-        {
-            Node.Send(m);
-        }
-        UpdateStatus();
+        _buffer.Clear();
     }
-}
 
-public sealed class DelayConfig
-{
-    [Runtime.Nodes.NodeProperty(Default = "\"\"")]
-    public string? Name { get; set; }
+    private void CloseBurst()
+    {
+        foreach (var t in _burstTimers)
+        {
+            t.Dispose();
+        }
+        _burstTimers.Clear();
+        _inflight = 0;
+    }
 
-    [Runtime.Nodes.NodeProperty(Default = "\"delay\"", UiHint = "select", Label = "Action",
-        Options = ["delay:Fixed delay", "delayv:Override delay with msg.delay", "random:Random delay", "rate:Rate limit all messages", "queue:Rate limit per topic, one topic per interval", "timed:Rate limit per topic, all topics per interval"])]
-    public string? PauseType { get; set; } = "delay";
-
-    [Runtime.Nodes.NodeProperty(Default = "\"5\"", UiHint = "number", Label = "Delay")]
-    public double? Timeout { get; set; } = 5;
-
-    [Runtime.Nodes.NodeProperty(Default = "\"seconds\"", UiHint = "select", Options = ["milliseconds", "seconds", "minutes", "hours", "days"], Label = "Delay units")]
-    public string? TimeoutUnits { get; set; } = "seconds";
-
-    [Runtime.Nodes.NodeProperty(Default = "\"1\"", UiHint = "number", Label = "Rate")]
-    public double? Rate { get; set; } = 1;
-
-    [Runtime.Nodes.NodeProperty(Default = "\"1\"", UiHint = "number", Label = "Per")]
-    public double? NbRateUnits { get; set; } = 1;
-
-    [Runtime.Nodes.NodeProperty(Default = "\"second\"", UiHint = "select", Options = ["second", "minute", "hour", "day"], Label = "Rate units")]
-    public string? RateUnits { get; set; } = "second";
-
-    [Runtime.Nodes.NodeProperty(Default = "\"1\"", UiHint = "number", Label = "Random from")]
-    public double? RandomFirst { get; set; } = 1;
-
-    [Runtime.Nodes.NodeProperty(Default = "\"5\"", UiHint = "number", Label = "Random to")]
-    public double? RandomLast { get; set; } = 5;
-
-    [Runtime.Nodes.NodeProperty(Default = "\"seconds\"", UiHint = "select", Options = ["milliseconds", "seconds", "minutes", "hours", "days"], Label = "Random units")]
-    public string? RandomUnits { get; set; } = "seconds";
-
-    [Runtime.Nodes.NodeProperty(Default = "false", UiHint = "checkbox", Label = "Drop intermediate messages")]
-    public bool Drop { get; set; }
-
-    [Runtime.Nodes.NodeProperty(Default = "1", UiHint = "hidden")]
-    public int Outputs { get; set; } = 1;
+    private void CloseRate()
+    {
+        StopInterval();
+        ClearBuffer();
+        CloseBurst();
+    }
 }

@@ -1,190 +1,124 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
 
 namespace FlowFleet.Nodes.Core.Function;
 
-/// <summary>Node-RED's delay: delays each message, or limits the rate (all messages or per topic), dropping or queueing.</summary>
+/// <summary>
+/// Node-RED's delay (89-delay.js): delays each message, or limits the rate (all messages, in bursts, or per topic), dropping
+/// or queueing. Control messages (<c>msg.reset</c>, <c>msg.flush</c>) follow Node-RED to the letter, including that such a
+/// message with other properties is itself delayed or queued, so a flush sends it too.
+/// </summary>
 [NodeType("delay", Category = "function", Color = "#e6e0f8", Icon = "schedule", OutputsProperty = "outputs",
     Help = """
     **Delay** each message by a fixed time, `msg.delay` (ms) or a random time; or **rate limit** to `rate` messages per
-    `nbRateUnits` `rateUnits` (queue them, or drop extras — to a second output when `outputs` is 2); or per **topic**: keep the
-    latest message of each topic and release them on the interval (`timed` sends all, `queue` one topic at a time).
-    `msg.reset` clears pending messages without sending; `msg.flush` sends them now; `msg.toFront` queues a message first.
+    `nbRateUnits` `rateUnits` (queue them, or drop extras — to a second output when `outputs` is 2); let **bursts** of `rate`
+    messages through per interval; or per **topic**: keep the latest message of each topic and release them on the interval
+    (`timed` sends all, `queue` one topic at a time). `msg.reset` clears pending messages without sending; `msg.flush` sends
+    them now (a number: that many); `msg.toFront` queues a message first. A control message with other properties is handled
+    like any other message as well, as Node-RED does.
     """)]
-public sealed partial class DelayNode : FlowNode<DelayConfig>, INodeLabel
+public sealed partial class DelayNode(TimeProvider? time = null) : FlowNode<DelayConfig>, INodeLabel
 {
+    // The host's clock (a FakeTimeProvider in tests): delays, intervals and the drop mode's "since last sent" all read it.
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    // One lock for all state and the sends made from it: Node-RED runs input and timers on one thread, so a timer's send
+    // and an input's flush never interleave there either.
     private readonly Lock _lock = new();
-    private readonly LinkedList<FlowMessage> _queue = new();
-    private readonly Dictionary<string, FlowMessage> _byTopic = new(StringComparer.Ordinal);
-    private readonly List<string> _topicOrder = [];
-    private readonly HashSet<PendingDelay> _pending = [];
-    private Timer? _timer;
-    private DateTime _lastSent = DateTime.MinValue;
 
-    private readonly Lock _sendLock = new();
-    private long _sequence;
-
-    private sealed class PendingDelay(FlowMessage msg, CancellationTokenSource cts, long due, long seq)
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        public FlowMessage Msg { get; } = msg;
-
-        /// <summary>When it is due (ticks) and its arrival number: timers that fire together still send in this order.</summary>
-        public long Due { get; } = due;
-
-        public long Seq { get; } = seq;
-
-        public CancellationTokenSource Cts { get; } = cts;
+        if (Config.PauseType is "queue" or "timed")
+        {
+            StartTopicInterval();
+        }
+        return Task.CompletedTask;
     }
-
-    private TimeSpan RateInterval => TimeUnits.Of(Math.Max(1, Config.NbRateUnits ?? 1), Config.RateUnits) / Math.Max(0.0001, Config.Rate ?? 1);
 
     public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
-        // Control messages are consumed, as Node-RED does.
-        if (msg.Data.ContainsKey("flush"))
-        {
-            Flush(msg.Data["flush"]);
-            return ValueTask.CompletedTask;
-        }
-        if (msg.Data.ContainsKey("reset"))
-        {
-            Reset();
-            return ValueTask.CompletedTask;
-        }
         switch (Config.PauseType)
         {
             case "delayv":
-                Delay(msg, JsonTools.ToNumber(msg.Data["delay"]) is var ms && !double.IsNaN(ms) ? TimeSpan.FromMilliseconds(Math.Max(0, ms)) : Fixed());
+                var fallback = FixedMs;
+                var asked = msg.Data.ContainsKey("delay") ? JsParseFloat(msg.Data["delay"]) : double.NaN;
+                Timeout(msg, Math.Max(0, double.IsNaN(asked) ? fallback : asked), resetWins: false);
                 break;
             case "random":
-                var lo = TimeUnits.Of(Config.RandomFirst ?? 1, Config.RandomUnits).TotalMilliseconds;
-                var hi = TimeUnits.Of(Config.RandomLast ?? 5, Config.RandomUnits).TotalMilliseconds;
-                Delay(msg, TimeSpan.FromMilliseconds(lo + (Random.Shared.NextDouble() * Math.Max(0, hi - lo))));
+                var first = TimeUnits.Of(Config.RandomFirst ?? 0, Config.RandomUnits).TotalMilliseconds;
+                var last = TimeUnits.Of(Config.RandomLast ?? 0, Config.RandomUnits).TotalMilliseconds;
+                Timeout(msg, first + ((last - first) * Random.Shared.NextDouble()), resetWins: false);
+                break;
+            case "rate" when Config.Drop:
+                RateDrop(msg);
                 break;
             case "rate":
-                RateLimit(msg);
+                RateQueue(msg);
+                break;
+            case "burst":
+                Burst(msg);
                 break;
             case "queue":
             case "timed":
                 ByTopic(msg);
                 break;
             default:
-                Delay(msg, Fixed());
+                Timeout(msg, FixedMs, resetWins: true);
                 break;
         }
         return ValueTask.CompletedTask;
     }
 
-    private TimeSpan Fixed() => TimeUnits.Of(Config.Timeout ?? 5, Config.TimeoutUnits);
+    private double FixedMs => TimeUnits.Of(Config.Timeout ?? 0, Config.TimeoutUnits).TotalMilliseconds;
 
-    private void Delay(FlowMessage msg, TimeSpan delay)
+    /// <summary>The count of keys Node-RED sees on the message: it always has <c>_msgid</c>.</summary>
+    private static int NrKeys(FlowMessage msg) => msg.Data.Count + (msg.Data.ContainsKey("_msgid") ? 0 : 1);
+
+    /// <summary>JavaScript's <c>typeof x == 'number'</c> (flush counts), as a count floored; null when not a number.</summary>
+    private static int? FlushCount(JsonNode? flush) =>
+        flush is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+            ? (int)Math.Clamp(Math.Floor(JsonTools.ToNumber(v)), int.MinValue, int.MaxValue)
+            : null;
+
+    /// <summary>JavaScript's <c>parseFloat</c> of a property (NaN when it does not start with a number).</summary>
+    private static double JsParseFloat(JsonNode? node)
     {
-        Node.DeferDone();
-        var cts = CancellationTokenSource.CreateLinkedTokenSource(Node.Closing);
-        PendingDelay pending;
-        lock (_lock)
+        if (JsonTools.IsNumber(node, out var d))
         {
-            pending = new PendingDelay(msg, cts, DateTime.UtcNow.Ticks + delay.Ticks, _sequence++);
-            _pending.Add(pending);
+            return d;
         }
-        UpdateStatus();
-        _ = Task.Delay(delay, cts.Token).ContinueWith(t =>
+        var s = JsonTools.ToJsString(node).TrimStart();
+        var end = 0;
+        while (end < s.Length && (char.IsAsciiDigit(s[end]) || s[end] is '.' or '-' or '+' or 'e' or 'E'))
         {
-            if (t.IsCanceled)
+            end++;
+        }
+        for (; end > 0; end--)
+        {
+            if (double.TryParse(s.AsSpan(0, end), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v))
             {
-                return;
+                return v;
             }
-            // Timer callbacks race on the thread pool; Node-RED's setTimeout keeps due order, so everything due by
-            // now goes out in (due, arrival) order under one lock.
-            lock (_sendLock)
-            {
-                List<PendingDelay> due;
-                lock (_lock)
-                {
-                    due = _pending.Where(p => p.Due < pending.Due || (p.Due == pending.Due && p.Seq <= pending.Seq))
-                        .OrderBy(p => p.Due).ThenBy(p => p.Seq).ToList();
-                    foreach (var p in due)
-                    {
-                        _pending.Remove(p);
-                    }
-                }
-                foreach (var p in due)
-                {
-                    p.Cts.Cancel();
-                    Node.Send(p.Msg);
-                    Node.Done(p.Msg);
-                }
-            }
-            UpdateStatus();
-        }, TaskScheduler.Default);
+        }
+        return s.StartsWith("Infinity", StringComparison.Ordinal) ? double.PositiveInfinity : double.NaN;
     }
 
-    private void UpdateStatus()
-    {
-        int count;
-        lock (_lock)
-        {
-            count = _pending.Count + _queue.Count + _byTopic.Count;
-        }
+    private static TimeSpan Ms(double ms) => TimeSpan.FromMilliseconds(Math.Clamp(double.IsNaN(ms) ? 1 : ms, 1, int.MaxValue));
+
+    private void Status(int count) =>
         Node.Status(count > 0 ? new NodeStatus("blue", "dot", count.ToString(System.Globalization.CultureInfo.InvariantCulture)) : NodeStatus.Clear);
-    }
-
-    private void Reset()
-    {
-        lock (_lock)
-        {
-            foreach (var p in _pending)
-            {
-                p.Cts.Cancel();
-            }
-            _pending.Clear();
-            _queue.Clear();
-            _byTopic.Clear();
-            _topicOrder.Clear();
-        }
-        UpdateStatus();
-    }
-
-    private void Flush(JsonNode? count)
-    {
-        var n = count is null || double.IsNaN(JsonTools.ToNumber(count)) ? int.MaxValue : (int)JsonTools.ToNumber(count);
-        var out_ = new List<FlowMessage>();
-        lock (_lock)
-        {
-            foreach (var p in _pending.Take(n).ToList())
-            {
-                p.Cts.Cancel();
-                _pending.Remove(p);
-                out_.Add(p.Msg);
-            }
-            while (out_.Count < n && _queue.First is { } first)
-            {
-                _queue.RemoveFirst();
-                out_.Add(first.Value);
-            }
-            foreach (var topic in _topicOrder.ToList())
-            {
-                if (out_.Count >= n)
-                {
-                    break;
-                }
-                out_.Add(_byTopic[topic]);
-                _byTopic.Remove(topic);
-                _topicOrder.Remove(topic);
-            }
-        }
-        foreach (var m in out_)
-        {
-            Node.Send(m);
-        }
-        UpdateStatus();
-    }
 
     public override ValueTask CloseAsync(bool removed)
     {
-        _timer?.Dispose();
-        Reset();
+        lock (_lock)
+        {
+            ClearTimeouts();
+            CloseRate();
+            CloseTopics();
+            CloseTopicInterval();
+        }
         return ValueTask.CompletedTask;
     }
 }

@@ -2,61 +2,125 @@ using System.Text.Json.Nodes;
 
 namespace FlowFleet.Nodes.Core.Tests.Function;
 
-/// <summary>The delay node's queues: msg.flush with a count, msg.toFront, topic queues that replace and drop, random delays.</summary>
+/// <summary>
+/// The delay node on a fake clock (<see cref="DelayRig"/>): when each message leaves is shown by advancing the clock to just
+/// before and to the moment it is due; "nothing yet" is proven by a marker overtaking nothing (<c>AssertNothingYetAsync</c>).
+/// </summary>
 public sealed class DelayNodeTests
 {
-    private static string Payloads(IEnumerable<FlowFleet.Runtime.Messages.FlowMessage> messages) => string.Join(",", messages.Select(m => m.Payload!.ToJsonString()));
+    private const string Fixed = """{"type":"delay","pauseType":"delay","timeout":"1","timeoutUnits":"minutes"}""";
 
     [Fact]
-    public async Task A_rate_limited_queue_releases_toFront_first_and_flush_sends_the_count_asked()
+    public async Task A_fixed_delay_holds_each_message_for_the_configured_time()
     {
-        await using var h = await Flows.One("""{"type":"delay","pauseType":"rate","rate":"1","nbRateUnits":"1","rateUnits":"hour","drop":false,"outputs":1}""");
-        h.SendJson("n", """{"payload":"a"}""");
-        Assert.Equal("\"a\"", (await h.NextAsync("o0")).Payload!.ToJsonString());
-        h.SendJson("n", """{"payload":"b"}""");
-        h.SendJson("n", """{"payload":"c","toFront":true}""");
-        h.SendJson("n", """{"payload":"d"}""");
-        h.SendJson("n", """{"flush":2}""");
-        Assert.Equal("\"c\",\"b\"", Payloads(await h.TakeAsync("o0", 2)));
-        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(100));
-        h.SendJson("n", """{"flush":true}""");
-        Assert.Equal("\"d\"", (await h.NextAsync("o0")).Payload!.ToJsonString());
+        await using var r = await DelayRig.StartAsync(Fixed);
+        await r.InputAsync("""{"payload":"a"}""");
+        await r.AdvanceAsync(30_000);
+        await r.InputAsync("""{"payload":"b"}""");
+        await r.AdvanceAsync(29_999);
+        await r.NothingYetAsync();
+        await r.AdvanceAsync(1);
+        Assert.Equal("\"a\"", await r.NextAsync());
+        await r.AdvanceAsync(29_999);
+        await r.NothingYetAsync();
+        await r.AdvanceAsync(1);
+        Assert.Equal("\"b\"", await r.NextAsync());
     }
 
     [Fact]
-    public async Task A_topic_queue_keeps_the_latest_per_topic_and_sends_the_replaced_one_to_the_second_output()
+    public async Task Delayv_takes_msg_delay_falls_back_to_the_configured_time_and_clamps_negative_to_zero()
     {
-        await using var h = await Flows.One("""{"type":"delay","pauseType":"queue","rate":"1","nbRateUnits":"1","rateUnits":"hour","drop":true,"outputs":2}""", outputs: 2);
-        h.SendJson("n", """{"topic":"a","payload":1}""");
-        h.SendJson("n", """{"topic":"b","payload":2}""");
-        h.SendJson("n", """{"topic":"a","payload":3}""");
-        Assert.Equal("1", (await h.NextAsync("o1")).Payload!.ToJsonString());
-        h.SendJson("n", """{"flush":1}""");
-        Assert.Equal("3", (await h.NextAsync("o0")).Payload!.ToJsonString());
-        h.SendJson("n", """{"flush":5}""");
-        Assert.Equal("2", (await h.NextAsync("o0")).Payload!.ToJsonString());
+        await using var r = await DelayRig.StartAsync("""{"type":"delay","pauseType":"delayv","timeout":"5","timeoutUnits":"seconds"}""");
+        await r.InputAsync("""{"payload":"slow","delay":2000}""");
+        await r.InputAsync("""{"payload":"default"}""");
+        await r.InputAsync("""{"payload":"negative","delay":-5}""");
+        await r.InputAsync("""{"payload":"text","delay":"1000ms"}""");
+        await r.AdvanceAsync(1);
+        Assert.Equal("\"negative\"", await r.NextAsync());
+        await r.AdvanceAsync(999);
+        Assert.Equal("\"text\"", await r.NextAsync());
+        await r.AdvanceAsync(1000);
+        Assert.Equal("\"slow\"", await r.NextAsync());
+        await r.AdvanceAsync(2999);
+        await r.NothingYetAsync();
+        await r.AdvanceAsync(1);
+        Assert.Equal("\"default\"", await r.NextAsync());
     }
 
     [Fact]
-    public async Task Pending_delays_flush_in_arrival_order_up_to_the_count()
+    public async Task Reset_drops_every_pending_message_including_its_own()
     {
-        await using var h = await Flows.One("""{"type":"delay","pauseType":"delay","timeout":"1","timeoutUnits":"hours"}""");
+        await using var r = await DelayRig.StartAsync("""{"type":"delay","pauseType":"delayv","timeout":"5","timeoutUnits":"seconds"}""");
+        await r.InputAsync("""{"payload":"slow","delay":2000}""");
+        await r.InputAsync("""{"payload":"reset carries a payload","reset":true}""");
+        await r.InputAsync("""{"payload":"fast","delay":10}""");
+        await r.AdvanceAsync(TimeSpan.FromHours(1));
+        Assert.Equal("\"fast\"", await r.NextAsync());
+        await r.NothingYetAsync();
+    }
+
+    [Fact]
+    public async Task Flush_sends_pending_messages_now_and_a_flush_with_other_properties_goes_out_itself_last()
+    {
+        await using var r = await DelayRig.StartAsync(Fixed);
+        await r.InputAsync("""{"payload":"a"}""");
+        await r.InputAsync("""{"payload":"b"}""");
+        await r.InputAsync("""{"flush":true}""");
+        Assert.Equal("\"a\",\"b\"", await r.TakeAsync(2));
+        await r.NothingYetAsync();
+        // Node-RED's example "Reset or flush pending message": its flush inject also sets msg.topic, so the flush
+        // message is queued like any other and the flush sends it too, after what was pending.
+        await r.InputAsync("""{"payload":"c"}""");
+        await r.InputAsync("""{"topic":"","flush":true}""");
+        Assert.Equal("\"c\"", await r.NextAsync());
+        var itself = await r.H.NextAsync("o0");
+        Assert.Equal("""{"topic":"","flush":true}""", Without(itself.Data, "_msgid"));
+        await r.AdvanceAsync(TimeSpan.FromHours(1));
+        await r.NothingYetAsync();
+    }
+
+    [Fact]
+    public async Task A_flush_count_sends_that_many_in_arrival_order_and_the_rest_stay_due()
+    {
+        await using var r = await DelayRig.StartAsync(Fixed);
         foreach (var p in new[] { 1, 2, 3 })
         {
-            h.Send("n", JsonValue.Create(p));
+            await r.InputAsync($$"""{"payload":{{p}}}""");
         }
-        h.SendJson("n", """{"flush":2}""");
-        Assert.Equal("1,2", Payloads(await h.TakeAsync("o0", 2)));
-        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(100));
+        await r.InputAsync("""{"flush":2}""");
+        Assert.Equal("1,2", await r.TakeAsync(2));
+        await r.NothingYetAsync();
+        await r.AdvanceAsync(60_000);
+        Assert.Equal("3", await r.NextAsync());
     }
 
     [Fact]
-    public async Task A_random_delay_sends_each_message_once()
+    public async Task In_the_fixed_mode_a_reset_wins_over_a_flush_in_the_same_message()
     {
-        await using var h = await Flows.One("""{"type":"delay","pauseType":"random","randomFirst":"0","randomLast":"20","randomUnits":"milliseconds"}""");
-        h.Send("n", JsonValue.Create("r"));
-        h.Send("n", JsonValue.Create("s"));
-        Assert.Equal(["\"r\"", "\"s\""], (await h.TakeAsync("o0", 2)).Select(m => m.Payload!.ToJsonString()).Order());
-        await h.AssertNothingAsync("o0", TimeSpan.FromMilliseconds(100));
+        await using var r = await DelayRig.StartAsync(Fixed);
+        await r.InputAsync("""{"payload":"a"}""");
+        await r.InputAsync("""{"payload":"both","reset":true,"flush":true}""");
+        await r.AdvanceAsync(TimeSpan.FromHours(1));
+        await r.NothingYetAsync();
+    }
+
+    [Fact]
+    public async Task A_random_delay_falls_between_its_bounds()
+    {
+        await using var r = await DelayRig.StartAsync("""{"type":"delay","pauseType":"random","randomFirst":"1","randomLast":"2","randomUnits":"seconds"}""");
+        await r.InputAsync("""{"payload":"r"}""");
+        await r.InputAsync("""{"payload":"s"}""");
+        await r.AdvanceAsync(999);
+        await r.NothingYetAsync();
+        await r.AdvanceAsync(1001);
+        Assert.Equal(["\"r\"", "\"s\""], (await r.TakeAsync(2)).Split(',').Order());
+        await r.NothingYetAsync();
+    }
+
+    internal static string Without(JsonObject data, string key)
+    {
+        var copy = (JsonObject)data.DeepClone();
+        copy.Remove(key);
+        return copy.ToJsonString();
     }
 }

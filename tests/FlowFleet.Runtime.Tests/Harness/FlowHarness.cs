@@ -155,6 +155,19 @@ public sealed class FlowHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Proves that nothing reached helper <paramref name="id"/> before this call, without a waiting window: a marker
+    /// delivered straight to the helper must be the next message out, since its input queue is first in, first out.
+    /// Every send made before the call (such as those of the timers a <c>FakeTimeProvider</c> advance fired) is ahead of it.
+    /// </summary>
+    public async Task AssertNothingYetAsync(string id)
+    {
+        var marker = FlowMessage.Create(JsonValue.Create("marker " + Guid.NewGuid().ToString("N")));
+        Send(id, marker);
+        var next = await NextAsync(id);
+        Assert.True(next.MsgId == marker.MsgId, $"Expected nothing at {id} yet, got {next}");
+    }
+
     /// <summary>Sends a message into a node's input.</summary>
     public void Send(string nodeId, FlowMessage msg)
     {
