@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using FlowFleet.Server.Cluster;
 using Microsoft.EntityFrameworkCore;
 
 namespace FlowFleet.Server.Auth;
@@ -23,20 +24,30 @@ public sealed class TokenService
     /// <summary>
     /// How long a validated session is trusted without reading the database. Changes made in this process drop the cached
     /// entries at once; this bounds how late a change made by another process (the <c>flowfleet user</c> CLI) is seen.
+    /// With sessions shared by a cluster nothing is cached: another instance may end a session at any moment.
     /// </summary>
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
+
+    private readonly TimeSpan _cacheFor;
+    private readonly ClusterSessions? _cluster;
 
     private readonly ConcurrentDictionary<string, (TokenIdentity Identity, DateTimeOffset CachedUntil)> _cache = new(StringComparer.Ordinal);
     private readonly IDbContextFactory<ServerDbContext> _db;
     private readonly UserService _users;
     private readonly TimeProvider _time;
 
-    public TokenService(IDbContextFactory<ServerDbContext> db, UserService users, TimeProvider time)
+    public TokenService(IDbContextFactory<ServerDbContext> db, UserService users, TimeProvider time, ClusterSessions? cluster = null)
     {
         ArgumentNullException.ThrowIfNull(users);
         _db = db;
         _users = users;
         _time = time;
+        _cluster = cluster;
+        _cacheFor = cluster is null ? CacheFor : TimeSpan.Zero;
+        if (cluster is not null)
+        {
+            cluster.RemoteChanged += () => Changed?.Invoke();
+        }
         users.Changed += name =>
         {
             foreach (var (hash, hit) in _cache)
@@ -70,7 +81,7 @@ public sealed class TokenService
     public async Task<TokenIdentity?> ValidateSessionAsync(string sid, CancellationToken ct = default)
     {
         var now = _time.GetUtcNow();
-        if (_cache.TryGetValue(sid, out var hit) && hit.CachedUntil > now && hit.Identity.ExpiresAt > now)
+        if (_cacheFor > TimeSpan.Zero && _cache.TryGetValue(sid, out var hit) && hit.CachedUntil > now && hit.Identity.ExpiresAt > now)
         {
             return hit.Identity;
         }
@@ -89,7 +100,10 @@ public sealed class TokenService
             await ctx.SaveChangesAsync(ct);
         }
         var identity = new TokenIdentity(user.Name, user.Role, row.Scope, row.ExpiresAt, sid, user.GroupList());
-        _cache[sid] = (identity, now + CacheFor);
+        if (_cacheFor > TimeSpan.Zero)
+        {
+            _cache[sid] = (identity, now + _cacheFor);
+        }
         return identity;
     }
 
@@ -107,6 +121,10 @@ public sealed class TokenService
         row.Revoked = true;
         await ctx.SaveChangesAsync(ct);
         Changed?.Invoke();
+        if (_cluster is not null)
+        {
+            await _cluster.PublishAsync();
+        }
         return true;
     }
 

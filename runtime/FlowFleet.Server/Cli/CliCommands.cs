@@ -196,13 +196,24 @@ public static class CliCommands
     {
         Directory.CreateDirectory(dataDir);
         var services = new ServiceCollection();
-        services.AddDbContextFactory<ServerDbContext>(o => o.UseSqlite($"Data Source={Path.Combine(Path.GetFullPath(dataDir), "flowfleet.db")}"));
+        // A cluster's instances keep users in PostgreSQL (FLOWFLEET_Storage__Provider=postgres, as the server reads it).
+        var shared = Cluster.ClusterFlowsSetup.SharedConnection(new ConfigurationBuilder().AddEnvironmentVariables("FLOWFLEET_").Build());
+        if (shared is not null)
+        {
+            services.AddSingleton(new Cluster.ClusterStore(Npgsql.NpgsqlDataSource.Create(shared)));
+        }
+        services.AddDbContextFactory<ServerDbContext>((sp, o) => ServerDatabase.Configure(sp, o, dataDir));
         services.AddSingleton<UserService>();
         await using var sp = services.BuildServiceProvider();
         await FlowFleetHost.EnsureDatabaseAsync(sp);
         try
         {
             await action(sp.GetRequiredService<UserService>());
+            if (sp.GetService<Cluster.ClusterStore>() is { } store)
+            {
+                // The instances close the sockets of sessions this ended at once, not at their next sweep.
+                await Cluster.ClusterSessions.NotifyAsync(store, "cli");
+            }
             return 0;
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or KeyNotFoundException)

@@ -18,11 +18,7 @@ public static class ClusterFlowsSetup
 {
     public static IServiceCollection AddClusterFlows(this IServiceCollection services, IConfiguration configuration, string dataDir)
     {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var provider = configuration["Storage:Provider"] ?? "sqlite";
-        var connection = configuration["Storage:ConnectionString"] ?? configuration.GetConnectionString("FlowFleet");
-        if (!provider.Equals("postgres", StringComparison.OrdinalIgnoreCase) && !provider.Equals("postgresql", StringComparison.OrdinalIgnoreCase)
-            || string.IsNullOrWhiteSpace(connection))
+        if (SharedConnection(configuration) is not { } connection)
         {
             return services;
         }
@@ -34,6 +30,8 @@ public static class ClusterFlowsSetup
         // Persistent context stores (localfilesystem/sqlite) are shared through PostgreSQL; memory stores stay per instance.
         services.AddSingleton(sp => new PersistentContextStores((name, _) =>
             new PostgresContextStore(sp.GetRequiredService<ClusterStore>(), name, Time(sp), sp.GetRequiredService<ILogger<PostgresContextStore>>())));
+        // Users and sessions are in PostgreSQL too (ServerDatabase); a change through one instance closes sockets on all.
+        services.AddSingleton<ClusterSessions>();
         // Registered after PersistKeysToFileSystem, so this repository is the one used.
         services.AddOptions<KeyManagementOptions>().Configure<ClusterStore>((o, store) => o.XmlRepository = new PostgresKeyRing(store));
         if (string.IsNullOrWhiteSpace(configuration["Cluster:Nats"]))
@@ -54,6 +52,16 @@ public static class ClusterFlowsSetup
         services.AddHostedService(sp => sp.GetRequiredService<ClusterFlows>());
         services.AddHostedService<ClusterRegistry>();
         return services;
+    }
+
+    /// <summary>The PostgreSQL connection string when it is the store (<c>Storage:Provider=postgres</c>), else null.</summary>
+    public static string? SharedConnection(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var provider = configuration["Storage:Provider"] ?? "sqlite";
+        var connection = configuration["Storage:ConnectionString"] ?? configuration.GetConnectionString("FlowFleet");
+        return (provider.Equals("postgres", StringComparison.OrdinalIgnoreCase) || provider.Equals("postgresql", StringComparison.OrdinalIgnoreCase))
+            && !string.IsNullOrWhiteSpace(connection) ? connection : null;
     }
 
     private static TimeProvider Time(IServiceProvider sp) => sp.GetService<TimeProvider>() ?? TimeProvider.System;

@@ -119,7 +119,7 @@ public static class FlowFleetHost
         services.AddSingleton(sp => new FlowService(sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IFlowStorage>(),
             sp.GetRequiredService<ICredentialStore>(), sp.GetRequiredService<ILogger<FlowService>>(), sp.GetRequiredService<IFlowHistory>()) { StartupMarkerPath = Path.Combine(dataDir, ".flows-starting") });
         services.AddSingleton<CommsHub>();
-        services.AddDbContextFactory<ServerDbContext>(o => o.UseSqlite($"Data Source={Path.Combine(dataDir, "flowfleet.db")}"));
+        services.AddDbContextFactory<ServerDbContext>((sp, o) => ServerDatabase.Configure(sp, o, dataDir));
         services.AddFlowFleetAuth(options.NoAuth);
         services.AddOpenApi();
         services.AddRazorComponents().AddInteractiveServerComponents().AddHubOptions(o => o.AddFilter<SessionHubFilter>());
@@ -213,7 +213,19 @@ public static class FlowFleetHost
         {
             var configured = app.Configuration["ADMIN_PASSWORD"] ?? Environment.GetEnvironmentVariable("FLOWFLEET_ADMIN_PASSWORD");
             var password = string.IsNullOrEmpty(configured) ? UserService.GeneratePassword() : configured;
-            await users.AddAsync("admin", Roles.Admin, password, ct);
+            try
+            {
+                await users.AddAsync("admin", Roles.Admin, password, ct);
+            }
+            catch (DbUpdateException)
+            {
+                // Instances of a cluster starting together on an empty database: another one created the admin first.
+                if (!await users.AnyAsync(ct))
+                {
+                    throw;
+                }
+                return;
+            }
             if (string.IsNullOrEmpty(configured))
             {
                 (options.Console ?? Console.Out).WriteLine($"Created user 'admin' with password: {password}  (shown once; change it with 'flowfleet user passwd admin')");
@@ -223,10 +235,7 @@ public static class FlowFleetHost
 
     public static async Task EnsureDatabaseAsync(IServiceProvider services, CancellationToken ct = default)
     {
-        var factory = services.GetRequiredService<IDbContextFactory<ServerDbContext>>();
-        await using var db = await factory.CreateDbContextAsync(ct);
-        await db.Database.EnsureCreatedAsync(ct);
-        await ServerSchema.UpgradeAsync(db, ct);
+        await ServerDatabase.EnsureAsync(services, ct);
     }
 }
 
