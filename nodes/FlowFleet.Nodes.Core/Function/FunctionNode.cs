@@ -73,13 +73,23 @@ public sealed class FunctionNode : FlowNode<FunctionConfig>, ILinkReturnTarget
 
     private Task _setup = Task.CompletedTask;
 
-    /// <summary>The setup code starts here and runs apart: a slow or endless one fails this node, never the deploy.</summary>
+    /// <summary>
+    /// The setup code starts here and runs apart: a slow one never holds the deploy. A setup that throws or rejects is
+    /// logged as Node-RED logs it (the error alone, to no catch node) and the node then drops its messages, as Node-RED's does.
+    /// </summary>
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         _setup = _script.InitializeAsync();
         _setup.ContinueWith(t =>
         {
-            Node.Error("Setup code failed: " + t.Exception!.GetBaseException().Message);
+            if (t.Exception!.GetBaseException() is ScriptException { JsError: { } error })
+            {
+                Node.Error(error);
+            }
+            else
+            {
+                Node.Error(t.Exception.GetBaseException().Message);
+            }
             Node.Status(new NodeStatus("red", "ring", "setup failed"));
         }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         return Task.CompletedTask;
@@ -89,15 +99,18 @@ public sealed class FunctionNode : FlowNode<FunctionConfig>, ILinkReturnTarget
     {
         if (!_setup.IsCompleted)
         {
-            // Messages wait for the setup code, as in Node-RED (they queue meanwhile).
+            // Messages wait for the setup code and then run in order, as in Node-RED (the node takes one at a time, the
+            // rest queue meanwhile).
             await _setup.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             cancellationToken.ThrowIfCancellationRequested();
         }
-        if (_setup.IsFaulted)
+        if (!_setup.IsCompletedSuccessfully)
         {
-            throw new ScriptException("Setup code failed: " + _setup.Exception!.GetBaseException().Message);
+            // Dropped without completing (Node-RED's node never calls done for it).
+            Node.DeferDone();
+            return;
         }
-        _script.HandleInput(Node, msg);
+        await _script.HandleInputAsync(Node, msg, cancellationToken).ConfigureAwait(false);
     }
 
     public override ValueTask CloseAsync(bool removed) => new(_script.ShutdownAsync(Node));

@@ -13,7 +13,7 @@ namespace FlowFleet.Runtime.Scripting;
 public sealed partial class ScriptHost
 {
     /// <summary>Runs script code, turning Jint's limit and script errors into <see cref="ScriptException"/>.</summary>
-    private JsValue Guard(string what, Func<JsValue> run)
+    private T Guard<T>(string what, Func<T> run)
     {
         try
         {

@@ -108,8 +108,10 @@ public sealed partial class ScriptHost : IDisposable
     private readonly string? _initialize;
 
     /// <summary>
-    /// Runs the setup code (Node-RED's <c>initialize</c>) on a thread of its own, under the same limits as the body; a
-    /// message waits for it (<see cref="Run"/> takes the same lock). Deploys and other flows never wait for it.
+    /// Runs the setup code (Node-RED's <c>initialize</c>, an async function) and completes when the promise it returns settles.
+    /// Its synchronous part runs on a thread of its own under the body's limits, so deploys and other flows never wait for it;
+    /// the wait for its promise holds no thread and no lock, so the timers and promises it awaits run meanwhile. As in
+    /// Node-RED, that wait has no time limit. Faults with a <see cref="ScriptException"/> when the setup throws or rejects.
     /// </summary>
     public Task InitializeAsync()
     {
@@ -118,22 +120,11 @@ public sealed partial class ScriptHost : IDisposable
             return Task.CompletedTask;
         }
         var code = _initialize;
-        return Task.Factory.StartNew(() =>
+        return Task.Factory.StartNew(() => _disposed ? Task.FromResult(JsValue.Undefined) : UnderLock(() => Guard("initialize", () =>
         {
-            lock (_lock)
-            {
-                if (_disposed)
-                {
-                    return;
-                }
-                Guard("initialize", () =>
-                {
-                    var init = Engine.Evaluate("(async function() {\n" + code + "\n})", "initialize");
-                    Engine.Call(init).UnwrapIfPromise(_timeout);
-                    return JsValue.Undefined;
-                });
-            }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var init = Engine.Evaluate("(async function() {\n" + code + "\n})", "initialize");
+            return WhenSettled(Engine.Call(init));
+        })), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
     /// <summary>
@@ -149,6 +140,11 @@ public sealed partial class ScriptHost : IDisposable
     public IReadOnlyList<IReadOnlyList<FlowMessage>?> Run(FlowMessage msg)
     {
         ArgumentNullException.ThrowIfNull(msg);
+        if (_isAsync)
+        {
+            // Waits outside the lock (see RunAsync): the timers the code awaits need it.
+            return RunAsync(msg).GetAwaiter().GetResult();
+        }
         lock (_lock)
         {
             _current = msg;
@@ -157,9 +153,9 @@ public sealed partial class ScriptHost : IDisposable
             global::FlowFleet.Runtime.Engine.RunningNode.t_blockingSends = true;
             try
             {
-                // A synchronous script reads the message through a view (no copy); an async one gets a copy, since its
-                // continuations may outlive this call.
-                var view = _readsMsg && !_isAsync && _lazyMessages ? new JsonObjectView(Engine, _objectPrototype!, msg.Data) : null;
+                // A synchronous script reads the message through a view (no copy); an async one (RunAsync) gets a copy,
+                // since its continuations outlive the call.
+                var view = _readsMsg && _lazyMessages ? new JsonObjectView(Engine, _objectPrototype!, msg.Data) : null;
                 var timers = _timers.Started;
                 JsValue result;
                 try
@@ -167,10 +163,6 @@ public sealed partial class ScriptHost : IDisposable
                     result = Guard("function", () =>
                     {
                         var value = Engine.Call(_main, view ?? (_readsMsg ? JsConvert.ToJs(Engine, msg.Data) : JsValue.Undefined));
-                        if (_isAsync)
-                        {
-                            return value.UnwrapIfPromise(_timeout);
-                        }
                         // Promise callbacks the body queued run now, before its results leave (as microtasks do in Node.js).
                         Engine.Advanced.ProcessTasks();
                         return value;
@@ -261,6 +253,26 @@ public sealed partial class ScriptHost : IDisposable
         }
     }
 
+    /// <summary><see cref="HandleInput"/> that waits for async code without holding a thread.</summary>
+    public async ValueTask HandleInputAsync(INodeHost node, FlowMessage msg, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        if (!_isAsync)
+        {
+            HandleInput(node, msg);
+            return;
+        }
+        if (UsesDone)
+        {
+            node.DeferDone();
+        }
+        var ports = await RunAsync(msg, cancellationToken).ConfigureAwait(false);
+        if (ports.Count > 0)
+        {
+            SendBlocking(node, ports);
+        }
+    }
+
     /// <summary>Runs the close code, reporting a failure as a node error, and releases the engine.</summary>
     public void Shutdown(INodeHost node)
     {
@@ -301,14 +313,12 @@ public sealed partial class ScriptHost : IDisposable
         }
         var code = _finalize;
         _finalize = null;
-        lock (_lock)
+        var settled = UnderLock(() => Guard("finalize", () =>
         {
-            Guard("finalize", () =>
-            {
-                var fin = Engine.Evaluate("(async function() {\n" + code + "\n})", "finalize");
-                return Engine.Call(fin).UnwrapIfPromise(_timeout);
-            });
-        }
+            var fin = Engine.Evaluate("(async function() {\n" + code + "\n})", "finalize");
+            return WhenSettled(Engine.Call(fin));
+        }));
+        AwaitSettled(settled, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     public void Dispose()
@@ -319,6 +329,7 @@ public sealed partial class ScriptHost : IDisposable
         }
         _disposed = true;
         _timers.Dispose();
+        CancelWaits();
         _engine?.Dispose();
     }
 
