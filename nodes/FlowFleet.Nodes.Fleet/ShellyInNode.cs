@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowFleet.Fleet.Hub;
 using FlowFleet.Fleet.Registry;
@@ -82,15 +83,8 @@ public sealed class ShellyInNode(DeviceHub hub, DeviceRegistry registry) : FlowN
         var filter = Config.Component?.Trim();
         switch (e.Kind)
         {
-            case DeviceEventKind.Status when e.Data is JsonObject delta:
-                var selected = new JsonObject();
-                foreach (var (key, value) in delta)
-                {
-                    if (string.IsNullOrEmpty(filter) || ComponentMatches(key, filter))
-                    {
-                        selected[key] = value?.DeepClone();
-                    }
-                }
+            case DeviceEventKind.Status when !e.Json.IsEmpty || e.Data is JsonObject:
+                var selected = e.Json.IsEmpty ? Select((JsonObject)e.Data!, filter) : Select(e.Json.Span, filter);
                 if (selected.Count == 0)
                 {
                     return;
@@ -154,8 +148,59 @@ public sealed class ShellyInNode(DeviceHub hub, DeviceRegistry registry) : FlowN
         }
     }
 
-    private static bool ComponentMatches(string key, string filter) =>
-        key.Equals(filter, StringComparison.OrdinalIgnoreCase) || (!filter.Contains(':', StringComparison.Ordinal) && key.StartsWith(filter + ":", StringComparison.OrdinalIgnoreCase));
+    /// <summary>The delta's components the node passes on, as the message's own copy.</summary>
+    private static JsonObject Select(JsonObject delta, string? filter)
+    {
+        var selected = new JsonObject();
+        foreach (var (key, value) in delta)
+        {
+            if (string.IsNullOrEmpty(filter) || ComponentMatches(key, filter))
+            {
+                selected[key] = value?.DeepClone();
+            }
+        }
+        return selected;
+    }
+
+    /// <summary>
+    /// The same from the event's JSON (events from device frames): only the components passed on are parsed, straight into
+    /// the message's copy — no shared tree of the whole delta is built and cloned (issue 19).
+    /// </summary>
+    private static JsonObject Select(ReadOnlySpan<byte> delta, string? filter)
+    {
+        var selected = new JsonObject();
+        var reader = new Utf8JsonReader(delta);
+        reader.Read();
+        Span<char> name = stackalloc char[64];
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var wanted = string.IsNullOrEmpty(filter);
+            string? key = null;
+            if (!wanted)
+            {
+                // Names compare without a string: most components of a delta are not the one a node asks for.
+                var length = reader.HasValueSequence || reader.ValueSpan.Length > name.Length ? -1 : reader.CopyString(name);
+                key = length < 0 ? reader.GetString()! : null;
+                wanted = key is not null ? ComponentMatches(key, filter!) : ComponentMatches(name[..length], filter!);
+            }
+            if (wanted)
+            {
+                key ??= reader.GetString()!;
+            }
+            reader.Read();
+            var start = (int)reader.TokenStartIndex;
+            reader.Skip();
+            if (wanted)
+            {
+                selected[key!] = JsonNode.Parse(delta[start..(int)reader.BytesConsumed]);
+            }
+        }
+        return selected;
+    }
+
+    private static bool ComponentMatches(ReadOnlySpan<char> key, string filter) =>
+        key.Equals(filter, StringComparison.OrdinalIgnoreCase) || (!filter.Contains(':', StringComparison.Ordinal)
+            && key.Length > filter.Length && key[filter.Length] == ':' && key.StartsWith(filter, StringComparison.OrdinalIgnoreCase));
 
     public override ValueTask CloseAsync(bool removed)
     {

@@ -26,6 +26,34 @@ public enum DeviceEventKind
 /// </summary>
 public sealed record DeviceEvent(DeviceEventKind Kind, string DeviceId, JsonNode? Data, double Ts, bool Outbound = false)
 {
+    // Events the hub raises from a device's frame carry their data as UTF-8 JSON: the tree is built on the first read of
+    // Data, once, and shared by every subscriber that reads it; an event nobody reads as a tree costs no tree (issue 19).
+    private readonly byte[]? _json;
+    private JsonNode? _data = Data;
+
+    /// <summary>An event whose data is the UTF-8 JSON <paramref name="json"/> (exactly one value, owned by the event).</summary>
+    internal DeviceEvent(DeviceEventKind kind, string deviceId, double ts, byte[] json)
+        : this(kind, deviceId, null, ts) => _json = json;
+
+    /// <summary>The event's data as a tree (built from <see cref="Json"/> on first read, then shared). Do not modify it.</summary>
+    public JsonNode? Data
+    {
+        get => _data ?? (_json is null ? null : Build());
+        init => _data = value;
+    }
+
+    /// <summary>
+    /// The data as UTF-8 JSON when the event came from a device's frame (empty otherwise: read <see cref="Data"/>). A
+    /// subscriber that needs its own copy or a few fields reads it here rather than building and cloning the shared tree.
+    /// </summary>
+    public ReadOnlyMemory<byte> Json => _json;
+
+    private JsonNode? Build()
+    {
+        var built = JsonNode.Parse(_json);
+        return Interlocked.CompareExchange(ref _data, built, null) ?? built;
+    }
+
     /// <summary>The component the event concerns (<c>switch:0</c>), when there is one.</summary>
     public string? Component { get; init; }
 

@@ -52,6 +52,34 @@ internal static class DeviceFrames
         return Error.None;
     }
 
+    /// <summary>
+    /// The same checks as <see cref="Parse"/>, into a document over <paramref name="message"/> (no copy: the caller keeps the
+    /// bytes alive and disposes the document, whose index is pooled). No tree of nodes is built: the frame path reads it.
+    /// </summary>
+    public static Error ParseDocument(ReadOnlyMemory<byte> message, out JsonDocument? frame)
+    {
+        frame = null;
+        if (!Utf8.IsValid(message.Span))
+        {
+            return Error.NotUtf8;
+        }
+        try
+        {
+            frame = JsonDocument.Parse(message, Strict);
+        }
+        catch (JsonException)
+        {
+            return Error.NotJson;
+        }
+        if (frame.RootElement.ValueKind != JsonValueKind.Object || HasLoneSurrogate(message.Span))
+        {
+            frame.Dispose();
+            frame = null;
+            return Error.NotJson;
+        }
+        return Error.None;
+    }
+
     /// <summary>True when an escaped string (or member name) decodes to invalid UTF-16; one pass, only over frames with escapes.</summary>
     private static bool HasLoneSurrogate(ReadOnlySpan<byte> message)
     {

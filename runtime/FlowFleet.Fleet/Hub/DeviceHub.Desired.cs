@@ -11,18 +11,6 @@ namespace FlowFleet.Fleet.Hub;
 /// <summary>Desired state ("shadow") applied to devices, and config re-read when a device reports a new revision.</summary>
 public sealed partial class DeviceHub
 {
-    /// <summary>True when a status report carries a <c>sys.cfg_rev</c> other than the cached one (config changed on the device,
-    /// e.g. from its own web page, possibly without a <c>config_changed</c> event reaching us).</summary>
-    private static bool ConfigRevisionChanged(DeviceState state, JsonObject status)
-    {
-        if (status["sys"]?["cfg_rev"] is not JsonValue rev || !state.HasStatus("sys"))
-        {
-            return false;
-        }
-        var cached = state.StatusOf("sys")?["cfg_rev"];
-        return cached is not null && !JsonNode.DeepEquals(cached, rev);
-    }
-
     /// <summary>Re-reads the whole config (<c>Shelly.GetConfig</c> plus dynamic components) after <c>sys.cfg_rev</c> changed.</summary>
     private async Task RereadAllConfigAsync(DeviceSession session)
     {

@@ -11,10 +11,37 @@ namespace FlowFleet.Fleet.Hub;
 /// <summary>Reading and rejecting websocket frames below the session: size limits, draining, closing with a reason.</summary>
 public sealed partial class DeviceHub
 {
+    /// <summary>Reads one message and parses it into a tree (the first frame of a connection: read once, kept whole).</summary>
+    private async ValueTask<(ReadOutcome, JsonObject?)> ReadFrameAsync(WebSocket socket, CancellationToken ct, int? maxBytes = null)
+    {
+        var (outcome, buffer, length) = await ReadMessageAsync(socket, ct, waited: false, maxBytes).ConfigureAwait(false);
+        if (buffer is null)
+        {
+            return (outcome, null);
+        }
+        try
+        {
+            return DeviceFrames.Parse(buffer.AsSpan(0, length), out var frame, out _) switch
+            {
+                DeviceFrames.Error.None => (ReadOutcome.Frame, frame),
+                DeviceFrames.Error.NotUtf8 => (ReadOutcome.BadUtf8, null),
+                _ => (ReadOutcome.BadJson, null),
+            };
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Reads one whole message into a buffer from the shared pool: on <see cref="ReadOutcome.Frame"/> the caller owns it (and
+    /// returns it to the pool); on any other outcome no buffer is handed out.
+    /// </summary>
     // Pooled: a read waits for the device's next report (seconds), so an unpooled state machine per frame would live
     // long enough to reach the old generation and die there, thousands of times a second.
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(ReadOutcome, JsonObject?)> ReadFrameAsync(WebSocket socket, CancellationToken ct, bool waited = false, int? maxBytes = null)
+    private async ValueTask<(ReadOutcome Outcome, byte[]? Buffer, int Length)> ReadMessageAsync(WebSocket socket, CancellationToken ct, bool waited, int? maxBytes = null)
     {
         var max = maxBytes ?? _options.MaxFrameBytes;
         byte[]? buffer = null;
@@ -23,7 +50,7 @@ public sealed partial class DeviceHub
             // A zero-byte read waits for the next frame without holding a buffer per idle device (unless the caller did).
             if (!waited && (await socket.ReceiveAsync(Memory<byte>.Empty, ct).ConfigureAwait(false)).MessageType == WebSocketMessageType.Close)
             {
-                return (ReadOutcome.Closed, null);
+                return (ReadOutcome.Closed, null, 0);
             }
             buffer = ArrayPool<byte>.Shared.Rent(4096);
             var length = 0;
@@ -34,7 +61,7 @@ public sealed partial class DeviceHub
                 {
                     if (length >= max)
                     {
-                        return (ReadOutcome.TooBig, null);
+                        return (ReadOutcome.TooBig, null, 0);
                     }
                     var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, max + 1));
                     buffer.AsSpan(0, length).CopyTo(bigger);
@@ -44,37 +71,34 @@ public sealed partial class DeviceHub
                 var r = await socket.ReceiveAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
                 if (r.MessageType == WebSocketMessageType.Close)
                 {
-                    return (ReadOutcome.Closed, null);
+                    return (ReadOutcome.Closed, null, 0);
                 }
                 length += r.Count;
                 if (length > max)
                 {
-                    return (ReadOutcome.TooBig, null);
+                    return (ReadOutcome.TooBig, null, 0);
                 }
                 // Empty fragments make no progress: a run of them would keep this loop busy for nothing.
                 if (r.Count == 0 && !r.EndOfMessage && ++empty > 16)
                 {
-                    return (ReadOutcome.Stalled, null);
+                    return (ReadOutcome.Stalled, null, 0);
                 }
                 if (r.EndOfMessage)
                 {
                     break;
                 }
             }
-            return DeviceFrames.Parse(buffer.AsSpan(0, length), out var frame, out _) switch
-            {
-                DeviceFrames.Error.None => (ReadOutcome.Frame, frame),
-                DeviceFrames.Error.NotUtf8 => (ReadOutcome.BadUtf8, null),
-                _ => (ReadOutcome.BadJson, null),
-            };
+            var whole = buffer;
+            buffer = null;
+            return (ReadOutcome.Frame, whole, length);
         }
         catch (OperationCanceledException)
         {
-            return (ReadOutcome.Timeout, null);
+            return (ReadOutcome.Timeout, null, 0);
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
         {
-            return (ReadOutcome.Closed, null);
+            return (ReadOutcome.Closed, null, 0);
         }
         finally
         {

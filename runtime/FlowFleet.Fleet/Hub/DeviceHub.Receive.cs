@@ -40,135 +40,67 @@ public sealed partial class DeviceHub
             {
                 return;
             }
-            var (outcome, frame) = await ReadFrameAsync(socket, CancellationToken.None, waited: true).ConfigureAwait(false);
-            if (outcome == ReadOutcome.Closed || aborted.IsCancellationRequested)
-            {
-                // Closed, or the connection dropped (a battery device going to sleep does exactly that).
-                return;
-            }
-            if (outcome != ReadOutcome.Frame)
-            {
-                Interlocked.Increment(ref _framesRejected);
-                await RejectAsync(socket, outcome, session.Id).ConfigureAwait(false);
-                session.MarkClosed();
-                return;
-            }
-            if (!session.CountFrame())
-            {
-                Interlocked.Increment(ref _framesRejected);
-                LogRateLimited(session.Id, _options.RateLimitPerMinute);
-                await session.CloseAsync(WebSocketCloseStatus.PolicyViolation, $"Rate limit: more than {_options.RateLimitPerMinute} frames/min").ConfigureAwait(false);
-                await DrainAsync(socket).ConfigureAwait(false);
-                return;
-            }
+            var (outcome, buffer, length) = await ReadMessageAsync(socket, CancellationToken.None, waited: true).ConfigureAwait(false);
+            JsonDocument? frame = null;
             try
             {
-                HandleFrame(session, frame!);
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or JsonException or OverflowException)
-            {
-                // A shape no reader foresaw: this device is told so (1007) and logged in one line; nobody else notices.
-                Interlocked.Increment(ref _framesRejected);
-                LogRejected(session.Id, "frame not understood: " + ex.Message);
-                await session.CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "Frame not understood").ConfigureAwait(false);
-                await DrainAsync(socket).ConfigureAwait(false);
-                session.MarkClosed();
-                return;
-            }
-        }
-    }
-
-    private void HandleFrame(DeviceSession session, JsonObject frame)
-    {
-        var state = session.State;
-        state.LastSeen = DateTime.UtcNow;
-        if (frame["method"] is not JsonValue mv || !mv.TryGetValue<string>(out var method))
-        {
-            // A reply. Some firmware answers with neither result nor error (a null result left out): that is still the
-            // answer, not a reason to wait for the timeout.
-            if (frame["id"] is not null)
-            {
-                // A claim's frames are not the device's: they stay out of the Data page and flows.
-                if (WantsMessages && session.Claim is null)
+                if (outcome == ReadOutcome.Closed || aborted.IsCancellationRequested)
                 {
-                    Raise(new DeviceEvent(DeviceEventKind.Message, session.Id, frame, ShellyFrames.Now()));
+                    // Closed, or the connection dropped (a battery device going to sleep does exactly that).
+                    return;
                 }
-                session.Complete(frame);
-            }
-            return;
-        }
-        Interlocked.Increment(ref _eventsProcessed);
-        var ts = JsonRead.Number(frame["params"].Field("ts")) ?? ShellyFrames.Now();
-        if (WantsMessages && session.Claim is null)
-        {
-            Raise(new DeviceEvent(DeviceEventKind.Message, session.Id, frame, ts) { Method = method });
-        }
-        if (!session.Admitted)
-        {
-            // A device waiting for admission keeps a few KiB of status at most: it is read in full once accepted.
-            if (method is "NotifyStatus" or "NotifyFullStatus" && frame["params"] is JsonObject pending)
-            {
-                lock (state.Gate)
+                if (outcome == ReadOutcome.Frame)
                 {
-                    // Cut short silently: a real device's full status may well pass a pending device's few KiB.
-                    if (state.MergeStatus(pending, PendingLimits) > 0)
+                    // Parsed over the pooled receive buffer: no copy of the frame, no tree (DeviceHub.Ingest.cs).
+                    outcome = DeviceFrames.ParseDocument(buffer.AsMemory(0, length), out frame) switch
                     {
-                        Interlocked.Increment(ref _statusOverLimits);
-                    }
+                        DeviceFrames.Error.None => ReadOutcome.Frame,
+                        DeviceFrames.Error.NotUtf8 => ReadOutcome.BadUtf8,
+                        _ => ReadOutcome.BadJson,
+                    };
+                }
+                if (outcome != ReadOutcome.Frame)
+                {
+                    Interlocked.Increment(ref _framesRejected);
+                    await RejectAsync(socket, outcome, session.Id).ConfigureAwait(false);
+                    session.MarkClosed();
+                    return;
+                }
+                if (!session.CountFrame())
+                {
+                    Interlocked.Increment(ref _framesRejected);
+                    LogRateLimited(session.Id, _options.RateLimitPerMinute);
+                    await session.CloseAsync(WebSocketCloseStatus.PolicyViolation, $"Rate limit: more than {_options.RateLimitPerMinute} frames/min").ConfigureAwait(false);
+                    await DrainAsync(socket).ConfigureAwait(false);
+                    return;
+                }
+                try
+                {
+                    HandleFrame(session, buffer.AsSpan(0, length), frame!.RootElement);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or JsonException or OverflowException)
+                {
+                    // A shape no reader foresaw: this device is told so (1007) and logged in one line; nobody else notices.
+                    Interlocked.Increment(ref _framesRejected);
+                    LogRejected(session.Id, "frame not understood: " + ex.Message);
+                    frame!.Dispose();
+                    frame = null;
+                    ArrayPool<byte>.Shared.Return(buffer!);
+                    buffer = null;
+                    await session.CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "Frame not understood").ConfigureAwait(false);
+                    await DrainAsync(socket).ConfigureAwait(false);
+                    session.MarkClosed();
+                    return;
                 }
             }
-            return;
-        }
-        switch (method)
-        {
-            case "NotifyStatus" or "NotifyFullStatus" when frame["params"] is JsonObject status:
-                status.Remove("ts");
-                int dropped;
-                var configChanged = false;
-                lock (state.Gate)
+            finally
+            {
+                frame?.Dispose();
+                if (buffer is not null)
                 {
-                    configChanged = ConfigRevisionChanged(state, status);
-                    if (method != "NotifyFullStatus" && status["sys"] is JsonObject sys && sys["available_updates"] is JsonObject)
-                    {
-                        // The list of updates is a whole: an update that is no longer offered must go, not linger merged.
-                        state.MergeStatus(new JsonObject { ["sys"] = new JsonObject { ["available_updates"] = null } }, Limits);
-                    }
-                    dropped = method == "NotifyFullStatus" ? state.ReplaceStatus(status, Limits) : state.MergeStatus(status, Limits);
-                    state.StatusDirty = true;
+                    ArrayPool<byte>.Shared.Return(buffer);
                 }
-                if (configChanged)
-                {
-                    _ = RereadAllConfigAsync(session);
-                }
-                if (CountDropped(session, dropped))
-                {
-                    // Over the limits: what fit is kept, nothing is passed on (flows, clients, telemetry).
-                    break;
-                }
-                registry.RecordTelemetry(state, status);
-                Raise(new DeviceEvent(DeviceEventKind.Status, session.Id, status, ts));
-                break;
-            case "NotifyEvent" when frame["params"].Field("events") is JsonArray events:
-                foreach (var e in events.OfType<JsonObject>())
-                {
-                    var component = JsonRead.Text(e.Field("component"));
-                    var name = JsonRead.Text(e.Field("event"));
-                    registry.LogEvent(session.Id, "event", component, name, e);
-                    Raise(new DeviceEvent(DeviceEventKind.Event, session.Id, e, ts) { Component = component, Method = name });
-                    if (name == "config_changed" && component is not null)
-                    {
-                        _ = RereadConfigAsync(session, component);
-                    }
-                }
-                break;
-            default:
-                if (frame["id"] is not null)
-                {
-                    // Devices don't call the server; answer politely so a script's call doesn't hang.
-                    var reply = new JsonObject { ["id"] = frame["id"]!.DeepClone(), ["src"] = _options.Source, ["dst"] = session.Id, ["error"] = new JsonObject { ["code"] = 404, ["message"] = $"No handler for {method}" } };
-                    _ = SendQuietly(session, reply);
-                }
-                break;
+            }
         }
     }
 
