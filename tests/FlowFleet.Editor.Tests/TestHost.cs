@@ -20,6 +20,8 @@ internal static class TestHost
             new ServerOptions { DataDirectory = dataDirectory, PluginsDirectory = plugins ?? Path.Combine(dataDirectory, "none"), Console = TextWriter.Null, Services = services });
         await FlowFleetHost.InitializeAsync(app);
         await app.StartAsync();
+        // The stored flows start in the background once the server listens; tests begin with them running.
+        await app.Services.GetRequiredService<FlowFleet.Runtime.Storage.FlowService>().Starting;
         return (app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
     }
 

@@ -60,6 +60,13 @@ public sealed class ChildServer : IAsyncDisposable
             throw new InvalidOperationException("The server did not start:\n" + log);
         }
         server.Client = new HttpClient { BaseAddress = await server._listening.Task, Timeout = TimeSpan.FromSeconds(60) };
+        // The stored flows start after the server listens (/healthz says "starting" meanwhile); drills begin once they run.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < until && !server._process.HasExited
+            && (await server.Client.GetStringAsync(new Uri("/healthz", UriKind.Relative))).Contains("\"starting\"", StringComparison.Ordinal))
+        {
+            await Task.Delay(20);
+        }
         return server;
     }
 

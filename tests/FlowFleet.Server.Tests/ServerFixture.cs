@@ -42,6 +42,8 @@ public sealed class ServerFixture : IAsyncDisposable
             new ServerOptions { DataDirectory = dataDir, NoAuth = noAuth, PluginsDirectory = Path.Combine(dataDir, "no-plugins"), Console = TextWriter.Null, Services = services });
         await FlowFleetHost.InitializeAsync(app);
         await app.StartAsync();
+        // The stored flows start in the background once the server listens; tests begin with them running.
+        await app.Services.GetRequiredService<FlowFleet.Runtime.Storage.FlowService>().Starting;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ServerFixture(app, dataDir, new Uri(address));
     }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Flows;
 using Microsoft.Extensions.Logging;
 
@@ -29,57 +30,115 @@ public sealed partial class FlowService
     /// <summary>The file that exists only while flows are being started or deployed (null: no marker).</summary>
     public string? StartupMarkerPath { get; init; }
 
-    /// <summary>Starts the stored flows at process start, or enters safe mode (see the class summary).</summary>
+    private Task<DeployResult?> _starting = Task.FromResult<DeployResult?>(null);
+
+    /// <summary>
+    /// Completes when the stored flows started by <see cref="BeginStartAsync"/> run (their result), or with null when the
+    /// start ended in safe mode. Deploys wait for it; until then <see cref="Current"/> is the stored document.
+    /// </summary>
+    public Task<DeployResult?> Starting => _starting;
+
+    /// <summary>Starts the stored flows at process start, or enters safe mode (see the class summary), and waits for both.</summary>
     public async Task<DeployResult?> StartAsync(bool safe, CancellationToken cancellationToken = default)
     {
-        string? reason = null;
-        if (safe)
+        await BeginStartAsync(safe, cancellationToken);
+        return await Starting;
+    }
+
+    /// <summary>
+    /// Reads the stored flows and starts them in the background (<see cref="Starting"/>), as Node-RED does: the server can
+    /// answer while 1,000 nodes are built. When this returns, <see cref="Current"/> is the stored document and deploys wait
+    /// (the deploy lock is held until the start ends); safe mode is decided and entered before it returns.
+    /// </summary>
+    public async Task BeginStartAsync(bool safe, CancellationToken cancellationToken = default)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        var handedOver = false;
+        try
         {
-            reason = "started with --safe";
+            string? reason = null;
+            if (safe)
+            {
+                reason = "started with --safe";
+            }
+            else if (StartupMarkerPath is not null && File.Exists(StartupMarkerPath))
+            {
+                reason = "the previous run stopped while it was starting or deploying these flows (it left " + StartupMarkerPath + " behind)";
+            }
+            if (reason is null)
+            {
+                try
+                {
+                    var doc = FlowDocument.From(await storage.LoadAsync(cancellationToken) ?? []);
+                    var creds = credentials is null ? null : await credentials.LoadAsync(cancellationToken);
+                    Current = doc;
+                    // Off the caller's thread: the host goes on to listen while the nodes are built.
+                    _starting = Task.Run(() => RunStoredAsync(doc, creds), CancellationToken.None);
+                    handedOver = true;
+                    return;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    reason = "the stored flows failed to start: " + ex.Message;
+                }
+            }
+            await EnterSafeModeAsync(reason, cancellationToken);
+            _starting = Task.FromResult<DeployResult?>(null);
         }
-        else if (StartupMarkerPath is not null && File.Exists(StartupMarkerPath))
+        finally
         {
-            reason = "the previous run stopped while it was starting or deploying these flows (it left " + StartupMarkerPath + " behind)";
+            if (!handedOver)
+            {
+                _lock.Release();
+            }
         }
-        if (reason is null)
+    }
+
+    /// <summary>Runs the stored document (the deploy lock is held and released here); a failure enters safe mode.</summary>
+    private async Task<DeployResult?> RunStoredAsync(FlowDocument doc, IReadOnlyDictionary<string, JsonObject>? creds)
+    {
+        try
         {
+            string reason;
             try
             {
-                return await LoadAsync(cancellationToken);
+                var result = await RunAsync(creds is { Count: > 0 } ? WithCredentials(doc, creds) : doc, DeployType.Full, CancellationToken.None);
+                // Flows that arrived outside a deploy (first start, an edited flows.json) become a version too, so the first
+                // deploy has something to compare with and to go back to.
+                await RecordAsync(doc, "load", new DeployInfo(null, "Flows loaded at start"), onlyIfNew: true);
+                return result with { Rev = doc.Rev };
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 reason = "the stored flows failed to start: " + ex.Message;
             }
-        }
-        await EnterSafeModeAsync(reason, cancellationToken);
-        return null;
-    }
-
-    private async Task EnterSafeModeAsync(string reason, CancellationToken cancellationToken)
-    {
-        await engine.StopFlowsAsync();
-        await _lock.WaitAsync(cancellationToken);
-        try
-        {
-            // Show the stored flows in the editor if they are valid at all; the engine keeps them without running any.
-            try
-            {
-                var doc = FlowDocument.From(await storage.LoadAsync(cancellationToken) ?? []);
-                await engine.DeployAsync(doc, DeployType.Full, cancellationToken);
-                Current = doc;
-            }
-            catch (Exception ex) when (ex is FlowValidationException or InvalidDataException or IOException)
-            {
-                reason += ". The stored file is kept as it is; deploying replaces it (the old one stays as flows.json.backup)";
-            }
-            _safeModeReason = "Safe mode, flows are stopped: " + reason + ". Fix the flows and deploy to start them.";
-            EndStarting();
+            await EnterSafeModeAsync(reason, CancellationToken.None);
+            return null;
         }
         finally
         {
             _lock.Release();
         }
+    }
+
+    /// <summary>Shows the stored flows without running them; the caller holds the deploy lock.</summary>
+    private async Task EnterSafeModeAsync(string reason, CancellationToken cancellationToken)
+    {
+        await engine.StopFlowsAsync();
+        // Show the stored flows in the editor if they are valid at all; the engine keeps them without running any.
+        try
+        {
+            var doc = FlowDocument.From(await storage.LoadAsync(cancellationToken) ?? []);
+            await engine.DeployAsync(doc, DeployType.Full, cancellationToken);
+            Current = doc;
+        }
+        catch (Exception ex) when (ex is FlowValidationException or InvalidDataException or IOException)
+        {
+            Current = FlowDocument.Empty;
+            reason += ". The stored file is kept as it is; deploying replaces it (the old one stays as flows.json.backup)";
+        }
+        _safeModeReason = "Safe mode, flows are stopped: " + reason + ". Fix the flows and deploy to start them.";
+        EndStarting();
         _logger.LogError("{Reason}", _safeModeReason);
     }
 

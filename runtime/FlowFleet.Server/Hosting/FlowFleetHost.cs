@@ -239,24 +239,38 @@ public static class FlowFleetHost
     }
 }
 
-/// <summary>Loads and runs the stored flows at start; closes nodes and flushes contexts at shutdown.</summary>
+/// <summary>
+/// Loads and runs the stored flows at start; closes nodes and flushes contexts at shutdown. The nodes are built in the
+/// background (as Node-RED does): the server listens meanwhile, <c>/healthz</c> says <c>"flows": "starting"</c>, and
+/// deploys wait until the start is over.
+/// </summary>
 internal sealed class FlowRuntimeService(FlowService flows, FlowEngine engine, ServerOptions options, ILogger<FlowRuntimeService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         // A stored flow set that fails to start, or that killed the previous run, starts in safe mode (see FlowService).
-        if (await flows.StartAsync(options.Safe, cancellationToken) is { } result)
+        await flows.BeginStartAsync(options.Safe, cancellationToken);
+        _ = flows.Starting.ContinueWith(t =>
         {
-            logger.LogInformation("Flows started: {Nodes} nodes, rev {Rev}", result.Started, result.Rev);
-            foreach (var w in result.Warnings)
+            if (t.IsCompletedSuccessfully && t.Result is { } result)
             {
-                logger.LogWarning("{Warning}", w);
+                logger.LogInformation("Flows started: {Nodes} nodes, rev {Rev}", result.Started, result.Rev);
+                foreach (var w in result.Warnings)
+                {
+                    logger.LogWarning("{Warning}", w);
+                }
             }
-        }
+            else if (t.Exception is { } ex)
+            {
+                logger.LogError(ex.InnerException, "The stored flows did not start");
+            }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // A stop during the start waits for it, so the nodes being built are closed too.
+        await flows.Starting.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         await engine.DisposeAsync();
         logger.LogInformation("Flows stopped, contexts flushed");
     }

@@ -10,9 +10,12 @@ public static class OpsApi
     {
         app.MapGet("/healthz", (FlowEngine engine, Runtime.Storage.FlowService flows, HttpContext http) =>
                 http.RequestServices.GetService<global::FlowFleet.Fleet.Cluster.NatsCluster>() is { } cluster
-                    ? Results.Json(new { status = "ok", flows = engine.Started ? "started" : "stopped", safeMode = flows.SafeModeReason is not null, rev = engine.Rev, cluster = cluster.Describe() })
-                    : Results.Json(new { status = "ok", flows = engine.Started ? "started" : "stopped", safeMode = flows.SafeModeReason is not null, rev = engine.Rev }))
+                    ? Results.Json(new { status = "ok", flows = FlowsState(engine, flows), safeMode = flows.SafeModeReason is not null, rev = engine.Rev, cluster = cluster.Describe() })
+                    : Results.Json(new { status = "ok", flows = FlowsState(engine, flows), safeMode = flows.SafeModeReason is not null, rev = engine.Rev }))
             .AllowAnonymous().WithName("Health");
+        // "starting" while the stored flows are built after the server began to listen (FlowRuntimeService).
+        static string FlowsState(FlowEngine engine, Runtime.Storage.FlowService flows) =>
+            !flows.Starting.IsCompleted ? "starting" : engine.Started ? "started" : "stopped";
         // Same path and auth as before (the fallback policy: any signed-in user or token); the exporter writes the text.
         app.MapPrometheusScrapingEndpoint("/metrics").WithName("Metrics");
         app.MapPost("/api/ops/gc", () =>
