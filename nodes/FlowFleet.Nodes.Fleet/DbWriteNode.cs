@@ -12,7 +12,7 @@ namespace FlowFleet.Nodes.Fleet;
     `telemetry`: stores every number of `msg.payload` (flattened: `{"switch:0":{"apower":5}}` → `switch:0.apower`) as telemetry of
     device `msg.topic`, charted on the device page and served by `/api/devices/{id}/telemetry`. Passes the message on with `msg.rowId`.
     """)]
-public sealed class DbWriteNode(DeviceRegistry registry) : FlowNode<DbWriteConfig>
+public sealed class DbWriteNode(ITelemetryStore telemetry, IDataTableStore tables) : FlowNode<DbWriteConfig>
 {
     private long _rows;
 
@@ -41,14 +41,14 @@ public sealed class DbWriteNode(DeviceRegistry registry) : FlowNode<DbWriteConfi
             }
             foreach (var (field, value) in fields)
             {
-                registry.RecordPoint(device, field, value);
+                telemetry.RecordPoint(device, field, value);
             }
             _rows += fields.Count;
         }
         else
         {
             var table = string.IsNullOrWhiteSpace(Config.Table) ? JsonTools.ToJsString(msg.Data["table"]) : Config.Table;
-            msg.Data["rowId"] = await registry.InsertRowAsync(table, msg.Payload ?? new JsonObject(), cancellationToken);
+            msg.Data["rowId"] = await tables.InsertRowAsync(table, msg.Payload ?? new JsonObject(), cancellationToken);
             _rows++;
         }
         Node.Status(new NodeStatus("green", "dot", $"{_rows} written"));

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace FlowFleet.Fleet;
 
 /// <summary>Loads the registry at start; writes device state, telemetry, events and audit in the background; flushes at stop.</summary>
-public sealed partial class FleetService(DeviceRegistry registry, ILogger<FleetService> logger) : BackgroundService
+public sealed partial class FleetService(DeviceRegistry registry, FleetRecordWriter writer, ITelemetryStore telemetry, IEventLog eventLog, ILogger<FleetService> logger) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -28,7 +28,7 @@ public sealed partial class FleetService(DeviceRegistry registry, ILogger<FleetS
             {
                 try
                 {
-                    while (await registry.WriteQueuedAsync(stoppingToken).ConfigureAwait(false) >= 50_000)
+                    while (await writer.WriteQueuedAsync(stoppingToken).ConfigureAwait(false) >= 50_000)
                     {
                     }
                     if (DateTime.UtcNow - lastFlush > TimeSpan.FromSeconds(5))
@@ -44,7 +44,8 @@ public sealed partial class FleetService(DeviceRegistry registry, ILogger<FleetS
                     if (DateTime.UtcNow - lastRetention > TimeSpan.FromHours(1))
                     {
                         lastRetention = DateTime.UtcNow;
-                        await registry.ApplyRetentionAsync(stoppingToken).ConfigureAwait(false);
+                        await telemetry.ApplyRetentionAsync(stoppingToken).ConfigureAwait(false);
+                        await eventLog.TrimAsync(stoppingToken).ConfigureAwait(false);
                     }
                 }
                 catch (Exception ex) when (ex is DbUpdateException or System.Data.Common.DbException or InvalidOperationException)
@@ -61,7 +62,7 @@ public sealed partial class FleetService(DeviceRegistry registry, ILogger<FleetS
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        await registry.WriteQueuedAsync(CancellationToken.None).ConfigureAwait(false);
+        await writer.WriteQueuedAsync(CancellationToken.None).ConfigureAwait(false);
         foreach (var d in registry.All.Where(d => d.Online))
         {
             d.Online = false;
@@ -86,6 +87,12 @@ public static class FleetServiceCollectionExtensions
     {
         services.AddDbContextFactory<FleetDbContext>(database);
         // Each publishes its instruments on the host's meter factory when there is one (ASP.NET Core hosts register it).
+        services.AddSingleton(sp => Published(ActivatorUtilities.CreateInstance<FleetRecordWriter>(sp), sp, static (w, m) => w.Publish(m)));
+        services.AddSingleton<ITelemetryStore, TelemetryStore>();
+        services.AddSingleton<IEventLog, EventLog>();
+        services.AddSingleton<IAuditLog, AuditLog>();
+        services.AddSingleton<IDataTableStore, DataTableStore>();
+        services.AddSingleton<IEnrollmentTokenStore, EnrollmentTokenStore>();
         services.AddSingleton(sp => Published(ActivatorUtilities.CreateInstance<DeviceRegistry>(sp), sp, static (r, m) => r.Publish(m)));
         services.AddSingleton(sp => Published(ActivatorUtilities.CreateInstance<DeviceHub>(sp), sp, static (h, m) => h.Publish(m)));
         services.AddSingleton(new Rpc.RpcTemplateStore(Path.Combine(dataDirectory, "rpc-templates.json")));

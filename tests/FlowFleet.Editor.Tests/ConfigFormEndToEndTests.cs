@@ -16,7 +16,7 @@ public sealed class ConfigFormEndToEndTests(EditorFixture fx) : IClassFixture<Ed
     {
         var hub = fx.Get<DeviceHub>();
         var registry = fx.Get<DeviceRegistry>();
-        var token = await registry.CreateTokenAsync("config form e2e");
+        var token = await fx.Get<IEnrollmentTokenStore>().CreateTokenAsync("config form e2e");
         await using var fleet = new SimFleet($"ws://{new Uri(fx.Base).Authority}/shelly?token={token.Token}", 1, "plus1pm", s_fast, firstIndex: 700);
         var device = fleet.Devices.Single();
         await fleet.StartAsync();

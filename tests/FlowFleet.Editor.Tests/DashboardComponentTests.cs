@@ -191,14 +191,14 @@ public sealed class DashboardComponentTests : IAsyncLifetime
     [InlineData(-4_000, -3_000, "7d")]  // quiet for two days: the week
     public async Task Telemetry_opens_on_the_shortest_range_that_has_data(int fromMinutes, int toMinutes, string range)
     {
-        var registry = _ctx.Services.GetRequiredService<DeviceRegistry>();
+        var telemetry = _ctx.Services.GetRequiredService<ITelemetryStore>();
         var id = "shellyplus1pm-000000000001";
         var now = DateTimeOffset.UtcNow;
         foreach (var minutes in new[] { fromMinutes, (fromMinutes + toMinutes) / 2, toMinutes })
         {
-            registry.RecordPoint(id, "switch:0.apower", 40 + minutes % 7, now.AddMinutes(minutes).ToUnixTimeMilliseconds());
+            telemetry.RecordPoint(id, "switch:0.apower", 40 + minutes % 7, now.AddMinutes(minutes).ToUnixTimeMilliseconds());
         }
-        await registry.WriteQueuedAsync();
+        await _ctx.Services.GetRequiredService<FleetRecordWriter>().WriteQueuedAsync();
         var page = _ctx.Render<DevicePage>(p => p.Add(x => x.Id, id));
         page.WaitForAssertion(() => Assert.Contains(page.FindAll(".mud-tab"), t => t.TextContent.Contains("telemetry", StringComparison.Ordinal)));
         page.FindAll(".mud-tab").First(t => t.TextContent.Contains("telemetry", StringComparison.Ordinal)).Click();

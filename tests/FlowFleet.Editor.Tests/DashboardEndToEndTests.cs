@@ -19,7 +19,7 @@ public sealed class DashboardEndToEndTests : BrowserEndToEndTest
     {
         await StartServerAsync(Password, ["--Fleet:Admission", "manual"]);
         await Get<UserService>().AddAsync("vera", Roles.Viewer, "viewer-pass-1");
-        var token = await Get<DeviceRegistry>().CreateTokenAsync("e2e");
+        var token = await Get<IEnrollmentTokenStore>().CreateTokenAsync("e2e");
         _fleet = Own(new SimFleet(ShellyUrl + "?token=" + token.Token, 20, "plus1pm", s_fast));
         _stranger = Own(new SimFleet(ShellyUrl, 1, "dimmer", s_fast, firstIndex: 100));
         await _fleet.StartAsync();

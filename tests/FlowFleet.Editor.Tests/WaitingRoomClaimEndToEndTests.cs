@@ -14,7 +14,7 @@ public sealed class WaitingRoomClaimEndToEndTests(EditorFixture fx) : IClassFixt
     public async Task A_claim_on_an_accepted_devices_id_is_listed_marked_and_denied_with_a_click_while_the_device_stays()
     {
         var hub = fx.Get<DeviceHub>();
-        var token = await fx.Get<DeviceRegistry>().CreateTokenAsync("claim e2e");
+        var token = await fx.Get<IEnrollmentTokenStore>().CreateTokenAsync("claim e2e");
         var ws = $"ws://{new Uri(fx.Base).Authority}/shelly";
         await using var real = new SimFleet(ws + "?token=" + token.Token, 1, "plus1pm", s_fast, firstIndex: 300);
         var id = real.Devices.Single().Id;

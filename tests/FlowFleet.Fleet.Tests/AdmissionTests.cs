@@ -49,17 +49,17 @@ public sealed class AdmissionTests
     public async Task Enrollment_token_admits_at_once_and_a_revoked_one_does_not()
     {
         await using var host = await FleetHost.StartAsync(o => o.Admission = "manual");
-        var token = await host.Registry.CreateTokenAsync("installer");
+        var token = await host.Tokens.CreateTokenAsync("installer");
         await using var good = new SimFleet(host.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim, firstIndex: 1);
         await good.StartAsync();
         await Poll.UntilAsync(() => host.Hub.IsOnline(good.Devices.Single().Id), "admitted by token");
 
-        Assert.True(await host.Registry.RevokeTokenAsync(token.Token));
+        Assert.True(await host.Tokens.RevokeTokenAsync(token.Token));
         await using var late = new SimFleet(host.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim, firstIndex: 2);
         await late.StartAsync();
         await Poll.UntilAsync(() => host.Registry.Get(late.Devices.Single().Id)?.Model is not null, "second device seen");
         Assert.Equal(AdmissionStates.Pending, host.Registry.Get(late.Devices.Single().Id)!.Admission);
-        Assert.Equal(1, (await host.Registry.TokensAsync()).Single().Uses);
+        Assert.Equal(1, (await host.Tokens.TokensAsync()).Single().Uses);
     }
 
     [Fact]

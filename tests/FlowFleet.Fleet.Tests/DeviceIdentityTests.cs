@@ -55,8 +55,8 @@ public sealed class DeviceIdentityTests
     public async Task A_connection_without_the_bound_token_waits_in_the_waiting_room_and_the_real_device_keeps_its_session()
     {
         await using var host = await FleetHost.StartAsync(o => o.Admission = "manual");
-        var token = await host.Registry.CreateTokenAsync("site");
-        var other = await host.Registry.CreateTokenAsync("other site");
+        var token = await host.Tokens.CreateTokenAsync("site");
+        var other = await host.Tokens.CreateTokenAsync("other site");
         var (real, id) = await RealDeviceAsync(host, token.Token);
         await using var _ = real;
         var session = host.Hub.Session(id);
@@ -101,8 +101,8 @@ public sealed class DeviceIdentityTests
     public async Task An_accepted_claim_becomes_the_device_and_its_token_is_the_proof_from_then_on()
     {
         await using var host = await FleetHost.StartAsync(o => o.Admission = "manual");
-        var token = await host.Registry.CreateTokenAsync("site");
-        var other = await host.Registry.CreateTokenAsync("replacement");
+        var token = await host.Tokens.CreateTokenAsync("site");
+        var other = await host.Tokens.CreateTokenAsync("replacement");
         var (real, id) = await RealDeviceAsync(host, token.Token);
         await using var _ = real;
         var session = host.Hub.Session(id)!;
@@ -117,7 +117,7 @@ public sealed class DeviceIdentityTests
         Assert.NotSame(session, host.Hub.Session(id));
         Assert.True(host.Hub.IsOnline(id));
         Assert.Equal(WebSocketState.Open, replacement.State);
-        Assert.Equal(DeviceRegistry.HashToken(other.Token), host.Registry.Get(id)!.TokenHash);
+        Assert.Equal(EnrollmentTokenStore.HashToken(other.Token), host.Registry.Get(id)!.TokenHash);
         Assert.DoesNotContain(host.Hub.Claims, c => c.Model == "REPLACEMENT");
 
         // The old device, coming back with the old token, is now the one that waits.

@@ -40,7 +40,33 @@ public sealed class FleetHost : IAsyncDisposable
 
     public DeviceRegistry Registry => _app.Services.GetRequiredService<DeviceRegistry>();
 
+    public FleetRecordWriter Writer => _app.Services.GetRequiredService<FleetRecordWriter>();
+
+    public ITelemetryStore Telemetry => _app.Services.GetRequiredService<ITelemetryStore>();
+
+    public IEventLog Events => _app.Services.GetRequiredService<IEventLog>();
+
+    public IAuditLog Audit => _app.Services.GetRequiredService<IAuditLog>();
+
+    public IDataTableStore Tables => _app.Services.GetRequiredService<IDataTableStore>();
+
+    public IEnrollmentTokenStore Tokens => _app.Services.GetRequiredService<IEnrollmentTokenStore>();
+
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>Puts this host's hub and stores into another container (a flow engine's, whose fleet nodes use them).</summary>
+    public void ShareWith(IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton(Hub);
+        services.AddSingleton(Registry);
+        services.AddSingleton(Writer);
+        services.AddSingleton(Telemetry);
+        services.AddSingleton(Events);
+        services.AddSingleton(Audit);
+        services.AddSingleton(Tables);
+        services.AddSingleton(Tokens);
+    }
 
     /// <param name="maxDirect">Device websockets taken off the connection before HTTP (the server's way); null: through
     /// Kestrel's HTTP layer only.</param>

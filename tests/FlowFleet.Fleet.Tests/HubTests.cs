@@ -70,11 +70,11 @@ public sealed class HubTests
         {
             Assert.All(deltas.Skip(1), d => Assert.True(d["switch:0"]?["apower"]?.GetValue<double>() > 0));
         }
-        await host.Registry.WriteQueuedAsync();
-        var fields = await host.Registry.TelemetryFieldsAsync(sim.Id);
+        await host.Writer.WriteQueuedAsync();
+        var fields = await host.Telemetry.TelemetryFieldsAsync(sim.Id);
         Assert.Contains("switch:0.apower", fields);
         Assert.Contains("switch:0.aenergy.total", fields);
-        var points = await host.Registry.TelemetryAsync(sim.Id, "switch:0.apower", 0, long.MaxValue, 1000);
+        var points = await host.Telemetry.TelemetryAsync(sim.Id, "switch:0.apower", 0, long.MaxValue, 1000);
         Assert.NotEmpty(points);
         Assert.All(points, p => Assert.True(p.Avg > 0));
     }

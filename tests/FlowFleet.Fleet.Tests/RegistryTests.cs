@@ -45,7 +45,7 @@ public sealed class RegistryTests
             Assert.False(d.Online);
             Assert.Equal(AdmissionStates.Accepted, d.Admission);
             Assert.Equal("websocket", d.Transport); // stored with the record (issue 18), so the Devices page shows it offline
-            Assert.Contains(await again.Registry.EventLogAsync(id, 50), e => e.Kind == "connect");
+            Assert.Contains(await again.Events.EventLogAsync(id, 50), e => e.Kind == "connect");
         }
     }
 
@@ -56,18 +56,18 @@ public sealed class RegistryTests
         // The background writer drains the queues and then writes; shutdown cancels its token. A cancelled write used to
         // drop what it had drained (the "connect" event was missing after a restart on a loaded machine).
         await using var host = await FleetHost.StartAsync(postgres: await DatabaseAsync(provider));
-        host.Registry.LogEvent("dev-a", "connect", null, null, null);
+        host.Events.LogEvent("dev-a", "connect", null, null, null);
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
         try
         {
-            await host.Registry.WriteQueuedAsync(cancelled.Token);
+            await host.Writer.WriteQueuedAsync(cancelled.Token);
         }
         catch (OperationCanceledException)
         {
         }
-        await host.Registry.WriteQueuedAsync();
-        Assert.Contains(await host.Registry.EventLogAsync("dev-a", 10), e => e.Kind == "connect");
+        await host.Writer.WriteQueuedAsync();
+        Assert.Contains(await host.Events.EventLogAsync("dev-a", 10), e => e.Kind == "connect");
     }
 
     [Theory]
@@ -92,11 +92,11 @@ public sealed class RegistryTests
     {
         await using var host = await FleetHost.StartAsync(o => o.TelemetryRetention = TimeSpan.FromHours(1), postgres: await DatabaseAsync(provider));
         host.Registry.Touch("dev-1", out _);
-        host.Registry.RecordPoint("dev-1", "switch:0.apower", 5, DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeMilliseconds());
-        host.Registry.RecordPoint("dev-1", "switch:0.apower", 7);
-        await host.Registry.WriteQueuedAsync();
-        Assert.True(await host.Registry.ApplyRetentionAsync() >= 1);
-        var points = await host.Registry.TelemetryAsync("dev-1", "switch:0.apower", 0, long.MaxValue, 1000);
+        host.Telemetry.RecordPoint("dev-1", "switch:0.apower", 5, DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeMilliseconds());
+        host.Telemetry.RecordPoint("dev-1", "switch:0.apower", 7);
+        await host.Writer.WriteQueuedAsync();
+        Assert.True(await host.Telemetry.ApplyRetentionAsync() >= 1);
+        var points = await host.Telemetry.TelemetryAsync("dev-1", "switch:0.apower", 0, long.MaxValue, 1000);
         Assert.Equal(7, Assert.Single(points).Avg);
     }
 }

@@ -12,7 +12,7 @@ public sealed class DbWriteNodeTests
         rig.Send("""{"table":"energy","payload":{"kwh":3}}""");
         var second = await rig.OutAsync();
         Assert.True(second.Data["rowId"]!.GetValue<long>() > first.Data["rowId"]!.GetValue<long>());
-        var rows = await rig.Host.Registry.RowsAsync("energy", 10);
+        var rows = await rig.Host.Tables.RowsAsync("energy", 10);
         Assert.Equal(["""{"kwh":3}""", """{"kwh":2.5}"""], rows.Select(r => r.Json));
         var status = await rig.StatusAsync(t => t == "2 written");
         Assert.Equal("green", status["fill"]!.GetValue<string>());
@@ -26,9 +26,9 @@ public sealed class DbWriteNodeTests
         await rig.OutAsync();
         rig.Send("""{"topic":"meter-7","payload":{"em:0":{"total":4,"label":"x"}}}""");
         await rig.OutAsync();
-        await rig.Host.Registry.WriteQueuedAsync();
-        Assert.Equal(812.5, Assert.Single(await rig.Host.Registry.TelemetryAsync("meter-7", "power", 0, long.MaxValue, 1000)).Last);
-        Assert.Equal(4, Assert.Single(await rig.Host.Registry.TelemetryAsync("meter-7", "em:0.total", 0, long.MaxValue, 1000)).Last);
+        await rig.Host.Writer.WriteQueuedAsync();
+        Assert.Equal(812.5, Assert.Single(await rig.Host.Telemetry.TelemetryAsync("meter-7", "power", 0, long.MaxValue, 1000)).Last);
+        Assert.Equal(4, Assert.Single(await rig.Host.Telemetry.TelemetryAsync("meter-7", "em:0.total", 0, long.MaxValue, 1000)).Last);
     }
 
     [Theory]

@@ -62,8 +62,7 @@ public sealed class FleetFlow : IAsyncDisposable
             """;
         var flow = await FlowHarness.LoadAsync(json, services: sc =>
         {
-            sc.AddSingleton(host.Hub);
-            sc.AddSingleton(host.Registry);
+            host.ShareWith(sc);
             services?.Invoke(sc, host);
         }, nodeAssemblies: typeof(RpcCallNode).Assembly);
         return new FleetFlow(host, fleet, flow);

@@ -57,6 +57,10 @@ public sealed class FleetNodeTests
 
         public DeviceRegistry Registry => Server.App.Services.GetRequiredService<DeviceRegistry>();
 
+        public FleetRecordWriter Writer => Server.App.Services.GetRequiredService<FleetRecordWriter>();
+
+        public ITelemetryStore Telemetry => Server.App.Services.GetRequiredService<ITelemetryStore>();
+
         public JsonArray Out => Server.App.Services.GetRequiredService<ContextManager>().Scope("global").Get("out") as JsonArray ?? [];
 
         public async Task DeployAsync(params JsonObject[] nodes)
@@ -214,8 +218,8 @@ public sealed class FleetNodeTests
         await rig.WaitOut(2);
         var rows = await rig.Admin.GetFromJsonAsync<JsonArray>("/api/tables/readings");
         Assert.Equal("A", rows![0]!["row"]!["site"]!.GetValue<string>());
-        await rig.Registry.WriteQueuedAsync();
-        var points = await rig.Registry.TelemetryAsync("meter-1", "meter.kwh", 0, long.MaxValue, 1000);
+        await rig.Writer.WriteQueuedAsync();
+        var points = await rig.Telemetry.TelemetryAsync("meter-1", "meter.kwh", 0, long.MaxValue, 1000);
         Assert.Equal(42.5, Assert.Single(points).Last);
     }
 

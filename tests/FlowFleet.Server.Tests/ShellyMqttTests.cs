@@ -33,7 +33,7 @@ public sealed class ShellyMqttTests
         var (s, port) = await StartAsync();
         await using var _ = s;
         var registry = s.App.Services.GetRequiredService<DeviceRegistry>();
-        var token = (await registry.CreateTokenAsync("mqtt test")).Token;
+        var token = (await s.App.Services.GetRequiredService<IEnrollmentTokenStore>().CreateTokenAsync("mqtt test")).Token;
         // Admitted by the enrollment token they sign in with (user = device id, password = token).
         await using var mqtt = new SimFleet(null, 3, "plus1pm", FleetApiTests.FastSim, firstIndex: 100, mqtt: new Uri($"mqtt://127.0.0.1:{port}"), mqttToken: token);
         await using var ws = new SimFleet(s.ShellyUrl + "?token=" + token, 3, "plus1pm", FleetApiTests.FastSim, firstIndex: 200);

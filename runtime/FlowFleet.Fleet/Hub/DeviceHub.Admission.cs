@@ -26,7 +26,7 @@ public sealed partial class DeviceHub
         session.Admitted = true;
         session.State.Online = true;
         session.State.StatusDirty = true;
-        registry.LogEvent(session.Id, "connect", null, null, session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
+        eventLog.LogEvent(session.Id, "connect", null, null, session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
         // A connect storm (a site's network coming back) would start thousands of identity reads at once and flood the
         // thread pool ahead of HTTP requests: a few dozen at a time, the rest wait (the device reports meanwhile).
         await _identityReads.WaitAsync().ConfigureAwait(false);
@@ -124,7 +124,7 @@ public sealed partial class DeviceHub
         {
             await registry.SaveAsync(session.State).ConfigureAwait(false);
         }
-        registry.LogEvent(session.Id, "pending", null, null, null);
+        eventLog.LogEvent(session.Id, "pending", null, null, null);
         Raise(new DeviceEvent(DeviceEventKind.Pending, session.Id, null, ShellyFrames.Now()));
     }
 

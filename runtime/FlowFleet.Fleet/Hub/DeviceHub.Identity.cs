@@ -77,7 +77,7 @@ public sealed partial class DeviceHub
     {
         if (state.TokenHash is { } bound)
         {
-            return token is not null && string.Equals(DeviceRegistry.HashToken(token), bound, StringComparison.Ordinal);
+            return token is not null && string.Equals(EnrollmentTokenStore.HashToken(token), bound, StringComparison.Ordinal);
         }
         if (_sessions.TryGetValue(state.Id, out var current) && !current.IsClosed && current.Admitted)
         {
@@ -101,7 +101,7 @@ public sealed partial class DeviceHub
             await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "Denied").ConfigureAwait(false);
             return null;
         }
-        registry.LogEvent(id, "claim", null, "waiting", remote is null ? null : JsonValue.Create(remote));
+        eventLog.LogEvent(id, "claim", null, "waiting", remote is null ? null : JsonValue.Create(remote));
         LogImpostor(id, remote);
         if (RefuseNewPending(remote) is { } refusal)
         {
@@ -167,17 +167,17 @@ public sealed partial class DeviceHub
             await session.CloseAsync(ClosedReplaced, "Reconnect").ConfigureAwait(false);
             return true;
         }
-        var validToken = claim.Token is not null && await registry.UseTokenAsync(claim.Token).ConfigureAwait(false);
+        var validToken = claim.Token is not null && await tokens.UseTokenAsync(claim.Token).ConfigureAwait(false);
         lock (state.Gate)
         {
-            state.TokenHash = validToken ? DeviceRegistry.HashToken(claim.Token!) : null;
+            state.TokenHash = validToken ? EnrollmentTokenStore.HashToken(claim.Token!) : null;
             state.BoundAddress = session.RemoteAddress;
             state.Admission = AdmissionStates.Accepted;
             state.Ip = session.RemoteAddress ?? state.Ip;
             state.Transport = session.Transport;
             state.Dirty = true;
         }
-        registry.LogEvent(session.Id, "claim", null, "accepted", session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
+        eventLog.LogEvent(session.Id, "claim", null, "accepted", session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
         session.State = state;
         session.Claim = null;
         _claims.TryRemove(new KeyValuePair<string, DeviceSession>(key, session));
@@ -205,7 +205,7 @@ public sealed partial class DeviceHub
             _deniedClaims.Clear();
         }
         _deniedClaims[(session.Id, session.RemoteAddress)] = Environment.TickCount64;
-        registry.LogEvent(session.Id, "claim", null, "denied", session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
+        eventLog.LogEvent(session.Id, "claim", null, "denied", session.RemoteAddress is null ? null : JsonValue.Create(session.RemoteAddress));
         try
         {
             await session.CallAsync("Ws.SetConfig", StopConnecting(), TimeSpan.FromSeconds(5)).ConfigureAwait(false);

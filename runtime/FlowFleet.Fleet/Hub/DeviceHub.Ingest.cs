@@ -84,7 +84,7 @@ public sealed partial class DeviceHub
                     var name = Text(item, "event"u8);
                     var e = new DeviceEvent(DeviceEventKind.Event, session.Id, ts, JsonMarshal.GetRawUtf8Value(item).ToArray()) { Component = component, Method = name };
                     // The event log keeps the event's text: the tree built for it is the one subscribers share.
-                    registry.LogEvent(session.Id, "event", component, name, e.Data);
+                    eventLog.LogEvent(session.Id, "event", component, name, e.Data);
                     Raise(e);
                     if (name == "config_changed" && component is not null)
                     {
@@ -134,7 +134,7 @@ public sealed partial class DeviceHub
         if (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - state.LastTelemetryMs >= _options.TelemetryInterval.TotalMilliseconds
             && e.Data is JsonObject delta)
         {
-            registry.RecordTelemetry(state, delta);
+            telemetry.RecordTelemetry(state, delta);
         }
         Raise(e);
     }

@@ -17,7 +17,7 @@ namespace FlowFleet.Fleet.Hub;
 /// frame, admits it (or parks it as pending), reads its identity, keeps its status current, raises device events and carries
 /// RPCs to it.
 /// </summary>
-public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOptions> options, ILogger<DeviceHub> hubLogger) : IDisposable
+public sealed partial class DeviceHub(DeviceRegistry registry, IEnrollmentTokenStore tokens, IEventLog eventLog, IAuditLog audit, ITelemetryStore telemetry, IOptions<FleetOptions> options, ILogger<DeviceHub> hubLogger) : IDisposable
 {
     // Everything the hub logs is about devices, which come in thousands: at most 20 lines a second.
     private readonly ILogger _logger = new RateLimitedLogger(hubLogger, 20);
@@ -150,7 +150,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         if (!here && owner is null)
         {
             var error = Offline(deviceId);
-            registry.LogCommand(user, deviceId, method, parameters, false, error.Message, 0);
+            audit.LogCommand(user, deviceId, method, parameters, false, error.Message, 0);
             throw error;
         }
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -159,12 +159,12 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             var result = here
                 ? await session!.CallAsync(method, parameters, timeout, ct).ConfigureAwait(false)
                 : await Remote!.CallAsync(owner!, deviceId, method, parameters, timeout ?? _options.RpcTimeout, ct).ConfigureAwait(false);
-            registry.LogCommand(user, deviceId, method, parameters, true, null, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            audit.LogCommand(user, deviceId, method, parameters, true, null, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return result;
         }
         catch (ShellyRpcException ex)
         {
-            registry.LogCommand(user, deviceId, method, parameters, false, $"{ex.Code}: {ex.Message}", System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            audit.LogCommand(user, deviceId, method, parameters, false, $"{ex.Code}: {ex.Message}", System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             throw;
         }
     }
@@ -272,7 +272,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         var auto = _options.Admission.Equals("auto", StringComparison.OrdinalIgnoreCase);
         // A bound device's token was checked above (no database write per reconnect); others use it up here.
         var tokenValid = token is not null && known?.Admission != AdmissionStates.Denied && (known?.Admission != AdmissionStates.Accepted || known.TokenHash is null)
-            && await registry.UseTokenAsync(token, aborted).ConfigureAwait(false);
+            && await tokens.UseTokenAsync(token, aborted).ConfigureAwait(false);
         if (known is null && !auto && !tokenValid && RefuseNewPending(remote) is { } full)
         {
             // Anonymous new ids are cheap to invent: the waiting room and the rate of new ids per address are bounded.
@@ -291,13 +291,13 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
         if (!admitted && (auto || tokenValid))
         {
             state.Admission = AdmissionStates.Accepted;
-            registry.LogEvent(src, "admission", null, AdmissionStates.Accepted, token is null ? null : JsonValue.Create("token"));
+            eventLog.LogEvent(src, "admission", null, AdmissionStates.Accepted, token is null ? null : JsonValue.Create("token"));
             admitted = true;
         }
         if (tokenValid && state.TokenHash is null)
         {
             // The token that admitted (or first came with) this device is bound to its id: later connections must show it.
-            state.TokenHash = DeviceRegistry.HashToken(token!);
+            state.TokenHash = EnrollmentTokenStore.HashToken(token!);
             state.Dirty = true;
         }
 
@@ -394,7 +394,7 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IOptions<FleetOpt
             state.StatusDirty = true;
             if (session.Admitted)
             {
-                registry.LogEvent(session.Id, "disconnect", null, null, null);
+                eventLog.LogEvent(session.Id, "disconnect", null, null, null);
                 Raise(new DeviceEvent(DeviceEventKind.Disconnect, session.Id, null, ShellyFrames.Now()));
                 if (movedTo is not null)
                 {

@@ -111,11 +111,11 @@ public sealed partial class DeviceRegistry
             cmd.Transaction = tx.GetDbTransaction();
             // Quoted names and @parameters: the same text runs on SQLite and PostgreSQL (Storage:Provider).
             cmd.CommandText = "UPDATE \"Devices\" SET \"StatusJson\" = @s, \"LastSeen\" = @t, \"Ip\" = @ip WHERE \"Id\" = @id";
-            var ps = Parameter(cmd, "@s");
-            var pt = Parameter(cmd, "@t");
-            var pip = Parameter(cmd, "@ip");
-            var pid = Parameter(cmd, "@id");
-            await PrepareAsync(cmd, ct);
+            var ps = SqlCommands.Parameter(cmd, "@s");
+            var pt = SqlCommands.Parameter(cmd, "@t");
+            var pip = SqlCommands.Parameter(cmd, "@ip");
+            var pid = SqlCommands.Parameter(cmd, "@id");
+            await SqlCommands.PrepareAsync(cmd, ct);
             foreach (var d in changed)
             {
                 lock (d.Gate)

@@ -36,31 +36,22 @@ public sealed record DeviceQuery
     public IReadOnlySet<string>? Within { get; init; }
 }
 
-/// <summary>One bucket of a telemetry series.</summary>
-public sealed record TelemetryPoint(long Ts, double Avg, double Min, double Max, double Last, int Count);
-
 /// <summary>
 /// The device registry: every device ever seen with its info, config, last status, admission, tags, groups and desired
 /// state, kept in memory for fast reads and persisted to SQLite (EF Core) in batches, with the event log, command audit and
 /// numeric telemetry written by a background writer.
 /// </summary>
-public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbFactory, IOptions<FleetOptions> options, ILogger<DeviceRegistry> logger)
+public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbFactory, IEventLog eventLog, IOptions<FleetOptions> options, ILogger<DeviceRegistry> logger)
 {
     private readonly ConcurrentDictionary<string, DeviceState> _devices = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _groups = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<(int Group, string Device), byte> _members = new();
-    private readonly Channel<TelemetryRecord> _telemetry = Channel.CreateBounded<TelemetryRecord>(new BoundedChannelOptions(200_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
-    private readonly Channel<DeviceEventRecord> _events = Channel.CreateBounded<DeviceEventRecord>(new BoundedChannelOptions(50_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
-    private readonly Channel<CommandAuditRecord> _audit = Channel.CreateBounded<CommandAuditRecord>(new BoundedChannelOptions(50_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly FleetOptions _options = options.Value;
     private StatusLimits? _limits;
-    private long _telemetryDropped;
 
     public IEnumerable<DeviceState> All => _devices.Values;
 
     public int Count => _devices.Count;
-
-    public long TelemetryDropped => Interlocked.Read(ref _telemetryDropped);
 
     /// <summary>Raised when admission, tags, groups or desired state change (the hub applies desired state, UIs refresh).</summary>
     public event Action<string, string>? Changed;
@@ -169,7 +160,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         var d = Touch(id, out _);
         d.Admission = admission;
         await SaveAsync(d, ct);
-        LogEvent(id, "admission", null, admission, null);
+        eventLog.LogEvent(id, "admission", null, admission, null);
         Changed?.Invoke(id, "admission");
     }
 
@@ -218,46 +209,5 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         await db.Devices.Where(x => x.Id == id).ExecuteDeleteAsync(ct);
         await db.GroupMembers.Where(x => x.DeviceId == id).ExecuteDeleteAsync(ct);
         Changed?.Invoke(id, "removed");
-    }
-
-    private static void Requeue<T>(ChannelWriter<T> writer, List<T> items)
-    {
-        foreach (var item in items)
-        {
-            writer.TryWrite(item);
-        }
-    }
-
-    private async Task<int> WriteBatchAsync(List<TelemetryRecord> telemetry, List<DeviceEventRecord> events, List<CommandAuditRecord> audit)
-    {
-        var ct = CancellationToken.None;
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        await db.Database.OpenConnectionAsync(ct);
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        if (telemetry.Count > 0)
-        {
-            await using var cmd = db.Database.GetDbConnection().CreateCommand();
-            cmd.CommandText = "INSERT INTO \"Telemetry\" (\"DeviceId\", \"Field\", \"Ts\", \"Value\") VALUES (@d, @f, @t, @v)";
-            var pd = Parameter(cmd, "@d");
-            var pf = Parameter(cmd, "@f");
-            var pt = Parameter(cmd, "@t");
-            var pv = Parameter(cmd, "@v");
-            cmd.Transaction = tx.GetDbTransaction();
-            await PrepareAsync(cmd, ct);
-            foreach (var t in telemetry)
-            {
-                pd.Value = t.DeviceId;
-                pf.Value = t.Field;
-                pt.Value = t.Ts;
-                pv.Value = t.Value;
-                await cmd.ExecuteNonQueryAsync(ct);
-            }
-        }
-        db.Events.AddRange(events);
-        db.Audit.AddRange(audit);
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        CountWritten(telemetry.Count, events.Count, audit.Count);
-        return telemetry.Count + events.Count + audit.Count;
     }
 }

@@ -88,9 +88,9 @@ public static class BleHosting
             {
                 await bluez.InitializeAsync();
             }
-            var registry = services.GetRequiredService<DeviceRegistry>();
+            var tokens = services.GetRequiredService<IEnrollmentTokenStore>();
             // With manual admission a provisioned device would wait as pending: it gets an enrollment token in its URL.
-            provisioner.EnrollmentToken ??= async ct => _token ??= (await registry.CreateTokenAsync("BLE provisioning", ct)).Token;
+            provisioner.EnrollmentToken ??= async ct => _token ??= (await tokens.CreateTokenAsync("BLE provisioning", ct)).Token;
             if (demo)
             {
                 await services.GetRequiredService<BleService>().StartScanAsync();

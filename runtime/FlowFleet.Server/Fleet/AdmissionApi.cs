@@ -48,17 +48,17 @@ public static class AdmissionApi
             return Results.Json(registry.Get(id)!.Summary(registry.GroupsOf(id)));
         }).WithName("DenyDevice");
 
-        control.MapGet("/enrollment-tokens", async (DeviceRegistry registry, HttpContext ctx, CancellationToken ct) =>
-            Results.Json((await registry.TokensAsync(ct)).Select(t => new { token = t.Token, name = t.Name, createdAt = t.CreatedAt, revoked = t.Revoked, uses = t.Uses, url = DeviceUrl(ctx, t.Token) })))
+        control.MapGet("/enrollment-tokens", async (IEnrollmentTokenStore tokens, HttpContext ctx, CancellationToken ct) =>
+            Results.Json((await tokens.TokensAsync(ct)).Select(t => new { token = t.Token, name = t.Name, createdAt = t.CreatedAt, revoked = t.Revoked, uses = t.Uses, url = DeviceUrl(ctx, t.Token) })))
             .WithName("ListEnrollmentTokens").ReachesAllDevices();
 
-        control.MapPost("/enrollment-tokens", async ([FromBody] TokenRequest body, DeviceRegistry registry, HttpContext ctx, CancellationToken ct) =>
+        control.MapPost("/enrollment-tokens", async ([FromBody] TokenRequest body, IEnrollmentTokenStore tokens, HttpContext ctx, CancellationToken ct) =>
         {
-            var t = await registry.CreateTokenAsync(body.Name, ct);
+            var t = await tokens.CreateTokenAsync(body.Name, ct);
             return Results.Json(new { token = t.Token, name = t.Name, createdAt = t.CreatedAt, revoked = false, uses = 0, url = DeviceUrl(ctx, t.Token) });
         }).WithName("CreateEnrollmentToken").ReachesAllDevices();
 
-        control.MapDelete("/enrollment-tokens/{token}", async (string token, DeviceRegistry registry, CancellationToken ct) =>
-            await registry.RevokeTokenAsync(token, ct) ? Results.NoContent() : RedErrors.Json(404, "not_found", "No such token")).WithName("RevokeEnrollmentToken").ReachesAllDevices();
+        control.MapDelete("/enrollment-tokens/{token}", async (string token, IEnrollmentTokenStore tokens, CancellationToken ct) =>
+            await tokens.RevokeTokenAsync(token, ct) ? Results.NoContent() : RedErrors.Json(404, "not_found", "No such token")).WithName("RevokeEnrollmentToken").ReachesAllDevices();
     }
 }

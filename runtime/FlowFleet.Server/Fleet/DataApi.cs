@@ -18,7 +18,7 @@ public static class DataApi
     public static void MapDataApi(this IEndpointRouteBuilder app)
     {
         var (read, control) = FleetApi.Groups(app);
-        read.MapGet("/devices/{id}/telemetry", async (string id, string? field, long? from, long? to, long? bucket, DeviceRegistry registry, CancellationToken ct) =>
+        read.MapGet("/devices/{id}/telemetry", async (string id, string? field, long? from, long? to, long? bucket, DeviceRegistry registry, ITelemetryStore telemetry, CancellationToken ct) =>
         {
             if (registry.Get(id) is null)
             {
@@ -26,31 +26,31 @@ public static class DataApi
             }
             if (string.IsNullOrEmpty(field))
             {
-                return Results.Json(new { fields = await registry.TelemetryFieldsAsync(id, ct) });
+                return Results.Json(new { fields = await telemetry.TelemetryFieldsAsync(id, ct) });
             }
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var t0 = from ?? now - 24 * 3600_000;
             var t1 = to ?? now;
-            var points = await registry.TelemetryAsync(id, field, t0, t1, (bucket ?? 60) * 1000, ct);
+            var points = await telemetry.TelemetryAsync(id, field, t0, t1, (bucket ?? 60) * 1000, ct);
             return Results.Json(new { id, field, from = t0, to = t1, bucket = bucket ?? 60, points = points.Select(p => new { ts = p.Ts, avg = p.Avg, min = p.Min, max = p.Max, last = p.Last, count = p.Count }) });
         }).WithName("GetTelemetry");
 
-        read.MapGet("/devices/{id}/events", async (string id, int? limit, DeviceRegistry registry, CancellationToken ct) =>
-            Results.Json((await registry.EventLogAsync(id, limit ?? 100, ct)).Select(e => new { ts = e.Ts, kind = e.Kind, component = e.Component, @event = e.Event, data = e.DataJson is null ? null : JsonNode.Parse(e.DataJson) })))
+        read.MapGet("/devices/{id}/events", async (string id, int? limit, IEventLog eventLog, CancellationToken ct) =>
+            Results.Json((await eventLog.EventLogAsync(id, limit ?? 100, ct)).Select(e => new { ts = e.Ts, kind = e.Kind, component = e.Component, @event = e.Event, data = e.DataJson is null ? null : JsonNode.Parse(e.DataJson) })))
             .WithName("GetDeviceEvents");
 
-        read.MapGet("/audit", async (string? device, int? limit, DeviceRegistry registry, ClaimsPrincipal user, CancellationToken ct) =>
-            Results.Json((await registry.AuditLogAsync(device, limit ?? 100, ct)).Where(a => !DeviceAccess.For(user).Limited || (a.DeviceId is { } d && DeviceAccess.For(user).CanSee(registry, d))).Select(a => new { ts = a.Ts, user = a.User, device = a.DeviceId, method = a.Method, @params = a.ParamsJson is null ? null : JsonNode.Parse(a.ParamsJson), ok = a.Ok, error = a.Error, durationMs = a.DurationMs })))
+        read.MapGet("/audit", async (string? device, int? limit, IAuditLog audit, DeviceRegistry registry, ClaimsPrincipal user, CancellationToken ct) =>
+            Results.Json((await audit.AuditLogAsync(device, limit ?? 100, ct)).Where(a => !DeviceAccess.For(user).Limited || (a.DeviceId is { } d && DeviceAccess.For(user).CanSee(registry, d))).Select(a => new { ts = a.Ts, user = a.User, device = a.DeviceId, method = a.Method, @params = a.ParamsJson is null ? null : JsonNode.Parse(a.ParamsJson), ok = a.Ok, error = a.Error, durationMs = a.DurationMs })))
             .WithName("GetAudit");
 
-        read.MapGet("/tables/{table}", async (string table, int? limit, DeviceRegistry registry, CancellationToken ct) =>
-            Results.Json((await registry.RowsAsync(table, limit ?? 100, ct)).Select(r => new { id = r.Id, ts = r.Ts, row = JsonNode.Parse(r.Json) })))
+        read.MapGet("/tables/{table}", async (string table, int? limit, IDataTableStore tables, CancellationToken ct) =>
+            Results.Json((await tables.RowsAsync(table, limit ?? 100, ct)).Select(r => new { id = r.Id, ts = r.Ts, row = JsonNode.Parse(r.Json) })))
             .WithName("GetTableRows");
 
-        read.MapGet("/fleet/stats", (DeviceHub hub, DeviceRegistry registry) => Results.Json(new
+        read.MapGet("/fleet/stats", (DeviceHub hub, DeviceRegistry registry, ITelemetryStore telemetry) => Results.Json(new
         {
             devices = registry.Count, online = hub.OnlineCount, connections = hub.ConnectionCount, eventsProcessed = hub.EventsProcessed,
-            framesRejected = hub.FramesRejected, connectionsRefused = hub.ConnectionsRefused, directConnections = hub.DirectConnections, telemetryDropped = registry.TelemetryDropped,
+            framesRejected = hub.FramesRejected, connectionsRefused = hub.ConnectionsRefused, directConnections = hub.DirectConnections, telemetryDropped = telemetry.Dropped,
             pending = registry.All.Count(d => d.Admission == AdmissionStates.Pending),
         })).WithName("FleetStats");
     }

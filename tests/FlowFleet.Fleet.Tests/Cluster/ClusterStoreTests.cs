@@ -21,7 +21,7 @@ public sealed class ClusterStoreTests
         await a.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
         await b.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
 
-        var token = await a.Registry.CreateTokenAsync("site");
+        var token = await a.Tokens.CreateTokenAsync("site");
         await using var fleet = new SimFleet(a.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim);
         var id = fleet.Devices.Single().Id;
         await fleet.StartAsync();
@@ -52,7 +52,7 @@ public sealed class ClusterStoreTests
         await a.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
         await b.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
 
-        var token = await a.Registry.CreateTokenAsync("site");
+        var token = await a.Tokens.CreateTokenAsync("site");
         var onA = new SimFleet(a.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim);
         var id = onA.Devices.Single().Id;
         await onA.StartAsync();
@@ -79,7 +79,7 @@ public sealed class ClusterStoreTests
         var factory = b.Services.GetRequiredService<IDbContextFactory<FleetDbContext>>();
         await using var db = await factory.CreateDbContextAsync();
         var row = await db.Devices.AsNoTracking().SingleAsync(r => r.Id == id);
-        Assert.Equal(DeviceRegistry.HashToken(token.Token), row.TokenHash);
+        Assert.Equal(EnrollmentTokenStore.HashToken(token.Token), row.TokenHash);
         Assert.Equal("roof", row.Tags);
         Assert.Equal("device-secret", row.Password);
         Assert.Equal(["roof"], b.Registry.Get(id)!.Tags);

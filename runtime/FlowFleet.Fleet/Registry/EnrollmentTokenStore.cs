@@ -1,18 +1,14 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
-using FlowFleet.Fleet.Protocol;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace FlowFleet.Fleet.Registry;
 
-/// <summary>Enrollment tokens: a device that presents one in its URL is admitted without waiting.</summary>
-public sealed partial class DeviceRegistry
+/// <summary>Enrollment tokens in the fleet database's <c>EnrollmentTokens</c> table, read and written on each call.</summary>
+public sealed class EnrollmentTokenStore(IDbContextFactory<FleetDbContext> dbFactory) : IEnrollmentTokenStore
 {
+    /// <summary>What is stored of a token bound to a device: its SHA-256, hex.</summary>
+    public static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
+
     public async Task<EnrollmentTokenRecord> CreateTokenAsync(string? name, CancellationToken ct = default)
     {
         var record = new EnrollmentTokenRecord { Token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), Name = name, CreatedAt = DateTime.UtcNow };
@@ -34,11 +30,6 @@ public sealed partial class DeviceRegistry
         return await db.EnrollmentTokens.Where(t => t.Token == token).ExecuteUpdateAsync(s => s.SetProperty(t => t.Revoked, true), ct) > 0;
     }
 
-    /// <summary>True (and counts a use) when the token exists and is not revoked.</summary>
-    /// <summary>What is stored of a token bound to a device: its SHA-256, hex.</summary>
-    public static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
-
-    /// <summary>True when the token exists and is not revoked (an MQTT client signing in with it; no use is counted).</summary>
     public async Task<bool> IsTokenValidAsync(string token, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);

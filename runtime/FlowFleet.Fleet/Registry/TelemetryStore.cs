@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Protocol;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FlowFleet.Fleet.Registry;
+
+/// <summary>Telemetry in the fleet database's <c>Telemetry</c> table, written in batches by <see cref="FleetRecordWriter"/>.</summary>
+public sealed class TelemetryStore(IDbContextFactory<FleetDbContext> dbFactory, FleetRecordWriter writer, IOptions<FleetOptions> options) : ITelemetryStore
+{
+    /// <summary>Numbers sampled from one status report at most.</summary>
+    internal const int MaxTelemetryFields = 256;
+
+    private readonly FleetOptions _options = options.Value;
+
+    public long Dropped => writer.TelemetryDropped;
+
+    public void RecordTelemetry(DeviceState d, JsonObject delta, bool force = false)
+    {
+        ArgumentNullException.ThrowIfNull(d);
+        ArgumentNullException.ThrowIfNull(delta);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        if (!force && now - d.LastTelemetryMs < _options.TelemetryInterval.TotalMilliseconds)
+        {
+            return;
+        }
+        d.LastTelemetryMs = now;
+        var fields = new List<KeyValuePair<string, double>>();
+        foreach (var (key, value) in delta)
+        {
+            if (value is JsonObject o && key is not ("sys" or "cloud" or "mqtt" or "ws" or "ble" or "ts"))
+            {
+                ShellyFrames.FlattenNumbers(o, key, fields);
+            }
+        }
+        if (fields.Count > MaxTelemetryFields)
+        {
+            // Real devices report a few dozen numbers; more is noise that would crowd out other devices' samples.
+            fields.RemoveRange(MaxTelemetryFields, fields.Count - MaxTelemetryFields);
+        }
+        foreach (var (field, v) in fields)
+        {
+            writer.Queue(new TelemetryRecord { DeviceId = d.Id, Field = field, Ts = now, Value = v });
+        }
+    }
+
+    public bool RecordPoint(string deviceId, string field, double value, long? tsMs = null) =>
+        writer.Queue(new TelemetryRecord { DeviceId = deviceId, Field = field, Ts = tsMs ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Value = value });
+
+    public async Task<IReadOnlyList<TelemetryPoint>> TelemetryAsync(string deviceId, string field, long fromMs, long toMs, long bucketMs, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rows = await db.Telemetry.AsNoTracking().Where(t => t.DeviceId == deviceId && t.Field == field && t.Ts >= fromMs && t.Ts <= toMs)
+            .OrderBy(t => t.Ts).Select(t => new { t.Ts, t.Value }).ToListAsync(ct);
+        bucketMs = Math.Max(1, bucketMs);
+        return rows.GroupBy(r => r.Ts / bucketMs * bucketMs)
+            .Select(g => new TelemetryPoint(g.Key, g.Average(x => x.Value), g.Min(x => x.Value), g.Max(x => x.Value), g.Last().Value, g.Count()))
+            .ToList();
+    }
+
+    public async Task<IReadOnlyList<string>> TelemetryFieldsAsync(string deviceId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Telemetry.AsNoTracking().Where(t => t.DeviceId == deviceId).Select(t => t.Field).Distinct().OrderBy(f => f).ToListAsync(ct);
+    }
+
+    public async Task<int> ApplyRetentionAsync(CancellationToken ct = default)
+    {
+        var cutoff = DateTimeOffset.UtcNow.Add(-_options.TelemetryRetention).ToUnixTimeMilliseconds();
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Telemetry.Where(t => t.Ts < cutoff).ExecuteDeleteAsync(ct);
+    }
+}
