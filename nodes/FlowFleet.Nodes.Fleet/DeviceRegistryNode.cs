@@ -15,7 +15,7 @@ namespace FlowFleet.Nodes.Fleet;
     `upsert` (a device that is not a Shelly, e.g. spoken to by a websocket flow: device `msg.topic`, `msg.payload` =
     `{name, model, app, fw, ip, transport, online, status}`; created and admitted the first time, `status` deep-merged).
     """)]
-public sealed class DeviceRegistryNode(DeviceHub hub, DeviceRegistry registry) : FlowNode<DeviceRegistryConfig>
+public sealed class DeviceRegistryNode(DeviceHub hub, DeviceRegistry registry, IGroupStore groups) : FlowNode<DeviceRegistryConfig>
 {
     public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
@@ -32,12 +32,12 @@ public sealed class DeviceRegistryNode(DeviceHub hub, DeviceRegistry registry) :
                     Search = f?["search"]?.ToString(), Group = f?["group"]?.ToString(), Tag = f?["tag"]?.ToString(),
                     Online = f?["online"] is JsonValue o && o.TryGetValue<bool>(out var b) ? b : null, Limit = 10_000,
                 });
-                msg.Payload = new JsonArray(items.Select(d => (JsonNode?)d.Summary(registry.GroupsOf(d.Id))).ToArray());
+                msg.Payload = new JsonArray(items.Select(d => (JsonNode?)d.Summary(groups.GroupsOf(d.Id))).ToArray());
                 msg.Data["total"] = total;
                 break;
             case "get":
                 var d = Existing();
-                msg.Payload = d.Details(registry.GroupsOf(d.Id));
+                msg.Payload = d.Details(groups.GroupsOf(d.Id));
                 break;
             case "tag" or "untag":
                 var dt = Existing();
@@ -48,12 +48,12 @@ public sealed class DeviceRegistryNode(DeviceHub hub, DeviceRegistry registry) :
             case "group-add" or "group-remove":
                 var dg = Existing();
                 var group = Arg();
-                if (action == "group-add" && !registry.GroupNames.Contains(group, StringComparer.OrdinalIgnoreCase))
+                if (action == "group-add" && !groups.GroupNames.Contains(group, StringComparer.OrdinalIgnoreCase))
                 {
-                    await registry.CreateGroupAsync(group, null, cancellationToken);
+                    await groups.CreateGroupAsync(group, null, cancellationToken);
                 }
-                await registry.SetMembershipAsync(group, dg.Id, action == "group-add", cancellationToken);
-                msg.Payload = new JsonArray(registry.GroupsOf(dg.Id).Select(g => (JsonNode?)g).ToArray());
+                await groups.SetMembershipAsync(group, dg.Id, action == "group-add", cancellationToken);
+                msg.Payload = new JsonArray(groups.GroupsOf(dg.Id).Select(g => (JsonNode?)g).ToArray());
                 break;
             case "set-desired":
                 var dd = Existing();
@@ -64,7 +64,7 @@ public sealed class DeviceRegistryNode(DeviceHub hub, DeviceRegistry registry) :
             case "upsert":
                 var fields = msg.Payload as JsonObject ?? throw new InvalidOperationException("device registry: upsert needs an object in msg.payload ({name, model, status, …})");
                 var du = registry.UpsertExternal(Device(), fields);
-                msg.Payload = du.Summary(registry.GroupsOf(du.Id));
+                msg.Payload = du.Summary(groups.GroupsOf(du.Id));
                 break;
             case "get-desired":
                 var dx = Existing();

@@ -16,7 +16,7 @@ public static class FleetTargets
         switch (targetType)
         {
             case "group":
-                return registry.Members(target ?? "");
+                return registry.Resolve("group:" + target);
             case "tag":
                 return registry.Resolve("tag:" + target);
             case "all":

@@ -93,6 +93,7 @@ public static class FleetServiceCollectionExtensions
         services.AddSingleton<IAuditLog, AuditLog>();
         services.AddSingleton<IDataTableStore, DataTableStore>();
         services.AddSingleton<IEnrollmentTokenStore, EnrollmentTokenStore>();
+        services.AddSingleton<IGroupStore, GroupStore>();
         services.AddSingleton(sp => Published(ActivatorUtilities.CreateInstance<DeviceRegistry>(sp), sp, static (r, m) => r.Publish(m)));
         services.AddSingleton(sp => Published(ActivatorUtilities.CreateInstance<DeviceHub>(sp), sp, static (h, m) => h.Publish(m)));
         services.AddSingleton(new Rpc.RpcTemplateStore(Path.Combine(dataDirectory, "rpc-templates.json")));

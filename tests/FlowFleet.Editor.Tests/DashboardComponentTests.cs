@@ -57,8 +57,9 @@ public sealed class DashboardComponentTests : IAsyncLifetime
                     ? new JsonObject { ["switch:0"] = new JsonObject { ["id"] = 0, ["output"] = on, ["apower"] = on ? 42.5 : 0.0, ["aenergy"] = new JsonObject { ["total"] = 1234.0 } } }
                     : new JsonObject { ["cover:0"] = new JsonObject { ["id"] = 0, ["state"] = "stopped", ["current_pos"] = 30 } }, null);
         }
-        await registry.CreateGroupAsync("kitchen");
-        await registry.SetMembershipAsync("kitchen", "shellyplus1pm-000000000002", true);
+        var groups = _ctx.Services.GetRequiredService<IGroupStore>();
+        await groups.CreateGroupAsync("kitchen");
+        await groups.SetMembershipAsync("kitchen", "shellyplus1pm-000000000002", true);
     }
 
     public Task DisposeAsync() => _ctx.DisposeAsync().AsTask();
@@ -151,7 +152,7 @@ public sealed class DashboardComponentTests : IAsyncLifetime
     [Fact]
     public async Task A_limited_operator_cannot_change_groups_from_the_groups_page()
     {
-        await _ctx.Services.GetRequiredService<DeviceRegistry>().CreateGroupAsync("plant");
+        await _ctx.Services.GetRequiredService<IGroupStore>().CreateGroupAsync("plant");
         _auth.Permission = "devices.control";
         _auth.Groups = ["kitchen"];
         var page = _ctx.Render<Groups>();

@@ -52,6 +52,8 @@ public sealed class FleetHost : IAsyncDisposable
 
     public IEnrollmentTokenStore Tokens => _app.Services.GetRequiredService<IEnrollmentTokenStore>();
 
+    public IGroupStore Groups => _app.Services.GetRequiredService<IGroupStore>();
+
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Puts this host's hub and stores into another container (a flow engine's, whose fleet nodes use them).</summary>
@@ -66,6 +68,7 @@ public sealed class FleetHost : IAsyncDisposable
         services.AddSingleton(Audit);
         services.AddSingleton(Tables);
         services.AddSingleton(Tokens);
+        services.AddSingleton(Groups);
     }
 
     /// <param name="maxDirect">Device websockets taken off the connection before HTTP (the server's way); null: through

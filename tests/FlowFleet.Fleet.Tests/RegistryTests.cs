@@ -26,8 +26,8 @@ public sealed class RegistryTests
             id = fleet.Devices.Single().Id;
             await fleet.StartAsync();
             await Poll.UntilAsync(() => host.Hub.IsOnline(id) && host.Registry.Get(id)!.Config is not null, "online");
-            await host.Registry.CreateGroupAsync("blinds");
-            await host.Registry.SetMembershipAsync("blinds", id, true);
+            await host.Groups.CreateGroupAsync("blinds");
+            await host.Groups.SetMembershipAsync("blinds", id, true);
             await host.Registry.SetTagsAsync(id, ["south", "floor-1"]);
             await host.Registry.SetNameAsync(id, "Living room blind");
             await host.Registry.SetDesiredAsync(id, new JsonObject { ["cover:0"] = new JsonObject { ["current_pos"] = 20 } });
@@ -38,7 +38,7 @@ public sealed class RegistryTests
             Assert.Equal("Living room blind", d.Name);
             Assert.Equal("Plus2PM", d.App);
             Assert.Equal(["south", "floor-1"], d.Tags);
-            Assert.Equal(["blinds"], again.Registry.GroupsOf(id));
+            Assert.Equal(["blinds"], again.Groups.GroupsOf(id));
             Assert.Equal(20, d.Desired!["cover:0"]!["current_pos"]!.GetValue<int>());
             Assert.NotNull(d.Config!["cover:0"]);
             Assert.NotNull(d.Status["cover:0"]);

@@ -32,7 +32,7 @@ public sealed class DeviceRegistryNodeTests
         Assert.Equal("""["south"]""", (await rig.OutAsync()).Payload!.ToJsonString());
         rig.Send($$"""{"action":"group-add","topic":"{{b}}","payload":"pumps"}""");
         Assert.Equal("""["pumps"]""", (await rig.OutAsync()).Payload!.ToJsonString());
-        Assert.Equal([b], rig.Host.Registry.Members("pumps"));
+        Assert.Equal([b], rig.Host.Groups.Members("pumps"));
 
         rig.Send("""{"action":"list","filter":{"tag":"south"}}""");
         var south = await rig.OutAsync();
@@ -45,7 +45,7 @@ public sealed class DeviceRegistryNodeTests
 
         rig.Send($$"""{"action":"group-remove","topic":"{{b}}","payload":"pumps"}""");
         Assert.Equal("[]", (await rig.OutAsync()).Payload!.ToJsonString());
-        Assert.Empty(rig.Host.Registry.Members("pumps"));
+        Assert.Empty(rig.Host.Groups.Members("pumps"));
     }
 
     [Fact]

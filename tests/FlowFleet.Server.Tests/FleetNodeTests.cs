@@ -57,6 +57,8 @@ public sealed class FleetNodeTests
 
         public DeviceRegistry Registry => Server.App.Services.GetRequiredService<DeviceRegistry>();
 
+        public IGroupStore Groups => Server.App.Services.GetRequiredService<IGroupStore>();
+
         public FleetRecordWriter Writer => Server.App.Services.GetRequiredService<FleetRecordWriter>();
 
         public ITelemetryStore Telemetry => Server.App.Services.GetRequiredService<ITelemetryStore>();
@@ -105,8 +107,8 @@ public sealed class FleetNodeTests
     {
         await using var rig = await RigAsync(3);
         var ids = rig.Fleet.Devices.Select(d => d.Id).ToList();
-        await rig.Registry.CreateGroupAsync("watched");
-        await rig.Registry.SetMembershipAsync("watched", ids[1], true);
+        await rig.Groups.CreateGroupAsync("watched");
+        await rig.Groups.SetMembershipAsync("watched", ids[1], true);
         await rig.DeployAsync(Node("in", "shelly in", new { targetType = "group", target = "watched", events = "status", component = "switch" }), Collect());
         await rig.WaitOut(2);
         Assert.All(rig.Out, m =>
@@ -202,7 +204,7 @@ public sealed class FleetNodeTests
         await rig.InjectAsync("list");
         await rig.WaitOut(3);
         Assert.Equal(["roof"], rig.Registry.Get(id)!.Tags);
-        Assert.Equal(["solar"], rig.Registry.GroupsOf(id));
+        Assert.Equal(["solar"], rig.Groups.GroupsOf(id));
         Assert.Equal(2, rig.Out[2]!["payload"]!.AsArray().Count);
     }
 

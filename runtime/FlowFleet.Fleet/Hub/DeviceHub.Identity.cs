@@ -52,7 +52,7 @@ public sealed partial class DeviceHub
     public int Waiting(DeviceAccess access)
     {
         ArgumentNullException.ThrowIfNull(access);
-        var within = access.Devices(registry);
+        var within = access.Devices(groups);
         var pending = registry.All.Count(d => d.Admission == AdmissionStates.Pending && (within is null || within.Contains(d.Id)));
         return access.Limited ? pending : pending + _claims.Values.Count(s => !s.IsClosed && s.Claim is not null);
     }

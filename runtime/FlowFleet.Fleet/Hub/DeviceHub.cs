@@ -17,7 +17,7 @@ namespace FlowFleet.Fleet.Hub;
 /// frame, admits it (or parks it as pending), reads its identity, keeps its status current, raises device events and carries
 /// RPCs to it.
 /// </summary>
-public sealed partial class DeviceHub(DeviceRegistry registry, IEnrollmentTokenStore tokens, IEventLog eventLog, IAuditLog audit, ITelemetryStore telemetry, IOptions<FleetOptions> options, ILogger<DeviceHub> hubLogger) : IDisposable
+public sealed partial class DeviceHub(DeviceRegistry registry, IGroupStore groups, IEnrollmentTokenStore tokens, IEventLog eventLog, IAuditLog audit, ITelemetryStore telemetry, IOptions<FleetOptions> options, ILogger<DeviceHub> hubLogger) : IDisposable
 {
     // Everything the hub logs is about devices, which come in thousands: at most 20 lines a second.
     private readonly ILogger _logger = new RateLimitedLogger(hubLogger, 20);

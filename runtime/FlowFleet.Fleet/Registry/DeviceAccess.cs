@@ -31,31 +31,31 @@ public sealed class DeviceAccess
 
     public bool CanSeeGroup(string group) => _groups is null || _groups.Contains(group);
 
-    public bool CanSee(DeviceRegistry registry, string deviceId)
+    public bool CanSee(IGroupStore groups, string deviceId)
     {
-        ArgumentNullException.ThrowIfNull(registry);
-        return _groups is null || registry.GroupsOf(deviceId).Any(_groups.Contains);
+        ArgumentNullException.ThrowIfNull(groups);
+        return _groups is null || groups.GroupsOf(deviceId).Any(_groups.Contains);
     }
 
     /// <summary>The ids this user may reach, for <see cref="DeviceQuery.Within"/>; null when not limited.</summary>
-    public IReadOnlySet<string>? Devices(DeviceRegistry registry)
+    public IReadOnlySet<string>? Devices(IGroupStore groups)
     {
-        ArgumentNullException.ThrowIfNull(registry);
-        return _groups is null ? null : _groups.SelectMany(registry.Members).ToHashSet(StringComparer.Ordinal);
+        ArgumentNullException.ThrowIfNull(groups);
+        return _groups is null ? null : _groups.SelectMany(groups.Members).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>The given ids less those out of reach.</summary>
-    public IReadOnlyList<string> Filter(DeviceRegistry registry, IEnumerable<string> ids)
+    public IReadOnlyList<string> Filter(IGroupStore groups, IEnumerable<string> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        var within = Devices(registry);
+        var within = Devices(groups);
         return within is null ? ids.ToList() : ids.Where(within.Contains).ToList();
     }
 
     /// <summary>Group names this user may see.</summary>
-    public IReadOnlyList<string> GroupNames(DeviceRegistry registry)
+    public IReadOnlyList<string> GroupNames(IGroupStore groups)
     {
-        ArgumentNullException.ThrowIfNull(registry);
-        return registry.GroupNames.Where(CanSeeGroup).ToList();
+        ArgumentNullException.ThrowIfNull(groups);
+        return groups.GroupNames.Where(CanSeeGroup).ToList();
     }
 }

@@ -37,7 +37,7 @@ public sealed partial class DeviceRegistry
             }
             d.Dirty = true;
         }
-        Changed?.Invoke(id, created ? "added" : "updated");
+        _changed?.Invoke(id, created ? "added" : "updated");
         return d;
     }
 }

@@ -13,7 +13,7 @@ namespace FlowFleet.Fleet.Registry;
 /// <summary>Device records in SQLite: loaded at start, written in batches from the in-memory state.</summary>
 public sealed partial class DeviceRegistry
 {
-    /// <summary>Creates the database or migrates it to the current schema, then loads devices, groups and members.</summary>
+    /// <summary>Creates the database or migrates it to the current schema, then loads devices and (<see cref="IGroupStore"/>) groups.</summary>
     public async Task InitializeAsync(CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -22,15 +22,8 @@ public sealed partial class DeviceRegistry
         {
             _devices[r.Id] = FromRecord(r);
         }
-        foreach (var g in await db.Groups.AsNoTracking().ToListAsync(ct))
-        {
-            _groups[g.Name] = g.Id;
-        }
-        foreach (var m in await db.GroupMembers.AsNoTracking().ToListAsync(ct))
-        {
-            _members[(m.GroupId, m.DeviceId)] = 0;
-        }
-        logger.LogInformation("Device registry: {Devices} devices, {Groups} groups", _devices.Count, _groups.Count);
+        await groups.RefreshAsync(ct);
+        logger.LogInformation("Device registry: {Devices} devices, {Groups} groups", _devices.Count, groups.GroupNames.Count);
     }
 
     /// <summary>

@@ -34,19 +34,18 @@ public sealed partial class DeviceRegistry
 
     /// <summary>
     /// Reads a device's stored fields that users and admission change (name, tags, desired, admission, password, token) and
-    /// its groups back into memory — another instance of the cluster changed them. A device gone from the store is dropped.
+    /// its groups (<see cref="IGroupStore.RefreshDeviceAsync"/>) back into memory — another instance of the cluster changed them. A device gone from the store is dropped.
     /// </summary>
     public async Task RefreshAsync(string id, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var r = await db.Devices.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
-        var groups = await db.GroupMembers.AsNoTracking().Where(m => m.DeviceId == id).Select(m => m.GroupId).ToListAsync(ct);
         if (r is null)
         {
             if (_devices.TryRemove(id, out _))
             {
-                DropMembers(id);
-                Changed?.Invoke(id, "removed");
+                groups.DropDevice(id);
+                _changed?.Invoke(id, "removed");
             }
             return;
         }
@@ -60,46 +59,9 @@ public sealed partial class DeviceRegistry
             d.Password = r.Password;
             d.TokenHash = r.TokenHash;
         }
-        DropMembers(id);
-        foreach (var g in groups)
-        {
-            _members[(g, id)] = 0;
-        }
-        Changed?.Invoke(id, "name");
-        Changed?.Invoke(id, "tags");
-        Changed?.Invoke(id, "groups");
-    }
-
-    /// <summary>Reads all groups and memberships back (another instance created, renamed or deleted a group).</summary>
-    public async Task RefreshGroupsAsync(CancellationToken ct = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var groups = await db.Groups.AsNoTracking().ToListAsync(ct);
-        var members = await db.GroupMembers.AsNoTracking().ToListAsync(ct);
-        foreach (var name in _groups.Keys.Where(n => !groups.Any(g => string.Equals(g.Name, n, StringComparison.OrdinalIgnoreCase))).ToList())
-        {
-            _groups.TryRemove(name, out _);
-        }
-        foreach (var g in groups)
-        {
-            _groups[g.Name] = g.Id;
-        }
-        foreach (var k in _members.Keys.Where(k => !members.Any(m => m.GroupId == k.Group && m.DeviceId == k.Device)).ToList())
-        {
-            _members.TryRemove(k, out _);
-        }
-        foreach (var m in members)
-        {
-            _members[(m.GroupId, m.DeviceId)] = 0;
-        }
-        Changed?.Invoke("", "groups");
-    }
-
-    private void DropMembers(string id)
-    {
-        foreach (var k in _members.Keys.Where(k => k.Device == id).ToList())
-        {
-            _members.TryRemove(k, out _);
-        }
+        await groups.RefreshDeviceAsync(id, ct);
+        _changed?.Invoke(id, "name");
+        _changed?.Invoke(id, "tags");
+        _changed?.Invoke(id, "groups");
     }
 }

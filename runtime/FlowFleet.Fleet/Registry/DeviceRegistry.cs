@@ -41,11 +41,9 @@ public sealed record DeviceQuery
 /// state, kept in memory for fast reads and persisted to SQLite (EF Core) in batches, with the event log, command audit and
 /// numeric telemetry written by a background writer.
 /// </summary>
-public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbFactory, IEventLog eventLog, IOptions<FleetOptions> options, ILogger<DeviceRegistry> logger)
+public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbFactory, IGroupStore groups, IEventLog eventLog, IOptions<FleetOptions> options, ILogger<DeviceRegistry> logger)
 {
     private readonly ConcurrentDictionary<string, DeviceState> _devices = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, int> _groups = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<(int Group, string Device), byte> _members = new();
     private readonly FleetOptions _options = options.Value;
     private StatusLimits? _limits;
 
@@ -53,8 +51,25 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
 
     public int Count => _devices.Count;
 
-    /// <summary>Raised when admission, tags, groups or desired state change (the hub applies desired state, UIs refresh).</summary>
-    public event Action<string, string>? Changed;
+    private Action<string, string>? _changed;
+
+    /// <summary>
+    /// Raised when admission, name, tags, desired state or a device's groups change (the hub applies desired state, UIs
+    /// refresh); a subscriber hears the <see cref="IGroupStore.Changed"/> events too, so one feed says what changed about devices.
+    /// </summary>
+    public event Action<string, string>? Changed
+    {
+        add
+        {
+            _changed += value;
+            groups.Changed += value;
+        }
+        remove
+        {
+            _changed -= value;
+            groups.Changed -= value;
+        }
+    }
 
     public DeviceState? Get(string id) => _devices.GetValueOrDefault(id);
 
@@ -86,7 +101,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         }
         if (!string.IsNullOrWhiteSpace(q.Group))
         {
-            var members = Members(q.Group).ToHashSet(StringComparer.Ordinal);
+            var members = groups.Members(q.Group).ToHashSet(StringComparer.Ordinal);
             items = items.Where(d => members.Contains(d.Id));
         }
         if (!string.IsNullOrWhiteSpace(q.Tag))
@@ -161,7 +176,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         d.Admission = admission;
         await SaveAsync(d, ct);
         eventLog.LogEvent(id, "admission", null, admission, null);
-        Changed?.Invoke(id, "admission");
+        _changed?.Invoke(id, "admission");
     }
 
     public async Task SetTagsAsync(string id, IEnumerable<string> tags, CancellationToken ct = default)
@@ -169,7 +184,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         var d = Get(id) ?? throw new KeyNotFoundException($"No device '{id}'");
         d.Tags = tags.Select(t => t.Trim()).Where(t => t.Length > 0 && !t.Contains(',', StringComparison.Ordinal)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         await SaveUserFieldsAsync(d, ct);
-        Changed?.Invoke(id, "tags");
+        _changed?.Invoke(id, "tags");
     }
 
     public async Task SetNameAsync(string id, string? name, CancellationToken ct = default)
@@ -177,7 +192,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
         var d = Get(id) ?? throw new KeyNotFoundException($"No device '{id}'");
         d.Name = name;
         await SaveUserFieldsAsync(d, ct);
-        Changed?.Invoke(id, "name");
+        _changed?.Invoke(id, "name");
     }
 
     public async Task SetDesiredAsync(string id, JsonObject? desired, CancellationToken ct = default)
@@ -188,7 +203,7 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
             d.Desired = desired is null || desired.Count == 0 ? null : (JsonObject)desired.DeepClone();
         }
         await SaveUserFieldsAsync(d, ct);
-        Changed?.Invoke(id, "desired");
+        _changed?.Invoke(id, "desired");
     }
 
     public async Task SetPasswordAsync(string id, string? password, CancellationToken ct = default)
@@ -201,13 +216,29 @@ public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbF
     public async Task RemoveAsync(string id, CancellationToken ct = default)
     {
         _devices.TryRemove(id, out _);
-        foreach (var k in _members.Keys.Where(k => k.Device == id).ToList())
-        {
-            _members.TryRemove(k, out _);
-        }
+        await groups.ForgetDeviceAsync(id, ct);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         await db.Devices.Where(x => x.Id == id).ExecuteDeleteAsync(ct);
-        await db.GroupMembers.Where(x => x.DeviceId == id).ExecuteDeleteAsync(ct);
-        Changed?.Invoke(id, "removed");
+        _changed?.Invoke(id, "removed");
+    }
+
+    /// <summary>Ids named by a target: a device id, <c>group:NAME</c>, <c>tag:NAME</c>, <c>*</c> (all accepted devices).</summary>
+    public IReadOnlyList<string> Resolve(string target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (target == "*")
+        {
+            return _devices.Values.Where(d => d.Admission == AdmissionStates.Accepted).Select(d => d.Id).OrderBy(x => x, StringComparer.Ordinal).ToList();
+        }
+        if (target.StartsWith("group:", StringComparison.OrdinalIgnoreCase))
+        {
+            return groups.Members(target[6..]);
+        }
+        if (target.StartsWith("tag:", StringComparison.OrdinalIgnoreCase))
+        {
+            var tag = target[4..];
+            return _devices.Values.Where(d => d.Tags.Contains(tag, StringComparer.OrdinalIgnoreCase)).Select(d => d.Id).OrderBy(x => x, StringComparer.Ordinal).ToList();
+        }
+        return [target];
     }
 }

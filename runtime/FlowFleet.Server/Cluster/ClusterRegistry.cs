@@ -12,7 +12,7 @@ namespace FlowFleet.Server.Cluster;
 /// <c>{subject}.registry</c>; the others read the device (or all groups) back. So the instance a device moves to already
 /// holds its name and tags, and its writes as the new owner keep them.
 /// </summary>
-public sealed partial class ClusterRegistry(DeviceRegistry registry, NatsCluster cluster, IOptions<ClusterOptions> options, ILogger<ClusterRegistry> logger)
+public sealed partial class ClusterRegistry(DeviceRegistry registry, IGroupStore groups, NatsCluster cluster, IOptions<ClusterOptions> options, ILogger<ClusterRegistry> logger)
     : BackgroundService
 {
     private static readonly HashSet<string> s_shared = new(StringComparer.Ordinal) { "name", "tags", "desired", "admission", "groups", "removed" };
@@ -79,7 +79,7 @@ public sealed partial class ClusterRegistry(DeviceRegistry registry, NatsCluster
         {
             if (id.Length == 0)
             {
-                await registry.RefreshGroupsAsync(ct).ConfigureAwait(false);
+                await groups.RefreshAsync(ct).ConfigureAwait(false);
             }
             else
             {

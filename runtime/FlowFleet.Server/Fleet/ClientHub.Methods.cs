@@ -30,17 +30,17 @@ public sealed partial class ClientHub
                     Search = p["search"]?.GetValue<string>(), Group = p["group"]?.GetValue<string>(), Tag = p["tag"]?.GetValue<string>(),
                     Online = p["online"]?.GetValue<bool>(), Admission = p["admission"]?.GetValue<string>(), Sort = p["sort"]?.GetValue<string>() ?? "name",
                     Offset = p["offset"]?.GetValue<int>() ?? 0, Limit = p["limit"]?.GetValue<int>() ?? 1000,
-                    Within = DeviceAccess.For(client.User).Devices(registry),
+                    Within = DeviceAccess.For(client.User).Devices(groups),
                 });
-                return new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary(registry.GroupsOf(d.Id))).ToArray()), ["total"] = total };
+                return new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary(groups.GroupsOf(d.Id))).ToArray()), ["total"] = total };
             case "device.get":
                 client.Require(Policies.DevicesRead);
                 var d = registry.Get(Visible(client, DeviceId())) ?? throw new KeyNotFoundException($"Device {DeviceId()} not found");
-                return d.Details(registry.GroupsOf(d.Id));
+                return d.Details(groups.GroupsOf(d.Id));
             case "device.call":
                 client.Require(Policies.DevicesControl);
                 var targets = p["ids"] is JsonArray arr ? arr.Select(x => x!.GetValue<string>()).ToList() : p["target"] is { } t ? registry.Resolve(t.GetValue<string>()).ToList() : [Visible(client, DeviceId())];
-                targets = [.. DeviceAccess.For(client.User).Filter(registry, targets)];
+                targets = [.. DeviceAccess.For(client.User).Filter(groups, targets)];
                 var timeout = p["timeout"] is JsonValue tv ? TimeSpan.FromSeconds(tv.GetValue<double>()) : (TimeSpan?)null;
                 if (targets.Count == 1 && (p["id"] ?? p["shellyID"]) is not null)
                 {
@@ -58,22 +58,26 @@ public sealed partial class ClientHub
                 return new JsonObject { ["ok"] = true };
             case "group.list":
                 client.Require(Policies.DevicesRead);
-                return new JsonArray(DeviceAccess.For(client.User).GroupNames(registry).Select(g => (JsonNode?)new JsonObject { ["name"] = g, ["devices"] = new JsonArray(registry.Members(g).Select(m => (JsonNode?)m).ToArray()) }).ToArray());
+                return new JsonArray(DeviceAccess.For(client.User).GroupNames(groups).Select(g => (JsonNode?)new JsonObject { ["name"] = g, ["devices"] = new JsonArray(groups.Members(g).Select(m => (JsonNode?)m).ToArray()) }).ToArray());
             case "group.create":
                 client.Require(Policies.DevicesControl);
                 NeedsAllDevices(client);
-                await registry.CreateGroupAsync(Str("name"), p["description"]?.GetValue<string>(), ct);
+                await groups.CreateGroupAsync(Str("name"), p["description"]?.GetValue<string>(), ct);
                 return new JsonObject { ["name"] = Str("name") };
             case "group.delete":
                 client.Require(Policies.DevicesControl);
                 NeedsAllDevices(client);
-                await registry.DeleteGroupAsync(Str("name"), ct);
+                await groups.DeleteGroupAsync(Str("name"), ct);
                 return new JsonObject { ["ok"] = true };
             case "group.add" or "group.remove":
                 client.Require(Policies.DevicesControl);
                 NeedsAllDevices(client);
-                await registry.SetMembershipAsync(Str("name"), Str("id"), method.EndsWith("add", StringComparison.OrdinalIgnoreCase), ct);
-                return new JsonObject { ["name"] = Str("name"), ["devices"] = new JsonArray(registry.Members(Str("name")).Select(m => (JsonNode?)m).ToArray()) };
+                if (groups.Exists(Str("name")) && registry.Get(Str("id")) is null)
+                {
+                    throw new KeyNotFoundException($"No device '{Str("id")}'");
+                }
+                await groups.SetMembershipAsync(Str("name"), Str("id"), method.EndsWith("add", StringComparison.OrdinalIgnoreCase), ct);
+                return new JsonObject { ["name"] = Str("name"), ["devices"] = new JsonArray(groups.Members(Str("name")).Select(m => (JsonNode?)m).ToArray()) };
             case "events.subscribe":
                 client.Require(Policies.DevicesRead);
                 client.Subscribe(p["events"] is JsonArray ev ? ev.Select(e => e!.GetValue<string>()) : ClientConnection.AllEvents,

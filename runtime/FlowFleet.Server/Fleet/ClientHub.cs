@@ -20,7 +20,7 @@ namespace FlowFleet.Server.Fleet;
 /// device(s), answered with the client's <c>id</c>, the device as <c>src</c> and the caller as <c>dst</c>; frames without
 /// <c>dst</c> call FlowFleet's own <c>Device.*</c>, <c>Group.*</c>, <c>Events.Subscribe</c>. An array of frames is a batch.
 /// </summary>
-public sealed partial class ClientHub(DeviceHub hub, DeviceRegistry registry, FmMethods fm, FmEvents fmEvents, Ble.BleClientMethods? ble = null)
+public sealed partial class ClientHub(DeviceHub hub, DeviceRegistry registry, IGroupStore groups, FmMethods fm, FmEvents fmEvents, Ble.BleClientMethods? ble = null)
 {
     private readonly ConcurrentDictionary<ClientConnection, byte> _clients = new();
 
@@ -43,7 +43,7 @@ public sealed partial class ClientHub(DeviceHub hub, DeviceRegistry registry, Fm
         _clients[client] = 0;
         SyncMessageListeners();
         var access = DeviceAccess.For(context.User);
-        using var subscription = hub.Subscribe(access.Limited ? e => { if (access.CanSee(registry, e.DeviceId)) { client.OnDeviceEvent(e, hub.Remote?.Instance); } } : e => client.OnDeviceEvent(e, hub.Remote?.Instance));
+        using var subscription = hub.Subscribe(access.Limited ? e => { if (access.CanSee(groups, e.DeviceId)) { client.OnDeviceEvent(e, hub.Remote?.Instance); } } : e => client.OnDeviceEvent(e, hub.Remote?.Instance));
         using var fmRegistration = fmEvents.Register(client.Fm);
         var sender = client.SendLoopAsync(context.RequestAborted);
         try
@@ -214,7 +214,7 @@ public sealed partial class ClientHub(DeviceHub hub, DeviceRegistry registry, Fm
         await Parallel.ForEachAsync(names, ct, async (name, token) =>
         {
             var device = FmFrames.Resolve(registry, name);
-            device = device is not null && DeviceAccess.For(client.User).CanSee(registry, device.Id) ? device : null;
+            device = device is not null && DeviceAccess.For(client.User).CanSee(groups, device.Id) ? device : null;
             if (device is null || !hub.IsReachable(device.Id))
             {
                 // FM answers a device it doesn't hold (unknown or not connected) with -32600 "No such device".
@@ -244,7 +244,7 @@ public sealed partial class ClientHub(DeviceHub hub, DeviceRegistry registry, Fm
 
     /// <summary>The id when the user may reach that device; otherwise "not found", as if it did not exist.</summary>
     private string Visible(ClientConnection client, string id) =>
-        DeviceAccess.For(client.User).CanSee(registry, id) ? id : throw new KeyNotFoundException($"Device {id} not found");
+        DeviceAccess.For(client.User).CanSee(groups, id) ? id : throw new KeyNotFoundException($"Device {id} not found");
 
     private static void NeedsAllDevices(ClientConnection client)
     {

@@ -39,8 +39,8 @@ public static class DataApi
             Results.Json((await eventLog.EventLogAsync(id, limit ?? 100, ct)).Select(e => new { ts = e.Ts, kind = e.Kind, component = e.Component, @event = e.Event, data = e.DataJson is null ? null : JsonNode.Parse(e.DataJson) })))
             .WithName("GetDeviceEvents");
 
-        read.MapGet("/audit", async (string? device, int? limit, IAuditLog audit, DeviceRegistry registry, ClaimsPrincipal user, CancellationToken ct) =>
-            Results.Json((await audit.AuditLogAsync(device, limit ?? 100, ct)).Where(a => !DeviceAccess.For(user).Limited || (a.DeviceId is { } d && DeviceAccess.For(user).CanSee(registry, d))).Select(a => new { ts = a.Ts, user = a.User, device = a.DeviceId, method = a.Method, @params = a.ParamsJson is null ? null : JsonNode.Parse(a.ParamsJson), ok = a.Ok, error = a.Error, durationMs = a.DurationMs })))
+        read.MapGet("/audit", async (string? device, int? limit, IAuditLog audit, DeviceRegistry registry, IGroupStore groups, ClaimsPrincipal user, CancellationToken ct) =>
+            Results.Json((await audit.AuditLogAsync(device, limit ?? 100, ct)).Where(a => !DeviceAccess.For(user).Limited || (a.DeviceId is { } d && DeviceAccess.For(user).CanSee(groups, d))).Select(a => new { ts = a.Ts, user = a.User, device = a.DeviceId, method = a.Method, @params = a.ParamsJson is null ? null : JsonNode.Parse(a.ParamsJson), ok = a.Ok, error = a.Error, durationMs = a.DurationMs })))
             .WithName("GetAudit");
 
         read.MapGet("/tables/{table}", async (string table, int? limit, IDataTableStore tables, CancellationToken ct) =>

@@ -22,20 +22,20 @@ public static class DevicesApi
     public static void MapDevicesApi(this IEndpointRouteBuilder app)
     {
         var (read, control) = FleetApi.Groups(app);
-        read.MapGet("/devices", (DeviceRegistry registry, ClaimsPrincipal user, string? search, string? model, string? group, string? tag, bool? online, string? admission, string? sort, int? offset, int? limit) =>
+        read.MapGet("/devices", (DeviceRegistry registry, IGroupStore groups, ClaimsPrincipal user, string? search, string? model, string? group, string? tag, bool? online, string? admission, string? sort, int? offset, int? limit) =>
         {
             var (items, total) = registry.Query(new DeviceQuery
             {
                 Search = search, Model = model, Group = group, Tag = tag, Online = online, Admission = admission, Sort = sort ?? "name", Offset = offset ?? 0, Limit = limit ?? 100,
-                Within = DeviceAccess.For(user).Devices(registry),
+                Within = DeviceAccess.For(user).Devices(groups),
             });
-            return Results.Json(new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary(registry.GroupsOf(d.Id))).ToArray()), ["total"] = total });
+            return Results.Json(new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary(groups.GroupsOf(d.Id))).ToArray()), ["total"] = total });
         }).WithName("ListDevices");
 
-        read.MapGet("/devices/pending", (DeviceRegistry registry, DeviceHub hub, ClaimsPrincipal user) =>
+        read.MapGet("/devices/pending", (DeviceRegistry registry, IGroupStore groups, DeviceHub hub, ClaimsPrincipal user) =>
         {
             var access = DeviceAccess.For(user);
-            var (items, total) = registry.Query(new DeviceQuery { Admission = AdmissionStates.Pending, Limit = 10_000, Sort = "-lastSeen", Within = access.Devices(registry) });
+            var (items, total) = registry.Query(new DeviceQuery { Admission = AdmissionStates.Pending, Limit = 10_000, Sort = "-lastSeen", Within = access.Devices(groups) });
             // Connections claiming an accepted device's id without proof wait here too, apart from the devices (issue 13).
             var claims = access.Limited ? [] : hub.Claims;
             return Results.Json(new JsonObject
@@ -45,14 +45,14 @@ public static class DevicesApi
             });
         }).WithName("ListPendingDevices");
 
-        read.MapGet("/devices/{id}", (string id, DeviceRegistry registry, DeviceHub hub) =>
+        read.MapGet("/devices/{id}", (string id, DeviceRegistry registry, IGroupStore groups, DeviceHub hub) =>
         {
             var d = registry.Get(id);
             if (d is null)
             {
                 return NotFound(id);
             }
-            var o = d.Details(registry.GroupsOf(id));
+            var o = d.Details(groups.GroupsOf(id));
             if (hub.Session(id) is { } s)
             {
                 o["connectedAt"] = s.ConnectedAt.ToString("O");
@@ -62,7 +62,7 @@ public static class DevicesApi
             return Results.Json(o);
         }).WithName("GetDevice");
 
-        control.MapPatch("/devices/{id}", async (string id, [FromBody] DevicePatch body, DeviceRegistry registry, CancellationToken ct) =>
+        control.MapPatch("/devices/{id}", async (string id, [FromBody] DevicePatch body, DeviceRegistry registry, IGroupStore groups, CancellationToken ct) =>
         {
             if (registry.Get(id) is null)
             {
@@ -76,7 +76,7 @@ public static class DevicesApi
             {
                 await registry.SetTagsAsync(id, body.Tags, ct);
             }
-            return Results.Json(registry.Get(id)!.Summary(registry.GroupsOf(id)));
+            return Results.Json(registry.Get(id)!.Summary(groups.GroupsOf(id)));
         }).WithName("UpdateDevice");
 
         control.MapDelete("/devices/{id}", async (string id, DeviceRegistry registry, CancellationToken ct) =>

@@ -54,8 +54,8 @@ public static class FleetApi
         {
             return await next(ctx);
         }
-        var registry = http.RequestServices.GetRequiredService<DeviceRegistry>();
-        if (http.GetRouteValue("id") is string id && !access.CanSee(registry, id))
+        var groups = http.RequestServices.GetRequiredService<IGroupStore>();
+        if (http.GetRouteValue("id") is string id && !access.CanSee(groups, id))
         {
             return NotFound(id);
         }

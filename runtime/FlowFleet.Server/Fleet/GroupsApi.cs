@@ -20,14 +20,14 @@ public static class GroupsApi
     public static void MapGroupsApi(this IEndpointRouteBuilder app)
     {
         var (read, control) = FleetApi.Groups(app);
-        read.MapGet("/groups", (DeviceRegistry registry, ClaimsPrincipal user) =>
-            Results.Json(DeviceAccess.For(user).GroupNames(registry).Select(g => new { name = g, devices = registry.Members(g) }))).WithName("ListGroups");
+        read.MapGet("/groups", (IGroupStore groups, ClaimsPrincipal user) =>
+            Results.Json(DeviceAccess.For(user).GroupNames(groups).Select(g => new { name = g, devices = groups.Members(g) }))).WithName("ListGroups");
 
-        control.MapPost("/groups", async ([FromBody] GroupRequest body, DeviceRegistry registry, CancellationToken ct) =>
+        control.MapPost("/groups", async ([FromBody] GroupRequest body, IGroupStore groups, CancellationToken ct) =>
         {
             try
             {
-                await registry.CreateGroupAsync(body.Name ?? "", body.Description, ct);
+                await groups.CreateGroupAsync(body.Name ?? "", body.Description, ct);
                 return Results.Created($"/api/groups/{body.Name}", new { name = body.Name, devices = Array.Empty<string>() });
             }
             catch (ArgumentException ex)
@@ -40,11 +40,11 @@ public static class GroupsApi
             }
         }).WithName("CreateGroup").ReachesAllDevices();
 
-        control.MapDelete("/groups/{name}", async (string name, DeviceRegistry registry, CancellationToken ct) =>
+        control.MapDelete("/groups/{name}", async (string name, IGroupStore groups, CancellationToken ct) =>
         {
             try
             {
-                await registry.DeleteGroupAsync(name, ct);
+                await groups.DeleteGroupAsync(name, ct);
                 return Results.NoContent();
             }
             catch (KeyNotFoundException ex)
@@ -53,17 +53,21 @@ public static class GroupsApi
             }
         }).WithName("DeleteGroup").ReachesAllDevices();
 
-        control.MapPut("/groups/{name}/devices/{id}", (string name, string id, DeviceRegistry registry, CancellationToken ct) => Membership(registry, name, id, true, ct)).WithName("AddToGroup").ReachesAllDevices();
+        control.MapPut("/groups/{name}/devices/{id}", (string name, string id, DeviceRegistry registry, IGroupStore groups, CancellationToken ct) => Membership(registry, groups, name, id, true, ct)).WithName("AddToGroup").ReachesAllDevices();
 
-        control.MapDelete("/groups/{name}/devices/{id}", (string name, string id, DeviceRegistry registry, CancellationToken ct) => Membership(registry, name, id, false, ct)).WithName("RemoveFromGroup").ReachesAllDevices();
+        control.MapDelete("/groups/{name}/devices/{id}", (string name, string id, DeviceRegistry registry, IGroupStore groups, CancellationToken ct) => Membership(registry, groups, name, id, false, ct)).WithName("RemoveFromGroup").ReachesAllDevices();
     }
 
-    private static async Task<IResult> Membership(DeviceRegistry registry, string name, string id, bool member, CancellationToken ct)
+    private static async Task<IResult> Membership(DeviceRegistry registry, IGroupStore groups, string name, string id, bool member, CancellationToken ct)
     {
+        if (groups.Exists(name) && registry.Get(id) is null)
+        {
+            return RedErrors.Json(404, "not_found", $"No device '{id}'");
+        }
         try
         {
-            await registry.SetMembershipAsync(name, id, member, ct);
-            return Results.Json(new { name, devices = registry.Members(name) });
+            await groups.SetMembershipAsync(name, id, member, ct);
+            return Results.Json(new { name, devices = groups.Members(name) });
         }
         catch (KeyNotFoundException ex)
         {

@@ -193,13 +193,13 @@ public sealed partial class FmMethods
                 return GroupName(gid) is { } gname ? Group(gid, gname) : null;
             case "find":
                 var sid = Str(p, "shellyID");
-                return new JsonArray(registry.GroupIds.Where(g => registry.Members(g.Name).Contains(sid)).Select(g => (JsonNode?)g.Id).ToArray());
+                return new JsonArray(groups.GroupIds.Where(g => groups.Members(g.Name).Contains(sid)).Select(g => (JsonNode?)g.Id).ToArray());
             case "create":
                 var newName = Str(p, "name");
                 int id;
                 try
                 {
-                    id = await registry.CreateGroupAsync(newName, null, ct);
+                    id = await groups.CreateGroupAsync(newName, null, ct);
                 }
                 catch (InvalidOperationException ex)
                 {
@@ -209,7 +209,7 @@ public sealed partial class FmMethods
                 {
                     if (FmFrames.Resolve(registry, member) is { } d)
                     {
-                        await registry.SetMembershipAsync(newName.Trim(), d.Id, true, ct);
+                        await groups.SetMembershipAsync(newName.Trim(), d.Id, true, ct);
                     }
                 }
                 return Group(id, newName.Trim());
@@ -217,11 +217,11 @@ public sealed partial class FmMethods
                 var group = GroupName(GroupId(p));
                 var device = FmFrames.Resolve(registry, Str(p, "shellyID"));
                 var key = name == "add" ? "added" : "removed";
-                if (group is null || device is null || registry.Members(group).Contains(device.Id) == (name == "add"))
+                if (group is null || device is null || groups.Members(group).Contains(device.Id) == (name == "add"))
                 {
                     return new JsonObject { [key] = false };
                 }
-                await registry.SetMembershipAsync(group, device.Id, name == "add", ct);
+                await groups.SetMembershipAsync(group, device.Id, name == "add", ct);
                 return new JsonObject { [key] = true };
             case "delete":
                 var doomed = GroupName(GroupId(p));
@@ -229,28 +229,28 @@ public sealed partial class FmMethods
                 {
                     return new JsonObject { ["deleted"] = false };
                 }
-                await registry.DeleteGroupAsync(doomed, ct);
+                await groups.DeleteGroupAsync(doomed, ct);
                 return new JsonObject { ["deleted"] = true };
             case "rename":
                 var old = GroupName(GroupId(p));
-                return new JsonObject { ["renamed"] = old is not null && await registry.RenameGroupAsync(old, Str(p, "newName"), ct) };
+                return new JsonObject { ["renamed"] = old is not null && await groups.RenameGroupAsync(old, Str(p, "newName"), ct) };
             case "set":
                 var setId = GroupId(p);
                 var current = GroupName(setId) ?? throw new FmException(FmFrames.InvalidParams, "No such group");
-                if (p["name"] is JsonValue && Str(p, "name") != current && await registry.RenameGroupAsync(current, Str(p, "name"), ct))
+                if (p["name"] is JsonValue && Str(p, "name") != current && await groups.RenameGroupAsync(current, Str(p, "name"), ct))
                 {
                     current = Str(p, "name").Trim();
                 }
                 if (p["devices"] is JsonArray)
                 {
                     var want = Strings(p, "devices").Select(x => FmFrames.Resolve(registry, x)?.Id).OfType<string>().ToHashSet(StringComparer.Ordinal);
-                    foreach (var m in registry.Members(current).Where(m => !want.Contains(m)).ToList())
+                    foreach (var m in groups.Members(current).Where(m => !want.Contains(m)).ToList())
                     {
-                        await registry.SetMembershipAsync(current, m, false, ct);
+                        await groups.SetMembershipAsync(current, m, false, ct);
                     }
                     foreach (var m in want)
                     {
-                        await registry.SetMembershipAsync(current, m, true, ct);
+                        await groups.SetMembershipAsync(current, m, true, ct);
                     }
                 }
                 return Group(setId, current);

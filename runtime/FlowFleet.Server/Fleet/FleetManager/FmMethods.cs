@@ -23,7 +23,7 @@ public sealed record FmCaller(ClaimsPrincipal User, FmSession? Session, string? 
 /// HTTP <c>/rpc</c>: <c>FleetManager.*</c>, <c>Device.*</c>, <c>WaitingRoom.*</c>, <c>Group.*</c>, <c>Storage.*</c>,
 /// <c>User.Authenticate/Refresh</c>. Method names are case-insensitive; shapes follow FM's docs and handlers.
 /// </summary>
-public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, FmEvents events, FmStorage storage, UserService users, TokenService tokens,
+public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, IGroupStore groups, FmEvents events, FmStorage storage, UserService users, TokenService tokens,
     LoginThrottle throttle, IOptions<FleetOptions> options)
 {
     public static readonly string[] Components = ["fleetmanager", "device", "entity", "waitingroom", "group", "storage", "user"];
@@ -193,16 +193,16 @@ public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, Fm
 
     private JsonObject GroupList()
     {
-        var groups = new JsonObject();
-        foreach (var (id, name) in registry.GroupIds)
+        var list = new JsonObject();
+        foreach (var (id, name) in groups.GroupIds)
         {
-            groups[id.ToString(System.Globalization.CultureInfo.InvariantCulture)] = Group(id, name);
+            list[id.ToString(System.Globalization.CultureInfo.InvariantCulture)] = Group(id, name);
         }
-        return groups;
+        return list;
     }
 
     private JsonObject Group(int id, string name) =>
-        new() { ["id"] = id, ["name"] = name, ["devices"] = new JsonArray(registry.Members(name).Select(m => (JsonNode?)m).ToArray()) };
+        new() { ["id"] = id, ["name"] = name, ["devices"] = new JsonArray(groups.Members(name).Select(m => (JsonNode?)m).ToArray()) };
 
-    private string GroupName(int id) => registry.GroupIds.FirstOrDefault(g => g.Id == id).Name;
+    private string GroupName(int id) => groups.GroupIds.FirstOrDefault(g => g.Id == id).Name;
 }
