@@ -75,16 +75,16 @@ public sealed class ApplyConfigConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"msg\"", UiHint = "select", Options = ["device:Device", "group:Group", "tag:Tag", "all:All devices", "msg:From msg.topic / msg.device"], Label = "Targets")]
+    [NodeProperty(Default = "\"msg\"", UiHint = PropertyUi.Select, Options = ["device:Device", "group:Group", "tag:Tag", "all:All devices", "msg:From msg.topic / msg.device"], Label = "Targets")]
     public string? TargetType { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Device id / group / tag")]
     public string? Target { get; set; }
 
-    [NodeProperty(Default = "\"template\"", UiHint = "select", Options = ["template:JSON template", "device:Copy from a device"], Label = "Source")]
+    [NodeProperty(Default = "\"template\"", UiHint = PropertyUi.Select, Options = ["template:JSON template", "device:Copy from a device"], Label = "Source")]
     public string? Source { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "json", Label = "Template")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Json, Label = "Template")]
     public string? Template { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Source device")]
@@ -93,6 +93,6 @@ public sealed class ApplyConfigConfig
     [NodeProperty(Default = "\"\"", Label = "Components", Help = "switch:0, input:0 ... (empty = all but device-specific ones)")]
     public string? Components { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Dry run")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Dry run")]
     public bool DryRun { get; set; }
 }

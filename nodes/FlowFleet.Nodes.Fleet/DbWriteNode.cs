@@ -61,7 +61,7 @@ public sealed class DbWriteConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"row\"", UiHint = "select", Options = ["row:Row into a table", "telemetry:Device telemetry"], Label = "Mode")]
+    [NodeProperty(Default = "\"row\"", UiHint = PropertyUi.Select, Options = ["row:Row into a table", "telemetry:Device telemetry"], Label = "Mode")]
     public string? Mode { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Table / field", Help = "Table name for rows (empty = msg.table); field name for a bare number in telemetry mode")]

@@ -85,7 +85,7 @@ public sealed class DeviceRegistryConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"list\"", UiHint = "select", Label = "Action",
+    [NodeProperty(Default = "\"list\"", UiHint = PropertyUi.Select, Label = "Action",
         Options = ["list:List devices", "get:Get a device", "tag:Add tag", "untag:Remove tag", "group-add:Add to group", "group-remove:Remove from group",
             "set-desired:Set desired state", "get-desired:Get desired state", "upsert:Add/update a non-Shelly device", "msg:From msg.action"])]
     public string? Action { get; set; }

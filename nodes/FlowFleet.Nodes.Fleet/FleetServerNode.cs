@@ -20,10 +20,10 @@ public sealed class FleetServerConfig
     [NodeProperty(Default = "\"local fleet\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "10", UiHint = "number", Label = "RPC timeout (s)")]
+    [NodeProperty(Default = "10", UiHint = PropertyUi.Number, Label = "RPC timeout (s)")]
     public double? Timeout { get; set; }
 
-    [NodeProperty(Default = "64", UiHint = "number", Label = "Devices called at once")]
+    [NodeProperty(Default = "64", UiHint = PropertyUi.Number, Label = "Devices called at once")]
     public int? Concurrency { get; set; }
 }
 

@@ -149,10 +149,10 @@ public sealed class RpcCallConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "fleet server", Label = "Fleet")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Config, ConfigType = "fleet server", Label = "Fleet")]
     public string? Server { get; set; }
 
-    [NodeProperty(Default = "\"msg\"", UiHint = "select", Options = ["device:Device", "group:Group", "tag:Tag", "all:All devices", "msg:From msg.topic / msg.device"], Label = "Devices")]
+    [NodeProperty(Default = "\"msg\"", UiHint = PropertyUi.Select, Options = ["device:Device", "group:Group", "tag:Tag", "all:All devices", "msg:From msg.topic / msg.device"], Label = "Devices")]
     public string? TargetType { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Device id / group / tag")]
@@ -161,12 +161,12 @@ public sealed class RpcCallConfig
     [NodeProperty(Default = "\"Shelly.GetStatus\"", Label = "Method")]
     public string? Method { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "json", Label = "Params", Help = "JSON; {{payload}} inserts a message value; empty = msg.params or msg.payload")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Json, Label = "Params", Help = "JSON; {{payload}} inserts a message value; empty = msg.params or msg.payload")]
     public string? Params { get; set; }
 
-    [NodeProperty(Default = "\"array\"", UiHint = "select", Options = ["array:One message with all results", "each:One message per device"], Label = "Output")]
+    [NodeProperty(Default = "\"array\"", UiHint = PropertyUi.Select, Options = ["array:One message with all results", "each:One message per device"], Label = "Output")]
     public string? Output { get; set; }
 
-    [NodeProperty(Default = "10", UiHint = "number", Label = "Timeout (s)")]
+    [NodeProperty(Default = "10", UiHint = PropertyUi.Number, Label = "Timeout (s)")]
     public double? Timeout { get; set; }
 }

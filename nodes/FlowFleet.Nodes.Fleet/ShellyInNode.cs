@@ -216,7 +216,7 @@ public sealed class ShellyInConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"all\"", UiHint = "select", Options = ["device:Device", "group:Group", "tag:Tag", "all:All devices"], Label = "Devices")]
+    [NodeProperty(Default = "\"all\"", UiHint = PropertyUi.Select, Options = ["device:Device", "group:Group", "tag:Tag", "all:All devices"], Label = "Devices")]
     public string? TargetType { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Device id / group / tag")]
@@ -228,6 +228,6 @@ public sealed class ShellyInConfig
     [NodeProperty(Default = "\"\"", Label = "Component", Help = "switch:0, or a type such as switch; empty = all")]
     public string? Component { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Whole cluster", Help = "In a cluster, also take events of devices connected to other instances (each instance running this flow then sees them); off: only the instance holding a device runs the flow for it, once per event")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Whole cluster", Help = "In a cluster, also take events of devices connected to other instances (each instance running this flow then sees them); off: only the instance holding a device runs the flow for it, once per event")]
     public bool Everywhere { get; set; }
 }

@@ -96,20 +96,20 @@ public sealed class ShellyOutConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "fleet server", Label = "Fleet")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Config, ConfigType = "fleet server", Label = "Fleet")]
     public string? Server { get; set; }
 
-    [NodeProperty(Default = "\"msg\"", UiHint = "select", Options = ["device:Device", "group:Group", "tag:Tag", "all:All devices", "msg:From msg.topic / msg.device"], Label = "Devices")]
+    [NodeProperty(Default = "\"msg\"", UiHint = PropertyUi.Select, Options = ["device:Device", "group:Group", "tag:Tag", "all:All devices", "msg:From msg.topic / msg.device"], Label = "Devices")]
     public string? TargetType { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Device id / group / tag")]
     public string? Target { get; set; }
 
-    [NodeProperty(Default = "\"switch\"", UiHint = "select", Label = "Action",
+    [NodeProperty(Default = "\"switch\"", UiHint = PropertyUi.Select, Label = "Action",
         Options = ["switch:Switch (msg.payload)", "on:Switch on", "off:Switch off", "toggle:Switch toggle", "cover-open:Cover open", "cover-close:Cover close",
             "cover-stop:Cover stop", "cover-position:Cover position (msg.payload)", "light:Light (msg.payload)", "brightness:Light brightness (msg.payload)"])]
     public string? Action { get; set; }
 
-    [NodeProperty(Default = "0", UiHint = "number", Label = "Channel")]
+    [NodeProperty(Default = "0", UiHint = PropertyUi.Number, Label = "Channel")]
     public int? Channel { get; set; }
 }

@@ -42,6 +42,6 @@ public sealed class RollingAverageConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "5", UiHint = "number", Label = "Window size", Required = true)]
+    [NodeProperty(Default = "5", UiHint = PropertyUi.Number, Label = "Window size", Required = true)]
     public int Size { get; set; } = 5;
 }

@@ -163,11 +163,13 @@ public sealed class BadInputTests
         using var first = await ConnectAsync(host);
         await SendAsync(first, Full("shellyplus1pm-0000000000ee"));
         await Poll.UntilAsync(() => host.Hub.IsOnline("shellyplus1pm-0000000000ee"), "first online");
+        var firstSession = host.Hub.Session("shellyplus1pm-0000000000ee");
+        Assert.NotNull(firstSession);
         var firstClosed = ClosedWithAsync(first);
         using var second = await ConnectAsync(host);
         await SendAsync(second, Full("shellyplus1pm-0000000000ee"));
         Assert.Equal(DeviceHub.ClosedReplaced, await firstClosed);
-        await Poll.UntilAsync(() => host.Hub.Session("shellyplus1pm-0000000000ee") is { } s && s.FramesIn >= 0 && host.Hub.IsOnline("shellyplus1pm-0000000000ee"), "second online");
+        await Poll.UntilAsync(() => host.Hub.Session("shellyplus1pm-0000000000ee") is { } s && !ReferenceEquals(s, firstSession) && host.Hub.IsOnline("shellyplus1pm-0000000000ee"), "second online");
         Assert.Equal(1, host.Registry.Count);
         Assert.Equal(1, host.Hub.ConnectionCount);
     }

@@ -77,6 +77,6 @@ public sealed class SwitchNodeTests
         }
         Assert.Equal(1, Flows.Num((await h.NextAsync("o0")).Payload));
         Assert.Equal(2, Flows.Num((await h.NextAsync("o0")).Payload));
-        await h.AssertNothingAsync("o0");
+        await h.AssertNothingBeforeAsync("o0", "n", """{"payload":3}""");
     }
 }

@@ -12,6 +12,6 @@ public sealed class CommentConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "multiline", Label = "Text")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Multiline, Label = "Text")]
     public string? Info { get; set; }
 }

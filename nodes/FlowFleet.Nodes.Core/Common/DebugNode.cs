@@ -140,27 +140,27 @@ public sealed class DebugConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "true", UiHint = "hidden")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Hidden)]
     public bool Active { get; set; } = true;
 
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "To debug sidebar")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "To debug sidebar")]
     public bool Tosidebar { get; set; } = true;
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "To system console")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "To system console")]
     public bool Console { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "To node status")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "To node status")]
     public bool Tostatus { get; set; }
 
-    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "targetType", Types = ["msg", "full", "jsonata"], Label = "Output")]
+    [NodeProperty(Default = "\"payload\"", UiHint = PropertyUi.Typed, TypeProperty = "targetType", Types = ["msg", "full", "jsonata"], Label = "Output")]
     public string? Complete { get; set; } = "payload";
 
-    [NodeProperty(Default = "\"msg\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"msg\"", UiHint = PropertyUi.Hidden)]
     public string? TargetType { get; set; } = "msg";
 
-    [NodeProperty(Default = "\"\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Hidden)]
     public string? StatusVal { get; set; }
 
-    [NodeProperty(Default = "\"auto\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"auto\"", UiHint = PropertyUi.Hidden)]
     public string? StatusType { get; set; }
 }

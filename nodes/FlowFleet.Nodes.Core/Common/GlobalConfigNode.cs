@@ -14,9 +14,9 @@ public sealed class GlobalConfigNode : FlowNode<GlobalConfigConfig>;
 
 public sealed class GlobalConfigConfig
 {
-    [NodeProperty(Default = "[]", UiHint = "hidden")]
+    [NodeProperty(Default = "[]", UiHint = PropertyUi.Hidden)]
     public JsonArray? Env { get; set; }
 
-    [NodeProperty(Default = "{}", UiHint = "hidden")]
+    [NodeProperty(Default = "{}", UiHint = PropertyUi.Hidden)]
     public JsonObject? Modules { get; set; }
 }

@@ -240,28 +240,28 @@ public sealed class InjectConfig
     [NodeProperty(Default = """[{"p":"payload"},{"p":"topic","vt":"str"}]""", Rules = RuleList.Props, Label = "Properties")]
     public JsonArray? Props { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Repeat (s)")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "Repeat (s)")]
     public string? Repeat { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "cron", Label = "Cron")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Cron, Label = "Cron")]
     public string? Crontab { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Inject once after")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Inject once after")]
     public bool Once { get; set; }
 
-    [NodeProperty(Default = "0.1", UiHint = "number", Label = "Once delay (s)")]
+    [NodeProperty(Default = "0.1", UiHint = PropertyUi.Number, Label = "Once delay (s)")]
     public double? OnceDelay { get; set; }
 
     /// <summary>In a cluster: fire on every instance instead of once per cluster (no default, so Node-RED's flows stay as they are).</summary>
-    [NodeProperty(UiHint = "checkbox", Label = "Run on every instance (cluster)")]
+    [NodeProperty(UiHint = PropertyUi.Checkbox, Label = "Run on every instance (cluster)")]
     public bool EveryInstance { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Hidden)]
     public string? Topic { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Hidden)]
     public JsonNode? Payload { get; set; }
 
-    [NodeProperty(Default = "\"date\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"date\"", UiHint = PropertyUi.Hidden)]
     public string? PayloadType { get; set; }
 }

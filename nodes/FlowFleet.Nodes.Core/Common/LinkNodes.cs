@@ -130,15 +130,15 @@ public sealed class LinkConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "[]", UiHint = "json", Label = "Linked nodes")]
+    [NodeProperty(Default = "[]", UiHint = PropertyUi.Json, Label = "Linked nodes")]
     public JsonArray? Links { get; set; }
 
-    [NodeProperty(Default = "\"link\"", UiHint = "select", Options = ["link:Send to all connected link nodes", "return:Return to calling link node"], Label = "Mode (link out)")]
+    [NodeProperty(Default = "\"link\"", UiHint = PropertyUi.Select, Options = ["link:Send to all connected link nodes", "return:Return to calling link node"], Label = "Mode (link out)")]
     public string? Mode { get; set; }
 
-    [NodeProperty(Default = "\"static\"", UiHint = "select", Options = ["static:Fixed target", "dynamic:Dynamic target (msg.target)"], Label = "Link type (link call)")]
+    [NodeProperty(Default = "\"static\"", UiHint = PropertyUi.Select, Options = ["static:Fixed target", "dynamic:Dynamic target (msg.target)"], Label = "Link type (link call)")]
     public string? LinkType { get; set; }
 
-    [NodeProperty(Default = "\"30\"", UiHint = "number", Label = "Timeout (s, link call)")]
+    [NodeProperty(Default = "\"30\"", UiHint = PropertyUi.Number, Label = "Timeout (s, link call)")]
     public double? Timeout { get; set; }
 }

@@ -53,9 +53,9 @@ public sealed class ObserverConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "null", UiHint = "json", Label = "Scope", Help = "null = all nodes of the flow, a list of node ids, or \"group\".")]
+    [NodeProperty(Default = "null", UiHint = PropertyUi.Json, Label = "Scope", Help = "null = all nodes of the flow, a list of node ids, or \"group\".")]
     public JsonNode? Scope { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Ignore errors handled by other Catch nodes")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Ignore errors handled by other Catch nodes")]
     public bool Uncaught { get; set; }
 }

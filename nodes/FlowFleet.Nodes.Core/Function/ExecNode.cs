@@ -360,16 +360,16 @@ public sealed class ExecConfig
     [NodeProperty(Default = "\"\"", Label = "Extra input parameters")]
     public string? Append { get; set; }
 
-    [NodeProperty(Default = "\"false\"", UiHint = "select", Options = ["false:when the command is complete - exec mode", "true:while the command is running - spawn mode"], Label = "Output")]
+    [NodeProperty(Default = "\"false\"", UiHint = PropertyUi.Select, Options = ["false:when the command is complete - exec mode", "true:while the command is running - spawn mode"], Label = "Output")]
     public JsonNode? UseSpawn { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Timeout (seconds)")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "Timeout (seconds)")]
     public JsonNode? Timer { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Hide console (Windows)")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Hide console (Windows)")]
     public bool WinHide { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Return code as a plain number (old style)")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Return code as a plain number (old style)")]
     public bool Oldrc { get; set; }
 
     [NodeProperty(Default = "\"\"")]

@@ -8,18 +8,18 @@ public sealed class FunctionConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"\\nreturn msg;\"", UiHint = "code", Language = "javascript", Label = "On Message")]
+    [NodeProperty(Default = "\"\\nreturn msg;\"", UiHint = PropertyUi.Code, Language = "javascript", Label = "On Message")]
     public string? Func { get; set; }
 
-    [NodeProperty(Default = "1", UiHint = "number", Label = "Outputs")]
+    [NodeProperty(Default = "1", UiHint = PropertyUi.Number, Label = "Outputs")]
     public int Outputs { get; set; } = 1;
 
-    [NodeProperty(Default = "0", UiHint = "number", Label = "Timeout (s)", Help = "0 uses the runtime's limit; a larger value is capped by it.")]
+    [NodeProperty(Default = "0", UiHint = PropertyUi.Number, Label = "Timeout (s)", Help = "0 uses the runtime's limit; a larger value is capped by it.")]
     public double Timeout { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "code", Language = "javascript", Label = "On Start")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Code, Language = "javascript", Label = "On Start")]
     public string? Initialize { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "code", Language = "javascript", Label = "On Stop")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Code, Language = "javascript", Label = "On Stop")]
     public string? Finalize { get; set; }
 }

@@ -56,24 +56,24 @@ public sealed class RangeConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"scale\"", UiHint = "select", Options = ["scale:Scale the message property", "clamp:Scale and limit to the target range", "roll:Scale and wrap within the target range", "drop:Scale, but drop if outside input range"], Label = "Action")]
+    [NodeProperty(Default = "\"scale\"", UiHint = PropertyUi.Select, Options = ["scale:Scale the message property", "clamp:Scale and limit to the target range", "roll:Scale and wrap within the target range", "drop:Scale, but drop if outside input range"], Label = "Action")]
     public string? Action { get; set; } = "scale";
 
     [NodeProperty(Default = "\"payload\"", Label = "Property")]
     public string? Property { get; set; } = "payload";
 
-    [NodeProperty(Default = "0", UiHint = "number", Label = "Input from", Required = true)]
+    [NodeProperty(Default = "0", UiHint = PropertyUi.Number, Label = "Input from", Required = true)]
     public double Minin { get; set; }
 
-    [NodeProperty(Default = "100", UiHint = "number", Label = "Input to", Required = true)]
+    [NodeProperty(Default = "100", UiHint = PropertyUi.Number, Label = "Input to", Required = true)]
     public double Maxin { get; set; } = 100;
 
-    [NodeProperty(Default = "0", UiHint = "number", Label = "Output from", Required = true)]
+    [NodeProperty(Default = "0", UiHint = PropertyUi.Number, Label = "Output from", Required = true)]
     public double Minout { get; set; }
 
-    [NodeProperty(Default = "1", UiHint = "number", Label = "Output to", Required = true)]
+    [NodeProperty(Default = "1", UiHint = PropertyUi.Number, Label = "Output to", Required = true)]
     public double Maxout { get; set; } = 1;
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Round to the nearest integer")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Round to the nearest integer")]
     public bool Round { get; set; }
 }

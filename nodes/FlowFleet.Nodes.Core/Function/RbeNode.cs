@@ -116,7 +116,7 @@ public sealed class RbeConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"rbe\"", UiHint = "select", Label = "Mode", Options = [
+    [NodeProperty(Default = "\"rbe\"", UiHint = PropertyUi.Select, Label = "Mode", Options = [
         "rbe:block unless value changes", "rbei:block unless value changes (ignore initial value)",
         "deadband:block unless value change is greater than", "deadbandEq:block unless value change is greater or equal to",
         "narrowband:block if value change is greater than", "narrowbandEq:block if value change is greater or equal to"])]
@@ -128,10 +128,10 @@ public sealed class RbeConfig
     [NodeProperty(Default = "\"\"", Label = "Start value (narrowband)")]
     public string? Start { get; set; }
 
-    [NodeProperty(Default = "\"out\"", UiHint = "select", Options = ["out:compared to last valid output value", "in:compared to last input value"], Label = "Compare")]
+    [NodeProperty(Default = "\"out\"", UiHint = PropertyUi.Select, Options = ["out:compared to last valid output value", "in:compared to last input value"], Label = "Compare")]
     public string? Inout { get; set; } = "out";
 
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Apply mode separately for each topic")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "Apply mode separately for each topic")]
     public bool Septopics { get; set; } = true;
 
     [NodeProperty(Default = "\"payload\"", Required = true, Label = "Property")]

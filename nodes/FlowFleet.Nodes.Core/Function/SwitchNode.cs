@@ -239,21 +239,21 @@ public sealed class SwitchConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "propertyType", Types = ["msg", "flow", "global", "jsonata", "env"], Label = "Property")]
+    [NodeProperty(Default = "\"payload\"", UiHint = PropertyUi.Typed, TypeProperty = "propertyType", Types = ["msg", "flow", "global", "jsonata", "env"], Label = "Property")]
     public string? Property { get; set; } = "payload";
 
-    [NodeProperty(Default = "\"msg\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"msg\"", UiHint = PropertyUi.Hidden)]
     public string? PropertyType { get; set; } = "msg";
 
     [NodeProperty(Default = """[{"t":"eq","v":"","vt":"str"}]""", Rules = RuleList.Switch, OutputPerRule = true, Label = "Rules")]
     public JsonArray? Rules { get; set; }
 
-    [NodeProperty(Default = "\"true\"", UiHint = "select", Options = ["true:checking all rules", "false:stopping after first match"], Label = "Mode")]
+    [NodeProperty(Default = "\"true\"", UiHint = PropertyUi.Select, Options = ["true:checking all rules", "false:stopping after first match"], Label = "Mode")]
     public string? Checkall { get; set; } = "true";
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Recreate message sequences")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Recreate message sequences")]
     public bool Repair { get; set; }
 
-    [NodeProperty(Default = "1", UiHint = "hidden")]
+    [NodeProperty(Default = "1", UiHint = PropertyUi.Hidden)]
     public int Outputs { get; set; } = 1;
 }

@@ -91,21 +91,21 @@ public sealed class TemplateConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "fieldType", Types = ["msg", "flow", "global"], Label = "Property")]
+    [NodeProperty(Default = "\"payload\"", UiHint = PropertyUi.Typed, TypeProperty = "fieldType", Types = ["msg", "flow", "global"], Label = "Property")]
     public string? Field { get; set; } = "payload";
 
-    [NodeProperty(Default = "\"msg\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"msg\"", UiHint = PropertyUi.Hidden)]
     public string? FieldType { get; set; } = "msg";
 
-    [NodeProperty(Default = "\"handlebars\"", UiHint = "select", Options = ["handlebars:Mustache", "html:HTML", "json:JSON", "yaml:YAML", "text:Plain text"], Label = "Format")]
+    [NodeProperty(Default = "\"handlebars\"", UiHint = PropertyUi.Select, Options = ["handlebars:Mustache", "html:HTML", "json:JSON", "yaml:YAML", "text:Plain text"], Label = "Format")]
     public string? Format { get; set; } = "handlebars";
 
-    [NodeProperty(Default = "\"mustache\"", UiHint = "select", Options = ["mustache:Mustache template", "plain:Plain text"], Label = "Syntax")]
+    [NodeProperty(Default = "\"mustache\"", UiHint = PropertyUi.Select, Options = ["mustache:Mustache template", "plain:Plain text"], Label = "Syntax")]
     public string? Syntax { get; set; } = "mustache";
 
-    [NodeProperty(Default = "\"This is the payload: {{payload}} !\"", UiHint = "code", Language = "mustache", Label = "Template")]
+    [NodeProperty(Default = "\"This is the payload: {{payload}} !\"", UiHint = PropertyUi.Code, Language = "mustache", Label = "Template")]
     public string? Template { get; set; }
 
-    [NodeProperty(Default = "\"str\"", UiHint = "select", Options = ["str:Plain text", "json:Parsed JSON", "yaml:Parsed YAML"], Label = "Output as")]
+    [NodeProperty(Default = "\"str\"", UiHint = PropertyUi.Select, Options = ["str:Plain text", "json:Parsed JSON", "yaml:Parsed YAML"], Label = "Output as")]
     public string? Output { get; set; } = "str";
 }

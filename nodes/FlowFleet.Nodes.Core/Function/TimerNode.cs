@@ -205,13 +205,13 @@ public sealed class TimerConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"interval\"", UiHint = "select", Options = ["cron:Cron schedule (with seconds)", "interval:Interval", "window:Time window on/off"], Label = "Mode")]
+    [NodeProperty(Default = "\"interval\"", UiHint = PropertyUi.Select, Options = ["cron:Cron schedule (with seconds)", "interval:Interval", "window:Time window on/off"], Label = "Mode")]
     public string? Mode { get; set; } = "interval";
 
-    [NodeProperty(Default = "\"0 * * * * *\"", UiHint = "cron", Label = "Cron")]
+    [NodeProperty(Default = "\"0 * * * * *\"", UiHint = PropertyUi.Cron, Label = "Cron")]
     public string? Cron { get; set; }
 
-    [NodeProperty(Default = "60", UiHint = "number", Label = "Interval (s)")]
+    [NodeProperty(Default = "60", UiHint = PropertyUi.Number, Label = "Interval (s)")]
     public double Interval { get; set; } = 60;
 
     [NodeProperty(Default = "\"\"", Label = "Window start (HH:mm)")]
@@ -220,25 +220,25 @@ public sealed class TimerConfig
     [NodeProperty(Default = "\"\"", Label = "Window end (HH:mm)")]
     public string? End { get; set; }
 
-    [NodeProperty(Default = "[]", UiHint = "json", Label = "Days (0=Sun..6=Sat; empty = every day)")]
+    [NodeProperty(Default = "[]", UiHint = PropertyUi.Json, Label = "Days (0=Sun..6=Sat; empty = every day)")]
     public JsonArray? Days { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "typed", TypeProperty = "onPayloadType", Types = ["date", "str", "num", "bool", "json"], Label = "Payload (on)")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Typed, TypeProperty = "onPayloadType", Types = ["date", "str", "num", "bool", "json"], Label = "Payload (on)")]
     public JsonNode? OnPayload { get; set; }
 
-    [NodeProperty(Default = "\"date\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"date\"", UiHint = PropertyUi.Hidden)]
     public string? OnPayloadType { get; set; } = "date";
 
-    [NodeProperty(Default = "false", UiHint = "json", Label = "Payload (off, window mode)")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Json, Label = "Payload (off, window mode)")]
     public JsonNode? OffPayload { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Topic")]
     public string? Topic { get; set; }
 
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Start on deploy")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "Start on deploy")]
     public bool StartOnDeploy { get; set; } = true;
 
     /// <summary>In a cluster: fire on every instance instead of once per cluster (the default).</summary>
-    [NodeProperty(UiHint = "checkbox", Label = "Run on every instance (cluster)")]
+    [NodeProperty(UiHint = PropertyUi.Checkbox, Label = "Run on every instance (cluster)")]
     public bool EveryInstance { get; set; }
 }

@@ -165,39 +165,39 @@ public sealed class TriggerConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"1\"", UiHint = "typed", TypeProperty = "op1type", Types = ["str", "num", "bool", "json", "pay", "nul", "date", "flow", "global", "env"], Label = "Send")]
+    [NodeProperty(Default = "\"1\"", UiHint = PropertyUi.Typed, TypeProperty = "op1type", Types = ["str", "num", "bool", "json", "pay", "nul", "date", "flow", "global", "env"], Label = "Send")]
     public JsonNode? Op1 { get; set; }
 
-    [NodeProperty(Default = "\"str\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"str\"", UiHint = PropertyUi.Hidden)]
     public string? Op1type { get; set; } = "str";
 
-    [NodeProperty(Default = "\"0\"", UiHint = "typed", TypeProperty = "op2type", Types = ["str", "num", "bool", "json", "pay", "payl", "nul", "date", "flow", "global", "env"], Label = "then send")]
+    [NodeProperty(Default = "\"0\"", UiHint = PropertyUi.Typed, TypeProperty = "op2type", Types = ["str", "num", "bool", "json", "pay", "payl", "nul", "date", "flow", "global", "env"], Label = "then send")]
     public JsonNode? Op2 { get; set; }
 
-    [NodeProperty(Default = "\"str\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"str\"", UiHint = PropertyUi.Hidden)]
     public string? Op2type { get; set; } = "str";
 
-    [NodeProperty(Default = "\"250\"", UiHint = "number", Label = "Wait for")]
+    [NodeProperty(Default = "\"250\"", UiHint = PropertyUi.Number, Label = "Wait for")]
     public double Duration { get; set; } = 250;
 
-    [NodeProperty(Default = "\"ms\"", UiHint = "select", Options = ["ms:Milliseconds", "s:Seconds", "min:Minutes", "hr:Hours"], Label = "Units")]
+    [NodeProperty(Default = "\"ms\"", UiHint = PropertyUi.Select, Options = ["ms:Milliseconds", "s:Seconds", "min:Minutes", "hr:Hours"], Label = "Units")]
     public string? Units { get; set; } = "ms";
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Extend delay if new message arrives")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Extend delay if new message arrives")]
     public bool Extend { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Override delay with msg.delay")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Override delay with msg.delay")]
     public bool OverrideDelay { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Reset if msg.payload equals")]
     public string? Reset { get; set; }
 
-    [NodeProperty(Default = "\"all\"", UiHint = "select", Options = ["all:All messages", "topic:Each msg.topic"], Label = "Handling")]
+    [NodeProperty(Default = "\"all\"", UiHint = PropertyUi.Select, Options = ["all:All messages", "topic:Each msg.topic"], Label = "Handling")]
     public string? Bytopic { get; set; } = "all";
 
     [NodeProperty(Default = "\"topic\"", Label = "Topic property")]
     public string? Topic { get; set; } = "topic";
 
-    [NodeProperty(Default = "1", UiHint = "hidden")]
+    [NodeProperty(Default = "1", UiHint = PropertyUi.Hidden)]
     public int Outputs { get; set; } = 1;
 }

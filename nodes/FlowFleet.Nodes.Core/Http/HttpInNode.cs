@@ -105,7 +105,7 @@ public sealed class HttpInConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"get\"", UiHint = "select", Options = ["get:GET", "post:POST", "put:PUT", "delete:DELETE", "patch:PATCH"], Label = "Method")]
+    [NodeProperty(Default = "\"get\"", UiHint = PropertyUi.Select, Options = ["get:GET", "post:POST", "put:PUT", "delete:DELETE", "patch:PATCH"], Label = "Method")]
     public string? Method { get; set; } = "get";
 
     [NodeProperty(Default = "\"\"", Required = true, Label = "URL")]

@@ -64,7 +64,7 @@ public sealed class HttpProxyConfig
     [NodeProperty(Default = "\"\"", Label = "URL", Help = "e.g. http://proxy.example.com:3128")]
     public string? Url { get; set; }
 
-    [NodeProperty(Default = "[]", UiHint = "json", Label = "Ignore hosts", Help = "A JSON list: URLs containing any of these are requested directly")]
+    [NodeProperty(Default = "[]", UiHint = PropertyUi.Json, Label = "Ignore hosts", Help = "A JSON list: URLs containing any of these are requested directly")]
     public JsonNode? Noproxy { get; set; }
 
     [NodeProperty(Secret = true, Label = "Username")]

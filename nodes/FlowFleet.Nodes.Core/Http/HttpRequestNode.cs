@@ -172,24 +172,24 @@ public sealed class HttpRequestConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"GET\"", UiHint = "select", Options = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "use:- set by msg.method -"], Label = "Method")]
+    [NodeProperty(Default = "\"GET\"", UiHint = PropertyUi.Select, Options = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "use:- set by msg.method -"], Label = "Method")]
     public string? Method { get; set; } = "GET";
 
     [NodeProperty(Default = "\"\"", Label = "URL")]
     public string? Url { get; set; }
 
-    [NodeProperty(Default = "\"ignore\"", UiHint = "select", Options = ["ignore:Ignore", "query:Append to query-string parameters", "body:Send as request body"], Label = "Payload")]
+    [NodeProperty(Default = "\"ignore\"", UiHint = PropertyUi.Select, Options = ["ignore:Ignore", "query:Append to query-string parameters", "body:Send as request body"], Label = "Payload")]
     public string? Paytoqs { get; set; } = "ignore";
 
-    [NodeProperty(Default = "\"txt\"", UiHint = "select", Options = ["txt:a UTF-8 string", "bin:a binary buffer", "obj:a parsed JSON object"], Label = "Return")]
+    [NodeProperty(Default = "\"txt\"", UiHint = PropertyUi.Select, Options = ["txt:a UTF-8 string", "bin:a binary buffer", "obj:a parsed JSON object"], Label = "Return")]
     public string? Ret { get; set; } = "txt";
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Timeout (ms)")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "Timeout (ms)")]
     public double ReqTimeout { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "tls-config", Label = "TLS configuration")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Config, ConfigType = "tls-config", Label = "TLS configuration")]
     public string? Tls { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "http proxy", Label = "Proxy")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Config, ConfigType = "http proxy", Label = "Proxy")]
     public string? Proxy { get; set; }
 }

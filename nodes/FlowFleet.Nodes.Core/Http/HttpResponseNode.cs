@@ -80,9 +80,9 @@ public sealed class HttpResponseConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Status code")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "Status code")]
     public string? StatusCode { get; set; }
 
-    [NodeProperty(Default = "{}", UiHint = "json", Label = "Headers")]
+    [NodeProperty(Default = "{}", UiHint = PropertyUi.Json, Label = "Headers")]
     public JsonObject? Headers { get; set; }
 }

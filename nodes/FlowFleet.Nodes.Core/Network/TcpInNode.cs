@@ -202,19 +202,19 @@ public sealed class TcpInConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"server\"", Required = true, UiHint = "select", Options = ["server:Listen on", "client:Connect to"], Label = "Type")]
+    [NodeProperty(Default = "\"server\"", Required = true, UiHint = PropertyUi.Select, Options = ["server:Listen on", "client:Connect to"], Label = "Type")]
     public string? Server { get; set; } = "server";
 
     [NodeProperty(Default = "\"\"", Label = "Host (client)")]
     public string? Host { get; set; }
 
-    [NodeProperty(Default = "\"\"", Required = true, UiHint = "number", Label = "Port")]
+    [NodeProperty(Default = "\"\"", Required = true, UiHint = PropertyUi.Number, Label = "Port")]
     public int Port { get; set; }
 
-    [NodeProperty(Default = "\"stream\"", UiHint = "select", Options = ["stream:stream of", "single:single"], Label = "Output")]
+    [NodeProperty(Default = "\"stream\"", UiHint = PropertyUi.Select, Options = ["stream:stream of", "single:single"], Label = "Output")]
     public string? Datamode { get; set; } = "stream";
 
-    [NodeProperty(Default = "\"buffer\"", UiHint = "select", Options = ["buffer:Buffer", "utf8:String", "base64:Base64 String"], Label = "Data type")]
+    [NodeProperty(Default = "\"buffer\"", UiHint = PropertyUi.Select, Options = ["buffer:Buffer", "utf8:String", "base64:Base64 String"], Label = "Data type")]
     public string? Datatype { get; set; } = "buffer";
 
     [NodeProperty(Default = "\"\"", Label = "Delimited by (utf8 stream)")]
@@ -223,12 +223,12 @@ public sealed class TcpInConfig
     [NodeProperty(Default = "\"\"", Label = "Topic")]
     public string? Topic { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Re-attach delimiter")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Re-attach delimiter")]
     public bool Trim { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "hidden")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Hidden)]
     public bool Base64 { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "tls-config", Label = "TLS")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Config, ConfigType = "tls-config", Label = "TLS")]
     public string? Tls { get; set; }
 }

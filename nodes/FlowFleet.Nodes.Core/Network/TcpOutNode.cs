@@ -212,18 +212,18 @@ public sealed class TcpOutConfig
     [NodeProperty(Default = "\"\"", Label = "Host")]
     public string? Host { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Port")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "Port")]
     public JsonNode? Port { get; set; }
 
-    [NodeProperty(Default = "\"client\"", Required = true, UiHint = "select", Options = ["server:Listen on", "client:Connect to", "reply:Reply to TCP"], Label = "Type")]
+    [NodeProperty(Default = "\"client\"", Required = true, UiHint = PropertyUi.Select, Options = ["server:Listen on", "client:Connect to", "reply:Reply to TCP"], Label = "Type")]
     public string? Beserver { get; set; } = "client";
 
-    [NodeProperty(Default = "false", Required = true, UiHint = "checkbox", Label = "Decode Base64 message?")]
+    [NodeProperty(Default = "false", Required = true, UiHint = PropertyUi.Checkbox, Label = "Decode Base64 message?")]
     public bool Base64 { get; set; }
 
-    [NodeProperty(Default = "false", Required = true, UiHint = "checkbox", Label = "Close connection after each message is sent?")]
+    [NodeProperty(Default = "false", Required = true, UiHint = PropertyUi.Checkbox, Label = "Close connection after each message is sent?")]
     public bool End { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "tls-config", Label = "TLS")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Config, ConfigType = "tls-config", Label = "TLS")]
     public string? Tls { get; set; }
 }

@@ -348,13 +348,13 @@ public sealed class TcpRequestConfig
     [NodeProperty(Default = "\"\"", Label = "Server")]
     public string? Server { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Port")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "Port")]
     public JsonNode? Port { get; set; }
 
-    [NodeProperty(Default = "\"time\"", Required = true, UiHint = "select", Options = ["time:after a fixed timeout of (ms)", "char:when character received is", "count:a fixed number of chars", "sit:never - keep connection open", "immed:immediately - don't wait for reply"], Label = "Return")]
+    [NodeProperty(Default = "\"time\"", Required = true, UiHint = PropertyUi.Select, Options = ["time:after a fixed timeout of (ms)", "char:when character received is", "count:a fixed number of chars", "sit:never - keep connection open", "immed:immediately - don't wait for reply"], Label = "Return")]
     public string? Out { get; set; } = "time";
 
-    [NodeProperty(Default = "\"buffer\"", UiHint = "select", Options = ["buffer:Buffer", "string:String"], Label = "Output")]
+    [NodeProperty(Default = "\"buffer\"", UiHint = PropertyUi.Select, Options = ["buffer:Buffer", "string:String"], Label = "Output")]
     public string? Ret { get; set; } = "buffer";
 
     [NodeProperty(Default = "\"0\"", Required = true, Label = "Split / timeout / count")]
@@ -363,9 +363,9 @@ public sealed class TcpRequestConfig
     [NodeProperty(Default = "\"\"", Label = "Delimited by (sit, string)")]
     public string? Newline { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Re-attach delimiter")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Re-attach delimiter")]
     public bool Trim { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "tls-config", Label = "TLS")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Config, ConfigType = "tls-config", Label = "TLS")]
     public string? Tls { get; set; }
 }

@@ -319,28 +319,28 @@ public sealed class TlsConfig
     [NodeProperty(Default = "\"\"", Label = "CA certificate file (local path)")]
     public string? Ca { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Hidden)]
     public string? Certname { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Hidden)]
     public string? Keyname { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Hidden)]
     public string? Caname { get; set; }
 
-    [NodeProperty(Secret = true, UiHint = "multiline", Label = "Certificate (PEM)", Help = "Stored encrypted; leave empty to keep the stored value")]
+    [NodeProperty(Secret = true, UiHint = PropertyUi.Multiline, Label = "Certificate (PEM)", Help = "Stored encrypted; leave empty to keep the stored value")]
     public string? Certdata { get; set; }
 
-    [NodeProperty(Secret = true, UiHint = "multiline", Label = "Private key (PEM)", Help = "Stored encrypted; leave empty to keep the stored value")]
+    [NodeProperty(Secret = true, UiHint = PropertyUi.Multiline, Label = "Private key (PEM)", Help = "Stored encrypted; leave empty to keep the stored value")]
     public string? Keydata { get; set; }
 
     [NodeProperty(Secret = true, Label = "Passphrase")]
     public string? Passphrase { get; set; }
 
-    [NodeProperty(Secret = true, UiHint = "multiline", Label = "CA certificate (PEM)", Help = "Stored encrypted; leave empty to keep the stored value")]
+    [NodeProperty(Secret = true, UiHint = PropertyUi.Multiline, Label = "CA certificate (PEM)", Help = "Stored encrypted; leave empty to keep the stored value")]
     public string? Cadata { get; set; }
 
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Verify server certificate")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "Verify server certificate")]
     public JsonNode? Verifyservercert { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Server Name", Help = "SNI name sent to the server and checked against its certificate (default: the host connected to).")]

@@ -109,18 +109,18 @@ public sealed class UdpInConfig
     [NodeProperty(Default = "\"\"", Label = "Interface (multicast)")]
     public string? Iface { get; set; }
 
-    [NodeProperty(Default = "\"\"", Required = true, UiHint = "number", Label = "Port")]
+    [NodeProperty(Default = "\"\"", Required = true, UiHint = PropertyUi.Number, Label = "Port")]
     public JsonNode? Port { get; set; }
 
-    [NodeProperty(Default = "\"udp4\"", UiHint = "select", Options = ["udp4:ipv4", "udp6:ipv6"], Label = "Using")]
+    [NodeProperty(Default = "\"udp4\"", UiHint = PropertyUi.Select, Options = ["udp4:ipv4", "udp6:ipv6"], Label = "Using")]
     public string? Ipv { get; set; } = "udp4";
 
-    [NodeProperty(Default = "\"false\"", UiHint = "select", Options = ["false:udp messages", "true:multicast messages"], Label = "Listen for")]
+    [NodeProperty(Default = "\"false\"", UiHint = PropertyUi.Select, Options = ["false:udp messages", "true:multicast messages"], Label = "Listen for")]
     public string? Multicast { get; set; } = "false";
 
     [NodeProperty(Default = "\"\"", Label = "Group")]
     public string? Group { get; set; }
 
-    [NodeProperty(Default = "\"buffer\"", Required = true, UiHint = "select", Options = ["buffer:a Buffer", "utf8:a String", "base64:a Base64 encoded string"], Label = "Output")]
+    [NodeProperty(Default = "\"buffer\"", Required = true, UiHint = PropertyUi.Select, Options = ["buffer:a Buffer", "utf8:a String", "base64:a Base64 encoded string"], Label = "Output")]
     public string? Datatype { get; set; } = "buffer";
 }

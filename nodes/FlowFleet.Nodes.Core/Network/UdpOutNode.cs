@@ -104,18 +104,18 @@ public sealed class UdpOutConfig
     [NodeProperty(Default = "\"\"", Label = "Interface (multicast)")]
     public string? Iface { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Port")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "Port")]
     public JsonNode? Port { get; set; }
 
-    [NodeProperty(Default = "\"udp4\"", UiHint = "select", Options = ["udp4:ipv4", "udp6:ipv6"], Label = "Using")]
+    [NodeProperty(Default = "\"udp4\"", UiHint = PropertyUi.Select, Options = ["udp4:ipv4", "udp6:ipv6"], Label = "Using")]
     public string? Ipv { get; set; } = "udp4";
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Bind to local port (empty: random)")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "Bind to local port (empty: random)")]
     public JsonNode? Outport { get; set; }
 
-    [NodeProperty(Default = "false", Required = true, UiHint = "checkbox", Label = "Decode Base64 encoded payload?")]
+    [NodeProperty(Default = "false", Required = true, UiHint = PropertyUi.Checkbox, Label = "Decode Base64 encoded payload?")]
     public bool Base64 { get; set; }
 
-    [NodeProperty(Default = "\"false\"", UiHint = "select", Options = ["false:to port", "broad:as broadcast", "multi:to multicast group"], Label = "Send a")]
+    [NodeProperty(Default = "\"false\"", UiHint = PropertyUi.Select, Options = ["false:to port", "broad:as broadcast", "multi:to multicast group"], Label = "Send a")]
     public string? Multicast { get; set; } = "false";
 }

@@ -142,18 +142,18 @@ public sealed class WebSocketClientConfig
     [NodeProperty(Default = "\"\"", Required = true, Label = "URL")]
     public string? Path { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "tls-config", Label = "TLS")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Config, ConfigType = "tls-config", Label = "TLS")]
     public string? Tls { get; set; }
 
-    [NodeProperty(Default = "\"false\"", UiHint = "select", Options = ["false:payload", "true:entire message"], Label = "Send/Receive")]
+    [NodeProperty(Default = "\"false\"", UiHint = PropertyUi.Select, Options = ["false:payload", "true:entire message"], Label = "Send/Receive")]
     public JsonNode? Wholemsg { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Send heartbeat (s)")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "Send heartbeat (s)")]
     public JsonNode? Hb { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Subprotocol")]
     public string? Subprotocol { get; set; }
 
-    [NodeProperty(Default = "[]", UiHint = "json", Label = "Headers")]
+    [NodeProperty(Default = "[]", UiHint = PropertyUi.Json, Label = "Headers")]
     public JsonArray? Headers { get; set; }
 }

@@ -111,9 +111,9 @@ public sealed class WebSocketNodeConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(UiHint = "config", ConfigType = "websocket-listener", Label = "Listen on (server)")]
+    [NodeProperty(UiHint = PropertyUi.Config, ConfigType = "websocket-listener", Label = "Listen on (server)")]
     public string? Server { get; set; }
 
-    [NodeProperty(UiHint = "config", ConfigType = "websocket-client", Label = "Connect to (client)")]
+    [NodeProperty(UiHint = PropertyUi.Config, ConfigType = "websocket-client", Label = "Connect to (client)")]
     public string? Client { get; set; }
 }

@@ -46,6 +46,6 @@ public sealed class WebSocketListenerConfig
     [NodeProperty(Default = "\"\"", Required = true, Label = "Path")]
     public string? Path { get; set; }
 
-    [NodeProperty(Default = "\"false\"", UiHint = "select", Options = ["false:payload", "true:entire message"], Label = "Send/Receive")]
+    [NodeProperty(Default = "\"false\"", UiHint = PropertyUi.Select, Options = ["false:payload", "true:entire message"], Label = "Send/Receive")]
     public System.Text.Json.Nodes.JsonNode? Wholemsg { get; set; }
 }

@@ -200,38 +200,38 @@ public sealed class CsvConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"rfc\"", UiHint = "select", Options = ["rfc:RFC 4180", ":Legacy"], Label = "Parser")]
+    [NodeProperty(Default = "\"rfc\"", UiHint = PropertyUi.Select, Options = ["rfc:RFC 4180", ":Legacy"], Label = "Parser")]
     public string? Spec { get; set; }
 
-    [NodeProperty(Default = "\",\"", Required = true, UiHint = "select", Options = [",:comma", "\\t:tab", " :space", ";:semicolon", "::colon", "#:hashtag"], Label = "Separator")]
+    [NodeProperty(Default = "\",\"", Required = true, UiHint = PropertyUi.Select, Options = [",:comma", "\\t:tab", " :space", ";:semicolon", "::colon", "#:hashtag"], Label = "Separator")]
     public string? Sep { get; set; } = ",";
 
     [NodeProperty(Default = "\"\"", Label = "Columns")]
     public string? Temp { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "checkbox", Label = "First row contains column names")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Checkbox, Label = "First row contains column names")]
     public JsonNode? Hdrin { get; set; }
 
-    [NodeProperty(Default = "\"none\"", UiHint = "select", Options = ["none:never send column headers", "all:always send column headers", "once:send headers once, until msg.reset"], Label = "Output")]
+    [NodeProperty(Default = "\"none\"", UiHint = PropertyUi.Select, Options = ["none:never send column headers", "all:always send column headers", "once:send headers once, until msg.reset"], Label = "Output")]
     public JsonNode? Hdrout { get; set; }
 
-    [NodeProperty(Default = "\"one\"", Required = true, UiHint = "select", Options = ["one:a message per row", "mult:a single message [array]"], Label = "Output (CSV to object)")]
+    [NodeProperty(Default = "\"one\"", Required = true, UiHint = PropertyUi.Select, Options = ["one:a message per row", "mult:a single message [array]"], Label = "Output (CSV to object)")]
     public string? Multi { get; set; } = "one";
 
-    [NodeProperty(Default = "\"\\\\r\\\\n\"", UiHint = "select", Options = ["\\r\\n:Windows (\\r\\n)", "\\n:Linux (\\n)", "\\r:Mac (\\r)"], Label = "Newline")]
+    [NodeProperty(Default = "\"\\\\r\\\\n\"", UiHint = PropertyUi.Select, Options = ["\\r\\n:Windows (\\r\\n)", "\\n:Linux (\\n)", "\\r:Mac (\\r)"], Label = "Newline")]
     public string? Ret { get; set; }
 
-    [NodeProperty(Default = "\"0\"", UiHint = "number", Label = "Skip first lines")]
+    [NodeProperty(Default = "\"0\"", UiHint = PropertyUi.Number, Label = "Skip first lines")]
     public string? Skip { get; set; } = "0";
 
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Parse numerical values")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "Parse numerical values")]
     public JsonNode? Strings { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "checkbox", Label = "Include empty strings")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Checkbox, Label = "Include empty strings")]
     [System.Text.Json.Serialization.JsonPropertyName("include_empty_strings")]
     public JsonNode? IncludeEmptyStrings { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "checkbox", Label = "Include null values")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Checkbox, Label = "Include null values")]
     [System.Text.Json.Serialization.JsonPropertyName("include_null_values")]
     public JsonNode? IncludeNullValues { get; set; }
 }

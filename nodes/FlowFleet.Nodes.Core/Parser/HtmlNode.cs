@@ -164,10 +164,10 @@ public sealed class HtmlConfig
     [NodeProperty(Default = "\"\"", Label = "Selector")]
     public string? Tag { get; set; }
 
-    [NodeProperty(Default = "\"html\"", UiHint = "select", Options = ["html:the html content of the elements", "text:only the text content of the elements", "attr:an object of any attributes of the elements", "compl:an object of any attributes and html contents of the elements"], Label = "Output")]
+    [NodeProperty(Default = "\"html\"", UiHint = PropertyUi.Select, Options = ["html:the html content of the elements", "text:only the text content of the elements", "attr:an object of any attributes of the elements", "compl:an object of any attributes and html contents of the elements"], Label = "Output")]
     public string? Ret { get; set; } = "html";
 
-    [NodeProperty(Default = "\"single\"", UiHint = "select", Options = ["single:a single message containing an array", "multi:multiple messages, one for each element"], Label = "as")]
+    [NodeProperty(Default = "\"single\"", UiHint = PropertyUi.Select, Options = ["single:a single message containing an array", "multi:multiple messages, one for each element"], Label = "as")]
     public string? As { get; set; } = "single";
 
     [NodeProperty(Default = "\"_\"", Label = "Content property (compl)")]

@@ -94,12 +94,12 @@ public sealed class JsonParserConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "select", Options = [":Convert between JSON String & Object", "str:Always convert to JSON String", "obj:Always convert to JavaScript Object"], Label = "Action")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Select, Options = [":Convert between JSON String & Object", "str:Always convert to JSON String", "obj:Always convert to JavaScript Object"], Label = "Action")]
     public string? Action { get; set; }
 
     [NodeProperty(Default = "\"payload\"", Label = "Property")]
     public string? Property { get; set; } = "payload";
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Format JSON string")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Format JSON string")]
     public bool Pretty { get; set; }
 }

@@ -219,24 +219,24 @@ public sealed class BatchConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"count\"", UiHint = "select", Options = ["count:Group by number of messages", "interval:Group by time interval", "concat:Concatenate sequences"], Label = "Mode")]
+    [NodeProperty(Default = "\"count\"", UiHint = PropertyUi.Select, Options = ["count:Group by number of messages", "interval:Group by time interval", "concat:Concatenate sequences"], Label = "Mode")]
     public string? Mode { get; set; } = "count";
 
-    [NodeProperty(Default = "10", UiHint = "number", Label = "Number of messages")]
+    [NodeProperty(Default = "10", UiHint = PropertyUi.Number, Label = "Number of messages")]
     public JsonNode? Count { get; set; }
 
-    [NodeProperty(Default = "0", UiHint = "number", Label = "Overlap")]
+    [NodeProperty(Default = "0", UiHint = PropertyUi.Number, Label = "Overlap")]
     public JsonNode? Overlap { get; set; }
 
-    [NodeProperty(Default = "10", UiHint = "number", Label = "Interval (seconds)")]
+    [NodeProperty(Default = "10", UiHint = PropertyUi.Number, Label = "Interval (seconds)")]
     public JsonNode? Interval { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Send empty message when no message arrives")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Send empty message when no message arrives")]
     public bool AllowEmptySequence { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Honour existing msg.parts")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Honour existing msg.parts")]
     public bool HonourParts { get; set; }
 
-    [NodeProperty(Default = "[{\"topic\":\"\"}]", UiHint = "json", Label = "Topics (concat)")]
+    [NodeProperty(Default = "[{\"topic\":\"\"}]", UiHint = PropertyUi.Json, Label = "Topics (concat)")]
     public JsonArray? Topics { get; set; }
 }

@@ -343,16 +343,16 @@ public sealed class JoinConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"auto\"", UiHint = "select", Options = ["auto:automatic", "custom:manual", "reduce:reduce sequence"], Label = "Mode")]
+    [NodeProperty(Default = "\"auto\"", UiHint = PropertyUi.Select, Options = ["auto:automatic", "custom:manual", "reduce:reduce sequence"], Label = "Mode")]
     public string? Mode { get; set; } = "auto";
 
-    [NodeProperty(Default = "\"array\"", UiHint = "select", Options = ["string:a String", "buffer:a Buffer", "array:an Array", "object:a key/value Object", "merged:a merged Object"], Label = "Combine each")]
+    [NodeProperty(Default = "\"array\"", UiHint = PropertyUi.Select, Options = ["string:a String", "buffer:a Buffer", "array:an Array", "object:a key/value Object", "merged:a merged Object"], Label = "Combine each")]
     public string? Build { get; set; } = "array";
 
     [NodeProperty(Default = "\"payload\"", Label = "Property")]
     public string? Property { get; set; } = "payload";
 
-    [NodeProperty(Default = "\"msg\"", UiHint = "select", Options = ["msg:msg property", "full:complete message"], Label = "of")]
+    [NodeProperty(Default = "\"msg\"", UiHint = PropertyUi.Select, Options = ["msg:msg property", "full:complete message"], Label = "of")]
     public string? PropertyType { get; set; } = "msg";
 
     [NodeProperty(Default = "\"topic\"", Label = "using the value of msg.")]
@@ -361,33 +361,33 @@ public sealed class JoinConfig
     [NodeProperty(Default = "\"\\\\n\"", Label = "joined using")]
     public string? Joiner { get; set; } = "\\n";
 
-    [NodeProperty(Default = "\"str\"", UiHint = "select", Options = ["str:string", "bin:buffer (byte array)"], Label = "joiner type")]
+    [NodeProperty(Default = "\"str\"", UiHint = PropertyUi.Select, Options = ["str:string", "bin:buffer (byte array)"], Label = "joiner type")]
     public string? JoinerType { get; set; } = "str";
 
     /// <summary>Manual key/value and merged objects: keep the object after sending and send it again on every later message.</summary>
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "and every subsequent message")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "and every subsequent message")]
     public bool Accumulate { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "After a number of message parts")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "After a number of message parts")]
     public int Count { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "After a timeout (s)")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "After a timeout (s)")]
     public double Timeout { get; set; }
 
     /// <summary>Manual mode: whether a message's <c>msg.parts</c> counts (Node-RED's default when absent) or is dropped.</summary>
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Use existing msg.parts property")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "Use existing msg.parts property")]
     public bool? UseParts { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Evaluate in reverse order (last to first)")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Evaluate in reverse order (last to first)")]
     public bool ReduceRight { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Reduce exp")]
     public string? ReduceExp { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "typed", TypeProperty = "reduceInitType", Types = ["num", "str", "bool", "json", "bin", "date", "jsonata", "flow", "global", "env"], Label = "Initial value")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Typed, TypeProperty = "reduceInitType", Types = ["num", "str", "bool", "json", "bin", "date", "jsonata", "flow", "global", "env"], Label = "Initial value")]
     public string? ReduceInit { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Hidden)]
     public string? ReduceInitType { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Fixup exp")]

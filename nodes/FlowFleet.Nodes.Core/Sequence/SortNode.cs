@@ -112,28 +112,28 @@ public sealed class SortConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"ascending\"", UiHint = "select", Options = ["ascending", "descending"], Label = "Order")]
+    [NodeProperty(Default = "\"ascending\"", UiHint = PropertyUi.Select, Options = ["ascending", "descending"], Label = "Order")]
     public string? Order { get; set; } = "ascending";
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Numerical")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Numerical")]
     [System.Text.Json.Serialization.JsonPropertyName("as_num")]
     public bool AsNum { get; set; }
 
-    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "targetType", Types = ["msg", "seq"], Label = "Sort")]
+    [NodeProperty(Default = "\"payload\"", UiHint = PropertyUi.Typed, TypeProperty = "targetType", Types = ["msg", "seq"], Label = "Sort")]
     public string? Target { get; set; } = "payload";
 
-    [NodeProperty(Default = "\"msg\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"msg\"", UiHint = PropertyUi.Hidden)]
     public string? TargetType { get; set; } = "msg";
 
-    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "msgKeyType", Types = ["elem", "jsonata"], Label = "Key (array)")]
+    [NodeProperty(Default = "\"payload\"", UiHint = PropertyUi.Typed, TypeProperty = "msgKeyType", Types = ["elem", "jsonata"], Label = "Key (array)")]
     public string? MsgKey { get; set; } = "payload";
 
-    [NodeProperty(Default = "\"elem\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"elem\"", UiHint = PropertyUi.Hidden)]
     public string? MsgKeyType { get; set; } = "elem";
 
-    [NodeProperty(Default = "\"payload\"", UiHint = "typed", TypeProperty = "seqKeyType", Types = ["msg", "jsonata"], Label = "Key (sequence)")]
+    [NodeProperty(Default = "\"payload\"", UiHint = PropertyUi.Typed, TypeProperty = "seqKeyType", Types = ["msg", "jsonata"], Label = "Key (sequence)")]
     public string? SeqKey { get; set; } = "payload";
 
-    [NodeProperty(Default = "\"msg\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"msg\"", UiHint = PropertyUi.Hidden)]
     public string? SeqKeyType { get; set; } = "msg";
 }

@@ -122,10 +122,10 @@ public sealed class SplitConfig
     [NodeProperty(Default = "\"\\\\n\"", Label = "Split strings using")]
     public string? Splt { get; set; } = "\\n";
 
-    [NodeProperty(Default = "\"str\"", UiHint = "select", Options = ["str:String", "len:Fixed length"], Label = "Split by")]
+    [NodeProperty(Default = "\"str\"", UiHint = PropertyUi.Select, Options = ["str:String", "len:Fixed length"], Label = "Split by")]
     public string? SpltType { get; set; } = "str";
 
-    [NodeProperty(Default = "1", UiHint = "number", Label = "Array chunk length")]
+    [NodeProperty(Default = "1", UiHint = PropertyUi.Number, Label = "Array chunk length")]
     public int ArraySplt { get; set; } = 1;
 
     [NodeProperty(Default = "\"\"", Label = "Copy object key to msg.")]

@@ -155,24 +155,24 @@ public sealed class FileInConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "typed", TypeProperty = "filenameType", Types = ["str", "msg", "flow", "global", "env"], Label = "Filename")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Typed, TypeProperty = "filenameType", Types = ["str", "msg", "flow", "global", "env"], Label = "Filename")]
     public string? Filename { get; set; }
 
-    [NodeProperty(Default = "\"str\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"str\"", UiHint = PropertyUi.Hidden)]
     public string? FilenameType { get; set; }
 
-    [NodeProperty(Default = "\"utf8\"", UiHint = "select", Options = ["utf8:a single utf8 string", "lines:a msg per line", "stream:a stream of Buffers", ":a single Buffer object"], Label = "Output")]
+    [NodeProperty(Default = "\"utf8\"", UiHint = PropertyUi.Select, Options = ["utf8:a single utf8 string", "lines:a msg per line", "stream:a stream of Buffers", ":a single Buffer object"], Label = "Output")]
     public string? Format { get; set; } = "utf8";
 
-    [NodeProperty(Default = "false", UiHint = "hidden")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Hidden)]
     public bool Chunk { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Send message on error")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Send message on error")]
     public JsonNode? SendError { get; set; }
 
-    [NodeProperty(Default = "\"none\"", UiHint = "select", Options = ["none:default", "utf8", "ucs2", "utf16le", "latin1", "binary", "ascii", "base64", "hex"], Label = "Encoding")]
+    [NodeProperty(Default = "\"none\"", UiHint = PropertyUi.Select, Options = ["none:default", "utf8", "ucs2", "utf16le", "latin1", "binary", "ascii", "base64", "hex"], Label = "Encoding")]
     public string? Encoding { get; set; } = "none";
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Include all existing properties in each msg")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Include all existing properties in each msg")]
     public bool AllProps { get; set; }
 }

@@ -93,21 +93,21 @@ public sealed class FileConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "typed", TypeProperty = "filenameType", Types = ["str", "msg", "flow", "global", "env"], Label = "Filename")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Typed, TypeProperty = "filenameType", Types = ["str", "msg", "flow", "global", "env"], Label = "Filename")]
     public string? Filename { get; set; }
 
-    [NodeProperty(Default = "\"str\"", UiHint = "hidden")]
+    [NodeProperty(Default = "\"str\"", UiHint = PropertyUi.Hidden)]
     public string? FilenameType { get; set; }
 
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Add newline (\\n) to each payload?")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "Add newline (\\n) to each payload?")]
     public bool AppendNewline { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Create directory if it doesn't exist?")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Create directory if it doesn't exist?")]
     public bool CreateDir { get; set; }
 
-    [NodeProperty(Default = "\"false\"", UiHint = "select", Options = ["false:append to file", "true:overwrite file", "delete:delete file"], Label = "Action")]
+    [NodeProperty(Default = "\"false\"", UiHint = PropertyUi.Select, Options = ["false:append to file", "true:overwrite file", "delete:delete file"], Label = "Action")]
     public JsonNode? OverwriteFile { get; set; }
 
-    [NodeProperty(Default = "\"none\"", UiHint = "select", Options = ["none:default", "setbymsg:setbymsg (msg.encoding)", "utf8", "ucs2", "utf16le", "latin1", "binary", "ascii", "base64", "hex"], Label = "Encoding")]
+    [NodeProperty(Default = "\"none\"", UiHint = PropertyUi.Select, Options = ["none:default", "setbymsg:setbymsg (msg.encoding)", "utf8", "ucs2", "utf16le", "latin1", "binary", "ascii", "base64", "hex"], Label = "Encoding")]
     public string? Encoding { get; set; } = "none";
 }

@@ -126,6 +126,6 @@ public sealed class WatchConfig
     [NodeProperty(Default = "\"\"", Required = true, Label = "File(s)")]
     public string? Files { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "checkbox", Label = "Watch sub-directories recursively")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Checkbox, Label = "Watch sub-directories recursively")]
     public JsonNode? Recursive { get; set; }
 }

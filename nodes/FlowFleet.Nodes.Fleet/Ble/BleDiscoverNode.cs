@@ -77,9 +77,9 @@ public sealed class BleDiscoverConfig
     [NodeProperty(Default = "\"\"")]
     public string? Name { get; set; }
 
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Scan on deploy")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "Scan on deploy")]
     public bool? ScanOnDeploy { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Unprovisioned only")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Unprovisioned only")]
     public bool? UnprovisionedOnly { get; set; }
 }

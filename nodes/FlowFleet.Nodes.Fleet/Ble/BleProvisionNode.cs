@@ -90,10 +90,10 @@ public sealed class BleProvisionConfig
     [NodeProperty(Default = "\"\"", Label = "Server URL", Help = "ws://host:port/shelly; empty = this fleet")]
     public string? Server { get; set; }
 
-    [NodeProperty(Default = "60", UiHint = "number", Label = "Wait for /shelly (s)")]
+    [NodeProperty(Default = "60", UiHint = PropertyUi.Number, Label = "Wait for /shelly (s)")]
     public double? Timeout { get; set; }
 
-    [NodeProperty(Default = "4", UiHint = "number", Label = "Devices at once")]
+    [NodeProperty(Default = "4", UiHint = PropertyUi.Number, Label = "Devices at once")]
     public int? Concurrency { get; set; }
 
     /// <summary>Node-RED's credentials: kept out of flows.json and stored encrypted.</summary>

@@ -66,7 +66,7 @@ public sealed class BleRpcConfig
     [NodeProperty(Default = "\"Shelly.GetDeviceInfo\"", Label = "Method")]
     public string? Method { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "json", Label = "Params", Help = "JSON; empty = msg.params")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Json, Label = "Params", Help = "JSON; empty = msg.params")]
     public string? Params { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Adapter / station", Help = "empty = the one that hears the device best")]

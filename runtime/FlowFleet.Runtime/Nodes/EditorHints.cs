@@ -97,9 +97,16 @@ public static class EditorHints
 
     /// <summary>A property's editor from its attribute: a rule list declares its shape, anything else names a <see cref="PropertyUi"/>.</summary>
     /// <exception cref="InvalidOperationException">An unknown hint, or a rules editor without its row shape.</exception>
-    public static PropertyUi Ui(string? hint, RuleList rules, string where)
+    public static PropertyUi Ui(string? hint, RuleList rules, string where) => Ui(Parse(hint, PropertyUi.Text, where + " UI hint"), rules, where);
+
+    /// <summary>A property's editor from its attribute's typed hint: a rule list declares its shape.</summary>
+    /// <exception cref="InvalidOperationException">A value that is not a <see cref="PropertyUi"/>, or a rules editor without its row shape.</exception>
+    public static PropertyUi Ui(PropertyUi ui, RuleList rules, string where)
     {
-        var ui = Parse(hint, PropertyUi.Text, where + " UI hint");
+        if (!Enum.IsDefined(ui))
+        {
+            throw new InvalidOperationException($"{where} UI hint: '{(int)ui}' is not one of {string.Join(", ", Enum.GetValues<PropertyUi>().Select(Name))}");
+        }
         if (rules != RuleList.None)
         {
             // The attribute's default hint is text; any other hint beside a rule list is a contradiction.

@@ -2,9 +2,8 @@ namespace FlowFleet.Runtime.Nodes;
 
 /// <summary>
 /// Declares a property of a node's config record: its JSON name, default, and how the editor edits it.
-/// <see cref="UiHint"/> names a <see cref="PropertyUi"/> (<c>text, number, select, checkbox, typed, json, code, multiline,
-/// cron, config, hidden</c>); an unknown name refuses the node type at registration. A rule list is declared with
-/// <see cref="Rules"/>, which implies the <c>rules</c> editor.
+/// <see cref="UiHint"/> is the <see cref="PropertyUi"/> the editor uses (its lower-case name is what descriptor JSON and
+/// plugin manifests carry). A rule list is declared with <see cref="Rules"/>, which implies the rules editor.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property, AllowMultiple = false, Inherited = true)]
 public sealed class NodePropertyAttribute : Attribute
@@ -14,7 +13,7 @@ public sealed class NodePropertyAttribute : Attribute
 
     public bool Required { get; init; }
 
-    public string UiHint { get; init; } = "text";
+    public PropertyUi UiHint { get; init; } = PropertyUi.Text;
 
     /// <summary>A list of rules edited row by row, in this shape (switch tests, change operations, inject properties).</summary>
     public RuleList Rules { get; init; }

@@ -20,6 +20,8 @@ public static class MqttSetup
             configuration["Mqtt:Broker:AnyPortIfTaken"] ??= "true";
         }
         services.Configure<MqttOptions>(configuration.GetSection("Mqtt"));
+        services.AddOptions<MqttOptions>().ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<MqttOptions>, MqttOptionsValidator>();
         services.AddSingleton<IMqttUserStore, UserStoreMqttCheck>();
         services.AddSingleton<IMqttBrokerLocator, EmbeddedBrokerLocator>();
         services.AddFleetMqtt();

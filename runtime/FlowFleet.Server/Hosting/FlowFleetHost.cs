@@ -98,6 +98,8 @@ public static class FlowFleetHost
         services.AddSingleton(options);
         services.Configure<FlowEngineOptions>(builder.Configuration.GetSection("Flows"));
         services.Configure<FlowFleet.Nodes.Core.CoreNodesOptions>(builder.Configuration.GetSection("Nodes"));
+        services.AddOptions<FlowFleet.Nodes.Core.CoreNodesOptions>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FlowFleet.Nodes.Core.CoreNodesOptions>, FlowFleet.Nodes.Core.CoreNodesOptionsValidator>();
         services.AddFlowRuntime(dataDir, NodeAssemblies, (registry, sp) =>
         {
             var pluginsDir = options.PluginsDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "plugins");
@@ -134,6 +136,7 @@ public static class FlowFleetHost
         {
             // Cluster mode (docs/scale-out.md): RPCs for devices held by another instance travel over NATS.
             services.AddFleetCluster(o => builder.Configuration.GetSection("Cluster").Bind(o));
+            services.AddClusterOptionsValidation();
         }
         // Flows on PostgreSQL when it is the store; with a cluster, deploys reach every instance and timers take leases.
         services.AddClusterFlows(builder.Configuration, dataDir);

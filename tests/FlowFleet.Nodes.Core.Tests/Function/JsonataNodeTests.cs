@@ -42,7 +42,7 @@ public sealed class JsonataNodeTests
         h.Send("n", JsonValue.Create("text"));
         var caught = await h.NextAsync("caught");
         Assert.StartsWith("Invalid JSONata expression: The left side of the \"+\" operator must evaluate to a number", caught.Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
-        await h.AssertNothingAsync("o0");
+        await h.AssertNothingBeforeAsync("o0", "n", """{"payload":1}""");
     }
 
     [Fact]

@@ -47,10 +47,10 @@ public sealed class SortNodeTests
     {
         await using var seq = await Flows.One("""{"type":"sort","targetType":"seq","seqKey":"payload","seqKeyType":"msg"}""");
         seq.Send("n", JsonValue.Create(1));
-        await seq.AssertNothingAsync("o0");
+        await seq.AssertNothingBeforeAsync("o0", "n", """{"payload":2,"parts":{"id":"probe","index":0,"count":1}}""");
         await using var prop = await Flows.One("""{"type":"sort","target":"payload","targetType":"msg","msgKeyType":"elem"}""");
         prop.Send("n", JsonValue.Create("not an array"));
-        await prop.AssertNothingAsync("o0");
+        await prop.AssertNothingBeforeAsync("o0", "n", """{"payload":[2,1]}""");
     }
 
     [Fact]

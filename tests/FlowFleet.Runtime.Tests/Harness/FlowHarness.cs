@@ -168,6 +168,20 @@ public sealed class FlowHarness : IAsyncDisposable
         Assert.True(next.MsgId == marker.MsgId, $"Expected nothing at {id} yet, got {next}");
     }
 
+    /// <summary>
+    /// Proves that the messages already sent to <paramref name="nodeId"/> sent nothing to helper <paramref name="id"/>: a probe
+    /// sent after them, which the node passes on, must be the next message there. A node handles its input in order, so
+    /// anything the earlier messages sent is queued ahead of the probe's.
+    /// </summary>
+    public async Task AssertNothingBeforeAsync(string id, string nodeId, string probeJson)
+    {
+        var probe = new FlowMessage((JsonObject)JsonNode.Parse(probeJson)!);
+        probe.MsgId ??= MessageId.New();
+        Send(nodeId, probe);
+        var next = await NextAsync(id);
+        Assert.True(next.MsgId == probe.MsgId, $"Expected nothing at {id} before the probe {probe}, got {next}");
+    }
+
     /// <summary>Sends a message into a node's input.</summary>
     public void Send(string nodeId, FlowMessage msg)
     {

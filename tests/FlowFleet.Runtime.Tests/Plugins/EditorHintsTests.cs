@@ -48,7 +48,7 @@ public sealed class EditorHintsTests
     public void An_unknown_ui_hint_or_a_rule_list_without_its_shape_refuses_the_type()
     {
         var unknown = Assert.Throws<InvalidOperationException>(() => NodeRegistry.Describe(typeof(TypoNode), new NodeTypeAttribute("typo"), "test"));
-        Assert.Contains("TypoConfig.Size UI hint: 'numbr' is not one of text, number", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("TypoConfig.Size UI hint: '42' is not one of text, number", unknown.Message, StringComparison.Ordinal);
         var shapeless = Assert.Throws<InvalidOperationException>(() => NodeRegistry.Describe(typeof(ShapelessNode), new NodeTypeAttribute("shapeless"), "test"));
         Assert.Contains("needs its row shape", shapeless.Message, StringComparison.Ordinal);
         var noOutputs = Assert.Throws<InvalidOperationException>(() => NodeRegistry.Describe(typeof(PerRuleNode), new NodeTypeAttribute("per rule"), "test"));
@@ -107,7 +107,7 @@ public sealed class EditorHintsTests
 
     private sealed class TypoConfig
     {
-        [NodeProperty(Default = "1", UiHint = "numbr")]
+        [NodeProperty(Default = "1", UiHint = (PropertyUi)42)]
         public int Size { get; set; }
     }
 
@@ -115,7 +115,7 @@ public sealed class EditorHintsTests
 
     private sealed class ShapelessConfig
     {
-        [NodeProperty(Default = "[]", UiHint = "rules")]
+        [NodeProperty(Default = "[]", UiHint = PropertyUi.Rules)]
         public JsonArray? Rules { get; set; }
     }
 

@@ -11,6 +11,8 @@ public sealed class CommsCollector : IAsyncDisposable
     private readonly ClientWebSocket _socket = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, List<JsonObject>> _byPrefix = new(StringComparer.Ordinal);
+    private readonly Lock _waitersLock = new();
+    private readonly List<(string Prefix, int Count, TaskCompletionSource Arrived)> _waiters = [];
     private Task? _loop;
     private int _total;
 
@@ -41,6 +43,32 @@ public sealed class CommsCollector : IAsyncDisposable
         lock (list)
         {
             return list.Count;
+        }
+    }
+
+    /// <summary>Completes when <paramref name="count"/> packets of the case with this prefix have arrived (signalled as each is
+    /// filed, not polled); fails after the timeout.</summary>
+    public async Task WaitForAsync(string prefix, int count, TimeSpan timeout)
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waitersLock)
+        {
+            _waiters.Add((prefix, count, arrived));
+        }
+        try
+        {
+            if (CountFor(prefix) >= count)
+            {
+                return;
+            }
+            await arrived.Task.WaitAsync(timeout);
+        }
+        finally
+        {
+            lock (_waitersLock)
+            {
+                _waiters.RemoveAll(w => w.Arrived == arrived);
+            }
         }
     }
 
@@ -91,6 +119,14 @@ public sealed class CommsCollector : IAsyncDisposable
             list.Add((JsonObject)data.DeepClone());
         }
         Interlocked.Increment(ref _total);
+        var count = CountFor(prefix);
+        lock (_waitersLock)
+        {
+            foreach (var w in _waiters.Where(w => w.Prefix == prefix && count >= w.Count))
+            {
+                w.Arrived.TrySetResult();
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -65,12 +65,43 @@ public sealed class DifferentialFixture : IAsyncLifetime
         {
             await File.WriteAllTextAsync(dump, flows.ToJsonString());
         }
-        // Subscriptions settle before the deploy, so injects that fire once on start are seen too.
-        await Task.Delay(200);
+        // Both debug subscriptions must be live before the deploy, so injects that fire once on start are seen too.
+        await Task.WhenAll(SentinelAsync(_nodeRed.BaseUri, "", _nrComms), SentinelAsync(_flowFleet.BaseUri, "red/", _ffComms));
         await DeployAsync(_nodeRed.BaseUri, "flows", flows);
         await DeployAsync(_flowFleet.BaseUri, "red/flows", flows);
         await Parallel.ForEachAsync(_cases.Values, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (c, _) => await RunAsync(c));
         await QuietAsync();
+    }
+
+    /// <summary>
+    /// Proves a runtime's debug subscription is live: a one-inject flow is deployed and pressed until its message comes back
+    /// on the collector. A runtime handles a socket's frames in order, so the press that comes back was made after the
+    /// subscribe frame took effect; the real deploy then replaces the flow.
+    /// </summary>
+    private static async Task SentinelAsync(Uri baseUri, string api, CommsCollector comms)
+    {
+        var flow = JsonNode.Parse("""
+            [{"id":"sentinel_tab","type":"tab","label":"sentinel"},
+             {"id":"sentinel_inj","type":"inject","z":"sentinel_tab","props":[{"p":"payload"}],"payload":"sentinel","payloadType":"str","repeat":"","crontab":"","once":false,"topic":"","x":100,"y":100,"wires":[["sentinel_dbg"]]},
+             {"id":"sentinel_dbg","type":"debug","z":"sentinel_tab","active":true,"tosidebar":true,"console":false,"tostatus":false,"complete":"payload","targetType":"msg","x":300,"y":100,"wires":[]}]
+            """)!.AsArray();
+        await DeployAsync(baseUri, api + "flows", flow);
+        using var http = new HttpClient { BaseAddress = baseUri };
+        for (var press = 1; ; press++)
+        {
+            using var response = await http.PostAsync(api + "inject/sentinel_inj", new StringContent("{}", Encoding.UTF8, "application/json"));
+            response.EnsureSuccessStatusCode();
+            try
+            {
+                // Once the subscription is live the message is back within milliseconds; the bound only spaces presses.
+                await comms.WaitForAsync("sentinel_", press, TimeSpan.FromSeconds(2));
+                return;
+            }
+            catch (TimeoutException) when (press < 15)
+            {
+                // Pressed before the subscribe frame was handled: press again.
+            }
+        }
     }
 
     private static Uri Ws(Uri http, string path) => new(http.ToString().Replace("http", "ws", StringComparison.Ordinal) + path);
@@ -102,11 +133,14 @@ public sealed class DifferentialFixture : IAsyncLifetime
             }
             else if (step["await"] is JsonValue n)
             {
+                // A bound, not a pass condition: a side that never sends them fails the comparison, which says what differs.
                 var want = n.GetValue<int>();
-                var deadline = DateTime.UtcNow.AddSeconds(5);
-                while (DateTime.UtcNow < deadline && (_nrComms!.CountFor(c.Prefix) < want || _ffComms!.CountFor(c.Prefix) < want))
+                try
                 {
-                    await Task.Delay(20);
+                    await Task.WhenAll(_nrComms!.WaitForAsync(c.Prefix, want, TimeSpan.FromSeconds(5)), _ffComms!.WaitForAsync(c.Prefix, want, TimeSpan.FromSeconds(5)));
+                }
+                catch (TimeoutException)
+                {
                 }
             }
         }

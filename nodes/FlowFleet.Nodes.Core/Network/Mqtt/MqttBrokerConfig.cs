@@ -12,7 +12,7 @@ public sealed class MqttBrokerConfig
     [NodeProperty(Default = "\"\"", Required = true, Label = "Server", Help = "Host name or address; `flowfleet` is the embedded broker (Mqtt:Broker:Enabled); `mqtt://`, `mqtts://` URLs work too.")]
     public string? Broker { get; set; }
 
-    [NodeProperty(Default = "1883", UiHint = "number", Label = "Port")]
+    [NodeProperty(Default = "1883", UiHint = PropertyUi.Number, Label = "Port")]
     public JsonNode? Port { get; set; }
 
     /// <summary>Node-RED's credentials <c>user</c>/<c>password</c>: the form writes them to the node's encrypted credentials.</summary>
@@ -22,84 +22,84 @@ public sealed class MqttBrokerConfig
     [NodeProperty(Secret = true, Label = "Password")]
     public string? Password { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "config", ConfigType = "tls-config", Label = "TLS configuration")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Config, ConfigType = "tls-config", Label = "TLS configuration")]
     public string? Tls { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Client ID", Help = "Empty: a generated id (then a clean session is always used).")]
     public string? Clientid { get; set; }
 
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Connect automatically")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "Connect automatically")]
     public JsonNode? AutoConnect { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Use TLS")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Use TLS")]
     public JsonNode? Usetls { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "Verify server certificate")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "Verify server certificate")]
     public JsonNode? Verifyservercert { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "hidden")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Hidden)]
     public JsonNode? Compatmode { get; set; }
 
-    [NodeProperty(Default = "4", UiHint = "select", Options = ["3:MQTT V3.1 (legacy)", "4:MQTT V3.1.1", "5:MQTT V5"], Label = "Protocol")]
+    [NodeProperty(Default = "4", UiHint = PropertyUi.Select, Options = ["3:MQTT V3.1 (legacy)", "4:MQTT V3.1.1", "5:MQTT V5"], Label = "Protocol")]
     public JsonNode? ProtocolVersion { get; set; }
 
-    [NodeProperty(Default = "60", UiHint = "number", Label = "Keep alive (s)")]
+    [NodeProperty(Default = "60", UiHint = PropertyUi.Number, Label = "Keep alive (s)")]
     public JsonNode? Keepalive { get; set; }
 
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Use clean session")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "Use clean session")]
     public JsonNode? Cleansession { get; set; }
 
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Automatically unsubscribe when disconnecting")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "Automatically unsubscribe when disconnecting")]
     public JsonNode? AutoUnsubscribe { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Birth topic")]
     public string? BirthTopic { get; set; }
 
-    [NodeProperty(Default = "\"0\"", UiHint = "select", Options = ["0", "1", "2"], Label = "Birth QoS")]
+    [NodeProperty(Default = "\"0\"", UiHint = PropertyUi.Select, Options = ["0", "1", "2"], Label = "Birth QoS")]
     public JsonNode? BirthQos { get; set; }
 
-    [NodeProperty(Default = "\"false\"", UiHint = "select", Options = ["false", "true"], Label = "Birth retain")]
+    [NodeProperty(Default = "\"false\"", UiHint = PropertyUi.Select, Options = ["false", "true"], Label = "Birth retain")]
     public JsonNode? BirthRetain { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Birth payload")]
     public JsonNode? BirthPayload { get; set; }
 
-    [NodeProperty(Default = "{}", UiHint = "json", Label = "Birth v5 properties")]
+    [NodeProperty(Default = "{}", UiHint = PropertyUi.Json, Label = "Birth v5 properties")]
     public JsonObject? BirthMsg { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Close topic")]
     public string? CloseTopic { get; set; }
 
-    [NodeProperty(Default = "\"0\"", UiHint = "select", Options = ["0", "1", "2"], Label = "Close QoS")]
+    [NodeProperty(Default = "\"0\"", UiHint = PropertyUi.Select, Options = ["0", "1", "2"], Label = "Close QoS")]
     public JsonNode? CloseQos { get; set; }
 
-    [NodeProperty(Default = "\"false\"", UiHint = "select", Options = ["false", "true"], Label = "Close retain")]
+    [NodeProperty(Default = "\"false\"", UiHint = PropertyUi.Select, Options = ["false", "true"], Label = "Close retain")]
     public JsonNode? CloseRetain { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Close payload")]
     public JsonNode? ClosePayload { get; set; }
 
-    [NodeProperty(Default = "{}", UiHint = "json", Label = "Close v5 properties")]
+    [NodeProperty(Default = "{}", UiHint = PropertyUi.Json, Label = "Close v5 properties")]
     public JsonObject? CloseMsg { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Will topic")]
     public string? WillTopic { get; set; }
 
-    [NodeProperty(Default = "\"0\"", UiHint = "select", Options = ["0", "1", "2"], Label = "Will QoS")]
+    [NodeProperty(Default = "\"0\"", UiHint = PropertyUi.Select, Options = ["0", "1", "2"], Label = "Will QoS")]
     public JsonNode? WillQos { get; set; }
 
-    [NodeProperty(Default = "\"false\"", UiHint = "select", Options = ["false", "true"], Label = "Will retain")]
+    [NodeProperty(Default = "\"false\"", UiHint = PropertyUi.Select, Options = ["false", "true"], Label = "Will retain")]
     public JsonNode? WillRetain { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Will payload")]
     public JsonNode? WillPayload { get; set; }
 
-    [NodeProperty(Default = "{}", UiHint = "json", Label = "Will v5 properties")]
+    [NodeProperty(Default = "{}", UiHint = PropertyUi.Json, Label = "Will v5 properties")]
     public JsonObject? WillMsg { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "User properties (v5, JSON)")]
     public JsonNode? UserProps { get; set; }
 
-    [NodeProperty(Default = "0", UiHint = "number", Label = "Session expiry (s, v5)")]
+    [NodeProperty(Default = "0", UiHint = PropertyUi.Number, Label = "Session expiry (s, v5)")]
     public JsonNode? SessionExpiry { get; set; }
 }

@@ -219,26 +219,26 @@ public sealed class MqttInConfig
     [NodeProperty(Default = "\"\"", Label = "Topic")]
     public string? Topic { get; set; }
 
-    [NodeProperty(Default = "\"2\"", UiHint = "select", Options = ["0", "1", "2"], Label = "QoS")]
+    [NodeProperty(Default = "\"2\"", UiHint = PropertyUi.Select, Options = ["0", "1", "2"], Label = "QoS")]
     public JsonNode? Qos { get; set; }
 
-    [NodeProperty(Default = "\"auto-detect\"", Required = true, UiHint = "select",
+    [NodeProperty(Default = "\"auto-detect\"", Required = true, UiHint = PropertyUi.Select,
         Options = ["auto-detect:auto-detect (parsed JSON object, string or buffer)", "auto:auto-detect (string or buffer)", "buffer:a Buffer", "utf8:a String", "json:a parsed JSON object", "base64:a Base64 encoded string"],
         Label = "Output")]
     public string? Datatype { get; set; }
 
-    [NodeProperty(UiHint = "config", ConfigType = "mqtt-broker", Required = true, Label = "Server")]
+    [NodeProperty(UiHint = PropertyUi.Config, ConfigType = "mqtt-broker", Required = true, Label = "Server")]
     public string? Broker { get; set; }
 
-    [NodeProperty(Default = "false", UiHint = "checkbox", Label = "No local (v5)")]
+    [NodeProperty(Default = "false", UiHint = PropertyUi.Checkbox, Label = "No local (v5)")]
     public JsonNode? Nl { get; set; }
 
-    [NodeProperty(Default = "true", UiHint = "checkbox", Label = "Retain as published (v5)")]
+    [NodeProperty(Default = "true", UiHint = PropertyUi.Checkbox, Label = "Retain as published (v5)")]
     public JsonNode? Rap { get; set; }
 
-    [NodeProperty(Default = "0", UiHint = "select", Options = ["0:send retained messages", "1:only for new subscriptions", "2:do not send"], Label = "Retain handling (v5)")]
+    [NodeProperty(Default = "0", UiHint = PropertyUi.Select, Options = ["0:send retained messages", "1:only for new subscriptions", "2:do not send"], Label = "Retain handling (v5)")]
     public JsonNode? Rh { get; set; }
 
-    [NodeProperty(Default = "0", UiHint = "select", Options = ["0:single subscription", "1:dynamic subscription"], Label = "Action")]
+    [NodeProperty(Default = "0", UiHint = PropertyUi.Select, Options = ["0:single subscription", "1:dynamic subscription"], Label = "Action")]
     public JsonNode? Inputs { get; set; }
 }

@@ -141,10 +141,10 @@ public sealed class MqttOutConfig
     [NodeProperty(Default = "\"\"", Label = "Topic")]
     public string? Topic { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "select", Options = [":(from msg)", "0", "1", "2"], Label = "QoS")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Select, Options = [":(from msg)", "0", "1", "2"], Label = "QoS")]
     public JsonNode? Qos { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "select", Options = [":(from msg)", "false", "true"], Label = "Retain")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Select, Options = [":(from msg)", "false", "true"], Label = "Retain")]
     public JsonNode? Retain { get; set; }
 
     [NodeProperty(Default = "\"\"", Label = "Response topic (v5)")]
@@ -159,9 +159,9 @@ public sealed class MqttOutConfig
     [NodeProperty(Default = "\"\"", Label = "Correlation data (v5)")]
     public string? Correl { get; set; }
 
-    [NodeProperty(Default = "\"\"", UiHint = "number", Label = "Message expiry (s, v5)")]
+    [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Number, Label = "Message expiry (s, v5)")]
     public JsonNode? Expiry { get; set; }
 
-    [NodeProperty(UiHint = "config", ConfigType = "mqtt-broker", Required = true, Label = "Server")]
+    [NodeProperty(UiHint = PropertyUi.Config, ConfigType = "mqtt-broker", Required = true, Label = "Server")]
     public string? Broker { get; set; }
 }
