@@ -66,9 +66,10 @@ public sealed class DifferentialFixture : IAsyncLifetime
             await File.WriteAllTextAsync(dump, flows.ToJsonString());
         }
         // Both debug subscriptions must be live before the deploy, so injects that fire once on start are seen too.
-        await Task.WhenAll(SentinelAsync(_nodeRed.BaseUri, "", _nrComms), SentinelAsync(_flowFleet.BaseUri, "red/", _ffComms));
-        await DeployAsync(_nodeRed.BaseUri, "flows", flows);
-        await DeployAsync(_flowFleet.BaseUri, "red/flows", flows);
+        await Task.WhenAll(SentinelAsync(_nodeRed.BaseUri, "", _nrComms, []), SentinelAsync(_flowFleet.BaseUri, "red/", _ffComms, []));
+        // Node-RED answers a deploy before its flows have started: the sentinel, deployed with the cases, coming back again
+        // shows they run, so no inject is pressed before its node exists.
+        await Task.WhenAll(SentinelAsync(_nodeRed.BaseUri, "", _nrComms, flows), SentinelAsync(_flowFleet.BaseUri, "red/", _ffComms, flows));
         await Parallel.ForEachAsync(_cases.Values, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (c, _) => await RunAsync(c));
         await QuietAsync();
     }
@@ -78,28 +79,38 @@ public sealed class DifferentialFixture : IAsyncLifetime
     /// on the collector. A runtime handles a socket's frames in order, so the press that comes back was made after the
     /// subscribe frame took effect; the real deploy then replaces the flow.
     /// </summary>
-    private static async Task SentinelAsync(Uri baseUri, string api, CommsCollector comms)
+    private static async Task SentinelAsync(Uri baseUri, string api, CommsCollector comms, JsonArray with)
     {
         var flow = JsonNode.Parse("""
             [{"id":"sentinel_tab","type":"tab","label":"sentinel"},
              {"id":"sentinel_inj","type":"inject","z":"sentinel_tab","props":[{"p":"payload"}],"payload":"sentinel","payloadType":"str","repeat":"","crontab":"","once":false,"topic":"","x":100,"y":100,"wires":[["sentinel_dbg"]]},
              {"id":"sentinel_dbg","type":"debug","z":"sentinel_tab","active":true,"tosidebar":true,"console":false,"tostatus":false,"complete":"payload","targetType":"msg","x":300,"y":100,"wires":[]}]
             """)!.AsArray();
+        foreach (var n in with)
+        {
+            flow.Add(n!.DeepClone());
+        }
+        // One more sentinel message than before this deploy: extra presses of an earlier round cannot count.
+        var arrivals = comms.CountFor("sentinel_") + 1;
         await DeployAsync(baseUri, api + "flows", flow);
         using var http = new HttpClient { BaseAddress = baseUri };
         for (var press = 1; ; press++)
         {
             using var response = await http.PostAsync(api + "inject/sentinel_inj", new StringContent("{}", Encoding.UTF8, "application/json"));
-            response.EnsureSuccessStatusCode();
+            if (response.StatusCode != HttpStatusCode.NotFound && !response.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"{baseUri}{api}inject/sentinel_inj: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
             try
             {
-                // Once the subscription is live the message is back within milliseconds; the bound only spaces presses.
-                await comms.WaitForAsync("sentinel_", press, TimeSpan.FromSeconds(2));
+                // Once the node runs and the subscription is live the message is back within milliseconds; the bound only
+                // spaces presses (a 404 is a node not started yet).
+                await comms.WaitForAsync("sentinel_", arrivals, TimeSpan.FromSeconds(1));
                 return;
             }
-            catch (TimeoutException) when (press < 15)
+            catch (TimeoutException) when (press < 30)
             {
-                // Pressed before the subscribe frame was handled: press again.
+                // Pressed before the subscribe frame was handled or before the flow started: press again.
             }
         }
     }
