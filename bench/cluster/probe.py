@@ -34,6 +34,21 @@ class Instance:
     def stats(self):
         return self.request("GET", "/api/fleet/stats")[1]
 
+    def cluster_metrics(self):
+        """The FlowFleet.Cluster samples of /metrics (Prometheus text), by name without the instance tag."""
+        c = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            c.request("GET", "/metrics")
+            text = c.getresponse().read().decode()
+        finally:
+            c.close()
+        out = {}
+        for line in text.splitlines():
+            if line.startswith("flowfleet_cluster_"):
+                name, value = line.rsplit(" ", 1)
+                out[name.split("{")[0]] = float(value)
+        return out
+
 
 def pct(values, p):
     values = sorted(values)
@@ -67,6 +82,7 @@ def main():
         steady = steady + 1 if total == previous and total > 0 else 0
         previous = total
         if total >= a.devices or steady >= 4:
+            print(f"online: {total} of {a.devices} after {time.time() - t0:.0f} s", flush=True)
             break
         time.sleep(5)
 
@@ -95,6 +111,8 @@ def main():
             stop.wait(0.05)
 
     before = [(i.stats()["eventsProcessed"], cpu_seconds(i.pid)) for i in inst]
+    # Each instance's counters with the time they were read: under load a scrape can take seconds, so rates use these.
+    metrics_before = [(time.time(), i.cluster_metrics()) for i in inst]
     started = time.time()
     thread = threading.Thread(target=prober)
     thread.start()
@@ -103,6 +121,7 @@ def main():
     thread.join()
     elapsed = time.time() - started
     after = [(i.stats(), cpu_seconds(i.pid)) for i in inst]
+    metrics_after = [(time.time(), i.cluster_metrics()) for i in inst]
 
     print("\n| instance | devices held | events/s | CPU % | RSS MiB | KiB per device (RSS above idle) |")
     print("|---|---|---|---|---|---|")
@@ -116,6 +135,18 @@ def main():
         per = (r - i.baseline) / 1024 / held if held else float("nan")
         print(f"| {i.name} | {held} | {events:,.0f} | {100 * (c1 - c0) / elapsed:.0f} | {r / 1048576:.0f} | {per:.1f} |")
     print(f"| all | {total_devices} | {total_events:,.0f} | | | |")
+    # The fan-out while measuring (per second) and since the start (totals): what each instance sent and took.
+    print("\n| instance | fan-out items/s sent | batches/s | items/batch | coalesced/s | received items/s | dropped (total) | failed publishes (total) | batches lost (total) | queued now | mirrored devices | KiB RSS per fleet device |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for i, (t0, m0), (t1, m1), (s, _) in zip(inst, metrics_before, metrics_after, after):
+        d = lambda k: (m1.get(k, 0) - m0.get(k, 0)) / (t1 - t0)
+        sent, batches = d("flowfleet_cluster_messages_published_total"), d("flowfleet_cluster_fanout_batches_total")
+        fleet = s["online"] + m1.get("flowfleet_cluster_devices_remote", 0)
+        print(f"| {i.name} | {sent:,.0f} | {batches:,.1f} | {sent / batches if batches else float('nan'):,.0f} | {d('flowfleet_cluster_fanout_coalesced_total'):,.0f} | "
+              f"{d('flowfleet_cluster_messages_received_total'):,.0f} | {m1.get('flowfleet_cluster_fanout_dropped_total', 0):,.0f} | "
+              f"{m1.get('flowfleet_cluster_fanout_failures_total', 0):,.0f} | {m1.get('flowfleet_cluster_fanout_lost_total', 0):,.0f} | "
+              f"{m1.get('flowfleet_cluster_fanout_queued', 0):,.0f} | {m1.get('flowfleet_cluster_devices_remote', 0):,.0f} | "
+              f"{(rss(i.pid) - i.baseline) / 1024 / fleet if fleet else float('nan'):.1f} |")
     print("\n| RPC (Shelly.GetDeviceInfo via REST) | calls | errors | p50 ms | p99 ms |")
     print("|---|---|---|---|---|")
     for kind in ("local", "cross"):

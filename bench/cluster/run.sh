@@ -90,6 +90,11 @@ PIDS="$PIDS $!"
 python3 bench/cluster/probe.py --devices $((N + 20)) --seconds "$MEASURE" --probe-search c0ffeef000 \
   --instance "a=http://127.0.0.1:${PORTS[0]}=${SERVERS[0]}=${BASE[0]}" --instance "b=http://127.0.0.1:${PORTS[1]}=${SERVERS[1]}=${BASE[1]}" \
   --instance "c=http://127.0.0.1:${PORTS[2]}=${SERVERS[2]}=${BASE[2]}"
+GCDUMP_BIN=$(command -v dotnet-gcdump || echo "$HOME/.dotnet/tools/dotnet-gcdump")
+if [ -n "${GCDUMP:-}" ] && [ -x "$GCDUMP_BIN" ]; then
+  # GCDUMP=1: what instance b's live managed heap holds (the biggest types), to tell its own sessions from its mirrors.
+  "$GCDUMP_BIN" collect -p "${SERVERS[1]}" -o "$WORK/b.gcdump" > /dev/null 2>&1 && "$GCDUMP_BIN" report "$WORK/b.gcdump" 2>/dev/null | head -30
+fi
 for name in a b c; do
   echo "server $name log lines with fail|exception: $(grep -ciE 'fail|exception' "$WORK/$name/server.log" || true)"
   grep -iE 'fail|exception' "$WORK/$name/server.log" | cut -c1-300 | sort | uniq -c | head -5 || true

@@ -103,6 +103,7 @@ public sealed partial class NatsCluster
             var buffer = new ArrayBufferWriter<byte>(Math.Min(_options.FanoutBatchBytes, 1 << 20) + 4096);
             var devices = new List<string>();
             var events = 0L;
+            var count = 0;
             for (var i = 0; i < taken.Count; i++)
             {
                 var (device, items) = taken[i];
@@ -117,12 +118,13 @@ public sealed partial class NatsCluster
                 foreach (var item in items)
                 {
                     events += item.IsEvent ? 1 : 0;
+                    count++;
                     WriteItem(buffer, device, item);
                     buffer.Write(","u8);
                 }
                 if (buffer.WrittenCount >= _options.FanoutBatchBytes || i == taken.Count - 1)
                 {
-                    ok = await PublishBatchAsync(nats, buffer, devices, ct).ConfigureAwait(false);
+                    ok = await PublishBatchAsync(nats, buffer, devices, count, ct).ConfigureAwait(false);
                     if (!ok)
                     {
                         Queue.CountLost(events);
@@ -130,6 +132,7 @@ public sealed partial class NatsCluster
                     buffer.Clear();
                     devices.Clear();
                     events = 0;
+                    count = 0;
                 }
             }
             if (!ok)
@@ -144,7 +147,7 @@ public sealed partial class NatsCluster
         }
     }
 
-    private async Task<bool> PublishBatchAsync(NatsConnection nats, ArrayBufferWriter<byte> items, List<string> devices, CancellationToken ct)
+    private async Task<bool> PublishBatchAsync(NatsConnection nats, ArrayBufferWriter<byte> items, List<string> devices, int count, CancellationToken ct)
     {
         if (items.WrittenCount == 0)
         {
@@ -162,7 +165,7 @@ public sealed partial class NatsCluster
         {
             await nats.PublishAsync(Subject("dev." + Instance), payload, cancellationToken: ct).ConfigureAwait(false);
             Interlocked.Increment(ref _batches);
-            Interlocked.Add(ref _published, devices.Count);
+            Interlocked.Add(ref _published, count);
             return true;
         }
         catch (Exception ex) when (ex is NatsException or TimeoutException)
