@@ -43,12 +43,11 @@ public sealed partial class NatsCluster
             case DeviceEventKind.Disconnect:
                 Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Raw, Raw = Offline(e.DeviceId) });
                 break;
-            case DeviceEventKind.Status when e.Data is JsonObject delta:
-                // A copy: the delta is the hub's and is read by other subscribers; this one merges later ones into it.
-                Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Status, Delta = (JsonObject)delta.DeepClone(), Ts = e.Ts });
+            case DeviceEventKind.Status when OwnCopy(e) is JsonObject delta:
+                Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Status, Delta = delta, Ts = e.Ts });
                 break;
             case DeviceEventKind.Event:
-                Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Raw, IsEvent = true, Raw = Write(w => WriteEvent(w, e, "event", e.Data)) });
+                Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Raw, IsEvent = true, Raw = Write(w => WriteEvent(w, e, "event", e.Json.IsEmpty ? e.Data : null)) });
                 break;
             case DeviceEventKind.Config when registry.Get(e.DeviceId) is { } d:
                 // The whole object is sent, so a newer one replaces a queued one (unless something came between).
@@ -63,6 +62,12 @@ public sealed partial class NatsCluster
         }
     }
 
+    /// <summary>
+    /// A tree of the event's data this subscriber owns (later deltas merge into it): parsed from the frame's JSON when the
+    /// event has it, so the hub's shared tree is neither built nor cloned for the fan-out.
+    /// </summary>
+    private static JsonNode? OwnCopy(DeviceEvent e) => e.Json.IsEmpty ? e.Data?.DeepClone() : JsonNode.Parse(e.Json.Span);
+
     private void WriteEvent(Utf8JsonWriter w, DeviceEvent e, string kind, JsonNode? data)
     {
         w.WriteString("kind", kind);
@@ -75,6 +80,13 @@ public sealed partial class NatsCluster
         if (e.Method is not null)
         {
             w.WriteString("method", e.Method);
+        }
+        if (kind == "event" && !e.Json.IsEmpty)
+        {
+            // The entry as the device sent it, without building the hub's tree.
+            w.WritePropertyName("data");
+            w.WriteRawValue(e.Json.Span, skipInputValidation: true);
+            return;
         }
         WriteNode(w, "data", data);
     }
