@@ -8,8 +8,11 @@ namespace FlowFleet.Server.Cluster;
 /// Leases of scheduled nodes in PostgreSQL (<c>ff_leases</c>: name, holder, expiry), so each inject/timer fires on one
 /// instance of the cluster. Every <see cref="Ttl"/>/3 this instance renews what it holds and tries to take what it doesn't:
 /// a row can be taken only when its expiry has passed, so a dead holder's nodes move to another instance within about
-/// 1⅓ TTL. The holder considers itself holder only until its own expiry minus a margin, so two instances never fire the
-/// same tick, as long as their clocks agree to within the margin. Timings run on a <see cref="TimeProvider"/>.
+/// 1⅓ TTL. Expiries are written and compared by the database's clock (<c>now()</c>), never an instance's: the instances'
+/// wall clocks need not agree. The holder counts itself holder for TTL less a fifth from the moment it sent the statement,
+/// measured on its own monotonic clock (<see cref="TimeProvider.GetTimestamp"/>) — the database wrote an expiry at least TTL
+/// after that moment, so the holder stops before another instance can take the row, as long as clocks run at about the
+/// same rate (a fifth of TTL of drift per TTL). Timings run on a <see cref="TimeProvider"/>.
 /// </summary>
 public sealed partial class PostgresLeases : IClusterLeases, IAsyncDisposable
 {
@@ -40,7 +43,7 @@ public sealed partial class PostgresLeases : IClusterLeases, IAsyncDisposable
     public TimeSpan Ttl { get; }
 
     /// <summary>The leases this instance holds right now (for tests and <c>/healthz</c>).</summary>
-    public IReadOnlyList<string> HeldKeys => [.. _entries.Where(e => e.Value.Held(_time.GetUtcNow())).Select(e => e.Key)];
+    public IReadOnlyList<string> HeldKeys => [.. _entries.Where(e => e.Value.Held(_time.GetTimestamp())).Select(e => e.Key)];
 
     public IClusterLease Acquire(string key)
     {
@@ -78,25 +81,27 @@ public sealed partial class PostgresLeases : IClusterLeases, IAsyncDisposable
 
     private async Task AttemptAsync(string key, Entry entry)
     {
-        // Whole milliseconds: PostgreSQL keeps microseconds, and the release matches the expiry it wrote exactly.
-        var now = _time.GetUtcNow();
-        now = now.AddTicks(-(now.UtcTicks % TimeSpan.TicksPerMillisecond));
+        // Taken before the statement is sent: the expiry the database writes is at least TTL after this moment.
+        var sent = _time.GetTimestamp();
         try
         {
             await using var connection = await _store.OpenAsync().ConfigureAwait(false);
             await using var cmd = ClusterStore.Command(connection, """
-                INSERT INTO ff_leases (name, holder, expires_at) VALUES ($1, $2, $3)
+                INSERT INTO ff_leases (name, holder, expires_at) VALUES ($1, $2, now() + $3)
                 ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
-                WHERE ff_leases.holder = EXCLUDED.holder OR ff_leases.expires_at <= $4
-                RETURNING holder
-                """, Prefix + key, Holder, now + Ttl, now);
-            var won = await cmd.ExecuteScalarAsync().ConfigureAwait(false) is string;
-            var was = entry.Held(now);
-            // Held until the expiry written, less a fifth: the margin for clocks that disagree a little.
-            Volatile.Write(ref entry.HeldUntilTicks, won ? (now + Ttl - Ttl / 5).UtcTicks : 0);
+                WHERE ff_leases.holder = EXCLUDED.holder OR ff_leases.expires_at <= now()
+                RETURNING expires_at
+                """, Prefix + key, Holder, Ttl);
+            var expiry = await cmd.ExecuteScalarAsync().ConfigureAwait(false) as DateTime?;
+            var won = expiry is not null;
+            var was = entry.Held(_time.GetTimestamp());
+            // Held for TTL less a fifth from sending, on this instance's monotonic clock: the margin for clock rates and for
+            // the time between the database's expiry passing and another instance acting on it.
+            Volatile.Write(ref entry.HeldUntil, won ? sent + (long)((Ttl - Ttl / 5).TotalSeconds * _time.TimestampFrequency) : long.MinValue);
             if (won)
             {
-                Volatile.Write(ref entry.ExpiryTicks, (now + Ttl).UtcTicks);
+                // The release deletes only the row with exactly this expiry (the database's value, to the microsecond).
+                Volatile.Write(ref entry.ExpiryTicks, expiry!.Value.Ticks);
             }
             if (won && !was)
             {
@@ -121,14 +126,14 @@ public sealed partial class PostgresLeases : IClusterLeases, IAsyncDisposable
         {
             return;
         }
-        Volatile.Write(ref entry.HeldUntilTicks, 0);
+        Volatile.Write(ref entry.HeldUntil, long.MinValue);
         try
         {
             // Given up (node removed or redeployed, instance stopping): another instance may take it at once. Only the row
             // this entry wrote: a redeployed node's new entry may have renewed it already, and keeps it.
             await using var connection = await _store.OpenAsync().ConfigureAwait(false);
             await using var cmd = ClusterStore.Command(connection, "DELETE FROM ff_leases WHERE name = $1 AND holder = $2 AND expires_at = $3",
-                Prefix + key, Holder, new DateTimeOffset(Volatile.Read(ref entry.ExpiryTicks), TimeSpan.Zero));
+                Prefix + key, Holder, new DateTime(Volatile.Read(ref entry.ExpiryTicks), DateTimeKind.Utc));
             await cmd.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
@@ -154,18 +159,19 @@ public sealed partial class PostgresLeases : IClusterLeases, IAsyncDisposable
     private sealed class Entry
     {
         public int Refs = 1;
-        public long HeldUntilTicks;
+        /// <summary>Until when (a <see cref="TimeProvider.GetTimestamp"/> value) this instance counts itself holder.</summary>
+        public long HeldUntil = long.MinValue;
         public long ExpiryTicks;
         public readonly TaskCompletionSource First = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public bool Held(DateTimeOffset now) => now.UtcTicks < Volatile.Read(ref HeldUntilTicks);
+        public bool Held(long now) => now < Volatile.Read(ref HeldUntil);
     }
 
     private sealed class Handle(PostgresLeases owner, string key, Entry entry) : IClusterLease
     {
         private int _disposed;
 
-        public bool Held => entry.Held(owner._time.GetUtcNow());
+        public bool Held => entry.Held(owner._time.GetTimestamp());
 
         public Task FirstAttempt => entry.First.Task;
 
