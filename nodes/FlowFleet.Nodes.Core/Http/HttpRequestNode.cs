@@ -15,7 +15,8 @@ namespace FlowFleet.Nodes.Core.Http;
     Sends `msg.payload` as the body (JSON for objects), or as query parameters with `paytoqs`. `msg.headers` are added.
     Returns `msg.payload` as text, a buffer or parsed JSON (`ret`), with `msg.statusCode`, `msg.headers`, `msg.responseUrl`.
     Times out after `reqTimeout` ms (default 120000) or `msg.requestTimeout`. `tls` names a tls-config: its CA verifies
-    https servers, its certificate and key authenticate the client. `proxy` names an http proxy to send through.
+    https servers, its certificate and key authenticate the client, its server name is sent as SNI and its ALPN protocol
+    offered (without a proxy). `proxy` names an http proxy to send through.
     """)]
 public sealed class HttpRequestNode : FlowNode<HttpRequestConfig>
 {
@@ -29,6 +30,9 @@ public sealed class HttpRequestNode : FlowNode<HttpRequestConfig>
     private string? _tlsProblem;
     private volatile string? _refused;
 
+    // A tls-config with a server name or ALPN protocol: https requests go through TlsTunnel (no proxy in between).
+    private bool _tunnel;
+
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(Config.Tls) && string.IsNullOrEmpty(Config.Proxy))
@@ -40,8 +44,15 @@ public sealed class HttpRequestNode : FlowNode<HttpRequestConfig>
         {
             if (!string.IsNullOrEmpty(Config.Tls))
             {
-                // SocketsHttpHandler sets the target host per request; the rest (certificates, CA check, ALPN) comes from here.
-                handler.SslOptions = Network.TlsConfigNode.Find(Node, Config.Tls).ClientOptions("", rejected: why => _refused = why);
+                // SocketsHttpHandler sets the target host and ALPN per request; certificates and the CA check come from here.
+                var tls = Network.TlsConfigNode.Find(Node, Config.Tls);
+                handler.SslOptions = tls.ClientOptions("", rejected: why => _refused = why);
+                if (Network.TlsTunnel.Wanted(tls) && string.IsNullOrEmpty(Config.Proxy))
+                {
+                    // Server name (SNI) and ALPN protocol: only TLS of our own applies them.
+                    handler.ConnectCallback = Network.TlsTunnel.Connect(host => tls.ClientOptions(host, rejected: why => _refused = why));
+                    _tunnel = true;
+                }
             }
             if (!string.IsNullOrEmpty(Config.Proxy))
             {
@@ -106,6 +117,12 @@ public sealed class HttpRequestNode : FlowNode<HttpRequestConfig>
                 request.Content.Headers.TryAddWithoutValidation(k, JsonTools.ToJsString(v));
             }
         }
+        var requested = request.RequestUri!;
+        var tunnelled = _tunnel && requested.Scheme == Uri.UriSchemeHttps;
+        if (tunnelled)
+        {
+            Network.TlsTunnel.Route(request);
+        }
         var timeoutMs = msg.Data["requestTimeout"] is { } rt ? JsonTools.ToNumber(rt) : Config.ReqTimeout > 0 ? Config.ReqTimeout : 120_000;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(TimeSpan.FromMilliseconds(timeoutMs));
@@ -130,7 +147,8 @@ public sealed class HttpRequestNode : FlowNode<HttpRequestConfig>
                 headers[h.Key.ToLowerInvariant()] = string.Join(", ", h.Value);
             }
             msg.Data["headers"] = headers;
-            msg.Data["responseUrl"] = response.RequestMessage?.RequestUri?.ToString() ?? url;
+            var final = response.RequestMessage?.RequestUri;
+            msg.Data["responseUrl"] = final is null ? url : (tunnelled ? Network.TlsTunnel.Restore(final, requested) : final).ToString();
             msg.Payload = Config.Ret switch
             {
                 "bin" => JsonTools.Buffer(bytes),

@@ -10,7 +10,8 @@ namespace FlowFleet.Nodes.Core.Network;
     Help = """
     Connects to the websocket URL `path` (`ws://` or `wss://`), with `subprotocol` (comma separated) and upgrade `headers`
     (`[{keyType, keyValue, valueType, valueValue}]`), pinging every `hb` seconds when set. `wholemsg: "true"` sends and
-    receives whole messages as JSON.
+    receives whole messages as JSON. `tls` names a tls-config for `wss://`: certificates, CA check, server name (SNI) and
+    ALPN protocol.
     """)]
 public sealed class WebSocketClientNode : WebSocketEndpointNode<WebSocketClientConfig>
 {
@@ -64,7 +65,16 @@ public sealed class WebSocketClientNode : WebSocketEndpointNode<WebSocketClientC
                     socket.Options.SetRequestHeader(name, value);
                 }
             }
-            if (_tls is { } tls)
+            // A server name (SNI) or ALPN protocol needs TLS of our own beneath the handshake (TlsTunnel); else
+            // ClientWebSocket's TLS takes the tls-config's certificates and CA check.
+            using var tunnel = _tls is { } t && TlsTunnel.Wanted(t) && uri.Scheme == "wss"
+                ? new SocketsHttpHandler { ConnectCallback = TlsTunnel.Connect(host => t.ClientOptions(host, rejected: why => _refused = why), always: true) }
+                : null;
+            if (tunnel is not null)
+            {
+                socket.Options.SetRequestHeader("Host", uri.Authority);
+            }
+            else if (_tls is { } tls)
             {
                 // Node-RED hands the tls-config's options to ws: client certificate, CA check of the server, verify on/off.
                 var verify = tls.VerifyServerCert ?? true;
@@ -86,7 +96,15 @@ public sealed class WebSocketClientNode : WebSocketEndpointNode<WebSocketClientC
             }
             try
             {
-                await socket.ConnectAsync(uri, _stop.Token);
+                if (tunnel is not null)
+                {
+                    using var invoker = new HttpMessageInvoker(tunnel, disposeHandler: false);
+                    await socket.ConnectAsync(TlsTunnel.Plain(uri), invoker, _stop.Token);
+                }
+                else
+                {
+                    await socket.ConnectAsync(uri, _stop.Token);
+                }
                 _tlsFailed = false;
                 await ServeAsync(socket, _stop.Token);
             }
