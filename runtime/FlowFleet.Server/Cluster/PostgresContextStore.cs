@@ -307,7 +307,18 @@ public sealed partial class PostgresContextStore : MemoryContextStore
         {
             foreach (var (scope, key, json, version) in rows)
             {
-                Offer(scope, key, new Deferred(json is null ? null : JsonNode.Parse(json), version, Big: false));
+                JsonNode? value;
+                try
+                {
+                    value = json is null ? null : JsonNode.Parse(json);
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    // A row this store did not write (edited by hand): skipped, so the rest of the store still loads.
+                    LogBadValue(_name, scope, key);
+                    continue;
+                }
+                Offer(scope, key, new Deferred(value, version, Big: false));
             }
             // Written before (it has a version) but gone from the table: its scope was deleted by another instance.
             foreach (var k in _versions.Keys.Where(k => !present.Contains(k) && !_dirty.ContainsKey(k)))
@@ -342,6 +353,9 @@ public sealed partial class PostgresContextStore : MemoryContextStore
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Context store {Store}: PostgreSQL not reached in time at start; its values load when it is")]
     private partial void LogNotLoaded(string store);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Context store {Store}: the stored value of {Scope} {Key} is not JSON; skipped")]
+    private partial void LogBadValue(string store, string scope, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Context store {Store}: writing to PostgreSQL failed ({Reason}); retrying")]
     private partial void LogWriteFailed(string store, string reason);

@@ -75,7 +75,9 @@ public sealed partial class PostgresListener : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException or System.IO.IOException)
+#pragma warning disable CA1031 // Whatever broke this round (the connection, a reload that met a bad row), the channel must go on.
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
                 if (!failed)
                 {

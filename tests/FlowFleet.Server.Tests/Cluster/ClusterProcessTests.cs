@@ -13,7 +13,8 @@ namespace FlowFleet.Server.Tests.Cluster;
 /// Issue 20's "done when": PostgreSQL, nats-server and three FlowFleet processes on loopback, devices behind a TCP load
 /// balancer. Devices connect to A; an RPC through B's REST reaches them; a flow deployed through C runs on all three, a
 /// device-triggered node once per event and a cron timer once per tick (both counted by an HTTP endpoint in this test);
-/// killing A moves its devices to B and C as they reconnect, with nothing lost from the shared registry.
+/// killing A moves its devices to B and C as they reconnect, with nothing lost from the shared registry. A persistent
+/// context value a flow writes on A is read by the same flow on B (and on C after A is gone); memory context stays on A.
 /// </summary>
 public sealed class ClusterProcessTests
 {
