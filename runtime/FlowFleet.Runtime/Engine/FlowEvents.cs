@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
 using Microsoft.Extensions.Logging;
 
@@ -18,6 +19,12 @@ public sealed record DebugMessage(string NodeId, string? FlowId, string? Name, s
 
     /// <summary><c>msg.topic</c> as it is (Node-RED sends it unchanged, whatever its type).</summary>
     public JsonNode? TopicValue { get; init; }
+
+    /// <summary>
+    /// The Error object a script reported: Node-RED's sidebar gets it as an error object (format <c>error</c>); <see cref="Value"/>
+    /// holds its text for every other viewer.
+    /// </summary>
+    public JsErrorInfo? Error { get; init; }
 }
 
 /// <summary>A log line from a node (warn, error, info).</summary>

@@ -129,8 +129,9 @@ internal sealed partial class RunningNode
     {
         ArgumentNullException.ThrowIfNull(error);
         var text = INodeHost.JsErrorText(error);
-        // An Error made in .NET code has no JavaScript stack; Node-RED's has one, so one line in its format stands in.
-        Error(text, msg, cause, error.Stack ?? text + "\n    at " + Type + " (" + Id + ")");
+        // An Error made in .NET code has no JavaScript stack; Node-RED's has one, so one line in its format stands in. A
+        // script's Error (it has its stack) is shown in the sidebar as the error object, as Node-RED's log shows it.
+        Error(text, msg, cause, error.Stack ?? text + "\n    at " + Type + " (" + Id + ")", error.Stack is null ? null : error);
     }
 
     public void ErrorValue(JsonNode? value, FlowMessage? msg = null)
@@ -146,7 +147,7 @@ internal sealed partial class RunningNode
         }
     }
 
-    private void Error(string message, FlowMessage? msg, Exception? cause, string? stack)
+    private void Error(string message, FlowMessage? msg, Exception? cause, string? stack, JsErrorInfo? shown = null)
     {
         _engine.Metrics.CountError(Spec.Type);
         Logger.LogWarning(cause, "[{Type}:{Id}] {Message}", Type, Id, message);
@@ -155,7 +156,7 @@ internal sealed partial class RunningNode
         if (msg is null || !Scope.ReportError(this, message, msg, stack))
         {
             _engine.Events.Debug.Publish(new DebugMessage(Alias, Scope.Id, Name, null, null, JsonValue.Create(message), Level: "error",
-                Path: Scope.Id) { Type = Type });
+                Path: Scope.Id) { Type = Type, Error = shown });
         }
     }
 

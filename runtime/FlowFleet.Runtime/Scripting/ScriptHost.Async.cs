@@ -51,7 +51,7 @@ public sealed partial class ScriptHost
     }
 
     /// <summary>A rejection as the script's error: an Error object keeps its name, message and stack for catch nodes.</summary>
-    private static ScriptException Rejection(JsValue reason) =>
+    private ScriptException Rejection(JsValue reason) =>
         ErrorInfo(reason) is { } info ? new ScriptException(info.Text, null, info) : new ScriptException(Text(reason));
 
     /// <summary>Waits (outside the lock) for a settled value, up to the script's time limit.</summary>
@@ -102,11 +102,16 @@ public sealed partial class ScriptHost
             var result = await AwaitSettled(settled, cancellationToken).ConfigureAwait(false);
             return UnderLock(() => ToPorts(result, msg, topLevelArrayIsPorts: true));
         }
-        catch (ScriptException ex) when (ex.JsError is { } error)
+        catch (ScriptException ex) when (ex.JsError is not null)
         {
+            var reported = BodyError(ex);
             // Node-RED's function node keeps a thrown Error in msg.error (catch nodes see it as msg._error).
-            msg.Data["error"] = JsSpecial.ForError(error).ToNode();
-            throw;
+            msg.Data["error"] = JsSpecial.ForError(reported.JsError!).ToNode();
+            if (ReferenceEquals(reported, ex))
+            {
+                throw;
+            }
+            throw reported;
         }
         finally
         {

@@ -37,7 +37,8 @@ public sealed partial class ScriptHost
         }
         catch (JavaScriptException ex)
         {
-            throw new ScriptException(Describe(ex), ex, ErrorInfo(ex.Error));
+            var info = ErrorInfo(ex.Error);
+            throw new ScriptException(info?.Text ?? Describe(ex), ex, info);
         }
         catch (PromiseRejectedException ex)
         {
@@ -53,19 +54,65 @@ public sealed partial class ScriptHost
         }
     }
 
-    /// <summary>Name, message and stack of a thrown Error object (null for a thrown string or other value).</summary>
-    private static JsErrorInfo? ErrorInfo(JsValue error)
+    /// <summary>
+    /// Name, message and stack of a thrown Error object (null for a thrown string or other value), the message worded as
+    /// V8 words it (<see cref="V8Errors"/>).
+    /// </summary>
+    private JsErrorInfo? ErrorInfo(JsValue error)
     {
         if (error is not Jint.Native.JsError e)
         {
             return null;
         }
-        var stack = e.Get("stack");
+        var stackValue = e.Get("stack");
+        var stack = stackValue.IsString() ? stackValue.AsString() : null;
         var name = e.Get("name").ToString();
         var message = e.Get("message").ToString();
+        var frame = V8Errors.FirstFrame(stack);
+        message = V8Errors.Message(name, message, frame is { } f ? CodeAt(f.Source, f.Line, f.Column) : null);
         var text = JsErrorInfo.Format(name, message);
         // Jint's stack lists frames only; V8's starts with the error's text.
-        return new JsErrorInfo(name, message, stack.IsString() ? text + "\n" + stack.AsString() : text);
+        return new JsErrorInfo(name, message, stack is not null ? text + "\n" + stack : text);
+    }
+
+    /// <summary>The code from a position (line and column from 1) to the end of its line, in one of this script's sources.</summary>
+    private string? CodeAt(string source, int line, int column)
+    {
+        var code = source switch
+        {
+            "function" => _code,
+            "initialize" => _initialize,
+            "finalize" => _finalizeCode,
+            _ => null,
+        };
+        if (code is null || line < 1 || column < 1)
+        {
+            return null;
+        }
+        var lines = code.Split('\n');
+        return line <= lines.Length && column - 1 <= lines[line - 1].Length ? lines[line - 1][(column - 1)..] : null;
+    }
+
+    /// <summary>
+    /// Node-RED's function node rewrites a ReferenceError from the message code: its message becomes the stack's first line
+    /// plus where in the code it happened, "ReferenceError: x is not defined (line 1, col 15)" (so catch nodes see the
+    /// name twice in <c>error.message</c>, as in Node-RED). The position is given when the error was raised in the code
+    /// itself, not in a named function it calls.
+    /// </summary>
+    private static ScriptException BodyError(ScriptException ex)
+    {
+        if (ex.JsError is not { Name: "ReferenceError" } info)
+        {
+            return ex;
+        }
+        var message = info.Text;
+        if (V8Errors.FirstFrame(info.Stack) is { Named: false, Source: "function" } f)
+        {
+            // The code's line 1 is line 2 of the wrapper it runs in; V8's column counts from 1, as Jint's stack does.
+            message += $" (line {f.Line - 1}, col {f.Column})";
+        }
+        var reported = info with { Message = message };
+        return new ScriptException(reported.Text, ex.InnerException, reported);
     }
 
     private static string Describe(JavaScriptException ex)
@@ -107,7 +154,17 @@ public sealed partial class ScriptHost
             }
             catch (ScriptException ex)
             {
-                _node.Error(ex.Message);
+                // Node-RED's timer wrapper reports a callback's error with an empty message (node.error(err, {})): catch
+                // nodes get it.
+                var empty = new FlowMessage(new System.Text.Json.Nodes.JsonObject { ["_msgid"] = MessageId.New() });
+                if (ex.JsError is { } info)
+                {
+                    _node.Error(info, empty);
+                }
+                else
+                {
+                    _node.Error(ex.Message, empty);
+                }
             }
             finally
             {

@@ -61,8 +61,9 @@ public sealed partial class ScriptHost : IDisposable
         _timers = new ScriptTimers(this);
         _code = (_isAsync ? "(async function(msg) {\n" : "(function(msg) {\n") + source.Code + "\n})";
         ScriptCache.CheckSyntax(_code);
-        _finalize = string.IsNullOrWhiteSpace(source.Finalize) ? null : source.Finalize;
-        _initialize = string.IsNullOrWhiteSpace(source.Initialize) ? null : source.Initialize;
+        _finalize = string.IsNullOrWhiteSpace(source.Finalize) ? null : AsyncWrapper(source.Finalize);
+        _initialize = string.IsNullOrWhiteSpace(source.Initialize) ? null : AsyncWrapper(source.Initialize);
+        _finalizeCode = _finalize;
     }
 
     /// <summary>True once the engine exists (built by the first message, timer, setup or close code).</summary>
@@ -107,6 +108,11 @@ public sealed partial class ScriptHost : IDisposable
 
     private readonly string? _initialize;
 
+    // The close code as it was, for error positions after _finalize is cleared by running it.
+    private readonly string? _finalizeCode;
+
+    private static string AsyncWrapper(string code) => "(async function() {\n" + code + "\n})";
+
     /// <summary>
     /// Runs the setup code (Node-RED's <c>initialize</c>, an async function) and completes when the promise it returns settles.
     /// Its synchronous part runs on a thread of its own under the body's limits, so deploys and other flows never wait for it;
@@ -122,7 +128,7 @@ public sealed partial class ScriptHost : IDisposable
         var code = _initialize;
         return Task.Factory.StartNew(() => _disposed ? Task.FromResult(JsValue.Undefined) : UnderLock(() => Guard("initialize", () =>
         {
-            var init = Engine.Evaluate("(async function() {\n" + code + "\n})", "initialize");
+            var init = Engine.Evaluate(code, "initialize");
             return WhenSettled(Engine.Call(init));
         })), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
@@ -175,12 +181,17 @@ public sealed partial class ScriptHost : IDisposable
                     {
                         TryCommit(view);
                     }
-                    if (ex.JsError is { } error)
+                    var reported = BodyError(ex);
+                    if (reported.JsError is { } error)
                     {
                         // Node-RED's function node keeps a thrown Error in msg.error (catch nodes see it as msg._error).
                         msg.Data["error"] = JsSpecial.ForError(error).ToNode();
                     }
-                    throw;
+                    if (ReferenceEquals(reported, ex))
+                    {
+                        throw;
+                    }
+                    throw reported;
                 }
                 // The message itself returned, and no timer may still reach it: pass it on as it is.
                 _handOver = view is not null && _timers.Started == timers ? view : null;
@@ -315,7 +326,7 @@ public sealed partial class ScriptHost : IDisposable
         _finalize = null;
         var settled = UnderLock(() => Guard("finalize", () =>
         {
-            var fin = Engine.Evaluate("(async function() {\n" + code + "\n})", "finalize");
+            var fin = Engine.Evaluate(code, "finalize");
             return WhenSettled(Engine.Call(fin));
         }));
         AwaitSettled(settled, CancellationToken.None).GetAwaiter().GetResult();

@@ -60,7 +60,8 @@ public static class DebugFormatter
     public static JsonObject Packet(DebugMessage m)
     {
         ArgumentNullException.ThrowIfNull(m);
-        var (msg, format) = m.IsNull && m.Value is null ? ("(undefined)", "null") : Encode(m.Value);
+        var (msg, format) = m.Error is { } error ? Encode(JsSpecial.ForError(error).ToNode())
+            : m.IsNull && m.Value is null ? ("(undefined)", "null") : Encode(m.Value);
         // Node-RED leaves out what is undefined: name without a configured name, topic without msg.topic, property for
         // complete messages.
         var packet = new JsonObject { ["id"] = m.NodeId, ["z"] = m.FlowId, ["path"] = m.Path ?? m.FlowId };

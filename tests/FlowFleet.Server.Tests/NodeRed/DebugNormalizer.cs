@@ -30,7 +30,7 @@ public static partial class DebugNormalizer
             n.Remove("path");
             n.Remove("_alias");
             if (n["msg"] is JsonValue v && v.TryGetValue<string>(out var text) &&
-                n["format"]?.GetValue<string>() is { } format && (format == "Object" || format.StartsWith("array", StringComparison.Ordinal)))
+                n["format"]?.GetValue<string>() is { } format && (format is "Object" or "error" || format.StartsWith("array", StringComparison.Ordinal)))
             {
                 try
                 {
