@@ -8,6 +8,12 @@ public sealed class CoreNodesOptions
     public FileNodeOptions File { get; set; } = new();
 
     public Network.Mqtt.MqttNodeOptions Mqtt { get; set; } = new();
+
+    /// <summary>
+    /// <c>Nodes:FunctionExternalModules</c>, Node-RED's <c>functionExternalModules</c>: false refuses function nodes that
+    /// list modules (they fail to start).
+    /// </summary>
+    public bool FunctionExternalModules { get; set; } = true;
 }
 
 /// <summary><c>Nodes:Exec</c>: whether flows may run commands on the server.</summary>

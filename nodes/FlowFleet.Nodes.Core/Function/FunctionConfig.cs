@@ -22,4 +22,8 @@ public sealed class FunctionConfig
 
     [NodeProperty(Default = "\"\"", UiHint = PropertyUi.Code, Language = "javascript", Label = "On Stop")]
     public string? Finalize { get; set; }
+
+    /// <summary>Node-RED's "Setup → Modules": <c>[{var, module}]</c>, each module set as a global of that name.</summary>
+    [NodeProperty(Default = "[]", UiHint = "json", Label = "Modules", Help = "[{\"var\": \"os\", \"module\": \"os\"}]: Node's built-in os and path modules.")]
+    public System.Text.Json.Nodes.JsonArray? Libs { get; set; }
 }

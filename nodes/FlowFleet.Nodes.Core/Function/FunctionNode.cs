@@ -16,6 +16,7 @@ namespace FlowFleet.Nodes.Core.Function;
     - `node.send(msg)`, `node.warn()`, `node.error(err, msg)` (reaches catch nodes), `node.status({fill, shape, text})`, `node.done()`.
     - `await node.linkcall(target, msg, {timeout})` (Node-RED 5): calls the flow at a `link in` (id or name) and returns what its `link out` in return mode hands back.
     - `context`, `flow`, `global` with `get(key, store)` / `set(key, value, store)` / `keys(store)`; `env.get(name)`; `RED.util.cloneMessage(msg)`.
+    - Setup → Modules (`libs`, `[{var, module}]`): Node's built-in `os` and `path` as globals (setting `Nodes:FunctionExternalModules=false` refuses them).
     - Limits are always on (time per call, statements, memory, recursion): a script that breaks one fails that message with a catchable error.
     """)]
 public sealed class FunctionNode : FlowNode<FunctionConfig>, ILinkReturnTarget
@@ -24,17 +25,25 @@ public sealed class FunctionNode : FlowNode<FunctionConfig>, ILinkReturnTarget
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource<FlowMessage>> _linkCalls =
         new(StringComparer.Ordinal);
 
-    public FunctionNode(INodeHost node, FunctionConfig config, IOptions<FlowEngineOptions> options)
+    public FunctionNode(INodeHost node, FunctionConfig config, IOptions<FlowEngineOptions> options, IOptions<CoreNodesOptions>? coreOptions = null)
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
+        _modules = FunctionModules.Read(config.Libs);
+        _modulesAllowed = coreOptions?.Value.FunctionExternalModules ?? true;
         _script = new ScriptHost(node, options.Value.Scripts,
-            new ScriptSource(config.Func ?? "", Math.Max(0, config.Outputs), config.Timeout, config.Initialize, config.Finalize))
+            new ScriptSource(config.Func ?? "", Math.Max(0, config.Outputs), config.Timeout, config.Initialize, config.Finalize)
+            {
+                Modules = _modules.Where(m => ScriptModules.LoadError(m.Value) is null && !ScriptModules.ReservedNames.Contains(m.Key)).ToList(),
+            })
         {
             LinkCall = CallLink,
         };
     }
+
+    private readonly IReadOnlyList<KeyValuePair<string, string>> _modules;
+    private readonly bool _modulesAllowed;
 
     /// <summary>node.linkcall: the message goes to the link in with this node on its <c>_linkSource</c> stack.</summary>
     private FlowMessage CallLink(string target, FlowMessage msg, TimeSpan timeout)
@@ -79,6 +88,27 @@ public sealed class FunctionNode : FlowNode<FunctionConfig>, ILinkReturnTarget
     /// </summary>
     public override Task StartAsync(CancellationToken cancellationToken)
     {
+        var errors = _modules.Count > 0 && !_modulesAllowed
+            // As Node-RED's functionExternalModules: false refuses the node.
+            ? ["Function node not allowed to load external modules (setting Nodes:FunctionExternalModules is false)"]
+            : FunctionModules.Errors(_modules);
+        if (errors.Count > 0)
+        {
+            // A module that cannot be loaded fails this node, not the deploy: it says why, and drops its messages as
+            // Node-RED's does.
+            foreach (var error in errors)
+            {
+                Node.Error(error);
+            }
+            if (_modulesAllowed)
+            {
+                Node.Error("Function node failed to load external modules");
+            }
+            Node.Status(new NodeStatus("red", "ring", _modulesAllowed ? "module load failed" : "modules not allowed"));
+            _setup = Task.FromException(new InvalidOperationException("modules failed to load"));
+            _ = _setup.Exception;
+            return Task.CompletedTask;
+        }
         _setup = _script.InitializeAsync();
         _setup.ContinueWith(t =>
         {

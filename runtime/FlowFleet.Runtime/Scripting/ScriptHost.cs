@@ -100,6 +100,10 @@ public sealed partial class ScriptHost : IDisposable
         {
             engine.SetValue(name, JsConvert.ToJs(engine, value));
         }
+        foreach (var (name, module) in _source.Modules ?? [])
+        {
+            engine.SetValue(name, ScriptModules.Load(engine, module));
+        }
         var prepared = ScriptCache.Prepare(_code);
         _main = engine.Evaluate(in prepared);
         _objectPrototype = engine.Evaluate("Object.prototype").AsObject();
@@ -355,6 +359,9 @@ public sealed record ScriptSource(string Code, int Outputs = 1, double TimeoutSe
 {
     /// <summary>Extra global values (for example a plugin node's <c>config</c>).</summary>
     public IReadOnlyDictionary<string, JsonNode?>? Globals { get; init; }
+
+    /// <summary>Modules set as globals (Node-RED's <c>libs</c>): variable name and module (see <see cref="ScriptModules"/>).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? Modules { get; init; }
 }
 
 /// <summary>A script failed or broke a limit; the message says which, for catch nodes and the debug sidebar.</summary>
