@@ -24,6 +24,6 @@ public sealed class FunctionConfig
     public string? Finalize { get; set; }
 
     /// <summary>Node-RED's "Setup → Modules": <c>[{var, module}]</c>, each module set as a global of that name.</summary>
-    [NodeProperty(Default = "[]", UiHint = "json", Label = "Modules", Help = "[{\"var\": \"os\", \"module\": \"os\"}]: Node's built-in os and path modules.")]
+    [NodeProperty(Default = "[]", UiHint = PropertyUi.Json, Label = "Modules", Help = "[{\"var\": \"os\", \"module\": \"os\"}]: Node's built-in os and path modules.")]
     public System.Text.Json.Nodes.JsonArray? Libs { get; set; }
 }
