@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Deploy, start-up and RSS figures with a 1,000-node flow: FlowFleet and Node-RED 4 in the same run, RUNS times back to back.
-# usage: bench/server/deploy.sh [N] [RUNS]     (PORT_FF, PORT_NR pick other ports; FF_BUILD=build uses the plain build)
+# usage: bench/server/deploy.sh [N] [RUNS]     (PORT_FF, PORT_NR pick other ports; FF_BUILD=build uses the plain build,
+#        FF_BIN=DIR a published build; FF_ENV="A=1 B=2" more environment for FlowFleet)
 # FlowFleet runs as shipped in the image: published ReadyToRun, DOTNET_GCgen0size as in the Dockerfile. Start-up is timed
 # from exec to the first answer (/healthz, Node-RED's /flows), polled every 20 ms for both; CPU is what the process used
-# by then (user + system), which says more than wall time on a shared machine.
+# by then (user + system), which says more than wall time on a shared machine. FlowFleet answers while its stored flows
+# start (as Node-RED does); "flows running" is when /healthz stops saying "starting". RSS is read right after the deploys
+# and again after SETTLE seconds idle (default 5) for both: FlowFleet gives memory back after a large deploy (DeployTrimmer).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SHARED=${SHARED:-../shared/bench}; [ -d "$SHARED" ] || SHARED=/work/shared/bench   # from a worktree
 N=${1:-1000}; RUNS=${2:-3}
-PORT_FF=${PORT_FF:-17011}; PORT_NR=${PORT_NR:-18801}
+PORT_FF=${PORT_FF:-17011}; PORT_NR=${PORT_NR:-18801}; SETTLE=${SETTLE:-5}
 NR_HOME=${NR_HOME:-/tmp/nodered-peer}; export NR_HOME
 FLOW=$(mktemp --suffix=.json); python3 $SHARED/make-big-flow.py "$N" > "$FLOW"
 . bench/lib.sh
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14+$15)*1000/hz}' /proc/$1/stat; }
 wait_http() { until curl -sf -o /dev/null "$1"; do sleep 0.02; done; }
-if [ "${FF_BUILD:-publish}" = build ]; then
+if [ -n "${FF_BIN:-}" ]; then
+  BIN=$FF_BIN
+elif [ "${FF_BUILD:-publish}" = build ]; then
   dotnet build runtime/FlowFleet.Server -c Release -v q -nologo >/dev/null
   BIN=runtime/FlowFleet.Server/bin/Release/net10.0
 else
@@ -28,13 +33,15 @@ for run in $(seq 1 "$RUNS"); do
   DATA=$(mktemp -d)
   FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $BIN/flowfleet.dll flows import "$FLOW" --data "$DATA" >/dev/null
   T0=$(date +%s%N)
-  DOTNET_GCgen0size=0x1000000 FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $BIN/flowfleet.dll --data "$DATA" --urls http://127.0.0.1:$PORT_FF >"$DATA/log" 2>&1 &
+  env ${FF_ENV:-} DOTNET_GCgen0size=0x1000000 FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $BIN/flowfleet.dll --data "$DATA" --urls http://127.0.0.1:$PORT_FF >"$DATA/log" 2>&1 &
   FF=$!
   wait_http http://127.0.0.1:$PORT_FF/healthz
   echo "FlowFleet start to serving with $N nodes: $(( ($(date +%s%N) - T0) / 1000000 )) ms, CPU $(cpu $FF) ms; RSS $(rss $FF)"
+  until ! curl -sf http://127.0.0.1:$PORT_FF/healthz | grep -q '"starting"'; do sleep 0.02; done
+  echo "FlowFleet flows running: $(( ($(date +%s%N) - T0) / 1000000 )) ms, CPU $(cpu $FF) ms"
   TOKEN=$(ff_token $PORT_FF bench-password-1)
   echo "FlowFleet: $(python3 bench/server/deploy.py http://127.0.0.1:$PORT_FF/red "$FLOW" --token "$TOKEN")"
-  echo "FlowFleet RSS with $N nodes deployed: $(rss $FF)"
+  echo "FlowFleet RSS with $N nodes deployed: $(rss $FF); after ${SETTLE} s idle: $(sleep "$SETTLE"; rss $FF)"
   kill $FF; wait $FF 2>/dev/null || true
   cp "$FLOW" "$NR_HOME/user/flows.json"
   T0=$(date +%s%N)
@@ -43,7 +50,7 @@ for run in $(seq 1 "$RUNS"); do
   wait_http http://127.0.0.1:$PORT_NR/flows
   echo "Node-RED start to serving with $N nodes: $(( ($(date +%s%N) - T0) / 1000000 )) ms, CPU $(cpu $NR) ms; RSS $(rss $NR)"
   echo "Node-RED: $(python3 bench/server/deploy.py http://127.0.0.1:$PORT_NR "$FLOW")"
-  echo "Node-RED RSS with $N nodes deployed: $(rss $NR)"
+  echo "Node-RED RSS with $N nodes deployed: $(rss $NR); after ${SETTLE} s idle: $(sleep "$SETTLE"; rss $NR)"
   kill $NR; wait $NR 2>/dev/null || true
   rm -rf "$DATA"
 done

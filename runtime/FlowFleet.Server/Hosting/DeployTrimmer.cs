@@ -34,7 +34,7 @@ public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration conf
     public Notifier<long> Trimmed { get; } = new(logger);
 
     /// <summary>Nodes in the new or the replaced flow set from which a deploy is followed by a trim (<c>Flows:TrimAfterDeployNodes</c>).</summary>
-    public int Threshold { get; } = configuration.GetValue("Flows:TrimAfterDeployNodes", 5_000);
+    public int Threshold { get; } = configuration.GetValue("Flows:TrimAfterDeployNodes", 1_000);
 
     /// <summary>Quiet time after the last large deploy before the trim (<c>Flows:TrimDelay</c>, default 3 s), so the deploy has let go of the old set.</summary>
     public TimeSpan Delay { get; } = configuration.GetValue("Flows:TrimDelay", TimeSpan.FromSeconds(3));
