@@ -243,6 +243,12 @@ public sealed partial class NatsCluster
         }
         Interlocked.Add(ref _lostBatches, seq - last - 1);
         LogBatchesLost(seq - last - 1, instance);
+        AskResync(instance);
+    }
+
+    /// <summary>Asks <paramref name="instance"/> to resend every device it holds (at most every <see cref="ResyncPause"/>).</summary>
+    private void AskResync(string instance)
+    {
         var now = Environment.TickCount64;
         if (now - _resyncAsked.GetValueOrDefault(instance, long.MinValue / 2) >= ResyncPause.TotalMilliseconds && _nats is { } nats)
         {

@@ -57,8 +57,24 @@ public sealed partial class NatsCluster
 
     private long Expiry => (long)(_options.Heartbeat.TotalMilliseconds * 3);
 
-    private void Seen(string instance) =>
+    // Instances this one declared gone for silence (not those that said they were leaving): heard again, they are asked
+    // to resend their devices, which were forgotten here meanwhile (a starved or cut-off instance keeps its devices).
+    private readonly ConcurrentDictionary<string, byte> _expired = new(StringComparer.Ordinal);
+
+    private void Seen(string instance)
+    {
         _members.AddOrUpdate(instance, static (_, _) => (Environment.TickCount64, 0), static (_, old, _) => (Environment.TickCount64, old.Devices), 0);
+        Back(instance);
+    }
+
+    private void Back(string instance)
+    {
+        if (_expired.TryRemove(instance, out _))
+        {
+            LogMemberBack(instance);
+            AskResync(instance);
+        }
+    }
 
     private void OnHello(NatsMsg<string> m)
     {
@@ -86,6 +102,7 @@ public sealed partial class NatsCluster
         }
         var devices = (int)(JsonRead.Number(beat["devices"]) ?? 0);
         _members[instance] = (Environment.TickCount64, devices);
+        Back(instance);
     }
 
     private async Task BeatAsync(bool leaving, CancellationToken ct)
@@ -117,6 +134,7 @@ public sealed partial class NatsCluster
                 if (now - tick > Expiry)
                 {
                     LogMemberLost(name, (now - tick) / 1000.0);
+                    _expired[name] = 0;
                     Gone(name);
                 }
             }
@@ -170,6 +188,9 @@ public sealed partial class NatsCluster
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster: instance {Instance} not heard of for {Seconds:0.#} s; its devices show offline until they reconnect")]
     private partial void LogMemberLost(string instance, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster: instance {Instance} is heard again; asked it to resend its devices")]
+    private partial void LogMemberBack(string instance);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Cluster: device {Id} is held by instance {Instance}")]
     private partial void LogOwned(string id, string instance);

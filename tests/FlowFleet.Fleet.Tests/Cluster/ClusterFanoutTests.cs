@@ -173,6 +173,30 @@ public sealed class ClusterFanoutTests
     }
 
     [Fact]
+    public async Task An_instance_heard_again_after_going_silent_is_asked_to_resend_its_devices()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
+        await using var b = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o =>
+            (o.Nats, o.Instance, o.Subject, o.Heartbeat) = (nats.Url, "b", subject, TimeSpan.FromMilliseconds(200))));
+        var cluster = b.Services.GetRequiredService<NatsCluster>();
+        await cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await using var ghost = new NatsConnection(new NatsOpts { Url = nats.Url });
+        await using var resync = await ghost.SubscribeCoreAsync<string>($"{subject}.resync.ghost");
+        const string id = "shellyplus1-00000000beef";
+        await ghost.PublishAsync($"{subject}.beat", Encoding.UTF8.GetBytes("""{"instance":"ghost","devices":1}"""));
+        await ghost.PublishAsync($"{subject}.dev.ghost", Encoding.UTF8.GetBytes(
+            """{"instance":"ghost","seq":1,"items":[{"kind":"own","device":"ID","online":true,"fresh":true,"since":1}]}""".Replace("ID", id, StringComparison.Ordinal)));
+        await Poll.UntilAsync(() => cluster.OwnerOf(id) == "ghost", "B mirrors the ghost's device");
+
+        // Silent (starved, or cut off) for three beats: B forgets its device. Then it beats again, still holding it.
+        await Poll.UntilAsync(() => cluster.OwnerOf(id) is null && cluster.Members.All(m => m.Instance != "ghost"), "B forgets the silent instance");
+        await ghost.PublishAsync($"{subject}.beat", Encoding.UTF8.GetBytes("""{"instance":"ghost","devices":1}"""));
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.Equal("b", (await resync.Msgs.ReadAsync(wait.Token)).Data);
+    }
+
+    [Fact]
     public async Task Calls_in_flight_when_a_device_moves_fail_as_a_local_disconnect_and_later_calls_follow_it()
     {
         await using var pair = await StartAsync(fleet: o => o.RpcTimeout = TimeSpan.FromSeconds(30));
