@@ -31,13 +31,13 @@ for (var i = 0; i < 100; i++)
 await app.Services.GetRequiredService<FlowService>().DeployAsync(flow, DeployType.Full);
 
 // 5,000 registered devices (offline: the page cost is rendering, not sockets).
-var registry = app.Services.GetRequiredService<DeviceRegistry>();
+var devices = app.Services.GetRequiredService<IDeviceStore>();
 for (var i = 0; i < 5000; i++)
 {
     var id = $"shellyplus1pm-{i:x12}";
-    var d = registry.Touch(id, out _);
+    var d = devices.Touch(id, out _);
     d.Admission = AdmissionStates.Accepted;
-    registry.ApplyIdentity(d, new JsonObject { ["id"] = id, ["app"] = "Plus1PM", ["model"] = "SNSW-001P16EU", ["ver"] = "1.4.2", ["gen"] = 2 }, null,
+    devices.ApplyIdentity(d, new JsonObject { ["id"] = id, ["app"] = "Plus1PM", ["model"] = "SNSW-001P16EU", ["ver"] = "1.4.2", ["gen"] = 2 }, null,
         new JsonObject { ["switch:0"] = new JsonObject { ["id"] = 0, ["output"] = i % 2 == 0, ["apower"] = i % 500, ["aenergy"] = new JsonObject { ["total"] = i * 10.0 } } }, null);
 }
 
@@ -74,7 +74,7 @@ await page.GotoAsync(baseUrl + "/devices");
 await page.WaitForSelectorAsync("[data-testid=device-card]");
 var firstCardsMs = sw.ElapsedMilliseconds;
 var cardsBefore = await page.Locator("[data-testid=device-card]").CountAsync();
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"devices page with {registry.Count} devices: first cards after {firstCardsMs} ms; cards in the DOM: {cardsBefore}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"devices page with {devices.Count} devices: first cards after {firstCardsMs} ms; cards in the DOM: {cardsBefore}"));
 await page.EvaluateAsync(CountFrames);
 sw.Restart();
 for (var s = 0; s < 40; s++)

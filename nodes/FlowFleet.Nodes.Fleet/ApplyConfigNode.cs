@@ -15,7 +15,7 @@ namespace FlowFleet.Nodes.Fleet;
     device-specific sys/wifi/ws/cloud/mqtt/ble) limits what is applied. Component ids are kept; only differing keys are sent.
     `dryRun` lists the calls without making them. `msg.payload` = `[{id, component, method, params, ok, error}]`.
     """)]
-public sealed class ApplyConfigNode(DeviceHub hub, DeviceRegistry registry) : FlowNode<ApplyConfigConfig>
+public sealed class ApplyConfigNode(DeviceHub hub, IDeviceStore registry) : FlowNode<ApplyConfigConfig>
 {
     public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {

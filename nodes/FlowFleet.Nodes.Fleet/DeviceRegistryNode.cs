@@ -15,7 +15,7 @@ namespace FlowFleet.Nodes.Fleet;
     `upsert` (a device that is not a Shelly, e.g. spoken to by a websocket flow: device `msg.topic`, `msg.payload` =
     `{name, model, app, fw, ip, transport, online, status}`; created and admitted the first time, `status` deep-merged).
     """)]
-public sealed class DeviceRegistryNode(DeviceHub hub, DeviceRegistry registry, IGroupStore groups) : FlowNode<DeviceRegistryConfig>
+public sealed class DeviceRegistryNode(DeviceHub hub, IDeviceStore registry, IGroupStore groups) : FlowNode<DeviceRegistryConfig>
 {
     public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {

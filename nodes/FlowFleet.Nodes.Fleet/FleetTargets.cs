@@ -10,17 +10,17 @@ public static class FleetTargets
     /// <summary>
     /// Device ids for a node's target. With <c>msg</c>: <c>msg.device</c> (id, array of ids, <c>group:NAME</c>) or else <c>msg.topic</c>.
     /// </summary>
-    public static IReadOnlyList<string> Resolve(DeviceRegistry registry, string? targetType, string? target, FlowMessage? msg)
+    public static IReadOnlyList<string> Resolve(IDeviceStore devices, string? targetType, string? target, FlowMessage? msg)
     {
-        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(devices);
         switch (targetType)
         {
             case "group":
-                return registry.Resolve("group:" + target);
+                return devices.Resolve("group:" + target);
             case "tag":
-                return registry.Resolve("tag:" + target);
+                return devices.Resolve("tag:" + target);
             case "all":
-                return registry.Resolve("*");
+                return devices.Resolve("*");
             case "msg":
                 // msg.device from a shelly in node is the device info object: its id counts; otherwise msg.topic.
                 var named = msg?.Data["device"] switch
@@ -34,7 +34,7 @@ public static class FleetTargets
                 {
                     JsonArray a => a.Select(x => JsonTools.ToJsString(x)).Distinct(StringComparer.Ordinal).ToList(),
                     null => [],
-                    _ => registry.Resolve(JsonTools.ToJsString(named)),
+                    _ => devices.Resolve(JsonTools.ToJsString(named)),
                 };
             default:
                 return string.IsNullOrWhiteSpace(target) ? [] : [target.Trim()];

@@ -15,7 +15,7 @@ namespace FlowFleet.Nodes.Fleet;
     `array` sends one message with `[{id, ok, result|error, durationMs}]`, `each` sends one message per device with `msg.topic` = id.
     `timeout` in seconds.
     """)]
-public sealed class RpcCallNode(DeviceHub hub, DeviceRegistry registry) : FlowNode<RpcCallConfig>
+public sealed class RpcCallNode(DeviceHub hub, IDeviceStore registry) : FlowNode<RpcCallConfig>
 {
     /// <summary>Calls in flight at once: a slow or silent device must not hold up the messages behind it.</summary>
     public const int MaxInFlight = 64;

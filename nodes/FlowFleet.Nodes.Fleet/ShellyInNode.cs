@@ -16,7 +16,7 @@ namespace FlowFleet.Nodes.Fleet;
     `msg.component`, `msg.device` = `{id, name, model, app, gen, online}`; in a cluster `msg.instance` names the instance holding
     the device. "Whole cluster" also takes events of devices other instances hold (off: each event runs once, on its holder).
     """)]
-public sealed class ShellyInNode(DeviceHub hub, DeviceRegistry registry) : FlowNode<ShellyInConfig>
+public sealed class ShellyInNode(DeviceHub hub, IDeviceStore registry) : FlowNode<ShellyInConfig>
 {
     private readonly System.Threading.Channels.Channel<FlowMessage> _pending =
         System.Threading.Channels.Channel.CreateBounded<FlowMessage>(new System.Threading.Channels.BoundedChannelOptions(10_000)

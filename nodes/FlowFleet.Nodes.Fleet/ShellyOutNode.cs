@@ -15,7 +15,7 @@ namespace FlowFleet.Nodes.Fleet;
     `cover-stop`, `cover-position` (`msg.payload` 0-100); `light` (payload on/off/toggle), `brightness` (`msg.payload` 0-100).
     `channel` is the component id. Sends on `msg.payload` the per-device results `[{id, ok, result|error, durationMs}]`.
     """)]
-public sealed class ShellyOutNode(DeviceHub hub, DeviceRegistry registry) : FlowNode<ShellyOutConfig>
+public sealed class ShellyOutNode(DeviceHub hub, IDeviceStore registry) : FlowNode<ShellyOutConfig>
 {
     public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {

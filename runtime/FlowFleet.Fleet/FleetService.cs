@@ -8,11 +8,11 @@ using Microsoft.Extensions.Logging;
 namespace FlowFleet.Fleet;
 
 /// <summary>Loads the registry at start; writes device state, telemetry, events and audit in the background; flushes at stop.</summary>
-public sealed partial class FleetService(DeviceRegistry registry, FleetRecordWriter writer, ITelemetryStore telemetry, IEventLog eventLog, ILogger<FleetService> logger) : BackgroundService
+public sealed partial class FleetService(IDeviceStore devices, FleetRecordWriter writer, ITelemetryStore telemetry, IEventLog eventLog, ILogger<FleetService> logger) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await registry.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        await devices.InitializeAsync(cancellationToken).ConfigureAwait(false);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -39,7 +39,7 @@ public sealed partial class FleetService(DeviceRegistry registry, FleetRecordWri
                         {
                             lastStatusFlush = DateTime.UtcNow;
                         }
-                        await registry.FlushAsync(statuses, stoppingToken).ConfigureAwait(false);
+                        await devices.FlushAsync(statuses, stoppingToken).ConfigureAwait(false);
                     }
                     if (DateTime.UtcNow - lastRetention > TimeSpan.FromHours(1))
                     {
@@ -63,12 +63,12 @@ public sealed partial class FleetService(DeviceRegistry registry, FleetRecordWri
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         await writer.WriteQueuedAsync(CancellationToken.None).ConfigureAwait(false);
-        foreach (var d in registry.All.Where(d => d.Online))
+        foreach (var d in devices.All.Where(d => d.Online))
         {
             d.Online = false;
             d.StatusDirty = true;
         }
-        await registry.FlushAsync(statuses: true, CancellationToken.None).ConfigureAwait(false);
+        await devices.FlushAsync(statuses: true, CancellationToken.None).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Writing fleet data failed; will retry")]
@@ -94,7 +94,7 @@ public static class FleetServiceCollectionExtensions
         services.AddSingleton<IDataTableStore, DataTableStore>();
         services.AddSingleton<IEnrollmentTokenStore, EnrollmentTokenStore>();
         services.AddSingleton<IGroupStore, GroupStore>();
-        services.AddSingleton(sp => Published(ActivatorUtilities.CreateInstance<DeviceRegistry>(sp), sp, static (r, m) => r.Publish(m)));
+        services.AddSingleton<IDeviceStore>(sp => Published(ActivatorUtilities.CreateInstance<DeviceStore>(sp), sp, static (r, m) => r.Publish(m)));
         services.AddSingleton(sp => Published(ActivatorUtilities.CreateInstance<DeviceHub>(sp), sp, static (h, m) => h.Publish(m)));
         services.AddSingleton(new Rpc.RpcTemplateStore(Path.Combine(dataDirectory, "rpc-templates.json")));
         services.AddSingleton<FleetService>();

@@ -15,12 +15,12 @@ public sealed class ConfigFormEndToEndTests(EditorFixture fx) : IClassFixture<Ed
     public async Task A_switch_config_is_edited_in_typed_fields_and_saved_to_the_device()
     {
         var hub = fx.Get<DeviceHub>();
-        var registry = fx.Get<DeviceRegistry>();
+        var devices = fx.Get<IDeviceStore>();
         var token = await fx.Get<IEnrollmentTokenStore>().CreateTokenAsync("config form e2e");
         await using var fleet = new SimFleet($"ws://{new Uri(fx.Base).Authority}/shelly?token={token.Token}", 1, "plus1pm", s_fast, firstIndex: 700);
         var device = fleet.Devices.Single();
         await fleet.StartAsync();
-        await Poll.UntilAsync(() => hub.IsOnline(device.Id) && registry.Get(device.Id)?.Config?["switch:0"] is not null, "the device online with its config", 30_000);
+        await Poll.UntilAsync(() => hub.IsOnline(device.Id) && devices.Get(device.Id)?.Config?["switch:0"] is not null, "the device online with its config", 30_000);
         var name = device.Config("switch:0")!["name"]?.ToJsonString();
 
         var page = await fx.LoggedInAsync();

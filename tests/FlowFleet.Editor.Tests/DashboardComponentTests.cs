@@ -46,13 +46,13 @@ public sealed class DashboardComponentTests : IAsyncLifetime
         _ctx.Services.AddOptions<FleetOptions>();
         _ctx.Services.AddFleet(Path.Combine(Directory.CreateTempSubdirectory("flowfleet-bunit-").FullName, "fleet.db"));
         _ctx.JSInterop.Mode = JSRuntimeMode.Loose;
-        var registry = _ctx.Services.GetRequiredService<DeviceRegistry>();
-        await registry.InitializeAsync();
+        var devices = _ctx.Services.GetRequiredService<IDeviceStore>();
+        await devices.InitializeAsync();
         foreach (var (id, app, on) in new[] { ("shellyplus1pm-000000000001", "Plus1PM", true), ("shellyplus1pm-000000000002", "Plus1PM", false), ("shellyplus2pm-000000000003", "Plus2PM", false) })
         {
-            var d = registry.Touch(id, out _);
+            var d = devices.Touch(id, out _);
             d.Admission = AdmissionStates.Accepted;
-            registry.ApplyIdentity(d, new JsonObject { ["id"] = id, ["app"] = app, ["model"] = "M", ["ver"] = "1.4.2", ["gen"] = 2 }, null,
+            devices.ApplyIdentity(d, new JsonObject { ["id"] = id, ["app"] = app, ["model"] = "M", ["ver"] = "1.4.2", ["gen"] = 2 }, null,
                 app == "Plus1PM"
                     ? new JsonObject { ["switch:0"] = new JsonObject { ["id"] = 0, ["output"] = on, ["apower"] = on ? 42.5 : 0.0, ["aenergy"] = new JsonObject { ["total"] = 1234.0 } } }
                     : new JsonObject { ["cover:0"] = new JsonObject { ["id"] = 0, ["state"] = "stopped", ["current_pos"] = 30 } }, null);
@@ -64,7 +64,7 @@ public sealed class DashboardComponentTests : IAsyncLifetime
 
     public Task DisposeAsync() => _ctx.DisposeAsync().AsTask();
 
-    private DeviceState Device(string id) => _ctx.Services.GetRequiredService<DeviceRegistry>().Get(id)!;
+    private DeviceState Device(string id) => _ctx.Services.GetRequiredService<IDeviceStore>().Get(id)!;
 
     [Fact]
     public void Device_card_shows_readings_and_controls_only_when_allowed()
@@ -176,8 +176,8 @@ public sealed class DashboardComponentTests : IAsyncLifetime
     [Fact]
     public void Waiting_room_lists_pending_devices_with_accept_for_operators()
     {
-        var registry = _ctx.Services.GetRequiredService<DeviceRegistry>();
-        var pending = registry.Touch("shellyplusi4-000000000009", out _);
+        var devices = _ctx.Services.GetRequiredService<IDeviceStore>();
+        var pending = devices.Touch("shellyplusi4-000000000009", out _);
         pending.App = "PlusI4";
         _auth.Permission = "devices.control";
         var page = _ctx.Render<WaitingRoom>();

@@ -25,7 +25,7 @@ public sealed class DashboardEndToEndTests : BrowserEndToEndTest
         await _fleet.StartAsync();
         await _stranger.StartAsync();
         var hub = Get<DeviceHub>();
-        await Poll.UntilAsync(() => hub.OnlineCount >= 20 && Get<DeviceRegistry>().Get(_stranger.Devices.Single().Id) is not null, "the devices online", 20_000);
+        await Poll.UntilAsync(() => hub.OnlineCount >= 20 && Get<IDeviceStore>().Get(_stranger.Devices.Single().Id) is not null, "the devices online", 20_000);
     }
 
     private async Task<IPage> LogInAsync(string user, string password, string path)

@@ -15,8 +15,8 @@ public sealed class AdmissionTests
         await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim);
         var sim = fleet.Devices.Single();
         await fleet.StartAsync();
-        await Poll.UntilAsync(() => host.Registry.Get(sim.Id)?.Model is not null, "pending device identified");
-        var state = host.Registry.Get(sim.Id)!;
+        await Poll.UntilAsync(() => host.Devices.Get(sim.Id)?.Model is not null, "pending device identified");
+        var state = host.Devices.Get(sim.Id)!;
         Assert.Equal(AdmissionStates.Pending, state.Admission);
         Assert.False(host.Hub.IsOnline(sim.Id));
         var refused = await Assert.ThrowsAsync<ShellyRpcException>(() => host.Hub.CallAsync(sim.Id, "Switch.Toggle", new JsonObject { ["id"] = 0 }));
@@ -24,7 +24,7 @@ public sealed class AdmissionTests
 
         await host.Hub.AcceptAsync(sim.Id);
         Assert.True(host.Hub.IsOnline(sim.Id));
-        Assert.Equal(AdmissionStates.Accepted, host.Registry.Get(sim.Id)!.Admission);
+        Assert.Equal(AdmissionStates.Accepted, host.Devices.Get(sim.Id)!.Admission);
         await host.Hub.CallAsync(sim.Id, "Switch.Toggle", new JsonObject { ["id"] = 0 });
         Assert.True(sim.Status("switch:0")!["output"]!.GetValue<bool>());
     }
@@ -36,13 +36,13 @@ public sealed class AdmissionTests
         await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim);
         var sim = fleet.Devices.Single();
         await fleet.StartAsync();
-        await Poll.UntilAsync(() => host.Registry.Get(sim.Id)?.Model is not null, "pending device");
+        await Poll.UntilAsync(() => host.Devices.Get(sim.Id)?.Model is not null, "pending device");
         await host.Hub.DenyAsync(sim.Id);
         await Poll.UntilAsync(() => sim.OutboundServer is null, "Ws.SetConfig server '#'");
         Assert.Equal("#", sim.Config("ws")!["server"]!.GetValue<string>());
         Assert.False(sim.Config("ws")!["enable"]!.GetValue<bool>());
         await Poll.UntilAsync(() => host.Hub.Session(sim.Id) is null, "disconnected");
-        Assert.Equal(AdmissionStates.Denied, host.Registry.Get(sim.Id)!.Admission);
+        Assert.Equal(AdmissionStates.Denied, host.Devices.Get(sim.Id)!.Admission);
     }
 
     [Fact]
@@ -57,8 +57,8 @@ public sealed class AdmissionTests
         Assert.True(await host.Tokens.RevokeTokenAsync(token.Token));
         await using var late = new SimFleet(host.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim, firstIndex: 2);
         await late.StartAsync();
-        await Poll.UntilAsync(() => host.Registry.Get(late.Devices.Single().Id)?.Model is not null, "second device seen");
-        Assert.Equal(AdmissionStates.Pending, host.Registry.Get(late.Devices.Single().Id)!.Admission);
+        await Poll.UntilAsync(() => host.Devices.Get(late.Devices.Single().Id)?.Model is not null, "second device seen");
+        Assert.Equal(AdmissionStates.Pending, host.Devices.Get(late.Devices.Single().Id)!.Admission);
         Assert.Equal(1, (await host.Tokens.TokensAsync()).Single().Uses);
     }
 
@@ -71,7 +71,7 @@ public sealed class AdmissionTests
         await using var local = await LocalRpcServer.StartAsync(fleet.Devices);
         await fleet.StartAsync();
         using var http = new HttpClient();
-        var adopter = new DeviceAdopter(host.Registry, http);
+        var adopter = new DeviceAdopter(host.Devices, http);
 
         // Shelly.GetDeviceInfo needs no password (as on real devices), so the device is identified and the wrong password
         // reported as such; an address that is not an identified Shelly gets the one generic answer (AdoptProbeTests).
@@ -83,6 +83,6 @@ public sealed class AdmissionTests
         Assert.Equal(sim.Id, id);
         Assert.Equal(host.ShellyUrl, sim.OutboundServer);
         await Poll.UntilAsync(() => host.Hub.IsOnline(sim.Id), "adopted device connects after its reboot");
-        Assert.Equal("s3cret!", host.Registry.Get(sim.Id)!.Password);
+        Assert.Equal("s3cret!", host.Devices.Get(sim.Id)!.Password);
     }
 }

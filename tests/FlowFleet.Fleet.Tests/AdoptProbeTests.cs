@@ -46,7 +46,7 @@ public sealed class AdoptProbeTests
         });
         await using var web = await ServiceAsync(ctx => ctx.Response.WriteAsync("<html>router</html>"));
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
-        var adopter = new DeviceAdopter(host.Registry, http, Probe);
+        var adopter = new DeviceAdopter(host.Devices, http, Probe);
         var addresses = new[]
         {
             $"127.0.0.1:{ClosedPort()}", // refused
@@ -65,6 +65,6 @@ public sealed class AdoptProbeTests
         Assert.Equal(DeviceAdopter.NotFoundMessage, outcomes[0].Message);
         // No answer comes back before the probe time, and none long after it.
         Assert.All(outcomes, o => Assert.InRange(o.Took, Probe - TimeSpan.FromMilliseconds(50), Probe + TimeSpan.FromSeconds(2)));
-        Assert.DoesNotContain(host.Registry.All, d => d.Admission == AdmissionStates.Accepted);
+        Assert.DoesNotContain(host.Devices.All, d => d.Admission == AdmissionStates.Accepted);
     }
 }

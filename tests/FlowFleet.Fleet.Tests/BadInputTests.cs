@@ -49,7 +49,7 @@ public sealed class BadInputTests
         var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim, firstIndex: 900);
         await fleet.StartAsync();
         // Online comes before the identity reads finish: wait for both, or a loaded machine fails StillHealthy's model check.
-        await Poll.UntilAsync(() => host.Hub.IsOnline(fleet.Devices.Single().Id) && host.Registry.Get(fleet.Devices.Single().Id)?.Model is not null, "healthy device online");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(fleet.Devices.Single().Id) && host.Devices.Get(fleet.Devices.Single().Id)?.Model is not null, "healthy device online");
         return fleet;
     }
 
@@ -57,7 +57,7 @@ public sealed class BadInputTests
     {
         var id = healthy.Devices.Single().Id;
         Assert.NotNull(await host.Hub.CallAsync(id, "Shelly.GetDeviceInfo"));
-        Assert.Equal("SNSW-001P16EU", host.Registry.Get(id)!.Model);
+        Assert.Equal("SNSW-001P16EU", host.Devices.Get(id)!.Model);
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class BadInputTests
         await SendAsync(ws, first);
         var status = await ClosedWithAsync(ws);
         Assert.True(status is WebSocketCloseStatus.PolicyViolation or WebSocketCloseStatus.InvalidPayloadData, status?.ToString());
-        Assert.Equal(0, host.Registry.Count);
+        Assert.Equal(0, host.Devices.Count);
     }
 
     [Fact]
@@ -91,11 +91,11 @@ public sealed class BadInputTests
         await using var host = await FleetHost.StartAsync(o => o.MaxFrameBytes = 16 * 1024);
         using var ws = await ConnectAsync(host);
         await SendAsync(ws, Full("shellyplus1pm-0000000000aa"));
-        await Poll.UntilAsync(() => host.Hub.IsOnline("shellyplus1pm-0000000000aa") || host.Registry.Get("shellyplus1pm-0000000000aa") is not null, "device seen");
+        await Poll.UntilAsync(() => host.Hub.IsOnline("shellyplus1pm-0000000000aa") || host.Devices.Get("shellyplus1pm-0000000000aa") is not null, "device seen");
         await SendAsync(ws, """{"src":"shellyplus1pm-0000000000aa","method":"NotifyEvent","params":{"pad":""" + "\"" + new string('x', 40_000) + "\"}}");
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, await ClosedWithAsync(ws));
         await Poll.UntilAsync(() => !host.Hub.IsOnline("shellyplus1pm-0000000000aa"), "offline");
-        Assert.NotNull(host.Registry.Get("shellyplus1pm-0000000000aa"));
+        Assert.NotNull(host.Devices.Get("shellyplus1pm-0000000000aa"));
     }
 
     [Fact]
@@ -104,10 +104,10 @@ public sealed class BadInputTests
         await using var host = await FleetHost.StartAsync();
         using var ws = await ConnectAsync(host);
         await SendAsync(ws, Full("shellyplus1pm-0000000000bb"));
-        await Poll.UntilAsync(() => host.Registry.Get("shellyplus1pm-0000000000bb") is not null, "device seen");
+        await Poll.UntilAsync(() => host.Devices.Get("shellyplus1pm-0000000000bb") is not null, "device seen");
         await SendAsync(ws, "\u0001garbage");
         Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, await ClosedWithAsync(ws));
-        Assert.NotNull(host.Registry.Get("shellyplus1pm-0000000000bb")!.Status["switch:0"]);
+        Assert.NotNull(host.Devices.Get("shellyplus1pm-0000000000bb")!.Status["switch:0"]);
     }
 
     [Fact]
@@ -170,7 +170,7 @@ public sealed class BadInputTests
         await SendAsync(second, Full("shellyplus1pm-0000000000ee"));
         Assert.Equal(DeviceHub.ClosedReplaced, await firstClosed);
         await Poll.UntilAsync(() => host.Hub.Session("shellyplus1pm-0000000000ee") is { } s && !ReferenceEquals(s, firstSession) && host.Hub.IsOnline("shellyplus1pm-0000000000ee"), "second online");
-        Assert.Equal(1, host.Registry.Count);
+        Assert.Equal(1, host.Devices.Count);
         Assert.Equal(1, host.Hub.ConnectionCount);
     }
 }

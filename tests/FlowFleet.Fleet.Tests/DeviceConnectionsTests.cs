@@ -59,7 +59,7 @@ public sealed class DeviceConnectionsTests
         await Poll.UntilAsync(() => host.Hub.IsOnline(id) && host.Hub.IsOnline(devices[1].Id), "devices online");
         Assert.Equal(2, host.Hub.DirectConnections);
         Assert.NotNull(await host.Hub.CallAsync(id, "Switch.Set", new System.Text.Json.Nodes.JsonObject { ["id"] = 0, ["on"] = false }));
-        await Poll.UntilAsync(() => host.Registry.Get(id)!.StatusOf("switch:0")?["output"]?.GetValue<bool>() == false, "status merged");
+        await Poll.UntilAsync(() => host.Devices.Get(id)!.StatusOf("switch:0")?["output"]?.GetValue<bool>() == false, "status merged");
         // An idle device keeps no table of calls in flight.
         await Poll.UntilAsync(() => host.Hub.Session(id)!.HasPendingTable == false, "pending-call table released");
 
@@ -98,7 +98,7 @@ public sealed class DeviceConnectionsTests
         Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(answer, 0, read), StringComparison.Ordinal);
         var frame = """{"src":"shellyplus1pm-aabbccddee01","method":"NotifyFullStatus","params":{"ts":1,"switch:0":{"id":0,"output":true}}}""";
         await socket.SendAsync(Encoding.UTF8.GetBytes(frame), WebSocketMessageType.Text, true, CancellationToken.None);
-        await Poll.UntilAsync(() => host.Registry.Get("shellyplus1pm-aabbccddee01") is not null, "device registered from a piecemeal head");
+        await Poll.UntilAsync(() => host.Devices.Get("shellyplus1pm-aabbccddee01") is not null, "device registered from a piecemeal head");
         Assert.Equal(1, host.Hub.DirectConnections);
     }
 

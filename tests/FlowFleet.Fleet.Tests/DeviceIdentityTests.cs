@@ -44,10 +44,10 @@ public sealed class DeviceIdentityTests
         await real.StartAsync();
         if (token is null)
         {
-            await Poll.UntilAsync(() => host.Registry.Get(id) is not null && host.Hub.Session(id) is not null, "real device pending");
+            await Poll.UntilAsync(() => host.Devices.Get(id) is not null && host.Hub.Session(id) is not null, "real device pending");
             await host.Hub.AcceptAsync(id);
         }
-        await Poll.UntilAsync(() => host.Hub.IsOnline(id) && host.Registry.Get(id)?.Model is not null, "real device admitted");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(id) && host.Devices.Get(id)?.Model is not null, "real device admitted");
         return (real, id);
     }
 
@@ -60,8 +60,8 @@ public sealed class DeviceIdentityTests
         var (real, id) = await RealDeviceAsync(host, token.Token);
         await using var _ = real;
         var session = host.Hub.Session(id);
-        var model = host.Registry.Get(id)!.Model;
-        Assert.NotNull(host.Registry.Get(id)!.TokenHash);
+        var model = host.Devices.Get(id)!.Model;
+        Assert.NotNull(host.Devices.Get(id)!.TokenHash);
 
         // No token, and another site's valid token: both wait as claims (connected, asked who they are); the real device
         // keeps its connection and its record.
@@ -77,8 +77,8 @@ public sealed class DeviceIdentityTests
         Assert.Equal(0, host.Hub.Waiting(DeviceAccess.Only(["site"])));
         Assert.Same(session, host.Hub.Session(id));
         Assert.False(session!.IsClosed);
-        Assert.Equal(model, host.Registry.Get(id)!.Model);
-        Assert.NotEqual("IMPOSTOR", host.Registry.Get(id)!.Name);
+        Assert.Equal(model, host.Devices.Get(id)!.Model);
+        Assert.NotEqual("IMPOSTOR", host.Devices.Get(id)!.Name);
         Assert.Equal(2, host.Hub.Impostors);
         Assert.NotNull(await host.Hub.CallAsync(id, "Shelly.GetDeviceInfo"));
 
@@ -112,17 +112,17 @@ public sealed class DeviceIdentityTests
         Assert.True(await host.Hub.AcceptClaimAsync(host.Hub.Claims.Single().Key));
 
         // The operator's choice replaces the device's connection; the claimant's identity is read as the device's.
-        await Poll.UntilAsync(() => host.Registry.Get(id)?.Model == "REPLACEMENT", "identity read from the accepted claim");
+        await Poll.UntilAsync(() => host.Devices.Get(id)?.Model == "REPLACEMENT", "identity read from the accepted claim");
         Assert.True(session.IsClosed);
         Assert.NotSame(session, host.Hub.Session(id));
         Assert.True(host.Hub.IsOnline(id));
         Assert.Equal(WebSocketState.Open, replacement.State);
-        Assert.Equal(EnrollmentTokenStore.HashToken(other.Token), host.Registry.Get(id)!.TokenHash);
+        Assert.Equal(EnrollmentTokenStore.HashToken(other.Token), host.Devices.Get(id)!.TokenHash);
         Assert.DoesNotContain(host.Hub.Claims, c => c.Model == "REPLACEMENT");
 
         // The old device, coming back with the old token, is now the one that waits.
         await Poll.UntilAsync(() => host.Hub.Claims.Any(c => c.Id == id && c.Model != "REPLACEMENT"), "the old device's reconnect waits as a claim");
-        Assert.Equal("REPLACEMENT", host.Registry.Get(id)!.Model);
+        Assert.Equal("REPLACEMENT", host.Devices.Get(id)!.Model);
         Assert.Equal(WebSocketState.Open, replacement.State);
     }
 
@@ -131,8 +131,8 @@ public sealed class DeviceIdentityTests
     {
         await using var host = await FleetHost.StartAsync(o => o.Admission = "manual");
         var (real, id) = await RealDeviceAsync(host, token: null);
-        var model = host.Registry.Get(id)!.Model;
-        Assert.Equal("127.0.0.1", host.Registry.Get(id)!.BoundAddress);
+        var model = host.Devices.Get(id)!.Model;
+        Assert.Equal("127.0.0.1", host.Devices.Get(id)!.BoundAddress);
         await real.DisposeAsync();
         await Poll.UntilAsync(() => !host.Hub.IsOnline(id), "real device offline");
 
@@ -140,7 +140,7 @@ public sealed class DeviceIdentityTests
         await using var stranger = await RawClaimant.ConnectAsync(host.ShellyUrl, id, null, localAddress: "127.0.0.2");
         await Poll.UntilAsync(() => host.Hub.Claims.Any(c => c.Id == id && c.Remote == "127.0.0.2" && c.Model == "IMPOSTOR"), "claim from another address");
         Assert.False(host.Hub.IsOnline(id));
-        Assert.Equal(model, host.Registry.Get(id)!.Model);
+        Assert.Equal(model, host.Devices.Get(id)!.Model);
         Assert.Equal(WebSocketState.Open, stranger.State);
 
         // From the address it was accepted at, it is the device again.
@@ -159,8 +159,8 @@ public sealed class DeviceIdentityTests
             results.Add(await ClaimAsync(host, $"shellyplus1-newid{i:D6}", null));
         }
         Assert.True(results.SequenceEqual([null, null, null, WebSocketCloseStatus.PolicyViolation, WebSocketCloseStatus.PolicyViolation]),
-            $"{string.Join(",", results)}; refused {host.Hub.ConnectionsRefused}; pending {host.Registry.All.Count()}; opts {host.Hub.Options.MaxNewDevicesPerMinutePerAddress} {host.Hub.Options.Admission}");
-        Assert.Equal(3, host.Registry.All.Count(d => d.Admission == AdmissionStates.Pending));
+            $"{string.Join(",", results)}; refused {host.Hub.ConnectionsRefused}; pending {host.Devices.All.Count()}; opts {host.Hub.Options.MaxNewDevicesPerMinutePerAddress} {host.Hub.Options.Admission}");
+        Assert.Equal(3, host.Devices.All.Count(d => d.Admission == AdmissionStates.Pending));
 
         await using var small = await FleetHost.StartAsync(o => (o.Admission, o.MaxPendingDevices) = ("manual", 2));
         var full = new List<WebSocketCloseStatus?>();
@@ -169,6 +169,6 @@ public sealed class DeviceIdentityTests
             full.Add(await ClaimAsync(small, $"shellyplus1-room{i:D6}", null));
         }
         Assert.Equal([null, null, WebSocketCloseStatus.PolicyViolation, WebSocketCloseStatus.PolicyViolation], full);
-        Assert.Equal(2, small.Registry.All.Count());
+        Assert.Equal(2, small.Devices.All.Count());
     }
 }

@@ -38,7 +38,7 @@ public sealed class FleetHost : IAsyncDisposable
 
     public DeviceHub Hub => _app.Services.GetRequiredService<DeviceHub>();
 
-    public DeviceRegistry Registry => _app.Services.GetRequiredService<DeviceRegistry>();
+    public IDeviceStore Devices => _app.Services.GetRequiredService<IDeviceStore>();
 
     public FleetRecordWriter Writer => _app.Services.GetRequiredService<FleetRecordWriter>();
 
@@ -61,7 +61,7 @@ public sealed class FleetHost : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton(Hub);
-        services.AddSingleton(Registry);
+        services.AddSingleton(Devices);
         services.AddSingleton(Writer);
         services.AddSingleton(Telemetry);
         services.AddSingleton(Events);

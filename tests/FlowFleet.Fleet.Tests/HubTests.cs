@@ -26,7 +26,7 @@ public sealed class HubTests
         await fleet.StartAsync();
         Assert.Equal(sim.Id, await connected.Task.WaitAsync(TimeSpan.FromSeconds(10)));
 
-        var state = host.Registry.Get(sim.Id)!;
+        var state = host.Devices.Get(sim.Id)!;
         Assert.True(state.Online);
         Assert.Equal("SNSW-001P16EU", state.Model);
         Assert.Equal("Plus1PM", state.App);
@@ -97,11 +97,11 @@ public sealed class HubTests
             }
         });
         await fleet.StartAsync();
-        await Poll.UntilAsync(() => host.Hub.IsOnline(sim.Id) && host.Registry.Get(sim.Id)!.Config is not null, "online");
+        await Poll.UntilAsync(() => host.Hub.IsOnline(sim.Id) && host.Devices.Get(sim.Id)!.Config is not null, "online");
 
         var r = await host.Hub.CallAsync(sim.Id, "Input.SetConfig", new JsonObject { ["id"] = 2, ["config"] = new JsonObject { ["name"] = "Hall" } });
         Assert.False(r!["restart_required"]!.GetValue<bool>());
-        var state = host.Registry.Get(sim.Id)!;
+        var state = host.Devices.Get(sim.Id)!;
         await Poll.UntilAsync(() => { lock (state.Gate) { return state.Config?["input:2"]?["name"]?.GetValue<string>() == "Hall"; } }, "config re-read after config_changed");
 
         sim.Press(1, "double_push");
@@ -134,7 +134,7 @@ public sealed class HubTests
         var check = await host.Hub.CallAsync(sim.Id, "Shelly.CheckForUpdate");
         Assert.Equal("1.5.0", check!["stable"]!["version"]!.GetValue<string>());
         Assert.Null(await host.Hub.CallAsync(sim.Id, "Shelly.Update", new JsonObject { ["stage"] = "stable" }));
-        await Poll.UntilAsync(() => host.Registry.Get(sim.Id)!.FirmwareVersion == "1.5.0" && host.Hub.IsOnline(sim.Id), "reconnected with 1.5.0");
+        await Poll.UntilAsync(() => host.Devices.Get(sim.Id)!.FirmwareVersion == "1.5.0" && host.Hub.IsOnline(sim.Id), "reconnected with 1.5.0");
         lock (progress)
         {
             Assert.Equal([20, 40, 60, 80, 100], progress);
@@ -163,7 +163,7 @@ public sealed class HubTests
             Assert.Contains(DeviceEventKind.Status, kinds);
         }
         Assert.Equal(0, host.Hub.FramesRejected);
-        Assert.NotNull(host.Registry.Get(sim.Id)!.Status["humidity:0"]);
+        Assert.NotNull(host.Devices.Get(sim.Id)!.Status["humidity:0"]);
     }
 
     [Fact]
@@ -171,8 +171,8 @@ public sealed class HubTests
     {
         await using var host = await FleetHost.StartAsync();
         var id = new SimDevice(SimProfile.PlusDimmer, 40).Id;
-        await host.Registry.SetAdmissionAsync(id, AdmissionStates.Accepted);
-        await host.Registry.SetDesiredAsync(id, JsonNode.Parse("""{"light:0":{"output":true,"brightness":30},"config":{"light:0":{"name":"Desk"}}}""")!.AsObject());
+        await host.Devices.SetAdmissionAsync(id, AdmissionStates.Accepted);
+        await host.Devices.SetDesiredAsync(id, JsonNode.Parse("""{"light:0":{"output":true,"brightness":30},"config":{"light:0":{"name":"Desk"}}}""")!.AsObject());
         await using var fleet = new SimFleet(host.ShellyUrl, 1, "dimmer", FleetHost.FastSim, firstIndex: 40);
         var sim = fleet.Devices.Single();
         Assert.Equal(id, sim.Id);

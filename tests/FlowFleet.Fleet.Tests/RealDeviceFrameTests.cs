@@ -38,8 +38,8 @@ public sealed class RealDeviceFrameTests
         var code = new string('x', 300 * 1024);
         await using var device = await RawDevice.ConnectAsync(host.ShellyUrl, Full(id),
             Answers(id, () => new JsonObject { ["sys"] = new JsonObject { ["device"] = new JsonObject { ["name"] = "Big" } }, ["script:1"] = new JsonObject { ["id"] = 1, ["name"] = "big", ["code"] = code } }));
-        await Poll.UntilAsync(() => host.Registry.Get(id)?.Config?["script:1"] is not null, "300 KB config stored");
-        Assert.Equal(code.Length, host.Registry.Get(id)!.Config!["script:1"]!["code"]!.GetValue<string>().Length);
+        await Poll.UntilAsync(() => host.Devices.Get(id)?.Config?["script:1"] is not null, "300 KB config stored");
+        Assert.Equal(code.Length, host.Devices.Get(id)!.Config!["script:1"]!["code"]!.GetValue<string>().Length);
         Assert.True(host.Hub.IsOnline(id));
         Assert.NotNull(await host.Hub.CallAsync(id, "Shelly.GetDeviceInfo"));
     }
@@ -57,9 +57,9 @@ public sealed class RealDeviceFrameTests
         // After identification a 60 KB frame (over the old fixed 64 KiB? under the configured 100 KB) is fine; 150 KB is not.
         const string id = "shellypro2-000000000002";
         await using var device = await RawDevice.ConnectAsync(host.ShellyUrl, Full(id), Answers(id, () => []));
-        await Poll.UntilAsync(() => host.Registry.Get(id)?.Model is not null, "identified");
+        await Poll.UntilAsync(() => host.Devices.Get(id)?.Model is not null, "identified");
         await device.SendAsync(new JsonObject { ["src"] = id, ["method"] = "NotifyStatus", ["params"] = new JsonObject { ["ts"] = 2.0, ["script:1"] = new JsonObject { ["pad"] = new string('z', 90_000) } } }.ToJsonString());
-        await Poll.UntilAsync(() => host.Registry.Get(id)!.HasStatus("script:1"), "90 KB status merged");
+        await Poll.UntilAsync(() => host.Devices.Get(id)!.HasStatus("script:1"), "90 KB status merged");
         await device.SendAsync(new JsonObject { ["src"] = id, ["method"] = "NotifyStatus", ["params"] = new JsonObject { ["pad"] = new string('z', 150_000) } }.ToJsonString());
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, await device.ClosedAsync());
     }
@@ -74,7 +74,7 @@ public sealed class RealDeviceFrameTests
             request["method"]!.GetValue<string>() is "Shelly.ListMethods" or "Switch.Set"
                 ? new JsonObject { ["id"] = request["id"]!.DeepClone(), ["src"] = id, ["dst"] = request["src"]!.DeepClone() }.ToJsonString()
                 : null));
-        await Poll.UntilAsync(() => host.Registry.Get(id)?.Model == "SPSW-201XE16EU", "identity read although ListMethods answered bare", 5_000);
+        await Poll.UntilAsync(() => host.Devices.Get(id)?.Model == "SPSW-201XE16EU", "identity read although ListMethods answered bare", 5_000);
         var call = host.Hub.CallAsync(id, "Switch.Set", new JsonObject { ["id"] = 0, ["on"] = true });
         Assert.Same(call, await Task.WhenAny(call, Task.Delay(5_000)));
         Assert.Null(await call);
@@ -86,8 +86,8 @@ public sealed class RealDeviceFrameTests
         await using var host = await FleetHost.StartAsync();
         const string id = "shellypro2-0000000000b2";
         const string password = "s3cret-pass";
-        host.Registry.Touch(id, out _);
-        await host.Registry.SetPasswordAsync(id, password);
+        host.Devices.Touch(id, out _);
+        await host.Devices.SetPasswordAsync(id, password);
         var ha1 = ShellyDigest.Ha1(id, password);
         const long nonce = 1_725_185_413;
         var challenged = 0;
@@ -104,12 +104,12 @@ public sealed class RealDeviceFrameTests
             Interlocked.Increment(ref challenged);
             return RawDevice.Error(request, id, 401, ShellyDigest.Challenge(id, nonce));
         }));
-        await Poll.UntilAsync(() => host.Registry.Get(id)?.Config?["sys"] is not null, "config read after the challenge");
-        Assert.Equal("Locked", host.Registry.Get(id)!.Name);
+        await Poll.UntilAsync(() => host.Devices.Get(id)?.Config?["sys"] is not null, "config read after the challenge");
+        Assert.Equal("Locked", host.Devices.Get(id)!.Name);
         Assert.True(challenged >= 1);
         Assert.Contains(device.Requests, r => r["auth"]?["username"]?.GetValue<string>() == "admin");
         // A wrong password: the device's 401 reaches the caller as the device's error.
-        await host.Registry.SetPasswordAsync(id, "wrong");
+        await host.Devices.SetPasswordAsync(id, "wrong");
         var ex = await Assert.ThrowsAsync<ShellyRpcException>(() => host.Hub.CallAsync(id, "Switch.Set", new JsonObject { ["id"] = 0, ["on"] = true }));
         Assert.Equal(401, ex.Code);
         Assert.True(ex.FromDevice);
@@ -124,21 +124,21 @@ public sealed class RealDeviceFrameTests
         await using var device = await RawDevice.ConnectAsync(host.ShellyUrl,
             Full(id, new JsonObject { ["cfg_rev"] = 1, ["available_updates"] = new JsonObject { ["stable"] = new JsonObject { ["version"] = "1.4.4" } } }),
             Answers(id, () => new JsonObject { ["sys"] = new JsonObject { ["device"] = new JsonObject { ["name"] = name } } }));
-        await Poll.UntilAsync(() => host.Registry.Get(id)?.Name == "Before", "config read");
+        await Poll.UntilAsync(() => host.Devices.Get(id)?.Name == "Before", "config read");
         var configReads = device.Requests.Count(r => r["method"]!.GetValue<string>() == "Shelly.GetConfig");
 
         // Sys.SetConfig from the device's own web page: only the revision tells.
         name = "After";
         await device.SendAsync(new JsonObject { ["src"] = id, ["method"] = "NotifyStatus", ["params"] = new JsonObject { ["ts"] = 3.0, ["sys"] = new JsonObject { ["cfg_rev"] = 2 } } }.ToJsonString());
-        await Poll.UntilAsync(() => host.Registry.Get(id)?.Name == "After", "config re-read after cfg_rev 2");
+        await Poll.UntilAsync(() => host.Devices.Get(id)?.Name == "After", "config re-read after cfg_rev 2");
         Assert.Equal(configReads + 1, device.Requests.Count(r => r["method"]!.GetValue<string>() == "Shelly.GetConfig"));
 
         await device.SendAsync(new JsonObject { ["src"] = id, ["method"] = "NotifyStatus", ["params"] = new JsonObject { ["ts"] = 3.5, ["sys"] = new JsonObject { ["available_updates"] = new JsonObject { ["stable"] = new JsonObject { ["version"] = "1.4.4" } } } } }.ToJsonString());
-        await Poll.UntilAsync(() => host.Registry.Get(id)!.StatusOf("sys")?["available_updates"]?["stable"] is not null, "stable update reported");
+        await Poll.UntilAsync(() => host.Devices.Get(id)!.StatusOf("sys")?["available_updates"]?["stable"] is not null, "stable update reported");
         await device.SendAsync(new JsonObject { ["src"] = id, ["method"] = "NotifyStatus", ["params"] = new JsonObject { ["ts"] = 4.0, ["sys"] = new JsonObject { ["available_updates"] = new JsonObject { ["beta"] = new JsonObject { ["version"] = "1.5.0-beta1" } } } } }.ToJsonString());
-        await Poll.UntilAsync(() => host.Registry.Get(id)!.StatusOf("sys")?["available_updates"]?["beta"] is not null, "updates reported");
-        var updates = host.Registry.Get(id)!.StatusOf("sys")!["available_updates"]!.AsObject();
+        await Poll.UntilAsync(() => host.Devices.Get(id)!.StatusOf("sys")?["available_updates"]?["beta"] is not null, "updates reported");
+        var updates = host.Devices.Get(id)!.StatusOf("sys")!["available_updates"]!.AsObject();
         Assert.False(updates.ContainsKey("stable"));
-        Assert.Equal(2, host.Registry.Get(id)!.StatusOf("sys")!["cfg_rev"]!.GetValue<int>());
+        Assert.Equal(2, host.Devices.Get(id)!.StatusOf("sys")!["cfg_rev"]!.GetValue<int>());
     }
 }

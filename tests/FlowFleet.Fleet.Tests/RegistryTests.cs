@@ -25,16 +25,16 @@ public sealed class RegistryTests
             await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus2pm-cover", FleetHost.FastSim);
             id = fleet.Devices.Single().Id;
             await fleet.StartAsync();
-            await Poll.UntilAsync(() => host.Hub.IsOnline(id) && host.Registry.Get(id)!.Config is not null, "online");
+            await Poll.UntilAsync(() => host.Hub.IsOnline(id) && host.Devices.Get(id)!.Config is not null, "online");
             await host.Groups.CreateGroupAsync("blinds");
             await host.Groups.SetMembershipAsync("blinds", id, true);
-            await host.Registry.SetTagsAsync(id, ["south", "floor-1"]);
-            await host.Registry.SetNameAsync(id, "Living room blind");
-            await host.Registry.SetDesiredAsync(id, new JsonObject { ["cover:0"] = new JsonObject { ["current_pos"] = 20 } });
+            await host.Devices.SetTagsAsync(id, ["south", "floor-1"]);
+            await host.Devices.SetNameAsync(id, "Living room blind");
+            await host.Devices.SetDesiredAsync(id, new JsonObject { ["cover:0"] = new JsonObject { ["current_pos"] = 20 } });
         }
         await using (var again = await FleetHost.StartAsync(dbPath: db, postgres: postgres))
         {
-            var d = again.Registry.Get(id)!;
+            var d = again.Devices.Get(id)!;
             Assert.Equal("Living room blind", d.Name);
             Assert.Equal("Plus2PM", d.App);
             Assert.Equal(["south", "floor-1"], d.Tags);
@@ -77,12 +77,12 @@ public sealed class RegistryTests
         await using var host = await FleetHost.StartAsync(postgres: await DatabaseAsync(provider));
         await using var fleet = new SimFleet(host.ShellyUrl, 12, "mix", FleetHost.FastSim);
         await fleet.StartAsync();
-        await Poll.UntilAsync(() => host.Registry.All.Count(d => d.Model is not null) >= 11, "devices identified");
-        var (plugs, total) = host.Registry.Query(new DeviceQuery { Model = "Plus1PM", Limit = 2, Sort = "-id" });
+        await Poll.UntilAsync(() => host.Devices.All.Count(d => d.Model is not null) >= 11, "devices identified");
+        var (plugs, total) = host.Devices.Query(new DeviceQuery { Model = "Plus1PM", Limit = 2, Sort = "-id" });
         Assert.Equal(5, total);
         Assert.Equal(2, plugs.Count);
         Assert.True(string.CompareOrdinal(plugs[0].Id, plugs[1].Id) > 0);
-        var (found, _) = host.Registry.Query(new DeviceQuery { Search = "c0ffee000009" });
+        var (found, _) = host.Devices.Query(new DeviceQuery { Search = "c0ffee000009" });
         Assert.Equal("Pro3EM", Assert.Single(found).App);
     }
 
@@ -91,7 +91,7 @@ public sealed class RegistryTests
     public async Task Retention_drops_old_telemetry(string provider)
     {
         await using var host = await FleetHost.StartAsync(o => o.TelemetryRetention = TimeSpan.FromHours(1), postgres: await DatabaseAsync(provider));
-        host.Registry.Touch("dev-1", out _);
+        host.Devices.Touch("dev-1", out _);
         host.Telemetry.RecordPoint("dev-1", "switch:0.apower", 5, DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeMilliseconds());
         host.Telemetry.RecordPoint("dev-1", "switch:0.apower", 7);
         await host.Writer.WriteQueuedAsync();

@@ -116,8 +116,8 @@ public sealed class StatusLimitsTests
             await ws.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
         }
         await ws.SendAsync(Encoding.UTF8.GetBytes("""{"src":"ID","method":"NotifyStatus","params":{"last:0":{"v":1}}}""".Replace("ID", id, StringComparison.Ordinal)), WebSocketMessageType.Text, true, CancellationToken.None);
-        await Poll.UntilAsync(() => host.Registry.Get(id)?.HasStatus("last:0") == true, "the last frame handled");
-        var state = host.Registry.Get(id)!;
+        await Poll.UntilAsync(() => host.Devices.Get(id)?.HasStatus("last:0") == true, "the last frame handled");
+        var state = host.Devices.Get(id)!;
         lock (state.Gate)
         {
             Assert.True(state.StatusJson().Length <= 4096, $"{state.StatusJson().Length} bytes kept for a pending device");

@@ -15,8 +15,8 @@ public sealed class ApplyConfigNodeTests
         // Already named on device b: only auto_off is planned there.
         rig.Fleet[b].Call("Switch.SetConfig", new JsonObject { ["id"] = 0, ["config"] = new JsonObject { ["name"] = "Pump" } });
         // The plan compares with the config the registry holds: wait until it has both devices' (read after connecting) and b's change.
-        await Poll.UntilAsync(() => rig.Host.Registry.Get(a)?.Config?["switch:0"] is not null
-            && rig.Host.Registry.Get(b)?.Config?["switch:0"]?["name"]?.GetValue<string>() == "Pump", "the configs read");
+        await Poll.UntilAsync(() => rig.Host.Devices.Get(a)?.Config?["switch:0"] is not null
+            && rig.Host.Devices.Get(b)?.Config?["switch:0"]?["name"]?.GetValue<string>() == "Pump", "the configs read");
         const string Template = """{"switch:0":{"name":"Pump","auto_off":true}}""";
         rig.Send($$"""{"payload":{{Template}}}""");
         var planned = (await rig.OutAsync()).Payload!.AsArray();
@@ -43,8 +43,8 @@ public sealed class ApplyConfigNodeTests
         var (source, refusing) = (rig.Ids[0], rig.Ids[2]);
         Assert.Equal("shellyplus1pm-c0ffee000000", source);
         rig.Fleet[source].Call("Switch.SetConfig", new JsonObject { ["id"] = 0, ["config"] = new JsonObject { ["in_mode"] = "detached" } });
-        await Poll.UntilAsync(() => rig.Host.Registry.Get(source)?.Config?["switch:0"]?["in_mode"]?.GetValue<string>() == "detached", "the source config re-read");
-        await Poll.UntilAsync(() => rig.Ids.All(id => rig.Host.Registry.Get(id)?.Config?["switch:0"] is not null), "every config read");
+        await Poll.UntilAsync(() => rig.Host.Devices.Get(source)?.Config?["switch:0"]?["in_mode"]?.GetValue<string>() == "detached", "the source config re-read");
+        await Poll.UntilAsync(() => rig.Ids.All(id => rig.Host.Devices.Get(id)?.Config?["switch:0"] is not null), "every config read");
         rig.Fleet[refusing].Fault = (method, _) => method == "Switch.SetConfig" ? new ShellyRpcException(ShellyRpcException.FailedPrecondition, "Locked") : null;
         rig.Send("""{"payload":""}""");
         var rows = (await rig.OutAsync()).Payload!.AsArray();

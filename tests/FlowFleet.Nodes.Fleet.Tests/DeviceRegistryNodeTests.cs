@@ -75,7 +75,7 @@ public sealed class DeviceRegistryNodeTests
         var summary = (await rig.OutAsync()).Payload!;
         Assert.Equal("solar-gw", summary["id"]!.GetValue<string>());
         Assert.Equal("Solar gateway", summary["name"]!.GetValue<string>());
-        Assert.Equal(812, rig.Host.Registry.Get("solar-gw")!.Status!["pv"]!["power"]!.GetValue<int>());
+        Assert.Equal(812, rig.Host.Devices.Get("solar-gw")!.Status!["pv"]!["power"]!.GetValue<int>());
         rig.Send("""{"payload":"not an object"}""");
         Assert.StartsWith("device registry: upsert needs an object in msg.payload", await rig.ErrorAsync(), StringComparison.Ordinal);
     }

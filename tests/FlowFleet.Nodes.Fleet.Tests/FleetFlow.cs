@@ -43,7 +43,7 @@ public sealed class FleetFlow : IAsyncDisposable
         {
             await fleet.StartAsync();
             // Online, and the registry holds what the hub reads on connect (config, methods), which nodes compare and report.
-            await Poll.UntilAsync(() => host.Hub.OnlineCount >= devices && fleet.Devices.All(d => host.Registry.Get(d.Id) is { Config: not null, Methods.Length: > 0 }),
+            await Poll.UntilAsync(() => host.Hub.OnlineCount >= devices && fleet.Devices.All(d => host.Devices.Get(d.Id) is { Config: not null, Methods.Length: > 0 }),
                 $"{devices} devices online");
         }
         var n = JsonNode.Parse(node)!.AsObject();

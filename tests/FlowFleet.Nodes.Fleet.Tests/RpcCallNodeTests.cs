@@ -107,7 +107,7 @@ public sealed class RpcCallNodeTests
     public async Task Tags_and_groups_named_in_the_message_pick_their_members()
     {
         await using var rig = await FleetFlow.StartAsync("""{"type":"rpc call","targetType":"tag","target":"roof","method":"Sys.GetStatus","params":""}""", devices: 3);
-        await rig.Host.Registry.SetTagsAsync(rig.Ids[2], ["roof"]);
+        await rig.Host.Devices.SetTagsAsync(rig.Ids[2], ["roof"]);
         rig.Send("""{"payload":""}""");
         var rows = (await rig.OutAsync()).Payload!.AsArray();
         Assert.Equal(rig.Ids[2], Assert.Single(rows)!["id"]!.GetValue<string>());

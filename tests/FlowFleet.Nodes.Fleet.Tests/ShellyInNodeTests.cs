@@ -29,7 +29,7 @@ public sealed class ShellyInNodeTests
         await using var rig = await FleetFlow.StartAsync("""{"type":"shelly in","targetType":"tag","target":"watch","events":"status","component":"switch"}""", devices: 2);
         var (other, watched) = (rig.Ids[0], rig.Ids[1]);
         // Tagged after the node started: the node learns its members from the registry's change notice.
-        await rig.Host.Registry.SetTagsAsync(watched, ["watch"]);
+        await rig.Host.Devices.SetTagsAsync(watched, ["watch"]);
         rig.Fleet[other].Call("Switch.Set", new() { ["id"] = 0, ["on"] = true });
         rig.Fleet[watched].Call("Switch.Set", new() { ["id"] = 0, ["on"] = true });
         FlowMessage msg;

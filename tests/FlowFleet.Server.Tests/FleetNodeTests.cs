@@ -55,7 +55,7 @@ public sealed class FleetNodeTests
 
         public required HttpClient Admin { get; init; }
 
-        public DeviceRegistry Registry => Server.App.Services.GetRequiredService<DeviceRegistry>();
+        public IDeviceStore Devices => Server.App.Services.GetRequiredService<IDeviceStore>();
 
         public IGroupStore Groups => Server.App.Services.GetRequiredService<IGroupStore>();
 
@@ -178,7 +178,7 @@ public sealed class FleetNodeTests
         var source = rig.Fleet.Devices.First();
         await rig.Server.App.Services.GetRequiredService<FlowFleet.Fleet.Hub.DeviceHub>().CallAsync(source.Id, "Switch.SetConfig",
             new JsonObject { ["id"] = 0, ["config"] = new JsonObject { ["in_mode"] = "detached", ["name"] = "Pump" } });
-        await Poll.UntilAsync(() => Task.FromResult(rig.Registry.Get(source.Id)!.Config!["switch:0"]!["in_mode"]!.GetValue<string>() == "detached"), "source config re-read");
+        await Poll.UntilAsync(() => Task.FromResult(rig.Devices.Get(source.Id)!.Config!["switch:0"]!["in_mode"]!.GetValue<string>() == "detached"), "source config re-read");
         await rig.DeployAsync(Inject("copy", "apply"), Node("apply", "apply config", new { targetType = "all", source = "device", sourceDevice = source.Id, components = "switch:0" }), Collect());
         await rig.InjectAsync("copy");
         await rig.WaitOut(1);
@@ -203,7 +203,7 @@ public sealed class FleetNodeTests
         await rig.WaitOut(2);
         await rig.InjectAsync("list");
         await rig.WaitOut(3);
-        Assert.Equal(["roof"], rig.Registry.Get(id)!.Tags);
+        Assert.Equal(["roof"], rig.Devices.Get(id)!.Tags);
         Assert.Equal(["solar"], rig.Groups.GroupsOf(id));
         Assert.Equal(2, rig.Out[2]!["payload"]!.AsArray().Count);
     }

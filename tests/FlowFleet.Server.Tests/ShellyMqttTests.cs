@@ -32,7 +32,7 @@ public sealed class ShellyMqttTests
     {
         var (s, port) = await StartAsync();
         await using var _ = s;
-        var registry = s.App.Services.GetRequiredService<DeviceRegistry>();
+        var devices = s.App.Services.GetRequiredService<IDeviceStore>();
         var token = (await s.App.Services.GetRequiredService<IEnrollmentTokenStore>().CreateTokenAsync("mqtt test")).Token;
         // Admitted by the enrollment token they sign in with (user = device id, password = token).
         await using var mqtt = new SimFleet(null, 3, "plus1pm", FleetApiTests.FastSim, firstIndex: 100, mqtt: new Uri($"mqtt://127.0.0.1:{port}"), mqttToken: token);
@@ -57,7 +57,7 @@ public sealed class ShellyMqttTests
         Assert.All(mqtt.Devices.Concat(ws.Devices), d => Assert.True(d.Status("switch:0")!["output"]!.GetValue<bool>()));
         // Status pushed by the device (NotifyStatus on <id>/events/rpc) reaches the registry.
         var device = mqtt.Devices.First();
-        await Poll.UntilAsync(() => Task.FromResult(registry.Get(device.Id)!.StatusOf("switch:0").Field("output")?.GetValue<bool>() == true), "reported switch state");
+        await Poll.UntilAsync(() => Task.FromResult(devices.Get(device.Id)!.StatusOf("switch:0").Field("output")?.GetValue<bool>() == true), "reported switch state");
 
         // An RPC error from an MQTT device comes back as from a websocket device.
         using var bad = await admin.PostAsJsonAsync($"/api/devices/{device.Id}/rpc", new { method = "Switch.Set", @params = new { id = 9, on = true } });
@@ -77,8 +77,8 @@ public sealed class ShellyMqttTests
         await using var mqtt = new SimFleet(null, 1, "plus1pm", FleetApiTests.FastSim, firstIndex: 300, mqtt: new Uri($"mqtt://admin:{ServerFixture.AdminPassword}@127.0.0.1:{port}"));
         await mqtt.StartAsync();
         var id = mqtt.Devices.Single().Id;
-        var registry = s.App.Services.GetRequiredService<DeviceRegistry>();
-        await Poll.UntilAsync(() => Task.FromResult(registry.Get(id)?.Admission == AdmissionStates.Pending), "the device pending");
+        var devices = s.App.Services.GetRequiredService<IDeviceStore>();
+        await Poll.UntilAsync(() => Task.FromResult(devices.Get(id)?.Admission == AdmissionStates.Pending), "the device pending");
         using var admin = await s.AdminAsync();
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/devices/{id}/accept", null)).StatusCode);
         await WaitOnline(s, [id]);

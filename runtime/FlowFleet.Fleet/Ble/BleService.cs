@@ -17,16 +17,16 @@ public sealed partial class BleService : IAsyncDisposable
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _deviceLocks = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<Action> _listeners = [];
     private readonly Lock _listenersGate = new();
-    private readonly DeviceRegistry? _registry;
+    private readonly IDeviceStore? _registry;
     private readonly DeviceHub? _hub;
     private readonly ILogger<BleService> _logger;
     private readonly TimeProvider _time;
     private long _lastNotify;
 
-    public BleService(IEnumerable<IBleAdapter> adapters, DeviceRegistry? registry = null, DeviceHub? hub = null, ILogger<BleService>? logger = null, TimeProvider? time = null)
+    public BleService(IEnumerable<IBleAdapter> adapters, IDeviceStore? devices = null, DeviceHub? hub = null, ILogger<BleService>? logger = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(adapters);
-        _registry = registry;
+        _registry = devices;
         _hub = hub;
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger<BleService>.Instance;
         _time = time ?? TimeProvider.System;

@@ -20,7 +20,7 @@ namespace FlowFleet.Fleet.Cluster;
 /// heartbeats (<c>{subject}.beat</c>) keep the members list. A device that reconnects to another instance moves there: the
 /// new owner's announcement closes the stale session here (see <see cref="OnOwned"/>).
 /// </summary>
-public sealed partial class NatsCluster(DeviceHub hub, DeviceRegistry registry, IOptions<ClusterOptions> options, ILogger<NatsCluster> logger,
+public sealed partial class NatsCluster(DeviceHub hub, IDeviceStore registry, IOptions<ClusterOptions> options, ILogger<NatsCluster> logger,
     System.Diagnostics.Metrics.IMeterFactory? meters = null) : BackgroundService, IRemoteDevices
 {
     // Past the caller's own timeout: the owner answers -104 itself when the device is slow; this is for an owner that died.

@@ -17,7 +17,7 @@ namespace FlowFleet.Fleet.Hub;
 /// frame, admits it (or parks it as pending), reads its identity, keeps its status current, raises device events and carries
 /// RPCs to it.
 /// </summary>
-public sealed partial class DeviceHub(DeviceRegistry registry, IGroupStore groups, IEnrollmentTokenStore tokens, IEventLog eventLog, IAuditLog audit, ITelemetryStore telemetry, IOptions<FleetOptions> options, ILogger<DeviceHub> hubLogger) : IDisposable
+public sealed partial class DeviceHub(IDeviceStore registry, IGroupStore groups, IEnrollmentTokenStore tokens, IEventLog eventLog, IAuditLog audit, ITelemetryStore telemetry, IOptions<FleetOptions> options, ILogger<DeviceHub> hubLogger) : IDisposable
 {
     // Everything the hub logs is about devices, which come in thousands: at most 20 lines a second.
     private readonly ILogger _logger = new RateLimitedLogger(hubLogger, 20);
@@ -32,8 +32,6 @@ public sealed partial class DeviceHub(DeviceRegistry registry, IGroupStore group
     private long _framesRejected;
     private long _connectionsRefused;
     private long _statusOverLimits;
-
-    public DeviceRegistry Registry => registry;
 
     /// <summary>Passwords for devices with authentication enabled (the server sets an encrypting implementation).</summary>
     public Rpc.IDeviceCredentials Credentials { get; set; } = new Rpc.PlainDeviceCredentials();

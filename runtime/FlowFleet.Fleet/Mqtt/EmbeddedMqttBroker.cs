@@ -26,7 +26,7 @@ public sealed record MqttPrincipal(string Kind, string? Name, string? Token, str
 /// reach it by the name <c>flowfleet</c>. Clients sign in as a FlowFleet user, as a device (user = device id, password = the
 /// enrollment token bound to it, or any valid enrollment token), or anonymously when <c>AllowAnonymous</c>.
 /// </summary>
-public sealed partial class EmbeddedMqttBroker(IOptions<MqttOptions> options, DeviceRegistry registry, IEnrollmentTokenStore tokens, ILogger<EmbeddedMqttBroker> logger,
+public sealed partial class EmbeddedMqttBroker(IOptions<MqttOptions> options, IDeviceStore devices, IEnrollmentTokenStore tokens, ILogger<EmbeddedMqttBroker> logger,
     IMqttUserStore? users = null) : IHostedService, IShellyMqttLink
 {
     /// <summary>The user name this process signs in with (its password is random per process).</summary>
@@ -151,7 +151,7 @@ public sealed partial class EmbeddedMqttBroker(IOptions<MqttOptions> options, De
                 ? new MqttPrincipal("internal", user, null, remote) : null;
         }
         // A device: its id with the token bound to it, or any valid enrollment token (which the hub then binds).
-        if (!string.IsNullOrEmpty(user) && registry.Get(user) is { TokenHash: { } bound }
+        if (!string.IsNullOrEmpty(user) && devices.Get(user) is { TokenHash: { } bound }
             && string.Equals(EnrollmentTokenStore.HashToken(password), bound, StringComparison.Ordinal))
         {
             return new MqttPrincipal("device", user, password, remote);

@@ -39,14 +39,14 @@ public static class ConfigApplier
     }
 
     /// <summary>The calls that would bring each target to the template (nothing for targets already matching).</summary>
-    public static IReadOnlyList<PlannedConfigCall> Plan(DeviceRegistry registry, IEnumerable<string> targets, JsonObject template, IReadOnlyCollection<string>? components = null)
+    public static IReadOnlyList<PlannedConfigCall> Plan(IDeviceStore devices, IEnumerable<string> targets, JsonObject template, IReadOnlyCollection<string>? components = null)
     {
-        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(devices);
         ArgumentNullException.ThrowIfNull(template);
         var calls = new List<PlannedConfigCall>();
         foreach (var id in targets)
         {
-            var d = registry.Get(id);
+            var d = devices.Get(id);
             if (d is null)
             {
                 continue;

@@ -13,7 +13,7 @@ namespace FlowFleet.Fleet.Rpc;
 /// </summary>
 /// <param name="probeTime">How long finding the device may take; every failure to find one is reported only once it has
 /// passed (issue 13: the endpoint must not tell a refused port from an unreachable host or a password-protected service).</param>
-public sealed class DeviceAdopter(DeviceRegistry registry, HttpClient http, TimeSpan? probeTime = null)
+public sealed class DeviceAdopter(IDeviceStore devices, HttpClient http, TimeSpan? probeTime = null)
 {
     /// <summary>The one answer for every address where no Shelly device could be identified.</summary>
     public const string NotFoundMessage = "No Shelly device answered at that address (or it needs a password: give the device's password)";
@@ -29,9 +29,9 @@ public sealed class DeviceAdopter(DeviceRegistry registry, HttpClient http, Time
         await CallAsync(baseUrl, "Ws.SetConfig", new JsonObject { ["config"] = new JsonObject { ["enable"] = true, ["server"] = serverUrl, ["ssl_ca"] = "*" } }, password, ct).ConfigureAwait(false);
         if (password is not null)
         {
-            await registry.SetPasswordAsync(id, password, ct).ConfigureAwait(false);
+            await devices.SetPasswordAsync(id, password, ct).ConfigureAwait(false);
         }
-        await registry.SetAdmissionAsync(id, AdmissionStates.Accepted, ct).ConfigureAwait(false);
+        await devices.SetAdmissionAsync(id, AdmissionStates.Accepted, ct).ConfigureAwait(false);
         await CallAsync(baseUrl, "Shelly.Reboot", new JsonObject { ["delay_ms"] = 500 }, password, ct).ConfigureAwait(false);
         return id;
     }

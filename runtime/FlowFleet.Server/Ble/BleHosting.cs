@@ -37,7 +37,7 @@ public static class BleHosting
                 return sim;
             });
         }
-        services.AddSingleton(sp => new BleService(sp.GetServices<IBleAdapter>(), sp.GetRequiredService<DeviceRegistry>(), sp.GetRequiredService<DeviceHub>(),
+        services.AddSingleton(sp => new BleService(sp.GetServices<IBleAdapter>(), sp.GetRequiredService<IDeviceStore>(), sp.GetRequiredService<DeviceHub>(),
             sp.GetRequiredService<ILogger<BleService>>()));
         services.AddSingleton<BleProvisioner>();
         services.AddHostedService(sp => new BleStartup(sp, demo));

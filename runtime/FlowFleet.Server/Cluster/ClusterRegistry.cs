@@ -12,7 +12,7 @@ namespace FlowFleet.Server.Cluster;
 /// <c>{subject}.registry</c>; the others read the device (or all groups) back. So the instance a device moves to already
 /// holds its name and tags, and its writes as the new owner keep them.
 /// </summary>
-public sealed partial class ClusterRegistry(DeviceRegistry registry, IGroupStore groups, NatsCluster cluster, IOptions<ClusterOptions> options, ILogger<ClusterRegistry> logger)
+public sealed partial class ClusterRegistry(IDeviceStore devices, IGroupStore groups, NatsCluster cluster, IOptions<ClusterOptions> options, ILogger<ClusterRegistry> logger)
     : BackgroundService
 {
     private static readonly HashSet<string> s_shared = new(StringComparer.Ordinal) { "name", "tags", "desired", "admission", "groups", "removed" };
@@ -26,7 +26,7 @@ public sealed partial class ClusterRegistry(DeviceRegistry registry, IGroupStore
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        registry.Changed += OnChanged;
+        devices.Changed += OnChanged;
         try
         {
             var nats = await cluster.ConnectionAsync(stoppingToken).ConfigureAwait(false);
@@ -45,7 +45,7 @@ public sealed partial class ClusterRegistry(DeviceRegistry registry, IGroupStore
         }
         finally
         {
-            registry.Changed -= OnChanged;
+            devices.Changed -= OnChanged;
             _nats = null;
         }
     }
@@ -83,7 +83,7 @@ public sealed partial class ClusterRegistry(DeviceRegistry registry, IGroupStore
             }
             else
             {
-                await registry.RefreshAsync(id, ct).ConfigureAwait(false);
+                await devices.RefreshAsync(id, ct).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -28,24 +28,24 @@ public static class AdmissionApi
             !DeviceAccess.For(user).Limited && await hub.DenyClaimAsync(key) ? Results.NoContent() : RedErrors.Json(404, "not_found", $"No claim '{key}' is waiting"))
             .WithName("DenyDeviceClaim");
 
-        control.MapPost("/devices/{id}/accept", async (string id, DeviceHub hub, DeviceRegistry registry, IGroupStore groups, CancellationToken ct) =>
+        control.MapPost("/devices/{id}/accept", async (string id, DeviceHub hub, IDeviceStore devices, IGroupStore groups, CancellationToken ct) =>
         {
-            if (registry.Get(id) is null)
+            if (devices.Get(id) is null)
             {
                 return NotFound(id);
             }
             await hub.AcceptAsync(id, ct);
-            return Results.Json(registry.Get(id)!.Summary(groups.GroupsOf(id)));
+            return Results.Json(devices.Get(id)!.Summary(groups.GroupsOf(id)));
         }).WithName("AcceptDevice");
 
-        control.MapPost("/devices/{id}/deny", async (string id, DeviceHub hub, DeviceRegistry registry, IGroupStore groups, CancellationToken ct) =>
+        control.MapPost("/devices/{id}/deny", async (string id, DeviceHub hub, IDeviceStore devices, IGroupStore groups, CancellationToken ct) =>
         {
-            if (registry.Get(id) is null)
+            if (devices.Get(id) is null)
             {
                 return NotFound(id);
             }
             await hub.DenyAsync(id, ct);
-            return Results.Json(registry.Get(id)!.Summary(groups.GroupsOf(id)));
+            return Results.Json(devices.Get(id)!.Summary(groups.GroupsOf(id)));
         }).WithName("DenyDevice");
 
         control.MapGet("/enrollment-tokens", async (IEnrollmentTokenStore tokens, HttpContext ctx, CancellationToken ct) =>

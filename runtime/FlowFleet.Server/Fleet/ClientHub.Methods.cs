@@ -25,7 +25,7 @@ public sealed partial class ClientHub
         {
             case "device.list":
                 client.Require(Policies.DevicesRead);
-                var (items, total) = registry.Query(new DeviceQuery
+                var (items, total) = devices.Query(new DeviceQuery
                 {
                     Search = p["search"]?.GetValue<string>(), Group = p["group"]?.GetValue<string>(), Tag = p["tag"]?.GetValue<string>(),
                     Online = p["online"]?.GetValue<bool>(), Admission = p["admission"]?.GetValue<string>(), Sort = p["sort"]?.GetValue<string>() ?? "name",
@@ -35,11 +35,11 @@ public sealed partial class ClientHub
                 return new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary(groups.GroupsOf(d.Id))).ToArray()), ["total"] = total };
             case "device.get":
                 client.Require(Policies.DevicesRead);
-                var d = registry.Get(Visible(client, DeviceId())) ?? throw new KeyNotFoundException($"Device {DeviceId()} not found");
+                var d = devices.Get(Visible(client, DeviceId())) ?? throw new KeyNotFoundException($"Device {DeviceId()} not found");
                 return d.Details(groups.GroupsOf(d.Id));
             case "device.call":
                 client.Require(Policies.DevicesControl);
-                var targets = p["ids"] is JsonArray arr ? arr.Select(x => x!.GetValue<string>()).ToList() : p["target"] is { } t ? registry.Resolve(t.GetValue<string>()).ToList() : [Visible(client, DeviceId())];
+                var targets = p["ids"] is JsonArray arr ? arr.Select(x => x!.GetValue<string>()).ToList() : p["target"] is { } t ? devices.Resolve(t.GetValue<string>()).ToList() : [Visible(client, DeviceId())];
                 targets = [.. DeviceAccess.For(client.User).Filter(groups, targets)];
                 var timeout = p["timeout"] is JsonValue tv ? TimeSpan.FromSeconds(tv.GetValue<double>()) : (TimeSpan?)null;
                 if (targets.Count == 1 && (p["id"] ?? p["shellyID"]) is not null)
@@ -72,7 +72,7 @@ public sealed partial class ClientHub
             case "group.add" or "group.remove":
                 client.Require(Policies.DevicesControl);
                 NeedsAllDevices(client);
-                if (groups.Exists(Str("name")) && registry.Get(Str("id")) is null)
+                if (groups.Exists(Str("name")) && devices.Get(Str("id")) is null)
                 {
                     throw new KeyNotFoundException($"No device '{Str("id")}'");
                 }

@@ -20,7 +20,7 @@ namespace FlowFleet.Server.Fleet;
 /// device(s), answered with the client's <c>id</c>, the device as <c>src</c> and the caller as <c>dst</c>; frames without
 /// <c>dst</c> call FlowFleet's own <c>Device.*</c>, <c>Group.*</c>, <c>Events.Subscribe</c>. An array of frames is a batch.
 /// </summary>
-public sealed partial class ClientHub(DeviceHub hub, DeviceRegistry registry, IGroupStore groups, FmMethods fm, FmEvents fmEvents, Ble.BleClientMethods? ble = null)
+public sealed partial class ClientHub(DeviceHub hub, IDeviceStore devices, IGroupStore groups, FmMethods fm, FmEvents fmEvents, Ble.BleClientMethods? ble = null)
 {
     private readonly ConcurrentDictionary<ClientConnection, byte> _clients = new();
 
@@ -213,7 +213,7 @@ public sealed partial class ClientHub(DeviceHub hub, DeviceRegistry registry, IG
         var p = frame["params"];
         await Parallel.ForEachAsync(names, ct, async (name, token) =>
         {
-            var device = FmFrames.Resolve(registry, name);
+            var device = FmFrames.Resolve(devices, name);
             device = device is not null && DeviceAccess.For(client.User).CanSee(groups, device.Id) ? device : null;
             if (device is null || !hub.IsReachable(device.Id))
             {

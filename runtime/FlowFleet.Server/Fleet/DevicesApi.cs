@@ -22,9 +22,9 @@ public static class DevicesApi
     public static void MapDevicesApi(this IEndpointRouteBuilder app)
     {
         var (read, control) = FleetApi.Groups(app);
-        read.MapGet("/devices", (DeviceRegistry registry, IGroupStore groups, ClaimsPrincipal user, string? search, string? model, string? group, string? tag, bool? online, string? admission, string? sort, int? offset, int? limit) =>
+        read.MapGet("/devices", (IDeviceStore devices, IGroupStore groups, ClaimsPrincipal user, string? search, string? model, string? group, string? tag, bool? online, string? admission, string? sort, int? offset, int? limit) =>
         {
-            var (items, total) = registry.Query(new DeviceQuery
+            var (items, total) = devices.Query(new DeviceQuery
             {
                 Search = search, Model = model, Group = group, Tag = tag, Online = online, Admission = admission, Sort = sort ?? "name", Offset = offset ?? 0, Limit = limit ?? 100,
                 Within = DeviceAccess.For(user).Devices(groups),
@@ -32,10 +32,10 @@ public static class DevicesApi
             return Results.Json(new JsonObject { ["items"] = new JsonArray(items.Select(d => (JsonNode?)d.Summary(groups.GroupsOf(d.Id))).ToArray()), ["total"] = total });
         }).WithName("ListDevices");
 
-        read.MapGet("/devices/pending", (DeviceRegistry registry, IGroupStore groups, DeviceHub hub, ClaimsPrincipal user) =>
+        read.MapGet("/devices/pending", (IDeviceStore devices, IGroupStore groups, DeviceHub hub, ClaimsPrincipal user) =>
         {
             var access = DeviceAccess.For(user);
-            var (items, total) = registry.Query(new DeviceQuery { Admission = AdmissionStates.Pending, Limit = 10_000, Sort = "-lastSeen", Within = access.Devices(groups) });
+            var (items, total) = devices.Query(new DeviceQuery { Admission = AdmissionStates.Pending, Limit = 10_000, Sort = "-lastSeen", Within = access.Devices(groups) });
             // Connections claiming an accepted device's id without proof wait here too, apart from the devices (issue 13).
             var claims = access.Limited ? [] : hub.Claims;
             return Results.Json(new JsonObject
@@ -45,9 +45,9 @@ public static class DevicesApi
             });
         }).WithName("ListPendingDevices");
 
-        read.MapGet("/devices/{id}", (string id, DeviceRegistry registry, IGroupStore groups, DeviceHub hub) =>
+        read.MapGet("/devices/{id}", (string id, IDeviceStore devices, IGroupStore groups, DeviceHub hub) =>
         {
-            var d = registry.Get(id);
+            var d = devices.Get(id);
             if (d is null)
             {
                 return NotFound(id);
@@ -62,36 +62,36 @@ public static class DevicesApi
             return Results.Json(o);
         }).WithName("GetDevice");
 
-        control.MapPatch("/devices/{id}", async (string id, [FromBody] DevicePatch body, DeviceRegistry registry, IGroupStore groups, CancellationToken ct) =>
+        control.MapPatch("/devices/{id}", async (string id, [FromBody] DevicePatch body, IDeviceStore devices, IGroupStore groups, CancellationToken ct) =>
         {
-            if (registry.Get(id) is null)
+            if (devices.Get(id) is null)
             {
                 return NotFound(id);
             }
             if (body.Name is not null)
             {
-                await registry.SetNameAsync(id, body.Name.Length == 0 ? null : body.Name, ct);
+                await devices.SetNameAsync(id, body.Name.Length == 0 ? null : body.Name, ct);
             }
             if (body.Tags is not null)
             {
-                await registry.SetTagsAsync(id, body.Tags, ct);
+                await devices.SetTagsAsync(id, body.Tags, ct);
             }
-            return Results.Json(registry.Get(id)!.Summary(groups.GroupsOf(id)));
+            return Results.Json(devices.Get(id)!.Summary(groups.GroupsOf(id)));
         }).WithName("UpdateDevice");
 
-        control.MapDelete("/devices/{id}", async (string id, DeviceRegistry registry, CancellationToken ct) =>
+        control.MapDelete("/devices/{id}", async (string id, IDeviceStore devices, CancellationToken ct) =>
         {
-            if (registry.Get(id) is null)
+            if (devices.Get(id) is null)
             {
                 return NotFound(id);
             }
-            await registry.RemoveAsync(id, ct);
+            await devices.RemoveAsync(id, ct);
             return Results.NoContent();
         }).WithName("DeleteDevice");
 
-        read.MapGet("/devices/{id}/desired", (string id, DeviceRegistry registry) =>
+        read.MapGet("/devices/{id}/desired", (string id, IDeviceStore devices) =>
         {
-            var d = registry.Get(id);
+            var d = devices.Get(id);
             if (d is null)
             {
                 return NotFound(id);
@@ -102,13 +102,13 @@ public static class DevicesApi
             }
         }).WithName("GetDesired");
 
-        control.MapPut("/devices/{id}/desired", async (string id, [FromBody] JsonObject? desired, DeviceRegistry registry, DeviceHub hub, CancellationToken ct) =>
+        control.MapPut("/devices/{id}/desired", async (string id, [FromBody] JsonObject? desired, IDeviceStore devices, DeviceHub hub, CancellationToken ct) =>
         {
-            if (registry.Get(id) is null)
+            if (devices.Get(id) is null)
             {
                 return NotFound(id);
             }
-            await registry.SetDesiredAsync(id, desired, ct);
+            await devices.SetDesiredAsync(id, desired, ct);
             var applied = await hub.ApplyDesiredAsync(id, ct);
             return Results.Json(new JsonObject { ["desired"] = desired?.DeepClone(), ["online"] = hub.IsOnline(id), ["applied"] = new JsonArray(applied.Select(a => (JsonNode?)a).ToArray()) });
         }).WithName("SetDesired");

@@ -39,13 +39,13 @@ public static class RpcApi
             }
         }).WithName("CallDevice");
 
-        control.MapPost("/rpc", async ([FromBody] ManyRpcRequest body, DeviceHub hub, DeviceRegistry registry, IGroupStore groups, ClaimsPrincipal user, CancellationToken ct) =>
+        control.MapPost("/rpc", async ([FromBody] ManyRpcRequest body, DeviceHub hub, IDeviceStore devices, IGroupStore groups, ClaimsPrincipal user, CancellationToken ct) =>
         {
             if (string.IsNullOrWhiteSpace(body.Method) || body.Targets is not { Length: > 0 })
             {
                 return RedErrors.BadRequest("method and targets (device ids, group:NAME, tag:NAME or *) are required");
             }
-            var ids = DeviceAccess.For(user).Filter(groups, body.Targets.SelectMany(registry.Resolve).Distinct(StringComparer.Ordinal));
+            var ids = DeviceAccess.For(user).Filter(groups, body.Targets.SelectMany(devices.Resolve).Distinct(StringComparer.Ordinal));
             var results = await FleetRpc.CallManyAsync(hub, ids, body.Method, body.Params, Timeout(body.Timeout), user.Identity?.Name, ct: ct);
             return Results.Json(new JsonObject
             {

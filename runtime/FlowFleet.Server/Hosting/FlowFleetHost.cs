@@ -145,7 +145,7 @@ public static class FlowFleetHost
         services.AddFlowFleetBle(options.Demo, builder.Configuration, dataDir);
         services.AddSingleton<Ble.BleClientMethods>();
         services.AddFleetManagerCompat(dataDir);
-        services.AddSingleton(sp => new DeviceAdopter(sp.GetRequiredService<DeviceRegistry>(), new HttpClient { Timeout = TimeSpan.FromSeconds(15) }));
+        services.AddSingleton(sp => new DeviceAdopter(sp.GetRequiredService<IDeviceStore>(), new HttpClient { Timeout = TimeSpan.FromSeconds(15) }));
         if (options.Demo)
         {
             services.AddSingleton<DemoDevices>();

@@ -13,7 +13,7 @@ public sealed class BleProvisioningTests
         await using var host = await FleetHost.StartAsync();
         await using var adapter = new SimBleAdapter();
         var devices = adapter.AddUnprovisioned(3, network: ("Lab", "secret-pass"));
-        await using var ble = new BleService([adapter], host.Registry, host.Hub);
+        await using var ble = new BleService([adapter], host.Devices, host.Hub);
         var found = new List<BleDevice>();
         ble.DeviceFound += d => { lock (found) { found.Add(d); } };
         await ble.StartScanAsync();
@@ -45,7 +45,7 @@ public sealed class BleProvisioningTests
         await using var host = await FleetHost.StartAsync();
         await using var adapter = new SimBleAdapter();
         var device = adapter.AddUnprovisioned(1, network: ("Lab", "right"))[0];
-        await using var ble = new BleService([adapter], host.Registry, host.Hub);
+        await using var ble = new BleService([adapter], host.Devices, host.Hub);
         await ble.StartScanAsync();
         await Poll.UntilAsync(() => ble.InRange().Count == 1, "in range");
         var provisioner = new BleProvisioner(ble, host.Hub) { DefaultServerUrl = host.ShellyUrl };

@@ -77,7 +77,7 @@ public sealed class ClusterFanoutTests
         _ => RawDevice.Error(request, id, 404, "No handler for " + request["method"]),
     };
 
-    private static double? Power(FleetHost host, string id) => JsonRead.Number(host.Registry.Get(id)?.StatusOf("switch:0").Field("apower"));
+    private static double? Power(FleetHost host, string id) => JsonRead.Number(host.Devices.Get(id)?.StatusOf("switch:0").Field("apower"));
 
     [Fact]
     public async Task A_device_changing_fast_on_A_ends_on_its_last_state_in_B_mirror()
@@ -94,7 +94,7 @@ public sealed class ClusterFanoutTests
         }
         await Poll.UntilAsync(() => Power(pair.A, id) == 400, "A takes every frame");
         await Poll.UntilAsync(() => Power(pair.B, id) == 400, "B's mirror reaches the last state");
-        Assert.False(JsonRead.Bool(pair.B.Registry.Get(id)!.StatusOf("switch:0").Field("output")));
+        Assert.False(JsonRead.Bool(pair.B.Devices.Get(id)!.StatusOf("switch:0").Field("output")));
         // Fewer messages than changes went out (merged per device, batched), and nothing was dropped or lost on the way.
         var (batches, _, dropped, failures, _, _) = pair.ClusterA.Fanout;
         Assert.InRange(batches, 1, 399);
@@ -129,7 +129,7 @@ public sealed class ClusterFanoutTests
                 Assert.DoesNotContain(ids, id => pair.B.Hub.InstanceOf(id) is not null);
             }
             await Poll.UntilAsync(() => ids.All(id => pair.B.Hub.InstanceOf(id) == "a" && Power(pair.B, id) == 2), "B mirrors every device on its last state");
-            Assert.All(ids, id => Assert.False(JsonRead.Bool(pair.B.Registry.Get(id)!.StatusOf("switch:0").Field("output"))));
+            Assert.All(ids, id => Assert.False(JsonRead.Bool(pair.B.Devices.Get(id)!.StatusOf("switch:0").Field("output"))));
             // 40 announcements and 40 merged deltas (each device's two): about 40 KiB in 4 KiB batches, not 80 messages.
             var batches = pair.ClusterA.Fanout.Batches - before;
             Assert.InRange(batches, 2, 30);

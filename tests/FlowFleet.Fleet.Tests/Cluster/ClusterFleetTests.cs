@@ -68,7 +68,7 @@ public sealed class ClusterFleetTests
         Assert.Equal("a", seenOnB.First(e => e.Kind == DeviceEventKind.Connect).Instance);
         Assert.Equal(("a", "a"), (pair.A.Hub.InstanceOf(sim.Id), pair.B.Hub.InstanceOf(sim.Id)));
         // The announcement carries the device's whole status, info and config: B shows it without asking A.
-        var mirrored = pair.B.Registry.Get(sim.Id)!;
+        var mirrored = pair.B.Devices.Get(sim.Id)!;
         Assert.False(JsonRead.Bool(mirrored.StatusOf("switch:0").Field("output")));
         Assert.Equal(sim.Id, JsonRead.Text(mirrored.Info.Field("id")));
         Assert.NotNull(mirrored.Config?["switch:0"]);
@@ -79,7 +79,7 @@ public sealed class ClusterFleetTests
             "B raises the status change");
         var change = seenOnB.First(e => e.Kind == DeviceEventKind.Status && JsonRead.Bool(e.Data.Field("switch:0").Field("output")) == true);
         Assert.Equal("a", change.Instance);
-        Assert.True(JsonRead.Bool(pair.B.Registry.Get(sim.Id)!.StatusOf("switch:0").Field("output")));
+        Assert.True(JsonRead.Bool(pair.B.Devices.Get(sim.Id)!.StatusOf("switch:0").Field("output")));
         Assert.True(pair.ClusterA.Counters.Published > 0);
 
         // Device events (a button push) come across as events, with their component and name.
@@ -95,7 +95,7 @@ public sealed class ClusterFleetTests
         // The device leaves: B's subscribers get its disconnect from A.
         await fleet.DisposeAsync();
         await Poll.UntilAsync(() => seenOnB.Any(e => e.Kind == DeviceEventKind.Disconnect && e.DeviceId == sim.Id && e.Instance == "a"), "B raises the disconnect");
-        Assert.False(pair.B.Registry.Get(sim.Id)!.Online);
+        Assert.False(pair.B.Devices.Get(sim.Id)!.Online);
         Assert.Null(pair.B.Hub.InstanceOf(sim.Id));
     }
 
@@ -120,7 +120,7 @@ public sealed class ClusterFleetTests
         await Poll.UntilAsync(() => seenOnA.Any(e => e.Kind == DeviceEventKind.Connect && e.Instance == "b"), "A raises the connect at B");
         Assert.Equal([DeviceEventKind.Disconnect, DeviceEventKind.Connect],
             seenOnA.Where(e => e.Kind is DeviceEventKind.Connect or DeviceEventKind.Disconnect).Select(e => e.Kind));
-        Assert.True(pair.A.Registry.Get(id)!.Online);
+        Assert.True(pair.A.Devices.Get(id)!.Online);
 
         // A call through A now goes to B's connection, not to the closed one.
         var result = await pair.A.Hub.CallAsync(id, "Switch.Set", new JsonObject { ["id"] = 0, ["on"] = true });
@@ -129,7 +129,7 @@ public sealed class ClusterFleetTests
         Assert.DoesNotContain(onA.Requests, r => JsonRead.Text(r["method"]) == "Switch.Set");
         // B's status changes reach A now.
         await onB.SendAsync(new JsonObject { ["src"] = id, ["method"] = "NotifyStatus", ["params"] = new JsonObject { ["ts"] = 3.0, ["switch:0"] = new JsonObject { ["output"] = true } } }.ToJsonString());
-        await Poll.UntilAsync(() => JsonRead.Bool(pair.A.Registry.Get(id)!.StatusOf("switch:0").Field("output")) == true, "A mirrors B's status");
+        await Poll.UntilAsync(() => JsonRead.Bool(pair.A.Devices.Get(id)!.StatusOf("switch:0").Field("output")) == true, "A mirrors B's status");
     }
 
     [Fact]
@@ -179,12 +179,12 @@ public sealed class ClusterFleetTests
             await Poll.UntilAsync(() => cluster.OwnerOf("shellyplus1-00000000aaaa") == "ghost", "B mirrors the ghost's device");
         }
         Assert.Contains(cluster.Members, m => m.Instance == "ghost" && m.Devices == 1);
-        Assert.True(b.Registry.Get("shellyplus1-00000000aaaa")!.Online);
+        Assert.True(b.Devices.Get("shellyplus1-00000000aaaa")!.Online);
 
         // No more beats: after three heartbeats B drops it and the device shows offline, with a disconnect for subscribers.
         await Poll.UntilAsync(() => cluster.Members.All(m => m.Instance != "ghost") && seen.Any(e => e.Kind == DeviceEventKind.Disconnect && e.Instance == "ghost"),
             "B forgets the silent instance");
-        Assert.False(b.Registry.Get("shellyplus1-00000000aaaa")!.Online);
+        Assert.False(b.Devices.Get("shellyplus1-00000000aaaa")!.Online);
         Assert.Null(cluster.OwnerOf("shellyplus1-00000000aaaa"));
         var offline = await Assert.ThrowsAsync<ShellyRpcException>(() => b.Hub.CallAsync("shellyplus1-00000000aaaa", "Shelly.GetStatus"));
         Assert.Equal((ShellyRpcException.Unavailable, "Device shellyplus1-00000000aaaa is offline"), (offline.Code, offline.Message));

@@ -24,10 +24,10 @@ public sealed class ClusterRpcTests
         var sim = fleet.Devices.Single();
         await fleet.StartAsync();
         await Poll.UntilAsync(() => a.Hub.IsOnline(sim.Id), "device online on A");
-        await Poll.UntilAsync(() => b.Registry.Get(sim.Id)?.Online == true, "B's registry shows the device online");
+        await Poll.UntilAsync(() => b.Devices.Get(sim.Id)?.Online == true, "B's registry shows the device online");
         Assert.False(b.Hub.IsOnline(sim.Id));
         Assert.Equal("a", b.Services.GetRequiredService<NatsCluster>().OwnerOf(sim.Id));
-        Assert.Equal("SNSW-001P16EU", b.Registry.Get(sim.Id)!.Model);
+        Assert.Equal("SNSW-001P16EU", b.Devices.Get(sim.Id)!.Model);
 
         // B holds no session for it: the call goes over NATS to A and the device's answer comes back.
         var result = await b.Hub.CallAsync(sim.Id, "Switch.Set", new JsonObject { ["id"] = 0, ["on"] = true });
@@ -48,7 +48,7 @@ public sealed class ClusterRpcTests
 
         // The device leaves A: B shows it offline and answers as for an offline device, without asking A.
         await fleet.DisposeAsync();
-        await Poll.UntilAsync(() => b.Registry.Get(sim.Id)?.Online == false, "B's registry shows the device offline");
+        await Poll.UntilAsync(() => b.Devices.Get(sim.Id)?.Online == false, "B's registry shows the device offline");
         Assert.Null(b.Services.GetRequiredService<NatsCluster>().OwnerOf(sim.Id));
         var offline = await Assert.ThrowsAsync<ShellyRpcException>(() => b.Hub.CallAsync(sim.Id, "Shelly.GetStatus"));
         Assert.Equal((ShellyRpcException.Unavailable, $"Device {sim.Id} is offline"), (offline.Code, offline.Message));
@@ -66,7 +66,7 @@ public sealed class ClusterRpcTests
         await Poll.UntilAsync(() => fleet.Devices.All(d => a.Hub.IsOnline(d.Id)), "devices online on A");
 
         await using var b = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o => { o.Nats = nats.Url; o.Instance = "b"; o.Subject = subject; }));
-        await Poll.UntilAsync(() => fleet.Devices.All(d => b.Registry.Get(d.Id)?.Online == true), "B learns A's devices after its hello");
+        await Poll.UntilAsync(() => fleet.Devices.All(d => b.Devices.Get(d.Id)?.Online == true), "B learns A's devices after its hello");
         var status = await b.Hub.CallAsync(fleet.Devices.Last().Id, "Shelly.GetStatus");
         Assert.NotNull(status?["switch:0"]);
     }

@@ -25,16 +25,16 @@ public sealed class ClusterStoreTests
         await using var fleet = new SimFleet(a.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim);
         var id = fleet.Devices.Single().Id;
         await fleet.StartAsync();
-        await Poll.UntilAsync(() => a.Hub.IsOnline(id) && a.Registry.Get(id) is { TokenHash: not null, Info: not null, Config: not null }, "device admitted on A with its token");
-        await Poll.UntilAsync(() => b.Registry.Get(id)?.Online == true, "B mirrors the device");
-        await a.Registry.FlushAsync();
+        await Poll.UntilAsync(() => a.Hub.IsOnline(id) && a.Devices.Get(id) is { TokenHash: not null, Info: not null, Config: not null }, "device admitted on A with its token");
+        await Poll.UntilAsync(() => b.Devices.Get(id)?.Online == true, "B mirrors the device");
+        await a.Devices.FlushAsync();
 
         // B's writer runs over its mirror (which knows no token hash, info or config): the owner's row must stay whole.
-        await b.Registry.FlushAsync();
+        await b.Devices.FlushAsync();
         var factory = a.Services.GetRequiredService<IDbContextFactory<FleetDbContext>>();
         await using var db = await factory.CreateDbContextAsync();
         var row = await db.Devices.AsNoTracking().SingleAsync(r => r.Id == id);
-        Assert.Equal(a.Registry.Get(id)!.TokenHash, row.TokenHash);
+        Assert.Equal(a.Devices.Get(id)!.TokenHash, row.TokenHash);
         Assert.NotNull(row.InfoJson);
         Assert.NotNull(row.ConfigJson);
         Assert.Equal("SNSW-001P16EU", row.Model);
@@ -56,11 +56,11 @@ public sealed class ClusterStoreTests
         var onA = new SimFleet(a.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim);
         var id = onA.Devices.Single().Id;
         await onA.StartAsync();
-        await Poll.UntilAsync(() => a.Hub.IsOnline(id) && a.Registry.Get(id) is { TokenHash: not null, Info: not null }, "device admitted on A with its token");
-        await a.Registry.SetTagsAsync(id, ["roof"]);
-        await a.Registry.SetPasswordAsync(id, "device-secret");
-        await a.Registry.FlushAsync();
-        await Poll.UntilAsync(() => b.Registry.Get(id)?.Online == true, "B mirrors the device");
+        await Poll.UntilAsync(() => a.Hub.IsOnline(id) && a.Devices.Get(id) is { TokenHash: not null, Info: not null }, "device admitted on A with its token");
+        await a.Devices.SetTagsAsync(id, ["roof"]);
+        await a.Devices.SetPasswordAsync(id, "device-secret");
+        await a.Devices.FlushAsync();
+        await Poll.UntilAsync(() => b.Devices.Get(id)?.Online == true, "B mirrors the device");
 
         // On B, a connection claiming the id without the token is a claim, as it would be on A.
         await using (var impostor = new SimFleet(b.ShellyUrl, 1, "plus1pm", FleetHost.FastSim))
@@ -75,13 +75,13 @@ public sealed class ClusterStoreTests
         await using var onB = new SimFleet(b.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim);
         await onB.StartAsync();
         await Poll.UntilAsync(() => b.Hub.IsOnline(id), "device online on B");
-        await b.Registry.FlushAsync();
+        await b.Devices.FlushAsync();
         var factory = b.Services.GetRequiredService<IDbContextFactory<FleetDbContext>>();
         await using var db = await factory.CreateDbContextAsync();
         var row = await db.Devices.AsNoTracking().SingleAsync(r => r.Id == id);
         Assert.Equal(EnrollmentTokenStore.HashToken(token.Token), row.TokenHash);
         Assert.Equal("roof", row.Tags);
         Assert.Equal("device-secret", row.Password);
-        Assert.Equal(["roof"], b.Registry.Get(id)!.Tags);
+        Assert.Equal(["roof"], b.Devices.Get(id)!.Tags);
     }
 }

@@ -29,7 +29,7 @@ public sealed class BleFlow : IAsyncDisposable
         BleService? ble = null;
         var rig = await FleetFlow.StartAsync(node, devices: 0, extra: extra, services: (sc, host) =>
         {
-            ble = new BleService([adapter], host.Registry, host.Hub);
+            ble = new BleService([adapter], host.Devices, host.Hub);
             sc.AddSingleton(ble);
             sc.AddSingleton(new BleProvisioner(ble, host.Hub) { DefaultServerUrl = host.ShellyUrl });
         });

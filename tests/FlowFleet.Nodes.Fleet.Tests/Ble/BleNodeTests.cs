@@ -11,7 +11,7 @@ public sealed class BleNodeTests
         await using var b = await BleFlow.StartAsync("""{"type":"ble discover","scanOnDeploy":false,"unprovisionedOnly":true}""", inRange: 3, scan: false);
         Assert.Equal("not scanning", (await b.Rig.StatusAsync(_ => true))["text"]!.GetValue<string>());
         // Known to this fleet, so provisioned: left out.
-        b.Rig.Host.Registry.UpsertExternal(b[0].Device.Id, new JsonObject { ["name"] = "known" });
+        b.Rig.Host.Devices.UpsertExternal(b[0].Device.Id, new JsonObject { ["name"] = "known" });
         b.Rig.Send("""{"payload":"start"}""");
         var found = await b.Rig.Flow.TakeAsync("out", 2);
         Assert.Equal(new[] { b[1].Device.Id, b[2].Device.Id }.Order(), found.Select(m => m.Data["topic"]!.GetValue<string>()).Order());

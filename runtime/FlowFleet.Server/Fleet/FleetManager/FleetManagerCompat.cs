@@ -86,13 +86,13 @@ public static class FleetManagerCompat
 
         // Passwords for devices with authentication enabled (answered digest challenges), stored encrypted.
         var secrets = app.MapGroup("/api").WithTags("fleet").RequireAuthorization(Policies.DevicesControl);
-        secrets.MapPut("/devices/{id}/credentials", async (string id, PasswordBody body, FlowFleet.Fleet.Registry.DeviceRegistry registry, IDeviceCredentials credentials, CancellationToken ct) =>
+        secrets.MapPut("/devices/{id}/credentials", async (string id, PasswordBody body, FlowFleet.Fleet.Registry.IDeviceStore devices, IDeviceCredentials credentials, CancellationToken ct) =>
         {
-            if (registry.Get(id) is null)
+            if (devices.Get(id) is null)
             {
                 return Results.Json(new { error = "not_found", message = $"Device {id} not found" }, statusCode: 404);
             }
-            await registry.SetPasswordAsync(id, string.IsNullOrEmpty(body.Password) ? null : credentials.Protect(body.Password), ct);
+            await devices.SetPasswordAsync(id, string.IsNullOrEmpty(body.Password) ? null : credentials.Protect(body.Password), ct);
             return Results.NoContent();
         }).WithName("SetDeviceCredentials");
         secrets.MapPut("/fleet/credentials", (PasswordBody body, DataProtectionDeviceCredentials credentials) =>

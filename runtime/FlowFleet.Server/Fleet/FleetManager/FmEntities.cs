@@ -78,12 +78,12 @@ public static class FmEntities
     }
 
     /// <summary>The entity with this id among the devices, with its device.</summary>
-    public static (JsonObject Entity, DeviceState Device)? Find(DeviceRegistry registry, string entityId)
+    public static (JsonObject Entity, DeviceState Device)? Find(IDeviceStore devices, string entityId)
     {
-        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(devices);
         ArgumentNullException.ThrowIfNull(entityId);
         var underscore = entityId.LastIndexOf('_');
-        if (underscore <= 0 || FmFrames.Resolve(registry, entityId[..underscore]) is not { } d)
+        if (underscore <= 0 || FmFrames.Resolve(devices, entityId[..underscore]) is not { } d)
         {
             return null;
         }

@@ -19,7 +19,7 @@ namespace FlowFleet.Server.Fleet.FleetManager;
 public sealed partial class FmEvents : IDisposable
 {
     private readonly DeviceHub _hub;
-    private readonly DeviceRegistry _registry;
+    private readonly IDeviceStore _registry;
     private readonly ILogger<FmEvents> _logger;
     private readonly IDisposable _subscription;
     private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> _kvs = new(StringComparer.Ordinal);
@@ -32,13 +32,13 @@ public sealed partial class FmEvents : IDisposable
     private IDisposable? _messageListener;
     private readonly Lock _listenerGate = new();
 
-    public FmEvents(DeviceHub hub, DeviceRegistry registry, ILogger<FmEvents> logger)
+    public FmEvents(DeviceHub hub, IDeviceStore devices, ILogger<FmEvents> logger)
     {
         _hub = hub;
-        _registry = registry;
+        _registry = devices;
         _logger = logger;
         _subscription = hub.Subscribe(OnDeviceEvent);
-        registry.Changed += OnRegistryChanged;
+        devices.Changed += OnRegistryChanged;
     }
 
     public void Dispose()

@@ -139,10 +139,10 @@ public static class FmFrames
     /// A device named by a client: its full id, FM's numeric id (<see cref="NumericId"/>), or (as FM's relay allows) the
     /// MAC part alone — <c>3ce90e30583c</c> for <c>shellyplusplugs-3ce90e30583c</c>. Null when no device matches.
     /// </summary>
-    public static DeviceState? Resolve(DeviceRegistry registry, string name)
+    public static DeviceState? Resolve(IDeviceStore devices, string name)
     {
-        ArgumentNullException.ThrowIfNull(registry);
-        if (registry.Get(name) is { } exact)
+        ArgumentNullException.ThrowIfNull(devices);
+        if (devices.Get(name) is { } exact)
         {
             return exact;
         }
@@ -151,11 +151,11 @@ public static class FmFrames
             return null;
         }
         if (name.Length < 17 && name.All(char.IsAsciiDigit) && long.TryParse(name, System.Globalization.CultureInfo.InvariantCulture, out var number)
-            && registry.All.FirstOrDefault(d => NumericId(d.Id) == number) is { } numbered)
+            && devices.All.FirstOrDefault(d => NumericId(d.Id) == number) is { } numbered)
         {
             return numbered;
         }
         var suffix = "-" + name;
-        return registry.All.FirstOrDefault(d => d.Id.EndsWith(suffix, StringComparison.OrdinalIgnoreCase));
+        return devices.All.FirstOrDefault(d => d.Id.EndsWith(suffix, StringComparison.OrdinalIgnoreCase));
     }
 }

@@ -16,7 +16,7 @@ public sealed partial class FmMethods
         {
             throw new FmException(FmFrames.InvalidParams, "Invalid Params: shellyID is required");
         }
-        return FmFrames.Resolve(registry, name) ?? throw new FmException(FmFrames.InvalidRequest, "No such device");
+        return FmFrames.Resolve(devices, name) ?? throw new FmException(FmFrames.InvalidRequest, "No such device");
     }
 
     /// <summary>FM's <c>Entity.*</c>: the entities of admitted devices (<see cref="FmEntities"/>), their status and config.</summary>
@@ -24,12 +24,12 @@ public sealed partial class FmMethods
     {
         Require(caller, Policies.DevicesRead);
         var entityId = p["id"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
-        var found = entityId is null ? null : FmEntities.Find(registry, entityId);
+        var found = entityId is null ? null : FmEntities.Find(devices, entityId);
         switch (name)
         {
             case "list":
                 var list = new JsonObject();
-                foreach (var d in registry.All.Where(d => d.Admission == AdmissionStates.Accepted).OrderBy(d => d.Id, StringComparer.Ordinal))
+                foreach (var d in devices.All.Where(d => d.Admission == AdmissionStates.Accepted).OrderBy(d => d.Id, StringComparer.Ordinal))
                 {
                     foreach (var e in FmEntities.Of(d))
                     {
@@ -41,7 +41,7 @@ public sealed partial class FmMethods
                 _ = entityId ?? throw new FmException(FmFrames.InvalidParams, "Invalid Params: id (the entity's id) is required");
                 return found?.Entity ?? [];
             case "getstatus" or "getconfig" when entityId is null:
-                var all = registry.All.Where(d => d.Admission == AdmissionStates.Accepted).SelectMany(FmEntities.Of).Select(e => (JsonNode?)e["id"]!.GetValue<string>()).ToArray();
+                var all = devices.All.Where(d => d.Admission == AdmissionStates.Accepted).SelectMany(FmEntities.Of).Select(e => (JsonNode?)e["id"]!.GetValue<string>()).ToArray();
                 return name == "getstatus" ? new JsonObject { ["entities_count"] = all.Length, ["entities"] = new JsonArray(all) } : new JsonObject();
             case "getstatus" or "getconfig":
                 if (found is not { } f)
@@ -68,7 +68,7 @@ public sealed partial class FmMethods
                 Require(caller, Policies.DevicesRead);
                 var list = new JsonObject();
                 var filters = p["filters"] as JsonObject;
-                foreach (var d in registry.All.Where(d => d.Admission != AdmissionStates.Denied).OrderBy(d => d.Id, StringComparer.Ordinal))
+                foreach (var d in devices.All.Where(d => d.Admission != AdmissionStates.Denied).OrderBy(d => d.Id, StringComparer.Ordinal))
                 {
                     var o = DeviceObject(d);
                     // FM filters on simple top-level keys (app, model, presence…): of the device object or of its info.
@@ -83,10 +83,10 @@ public sealed partial class FmMethods
                 return DeviceObject(Known(p));
             case "getinfo":
                 Require(caller, Policies.DevicesRead);
-                return p["id"] is JsonValue && FmFrames.Resolve(registry, p["id"]!.ToString()) is { } di ? di.Info ?? [] : new JsonObject();
+                return p["id"] is JsonValue && FmFrames.Resolve(devices, p["id"]!.ToString()) is { } di ? di.Info ?? [] : new JsonObject();
             case "getstatus":
                 Require(caller, Policies.DevicesRead);
-                if (p["id"] is JsonValue && FmFrames.Resolve(registry, p["id"]!.ToString()) is { } ds)
+                if (p["id"] is JsonValue && FmFrames.Resolve(devices, p["id"]!.ToString()) is { } ds)
                 {
                     lock (ds.Gate)
                     {
@@ -96,7 +96,7 @@ public sealed partial class FmMethods
                 return DeviceStatus();
             case "getconfig":
                 Require(caller, Policies.DevicesRead);
-                return p["id"] is JsonValue && FmFrames.Resolve(registry, p["id"]!.ToString()) is { } dc ? dc.Config ?? [] : new JsonObject();
+                return p["id"] is JsonValue && FmFrames.Resolve(devices, p["id"]!.ToString()) is { } dc ? dc.Config ?? [] : new JsonObject();
             case "call":
                 Require(caller, Policies.DevicesControl);
                 var target = Known(p);
@@ -118,7 +118,7 @@ public sealed partial class FmMethods
                 Require(caller, Policies.DevicesControl);
                 var gone = Known(p);
                 await hub.DenyAsync(gone.Id, ct);
-                await registry.RemoveAsync(gone.Id, ct);
+                await devices.RemoveAsync(gone.Id, ct);
                 return new JsonObject { ["deleted"] = gone.Id };
             default:
                 return await WaitingRoomAsync(caller, name, p, ct);
@@ -133,7 +133,7 @@ public sealed partial class FmMethods
                 Require(caller, Policies.DevicesRead);
                 var state = name == "getpending" ? AdmissionStates.Pending : AdmissionStates.Denied;
                 var o = new JsonObject();
-                foreach (var d in registry.All.Where(d => d.Admission == state).OrderBy(d => d.Id, StringComparer.Ordinal))
+                foreach (var d in devices.All.Where(d => d.Admission == state).OrderBy(d => d.Id, StringComparer.Ordinal))
                 {
                     o[d.Id] = DeviceObject(d);
                 }
@@ -163,7 +163,7 @@ public sealed partial class FmMethods
         var error = new JsonArray();
         foreach (var name in names)
         {
-            if (FmFrames.Resolve(registry, name) is not { } d)
+            if (FmFrames.Resolve(devices, name) is not { } d)
             {
                 error.Add(name);
                 continue;
@@ -207,7 +207,7 @@ public sealed partial class FmMethods
                 }
                 foreach (var member in p["devices"] is JsonArray ? Strings(p, "devices") : [])
                 {
-                    if (FmFrames.Resolve(registry, member) is { } d)
+                    if (FmFrames.Resolve(devices, member) is { } d)
                     {
                         await groups.SetMembershipAsync(newName.Trim(), d.Id, true, ct);
                     }
@@ -215,7 +215,7 @@ public sealed partial class FmMethods
                 return Group(id, newName.Trim());
             case "add" or "remove":
                 var group = GroupName(GroupId(p));
-                var device = FmFrames.Resolve(registry, Str(p, "shellyID"));
+                var device = FmFrames.Resolve(devices, Str(p, "shellyID"));
                 var key = name == "add" ? "added" : "removed";
                 if (group is null || device is null || groups.Members(group).Contains(device.Id) == (name == "add"))
                 {
@@ -243,7 +243,7 @@ public sealed partial class FmMethods
                 }
                 if (p["devices"] is JsonArray)
                 {
-                    var want = Strings(p, "devices").Select(x => FmFrames.Resolve(registry, x)?.Id).OfType<string>().ToHashSet(StringComparer.Ordinal);
+                    var want = Strings(p, "devices").Select(x => FmFrames.Resolve(devices, x)?.Id).OfType<string>().ToHashSet(StringComparer.Ordinal);
                     foreach (var m in groups.Members(current).Where(m => !want.Contains(m)).ToList())
                     {
                         await groups.SetMembershipAsync(current, m, false, ct);

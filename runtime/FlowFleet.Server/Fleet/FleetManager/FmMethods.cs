@@ -23,7 +23,7 @@ public sealed record FmCaller(ClaimsPrincipal User, FmSession? Session, string? 
 /// HTTP <c>/rpc</c>: <c>FleetManager.*</c>, <c>Device.*</c>, <c>WaitingRoom.*</c>, <c>Group.*</c>, <c>Storage.*</c>,
 /// <c>User.Authenticate/Refresh</c>. Method names are case-insensitive; shapes follow FM's docs and handlers.
 /// </summary>
-public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, IGroupStore groups, FmEvents events, FmStorage storage, UserService users, TokenService tokens,
+public sealed partial class FmMethods(DeviceHub hub, IDeviceStore devices, IGroupStore groups, FmEvents events, FmStorage storage, UserService users, TokenService tokens,
     LoginThrottle throttle, IOptions<FleetOptions> options)
 {
     public static readonly string[] Components = ["fleetmanager", "device", "entity", "waitingroom", "group", "storage", "user"];
@@ -152,7 +152,7 @@ public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, IG
     /// <summary>One device call for SendRPC: the result, or the error object in its place.</summary>
     private async Task<JsonNode?> CallDeviceAsync(FmCaller caller, string target, string method, JsonNode parameters, CancellationToken ct)
     {
-        var d = FmFrames.Resolve(registry, target);
+        var d = FmFrames.Resolve(devices, target);
         if (d is null || !hub.IsReachable(d.Id))
         {
             return new JsonObject { ["code"] = -32002, ["message"] = "Device offline or not found" };
@@ -178,15 +178,15 @@ public sealed partial class FmMethods(DeviceHub hub, DeviceRegistry registry, IG
     private JsonObject ComponentStatus(string component) => component switch
     {
         "device" => DeviceStatus(),
-        "waitingroom" => new JsonObject { ["pending"] = registry.All.Count(d => d.Admission == AdmissionStates.Pending), ["denied"] = registry.All.Count(d => d.Admission == AdmissionStates.Denied) },
-        "fleetmanager" => new JsonObject { ["online"] = hub.OnlineCount, ["connections"] = hub.ConnectionCount, ["devices"] = registry.Count },
+        "waitingroom" => new JsonObject { ["pending"] = devices.All.Count(d => d.Admission == AdmissionStates.Pending), ["denied"] = devices.All.Count(d => d.Admission == AdmissionStates.Denied) },
+        "fleetmanager" => new JsonObject { ["online"] = hub.OnlineCount, ["connections"] = hub.ConnectionCount, ["devices"] = devices.Count },
         _ => [],
     };
 
     private JsonObject DeviceStatus()
     {
         // In a cluster: the devices every instance holds.
-        var online = hub.Sessions.Where(s => s.Admitted).Select(s => s.Id).Concat(hub.Remote is { } remote ? registry.All.Where(d => remote.OwnerOf(d.Id) is not null).Select(d => d.Id) : [])
+        var online = hub.Sessions.Where(s => s.Admitted).Select(s => s.Id).Concat(hub.Remote is { } remote ? devices.All.Where(d => remote.OwnerOf(d.Id) is not null).Select(d => d.Id) : [])
             .OrderBy(x => x, StringComparer.Ordinal).ToList();
         return new JsonObject { ["devices_size"] = online.Count, ["devices"] = new JsonArray(online.Select(x => (JsonNode?)x).ToArray()) };
     }

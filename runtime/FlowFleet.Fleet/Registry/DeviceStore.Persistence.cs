@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 namespace FlowFleet.Fleet.Registry;
 
 /// <summary>Device records in SQLite: loaded at start, written in batches from the in-memory state.</summary>
-public sealed partial class DeviceRegistry
+public sealed partial class DeviceStore
 {
     /// <summary>Creates the database or migrates it to the current schema, then loads devices and (<see cref="IGroupStore"/>) groups.</summary>
     public async Task InitializeAsync(CancellationToken ct = default)
@@ -23,14 +23,14 @@ public sealed partial class DeviceRegistry
             _devices[r.Id] = FromRecord(r);
         }
         await groups.RefreshAsync(ct);
-        logger.LogInformation("Device registry: {Devices} devices, {Groups} groups", _devices.Count, groups.GroupNames.Count);
+        logger.LogInformation("Device store: {Devices} devices, {Groups} groups", _devices.Count, groups.GroupNames.Count);
     }
 
     /// <summary>
     /// A device this instance knew only as another instance's mirror connects here: the record the owner wrote to the store
     /// (a shared PostgreSQL) supplies what the mirror lacks, so taking the device over loses none of it.
     /// </summary>
-    internal async Task AdoptMirrorAsync(DeviceState d, CancellationToken ct)
+    public async Task AdoptMirrorAsync(DeviceState d, CancellationToken ct)
     {
         if (!d.Mirrored)
         {

@@ -1,47 +1,17 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
-using FlowFleet.Fleet.Protocol;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FlowFleet.Fleet.Registry;
 
-/// <summary>A page of devices for the REST API and the dashboard.</summary>
-public sealed record DeviceQuery
-{
-    public string? Search { get; init; }
-
-    public string? Model { get; init; }
-
-    public string? Group { get; init; }
-
-    public string? Tag { get; init; }
-
-    public bool? Online { get; init; }
-
-    public string? Admission { get; init; }
-
-    /// <summary>name, id, model, online, lastSeen; prefix <c>-</c> for descending.</summary>
-    public string Sort { get; init; } = "name";
-
-    public int Offset { get; init; }
-
-    public int Limit { get; init; } = 100;
-
-    /// <summary>Only these devices (a user limited to some groups, see <see cref="DeviceAccess"/>); null: no limit.</summary>
-    public IReadOnlySet<string>? Within { get; init; }
-}
-
 /// <summary>
-/// The device registry: every device ever seen with its info, config, last status, admission, tags, groups and desired
-/// state, kept in memory for fast reads and persisted to SQLite (EF Core) in batches, with the event log, command audit and
-/// numeric telemetry written by a background writer.
+/// Every device ever seen with its info, config, last status, admission, tags and desired state, kept in memory for fast
+/// reads and written to the fleet database (EF Core: SQLite, or PostgreSQL in a cluster) in batches.
 /// </summary>
-public sealed partial class DeviceRegistry(IDbContextFactory<FleetDbContext> dbFactory, IGroupStore groups, IEventLog eventLog, IOptions<FleetOptions> options, ILogger<DeviceRegistry> logger)
+public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFactory, IGroupStore groups, IEventLog eventLog, IOptions<FleetOptions> options, ILogger<DeviceStore> logger)
+    : IDeviceStore
 {
     private readonly ConcurrentDictionary<string, DeviceState> _devices = new(StringComparer.Ordinal);
     private readonly FleetOptions _options = options.Value;

@@ -6,7 +6,7 @@ namespace FlowFleet.Fleet.Registry;
 /// A registry on a store shared by several instances (PostgreSQL in a cluster): a user's edit writes only the fields it
 /// changed, and another instance reads them back when told (so the instance a device moves to has them).
 /// </summary>
-public sealed partial class DeviceRegistry
+public sealed partial class DeviceStore
 {
     /// <summary>
     /// Writes what users edit (name, tags, desired state) to the device's row, and nothing else: an instance that only

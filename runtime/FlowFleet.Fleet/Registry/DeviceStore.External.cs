@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace FlowFleet.Fleet.Registry;
 
-public sealed partial class DeviceRegistry
+public sealed partial class DeviceStore
 {
     /// <summary>
     /// Creates or updates a device that is not a Shelly on the hub's transports — one a flow speaks to (a vendor websocket,
