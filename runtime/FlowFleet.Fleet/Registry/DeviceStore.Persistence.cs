@@ -133,13 +133,25 @@ public sealed partial class DeviceStore
 
     private readonly SemaphoreSlim _saveLock = new(1, 1);
 
-    /// <summary>Device rows are written one batch at a time, so two writers never insert the same new device.</summary>
-    private async Task UpsertAsync(FleetDbContext db, IReadOnlyList<DeviceState> states, CancellationToken ct)
+    /// <summary>
+    /// Device rows are written one batch at a time, so two writers of this instance never insert the same new device. On a
+    /// store shared by a cluster another instance may insert one between our read and our insert (a user's edit of a device
+    /// it mirrors): with <paramref name="overwrite"/> the batch is read again and written as updates, else the conflict is thrown.
+    /// </summary>
+    private async Task UpsertAsync(FleetDbContext db, IReadOnlyList<DeviceState> states, CancellationToken ct, bool overwrite = true)
     {
         await _saveLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            await UpsertCoreAsync(db, states, ct).ConfigureAwait(false);
+            try
+            {
+                await UpsertCoreAsync(db, states, ct).ConfigureAwait(false);
+            }
+            catch (DbUpdateException) when (overwrite && !ct.IsCancellationRequested)
+            {
+                db.ChangeTracker.Clear();
+                await UpsertCoreAsync(db, states, ct).ConfigureAwait(false);
+            }
         }
         finally
         {

@@ -24,12 +24,23 @@ public sealed partial class DeviceStore
             desired = d.Desired?.ToJsonString();
         }
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var updated = await db.Devices.Where(r => r.Id == d.Id)
-            .ExecuteUpdateAsync(u => u.SetProperty(r => r.Name, name).SetProperty(r => r.Tags, tags).SetProperty(r => r.DesiredJson, desired), ct);
-        if (updated == 0)
+        if (await UpdateAsync() > 0)
         {
-            await SaveAsync(d, ct);
+            return;
         }
+        try
+        {
+            await UpsertAsync(db, [d], ct, overwrite: false);
+        }
+        catch (DbUpdateException)
+        {
+            // The owner stored its row between our update and our insert: its row stays, with the user's fields written in.
+            db.ChangeTracker.Clear();
+            await UpdateAsync();
+        }
+
+        Task<int> UpdateAsync() => db.Devices.Where(r => r.Id == d.Id)
+            .ExecuteUpdateAsync(u => u.SetProperty(r => r.Name, name).SetProperty(r => r.Tags, tags).SetProperty(r => r.DesiredJson, desired), ct);
     }
 
     /// <summary>
