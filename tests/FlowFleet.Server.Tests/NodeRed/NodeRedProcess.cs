@@ -56,7 +56,7 @@ public sealed class NodeRedProcess : IAsyncDisposable
                 logging: { console: { level: "warn" } },
                 contextStorage: { default: { module: "memory" }, second: { module: "memory" } },
                 diagnostics: { enabled: false }, runtimeState: { enabled: false }, telemetry: { enabled: false },
-                editorTheme: { tours: false }, functionExternalModules: false, debugMaxLength: 1000
+                editorTheme: { tours: false }, functionExternalModules: true, debugMaxLength: 1000
             };
             """);
         var start = new ProcessStartInfo("node")
