@@ -50,13 +50,21 @@ public sealed class MqttDevicesEndToEndTests : BrowserEndToEndTest
 
         await page.GotoAsync(Base + "/mass-rpc");
         await page.WaitForSelectorAsync("[data-testid=mass-rpc][data-ready=true]");
-        await page.FillAsync("input[data-testid=picker-search]", "shellyplus1pm");
+        // Pointer and keyboard as a person uses them: the params are typed key by key and the run button clicked at once.
+        await Pointer.ClickAsync(page, "input[data-testid=picker-search]");
+        await page.Keyboard.TypeAsync("shellyplus1pm");
         await page.WaitForFunctionAsync($"() => document.querySelector('[data-testid=picker-select-all]').textContent.includes('({2 * PerTransport})')");
-        await page.ClickAsync("[data-testid=picker-select-all]");
-        await page.FillAsync("input[data-testid=mass-method-filter]", "Switch.Set");
-        await page.ClickAsync("[data-testid=mass-method-option][data-method='Switch.Set']");
-        await page.FillAsync("input[data-testid=mass-params]", """{"id":0,"on":true}""");
-        await page.ClickAsync($"[data-testid=mass-run]:has-text('run on {2 * PerTransport}')");
+        await Pointer.ClickAsync(page, "[data-testid=picker-select-all]");
+        await Pointer.ClickAsync(page, "input[data-testid=mass-method-filter]");
+        await page.Keyboard.TypeAsync("Switch.Set");
+        // The list filters after a short debounce: a person clicks once it has settled (clicking earlier hits whichever
+        // method then moves under the pointer), and checks the chosen method in the line below it.
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('[data-testid=mass-method-option]')].every(e => e.dataset.method.includes('Switch.Set'))");
+        await Pointer.ClickAsync(page, "[data-testid=mass-method-option][data-method='Switch.Set']");
+        await page.Locator("[data-testid=mass-support]:has-text('Switch.Set:')").WaitForAsync();
+        await Pointer.ClickAsync(page, "input[data-testid=mass-params]");
+        await page.Keyboard.TypeAsync("""{"id":0,"on":true}""");
+        await Pointer.ClickAsync(page, $"[data-testid=mass-run]:has-text('run on {2 * PerTransport}')");
         await page.Locator($"[data-testid=mass-summary]:has-text('{2 * PerTransport} / {2 * PerTransport} done · {2 * PerTransport} ok')").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
         Assert.All(_mqtt.Devices.Concat(_ws.Devices), d => Assert.True(d.Status("switch:0")!["output"]!.GetValue<bool>()));
     }
