@@ -16,44 +16,6 @@ namespace FlowFleet.Fleet.Tests.Cluster;
 /// </summary>
 public sealed class ClusterFanoutTests
 {
-    private sealed class Pair(NatsServer nats, FleetHost a, FleetHost b) : IAsyncDisposable
-    {
-        public FleetHost A => a;
-
-        public FleetHost B => b;
-
-        public NatsCluster ClusterA => a.Services.GetRequiredService<NatsCluster>();
-
-        public NatsCluster ClusterB => b.Services.GetRequiredService<NatsCluster>();
-
-        public async ValueTask DisposeAsync()
-        {
-            await b.DisposeAsync();
-            await a.DisposeAsync();
-            await nats.DisposeAsync();
-        }
-    }
-
-    private static async Task<Pair> StartAsync(Action<ClusterOptions>? cluster = null, Action<FleetOptions>? fleet = null)
-    {
-        var nats = await NatsServer.StartAsync();
-        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
-        void Join(IServiceCollection s, string name) => s.AddFleetCluster(o =>
-        {
-            o.Nats = nats.Url;
-            o.Instance = name;
-            o.Subject = subject;
-            o.Heartbeat = TimeSpan.FromSeconds(1);
-            cluster?.Invoke(o);
-        });
-        var a = await FleetHost.StartAsync(fleet, services: s => Join(s, "a"));
-        var b = await FleetHost.StartAsync(fleet, services: s => Join(s, "b"));
-        var pair = new Pair(nats, a, b);
-        await pair.ClusterA.Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        await pair.ClusterB.Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        return pair;
-    }
-
     private static string Full(string id) => new JsonObject
     {
         ["src"] = id, ["method"] = "NotifyFullStatus",
@@ -82,7 +44,7 @@ public sealed class ClusterFanoutTests
     [Fact]
     public async Task A_device_changing_fast_on_A_ends_on_its_last_state_in_B_mirror()
     {
-        await using var pair = await StartAsync();
+        await using var pair = await ClusterPair.StartAsync();
         const string id = "shellypro2-00000000fa57";
         await using var device = await RawDevice.ConnectAsync(pair.A.ShellyUrl, Full(id), Answers(id));
         await Poll.UntilAsync(() => pair.B.Hub.InstanceOf(id) == "a", "B learns that A holds the device");
@@ -105,7 +67,7 @@ public sealed class ClusterFanoutTests
     public async Task Many_devices_travel_in_few_batches_and_every_one_is_mirrored_on_its_last_state()
     {
         // Small batches, so one flush is split over several NATS messages.
-        await using var pair = await StartAsync(o => o.FanoutBatchBytes = 4096);
+        await using var pair = await ClusterPair.StartAsync(o => o.FanoutBatchBytes = 4096);
         var ids = Enumerable.Range(0, 40).Select(i => $"shellypro2-0000000b{i:x4}").ToArray();
         var devices = new List<RawDevice>();
         try
@@ -199,7 +161,7 @@ public sealed class ClusterFanoutTests
     [Fact]
     public async Task Calls_in_flight_when_a_device_moves_fail_as_a_local_disconnect_and_later_calls_follow_it()
     {
-        await using var pair = await StartAsync(fleet: o => o.RpcTimeout = TimeSpan.FromSeconds(30));
+        await using var pair = await ClusterPair.StartAsync(fleet: o => o.RpcTimeout = TimeSpan.FromSeconds(30));
         const string id = "shellypro2-00000000a0e5";
 
         // The reference: a call in flight on A when the device simply disconnects from A.

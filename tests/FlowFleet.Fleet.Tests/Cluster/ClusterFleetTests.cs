@@ -17,48 +17,10 @@ namespace FlowFleet.Fleet.Tests.Cluster;
 /// </summary>
 public sealed class ClusterFleetTests
 {
-    private sealed class Pair(NatsServer nats, FleetHost a, FleetHost b) : IAsyncDisposable
-    {
-        public FleetHost A => a;
-
-        public FleetHost B => b;
-
-        public NatsCluster ClusterA => a.Services.GetRequiredService<NatsCluster>();
-
-        public NatsCluster ClusterB => b.Services.GetRequiredService<NatsCluster>();
-
-        public async ValueTask DisposeAsync()
-        {
-            await b.DisposeAsync();
-            await a.DisposeAsync();
-            await nats.DisposeAsync();
-        }
-    }
-
-    private static async Task<Pair> StartAsync(Action<FleetOptions>? configure = null)
-    {
-        var nats = await NatsServer.StartAsync();
-        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
-        void Join(IServiceCollection s, string name) => s.AddFleetCluster(o =>
-        {
-            o.Nats = nats.Url;
-            o.Instance = name;
-            o.Subject = subject;
-            // Long enough that a loaded machine does not delay a beat past the three-beat expiry.
-            o.Heartbeat = TimeSpan.FromSeconds(1);
-        });
-        var a = await FleetHost.StartAsync(configure, services: s => Join(s, "a"));
-        var b = await FleetHost.StartAsync(configure, services: s => Join(s, "b"));
-        var pair = new Pair(nats, a, b);
-        await pair.ClusterA.Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        await pair.ClusterB.Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        return pair;
-    }
-
     [Fact]
     public async Task Status_changes_of_a_device_on_A_reach_B_subscribers_live_with_the_owner_named()
     {
-        await using var pair = await StartAsync();
+        await using var pair = await ClusterPair.StartAsync();
         var seenOnB = new ConcurrentQueue<DeviceEvent>();
         using var watch = pair.B.Hub.Subscribe(seenOnB.Enqueue);
         await using var fleet = new SimFleet(pair.A.ShellyUrl, 1, "plus1pm", FleetHost.FastSim);
@@ -102,7 +64,7 @@ public sealed class ClusterFleetTests
     [Fact]
     public async Task A_device_that_reconnects_to_B_moves_there_and_A_closes_its_stale_session()
     {
-        await using var pair = await StartAsync();
+        await using var pair = await ClusterPair.StartAsync();
         const string id = "shellypro2-00000000c1a5";
         await using var onA = await RawDevice.ConnectAsync(pair.A.ShellyUrl, Full(id), Answers(id));
         await Poll.UntilAsync(() => pair.B.Hub.InstanceOf(id) == "a", "B learns that A holds the device");
@@ -135,7 +97,7 @@ public sealed class ClusterFleetTests
     [Fact]
     public async Task A_timeout_and_a_device_error_through_B_match_the_local_ones()
     {
-        await using var pair = await StartAsync(o => o.RpcTimeout = TimeSpan.FromMilliseconds(600));
+        await using var pair = await ClusterPair.StartAsync(fleet: o => o.RpcTimeout = TimeSpan.FromMilliseconds(600));
         const string id = "shellypro2-00000000d0d0";
         await using var device = await RawDevice.ConnectAsync(pair.A.ShellyUrl, Full(id), Answers(id));
         await Poll.UntilAsync(() => pair.B.Hub.InstanceOf(id) == "a", "B learns that A holds the device");
