@@ -15,7 +15,7 @@ namespace FlowFleet.Nodes.Fleet;
     device-specific sys/wifi/ws/cloud/mqtt/ble) limits what is applied. Component ids are kept; only differing keys are sent.
     `dryRun` lists the calls without making them. `msg.payload` = `[{id, component, method, params, ok, error}]`.
     """)]
-public sealed class ApplyConfigNode(DeviceHub hub, IDeviceStore registry) : FlowNode<ApplyConfigConfig>
+public sealed class ApplyConfigNode(DeviceHub hub, IDeviceStore devices) : FlowNode<ApplyConfigConfig>
 {
     public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
@@ -23,7 +23,7 @@ public sealed class ApplyConfigNode(DeviceHub hub, IDeviceStore registry) : Flow
         JsonObject template;
         if (Config.Source == "device")
         {
-            var source = registry.Get(Config.SourceDevice ?? "") ?? throw new InvalidOperationException($"apply config: source device '{Config.SourceDevice}' is unknown");
+            var source = devices.Get(Config.SourceDevice ?? "") ?? throw new InvalidOperationException($"apply config: source device '{Config.SourceDevice}' is unknown");
             template = ConfigApplier.TemplateFromDevice(source, components);
         }
         else if (!string.IsNullOrWhiteSpace(Config.Template))
@@ -34,8 +34,8 @@ public sealed class ApplyConfigNode(DeviceHub hub, IDeviceStore registry) : Flow
         {
             template = msg.Payload as JsonObject ?? throw new InvalidOperationException("apply config: no template (set one or send an object in msg.payload)");
         }
-        var targets = FleetTargets.Resolve(registry, Config.TargetType, Config.Target, msg).Where(t => t != Config.SourceDevice).ToList();
-        var plan = ConfigApplier.Plan(registry, targets, template, components);
+        var targets = FleetTargets.Resolve(devices, Config.TargetType, Config.Target, msg).Where(t => t != Config.SourceDevice).ToList();
+        var plan = ConfigApplier.Plan(devices, targets, template, components);
         var rows = new JsonArray();
         if (Config.DryRun)
         {

@@ -15,19 +15,19 @@ namespace FlowFleet.Nodes.Fleet;
     `upsert` (a device that is not a Shelly, e.g. spoken to by a websocket flow: device `msg.topic`, `msg.payload` =
     `{name, model, app, fw, ip, transport, online, status}`; created and admitted the first time, `status` deep-merged).
     """)]
-public sealed class DeviceRegistryNode(DeviceHub hub, IDeviceStore registry, IGroupStore groups) : FlowNode<DeviceRegistryConfig>
+public sealed class DeviceRegistryNode(DeviceHub hub, IDeviceStore devices, IGroupStore groups) : FlowNode<DeviceRegistryConfig>
 {
     public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
         var action = string.IsNullOrEmpty(Config.Action) || Config.Action == "msg" ? JsonTools.ToJsString(msg.Data["action"]) : Config.Action;
         string Device() => string.IsNullOrWhiteSpace(Config.Device) ? JsonTools.ToJsString(msg.Data["topic"]) : Config.Device;
-        DeviceState Existing() => registry.Get(Device()) ?? throw new InvalidOperationException($"device registry: unknown device '{Device()}'");
+        DeviceState Existing() => devices.Get(Device()) ?? throw new InvalidOperationException($"device registry: unknown device '{Device()}'");
         string Arg() => JsonTools.ToJsString(msg.Payload).Trim() is { Length: > 0 } s ? s : throw new InvalidOperationException($"device registry: {action} needs msg.payload");
         switch (action)
         {
             case "list":
                 var f = msg.Data["filter"] as JsonObject;
-                var (items, total) = registry.Query(new DeviceQuery
+                var (items, total) = devices.Query(new DeviceQuery
                 {
                     Search = f?["search"]?.ToString(), Group = f?["group"]?.ToString(), Tag = f?["tag"]?.ToString(),
                     Online = f?["online"] is JsonValue o && o.TryGetValue<bool>(out var b) ? b : null, Limit = 10_000,
@@ -42,8 +42,8 @@ public sealed class DeviceRegistryNode(DeviceHub hub, IDeviceStore registry, IGr
             case "tag" or "untag":
                 var dt = Existing();
                 var tag = Arg();
-                await registry.SetTagsAsync(dt.Id, action == "tag" ? dt.Tags.Append(tag) : dt.Tags.Where(t => !t.Equals(tag, StringComparison.OrdinalIgnoreCase)), cancellationToken);
-                msg.Payload = new JsonArray(registry.Get(dt.Id)!.Tags.Select(t => (JsonNode?)t).ToArray());
+                await devices.SetTagsAsync(dt.Id, action == "tag" ? dt.Tags.Append(tag) : dt.Tags.Where(t => !t.Equals(tag, StringComparison.OrdinalIgnoreCase)), cancellationToken);
+                msg.Payload = new JsonArray(devices.Get(dt.Id)!.Tags.Select(t => (JsonNode?)t).ToArray());
                 break;
             case "group-add" or "group-remove":
                 var dg = Existing();
@@ -57,13 +57,13 @@ public sealed class DeviceRegistryNode(DeviceHub hub, IDeviceStore registry, IGr
                 break;
             case "set-desired":
                 var dd = Existing();
-                await registry.SetDesiredAsync(dd.Id, msg.Payload as JsonObject ?? throw new InvalidOperationException("device registry: set-desired needs an object in msg.payload"), cancellationToken);
+                await devices.SetDesiredAsync(dd.Id, msg.Payload as JsonObject ?? throw new InvalidOperationException("device registry: set-desired needs an object in msg.payload"), cancellationToken);
                 var applied = await hub.ApplyDesiredAsync(dd.Id, cancellationToken);
                 msg.Data["applied"] = new JsonArray(applied.Select(a => (JsonNode?)a).ToArray());
                 break;
             case "upsert":
                 var fields = msg.Payload as JsonObject ?? throw new InvalidOperationException("device registry: upsert needs an object in msg.payload ({name, model, status, …})");
-                var du = registry.UpsertExternal(Device(), fields);
+                var du = devices.UpsertExternal(Device(), fields);
                 msg.Payload = du.Summary(groups.GroupsOf(du.Id));
                 break;
             case "get-desired":

@@ -15,7 +15,7 @@ namespace FlowFleet.Nodes.Fleet;
     `array` sends one message with `[{id, ok, result|error, durationMs}]`, `each` sends one message per device with `msg.topic` = id.
     `timeout` in seconds.
     """)]
-public sealed class RpcCallNode(DeviceHub hub, IDeviceStore registry) : FlowNode<RpcCallConfig>
+public sealed class RpcCallNode(DeviceHub hub, IDeviceStore devices) : FlowNode<RpcCallConfig>
 {
     /// <summary>Calls in flight at once: a slow or silent device must not hold up the messages behind it.</summary>
     public const int MaxInFlight = 64;
@@ -55,7 +55,7 @@ public sealed class RpcCallNode(DeviceHub hub, IDeviceStore registry) : FlowNode
             throw new InvalidOperationException("rpc call: no method (set one or send msg.method)");
         }
         var parameters = Params(msg);
-        var ids = FleetTargets.Resolve(registry, Config.TargetType, Config.Target, msg);
+        var ids = FleetTargets.Resolve(devices, Config.TargetType, Config.Target, msg);
         if (ids.Count == 0)
         {
             throw new InvalidOperationException("rpc call: no target device");

@@ -16,7 +16,7 @@ namespace FlowFleet.Nodes.Fleet;
     `msg.component`, `msg.device` = `{id, name, model, app, gen, online}`; in a cluster `msg.instance` names the instance holding
     the device. "Whole cluster" also takes events of devices other instances hold (off: each event runs once, on its holder).
     """)]
-public sealed class ShellyInNode(DeviceHub hub, IDeviceStore registry) : FlowNode<ShellyInConfig>
+public sealed class ShellyInNode(DeviceHub hub, IDeviceStore devices) : FlowNode<ShellyInConfig>
 {
     private readonly System.Threading.Channels.Channel<FlowMessage> _pending =
         System.Threading.Channels.Channel.CreateBounded<FlowMessage>(new System.Threading.Channels.BoundedChannelOptions(10_000)
@@ -36,14 +36,14 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore registry) : FlowNod
         _kinds = (Config.Events ?? "status,event,connect,disconnect").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .ToHashSet(StringComparer.OrdinalIgnoreCase);
         RefreshMembers();
-        registry.Changed += OnRegistryChanged;
+        devices.Changed += OnDevicesChanged;
         _subscription = hub.Subscribe(OnEvent);
         _pump = Task.Run(PumpAsync, CancellationToken.None);
         Node.Status(new NodeStatus("grey", "ring", "waiting"));
         return Task.CompletedTask;
     }
 
-    private void OnRegistryChanged(string id, string what)
+    private void OnDevicesChanged(string id, string what)
     {
         if (what is "groups" or "tags" or "admission" or "removed")
         {
@@ -52,7 +52,7 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore registry) : FlowNod
     }
 
     private void RefreshMembers() =>
-        _members = Config.TargetType is "group" or "tag" ? FleetTargets.Resolve(registry, Config.TargetType, Config.Target, null).ToHashSet(StringComparer.Ordinal) : [];
+        _members = Config.TargetType is "group" or "tag" ? FleetTargets.Resolve(devices, Config.TargetType, Config.Target, null).ToHashSet(StringComparer.Ordinal) : [];
 
     private bool Matches(string deviceId) => Config.TargetType switch
     {
@@ -109,7 +109,7 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore registry) : FlowNod
         var body = new JsonObject
         {
             ["_msgid"] = MessageId.New(), ["topic"] = e.DeviceId, ["payload"] = payload, ["kind"] = kind, ["component"] = component,
-            ["ts"] = e.Ts, ["device"] = FleetTargets.DeviceInfo(registry.Get(e.DeviceId), e.DeviceId),
+            ["ts"] = e.Ts, ["device"] = FleetTargets.DeviceInfo(devices.Get(e.DeviceId), e.DeviceId),
         };
         if ((e.Instance ?? hub.Remote?.Instance) is { } instance)
         {
@@ -204,7 +204,7 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore registry) : FlowNod
 
     public override ValueTask CloseAsync(bool removed)
     {
-        registry.Changed -= OnRegistryChanged;
+        devices.Changed -= OnDevicesChanged;
         _subscription?.Dispose();
         _pending.Writer.TryComplete();
         return _pump is null ? ValueTask.CompletedTask : new ValueTask(_pump.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default));

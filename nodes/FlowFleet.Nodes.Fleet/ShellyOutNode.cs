@@ -15,11 +15,11 @@ namespace FlowFleet.Nodes.Fleet;
     `cover-stop`, `cover-position` (`msg.payload` 0-100); `light` (payload on/off/toggle), `brightness` (`msg.payload` 0-100).
     `channel` is the component id. Sends on `msg.payload` the per-device results `[{id, ok, result|error, durationMs}]`.
     """)]
-public sealed class ShellyOutNode(DeviceHub hub, IDeviceStore registry) : FlowNode<ShellyOutConfig>
+public sealed class ShellyOutNode(DeviceHub hub, IDeviceStore devices) : FlowNode<ShellyOutConfig>
 {
     public override async ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
     {
-        var ids = FleetTargets.Resolve(registry, Config.TargetType, Config.Target, msg);
+        var ids = FleetTargets.Resolve(devices, Config.TargetType, Config.Target, msg);
         if (ids.Count == 0)
         {
             throw new InvalidOperationException("shelly out: no target device (set a device, group or tag, or msg.topic)");

@@ -22,8 +22,8 @@ public sealed class MassRpcEndToEndTests : BrowserEndToEndTest
         await _switches.StartAsync();
         await _dimmers.StartAsync();
         var hub = Get<DeviceHub>();
-        var registry = Get<FlowFleet.Fleet.Registry.IDeviceStore>();
-        await Poll.UntilAsync(() => hub.OnlineCount >= 5 && registry.All.Count(d => d.Methods.Length > 0) >= 5, "the devices online", 20_000);
+        var devices = Get<FlowFleet.Fleet.Registry.IDeviceStore>();
+        await Poll.UntilAsync(() => hub.OnlineCount >= 5 && devices.All.Count(d => d.Methods.Length > 0) >= 5, "the devices online", 20_000);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed partial class BleService : IAsyncDisposable
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _deviceLocks = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<Action> _listeners = [];
     private readonly Lock _listenersGate = new();
-    private readonly IDeviceStore? _registry;
+    private readonly IDeviceStore? _devices;
     private readonly DeviceHub? _hub;
     private readonly ILogger<BleService> _logger;
     private readonly TimeProvider _time;
@@ -26,7 +26,7 @@ public sealed partial class BleService : IAsyncDisposable
     public BleService(IEnumerable<IBleAdapter> adapters, IDeviceStore? devices = null, DeviceHub? hub = null, ILogger<BleService>? logger = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(adapters);
-        _registry = devices;
+        _devices = devices;
         _hub = hub;
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger<BleService>.Instance;
         _time = time ?? TimeProvider.System;
@@ -181,16 +181,16 @@ public sealed partial class BleService : IAsyncDisposable
 
     private string? FleetIdOf(ShellyAdvertisement info)
     {
-        if (_registry is null)
+        if (_devices is null)
         {
             return null;
         }
-        if (info.DeviceId is { } id && _registry.Get(id) is not null)
+        if (info.DeviceId is { } id && _devices.Get(id) is not null)
         {
             return id;
         }
         var mac = info.MacHex;
-        return mac is null ? null : _registry.All.FirstOrDefault(d => string.Equals(d.Mac?.Replace(":", "", StringComparison.Ordinal), mac, StringComparison.OrdinalIgnoreCase))?.Id;
+        return mac is null ? null : _devices.All.FirstOrDefault(d => string.Equals(d.Mac?.Replace(":", "", StringComparison.Ordinal), mac, StringComparison.OrdinalIgnoreCase))?.Id;
     }
 
     public async Task StartScanAsync(CancellationToken ct = default)

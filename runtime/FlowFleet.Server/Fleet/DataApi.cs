@@ -18,9 +18,9 @@ public static class DataApi
     public static void MapDataApi(this IEndpointRouteBuilder app)
     {
         var (read, control) = FleetApi.Groups(app);
-        read.MapGet("/devices/{id}/telemetry", async (string id, string? field, long? from, long? to, long? bucket, IDeviceStore registry, ITelemetryStore telemetry, CancellationToken ct) =>
+        read.MapGet("/devices/{id}/telemetry", async (string id, string? field, long? from, long? to, long? bucket, IDeviceStore devices, ITelemetryStore telemetry, CancellationToken ct) =>
         {
-            if (registry.Get(id) is null)
+            if (devices.Get(id) is null)
             {
                 return NotFound(id);
             }
@@ -39,7 +39,7 @@ public static class DataApi
             Results.Json((await eventLog.EventLogAsync(id, limit ?? 100, ct)).Select(e => new { ts = e.Ts, kind = e.Kind, component = e.Component, @event = e.Event, data = e.DataJson is null ? null : JsonNode.Parse(e.DataJson) })))
             .WithName("GetDeviceEvents");
 
-        read.MapGet("/audit", async (string? device, int? limit, IAuditLog audit, IDeviceStore registry, IGroupStore groups, ClaimsPrincipal user, CancellationToken ct) =>
+        read.MapGet("/audit", async (string? device, int? limit, IAuditLog audit, IDeviceStore devices, IGroupStore groups, ClaimsPrincipal user, CancellationToken ct) =>
             Results.Json((await audit.AuditLogAsync(device, limit ?? 100, ct)).Where(a => !DeviceAccess.For(user).Limited || (a.DeviceId is { } d && DeviceAccess.For(user).CanSee(groups, d))).Select(a => new { ts = a.Ts, user = a.User, device = a.DeviceId, method = a.Method, @params = a.ParamsJson is null ? null : JsonNode.Parse(a.ParamsJson), ok = a.Ok, error = a.Error, durationMs = a.DurationMs })))
             .WithName("GetAudit");
 
@@ -47,11 +47,11 @@ public static class DataApi
             Results.Json((await tables.RowsAsync(table, limit ?? 100, ct)).Select(r => new { id = r.Id, ts = r.Ts, row = JsonNode.Parse(r.Json) })))
             .WithName("GetTableRows");
 
-        read.MapGet("/fleet/stats", (DeviceHub hub, IDeviceStore registry, ITelemetryStore telemetry) => Results.Json(new
+        read.MapGet("/fleet/stats", (DeviceHub hub, IDeviceStore devices, ITelemetryStore telemetry) => Results.Json(new
         {
-            devices = registry.Count, online = hub.OnlineCount, connections = hub.ConnectionCount, eventsProcessed = hub.EventsProcessed,
+            devices = devices.Count, online = hub.OnlineCount, connections = hub.ConnectionCount, eventsProcessed = hub.EventsProcessed,
             framesRejected = hub.FramesRejected, connectionsRefused = hub.ConnectionsRefused, directConnections = hub.DirectConnections, telemetryDropped = telemetry.Dropped,
-            pending = registry.All.Count(d => d.Admission == AdmissionStates.Pending),
+            pending = devices.All.Count(d => d.Admission == AdmissionStates.Pending),
         })).WithName("FleetStats");
     }
 }

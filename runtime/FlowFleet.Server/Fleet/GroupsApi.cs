@@ -53,14 +53,14 @@ public static class GroupsApi
             }
         }).WithName("DeleteGroup").ReachesAllDevices();
 
-        control.MapPut("/groups/{name}/devices/{id}", (string name, string id, IDeviceStore registry, IGroupStore groups, CancellationToken ct) => Membership(registry, groups, name, id, true, ct)).WithName("AddToGroup").ReachesAllDevices();
+        control.MapPut("/groups/{name}/devices/{id}", (string name, string id, IDeviceStore devices, IGroupStore groups, CancellationToken ct) => Membership(devices, groups, name, id, true, ct)).WithName("AddToGroup").ReachesAllDevices();
 
-        control.MapDelete("/groups/{name}/devices/{id}", (string name, string id, IDeviceStore registry, IGroupStore groups, CancellationToken ct) => Membership(registry, groups, name, id, false, ct)).WithName("RemoveFromGroup").ReachesAllDevices();
+        control.MapDelete("/groups/{name}/devices/{id}", (string name, string id, IDeviceStore devices, IGroupStore groups, CancellationToken ct) => Membership(devices, groups, name, id, false, ct)).WithName("RemoveFromGroup").ReachesAllDevices();
     }
 
-    private static async Task<IResult> Membership(IDeviceStore registry, IGroupStore groups, string name, string id, bool member, CancellationToken ct)
+    private static async Task<IResult> Membership(IDeviceStore devices, IGroupStore groups, string name, string id, bool member, CancellationToken ct)
     {
-        if (groups.Exists(name) && registry.Get(id) is null)
+        if (groups.Exists(name) && devices.Get(id) is null)
         {
             return RedErrors.Json(404, "not_found", $"No device '{id}'");
         }

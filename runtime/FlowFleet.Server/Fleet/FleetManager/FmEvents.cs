@@ -19,7 +19,7 @@ namespace FlowFleet.Server.Fleet.FleetManager;
 public sealed partial class FmEvents : IDisposable
 {
     private readonly DeviceHub _hub;
-    private readonly IDeviceStore _registry;
+    private readonly IDeviceStore _devices;
     private readonly ILogger<FmEvents> _logger;
     private readonly IDisposable _subscription;
     private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> _kvs = new(StringComparer.Ordinal);
@@ -35,16 +35,16 @@ public sealed partial class FmEvents : IDisposable
     public FmEvents(DeviceHub hub, IDeviceStore devices, ILogger<FmEvents> logger)
     {
         _hub = hub;
-        _registry = devices;
+        _devices = devices;
         _logger = logger;
         _subscription = hub.Subscribe(OnDeviceEvent);
-        devices.Changed += OnRegistryChanged;
+        devices.Changed += OnDevicesChanged;
     }
 
     public void Dispose()
     {
         _subscription.Dispose();
-        _registry.Changed -= OnRegistryChanged;
+        _devices.Changed -= OnDevicesChanged;
         _messageListener?.Dispose();
         _kvsReads.Dispose();
     }
@@ -127,7 +127,7 @@ public sealed partial class FmEvents : IDisposable
         var id = e.DeviceId;
         switch (e.Kind)
         {
-            case DeviceEventKind.Connect when _registry.Get(id) is { } d:
+            case DeviceEventKind.Connect when _devices.Get(id) is { } d:
                 Publish("Shelly.Connect", id, () => new JsonObject { ["shellyID"] = id, ["device"] = FmFrames.DeviceObject(d, true, KvsOf(id)) });
                 Publish("Shelly.Info", id, () => new JsonObject { ["shellyID"] = id, ["info"] = d.Info ?? [] });
                 Publish("Shelly.Settings", id, () => new JsonObject { ["shellyID"] = id, ["settings"] = d.Config ?? [] });
@@ -145,7 +145,7 @@ public sealed partial class FmEvents : IDisposable
             case DeviceEventKind.Pending:
                 Publish("Shelly.Presence", id, () => Presence(id, "pending", null));
                 break;
-            case DeviceEventKind.Status when e.Data is JsonObject delta && _registry.Get(id) is { } d:
+            case DeviceEventKind.Status when e.Data is JsonObject delta && _devices.Get(id) is { } d:
                 var reasons = delta.Where(kv => kv.Key != "ts").Select(kv => FmFrames.Reason(kv.Key, kv.Value)).ToList();
                 Publish("Shelly.Status", id, () =>
                 {
@@ -159,14 +159,14 @@ public sealed partial class FmEvents : IDisposable
                     _ = ReadKvsAsync(id);
                 }
                 break;
-            case DeviceEventKind.Config when _registry.Get(id) is { } d:
+            case DeviceEventKind.Config when _devices.Get(id) is { } d:
                 Publish("Shelly.Settings", id, () => new JsonObject { ["shellyID"] = id, ["settings"] = d.Config ?? [] });
                 AnnounceEntities(d);
                 break;
             case DeviceEventKind.Event:
                 EntityEvent(e);
                 break;
-            case DeviceEventKind.Info when _registry.Get(id) is { } d:
+            case DeviceEventKind.Info when _devices.Get(id) is { } d:
                 Publish("Shelly.Info", id, () => new JsonObject { ["shellyID"] = id, ["info"] = d.Info ?? [] });
                 break;
             case DeviceEventKind.Message when e.Data is JsonObject frame:
@@ -179,7 +179,7 @@ public sealed partial class FmEvents : IDisposable
     private void EntityEvent(DeviceEvent e)
     {
         if (e.Component is not { } component || e.Data is not JsonObject data || data["event"]?.ToString() is not { } what
-            || !AnyWants("Entity.Event") || _registry.Get(e.DeviceId) is not { } d)
+            || !AnyWants("Entity.Event") || _devices.Get(e.DeviceId) is not { } d)
         {
             return;
         }
@@ -248,7 +248,7 @@ public sealed partial class FmEvents : IDisposable
         });
     }
 
-    private void OnRegistryChanged(string id, string what)
+    private void OnDevicesChanged(string id, string what)
     {
         if (what == "removed")
         {
@@ -267,7 +267,7 @@ public sealed partial class FmEvents : IDisposable
     /// <summary>Reads the device's KVS (<c>KVS.GetMany</c>) for FM's device object and emits <c>Shelly.KVS</c>.</summary>
     public async Task ReadKvsAsync(string id)
     {
-        if (_hub.Session(id) is not { Admitted: true } session || !(_registry.Get(id)?.Methods.Contains("KVS.GetMany", StringComparer.OrdinalIgnoreCase) ?? false))
+        if (_hub.Session(id) is not { Admitted: true } session || !(_devices.Get(id)?.Methods.Contains("KVS.GetMany", StringComparer.OrdinalIgnoreCase) ?? false))
         {
             return;
         }
