@@ -168,6 +168,8 @@ public sealed partial class NatsCluster
     /// <summary>Queues every device held here for a resync: its whole state goes out with the next batches.</summary>
     private void AnnounceAll()
     {
+        // Batches numbered after this carry it: a receiver missing only earlier ones needs no second resend (OnResync).
+        Interlocked.Exchange(ref _announcedAt, Interlocked.Read(ref _seq));
         foreach (var s in hub.Sessions.Where(s => s.Admitted && !s.IsClosed))
         {
             EnqueueResync(s.Id);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowFleet.Fleet.Registry;
@@ -13,24 +12,20 @@ namespace FlowFleet.Fleet.Cluster;
 /// <c>{instance, seq, items:[…]}</c> of up to <see cref="ClusterOptions.FanoutBatchBytes"/>, one at a time, so NATS's write
 /// buffer is never flooded by thousands of concurrent publishes (the cause of the publish timeouts at 50,000 devices):
 /// while a publish waits, updates pile up in the queue and merge. A failed publish resyncs its devices (their whole state
-/// at the next flush). Receivers check <c>seq</c>: a gap (a batch NATS or a slow subscriber dropped) asks the owner for a
-/// resync of all its devices on <c>{subject}.resync.{owner}</c>, at most every <see cref="ResyncPause"/>.
+/// at the next flush). Receivers check each batch's <c>run</c> and <c>seq</c> (NatsCluster.Sequence.cs).
 /// </summary>
 public sealed partial class NatsCluster
 {
-    private static readonly TimeSpan ResyncPause = TimeSpan.FromSeconds(10);
-
     private FanoutQueue? _queue;
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private readonly System.Threading.Channels.Channel<bool> _wake = System.Threading.Channels.Channel.CreateBounded<bool>(
         new System.Threading.Channels.BoundedChannelOptions(1) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite });
-    private readonly ConcurrentDictionary<string, long> _lastSeq = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _resyncAsked = new(StringComparer.Ordinal);
     private long _seq;
+    // The number of the last batch NATS took (beats carry it, so a receiver that missed the tail of our batches learns so).
+    private long _sent;
     private long _batches;
     private long _publishFailures;
     private long _lostBatches;
-    private long _resyncServed;
     private TaskCompletionSource? _hold;
 
     private FanoutQueue Queue => _queue ??= new FanoutQueue(_options.FanoutDeviceQueue);
@@ -154,7 +149,7 @@ public sealed partial class NatsCluster
             return true;
         }
         var seq = Interlocked.Increment(ref _seq);
-        var head = Encoding.GetBytes($"{{\"instance\":{JsonSerializer.Serialize(Instance)},\"seq\":{seq},\"items\":[");
+        var head = Encoding.GetBytes($"{{\"instance\":{JsonSerializer.Serialize(Instance)},\"run\":\"{_run}\",\"seq\":{seq},\"items\":[");
         // The items were written each followed by a comma: the last one becomes the end of the array.
         var payload = new byte[head.Length + items.WrittenCount + 1];
         head.CopyTo(payload, 0);
@@ -166,6 +161,7 @@ public sealed partial class NatsCluster
             await nats.PublishAsync(Subject("dev." + Instance), payload, cancellationToken: ct).ConfigureAwait(false);
             Interlocked.Increment(ref _batches);
             Interlocked.Add(ref _published, count);
+            Interlocked.Exchange(ref _sent, seq);
             return true;
         }
         catch (Exception ex) when (ex is NatsException or TimeoutException)
@@ -221,7 +217,7 @@ public sealed partial class NatsCluster
         }
         if (JsonRead.Number(a["seq"]) is { } s)
         {
-            CheckSequence(instance, (long)s);
+            CheckSequence(instance, JsonRead.Text(a["run"]) ?? "", (long)s);
         }
         foreach (var item in items)
         {
@@ -231,60 +227,4 @@ public sealed partial class NatsCluster
             }
         }
     }
-
-    private void CheckSequence(string instance, long seq)
-    {
-        var last = _lastSeq.GetValueOrDefault(instance);
-        _lastSeq[instance] = seq;
-        // Lower than before: the instance restarted and counts from 1 again (its hello makes everyone re-announce anyway).
-        if (last == 0 || seq <= last + 1)
-        {
-            return;
-        }
-        Interlocked.Add(ref _lostBatches, seq - last - 1);
-        LogBatchesLost(seq - last - 1, instance);
-        AskResync(instance);
-    }
-
-    /// <summary>Asks <paramref name="instance"/> to resend every device it holds (at most every <see cref="ResyncPause"/>).</summary>
-    private void AskResync(string instance)
-    {
-        var now = Environment.TickCount64;
-        if (now - _resyncAsked.GetValueOrDefault(instance, long.MinValue / 2) >= ResyncPause.TotalMilliseconds && _nats is { } nats)
-        {
-            _resyncAsked[instance] = now;
-            _ = PublishQuietlyAsync(nats, Subject("resync." + instance), Instance);
-        }
-    }
-
-    private async Task PublishQuietlyAsync(NatsConnection nats, string subject, string data)
-    {
-        try
-        {
-            await nats.PublishAsync(subject, data).ConfigureAwait(false);
-        }
-        catch (NatsException ex)
-        {
-            LogPublishFailed(ex.Message);
-        }
-    }
-
-    /// <summary>Another instance missed batches of ours: everything held here is queued as a resync (merging with what is queued).</summary>
-    private void OnResync(NatsMsg<string> m)
-    {
-        var now = Environment.TickCount64;
-        if (now - Interlocked.Read(ref _resyncServed) < ResyncPause.TotalMilliseconds / 2)
-        {
-            return;
-        }
-        Interlocked.Exchange(ref _resyncServed, now);
-        LogResync(m.Data ?? "?");
-        AnnounceAll();
-    }
-
-    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "Cluster: {Count} fan-out batches of instance {Instance} did not arrive; asked it to resend its devices")]
-    private partial void LogBatchesLost(long count, string instance);
-
-    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "Cluster: instance {Instance} missed updates; resending every device held here")]
-    private partial void LogResync(string instance);
 }

@@ -48,6 +48,12 @@ public sealed partial class NatsCluster
     {
         ["instance"] = Instance, ["connected"] = Connected, ["devicesOwned"] = OwnedHere, ["devicesRemote"] = _owners.Count,
         ["moves"] = Interlocked.Read(ref _moves),
+        // What this instance missed of the others and resent for them: the first place to look when a mirror falls short.
+        ["fanout"] = new JsonObject
+        {
+            ["batches"] = Interlocked.Read(ref _batches), ["lost"] = Interlocked.Read(ref _lostBatches), ["queued"] = Queue.Count,
+            ["received"] = Interlocked.Read(ref _received), ["resyncsAsked"] = Resyncs.Asked, ["resyncsServed"] = Resyncs.Served,
+        },
         ["members"] = new JsonArray(Members.Select(m => (JsonNode)new JsonObject
         {
             ["instance"] = m.Instance, ["devices"] = m.Devices, ["self"] = m.Self,
@@ -72,7 +78,8 @@ public sealed partial class NatsCluster
         if (_expired.TryRemove(instance, out _))
         {
             LogMemberBack(instance);
-            AskResync(instance);
+            // Its devices were forgotten here when it went silent; the batches heard since then are applied.
+            AskResync(instance, FeedOf(instance).Last + 1);
         }
     }
 
@@ -103,6 +110,10 @@ public sealed partial class NatsCluster
         var devices = (int)(JsonRead.Number(beat["devices"]) ?? 0);
         _members[instance] = (Environment.TickCount64, devices);
         Back(instance);
+        if (JsonRead.Number(beat["seq"]) is { } seq)
+        {
+            CheckBeat(instance, JsonRead.Text(beat["run"]) ?? "", (long)seq);
+        }
     }
 
     private async Task BeatAsync(bool leaving, CancellationToken ct)
@@ -111,7 +122,10 @@ public sealed partial class NatsCluster
         {
             return;
         }
-        var beat = new JsonObject { ["instance"] = Instance, ["devices"] = OwnedHere, ["leaving"] = leaving };
+        var beat = new JsonObject
+        {
+            ["instance"] = Instance, ["devices"] = OwnedHere, ["leaving"] = leaving, ["run"] = _run, ["seq"] = Interlocked.Read(ref _sent),
+        };
         try
         {
             await nats.PublishAsync(Subject("beat"), System.Text.Encoding.UTF8.GetBytes(beat.ToJsonString()), cancellationToken: ct).ConfigureAwait(false);
@@ -138,6 +152,7 @@ public sealed partial class NatsCluster
                     Gone(name);
                 }
             }
+            RetryResyncs();
         }
     }
 

@@ -133,6 +133,7 @@ public sealed partial class NatsCluster(DeviceHub hub, IDeviceStore registry, IO
                 }
             }
             await using var devices = await nats.SubscribeCoreAsync<byte[]>(Subject("dev.*"), cancellationToken: stoppingToken).ConfigureAwait(false);
+            _deviceQueue = devices.Msgs;
             await using var hello = await nats.SubscribeCoreAsync<string>(Subject("hello"), cancellationToken: stoppingToken).ConfigureAwait(false);
             await using var beats = await nats.SubscribeCoreAsync<byte[]>(Subject("beat"), cancellationToken: stoppingToken).ConfigureAwait(false);
             await using var rpc = await nats.SubscribeCoreAsync<string>(Subject("rpc." + Instance), cancellationToken: stoppingToken).ConfigureAwait(false);

@@ -128,10 +128,102 @@ public sealed class ClusterFanoutTests
 
         await Batch(5, """{"kind":"status","device":"ID","ts":5,"data":{"switch:0":{"apower":5}}}""".Replace("ID", id, StringComparison.Ordinal));
         using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var asked = await resync.Msgs.ReadAsync(wait.Token);
-        Assert.Equal("b", asked.Data);
+        // B has everything from batch 5 on.
+        var asked = JsonNode.Parse((await resync.Msgs.ReadAsync(wait.Token)).Data!)!;
+        Assert.Equal(("b", 5L), ((string?)asked["instance"], (long?)asked["after"]));
         Assert.Equal(2L, cluster.Fanout.Lost);
         Assert.Equal(5, Power(b, id));
+    }
+
+    [Fact]
+    public async Task A_first_batch_that_never_arrived_makes_B_ask_the_owner_to_resend()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
+        await using var b = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o => (o.Nats, o.Instance, o.Subject) = (nats.Url, "b", subject)));
+        var cluster = b.Services.GetRequiredService<NatsCluster>();
+        await cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await using var ghost = new NatsConnection(new NatsOpts { Url = nats.Url });
+        await using var resync = await ghost.SubscribeCoreAsync<string>($"{subject}.resync.ghost");
+        const string lost = "shellyplus1-00000000f001", second = "shellyplus1-00000000f002";
+        Task Batch(int seq, params string[] ids) => ghost.PublishAsync($"{subject}.dev.ghost", Encoding.UTF8.GetBytes(
+            $$"""{"instance":"ghost","run":"r1","seq":{{seq}},"items":[{{string.Join(',', ids.Select(id => $$"""{"kind":"own","device":"{{id}}","online":true,"fresh":false,"since":1}"""))}}]}""")).AsTask();
+
+        // The ghost's first batch (announcing one device) is lost on the way; its second is the first B hears of it.
+        await Batch(2, second);
+        await Poll.UntilAsync(() => cluster.OwnerOf(second) == "ghost", "B mirrors the device of batch 2");
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var asked = JsonNode.Parse((await resync.Msgs.ReadAsync(wait.Token)).Data!)!;
+        Assert.Equal(("b", 2L), ((string?)asked["instance"], (long?)asked["after"]));
+        // The owner resends everything it holds; B then knows the device it never heard of. Batches sent before B heard of
+        // the instance at all are not counted as lost (a joining instance misses those by design).
+        await Batch(3, lost, second);
+        await Poll.UntilAsync(() => cluster.OwnerOf(lost) == "ghost", "B mirrors the device of the lost batch after the resend");
+        Assert.Equal(0L, cluster.Fanout.Lost);
+    }
+
+    [Fact]
+    public async Task Batches_a_beat_says_were_sent_but_never_arrived_make_B_ask_the_owner_to_resend()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
+        await using var b = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o => (o.Nats, o.Instance, o.Subject) = (nats.Url, "b", subject)));
+        var cluster = b.Services.GetRequiredService<NatsCluster>();
+        await cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await using var ghost = new NatsConnection(new NatsOpts { Url = nats.Url });
+        await using var resync = await ghost.SubscribeCoreAsync<string>($"{subject}.resync.ghost");
+
+        // The ghost sent batch 1 (its only one: its devices are quiet) and it never arrived; its beats say so. The first beat
+        // may overtake a batch in flight, so B asks only when the next beat finds it still missing.
+        Task Beat() => ghost.PublishAsync($"{subject}.beat", Encoding.UTF8.GetBytes("""{"instance":"ghost","run":"r1","seq":1,"devices":1}""")).AsTask();
+        await Beat();
+        await Poll.UntilAsync(() => cluster.Members.Any(m => m.Instance == "ghost"), "B hears the ghost's beat");
+        await Beat();
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var asked = JsonNode.Parse((await resync.Msgs.ReadAsync(wait.Token)).Data!)!;
+        Assert.Equal(("b", 2L), ((string?)asked["instance"], (long?)asked["after"]));
+    }
+
+    [Fact]
+    public async Task The_owner_resends_its_devices_unless_an_announcement_already_follows_what_the_asker_missed()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
+        await using var a = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o => (o.Nats, o.Instance, o.Subject) = (nats.Url, "a", subject)));
+        var cluster = a.Services.GetRequiredService<NatsCluster>();
+        await cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await using var ghost = new NatsConnection(new NatsOpts { Url = nats.Url });
+        await using var batches = await ghost.SubscribeCoreAsync<byte[]>($"{subject}.dev.a");
+        const string id = "shellypro2-00000000a5e1";
+        await using var device = await RawDevice.ConnectAsync(a.ShellyUrl, Full(id), Answers(id));
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        async Task NextAnnouncementAsync(bool fresh)
+        {
+            while (true)
+            {
+                var batch = JsonNode.Parse((await batches.Msgs.ReadAsync(wait.Token)).Data!)!;
+                if (batch["items"]!.AsArray().Any(i => (string?)i!["kind"] == "own" && (string?)i["device"] == id && (bool?)i["online"] == true && (bool?)i["fresh"] == fresh))
+                {
+                    return;
+                }
+            }
+        }
+        await NextAnnouncementAsync(fresh: true);
+        Task Ask(string who, long after) => ghost.PublishAsync($"{subject}.resync.a", new JsonObject { ["instance"] = who, ["after"] = after }.ToJsonString()).AsTask();
+
+        // One asker missed everything: A queues every device it holds, to go out after batch N.
+        await Ask("g1", 1_000_000);
+        await Poll.UntilAsync(() => cluster.Resyncs == (1, 1), "A serves the first request");
+        var n = cluster.AnnouncedAt;
+        // Two more miss nothing the announcement does not cover (they have everything from N+1 or N on): no second resend.
+        // A fourth misses batch N+1 itself: it gets one.
+        await Ask("g2", n + 1);
+        await Ask("g3", n);
+        await Ask("g4", n + 2);
+        await Poll.UntilAsync(() => cluster.Resyncs.Asked == 4, "A reads every request");
+        Assert.Equal(2L, cluster.Resyncs.Served);
+        // The resend is the device's whole announcement (not fresh: the session did not change).
+        await NextAnnouncementAsync(fresh: false);
     }
 
     [Fact]
@@ -155,7 +247,9 @@ public sealed class ClusterFanoutTests
         await Poll.UntilAsync(() => cluster.OwnerOf(id) is null && cluster.Members.All(m => m.Instance != "ghost"), "B forgets the silent instance");
         await ghost.PublishAsync($"{subject}.beat", Encoding.UTF8.GetBytes("""{"instance":"ghost","devices":1}"""));
         using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        Assert.Equal("b", (await resync.Msgs.ReadAsync(wait.Token)).Data);
+        // B forgot what batch 1 said; it keeps what comes from batch 2 on.
+        var asked = JsonNode.Parse((await resync.Msgs.ReadAsync(wait.Token)).Data!)!;
+        Assert.Equal(("b", 2L), ((string?)asked["instance"], (long?)asked["after"]));
     }
 
     [Fact]

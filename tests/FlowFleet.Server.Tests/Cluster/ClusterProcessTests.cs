@@ -49,8 +49,17 @@ public sealed class ClusterProcessTests
             await using var fleet = new SimFleet($"ws://127.0.0.1:{balancer.Port}/shelly", 3, "plus1pm", sim);
             await fleet.StartAsync();
             var ids = fleet.Devices.Select(d => d.Id).ToArray();
-            await Poll.UntilAsync(async () => await OnlineAsync(a, ids) && await OnlineAsync(b, ids) && await OnlineAsync(c, ids),
-                "the devices online on A, and B and C learn them", Slow);
+            var views = new string[3];
+            await Poll.UntilAsync(async () =>
+                {
+                    var seen = await Task.WhenAll(new[] { a, b, c }.Select(s => ViewAsync(s, ids)));
+                    for (var i = 0; i < seen.Length; i++)
+                    {
+                        views[i] = seen[i].View;
+                    }
+                    return seen.All(v => v.All);
+                },
+                () => $"the devices {string.Join(", ", ids)} online on A, and B and C learn them; each instance's mirror:\n A: {views[0]}\n B: {views[1]}\n C: {views[2]}", Slow);
 
             // An RPC through B's REST API reaches a device connected to A.
             var rpc = await b.Client.PostAsJsonAsync($"/api/devices/{ids[0]}/rpc", new { method = "Switch.Set", @params = new { id = 0, on = true } });
@@ -154,6 +163,24 @@ public sealed class ClusterProcessTests
         catch (HttpRequestException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Whether the instance lists every device online, and what it holds (online devices, its cluster and fan-out view).</summary>
+    private static async Task<(bool All, string View)> ViewAsync(ChildServer s, string[] ids)
+    {
+        try
+        {
+            var list = await s.Client.GetFromJsonAsync<JsonObject>("/api/devices?limit=100&admission=any");
+            var items = list!["items"]!.AsArray();
+            var online = items.Where(d => d!["online"]?.GetValue<bool>() == true).Select(d => (string)d!["id"]!).ToHashSet();
+            var health = await s.Client.GetFromJsonAsync<JsonObject>("/healthz");
+            var view = $"online [{string.Join(", ", online.Order())}], offline [{string.Join(", ", items.Select(d => (string)d!["id"]!).Where(id => !online.Contains(id)).Order())}], cluster {health?["cluster"]?.ToJsonString()}";
+            return (ids.All(online.Contains), view);
+        }
+        catch (HttpRequestException ex)
+        {
+            return (false, "unreachable: " + ex.Message);
         }
     }
 
