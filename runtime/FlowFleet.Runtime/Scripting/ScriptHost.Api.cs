@@ -33,7 +33,12 @@ public sealed partial class ScriptHost
         }));
         node.CreateDataProperty("done", Fn("done", (_, a) =>
         {
-            if (_current is { } msg)
+            var msg = _current ?? _awaitingDone;
+            if (ReferenceEquals(msg, _awaitingDone))
+            {
+                _awaitingDone = null;
+            }
+            if (msg is not null)
             {
                 if (Arg(a, 0) is { } err && !err.IsUndefined() && !err.IsNull())
                 {

@@ -97,6 +97,7 @@ public sealed partial class ScriptHost
             var settled = UnderLock(() =>
             {
                 _current = msg;
+                _awaitingDone = UsesDone ? msg : null;
                 return Guard("function", () => WhenSettled(Engine.Call(_main, _readsMsg ? JsConvert.ToJs(Engine, msg.Data) : JsValue.Undefined)));
             });
             var result = await AwaitSettled(settled, cancellationToken).ConfigureAwait(false);

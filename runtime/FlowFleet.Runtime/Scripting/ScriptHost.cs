@@ -28,6 +28,10 @@ public sealed partial class ScriptHost : IDisposable
     private readonly Lock _lock = new();
     private readonly ScriptTimers _timers;
     private FlowMessage? _current;
+
+    // The message a later node.done() completes when no run is current (called from a timer or a callback): Node-RED's
+    // node.done is the latest message's done, so a script may finish its message asynchronously.
+    private FlowMessage? _awaitingDone;
     private JsonObjectView? _handOver;
     private readonly bool _lazyMessages;
     private Jint.Native.Object.ObjectInstance? _objectPrototype;
@@ -158,6 +162,7 @@ public sealed partial class ScriptHost : IDisposable
         lock (_lock)
         {
             _current = msg;
+            _awaitingDone = UsesDone ? msg : null;
             // node.send inside the script is synchronous: a full queue holds the script (see RunningNode.Write).
             var blocking = global::FlowFleet.Runtime.Engine.RunningNode.t_blockingSends;
             global::FlowFleet.Runtime.Engine.RunningNode.t_blockingSends = true;
