@@ -41,11 +41,7 @@ public interface INodeHost
     /// waits asynchronously, holding no thread, where <see cref="Send(FlowMessage?)"/> blocks such a caller. Await it before
     /// the next send to keep their order.
     /// </summary>
-    ValueTask SendAsync(FlowMessage? msg)
-    {
-        Send(msg);
-        return ValueTask.CompletedTask;
-    }
+    ValueTask SendAsync(FlowMessage? msg);
 
     /// <summary>Sends several messages per port (Node-RED's <c>send([[a, b], null, c])</c>); cloning as Node-RED does.</summary>
     void Send(IReadOnlyList<IReadOnlyList<FlowMessage>?> perPort, bool cloneFirst = false);
@@ -57,18 +53,14 @@ public interface INodeHost
     /// Node-RED's <c>node.error(err, msg)</c> with an Error object: the text is <c>err.toString()</c> and catch nodes also
     /// get <c>error.stack</c>.
     /// </summary>
-    void Error(JsErrorInfo error, FlowMessage? msg = null)
-    {
-        ArgumentNullException.ThrowIfNull(error);
-        Error(JsErrorText(error), msg);
-    }
+    void Error(JsErrorInfo error, FlowMessage? msg = null);
 
     /// <summary>
     /// Node-RED's <c>node.error(value, msg)</c> (or <c>done(value)</c>) with a value that is not an Error, such as the plain
     /// object a library threw: catch nodes get <c>String(value)</c> as <c>error.message</c> plus the value's own
     /// <c>code</c>, <c>stack</c> and <c>cause</c>; the sidebar shows the value itself.
     /// </summary>
-    void ErrorValue(JsonNode? value, FlowMessage? msg = null) => Error(JsText(value), msg);
+    void ErrorValue(JsonNode? value, FlowMessage? msg = null);
 
     /// <summary>JavaScript's <c>String(value)</c> for a value that is not an Error: an object is "[object Object]".</summary>
     static string JsText(JsonNode? value) => value switch
@@ -85,7 +77,7 @@ public interface INodeHost
     void Warn(string message);
 
     /// <summary>A warning whose value is shown as it is (an object stays an object in the sidebar, as in Node-RED).</summary>
-    void Warn(JsonNode? value) => Warn(JsonTools.ToJsString(value));
+    void Warn(JsonNode? value);
 
     void Log(string message);
 
@@ -108,7 +100,7 @@ public interface INodeHost
     string? GetEnv(string name);
 
     /// <summary>An environment value with its type: typed tab, group and subflow env (num, bool, json) is not a string.</summary>
-    JsonNode? GetEnvValue(string name) => GetEnv(name) is { } s ? JsonValue.Create(s) : null;
+    JsonNode? GetEnvValue(string name);
 
     /// <summary>Evaluates a Node-RED typed input (<c>str num bool json msg flow global env date bin re</c>).</summary>
     JsonNode? Evaluate(string? type, JsonNode? value, FlowMessage? msg);
