@@ -66,4 +66,44 @@ public sealed class ContextTests
             Assert.Equal("[2,2,2,null]", (await h.NextAsync("o")).Payload!.ToJsonString());
         }
     }
+
+    [Fact]
+    public void Setting_a_nested_key_to_nothing_removes_only_that_property()
+    {
+        var memory = new MemoryContextStore();
+        var flow = new ContextManager(new Dictionary<string, IContextStore> { ["default"] = memory }).Scope("f1");
+        flow.Set("a.b", JsonValue.Create(1));
+        flow.Set("a.c", JsonValue.Create(2));
+        flow.Set("a.b", null);
+        Assert.Equal("""{"c":2}""", memory.Get("f1", "a")!.ToJsonString());
+        Assert.Null(flow.Get("a.b"));
+    }
+
+    [Fact]
+    public async Task A_node_removed_by_a_deploy_loses_its_persistent_context_but_its_flow_keeps_theirs()
+    {
+        const string withNode = """
+        [{"id":"t","type":"tab"},
+         {"id":"fn","type":"function","z":"t","func":"msg.payload = [context.get('c', 'disk') || 'none', flow.get('f', 'disk') || 'none']; context.set('c', 'node value', 'disk'); flow.set('f', 'flow value', 'disk'); return msg;","x":0,"y":0,"wires":[["o"]]},
+         {"id":"o","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+        """;
+        const string without = """[{"id":"t","type":"tab"},{"id":"o","type":"helper","z":"t","x":0,"y":0,"wires":[]}]""";
+        var dir = Path.Combine(Path.GetTempPath(), "ctx-" + Guid.NewGuid().ToString("N"));
+        void Configure(FlowEngineOptions o) =>
+            o.ContextStorage["disk"] = new ContextStoreOptions { Module = "sqlite", Path = Path.Combine(dir, "context.db") };
+        await using (var h = await FlowHarness.LoadAsync(withNode, Configure))
+        {
+            h.Send("fn", JsonValue.Create(0));
+            Assert.Equal("""["none","none"]""", (await h.NextAsync("o")).Payload!.ToJsonString());
+            h.Send("fn", JsonValue.Create(0));
+            Assert.Equal("""["node value","flow value"]""", (await h.NextAsync("o")).Payload!.ToJsonString());
+            // The function node goes away: its own context is deleted, from the database too (flushed when the engine stops).
+            await h.Engine.DeployAsync(System.Text.Json.Nodes.JsonNode.Parse(without)!);
+        }
+        await using (var h = await FlowHarness.LoadAsync(withNode, Configure))
+        {
+            h.Send("fn", JsonValue.Create(0));
+            Assert.Equal("""["none","flow value"]""", (await h.NextAsync("o")).Payload!.ToJsonString());
+        }
+    }
 }
