@@ -32,12 +32,15 @@ log=$(mktemp)
 status=0
 # Line coverage per project (coverlet); FLOWFLEET_COVERAGE=0 skips it. Kept cheap: the test assemblies are not instrumented
 # (coverage.py leaves them out anyway) and a line records its first hit only (coverage.py needs hit or not, not counts).
+# Source-generated code (obj/: the regex, JSON and logging generators' output, ~1,750 lines in the engine alone) is left out:
+# it is not the project's code, and counting it put the engine at 83.5 % where its own code is at 91 %.
 coverage_dir=$(mktemp -d)
 coverage_args=()
 if [ "${FLOWFLEET_COVERAGE:-1}" != 0 ]; then
   coverage_args=(--collect "XPlat Code Coverage" --results-directory "$coverage_dir" --
     DataCollectionRunSettings.DataCollectors.DataCollector.Configuration.Exclude="[*.Tests]*"
-    DataCollectionRunSettings.DataCollectors.DataCollector.Configuration.SingleHit=true)
+    DataCollectionRunSettings.DataCollectors.DataCollector.Configuration.SingleHit=true
+    "DataCollectionRunSettings.DataCollectors.DataCollector.Configuration.ExcludeByFile=**/obj/**/*.cs")
 fi
 dotnet test FlowFleet.sln -c Release --no-build -nologo "$@" "${coverage_args[@]}" 2>&1 | tee "$log" || status=$?
 [ "${FLOWFLEET_COVERAGE:-1}" != 0 ] && python3 tests/coverage.py "$coverage_dir" || true
