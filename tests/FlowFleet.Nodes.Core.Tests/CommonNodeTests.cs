@@ -62,7 +62,7 @@ public sealed class CommonNodeTests
         h.SendJson("d1", """{"payload":{"a":1},"topic":"x"}""");
         h.SendJson("d2", """{"payload":{"a":2}}""");
         h.SendJson("d3", """{"payload":{"a":3}}""");
-        await WaitFor(() => h.Debug.Count >= 3);
+        await Flows.UntilAsync(() => h.Debug.Count >= 3, "three debug messages");
         Assert.Contains(h.Debug, d => d.NodeId == "d1" && d.Value!.ToJsonString() == """{"a":1}""" && d.Topic == "x");
         Assert.Contains(h.Debug, d => d.NodeId == "d2" && d.Value!["payload"]!["a"] is not null && d.Property is null);
         Assert.Contains(h.Debug, d => d.NodeId == "d3" && Flows.Num(d.Value) == 3 && d.Property == "msg.payload.a");
@@ -70,7 +70,7 @@ public sealed class CommonNodeTests
         ((DebugNode)h.Engine.GetNode("d1")!).Active = false;
         h.SendJson("d1", """{"payload":"hidden"}""");
         h.SendJson("d3", """{"payload":{"a":4}}""");
-        await WaitFor(() => h.Debug.Count >= 4);
+        await Flows.UntilAsync(() => h.Debug.Count >= 4, "four debug messages");
         Assert.DoesNotContain(h.Debug, d => d.Value?.ToJsonString() == "\"hidden\"");
     }
 
@@ -151,14 +151,5 @@ public sealed class CommonNodeTests
         h.Send("n", JsonValue.Create(3));
         Assert.Equal(3, Flows.Num((await h.NextAsync("o0")).Payload));
         Assert.NotNull(h.Engine.GetNode("cm"));
-    }
-
-    private static async Task WaitFor(Func<bool> condition)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        while (!condition())
-        {
-            await Task.Delay(10, cts.Token);
-        }
     }
 }

@@ -19,18 +19,15 @@ internal static class Flows
     }
 
     /// <summary>Waits until a condition over a running node's state holds (for state no message reveals).</summary>
-    public static async Task UntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + FlowHarness.DefaultTimeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("Timed out waiting for " + what);
-            }
-            await Task.Delay(5);
-        }
-    }
+    public static Task UntilAsync(Func<bool> condition, string what) =>
+        FlowFleet.Tests.Poll.UntilAsync(condition, what, (int)FlowHarness.DefaultTimeout.TotalMilliseconds);
+
+    /// <summary>
+    /// A complete node scoped to the node under test, wired to helper "handled": a message reaching "handled" shows that the
+    /// node has finished with it, so <see cref="FlowHarness.AssertNothingYetAsync"/> then proves it sent nothing, with no
+    /// waiting window.
+    /// </summary>
+    public const string Handled = """,{"id":"done","type":"complete","z":"t","scope":["n"],"x":0,"y":0,"wires":[["handled"]]},{"id":"handled","type":"helper","z":"t","x":0,"y":0,"wires":[]}""";
 
     public static double Num(JsonNode? n) => FlowFleet.Runtime.Messages.JsonTools.ToNumber(n);
 }

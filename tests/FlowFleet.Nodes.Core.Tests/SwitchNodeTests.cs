@@ -4,10 +4,6 @@ namespace FlowFleet.Nodes.Core.Tests;
 
 public sealed class SwitchNodeTests
 {
-    // A complete node scoped to the switch: its message shows the switch has handled an input (every send made), so a
-    // marker then proves no send went to a helper, with no waiting window.
-    private const string Handled = """,{"id":"done","type":"complete","z":"t","scope":["n"],"x":0,"y":0,"wires":[["c"]]},{"id":"c","type":"helper","z":"t","x":0,"y":0,"wires":[]}""";
-
     [Fact]
     public async Task Switch_routes_to_else_when_no_rule_matches()
     {
@@ -25,10 +21,10 @@ public sealed class SwitchNodeTests
         all.Send("n", JsonValue.Create(5));
         await all.NextAsync("o0");
         await all.NextAsync("o1");
-        await using var first = await Flows.One("""{"type":"switch","property":"payload","rules":[{"t":"gt","v":"1"},{"t":"gt","v":"2"}],"checkall":"false","outputs":2}""", 2, Handled);
+        await using var first = await Flows.One("""{"type":"switch","property":"payload","rules":[{"t":"gt","v":"1"},{"t":"gt","v":"2"}],"checkall":"false","outputs":2}""", 2, Flows.Handled);
         first.Send("n", JsonValue.Create(5));
         await first.NextAsync("o0");
-        await first.NextAsync("c");
+        await first.NextAsync("handled");
         await first.AssertNothingYetAsync("o1");
     }
 
@@ -60,7 +56,7 @@ public sealed class SwitchNodeTests
     [InlineData("""{"t":"lt","v":"b","vt":"str"}""", "\"a\"", true)]
     public async Task Rules_compare_as_node_red_does(string rule, string payload, bool matches)
     {
-        await using var h = await Flows.One($$"""{"type":"switch","property":"payload","rules":[{{rule}}],"outputs":1}""", extra: Handled);
+        await using var h = await Flows.One($$"""{"type":"switch","property":"payload","rules":[{{rule}}],"outputs":1}""", extra: Flows.Handled);
         h.SendJson("n", $$"""{"payload":{{payload}}}""");
         if (matches)
         {
@@ -68,7 +64,7 @@ public sealed class SwitchNodeTests
         }
         else
         {
-            await h.NextAsync("c");
+            await h.NextAsync("handled");
             await h.AssertNothingYetAsync("o0");
         }
     }

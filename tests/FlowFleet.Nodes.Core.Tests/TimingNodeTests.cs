@@ -13,13 +13,13 @@ public sealed class TimingNodeTests
         // A minute on a fake clock: op2 comes from the Advance, not from waiting, and a real timer would not fire in time.
         var time = new FakeTimeProvider();
         await using var h = await Flows.One("""{"type":"trigger","op1":"on","op1type":"str","op2":"0","op2type":"num","duration":"60","units":"s","extend":false}""",
-            extra: """,{"id":"done","type":"complete","z":"t","scope":["n"],"x":0,"y":0,"wires":[["c"]]},{"id":"c","type":"helper","z":"t","x":0,"y":0,"wires":[]}""",
+            extra: Flows.Handled,
             services: s => s.AddSingleton<TimeProvider>(time));
         h.Send("n", JsonValue.Create("x"));
         h.Send("n", JsonValue.Create("y"));
         Assert.Equal("on", (await h.NextAsync("o0")).Payload!.GetValue<string>());
         // Both inputs handled (the second ignored while the first runs) before the clock moves: a complete node hears each.
-        await h.TakeAsync("c", 2);
+        await h.TakeAsync("handled", 2);
         await Task.Run(() => time.Advance(TimeSpan.FromSeconds(59)));
         await h.AssertNothingYetAsync("o0");
         await Task.Run(() => time.Advance(TimeSpan.FromSeconds(1)));

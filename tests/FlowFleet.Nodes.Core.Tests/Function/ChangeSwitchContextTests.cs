@@ -61,11 +61,13 @@ public sealed class ChangeSwitchContextTests
     {
         await using var h = await Load("""
             {"id":"n","type":"change","z":"t","x":0,"y":0,"wires":[["o0"]],"rules":[{"t":"change","p":"payload","pt":"msg","from":"([a-z","fromt":"re","to":"x","tot":"str"}]}
-            """);
+            """ + Flows.Handled);
         var log = await h.WaitForLogAsync(l => l.NodeId == "n" && l.Level == "error");
         Assert.StartsWith("Invalid 'from' property: ", log.Message, StringComparison.Ordinal);
         h.Send("n", JsonValue.Create("abc"));
-        await h.AssertNothingAsync("o0");
+        await h.NextAsync("handled");
+        await h.AssertNothingYetAsync("o0");
+        Assert.Single(h.Logs, l => l.NodeId == "n" && l.Level == "error");
     }
 
     [Fact]

@@ -67,10 +67,15 @@ public sealed class ExecNodeTests
     [Fact]
     public async Task Disabled_by_the_server_setting_it_refuses_to_start_with_a_clear_error()
     {
-        await using var h = await Exec("""{"type":"exec","command":"echo","addpay":"payload"}""",
-            s => s.Configure<CoreNodesOptions>(o => o.Exec.Enabled = false));
+        await using var h = await Flows.One("""{"type":"exec","command":"echo","addpay":"payload"}""", outputs: 3,
+            extra: """,{"id":"c","type":"catch","z":"t","x":0,"y":0,"wires":[["err"]]},{"id":"err","type":"helper","z":"t","x":0,"y":0,"wires":[]}""",
+            services: s => s.Configure<CoreNodesOptions>(o => o.Exec.Enabled = false));
         Assert.Contains(h.Logs, l => l.Message.Contains("Nodes:Exec:Enabled", StringComparison.Ordinal));
+        Assert.Equal("disabled", h.Engine.Nodes.Single(n => n.Id == "n").Status.Text);
+        // A message is refused with the same error (catch nodes get it), having run nothing.
         h.Send("n", JsonValue.Create("x"));
-        await h.AssertNothingAsync("o0");
+        Assert.Equal("exec nodes are disabled on this server (setting Nodes:Exec:Enabled is false)", (await h.NextAsync("err")).Data["error"]!["message"]!.GetValue<string>());
+        await h.AssertNothingYetAsync("o0");
+        await h.AssertNothingYetAsync("o2");
     }
 }

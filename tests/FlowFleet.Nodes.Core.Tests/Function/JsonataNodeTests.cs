@@ -29,10 +29,11 @@ public sealed class JsonataNodeTests
     [Fact]
     public async Task Change_reports_an_invalid_expression_at_deploy_and_ignores_messages()
     {
-        await using var h = await Flows.One("""{"type":"change","rules":[{"t":"set","p":"payload","pt":"msg","to":"payload +","tot":"jsonata"}]}""");
+        await using var h = await Flows.One("""{"type":"change","rules":[{"t":"set","p":"payload","pt":"msg","to":"payload +","tot":"jsonata"}]}""", extra: Flows.Handled);
         Assert.Contains(h.Logs, l => l.NodeId == "n" && l.Level == "error" && l.Message.StartsWith("Invalid JSONata expression: ", StringComparison.Ordinal));
         h.Send("n", JsonValue.Create(1));
-        await h.AssertNothingAsync("o0");
+        await h.NextAsync("handled");
+        await h.AssertNothingYetAsync("o0");
     }
 
     [Fact]
@@ -113,9 +114,10 @@ public sealed class JsonataNodeTests
     [Fact]
     public async Task Join_reduce_errors_send_nothing()
     {
-        await using var syntax = await Flows.One("""{"type":"join","mode":"reduce","reduceExp":"invalid expr","reduceInit":"0","reduceInitType":"num"}""");
+        await using var syntax = await Flows.One("""{"type":"join","mode":"reduce","reduceExp":"invalid expr","reduceInit":"0","reduceInitType":"num"}""", extra: Flows.Handled);
         syntax.SendJson("n", """{"payload":"A","parts":{"id":1,"index":0,"count":1}}""");
-        await syntax.AssertNothingAsync("o0");
+        await syntax.NextAsync("handled");
+        await syntax.AssertNothingYetAsync("o0");
         await using var runtime = await Flows.One("""{"type":"join","mode":"reduce","reduceExp":"$A","reduceInit":"0","reduceInitType":"num","reduceFixup":"$unknown()"}""", extra: Catch);
         runtime.SendJson("n", """{"payload":"A","parts":{"id":1,"index":0,"count":1}}""");
         Assert.NotNull((await runtime.NextAsync("caught")).Data["error"]);

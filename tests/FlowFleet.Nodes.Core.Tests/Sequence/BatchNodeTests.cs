@@ -62,10 +62,11 @@ public sealed class BatchNodeTests
     [Fact]
     public async Task Count_not_above_overlap_is_an_error_and_the_node_sends_nothing()
     {
-        await using var h = await Flows.One("""{"type":"batch","mode":"count","count":2,"overlap":2}""");
+        await using var h = await Flows.One("""{"type":"batch","mode":"count","count":2,"overlap":2}""", extra: Flows.Handled);
         h.Send("n", JsonValue.Create(1));
         h.Send("n", JsonValue.Create(2));
-        await h.AssertNothingAsync("o0");
+        await h.TakeAsync("handled", 2);
+        await h.AssertNothingYetAsync("o0");
         Assert.Contains(h.Logs, l => l.Message.Contains("Invalid count", StringComparison.Ordinal));
     }
 
