@@ -56,8 +56,11 @@ public sealed partial class NatsCluster
             case DeviceEventKind.Info when registry.Get(e.DeviceId) is { } d:
                 Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Raw, Coalesces = "info", Raw = Write(w => WriteEvent(w, e, "info", d.Info)) });
                 break;
+            case DeviceEventKind.Pending:
+                OnWaiting(e);
+                break;
             default:
-                // Raw frames (the Data page) and the waiting room stay with the instance the device is connected to.
+                // Raw frames (the Data page) stay with the instance the device is connected to.
                 return;
         }
     }
@@ -170,10 +173,12 @@ public sealed partial class NatsCluster
     {
         // Batches numbered after this carry it: a receiver missing only earlier ones needs no second resend (OnResync).
         Interlocked.Exchange(ref _announcedAt, Interlocked.Read(ref _seq));
-        foreach (var s in hub.Sessions.Where(s => s.Admitted && !s.IsClosed))
+        // Admitted devices and those waiting for admission (a resync writes each as it is when sent), and the claims.
+        foreach (var s in hub.Sessions.Where(s => !s.IsClosed))
         {
             EnqueueResync(s.Id);
         }
+        EnqueueClaims();
     }
 
     /// <summary>One device message of <paramref name="instance"/> (an item of its batch).</summary>
@@ -185,6 +190,11 @@ public sealed partial class NatsCluster
         }
         Interlocked.Increment(ref _received);
         var kind = JsonRead.Text(a["kind"]);
+        if (kind is "waiting" or "claims")
+        {
+            ApplyWaiting(instance, id, kind, a);
+            return;
+        }
         if (kind == "own")
         {
             if (JsonRead.Bool(a["online"]) == true)
@@ -256,6 +266,8 @@ public sealed partial class NatsCluster
         }
         var previous = _owners.GetValueOrDefault(id);
         _owners[id] = instance;
+        // Admitted there: it waits no more.
+        _waiting.TryRemove(id, out _);
         Mirror(id, instance, a);
         if (previous != instance)
         {

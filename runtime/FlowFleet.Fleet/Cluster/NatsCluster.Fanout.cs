@@ -188,8 +188,9 @@ public sealed partial class NatsCluster
                 buffer.Write(item.Raw);
                 return;
             case FanoutKind.Resync:
-                // The device as it is now: its announcement while held here, else offline (it left, or moved on).
-                buffer.Write(hub.Session(device) is { Admitted: true, IsClosed: false } session ? Announcement(session, true, false) : Offline(device));
+                // The device as it is now: its announcement while held here (or waiting here), else offline (it left, or moved on).
+                buffer.Write(device == ClaimsKey ? ClaimsItem() : hub.Session(device) is not { IsClosed: false } session ? Offline(device)
+                    : session.Admitted ? Announcement(session, true, false) : WaitingItem(session));
                 return;
         }
         using var w = new Utf8JsonWriter(buffer);

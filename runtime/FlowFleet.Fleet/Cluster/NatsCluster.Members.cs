@@ -160,6 +160,7 @@ public sealed partial class NatsCluster
     private void Gone(string instance)
     {
         _members.TryRemove(instance, out _);
+        DropWaiting(instance);
         foreach (var (id, owner) in _owners)
         {
             if (owner == instance)

@@ -138,6 +138,7 @@ public sealed partial class NatsCluster(DeviceHub hub, IDeviceStore registry, IO
             await using var beats = await nats.SubscribeCoreAsync<byte[]>(Subject("beat"), cancellationToken: stoppingToken).ConfigureAwait(false);
             await using var rpc = await nats.SubscribeCoreAsync<string>(Subject("rpc." + Instance), cancellationToken: stoppingToken).ConfigureAwait(false);
             await using var resync = await nats.SubscribeCoreAsync<string>(Subject("resync." + Instance), cancellationToken: stoppingToken).ConfigureAwait(false);
+            await using var decide = await nats.SubscribeCoreAsync<string>(Subject("decide." + Instance), cancellationToken: stoppingToken).ConfigureAwait(false);
             using var events = hub.Subscribe(OnDeviceEvent);
             await nats.PublishAsync(Subject("hello"), Instance, cancellationToken: stoppingToken).ConfigureAwait(false);
             await BeatAsync(false, stoppingToken).ConfigureAwait(false);
@@ -151,6 +152,7 @@ public sealed partial class NatsCluster(DeviceHub hub, IDeviceStore registry, IO
                 ReadAsync(beats, OnBeat, stoppingToken),
                 ReadAsync(rpc, m => _ = ServeAsync(m, stoppingToken), stoppingToken),
                 ReadAsync(resync, OnResync, stoppingToken),
+                ReadAsync(decide, m => _ = ServeDecisionAsync(m, stoppingToken), stoppingToken),
                 FanoutLoopAsync(stoppingToken),
                 BeatLoopAsync(stoppingToken)).ConfigureAwait(false);
         }

@@ -128,8 +128,46 @@ public sealed partial class DeviceHub
         Raise(new DeviceEvent(DeviceEventKind.Pending, session.Id, null, ShellyFrames.Now()));
     }
 
-    /// <summary>Accepts a pending device: if it is connected it becomes online at once.</summary>
+    /// <summary>
+    /// Accepts a pending device: if it is connected it becomes online at once. In a cluster, a device waiting on another
+    /// instance is accepted there (it holds the connection and admits it).
+    /// </summary>
     public async Task AcceptAsync(string id, CancellationToken ct = default)
+    {
+        if (!WaitingHere(id) && Remote?.WaiterOf(id) is { } owner && await Remote.DecideAsync(owner, WaitingDecision.Accept, id, ct).ConfigureAwait(false))
+        {
+            return;
+        }
+        await AcceptHereAsync(id, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A connection of the device waits here for admission.</summary>
+    public bool WaitingHere(string id) => _sessions.TryGetValue(id, out var s) && !s.Admitted && !s.IsClosed;
+
+    /// <summary>
+    /// Another instance's decision about a connection held here (see <see cref="IRemoteDevices.DecideAsync"/>); false when
+    /// there is no such connection here (any more), so the asker decides on the stored record itself.
+    /// </summary>
+    public async Task<bool> DecideHereAsync(WaitingDecision decision, string target, CancellationToken ct)
+    {
+        switch (decision)
+        {
+            case WaitingDecision.Accept when WaitingHere(target):
+                await AcceptHereAsync(target, ct).ConfigureAwait(false);
+                return true;
+            case WaitingDecision.Deny when _sessions.ContainsKey(target):
+                await DenyHereAsync(target, ct).ConfigureAwait(false);
+                return true;
+            case WaitingDecision.AcceptClaim:
+                return await AcceptClaimHereAsync(target).ConfigureAwait(false);
+            case WaitingDecision.DenyClaim:
+                return await DenyClaimHereAsync(target).ConfigureAwait(false);
+            default:
+                return false;
+        }
+    }
+
+    private async Task AcceptHereAsync(string id, CancellationToken ct)
     {
         await registry.SetAdmissionAsync(id, AdmissionStates.Accepted, ct).ConfigureAwait(false);
         if (_sessions.TryGetValue(id, out var s) && !s.Admitted)
@@ -144,8 +182,21 @@ public sealed partial class DeviceHub
         }
     }
 
-    /// <summary>Denies a device: it is told to stop connecting (<c>Ws.SetConfig {server:"#",enable:false}</c> + reboot) and disconnected.</summary>
+    /// <summary>
+    /// Denies a device: it is told to stop connecting (<c>Ws.SetConfig {server:"#",enable:false}</c> + reboot) and disconnected
+    /// — in a cluster by the instance it is connected to.
+    /// </summary>
     public async Task DenyAsync(string id, CancellationToken ct = default)
+    {
+        if (!_sessions.ContainsKey(id) && Remote is { } remote && (remote.WaiterOf(id) ?? remote.OwnerOf(id)) is { } owner
+            && await remote.DecideAsync(owner, WaitingDecision.Deny, id, ct).ConfigureAwait(false))
+        {
+            return;
+        }
+        await DenyHereAsync(id, ct).ConfigureAwait(false);
+    }
+
+    private async Task DenyHereAsync(string id, CancellationToken ct)
     {
         await registry.SetAdmissionAsync(id, AdmissionStates.Denied, ct).ConfigureAwait(false);
         if (_sessions.TryGetValue(id, out var s))

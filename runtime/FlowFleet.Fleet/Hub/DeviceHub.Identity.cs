@@ -15,6 +15,9 @@ namespace FlowFleet.Fleet.Hub;
 /// </summary>
 public sealed record DeviceClaim(string Key, string Id, string? Remote, DateTime At, bool WithToken, string? Model, string? App, string? Firmware, string? Mac)
 {
+    /// <summary>In a cluster, the instance holding the claiming connection when it is another one (decisions go there).</summary>
+    public string? Instance { get; init; }
+
     /// <summary>How the waiting room marks a claim.</summary>
     public const string Marker = "claims the id of an existing device";
 }
@@ -41,9 +44,14 @@ public sealed partial class DeviceHub
     private readonly ConcurrentDictionary<string, (long Since, int Count)> _newIds = new(StringComparer.Ordinal);
     private long _impostors;
 
-    /// <summary>Connections waiting with an unproven claim on an accepted device's id, newest first.</summary>
-    public IReadOnlyList<DeviceClaim> Claims => _claims.Values.Where(s => !s.IsClosed && s.Claim is not null)
-        .Select(s => ClaimOf(s)).OrderByDescending(c => c.At).ToList();
+    /// <summary>
+    /// Connections waiting with an unproven claim on an accepted device's id, newest first — in a cluster those of every
+    /// instance (decided on the instance holding them).
+    /// </summary>
+    public IReadOnlyList<DeviceClaim> Claims => LocalClaims.Concat(Remote?.Claims ?? []).OrderByDescending(c => c.At).ToList();
+
+    /// <summary>The claims held by this instance (what it announces to the others in a cluster).</summary>
+    public IEnumerable<DeviceClaim> LocalClaims => _claims.Values.Where(s => !s.IsClosed && s.Claim is not null).Select(s => ClaimOf(s));
 
     /// <summary>
     /// What the waiting room holds for this user: pending devices they may reach, and — for users not limited to groups, who
@@ -54,7 +62,7 @@ public sealed partial class DeviceHub
         ArgumentNullException.ThrowIfNull(access);
         var within = access.Devices(groups);
         var pending = registry.All.Count(d => d.Admission == AdmissionStates.Pending && (within is null || within.Contains(d.Id)));
-        return access.Limited ? pending : pending + _claims.Values.Count(s => !s.IsClosed && s.Claim is not null);
+        return access.Limited ? pending : pending + _claims.Values.Count(s => !s.IsClosed && s.Claim is not null) + (Remote?.Claims.Count ?? 0);
     }
 
     /// <summary>Connections that claimed an accepted device's id without proof (waiting room or turned away).</summary>
@@ -154,7 +162,23 @@ public sealed partial class DeviceHub
     /// Accepts a claim: the claimant becomes the device (its connection replaces the device's current one, its token — or
     /// its address — is the device's proof from now on) and its identity is read afresh. False when there is no such claim.
     /// </summary>
-    public async Task<bool> AcceptClaimAsync(string key)
+    public async Task<bool> AcceptClaimAsync(string key) =>
+        await DecideRemotelyAsync(WaitingDecision.AcceptClaim, key).ConfigureAwait(false) ?? await AcceptClaimHereAsync(key).ConfigureAwait(false);
+
+    /// <summary>
+    /// A claim held by another instance of the cluster is decided there (it holds the connection): its answer, or null when
+    /// the claim is not another instance's (decided here, as without a cluster).
+    /// </summary>
+    private async Task<bool?> DecideRemotelyAsync(WaitingDecision decision, string key)
+    {
+        if (_claims.ContainsKey(key) || Remote is not { } remote || remote.Claims.FirstOrDefault(c => c.Key == key)?.Instance is not { } owner)
+        {
+            return null;
+        }
+        return await remote.DecideAsync(owner, decision, key, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async Task<bool> AcceptClaimHereAsync(string key)
     {
         if (!_claims.TryGetValue(key, out var session) || session.IsClosed || session.Claim is not { } claim || Interlocked.Exchange(ref claim.Decided, 1) != 0)
         {
@@ -194,7 +218,10 @@ public sealed partial class DeviceHub
     }
 
     /// <summary>Denies a claim: the claimant is told to stop connecting and closed; the device it claimed is not touched.</summary>
-    public async Task<bool> DenyClaimAsync(string key)
+    public async Task<bool> DenyClaimAsync(string key) =>
+        await DecideRemotelyAsync(WaitingDecision.DenyClaim, key).ConfigureAwait(false) ?? await DenyClaimHereAsync(key).ConfigureAwait(false);
+
+    private async Task<bool> DenyClaimHereAsync(string key)
     {
         if (!_claims.TryGetValue(key, out var session) || session.Claim is not { } claim || Interlocked.Exchange(ref claim.Decided, 1) != 0)
         {

@@ -100,5 +100,7 @@ public static class FleetApi
     {
         ["key"] = c.Key, ["id"] = c.Id, ["remote"] = c.Remote, ["at"] = c.At.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
         ["withToken"] = c.WithToken, ["model"] = c.Model, ["app"] = c.App, ["firmware"] = c.Firmware, ["mac"] = c.Mac, ["note"] = DeviceClaim.Marker,
+        // In a cluster: the instance holding the claiming connection, when it is another one.
+        ["instance"] = c.Instance,
     };
 }
