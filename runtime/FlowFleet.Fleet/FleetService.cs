@@ -78,8 +78,12 @@ public sealed partial class FleetService(IDeviceStore devices, FleetRecordWriter
 public static class FleetServiceCollectionExtensions
 {
     /// <summary>Registers the registry (SQLite at <paramref name="databasePath"/>), the hub and the background writer.</summary>
-    public static IServiceCollection AddFleet(this IServiceCollection services, string databasePath) =>
-        services.AddFleet(o => o.UseSqlite($"Data Source={databasePath}"), Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+    public static IServiceCollection AddFleet(this IServiceCollection services, string databasePath)
+    {
+        var connection = $"Data Source={databasePath}";
+        services.AddSingleton(new FleetSqliteDatabase(connection));
+        return services.AddFleet(o => o.UseSqlite(connection), Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+    }
 
     /// <summary>Registers the registry on the database <paramref name="database"/> configures (SQLite, or PostgreSQL through
     /// FlowFleet.Fleet.Postgres), the hub and the background writer; files beside the database go to <paramref name="dataDirectory"/>.</summary>

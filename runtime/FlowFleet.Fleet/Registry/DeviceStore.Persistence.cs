@@ -13,16 +13,30 @@ namespace FlowFleet.Fleet.Registry;
 /// <summary>Device records in SQLite: loaded at start, written in batches from the in-memory state.</summary>
 public sealed partial class DeviceStore
 {
-    /// <summary>Creates the database or migrates it to the current schema, then loads devices and (<see cref="IGroupStore"/>) groups.</summary>
+    /// <summary>
+    /// Creates the database or migrates it to the current schema, then loads devices and (<see cref="IGroupStore"/>) groups:
+    /// on SQLite with plain SQL when the schema is new or current (<see cref="FleetSqliteStart"/>), else through EF Core.
+    /// </summary>
     public async Task InitializeAsync(CancellationToken ct = default)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        await db.Database.MigrateAsync(ct);
-        foreach (var r in await db.Devices.AsNoTracking().ToListAsync(ct))
+        if (sqlite is not null && await FleetSqliteStart.TryLoadAsync(sqlite.ConnectionString, ct) is { } loaded)
         {
-            _devices[r.Id] = FromRecord(r);
+            foreach (var r in loaded.Devices)
+            {
+                _devices[r.Id] = FromRecord(r);
+            }
+            groups.Load(loaded.Groups, loaded.Members);
         }
-        await groups.RefreshAsync(ct);
+        else
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            await db.Database.MigrateAsync(ct);
+            foreach (var r in await db.Devices.AsNoTracking().ToListAsync(ct))
+            {
+                _devices[r.Id] = FromRecord(r);
+            }
+            await groups.RefreshAsync(ct);
+        }
         logger.LogInformation("Device store: {Devices} devices, {Groups} groups", _devices.Count, groups.GroupNames.Count);
     }
 

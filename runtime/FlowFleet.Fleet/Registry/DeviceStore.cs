@@ -10,7 +10,8 @@ namespace FlowFleet.Fleet.Registry;
 /// Every device ever seen with its info, config, last status, admission, tags and desired state, kept in memory for fast
 /// reads and written to the fleet database (EF Core: SQLite, or PostgreSQL in a cluster) in batches.
 /// </summary>
-public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFactory, IGroupStore groups, IEventLog eventLog, IOptions<FleetOptions> options, ILogger<DeviceStore> logger)
+public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFactory, IGroupStore groups, IEventLog eventLog, IOptions<FleetOptions> options, ILogger<DeviceStore> logger,
+    FleetSqliteDatabase? sqlite = null)
     : IDeviceStore
 {
     private readonly ConcurrentDictionary<string, DeviceState> _devices = new(StringComparer.Ordinal);

@@ -93,8 +93,11 @@ public sealed class GroupStore(IDbContextFactory<FleetDbContext> dbFactory) : IG
     public async Task RefreshAsync(CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var groups = await db.Groups.AsNoTracking().ToListAsync(ct);
-        var members = await db.GroupMembers.AsNoTracking().ToListAsync(ct);
+        Load(await db.Groups.AsNoTracking().ToListAsync(ct), await db.GroupMembers.AsNoTracking().ToListAsync(ct));
+    }
+
+    public void Load(IReadOnlyList<GroupRecord> groups, IReadOnlyList<GroupMemberRecord> members)
+    {
         foreach (var name in _groups.Keys.Where(n => !groups.Any(g => string.Equals(g.Name, n, StringComparison.OrdinalIgnoreCase))).ToList())
         {
             _groups.TryRemove(name, out _);

@@ -41,6 +41,9 @@ public interface IGroupStore
     /// <summary>Loads all groups and memberships (at start, and when another instance of a cluster changed them).</summary>
     Task RefreshAsync(CancellationToken ct = default);
 
+    /// <summary>Replaces the groups and memberships in memory with these stored rows (what <see cref="RefreshAsync"/> read).</summary>
+    void Load(IReadOnlyList<GroupRecord> groups, IReadOnlyList<GroupMemberRecord> members);
+
     /// <summary>Reads one device's memberships back (another instance changed them).</summary>
     Task RefreshDeviceAsync(string deviceId, CancellationToken ct = default);
 

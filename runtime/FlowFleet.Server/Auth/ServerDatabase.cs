@@ -12,18 +12,29 @@ namespace FlowFleet.Server.Auth;
 /// </summary>
 public static class ServerDatabase
 {
-    public static void Configure(IServiceProvider services, DbContextOptionsBuilder options, string dataDir)
+    /// <summary>Registers the users database: SQLite in <paramref name="dataDir"/>, or PostgreSQL when a <see cref="ClusterStore"/> is registered.</summary>
+    public static IServiceCollection AddServerDatabase(this IServiceCollection services, string dataDir)
+    {
+        var sqlite = new ServerSqliteDatabase($"Data Source={Path.Combine(Path.GetFullPath(dataDir), "flowfleet.db")}");
+        services.AddSingleton(sqlite);
+        return services.AddDbContextFactory<ServerDbContext>((sp, o) =>
+        {
+            if (sp.GetService<ClusterStore>() is { } shared)
+            {
+                o.UseNpgsql(shared.Db).ReplaceService<IModelCustomizer, ServerPostgresModel>();
+            }
+            else
+            {
+                o.UseSqlite(sqlite.ConnectionString);
+            }
+        });
+    }
+
+    /// <summary>The SQLite connection string when users live in SQLite (no cluster store), else null.</summary>
+    public static string? Sqlite(IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(options);
-        if (services.GetService<ClusterStore>() is { } shared)
-        {
-            options.UseNpgsql(shared.Db).ReplaceService<IModelCustomizer, ServerPostgresModel>();
-        }
-        else
-        {
-            options.UseSqlite($"Data Source={Path.Combine(Path.GetFullPath(dataDir), "flowfleet.db")}");
-        }
+        return services.GetService<ClusterStore>() is null ? services.GetService<ServerSqliteDatabase>()?.ConnectionString : null;
     }
 
     /// <summary>Creates or upgrades the tables: SQLite's file here, PostgreSQL's tables with the cluster's others.</summary>
@@ -33,6 +44,10 @@ public static class ServerDatabase
         if (services.GetService<ClusterStore>() is { } shared)
         {
             await shared.EnsureSchemaAsync(ct);
+            return;
+        }
+        if (Sqlite(services) is { } sqlite && await ServerSqliteStart.TryEnsureSchemaAsync(sqlite, ct))
+        {
             return;
         }
         var factory = services.GetRequiredService<IDbContextFactory<ServerDbContext>>();

@@ -16,6 +16,20 @@ public sealed class UserService(IDbContextFactory<ServerDbContext> db)
 
     public async Task<UserAccount> AddAsync(string name, string role, string password, CancellationToken ct = default)
     {
+        var user = NewAccount(name, role, password);
+        await using var ctx = await db.CreateDbContextAsync(ct);
+        if (await ctx.Users.AnyAsync(u => u.Name == name, ct))
+        {
+            throw new InvalidOperationException($"User '{name}' exists already");
+        }
+        ctx.Users.Add(user);
+        await ctx.SaveChangesAsync(ct);
+        return user;
+    }
+
+    /// <summary>A new user with its password hashed, not stored yet (<see cref="ArgumentException"/> for a bad role, name or password).</summary>
+    public UserAccount NewAccount(string name, string role, string password)
+    {
         if (!Roles.IsValid(role))
         {
             throw new ArgumentException($"Unknown role '{role}' (use {string.Join(", ", Roles.All)})", nameof(role));
@@ -25,15 +39,8 @@ public sealed class UserService(IDbContextFactory<ServerDbContext> db)
             throw new ArgumentException("A user needs a name", nameof(name));
         }
         CheckPassword(password);
-        await using var ctx = await db.CreateDbContextAsync(ct);
-        if (await ctx.Users.AnyAsync(u => u.Name == name, ct))
-        {
-            throw new InvalidOperationException($"User '{name}' exists already");
-        }
         var user = new UserAccount { Name = name, Role = role, PasswordHash = "" };
         user.PasswordHash = _hasher.HashPassword(user, password);
-        ctx.Users.Add(user);
-        await ctx.SaveChangesAsync(ct);
         return user;
     }
 

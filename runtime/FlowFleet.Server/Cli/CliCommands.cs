@@ -202,7 +202,7 @@ public static class CliCommands
         {
             services.AddSingleton(new Cluster.ClusterStore(Npgsql.NpgsqlDataSource.Create(shared)));
         }
-        services.AddDbContextFactory<ServerDbContext>((sp, o) => ServerDatabase.Configure(sp, o, dataDir));
+        services.AddServerDatabase(dataDir);
         services.AddSingleton<UserService>();
         await using var sp = services.BuildServiceProvider();
         await FlowFleetHost.EnsureDatabaseAsync(sp);

@@ -121,7 +121,7 @@ public static class FlowFleetHost
         services.AddSingleton(sp => new FlowService(sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IFlowStorage>(),
             sp.GetRequiredService<ICredentialStore>(), sp.GetRequiredService<ILogger<FlowService>>(), sp.GetRequiredService<IFlowHistory>()) { StartupMarkerPath = Path.Combine(dataDir, ".flows-starting") });
         services.AddSingleton<CommsHub>();
-        services.AddDbContextFactory<ServerDbContext>((sp, o) => ServerDatabase.Configure(sp, o, dataDir));
+        services.AddServerDatabase(dataDir);
         services.AddFlowFleetAuth(options.NoAuth);
         services.AddOpenApi();
         services.AddRazorComponents().AddInteractiveServerComponents().AddHubOptions(o => o.AddFilter<SessionHubFilter>());
@@ -212,13 +212,22 @@ public static class FlowFleetHost
         {
             logger.LogWarning("Authentication is OFF (--no-auth): anyone who can reach this server can change flows and devices. Use only for local development.");
         }
-        if (!await users.AnyAsync(ct))
+        // On SQLite the check and the first admin are plain SQL, so EF Core is built on the first login, not here.
+        var sqlite = ServerDatabase.Sqlite(app.Services);
+        if (!(sqlite is null ? await users.AnyAsync(ct) : await ServerSqliteStart.AnyUserAsync(sqlite, ct)))
         {
             var configured = app.Configuration["ADMIN_PASSWORD"] ?? Environment.GetEnvironmentVariable("FLOWFLEET_ADMIN_PASSWORD");
             var password = string.IsNullOrEmpty(configured) ? UserService.GeneratePassword() : configured;
             try
             {
-                await users.AddAsync("admin", Roles.Admin, password, ct);
+                if (sqlite is null)
+                {
+                    await users.AddAsync("admin", Roles.Admin, password, ct);
+                }
+                else
+                {
+                    await ServerSqliteStart.InsertUserAsync(sqlite, users.NewAccount("admin", Roles.Admin, password), ct);
+                }
             }
             catch (DbUpdateException)
             {
