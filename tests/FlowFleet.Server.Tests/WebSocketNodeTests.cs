@@ -63,11 +63,21 @@ public sealed class WebSocketNodeTests
         using var watch = await ConnectAsync(s, "/ws/watch");
         // The client node connects in the background: wait for its status before asking it to send.
         var engine = s.App.Services.GetRequiredService<FlowEngine>();
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (engine.Nodes.Single(n => n.Id == "outc").Status.Text != "connected" || engine.Nodes.Single(n => n.Id == "outw").Status.Text != "connected 1")
+        bool Connected() => engine.Nodes.Single(n => n.Id == "outc").Status.Text == "connected" && engine.Nodes.Single(n => n.Id == "outw").Status.Text == "connected 1";
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (engine.Events.Status.Subscribe(_ =>
         {
-            Assert.True(DateTime.UtcNow < deadline, "the websocket-client node did not connect");
-            await Task.Delay(20);
+            if (Connected())
+            {
+                connected.TrySetResult();
+            }
+        }))
+        {
+            if (Connected())
+            {
+                connected.TrySetResult();
+            }
+            await connected.Task.WaitAsync(TimeSpan.FromSeconds(10));
         }
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/send?x=ping")).StatusCode);
         var seen = await ReceiveAsync(watch);
