@@ -85,13 +85,8 @@ public sealed partial class ScriptHost
     /// turns what it resolved to into messages per port. The message stays current meanwhile, so <c>node.send</c> and
     /// <c>node.done</c> in its continuations belong to it (a node handles one message at a time).
     /// </summary>
-    public async Task<IReadOnlyList<IReadOnlyList<FlowMessage>?>> RunAsync(FlowMessage msg, CancellationToken cancellationToken = default)
+    private async Task<IReadOnlyList<IReadOnlyList<FlowMessage>?>> RunAsync(FlowMessage msg, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(msg);
-        if (!_isAsync)
-        {
-            return Run(msg);
-        }
         try
         {
             var settled = UnderLock(() =>
