@@ -102,6 +102,33 @@ public sealed class DeployTrimmerTests
     }
 
     [Fact]
+    public async Task The_trim_comes_its_delay_after_the_last_of_several_large_deploys_not_a_whole_new_delay_later()
+    {
+        var clock = new SignalingClock();
+        await using var server = await ServerFixture.StartAsync(
+            s => s.AddSingleton(sp => new DeployTrimmer(sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IConfiguration>(),
+                sp.GetRequiredService<ILogger<DeployTrimmer>>(), clock)),
+            noAuth: false, dataDir: null, "--Flows:TrimAfterDeployNodes", "50");
+        var trimmer = server.App.Services.GetRequiredService<DeployTrimmer>();
+        using var admin = await server.AdminAsync();
+        var half = trimmer.Delay / 2;
+
+        (await admin.PostAsJsonAsync("/red/flows", Flow(60))).EnsureSuccessStatusCode();
+        await clock.TimerCreated;
+        clock.Advance(half);
+        // A second large deploy half-way through the wait (deploy.sh sends ten back to back).
+        (await admin.PostAsJsonAsync("/red/flows", Flow(70))).EnsureSuccessStatusCode();
+        clock.Reset();
+        clock.Advance(half);
+        // The first wait is over, but the second deploy is only half a delay old: the trimmer waits for the rest of it.
+        await clock.TimerCreated.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, trimmer.Trims);
+        clock.Advance(half);
+        await WaitForTrimsAsync(trimmer, 1);
+        Assert.Equal(1, trimmer.Trims);
+    }
+
+    [Fact]
     public async Task A_large_deploy_and_the_deploy_that_replaces_it_give_memory_back_and_small_ones_do_not()
     {
         await using var server = await ServerFixture.StartAsync(noAuth: false, dataDir: null, "--Flows:TrimAfterDeployNodes", "50", "--Flows:TrimDelay", "00:00:00.010");

@@ -154,6 +154,8 @@ public static class FlowFleetHost
         services.AddHostedService<FlowRuntimeService>();
         services.AddSingleton<DeployTrimmer>();
         services.AddHostedService(sp => sp.GetRequiredService<DeployTrimmer>());
+        services.AddSingleton<IdleTrimmer>();
+        services.AddHostedService(sp => sp.GetRequiredService<IdleTrimmer>());
         if (fleetSettings.TrimMemory)
         {
             services.AddHostedService<MemoryTrimmer>();

@@ -1,0 +1,94 @@
+using System.Diagnostics.Metrics;
+using FlowFleet.Server.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+
+namespace FlowFleet.Server.Tests;
+
+public sealed class IdleTrimmerTests
+{
+    private const long MiB = 1024 * 1024;
+
+    /// <summary>A fake clock that says when the trimmer's timer exists (the hosted service starts it on its own thread).</summary>
+    private sealed class SignalingClock : FakeTimeProvider
+    {
+        private readonly TaskCompletionSource _timer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task TimerCreated => _timer.Task;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            _timer.TrySetResult();
+            return timer;
+        }
+    }
+
+    /// <summary>The server's idle trimmer on a fake clock, reading a fake allocation counter; each step is one interval.</summary>
+    private sealed class Driver(FakeTimeProvider clock, IdleTrimmer trimmer)
+    {
+        public long Allocated;
+
+        /// <summary>Allocates <paramref name="bytes"/> during the next interval; true when the sample at its end trimmed.</summary>
+        public async Task<bool> IntervalAsync(long bytes)
+        {
+            Interlocked.Add(ref Allocated, bytes);
+            var sampled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var subscription = trimmer.Sampled.Subscribe(trimmed => sampled.TrySetResult(trimmed));
+            clock.Advance(IdleTrimmer.Every);
+            return await sampled.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    [Fact]
+    public async Task Memory_is_given_back_when_the_process_goes_idle_after_a_burst_and_not_while_it_stays_busy()
+    {
+        var clock = new SignalingClock();
+        Driver? driver = null;
+        await using var server = await ServerFixture.StartAsync(
+            s => s.AddSingleton(sp => new IdleTrimmer(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<ILogger<IdleTrimmer>>(), clock,
+                sp.GetService<IMeterFactory>(), () => Interlocked.Read(ref driver!.Allocated))),
+            noAuth: false, dataDir: null, "--Memory:IdleTrimAtMostEvery", "00:00:05");
+        var trimmer = server.App.Services.GetRequiredService<IdleTrimmer>();
+        driver = new Driver(clock, trimmer);
+        await clock.TimerCreated.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(await driver.IntervalAsync(0));
+
+        // Busy: a burst over the threshold, spread over intervals that each allocate more than an idle process does.
+        Assert.False(await driver.IntervalAsync(trimmer.BurstBytes / 2));
+        Assert.False(await driver.IntervalAsync(trimmer.BurstBytes / 2 + 8 * MiB));
+        Assert.Equal(0, trimmer.Trims);
+        // The first idle interval after it trims, once.
+        Assert.True(await driver.IntervalAsync(0));
+        Assert.False(await driver.IntervalAsync(0));
+        Assert.Equal(1, trimmer.Trims);
+        using var admin = await server.AdminAsync();
+        Assert.Equal(1, (await Ops.Scrape.GetAsync(admin)).Value("flowfleet_memory_idle_trims_total"));
+
+        // Another burst and idle again, but soon after the last trim: it waits until the least time between trims has passed.
+        // (The last trim was one interval ago: this burst is the 2nd second after it, the idle ones the 3rd and 4th.)
+        Assert.False(await driver.IntervalAsync(trimmer.BurstBytes + 8 * MiB));
+        Assert.False(await driver.IntervalAsync(0));
+        Assert.False(await driver.IntervalAsync(0));
+        Assert.Equal(1, trimmer.Trims);
+        Assert.True(await driver.IntervalAsync(0));
+        Assert.Equal(2, trimmer.Trims);
+
+        // A steady load that never goes idle is never paused for a trim, however much it allocates; its first lull is.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.False(await driver.IntervalAsync(trimmer.BurstBytes / 2));
+        }
+        Assert.True(await driver.IntervalAsync(0));
+
+        // Little allocation, then idle: nothing to give back.
+        Assert.False(await driver.IntervalAsync(trimmer.BurstBytes / 4));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.False(await driver.IntervalAsync(0));
+        }
+        Assert.Equal(3, trimmer.Trims);
+    }
+}
