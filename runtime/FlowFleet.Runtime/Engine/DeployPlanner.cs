@@ -12,11 +12,11 @@ internal static class DeployPlanner
     public static Dictionary<string, NodeSpec> Plan(FlowDocument doc)
     {
         var specs = new Dictionary<string, NodeSpec>(StringComparer.Ordinal);
-        var groups = doc.Groups.ToDictionary(g => FlowDocument.Str(g, "id")!, StringComparer.Ordinal);
+        var plan = new Input(doc);
         var global = new ScopeSpec { Id = "global", Label = "global" };
         foreach (var c in doc.ConfigNodes.Where(c => string.IsNullOrEmpty(FlowDocument.Str(c, "z"))))
         {
-            AddConfig(specs, c, global, "", "");
+            AddConfig(plan, specs, c, global, "", "");
         }
         foreach (var tab in doc.Tabs)
         {
@@ -32,20 +32,57 @@ internal static class DeployPlanner
                 Env = tab["env"] is JsonArray env ? [env] : [],
                 Signature = Signature(tab),
             };
-            AddContainer(doc, specs, groups, tabId, scope, prefix: "", outMap: null);
+            AddContainer(plan, specs, tabId, scope, prefix: "", outMap: null);
         }
         return specs;
     }
 
-    private static void AddContainer(FlowDocument doc, Dictionary<string, NodeSpec> specs, Dictionary<string, JsonObject> groups,
+    /// <summary>The document with its nodes grouped by container once, instead of a scan of every node per tab and subflow.</summary>
+    private sealed class Input
+    {
+        public Input(FlowDocument doc)
+        {
+            Doc = doc;
+            Groups = doc.Groups.ToDictionary(g => FlowDocument.Str(g, "id")!, StringComparer.Ordinal);
+            foreach (var n in doc.FlowNodes)
+            {
+                Add(FlowNodes, n);
+            }
+            foreach (var c in doc.ConfigNodes)
+            {
+                Add(ConfigNodes, c);
+            }
+        }
+
+        public FlowDocument Doc { get; }
+
+        public Dictionary<string, JsonObject> Groups { get; }
+
+        /// <summary>Enabled flow nodes by their <c>z</c>.</summary>
+        public Dictionary<string, List<JsonObject>> FlowNodes { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Enabled config nodes by their <c>z</c>.</summary>
+        public Dictionary<string, List<JsonObject>> ConfigNodes { get; } = new(StringComparer.Ordinal);
+
+        public List<JsonObject> In(Dictionary<string, List<JsonObject>> byContainer, string containerId) =>
+            byContainer.GetValueOrDefault(containerId) ?? [];
+
+        private static void Add(Dictionary<string, List<JsonObject>> byContainer, JsonObject n)
+        {
+            if (FlowDocument.Str(n, "z") is { Length: > 0 } z && !FlowDocument.Flag(n, "d"))
+            {
+                (byContainer.TryGetValue(z, out var list) ? list : byContainer[z] = []).Add(n);
+            }
+        }
+    }
+
+    private static void AddContainer(Input plan, Dictionary<string, NodeSpec> specs,
         string containerId, ScopeSpec scope, string prefix, Func<string, int, List<string>>? outMap)
     {
-        var enabled = doc.FlowNodes
-            .Where(n => FlowDocument.Str(n, "z") == containerId && !FlowDocument.Flag(n, "d"))
-            .ToDictionary(n => FlowDocument.Str(n, "id")!, StringComparer.Ordinal);
-        foreach (var c in doc.ConfigNodes.Where(c => FlowDocument.Str(c, "z") == containerId && !FlowDocument.Flag(c, "d")))
+        var enabled = plan.In(plan.FlowNodes, containerId).ToDictionary(n => FlowDocument.Str(n, "id")!, StringComparer.Ordinal);
+        foreach (var c in plan.In(plan.ConfigNodes, containerId))
         {
-            AddConfig(specs, c, scope, prefix, scope.Signature);
+            AddConfig(plan, specs, c, scope, prefix, scope.Signature);
         }
         foreach (var (id, n) in enabled)
         {
@@ -75,9 +112,9 @@ internal static class DeployPlanner
             }
             var runtimeId = prefix + id;
             var groupId = FlowDocument.Str(n, "g");
-            if (type.StartsWith("subflow:", StringComparison.Ordinal) && doc.Subflows.TryGetValue(type["subflow:".Length..], out var def))
+            if (type.StartsWith("subflow:", StringComparison.Ordinal) && plan.Doc.Subflows.TryGetValue(type["subflow:".Length..], out var def))
             {
-                AddSubflowInstance(doc, specs, groups, n, def, runtimeId, scope, wires);
+                AddSubflowInstance(plan, specs, n, def, runtimeId, scope, wires);
                 continue;
             }
             specs[runtimeId] = new NodeSpec
@@ -86,15 +123,16 @@ internal static class DeployPlanner
                 Alias = id,
                 Type = type,
                 Config = n,
+                Json = plan.Doc.JsonOf(id),
                 Scope = scope,
                 Wires = wires,
                 GroupId = groupId is not null ? prefix + groupId : null,
-                Signature = string.Join(";", wires.Select(w => string.Join(",", w))) + "|" + scope.Signature + GroupEnv(groups, groupId),
+                Signature = string.Join(";", wires.Select(w => string.Join(",", w))) + "|" + scope.Signature + GroupEnv(plan.Groups, groupId),
             };
         }
     }
 
-    private static void AddSubflowInstance(FlowDocument doc, Dictionary<string, NodeSpec> specs, Dictionary<string, JsonObject> groups,
+    private static void AddSubflowInstance(Input plan, Dictionary<string, NodeSpec> specs,
         JsonObject instance, JsonObject def, string runtimeId, ScopeSpec parent, List<List<string>> instanceWires)
     {
         var defId = FlowDocument.Str(def, "id")!;
@@ -148,15 +186,16 @@ internal static class DeployPlanner
             Alias = FlowDocument.Str(instance, "id")!,
             Type = FlowDocument.Str(instance, "type")!,
             Config = instance,
+            Json = plan.Doc.JsonOf(FlowDocument.Str(instance, "id")!),
             Scope = parent,
             Wires = [inputTargets],
             IsSubflowInstance = true,
             Signature = inner.Signature + "|" + string.Join(";", instanceWires.Select(w => string.Join(",", w))),
         };
-        AddContainer(doc, specs, groups, defId, inner, prefix, OutMap);
+        AddContainer(plan, specs, defId, inner, prefix, OutMap);
     }
 
-    private static void AddConfig(Dictionary<string, NodeSpec> specs, JsonObject c, ScopeSpec scope, string prefix, string scopeSignature)
+    private static void AddConfig(Input plan, Dictionary<string, NodeSpec> specs, JsonObject c, ScopeSpec scope, string prefix, string scopeSignature)
     {
         var id = FlowDocument.Str(c, "id")!;
         specs[prefix + id] = new NodeSpec
@@ -165,6 +204,7 @@ internal static class DeployPlanner
             Alias = id,
             Type = FlowDocument.Str(c, "type")!,
             Config = c,
+            Json = plan.Doc.JsonOf(id),
             Scope = scope,
             IsConfig = true,
             Signature = scopeSignature,

@@ -13,6 +13,9 @@ internal sealed class NodeSpec
 
     public required JsonObject Config { get; init; }
 
+    /// <summary>The node's JSON as its document serialized it (position and wires included).</summary>
+    public ReadOnlyMemory<byte> Json { get; init; }
+
     public required ScopeSpec Scope { get; init; }
 
     public bool IsConfig { get; init; }
@@ -23,9 +26,14 @@ internal sealed class NodeSpec
     /// <summary>What a deploy compares besides the node's own properties: wires, the flow's and the group's settings.</summary>
     public required string Signature { get; init; }
 
-    /// <summary>True when a deploy can leave the running node as it is: same type, properties (but position), wiring and flow.</summary>
+    /// <summary>
+    /// True when a deploy can leave the running node as it is: same type, properties (but position), wiring and flow. A
+    /// node whose JSON is byte for byte the same is compared by its bytes; only one that differs (a change, or a move) is
+    /// compared property by property.
+    /// </summary>
     public bool SameAs(NodeSpec other) =>
-        Type == other.Type && Signature == other.Signature && DeployPlanner.SameConfig(Config, other.Config);
+        Type == other.Type && Signature == other.Signature &&
+        ((!Json.IsEmpty && Json.Span.SequenceEqual(other.Json.Span)) || DeployPlanner.SameConfig(Config, other.Config));
 
     /// <summary>For subflow instance nodes: the runtime ids its input feeds.</summary>
     public bool IsSubflowInstance { get; init; }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -11,21 +12,38 @@ namespace FlowFleet.Runtime.Flows;
 /// </summary>
 public sealed class FlowDocument
 {
-    private FlowDocument(JsonArray raw, string json)
+    private readonly byte[] _utf8;
+    private readonly Dictionary<string, ReadOnlyMemory<byte>> _itemJson = new(StringComparer.Ordinal);
+    private string? _json;
+
+    private FlowDocument(JsonArray raw)
     {
         Raw = raw;
-        Json = json;
-        Rev = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
+        _utf8 = Serialize(raw, out var items);
+        Rev = Convert.ToHexStringLower(SHA256.HashData(_utf8));
+        _items = items;
     }
+
+    // Per item of Raw, its bytes in _utf8 (indexed by id once Index has run).
+    private readonly ReadOnlyMemory<byte>[] _items;
 
     /// <summary>The flow array as given (treat as read-only).</summary>
     public JsonArray Raw { get; }
 
-    /// <summary>The serialized flow array.</summary>
-    public string Json { get; }
+    /// <summary>The serialized flow array (built from <see cref="Utf8Json"/> on first use).</summary>
+    public string Json => _json ??= Encoding.UTF8.GetString(_utf8);
+
+    /// <summary>The serialized flow array as UTF-8, written once per document: the rev, the saved file and the history use it.</summary>
+    public ReadOnlyMemory<byte> Utf8Json => _utf8;
 
     /// <summary>Node-RED's <c>rev</c>: sha256 hex of the serialized flows.</summary>
     public string Rev { get; }
+
+    /// <summary>
+    /// The serialized JSON of one object of the document (empty when the id is unknown): a deploy compares an unchanged
+    /// node by its bytes instead of walking both trees.
+    /// </summary>
+    public ReadOnlyMemory<byte> JsonOf(string id) => _itemJson.GetValueOrDefault(id);
 
     public Dictionary<string, JsonObject> ById { get; } = new(StringComparer.Ordinal);
 
@@ -67,14 +85,21 @@ public sealed class FlowDocument
     }
 
     /// <summary>Validates a flow array. The node is copied, so later changes to it don't affect the document.</summary>
-    public static FlowDocument From(JsonNode? node)
+    public static FlowDocument From(JsonNode? node) => Create(node, copy: true);
+
+    /// <summary>
+    /// Validates a flow array the caller hands over (a request body just parsed, a version just read): no copy is made, so
+    /// the caller must not change the array afterwards.
+    /// </summary>
+    public static FlowDocument Adopt(JsonNode? node) => Create(node, copy: false);
+
+    private static FlowDocument Create(JsonNode? node, bool copy)
     {
         if (node is not JsonArray array)
         {
             throw new FlowValidationException([$"Flows must be a JSON array, got {(node is null ? "null" : node.GetValueKind().ToString().ToLowerInvariant())}"]);
         }
-        var copy = (JsonArray)array.DeepClone();
-        var doc = new FlowDocument(copy, copy.ToJsonString());
+        var doc = new FlowDocument(copy ? (JsonArray)array.DeepClone() : array);
         var errors = new List<string>();
         doc.Index(errors);
         if (errors.Count == 0)
@@ -90,6 +115,43 @@ public sealed class FlowDocument
             throw new FlowValidationException(errors);
         }
         return doc;
+    }
+
+    /// <summary>
+    /// The array as <see cref="JsonNode.ToJsonString"/> writes it (same writer options, so the same rev), noting where each
+    /// item's bytes are.
+    /// </summary>
+    private static byte[] Serialize(JsonArray raw, out ReadOnlyMemory<byte>[] items)
+    {
+        var buffer = new ArrayBufferWriter<byte>(16 + raw.Count * 256);
+        var ends = new int[raw.Count];
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            for (var i = 0; i < raw.Count; i++)
+            {
+                if (raw[i] is { } item)
+                {
+                    item.WriteTo(writer);
+                }
+                else
+                {
+                    writer.WriteNullValue();
+                }
+                writer.Flush();
+                ends[i] = buffer.WrittenCount;
+            }
+            writer.WriteEndArray();
+        }
+        var bytes = buffer.WrittenSpan.ToArray();
+        items = new ReadOnlyMemory<byte>[raw.Count];
+        for (var i = 0; i < raw.Count; i++)
+        {
+            // Every item but the first follows the separating comma; the first follows the '['.
+            var start = i == 0 ? 1 : ends[i - 1] + 1;
+            items[i] = bytes.AsMemory(start, ends[i] - start);
+        }
+        return bytes;
     }
 
     private void Index(List<string> errors)
@@ -118,6 +180,7 @@ public sealed class FlowDocument
                 errors.Add($"Duplicate id {id}");
                 continue;
             }
+            _itemJson[id] = _items[i];
             switch (type)
             {
                 case "tab":

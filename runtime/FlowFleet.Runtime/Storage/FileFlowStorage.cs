@@ -1,6 +1,7 @@
-using System.Text;
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Flows;
 
 namespace FlowFleet.Runtime.Storage;
 
@@ -33,20 +34,46 @@ public sealed class FileFlowStorage(string path) : IFlowStorage
         }
     }
 
-    public async Task SaveAsync(JsonArray flows, CancellationToken cancellationToken = default)
+    public Task SaveAsync(JsonArray flows, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(flows);
+        return WriteAsync(JsonSerializer.SerializeToUtf8Bytes(flows, s_indented), cancellationToken);
+    }
+
+    /// <summary>Writes the document's JSON indented, from the bytes it serialized once (its tree is not walked again).</summary>
+    public Task SaveAsync(FlowDocument flows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(flows);
+        var buffer = new ArrayBufferWriter<byte>(flows.Utf8Json.Length * 2);
+        using (var parsed = JsonDocument.Parse(flows.Utf8Json))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            parsed.RootElement.WriteTo(writer);
+        }
+        return WriteAsync(buffer.WrittenMemory, cancellationToken);
+    }
+
+    private async Task WriteAsync(ReadOnlyMemory<byte> utf8, CancellationToken cancellationToken)
+    {
         await _lock.WaitAsync(cancellationToken);
         try
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
             var tmp = Path + ".tmp";
-            await File.WriteAllTextAsync(tmp, flows.ToJsonString(s_indented), new UTF8Encoding(false), cancellationToken);
+            // One write of the whole file (an async text write queued a thread-pool hop per 4 KiB chunk).
+            using (var file = File.OpenHandle(tmp, FileMode.Create, FileAccess.Write))
+            {
+                RandomAccess.Write(file, utf8.Span, 0);
+            }
             if (File.Exists(Path))
             {
-                File.Copy(Path, Path + ".backup", overwrite: true);
+                // The old file becomes the backup by a hard link (no copy), and the new one replaces it by a rename.
+                File.Replace(tmp, Path, Path + ".backup");
             }
-            File.Move(tmp, Path, overwrite: true);
+            else
+            {
+                File.Move(tmp, Path, overwrite: true);
+            }
         }
         finally
         {

@@ -38,8 +38,9 @@ public interface IFlowHistory
     /// <summary>Raised after a version was recorded.</summary>
     Notifier<FlowVersionInfo> Recorded { get; }
 
-    /// <param name="json">The flows already serialised (compact), when the caller has them: spares serialising them again.</param>
-    Task<FlowVersionInfo> RecordAsync(JsonArray flows, string rev, string type, DeployInfo? info, CancellationToken cancellationToken = default, string? json = null);
+    /// <param name="json">The flows already serialised (compact UTF-8), when the caller has them: spares serialising them again.</param>
+    Task<FlowVersionInfo> RecordAsync(JsonArray flows, string rev, string type, DeployInfo? info, CancellationToken cancellationToken = default,
+        ReadOnlyMemory<byte> json = default);
 
     /// <summary>Newest first.</summary>
     Task<IReadOnlyList<FlowVersionInfo>> ListAsync(int limit = 1000, CancellationToken cancellationToken = default);

@@ -7,12 +7,15 @@ namespace FlowFleet.Runtime.Storage;
 /// <summary>How a kept flow version is stored, whichever database holds the history (SQLite, or PostgreSQL in a cluster): gzip of its JSON.</summary>
 public static class FlowHistoryBlob
 {
-    public static byte[] Compress(string json)
+    /// <summary>The stored form of a version: <paramref name="json"/> when the caller has the flows serialised already.</summary>
+    public static byte[] Compress(JsonArray flows, ReadOnlyMemory<byte> json)
     {
-        using var ms = new MemoryStream();
+        ArgumentNullException.ThrowIfNull(flows);
+        var utf8 = json.IsEmpty ? Encoding.UTF8.GetBytes(flows.ToJsonString()) : json;
+        using var ms = new MemoryStream(utf8.Length / 4);
         using (var gz = new GZipStream(ms, CompressionLevel.Fastest))
         {
-            gz.Write(Encoding.UTF8.GetBytes(json));
+            gz.Write(utf8.Span);
         }
         return ms.ToArray();
     }

@@ -21,11 +21,18 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
 {
     private readonly ILogger _logger = logger ?? NullLogger<FlowService>.Instance;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly QueuedFlowHistory? _history = history is null ? null : new QueuedFlowHistory(history);
 
     public FlowEngine Engine => engine;
 
-    /// <summary>Every deploy kept (null when the host keeps no history).</summary>
-    public IFlowHistory? History => history;
+    /// <summary>
+    /// Every deploy kept (null when the host keeps no history). A deploy answers before its version is written; reads
+    /// through this wait for it.
+    /// </summary>
+    public IFlowHistory? History => _history;
+
+    /// <summary>Completes when the versions of every deploy so far are written (the host waits for it when it stops).</summary>
+    public Task HistoryWritten => _history?.Written ?? Task.CompletedTask;
 
     /// <summary>The deployed document without credentials (what <c>GET /flows</c> serves).</summary>
     public FlowDocument Current { get; private set; } = FlowDocument.Empty;
@@ -91,20 +98,29 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
     /// <exception cref="KeyNotFoundException">The version is not (or no longer) kept.</exception>
     public async Task<(DeployResult Result, FlowVersion Restored)> RestoreAsync(long version, DeployInfo? info, CancellationToken cancellationToken = default)
     {
-        var kept = history is null ? null : await history.GetAsync(version, cancellationToken);
+        var kept = _history is null ? null : await _history.GetAsync(version, cancellationToken);
         if (kept is null)
         {
             throw new KeyNotFoundException($"Version {version} is not in the deploy history");
         }
         var message = string.IsNullOrWhiteSpace(info?.Message) ? $"Restored version {version}" : info.Message;
-        var result = await DeployAsync(kept.Flows.DeepClone(), DeployType.Full, null, new DeployInfo(info?.User, message, version), cancellationToken);
+        // The kept flows were read for this restore alone: the document takes them without a copy.
+        var result = await DeployAsync(FlowDocument.Adopt(kept.Flows), DeployType.Full, null, new DeployInfo(info?.User, message, version), cancellationToken);
         return (result, kept);
     }
 
     /// <summary>Validates, saves, deploys and keeps the deploy in the history with who deployed and why.</summary>
-    public async Task<DeployResult> DeployAsync(JsonNode flows, DeployType type, string? expectedRev, DeployInfo? info, CancellationToken cancellationToken = default)
+    public Task<DeployResult> DeployAsync(JsonNode flows, DeployType type, string? expectedRev, DeployInfo? info, CancellationToken cancellationToken = default) =>
+        DeployAsync(FlowDocument.From(flows), type, expectedRev, info, cancellationToken);
+
+    /// <summary>
+    /// Saves and deploys a validated document (<see cref="FlowDocument.Adopt"/> spares a copy of a request body) and keeps
+    /// the deploy in the history with who deployed and why. The answer comes once the flows are saved and running, as
+    /// Node-RED's; the history version is written after it (<see cref="History"/> waits for it).
+    /// </summary>
+    public async Task<DeployResult> DeployAsync(FlowDocument candidate, DeployType type, string? expectedRev, DeployInfo? info, CancellationToken cancellationToken = default)
     {
-        var candidate = FlowDocument.From(flows);
+        ArgumentNullException.ThrowIfNull(candidate);
         await _lock.WaitAsync(cancellationToken);
         try
         {
@@ -147,11 +163,12 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
                 }
                 creds = merged;
             }
-            await storage.SaveAsync(doc.Raw, cancellationToken);
+            await storage.SaveAsync(doc, cancellationToken);
             var result = await RunAsync(creds.Count > 0 ? WithCredentials(doc, creds) : doc, type, cancellationToken);
             Current = doc;
             _logger.LogInformation("Flows deployed ({Type}), rev {Rev}", type, result.Rev);
-            await RecordAsync(doc, type.ToString().ToLowerInvariant(), info, onlyIfNew: false);
+            var kind = type.ToString().ToLowerInvariant();
+            _history?.Enqueue(() => RecordAsync(doc, kind, info, onlyIfNew: false));
             return result with { Rev = doc.Rev };
         }
         finally
@@ -163,17 +180,22 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
     /// <summary>The flows run already: a history that cannot be written is logged, never a failed deploy.</summary>
     private async Task RecordAsync(FlowDocument doc, string type, DeployInfo? info, bool onlyIfNew)
     {
-        if (history is null)
+        if (_history is null)
         {
             return;
         }
         try
         {
-            if (onlyIfNew && (await history.ListAsync(1, CancellationToken.None)).FirstOrDefault()?.Rev == doc.Rev)
+            // Straight to the store: a deploy's version is written from the history's queue; a load's after what is queued.
+            if (onlyIfNew)
             {
-                return;
+                await _history.Written;
+                if ((await history!.ListAsync(1, CancellationToken.None)).FirstOrDefault()?.Rev == doc.Rev)
+                {
+                    return;
+                }
             }
-            await history.RecordAsync(doc.Raw, doc.Rev, type, info, CancellationToken.None, doc.Json);
+            await history!.RecordAsync(doc.Raw, doc.Rev, type, info, CancellationToken.None, doc.Utf8Json);
         }
 #pragma warning disable CA1031 // Storage errors of any kind (disk full, locked file) must not undo a deploy that ran.
         catch (Exception ex)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Flows;
 
 namespace FlowFleet.Runtime.Storage;
 
@@ -10,6 +11,9 @@ public interface IFlowStorage
 
     /// <summary>Saves atomically; the previous file is kept as a backup.</summary>
     Task SaveAsync(JsonArray flows, CancellationToken cancellationToken = default);
+
+    /// <summary>Saves a validated document (a deploy): a store may use the JSON the document serialized already.</summary>
+    Task SaveAsync(FlowDocument flows, CancellationToken cancellationToken = default) => SaveAsync(flows.Raw, cancellationToken);
 }
 
 /// <summary>

@@ -13,6 +13,7 @@ public sealed class SqliteFlowHistory : IFlowHistory
     private readonly FlowHistoryOptions _options;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private SqliteConnection? _writer;
 
     public SqliteFlowHistory(string path, FlowHistoryOptions? options = null, TimeProvider? time = null)
     {
@@ -40,7 +41,8 @@ public sealed class SqliteFlowHistory : IFlowHistory
 
     public Notifier<FlowVersionInfo> Recorded { get; } = new();
 
-    public async Task<FlowVersionInfo> RecordAsync(JsonArray flows, string rev, string type, DeployInfo? info, CancellationToken cancellationToken = default, string? json = null)
+    public async Task<FlowVersionInfo> RecordAsync(JsonArray flows, string rev, string type, DeployInfo? info, CancellationToken cancellationToken = default,
+        ReadOnlyMemory<byte> json = default)
     {
         ArgumentNullException.ThrowIfNull(flows);
         var now = _time.GetUtcNow();
@@ -49,7 +51,9 @@ public sealed class SqliteFlowHistory : IFlowHistory
         await _lock.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = Open();
+            // One connection kept for the writes: closing the last connection to a WAL database checkpoints it, which cost
+            // a deploy more than its insert did.
+            var connection = _writer ??= Open();
             await using var tx = connection.BeginTransaction();
             long version;
             await using (var insert = connection.CreateCommand())
@@ -66,7 +70,7 @@ public sealed class SqliteFlowHistory : IFlowHistory
                 insert.Parameters.AddWithValue("$from", (object?)info?.RestoredFrom ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$nodes", nodes);
                 insert.Parameters.AddWithValue("$tabs", tabs);
-                insert.Parameters.AddWithValue("$flows", FlowHistoryBlob.Compress(json ?? flows.ToJsonString()));
+                insert.Parameters.AddWithValue("$flows", FlowHistoryBlob.Compress(flows, json));
                 version = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
             }
             await using (var prune = connection.CreateCommand())
@@ -82,6 +86,13 @@ public sealed class SqliteFlowHistory : IFlowHistory
             var recorded = new FlowVersionInfo(version, rev, now, info?.User, type, string.IsNullOrWhiteSpace(info?.Message) ? null : info.Message.Trim(), info?.RestoredFrom, nodes, tabs);
             Recorded.Publish(recorded);
             return recorded;
+        }
+        catch
+        {
+            // A failed write (disk full, a damaged file) opens afresh next time.
+            _writer?.Dispose();
+            _writer = null;
+            throw;
         }
         finally
         {

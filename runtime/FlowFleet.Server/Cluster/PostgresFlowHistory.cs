@@ -17,7 +17,8 @@ public sealed class PostgresFlowHistory(ClusterStore store, FlowHistoryOptions? 
 
     public Notifier<FlowVersionInfo> Recorded { get; } = new();
 
-    public async Task<FlowVersionInfo> RecordAsync(JsonArray flows, string rev, string type, DeployInfo? info, CancellationToken cancellationToken = default, string? json = null)
+    public async Task<FlowVersionInfo> RecordAsync(JsonArray flows, string rev, string type, DeployInfo? info, CancellationToken cancellationToken = default,
+        ReadOnlyMemory<byte> json = default)
     {
         ArgumentNullException.ThrowIfNull(flows);
         var now = (time ?? TimeProvider.System).GetUtcNow();
@@ -30,7 +31,7 @@ public sealed class PostgresFlowHistory(ClusterStore store, FlowHistoryOptions? 
         await using (var insert = ClusterStore.Command(connection, """
             INSERT INTO ff_flow_history (rev, deployed_at, "user", type, message, restored_from, nodes, tabs, flows)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING version
-            """, rev, now, info?.User, type, message, info?.RestoredFrom, nodes, tabs, FlowHistoryBlob.Compress(json ?? flows.ToJsonString())))
+            """, rev, now, info?.User, type, message, info?.RestoredFrom, nodes, tabs, FlowHistoryBlob.Compress(flows, json)))
         {
             insert.Transaction = tx;
             version = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;

@@ -286,6 +286,8 @@ internal sealed class FlowRuntimeService(FlowService flows, FlowEngine engine, S
         // A stop during the start waits for it, so the nodes being built are closed too.
         await flows.Starting.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         await engine.DisposeAsync();
+        // Deploys answer before their history version is written: the last ones are written before the process ends.
+        await flows.HistoryWritten;
         logger.LogInformation("Flows stopped, contexts flushed");
     }
 }
