@@ -87,8 +87,14 @@ public sealed partial class DeviceState(string id)
     /// </summary>
     internal bool Mirrored { get; set; }
 
-    /// <summary>Identity, admission, tags or desired state changed: the whole record is written at the next flush.</summary>
+    /// <summary>
+    /// Identity or admission changed: the record is written at the next flush — whole when new; an existing row keeps
+    /// the fields users edit (name, tags, desired state), which their edits write themselves (<see cref="NameReported"/>).
+    /// </summary>
     internal bool Dirty { get; set; }
+
+    /// <summary>The device itself (or the flow speaking for it) reported a new name: the next flush writes the name too.</summary>
+    internal bool NameReported { get; set; }
 
     /// <summary>Only status / last seen changed: written cheaply at the next status flush.</summary>
     internal bool StatusDirty { get; set; }

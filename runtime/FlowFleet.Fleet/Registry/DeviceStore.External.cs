@@ -23,7 +23,7 @@ public sealed partial class DeviceStore
             {
                 d.Admission = AdmissionStates.Accepted;
             }
-            d.Name = JsonRead.Text(fields["name"]) ?? d.Name;
+            Rename(d, JsonRead.Text(fields["name"]));
             d.Model = JsonRead.Text(fields["model"]) ?? d.Model;
             d.App = JsonRead.Text(fields["app"]) ?? d.App ?? d.Model;
             d.FirmwareVersion = JsonRead.Text(fields["fw"]) ?? d.FirmwareVersion;

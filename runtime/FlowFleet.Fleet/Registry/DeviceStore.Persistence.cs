@@ -179,16 +179,29 @@ public sealed partial class DeviceStore
         var existing = await db.Devices.Where(r => ids.Contains(r.Id)).ToDictionaryAsync(r => r.Id, ct);
         foreach (var d in states)
         {
-            if (!existing.TryGetValue(d.Id, out var r))
+            var stored = existing.TryGetValue(d.Id, out var found);
+            var r = found ?? new DeviceRecord { Id = d.Id };
+            if (!stored)
             {
-                r = new DeviceRecord { Id = d.Id };
                 db.Devices.Add(r);
             }
             lock (d.Gate)
             {
                 d.Dirty = false;
                 d.StatusDirty = false;
-                r.Name = d.Name;
+                // A stored row keeps the fields users edit: their edits write those columns themselves (SaveUserFieldsAsync),
+                // and on a shared store this instance's copy may predate an edit made through another instance a moment
+                // ago (the owner's write would undo it). EF writes only the properties assigned a different value.
+                if (!stored || d.NameReported)
+                {
+                    r.Name = d.Name;
+                }
+                d.NameReported = false;
+                if (!stored)
+                {
+                    r.DesiredJson = d.Desired?.ToJsonString();
+                    r.Tags = string.Join(',', d.Tags);
+                }
                 r.Model = d.Model;
                 r.App = d.App;
                 r.Gen = d.Gen;
@@ -199,9 +212,7 @@ public sealed partial class DeviceStore
                 r.InfoJson = d.Info?.ToJsonString();
                 r.ConfigJson = d.Config?.ToJsonString();
                 r.StatusJson = d.StatusJson();
-                r.DesiredJson = d.Desired?.ToJsonString();
                 r.MethodsJson = new JsonArray(d.Methods.Select(m => (JsonNode?)m).ToArray()).ToJsonString();
-                r.Tags = string.Join(',', d.Tags);
                 r.Password = d.Password;
                 r.TokenHash = d.TokenHash;
                 r.BoundAddress = d.BoundAddress;

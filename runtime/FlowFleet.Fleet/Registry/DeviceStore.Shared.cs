@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Query;
 
 namespace FlowFleet.Fleet.Registry;
 
@@ -10,9 +11,9 @@ public sealed partial class DeviceStore
 {
     /// <summary>
     /// Writes what users edit (name, tags, desired state) to the device's row, and nothing else: an instance that only
-    /// mirrors the device (it is connected to another one) must not replace the owner's row. A row not stored yet is written whole.
+    /// mirrors the device (it is connected to another one) must not replace the owner's row.
     /// </summary>
-    private async Task SaveUserFieldsAsync(DeviceState d, CancellationToken ct)
+    private Task SaveUserFieldsAsync(DeviceState d, CancellationToken ct)
     {
         string? name;
         string tags;
@@ -23,6 +24,15 @@ public sealed partial class DeviceStore
             tags = string.Join(',', d.Tags);
             desired = d.Desired?.ToJsonString();
         }
+        return SaveColumnsAsync(d, u => u.SetProperty(r => r.Name, name).SetProperty(r => r.Tags, tags).SetProperty(r => r.DesiredJson, desired), ct);
+    }
+
+    /// <summary>
+    /// Writes only the given columns of the device's row (a user's edit, admission, the device password), so neither a
+    /// mirroring instance nor a concurrent writer elsewhere has the rest of its row replaced. A row not stored yet is written whole.
+    /// </summary>
+    private async Task SaveColumnsAsync(DeviceState d, Action<UpdateSettersBuilder<DeviceRecord>> columns, CancellationToken ct)
+    {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (await UpdateAsync() > 0)
         {
@@ -34,13 +44,12 @@ public sealed partial class DeviceStore
         }
         catch (DbUpdateException)
         {
-            // The owner stored its row between our update and our insert: its row stays, with the user's fields written in.
+            // Another writer stored the row between our update and our insert: its row stays, with our columns written in.
             db.ChangeTracker.Clear();
             await UpdateAsync();
         }
 
-        Task<int> UpdateAsync() => db.Devices.Where(r => r.Id == d.Id)
-            .ExecuteUpdateAsync(u => u.SetProperty(r => r.Name, name).SetProperty(r => r.Tags, tags).SetProperty(r => r.DesiredJson, desired), ct);
+        Task<int> UpdateAsync() => db.Devices.Where(r => r.Id == d.Id).ExecuteUpdateAsync(columns, ct);
     }
 
     /// <summary>

@@ -115,12 +115,12 @@ public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFact
                 d.Mac = JsonRead.Text(info.Field("mac")) ?? d.Mac;
                 d.FirmwareVersion = JsonRead.Text(info.Field("ver")) ?? d.FirmwareVersion;
                 d.Gen = JsonRead.Number(info.Field("gen")) is { } gen and >= 0 and <= 100 ? (int)gen : d.Gen;
-                d.Name = JsonRead.Text(info.Field("name")) ?? d.Name;
+                Rename(d, JsonRead.Text(info.Field("name")));
             }
             if (config is not null)
             {
                 d.Config = config;
-                d.Name = JsonRead.Text(config.Field("sys").Field("device").Field("name")) ?? d.Name;
+                Rename(d, JsonRead.Text(config.Field("sys").Field("device").Field("name")));
             }
             if (status is not null)
             {
@@ -135,6 +135,16 @@ public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFact
         }
     }
 
+    /// <summary>The device's own name, when it reports one that differs (caller holds the gate).</summary>
+    private static void Rename(DeviceState d, string? reported)
+    {
+        if (reported is not null && reported != d.Name)
+        {
+            d.Name = reported;
+            d.NameReported = true;
+        }
+    }
+
     private static readonly ConcurrentDictionary<string, string[]> s_methodLists = new(StringComparer.Ordinal);
 
     /// <summary>Devices of one model list the same methods: they share one array.</summary>
@@ -145,7 +155,7 @@ public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFact
     {
         var d = Touch(id, out _);
         d.Admission = admission;
-        await SaveAsync(d, ct);
+        await SaveColumnsAsync(d, u => u.SetProperty(r => r.Admission, admission), ct);
         eventLog.LogEvent(id, "admission", null, admission, null);
         _changed?.Invoke(id, "admission");
     }
@@ -181,7 +191,7 @@ public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFact
     {
         var d = Touch(id, out _);
         d.Password = password;
-        await SaveAsync(d, ct);
+        await SaveColumnsAsync(d, u => u.SetProperty(r => r.Password, password), ct);
     }
 
     public async Task RemoveAsync(string id, CancellationToken ct = default)

@@ -49,10 +49,10 @@ public static class AuthApi
         var account = await users.VerifyAsync(user, form.GetValueOrDefault("password") ?? "", ctx.RequestAborted);
         if (account is null)
         {
-            throttle.Failed(user, address);
+            await throttle.FailedAsync(user, address);
             return Results.Json(new { error = "unauthorized", message = "Invalid username or password" }, statusCode: 401);
         }
-        throttle.Succeeded(user, address);
+        await throttle.SucceededAsync(user, address);
         var scope = form.GetValueOrDefault("scope") is "read" ? "read" : "*";
         var (token, _) = await tokens.IssueAsync(account, scope, form.GetValueOrDefault("client_id") ?? "", ctx.RequestAborted);
         return Results.Json(new { access_token = token, expires_in = (int)TokenService.Lifetime.TotalSeconds, token_type = "Bearer" });
@@ -100,10 +100,10 @@ public static class AuthApi
         var account = await users.VerifyAsync(user, form["password"].ToString(), ctx.RequestAborted);
         if (account is null)
         {
-            throttle.Failed(user, address);
+            await throttle.FailedAsync(user, address);
             return LoginPage(returnUrl, "Wrong user name or password.", 401);
         }
-        throttle.Succeeded(user, address);
+        await throttle.SucceededAsync(user, address);
         var (_, session) = await tokens.IssueAsync(account, "*", TokenService.CookieClient, ctx.RequestAborted);
         await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, Principals.For(session, CookieAuthenticationDefaults.AuthenticationScheme));
         return Results.Redirect(IsLocal(returnUrl) ? returnUrl : "/");

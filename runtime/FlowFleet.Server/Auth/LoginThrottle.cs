@@ -35,18 +35,57 @@ public sealed class LoginThrottleOptions
 /// next attempt wait (1 s, 2 s, 4 s … 30 s); after the wait the right password is let through. Per address, failures across
 /// all user names draw on a budget that refills slowly; when it is spent, that address may only try user names that have
 /// logged in from it before. An attempt refused for waiting is answered 429 with <c>Retry-After</c> and never checked.
+/// On a shared PostgreSQL store the instances count each other's attempts (<see cref="Cluster.SharedLogins"/>).
 /// </summary>
-public sealed class LoginThrottle(TimeProvider time, IOptions<LoginThrottleOptions>? options = null)
+public sealed class LoginThrottle
 {
-    private readonly LoginThrottleOptions _o = options?.Value ?? new LoginThrottleOptions();
+    private readonly TimeProvider _time;
+    private readonly LoginThrottleOptions _o;
+    private readonly Cluster.SharedLogins? _shared;
     private readonly ConcurrentDictionary<string, Pair> _pairs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Budget> _addresses = new(StringComparer.Ordinal);
+
+    public LoginThrottle(TimeProvider time, IOptions<LoginThrottleOptions>? options = null, Cluster.SharedLogins? shared = null)
+    {
+        _time = time;
+        _o = options?.Value ?? new LoginThrottleOptions();
+        _shared = shared;
+        if (shared is not null)
+        {
+            // Another instance checked an attempt: it counts here as if made here.
+            shared.Remote += (user, address, succeeded) =>
+            {
+                if (succeeded)
+                {
+                    Succeeded(user, address);
+                }
+                else
+                {
+                    Failed(user, address);
+                }
+            };
+        }
+    }
+
+    /// <summary>A wrong password: counted here and, in a cluster, on every other instance before the answer goes out.</summary>
+    public Task FailedAsync(string user, string? address)
+    {
+        Failed(user, address);
+        return _shared?.PublishAsync(user, address, false) ?? Task.CompletedTask;
+    }
+
+    /// <summary>A right password: the user's waits end and the address knows the user — here and on the other instances.</summary>
+    public Task SucceededAsync(string user, string? address)
+    {
+        Succeeded(user, address);
+        return _shared?.PublishAsync(user, address, true) ?? Task.CompletedTask;
+    }
 
     public int Entries => _pairs.Count + _addresses.Count;
 
     public bool IsBlocked(string user, string? address, out TimeSpan retryAfter)
     {
-        var now = time.GetUtcNow();
+        var now = _time.GetUtcNow();
         retryAfter = TimeSpan.Zero;
         var known = false;
         if (_pairs.TryGetValue(Key(user, address), out var pair))
@@ -79,7 +118,7 @@ public sealed class LoginThrottle(TimeProvider time, IOptions<LoginThrottleOptio
 
     public void Failed(string user, string? address)
     {
-        var now = time.GetUtcNow();
+        var now = _time.GetUtcNow();
         Prune(now);
         var pair = _pairs.GetOrAdd(Key(user, address), _ => new Pair());
         lock (pair)
@@ -109,7 +148,7 @@ public sealed class LoginThrottle(TimeProvider time, IOptions<LoginThrottleOptio
 
     public void Succeeded(string user, string? address)
     {
-        var now = time.GetUtcNow();
+        var now = _time.GetUtcNow();
         var pair = _pairs.GetOrAdd(Key(user, address), _ => new Pair());
         lock (pair)
         {

@@ -32,6 +32,8 @@ public static class ClusterFlowsSetup
             new PostgresContextStore(sp.GetRequiredService<ClusterStore>(), name, Time(sp), sp.GetRequiredService<ILogger<PostgresContextStore>>())));
         // Users and sessions are in PostgreSQL too (ServerDatabase); a change through one instance closes sockets on all.
         services.AddSingleton<ClusterSessions>();
+        // Login attempts are counted by every instance (guesses spread over the instances are slowed as on one).
+        services.AddSingleton<SharedLogins>();
         // Registered after PersistKeysToFileSystem, so this repository is the one used.
         services.AddOptions<KeyManagementOptions>().Configure<ClusterStore>((o, store) => o.XmlRepository = new PostgresKeyRing(store));
         if (string.IsNullOrWhiteSpace(configuration["Cluster:Nats"]))

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using FlowFleet.DeviceSim;
 using FlowFleet.Fleet.Cluster;
 using FlowFleet.Fleet.Registry;
@@ -38,6 +39,42 @@ public sealed class ClusterStoreTests
         Assert.NotNull(row.InfoJson);
         Assert.NotNull(row.ConfigJson);
         Assert.Equal("SNSW-001P16EU", row.Model);
+    }
+
+    [Fact]
+    public async Task A_user_edit_made_through_another_instance_survives_the_owners_next_write_of_the_device()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        var store = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
+        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
+        void Join(IServiceCollection s, string name) => s.AddFleetCluster(o => { o.Nats = nats.Url; o.Instance = name; o.Subject = subject; });
+        await using var a = await FleetHost.StartAsync(postgres: store, services: s => Join(s, "a"));
+        await using var b = await FleetHost.StartAsync(postgres: store, services: s => Join(s, "b"));
+        await a.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await b.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await using var fleet = new SimFleet(a.ShellyUrl, 1, "plus1pm", FleetHost.FastSim);
+        var id = fleet.Devices.Single().Id;
+        await fleet.StartAsync();
+        await Poll.UntilAsync(() => a.Hub.IsOnline(id) && a.Devices.Get(id) is { Info: not null }, "device admitted on A");
+        await Poll.UntilAsync(() => b.Devices.Get(id)?.Online == true, "B mirrors the device");
+        await a.Devices.FlushAsync();
+
+        // A user names and tags the device through B. A has not read the edit back yet (nothing tells it in this host: the
+        // server's ClusterRegistry does, a moment later) — the window in which the owner writes the device's row.
+        await b.Devices.SetNameAsync(id, "Kitchen");
+        await b.Devices.SetTagsAsync(id, ["cluster"]);
+        var state = a.Devices.Get(id)!;
+        Assert.NotEqual("Kitchen", state.Name);
+        // The device reports a new firmware: A, its owner, writes its row.
+        var info = (JsonObject)state.Info!.DeepClone();
+        info["ver"] = "9.9.9";
+        a.Devices.ApplyIdentity(state, info, null, null, null);
+        await a.Devices.FlushAsync();
+
+        var factory = a.Services.GetRequiredService<IDbContextFactory<FleetDbContext>>();
+        await using var db = await factory.CreateDbContextAsync();
+        var row = await db.Devices.AsNoTracking().SingleAsync(r => r.Id == id);
+        Assert.Equal(("9.9.9", "Kitchen", "cluster"), (row.FirmwareVersion, row.Name, row.Tags));
     }
 
     [Fact]

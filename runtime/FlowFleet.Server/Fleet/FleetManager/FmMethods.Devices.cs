@@ -294,10 +294,10 @@ public sealed partial class FmMethods
                 var account = await users.VerifyAsync(user, p["password"]?.ToString() ?? "", ct);
                 if (account is null)
                 {
-                    throttle.Failed(user, caller.Address);
+                    await throttle.FailedAsync(user, caller.Address);
                     throw new FmException(FmFrames.InvalidRequest, "Invalid request");
                 }
-                throttle.Succeeded(user, caller.Address);
+                await throttle.SucceededAsync(user, caller.Address);
                 var (access, accessIdentity) = await tokens.IssueAsync(account, "*", "fleet-manager", ct);
                 var (refresh, refreshIdentity) = await tokens.IssueAsync(account, "*", "fleet-manager-refresh", ct);
                 return new JsonObject { ["access_token"] = FmToken.Wrap(access, accessIdentity), ["refresh_token"] = FmToken.Wrap(refresh, refreshIdentity) };
