@@ -74,6 +74,25 @@ public sealed class FunctionMessageViewTests
     }
 
     [Fact]
+    public async Task The_message_itself_can_be_enumerated_tested_deleted_from_and_defined_on()
+    {
+        var d = await Run("""
+            delete msg.topic;
+            const seen = {has: ['topic' in msg, 'payload' in msg, msg.hasOwnProperty('payload')], keys: Object.keys(msg)};
+            Object.defineProperty(msg, 'added', {value: 5, enumerable: true, writable: true, configurable: true});
+            seen.forin = [];
+            for (const k in msg) { seen.forin.push(k); }
+            seen.described = Object.getOwnPropertyDescriptor(msg, 'added').value;
+            msg.seen = seen;
+            return msg;
+            """);
+        Assert.False(d.ContainsKey("topic"));
+        Assert.Equal(5, JsonTools.ToNumber(d["added"]));
+        var expected = JsonNode.Parse("""{"has":[false,true,true],"keys":["_msgid","payload"],"forin":["_msgid","payload","added"],"described":5}""");
+        Assert.True(JsonNode.DeepEquals(expected, d["seen"]), d["seen"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task The_same_msg_to_two_outputs_and_node_send_before_return_are_independent_copies()
     {
         await using var h = await Load("node.send([msg, null]); msg.payload.a = 2; return [msg, msg];");
