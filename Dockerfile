@@ -19,7 +19,9 @@ VOLUME /data
 EXPOSE 7011
 ENV ASPNETCORE_URLS=http://0.0.0.0:7011
 # The GC reads its gen-0 size only from the environment (16 MiB; it otherwise follows the L3 size a VM reports, up to
-# ~150 MiB). glibc's arena cap is also set by the server itself (Hosting/NativeHeap.cs); the variable wins if set.
-ENV DOTNET_GCgen0size=0x1000000 MALLOC_ARENA_MAX=2
+# ~150 MiB), and gen 1's largest budget too (32 MiB: without background GC it grew to 54 MiB over deploy.sh's ten
+# deploys, all kept committed; gen 0's cap is in runtimeconfig.json). glibc's arena cap is also set by the server itself
+# (Hosting/NativeHeap.cs); the variable wins if set.
+ENV DOTNET_GCgen0size=0x1000000 DOTNET_GCGen1MaxBudget=0x2000000 MALLOC_ARENA_MAX=2
 # The same command as README's first one: add --demo for simulated devices and the example flows.
 ENTRYPOINT ["dotnet", "flowfleet.dll", "--data", "/data"]

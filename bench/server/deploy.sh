@@ -2,9 +2,9 @@
 # Deploy, start-up and RSS figures with a 1,000-node flow: FlowFleet and Node-RED 4 in the same run, RUNS times back to back.
 # usage: bench/server/deploy.sh [N] [RUNS]     (PORT_FF, PORT_NR pick other ports; FF_BUILD=build uses the plain build,
 #        FF_BIN=DIR a published build; FF_ENV="A=1 B=2" more environment for FlowFleet)
-# FlowFleet runs as shipped in the image: published ReadyToRun, DOTNET_GCgen0size as in the Dockerfile. Start-up is timed
-# from exec to the first answer (/healthz, Node-RED's /flows), polled every 20 ms for both; CPU is what the process used
-# by then (user + system), which says more than wall time on a shared machine. FlowFleet answers while its stored flows
+# FlowFleet runs as shipped in the image: published ReadyToRun, DOTNET_GCgen0size and DOTNET_GCGen1MaxBudget as in the
+# Dockerfile. Start-up is timed from exec to the first answer (/healthz, Node-RED's /flows), polled every 20 ms for both;
+# CPU is what the process used by then (user + system), which says more than wall time on a shared machine. FlowFleet answers while its stored flows
 # start (as Node-RED does); "flows running" is when /healthz stops saying "starting". RSS is read right after the deploys
 # and again after SETTLE seconds idle (default 5) for both: FlowFleet gives memory back after a large deploy (DeployTrimmer).
 set -euo pipefail
@@ -33,7 +33,7 @@ for run in $(seq 1 "$RUNS"); do
   DATA=$(mktemp -d)
   FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $BIN/flowfleet.dll flows import "$FLOW" --data "$DATA" >/dev/null
   T0=$(date +%s%N)
-  env ${FF_ENV:-} DOTNET_GCgen0size=0x1000000 FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $BIN/flowfleet.dll --data "$DATA" --urls http://127.0.0.1:$PORT_FF >"$DATA/log" 2>&1 &
+  env ${FF_ENV:-} DOTNET_GCgen0size=0x1000000 DOTNET_GCGen1MaxBudget=0x2000000 FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $BIN/flowfleet.dll --data "$DATA" --urls http://127.0.0.1:$PORT_FF >"$DATA/log" 2>&1 &
   FF=$!
   wait_http http://127.0.0.1:$PORT_FF/healthz
   echo "FlowFleet start to serving with $N nodes: $(( ($(date +%s%N) - T0) / 1000000 )) ms, CPU $(cpu $FF) ms; RSS $(rss $FF)"

@@ -2,6 +2,8 @@
 # FlowFleet vs Node-RED 4 on ../shared/bench/throughput-flow.json, in the same run, on this machine.
 # usage: bench/server/throughput.sh [ROUNDS]      (needs ../shared/bench next to the repository; Node-RED via npm)
 #        FLOW=bench/server/throughput-jsonata-buffer-flow.json bench/server/throughput.sh   (the same chain with JSONata and Buffers)
+# RSS is read right after the rounds and again after SETTLE seconds idle (default 5): FlowFleet gives back what a burst
+# left committed once it goes idle (Hosting/IdleTrimmer.cs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-6}
@@ -24,7 +26,7 @@ echo "FlowFleet RSS after deploy: $(rss $FF)"
 for i in $(seq 1 "$ROUNDS"); do
   echo "FlowFleet round $i: $(python3 $SHARED/throughput.py http://127.0.0.1:$PORT_FF/red http://127.0.0.1:$PORT_FF --token "$TOKEN" | tail -1)"
 done
-echo "FlowFleet RSS after runs: $(rss $FF)"
+echo "FlowFleet RSS after runs: $(rss $FF); after ${SETTLE:-5} s idle: $(sleep "${SETTLE:-5}"; rss $FF)"
 kill $FF; wait $FF 2>/dev/null || true
 
 echo "== Node-RED 4"
@@ -34,4 +36,4 @@ echo "Node-RED RSS after start: $(rss $NR)"
 for i in $(seq 1 "$ROUNDS"); do
   echo "Node-RED round $i: $(python3 $SHARED/throughput.py http://127.0.0.1:$PORT_NR | tail -1)"
 done
-echo "Node-RED RSS after runs: $(rss $NR)"
+echo "Node-RED RSS after runs: $(rss $NR); after ${SETTLE:-5} s idle: $(sleep "${SETTLE:-5}"; rss $NR)"
