@@ -38,8 +38,11 @@ public static class DeployRun
         }
     }
 
+    private static long s_exceptions;
+
     public static async Task RunAsync(string file, int rounds)
     {
+        AppDomain.CurrentDomain.FirstChanceException += (_, _) => Interlocked.Increment(ref s_exceptions);
         var flows = JsonNode.Parse(await File.ReadAllTextAsync(file))!.AsArray();
         var dir = Directory.CreateTempSubdirectory("flowfleet-deploy-").FullName;
         await using var fixture = new EngineFixture();
@@ -56,6 +59,7 @@ public static class DeployRun
                 target["func"] = $"msg.payload = msg.payload * {round + 3};\nreturn msg;";
                 var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                 var request = System.Text.Encoding.UTF8.GetBytes(flows.ToJsonString());
+                var exceptions0 = Interlocked.Read(ref s_exceptions);
                 var a0 = GC.GetTotalAllocatedBytes(precise: true);
                 var sw = Stopwatch.StartNew();
                 // As the admin API does: the request body parsed, then handed to the document without a copy.
@@ -65,6 +69,7 @@ public static class DeployRun
                 Add($"{type} deploy (history written)", sw.Elapsed.TotalMilliseconds);
                 Add($"{type} deploy (KB allocated)", (GC.GetTotalAllocatedBytes(precise: true) - a0) / 1024.0);
                 Add($"{type} deploy CPU", (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds);
+                Add($"{type} deploy (exceptions thrown)", Interlocked.Read(ref s_exceptions) - exceptions0);
             }
             // Stages one at a time: wall time on this thread (the minimum is what load does not inflate) and bytes allocated.
             var body = System.Text.Encoding.UTF8.GetBytes(flows.ToJsonString());
@@ -88,7 +93,7 @@ public static class DeployRun
         foreach (var (name, values) in stages)
         {
             var warm = values.Skip(values.Count > 3 ? 2 : 0).Order().ToList();
-            var unit = name.EndsWith("allocated)", StringComparison.Ordinal) ? "" : " ms";
+            var unit = name.EndsWith(")", StringComparison.Ordinal) ? "" : " ms";
             Console.WriteLine($"{name}: median {warm[warm.Count / 2]:0.0}{unit} (first {values[0]:0.0}, min {warm[0]:0.0})");
         }
     }

@@ -132,7 +132,11 @@ public sealed partial class FlowEngine
             }
             try
             {
-                node.Instance = descriptor.Create(new NodeFactoryContext(EnvSubstitution.Apply(spec.Config, n => GetEnv(node, n)), node, Services));
+                var config = EnvSubstitution.Apply(spec.Config, n => GetEnv(node, n));
+                node.Instance = descriptor.Create(new NodeFactoryContext(config, node, Services)
+                {
+                    ConfigJson = ReferenceEquals(config, spec.Config) ? spec.Json : default,
+                });
             }
 #pragma warning disable CA1031 // A node that fails to build is reported; the rest of the flows still run.
             catch (Exception ex)

@@ -126,4 +126,11 @@ public sealed record NodeDescriptor
 }
 
 /// <summary>What a node factory gets: the node's JSON, its engine host and the services.</summary>
-public sealed record NodeFactoryContext(JsonObject Config, INodeHost Host, IServiceProvider Services);
+public sealed record NodeFactoryContext(JsonObject Config, INodeHost Host, IServiceProvider Services)
+{
+    /// <summary>
+    /// <see cref="Config"/> as its flow document serialized it, when the node is built from it unchanged (empty otherwise):
+    /// a typed config is read from these bytes instead of writing the object out again.
+    /// </summary>
+    public ReadOnlyMemory<byte> ConfigJson { get; init; }
+}

@@ -110,6 +110,9 @@ public sealed class NodeRegistry
         ArgumentNullException.ThrowIfNull(attr);
         var configType = ConfigTypeOf(nodeType);
         var ctor = nodeType.GetConstructors().OrderByDescending(c => c.GetParameters().Length).First();
+        // Looked up once per type, not once per node built.
+        var parameters = ctor.GetParameters();
+        var configProperty = configType is null ? null : nodeType.GetProperty(nameof(FlowNode<object>.Config));
         return EditorHints.Checked(new NodeDescriptor
         {
             Type = attr.Type,
@@ -128,7 +131,7 @@ public sealed class NodeRegistry
             Help = attr.Help,
             Module = module,
             Properties = configType is null ? [] : DescribeProperties(configType),
-            Create = ctx => Build(ctor, configType, ctx),
+            Create = ctx => Build(ctor, parameters, configType, configProperty, ctx),
         });
     }
 
@@ -161,39 +164,39 @@ public sealed class NodeRegistry
         return list;
     }
 
-    private static FlowNode Build(ConstructorInfo ctor, Type? configType, NodeFactoryContext ctx)
+    private static FlowNode Build(ConstructorInfo ctor, ParameterInfo[] parameters, Type? configType, PropertyInfo? configProperty, NodeFactoryContext ctx)
     {
         object? config = null;
         if (configType is not null)
         {
             try
             {
-                config = ctx.Config.Deserialize(configType, LenientJson.Options) ?? Activator.CreateInstance(configType);
+                config = (ctx.ConfigJson.IsEmpty
+                    ? ctx.Config.Deserialize(configType, LenientJson.Options)
+                    : JsonSerializer.Deserialize(ctx.ConfigJson.Span, configType, LenientJson.Options)) ?? Activator.CreateInstance(configType);
             }
             catch (JsonException ex)
             {
                 throw new InvalidOperationException($"Invalid configuration: {ex.Message}", ex);
             }
         }
-        var args = ctor.GetParameters().Select(p =>
-            p.ParameterType == typeof(INodeHost) ? ctx.Host :
-            configType is not null && p.ParameterType == configType ? config :
-            p.ParameterType == typeof(JsonObject) ? ctx.Config :
-            p.HasDefaultValue ? ctx.Services.GetService(p.ParameterType) ?? p.DefaultValue :
-            ctx.Services.GetRequiredService(p.ParameterType)).ToArray();
+        var args = new object?[parameters.Length];
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            var p = parameters[i];
+            args[i] = p.ParameterType == typeof(INodeHost) ? ctx.Host :
+                configType is not null && p.ParameterType == configType ? config :
+                p.ParameterType == typeof(JsonObject) ? ctx.Config :
+                p.HasDefaultValue ? ctx.Services.GetService(p.ParameterType) ?? p.DefaultValue :
+                ctx.Services.GetRequiredService(p.ParameterType);
+        }
         // The node's own exception, with its own stack (not wrapped in TargetInvocationException, not rethrown from here).
         var node = (FlowNode)ctor.Invoke(BindingFlags.DoNotWrapExceptions, binder: null, args, culture: null);
         node.Node = ctx.Host;
         if (config is not null)
         {
-            SetConfig(node, config);
+            configProperty?.SetValue(node, config);
         }
         return node;
-    }
-
-    private static void SetConfig(FlowNode node, object config)
-    {
-        var prop = node.GetType().GetProperty(nameof(FlowNode<object>.Config));
-        prop?.SetValue(node, config);
     }
 }
