@@ -67,6 +67,13 @@ public sealed class FleetOptions
     /// <summary>Device websockets are taken off the connection before Kestrel's HTTP layer (<c>DeviceConnections</c>).</summary>
     public bool DirectConnections { get; set; } = true;
 
+    /// <summary>
+    /// A direct connection's frames are read and handled on the socket engine's thread that saw them arrive (Linux), not on a
+    /// thread-pool thread woken for them: about half the CPU per frame at tens of thousands of frames a second (bench/README.md,
+    /// ingest). That one thread then carries every device's frames (~150,000 a second): off spreads them over the pool.
+    /// </summary>
+    public bool InlineReceive { get; set; } = true;
+
     /// <summary>After a connect storm settles, the GC's spare memory is given back once (the server's <c>MemoryTrimmer</c>).</summary>
     public bool TrimMemory { get; set; } = true;
 

@@ -75,6 +75,31 @@ public sealed class DeviceConnectionsTests
         await Poll.UntilAsync(() => host.Hub.DirectConnections == 1, "direct count after a disconnect");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_direct_devices_frames_are_handled_where_they_arrive_unless_switched_off(bool inline)
+    {
+        await using var host = await FleetHost.StartAsync(o => o.InlineReceive = inline);
+        await using var fleet = new SimFleet(host.ShellyUrl, 1, "plus1pm", FleetHost.FastSim, firstIndex: 45);
+        await fleet.StartAsync();
+        var id = fleet.Devices.Single().Id;
+        await Poll.UntilAsync(() => host.Hub.IsOnline(id), "device online");
+        var pooled = new System.Collections.Concurrent.ConcurrentQueue<bool>();
+        using var watch = host.Hub.Subscribe(e =>
+        {
+            if (e.Kind == DeviceEventKind.Status && e.DeviceId == id)
+            {
+                pooled.Enqueue(Thread.CurrentThread.IsThreadPoolThread);
+            }
+        });
+        fleet[id].Call("Switch.Set", new() { ["id"] = 0, ["on"] = false });
+        await Poll.UntilAsync(() => !pooled.IsEmpty, "a status event");
+        // Inline (Linux): on the socket engine's own thread, which woke for the socket; no thread-pool thread was woken for
+        // it. Off: a pool thread, as every socket completion.
+        Assert.Equal(!(inline && OperatingSystem.IsLinux()), pooled.TryPeek(out var onPool) && onPool);
+    }
+
     [Fact]
     public async Task A_head_sent_in_pieces_is_still_a_device()
     {

@@ -24,6 +24,11 @@ public sealed partial class DeviceHub
     private async Task ReceiveLoopAsync(DeviceSession session, CancellationToken aborted)
     {
         var socket = session.Socket;
+        if (_options.InlineReceive)
+        {
+            // From here on a device's frames are handled where its socket's readiness is seen (FleetOptions.InlineReceive).
+            (socket as DeviceSocket)?.CompleteInline();
+        }
         while (!aborted.IsCancellationRequested)
         {
             // No token: a dropped or aborted connection ends the read anyway, and a token would add a registration to

@@ -55,6 +55,36 @@ internal sealed partial class DeviceSocket(Socket socket, string? subProtocol) :
 
     public override string? SubProtocol => subProtocol;
 
+    // SafeSocketHandle.PreferInlineCompletions: internal to System.Net.Sockets (Unix), what the process-wide
+    // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 sets for every socket.
+    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "set_PreferInlineCompletions")]
+    private static extern void SetPreferInlineCompletions(SafeSocketHandle handle, bool value);
+
+    private static bool s_noInlineCompletions = !OperatingSystem.IsLinux();
+
+    /// <summary>
+    /// Lets this socket's receives complete on the socket engine's thread that saw the socket readable, instead of a
+    /// thread-pool work item per batch of ready sockets (plus one more the engine requests to parallelise): a device's frame
+    /// is then read and handled with no thread woken for it. Only for the session's receive loop, whose handling does not
+    /// block (state merge under a short lock, queued writes, subscribers that must stay short); the first frame's admission
+    /// (database reads and writes) runs before it on the thread pool. Nothing happens where the runtime has no such switch.
+    /// </summary>
+    internal void CompleteInline()
+    {
+        if (Volatile.Read(ref s_noInlineCompletions))
+        {
+            return;
+        }
+        try
+        {
+            SetPreferInlineCompletions(socket.SafeHandle, true);
+        }
+        catch (MissingMethodException)
+        {
+            Volatile.Write(ref s_noInlineCompletions, true);
+        }
+    }
+
     public override ValueTask<ValueWebSocketReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
         ReceiveCoreAsync(buffer, cancellationToken);
 
