@@ -27,6 +27,13 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore devices) : FlowNode
     private IDisposable? _subscription;
     private Task? _pump;
     private long _dropped;
+    // Events not yet handed to the flow: queued for the pump, or a direct send still waiting for room. While there are any,
+    // new events queue behind them (a device's events keep their order).
+    private int _behind;
+    // 1 while an event is being sent on the hub's thread (one at a time, so two devices' direct sends never interleave).
+    private int _direct;
+    // A direct send that found a full queue: the pump delivers nothing queued before it is done.
+    private volatile Task? _stalled;
     private HashSet<string> _members = [];
     private HashSet<string> _kinds = [];
     private long _count;
@@ -117,11 +124,77 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore devices) : FlowNode
             body["instance"] = instance;
         }
         var msg = new FlowMessage(body);
-        // Device events arrive on the hub's receive path, which must never wait for a slow flow: they queue here and a
-        // pump feeds the flow; when the flow falls 10,000 events behind, new ones are dropped and counted.
+        if (TrySendDirect(msg))
+        {
+            return;
+        }
+        // Device events arrive on the hub's receive path, which must never wait for a slow flow: behind others they queue
+        // here and a pump feeds the flow; when the flow falls 10,000 events behind, new ones are dropped and counted.
+        Interlocked.Increment(ref _behind);
         if (!_pending.Writer.TryWrite(msg))
         {
+            Interlocked.Decrement(ref _behind);
             Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    /// <summary>
+    /// Sends the event into the flow on the hub's thread when nothing is waiting before it: a pump woken for every event
+    /// cost a thread wake-up per device frame (issue 19, bench/README.md ingest). It cannot hold the hub: the send waits for
+    /// a full queue without a thread (<see cref="Runtime.Nodes.INodeHost.SendAsync"/>), and only nodes that run inline
+    /// (switch, change, rbe: short C# work) run here; every other node takes the message from its queue.
+    /// </summary>
+    private bool TrySendDirect(FlowMessage msg)
+    {
+        if (Volatile.Read(ref _behind) != 0 || Interlocked.CompareExchange(ref _direct, 1, 0) != 0)
+        {
+            return false;
+        }
+        try
+        {
+            if (Volatile.Read(ref _behind) != 0)
+            {
+                return false;
+            }
+            var sent = Node.SendAsync(msg);
+            if (!sent.IsCompleted)
+            {
+                // A full queue: later events queue behind this one until it is in.
+                Interlocked.Increment(ref _behind);
+                _stalled = StallAsync(sent);
+            }
+            else
+            {
+                sent.GetAwaiter().GetResult();
+            }
+            Counted();
+            return true;
+        }
+        finally
+        {
+            Volatile.Write(ref _direct, 0);
+        }
+    }
+
+    private async Task StallAsync(ValueTask sent)
+    {
+        try
+        {
+            await sent.ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _behind);
+        }
+    }
+
+    private void Counted()
+    {
+        var n = Interlocked.Increment(ref _count);
+        if (n == 1 || n % 500 == 0)
+        {
+            var dropped = Interlocked.Read(ref _dropped);
+            Node.Status(dropped == 0 ? new NodeStatus("green", "dot", $"{n} events") : new NodeStatus("yellow", "ring", $"{n} events, {dropped} dropped (flow too slow)"));
         }
     }
 
@@ -133,13 +206,15 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore devices) : FlowNode
             {
                 while (_pending.Reader.TryRead(out var msg))
                 {
-                    Node.Send(msg);
-                    var n = Interlocked.Increment(ref _count);
-                    if (n == 1 || n % 500 == 0)
+                    if (_stalled is { } stalled)
                     {
-                        var dropped = Interlocked.Read(ref _dropped);
-                        Node.Status(dropped == 0 ? new NodeStatus("green", "dot", $"{n} events") : new NodeStatus("yellow", "ring", $"{n} events, {dropped} dropped (flow too slow)"));
+                        // Queued behind a direct send still waiting for room: it goes first.
+                        await stalled.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                        _stalled = null;
                     }
+                    Node.Send(msg);
+                    Interlocked.Decrement(ref _behind);
+                    Counted();
                 }
             }
         }

@@ -34,8 +34,11 @@ public sealed class FleetFlow : IAsyncDisposable
     /// <param name="extra">More flow nodes (JSON objects, comma-separated) on tab <c>t</c>.</param>
     /// <param name="services">More services for the flow engine (BLE).</param>
     /// <param name="hostServices">More services for the fleet host (joining a cluster).</param>
+    /// <param name="wire">The node <c>n</c> is wired to (a node of <paramref name="extra"/> wired on to <c>out</c>).</param>
+    /// <param name="engine">The flow engine's options (queue capacity).</param>
     public static async Task<FleetFlow> StartAsync(string node, int devices = 1, string profile = "plus1pm", bool connect = true, string extra = "",
-        Action<IServiceCollection, FleetHost>? services = null, Action<IServiceCollection>? hostServices = null)
+        Action<IServiceCollection, FleetHost>? services = null, Action<IServiceCollection>? hostServices = null, string wire = "out",
+        Action<Runtime.FlowEngineOptions>? engine = null)
     {
         var host = await FleetHost.StartAsync(services: hostServices);
         var fleet = new SimFleet(host.ShellyUrl, devices, profile, FleetHost.FastSim);
@@ -51,7 +54,7 @@ public sealed class FleetFlow : IAsyncDisposable
         n["z"] = "t";
         n["x"] = 100;
         n["y"] = 100;
-        n["wires"] = new JsonArray(new JsonArray("out"));
+        n["wires"] = new JsonArray(new JsonArray(wire));
         var json = $$"""
             [{"id":"t","type":"tab"},{{n.ToJsonString()}},
              {"id":"c","type":"catch","z":"t","scope":null,"x":0,"y":0,"wires":[["err"]]},
@@ -60,7 +63,7 @@ public sealed class FleetFlow : IAsyncDisposable
              {"id":"err","type":"helper","z":"t","x":0,"y":0,"wires":[]},
              {"id":"status","type":"helper","z":"t","x":0,"y":0,"wires":[]}{{(extra.Length > 0 ? "," + extra : "")}}]
             """;
-        var flow = await FlowHarness.LoadAsync(json, services: sc =>
+        var flow = await FlowHarness.LoadAsync(json, engine, services: sc =>
         {
             host.ShareWith(sc);
             services?.Invoke(sc, host);

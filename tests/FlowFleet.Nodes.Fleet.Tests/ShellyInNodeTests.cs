@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Messages;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlowFleet.Nodes.Fleet.Tests;
 
@@ -58,5 +60,36 @@ public sealed class ShellyInNodeTests
         var gone = await rig.OutAsync();
         Assert.Equal("disconnect", gone.Data["kind"]!.GetValue<string>());
         Assert.Equal(id, gone.Data["topic"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_flow_that_cannot_keep_up_holds_neither_the_device_nor_the_order_of_its_events()
+    {
+        // shelly in → a gated node with a queue of 2: the node sends on the hub's thread while nothing waits, and must not
+        // hold that thread once the queue is full; later events queue behind the one waiting for room.
+        var gate = new SemaphoreSlim(0);
+        await using var rig = await FleetFlow.StartAsync("""{"type":"shelly in","targetType":"all","events":"status","component":"switch:0"}""",
+            extra: """{"id":"g","type":"test-gated","z":"t","x":0,"y":0,"wires":[["out"]]}""", wire: "g",
+            services: (sc, _) => sc.AddSingleton(gate), engine: o => o.QueueCapacity = 2);
+        var id = rig.Ids[0];
+        const int Sets = 12;
+        for (var i = 0; i < Sets; i++)
+        {
+            rig.Fleet[id].Call("Switch.Set", new() { ["id"] = 0, ["on"] = i % 2 == 0 });
+            // Each report is read by the hub while the flow is stuck: a call through the hub gets its answer.
+            var status = await rig.Host.Hub.CallAsync(id, "Switch.GetStatus", new JsonObject { ["id"] = 0 }, TimeSpan.FromSeconds(10));
+            Assert.Equal(i % 2 == 0, status!["output"]!.GetValue<bool>());
+        }
+        gate.Release(10_000);
+        var outputs = new List<bool>();
+        while (outputs.Count < Sets)
+        {
+            var msg = await rig.OutAsync();
+            if (msg.Payload!["switch:0"]?["output"] is { } output)
+            {
+                outputs.Add(output.GetValue<bool>());
+            }
+        }
+        Assert.Equal(Enumerable.Range(0, Sets).Select(i => i % 2 == 0), outputs);
     }
 }
