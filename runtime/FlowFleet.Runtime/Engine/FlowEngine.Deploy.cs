@@ -132,7 +132,10 @@ public sealed partial class FlowEngine
             }
             try
             {
-                var config = EnvSubstitution.Apply(spec.Config, n => GetEnv(node, n));
+                // "${" cannot be escaped in serialized JSON: a node without it in its bytes has nothing to substitute.
+                var config = !spec.Json.IsEmpty && spec.Json.Span.IndexOf("${"u8) < 0
+                    ? spec.Config
+                    : EnvSubstitution.Apply(spec.Config, n => GetEnv(node, n));
                 node.Instance = descriptor.Create(new NodeFactoryContext(config, node, Services)
                 {
                     ConfigJson = ReferenceEquals(config, spec.Config) ? spec.Json : default,
