@@ -152,4 +152,18 @@ public sealed class FunctionApiTests
         var caught = await h.NextAsync("caught");
         Assert.Equal("ReferenceError: ReferenceError: notDefined is not defined (line 2, col 15)", caught.Data["error"]!["message"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task NaN_infinities_and_undefined_set_by_one_function_reach_the_next_as_the_same_values()
+    {
+        // One wire passes the same message on in Node-RED, so what JSON cannot hold survives from node to node.
+        await using var h = await FlowHarness.LoadAsync("""
+            [{"id":"t","type":"tab"},
+             {"id":"a","type":"function","z":"t","func":"msg.n = NaN; msg.inf = -Infinity; msg.u = undefined; return msg;","x":0,"y":0,"wires":[["b"]]},
+             {"id":"b","type":"function","z":"t","func":"msg.payload = [Number.isNaN(msg.n), typeof msg.n, msg.inf === -Infinity, 'u' in msg, msg.u === undefined]; return msg;","x":0,"y":0,"wires":[["o"]]},
+             {"id":"o","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+            """);
+        h.Send("a", JsonValue.Create(0));
+        Assert.Equal("""[true,"number",true,true,true]""", (await h.NextAsync("o")).Payload!.ToJsonString());
+    }
 }

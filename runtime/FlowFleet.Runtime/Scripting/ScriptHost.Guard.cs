@@ -12,7 +12,11 @@ namespace FlowFleet.Runtime.Scripting;
 /// <summary>Running script code under the limits: errors and broken limits become <see cref="ScriptException"/>; timers call back under the same lock.</summary>
 public sealed partial class ScriptHost
 {
-    /// <summary>Runs script code, turning Jint's limit and script errors into <see cref="ScriptException"/>.</summary>
+    /// <summary>
+    /// Runs script code, turning Jint's limit and script errors into <see cref="ScriptException"/>. The memory limit is
+    /// <see cref="AllocationLimit"/>, which throws a <see cref="ScriptException"/> itself; promises are awaited through
+    /// their reactions (ScriptHost.Async), never unwrapped by Jint, so no PromiseRejectedException arises here.
+    /// </summary>
     private T Guard<T>(string what, Func<T> run)
     {
         try
@@ -27,10 +31,6 @@ public sealed partial class ScriptHost
         {
             throw new ScriptException("Script exceeded the statement limit", ex);
         }
-        catch (MemoryLimitExceededException ex)
-        {
-            throw new ScriptException("Script exceeded the memory limit: " + ex.Message, ex);
-        }
         catch (RecursionDepthOverflowException ex)
         {
             throw new ScriptException("Script exceeded the recursion limit", ex);
@@ -39,10 +39,6 @@ public sealed partial class ScriptHost
         {
             var info = ErrorInfo(ex.Error);
             throw new ScriptException(info?.Text ?? Describe(ex), ex, info);
-        }
-        catch (PromiseRejectedException ex)
-        {
-            throw new ScriptException(ex.Message, ex);
         }
         catch (JintException ex)
         {
