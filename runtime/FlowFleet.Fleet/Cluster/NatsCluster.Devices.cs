@@ -39,6 +39,7 @@ public sealed partial class NatsCluster
                 // Held here now: whatever another instance said about it is past.
                 _owners.TryRemove(e.DeviceId, out _);
                 Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Raw, Raw = Announcement(session, true, true) });
+                OnAdmittedHere();
                 break;
             case DeviceEventKind.Disconnect:
                 Enqueue(e.DeviceId, new FanoutItem { Kind = FanoutKind.Raw, Raw = Offline(e.DeviceId) });

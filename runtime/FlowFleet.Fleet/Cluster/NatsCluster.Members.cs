@@ -199,6 +199,9 @@ public sealed partial class NatsCluster
         meter.CreateObservableCounter("flowfleet.cluster.fanout.failures", () => new Measurement<long>(Interlocked.Read(ref _publishFailures), tag), description: "Fan-out publishes NATS refused (their devices are resent whole)");
         meter.CreateObservableCounter("flowfleet.cluster.fanout.lost", () => new Measurement<long>(Interlocked.Read(ref _lostBatches), tag), description: "Fan-out batches of other instances that did not arrive here (sequence gaps)");
         meter.CreateObservableGauge("flowfleet.cluster.fanout.queued", () => new Measurement<int>(Queue.Count, tag), description: "Device updates waiting to be published");
+        // Resend requests (NatsCluster.Sequence.cs): those other instances sent here, and those served (every device queued).
+        meter.CreateObservableCounter("flowfleet.cluster.fanout.resyncs.asked", () => new Measurement<long>(Resyncs.Asked, tag), description: "Requests of other instances to resend every device held here");
+        meter.CreateObservableCounter("flowfleet.cluster.fanout.resyncs.served", () => new Measurement<long>(Resyncs.Served, tag), description: "Resend requests served (the rest were covered by an announcement already queued)");
         _meter = meter;
     }
 

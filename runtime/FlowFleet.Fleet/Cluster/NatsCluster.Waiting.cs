@@ -99,8 +99,20 @@ public sealed partial class NatsCluster
     /// <summary>The claims held here, as one snapshot (a newer one replaces a queued one).</summary>
     private void EnqueueClaims() => Enqueue(ClaimsKey, new FanoutItem { Kind = FanoutKind.Raw, Coalesces = "claims", Raw = ClaimsItem() });
 
+    /// <summary>A device came online here: if it was an accepted claim, the claims the others list from here changed.</summary>
+    private void OnAdmittedHere()
+    {
+        if (Volatile.Read(ref _claimsAnnounced) > 0)
+        {
+            EnqueueClaims();
+        }
+    }
+
+    private int _claimsAnnounced;
+
     private byte[] ClaimsItem() => Write(w =>
         {
+            var count = 0;
             w.WriteString("kind", "claims");
             w.WriteString("device", ClaimsKey);
             w.WriteStartArray("claims");
@@ -117,8 +129,10 @@ public sealed partial class NatsCluster
                 w.WriteString("firmware", c.Firmware);
                 w.WriteString("mac", c.Mac);
                 w.WriteEndObject();
+                count++;
             }
             w.WriteEndArray();
+            Volatile.Write(ref _claimsAnnounced, count);
         });
 
     /// <summary>A device waiting for admission here: what the waiting room shows of it.</summary>
