@@ -1,6 +1,6 @@
 # Shell functions the bench scripts share (source it from the repository root: `. bench/lib.sh`).
 # The server's binary, as `dotnet build -c Release runtime/FlowFleet.Server` leaves it.
-FF_DLL=runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll
+FF_DLL=${FF_DLL:-runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll}
 
 # A free loopback port (bound to port 0, then released for the server to take).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
