@@ -89,7 +89,7 @@ public static class FleetServiceCollectionExtensions
     /// FlowFleet.Fleet.Postgres), the hub and the background writer; files beside the database go to <paramref name="dataDirectory"/>.</summary>
     public static IServiceCollection AddFleet(this IServiceCollection services, Action<DbContextOptionsBuilder> database, string dataDirectory)
     {
-        services.AddDbContextFactory<FleetDbContext>(database);
+        services.AddLazyDbContextFactory<FleetDbContext>((_, o) => database(o));
         // Each publishes its instruments on the host's meter factory when there is one (ASP.NET Core hosts register it).
         services.AddSingleton(sp => Published(ActivatorUtilities.CreateInstance<FleetRecordWriter>(sp), sp, static (w, m) => w.Publish(m)));
         services.AddSingleton<ITelemetryStore, TelemetryStore>();

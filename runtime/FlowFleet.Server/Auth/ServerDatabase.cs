@@ -1,3 +1,4 @@
+using FlowFleet.Fleet.Registry;
 using FlowFleet.Server.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -17,7 +18,7 @@ public static class ServerDatabase
     {
         var sqlite = new ServerSqliteDatabase($"Data Source={Path.Combine(Path.GetFullPath(dataDir), "flowfleet.db")}");
         services.AddSingleton(sqlite);
-        return services.AddDbContextFactory<ServerDbContext>((sp, o) =>
+        return services.AddLazyDbContextFactory<ServerDbContext>((sp, o) =>
         {
             if (sp.GetService<ClusterStore>() is { } shared)
             {
