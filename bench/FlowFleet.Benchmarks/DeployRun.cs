@@ -60,6 +60,7 @@ public static class DeployRun
                 var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                 var request = System.Text.Encoding.UTF8.GetBytes(flows.ToJsonString());
                 var exceptions0 = Interlocked.Read(ref s_exceptions);
+                var items0 = ThreadPool.CompletedWorkItemCount;
                 var a0 = GC.GetTotalAllocatedBytes(precise: true);
                 var sw = Stopwatch.StartNew();
                 // As the admin API does: the request body parsed, then handed to the document without a copy.
@@ -70,6 +71,7 @@ public static class DeployRun
                 Add($"{type} deploy (KB allocated)", (GC.GetTotalAllocatedBytes(precise: true) - a0) / 1024.0);
                 Add($"{type} deploy CPU", (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds);
                 Add($"{type} deploy (exceptions thrown)", Interlocked.Read(ref s_exceptions) - exceptions0);
+                Add($"{type} deploy (thread-pool items run)", ThreadPool.CompletedWorkItemCount - items0);
             }
             // Stages one at a time: wall time on this thread (the minimum is what load does not inflate) and bytes allocated.
             var body = System.Text.Encoding.UTF8.GetBytes(flows.ToJsonString());
@@ -93,7 +95,7 @@ public static class DeployRun
         foreach (var (name, values) in stages)
         {
             var warm = values.Skip(values.Count > 3 ? 2 : 0).Order().ToList();
-            var unit = name.EndsWith(")", StringComparison.Ordinal) ? "" : " ms";
+            var unit = name.EndsWith("allocated)", StringComparison.Ordinal) || name.EndsWith("thrown)", StringComparison.Ordinal) || name.EndsWith("run)", StringComparison.Ordinal) ? "" : " ms";
             Console.WriteLine($"{name}: median {warm[warm.Count / 2]:0.0}{unit} (first {values[0]:0.0}, min {warm[0]:0.0})");
         }
     }

@@ -96,7 +96,9 @@ internal sealed partial class RunningNode : INodeHost
     {
         if (_queue is not null)
         {
-            _loop = Task.Run(RunAsync);
+            // No thread-pool item per node (a full deploy of 1,000 nodes queued 1,000): the loop's first wait begins on the
+            // deploy's thread and every message is handled on the pool (see RunAsync).
+            _loop = RunAsync();
         }
     }
 
@@ -115,9 +117,20 @@ internal sealed partial class RunningNode : INodeHost
         var reader = _queue!.Reader;
         try
         {
+            // Started on the deploy's thread (maybe under a synchronization context): never handle a message there. A
+            // message already queued is handled after a yield to the pool; otherwise the channel resumes the wait there.
+            var first = reader.WaitToReadAsync();
+            if (first.IsCompleted)
+            {
+                await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+            }
+            if (!await first.ConfigureAwait(false))
+            {
+                return;
+            }
             // Closing completes the queue, which ends this wait without an exception (a thrown cancellation per node cost a
             // full deploy of 1,000 nodes 1,000 exceptions); messages still queued then are dropped, as before.
-            while (!_closing.IsCancellationRequested && await reader.WaitToReadAsync())
+            do
             {
                 while (!_closing.IsCancellationRequested)
                 {
@@ -148,6 +161,7 @@ internal sealed partial class RunningNode : INodeHost
                     ReleaseBusy();
                 }
             }
+            while (!_closing.IsCancellationRequested && await reader.WaitToReadAsync());
         }
         catch (OperationCanceledException) when (_closing.IsCancellationRequested)
         {
