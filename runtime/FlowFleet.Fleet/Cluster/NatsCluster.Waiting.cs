@@ -48,6 +48,11 @@ public sealed partial class NatsCluster
             DropWaiting(owner);
             return false;
         }
+        catch (NatsException ex)
+        {
+            // No answer in time (or NATS is down): whether it decided is unknown — say so rather than decide here as well.
+            throw new InvalidOperationException($"Instance {owner}, which holds the connection of {target}, did not confirm the decision: {ex.Message}", ex);
+        }
         var answer = JsonNode.Parse(reply.Data ?? "null") as JsonObject;
         if (JsonRead.Text(answer?["error"]) is { } error)
         {
