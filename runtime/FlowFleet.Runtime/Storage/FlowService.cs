@@ -73,7 +73,8 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
         await _lock.WaitAsync(cancellationToken);
         try
         {
-            var doc = FlowDocument.From(await storage.LoadAsync(cancellationToken) ?? []);
+            // The stores parse a fresh array per load: the document takes it without a copy.
+            var doc = FlowDocument.Adopt(await storage.LoadAsync(cancellationToken) ?? []);
             if (doc.Rev == Current.Rev)
             {
                 return null;
@@ -130,7 +131,7 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
             }
             // Most deploys carry no credentials: then the validated copy is the document, without a second copy.
             var (clean, creds) = SplitCredentials(candidate.Raw);
-            var doc = clean is null ? candidate : FlowDocument.From(clean);
+            var doc = clean is null ? candidate : FlowDocument.Adopt(clean);
             if (credentials is not null)
             {
                 var merged = new Dictionary<string, JsonObject>(await credentials.LoadAsync(cancellationToken), StringComparer.Ordinal);
@@ -239,6 +240,7 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
                 n["credentials"] = c.DeepClone();
             }
         }
-        return FlowDocument.From(copy);
+        // The copy is this method's own: the document takes it without copying it again.
+        return FlowDocument.Adopt(copy);
     }
 }
