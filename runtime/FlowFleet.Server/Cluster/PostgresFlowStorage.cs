@@ -36,19 +36,25 @@ public sealed class PostgresFlowStorage(ClusterStore store, IFlowStorage? firstS
         }
     }
 
-    public async Task SaveAsync(JsonArray flows, CancellationToken cancellationToken = default)
+    public Task SaveAsync(JsonArray flows, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(flows);
-        var rev = FlowDocument.From(flows).Rev;
+        return SaveAsync(FlowDocument.From(flows), cancellationToken);
+    }
+
+    /// <summary>A deploy's document: its rev and JSON as it serialized them once (not copied and serialized again here).</summary>
+    public async Task SaveAsync(FlowDocument flows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(flows);
         await using (var connection = await store.OpenAsync(cancellationToken))
         {
             await using var cmd = ClusterStore.Command(connection, """
                 INSERT INTO ff_flows (id, rev, flows, saved_at) VALUES (1, $1, $2, $3)
                 ON CONFLICT (id) DO UPDATE SET rev = EXCLUDED.rev, flows = EXCLUDED.flows, saved_at = EXCLUDED.saved_at
-                """, rev, flows.ToJsonString(), (time ?? TimeProvider.System).GetUtcNow());
+                """, flows.Rev, flows.Json, (time ?? TimeProvider.System).GetUtcNow());
             await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
-        Saved.Publish(rev);
+        Saved.Publish(flows.Rev);
     }
 
     /// <summary>The rev of the stored flows (null before the first deploy): a cheap check for a missed notification.</summary>
