@@ -71,6 +71,15 @@ public sealed partial class FlowEngine : IAsyncDisposable
 
     private ILogger Logger { get; }
 
+    private TimeProvider? _time;
+
+    /// <summary>The host's clock (a FakeTimeProvider in tests): what an inline node's run is timed with.</summary>
+    internal TimeProvider Time => _time ??= Services.GetService(typeof(TimeProvider)) as TimeProvider ?? TimeProvider.System;
+
+    internal void InlineTooSlow(RunningNode node, TimeSpan took) =>
+        Logger.LogWarning("{Type} node {Id} took {Ms} ms on its sender's thread; it takes its messages from its own queue from now on",
+            node.Type, node.Id, (long)took.TotalMilliseconds);
+
     /// <summary>The deployed document (also while flows are stopped).</summary>
     public FlowDocument Current { get; private set; } = FlowDocument.Empty;
 

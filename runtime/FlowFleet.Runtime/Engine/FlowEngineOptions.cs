@@ -14,6 +14,13 @@ public sealed class FlowEngineOptions
     /// <summary>How long a node may take to close before the engine moves on.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Cheap nodes (switch, change, rbe) run on their sender's thread while each message takes at most this long; one that
+    /// takes longer runs from its own queue from then on, so it can no longer hold up the sender's thread (which may be the
+    /// thread that reads every device's socket).
+    /// </summary>
+    public TimeSpan InlineBudget { get; set; } = TimeSpan.FromMilliseconds(100);
+
     public ScriptLimits Scripts { get; set; } = new();
 
     /// <summary>

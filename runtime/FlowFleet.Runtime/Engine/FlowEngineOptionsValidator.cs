@@ -18,6 +18,7 @@ public sealed class FlowEngineOptionsValidator : IValidateOptions<FlowEngineOpti
         }
         Positive(errors, "Flows:QueueFullTimeout", options.QueueFullTimeout);
         Positive(errors, "Flows:CloseTimeout", options.CloseTimeout);
+        Positive(errors, "Flows:InlineBudget", options.InlineBudget);
         Positive(errors, "Flows:Scripts:Timeout", options.Scripts.Timeout);
         if (options.Scripts.MaxRecursion < 1 || options.Scripts.MaxNesting < 1)
         {

@@ -110,6 +110,11 @@ internal sealed partial class RunningNode : INodeHost
     private int _busy;
     private int _queued;
     private bool _senderWaiting;
+    // Set once a run on a sender's thread took longer than the engine's InlineBudget: from then on the node takes its
+    // messages from its queue. A sender's thread can be the socket engine's (device frames are handled where they arrive),
+    // so a slow inline node — a catastrophic regex on device data in a switch — would otherwise stall every socket for each
+    // message, not just this node.
+    private bool _inlineOff;
     private readonly ManualResetEventSlim _space = new(false, spinCount: 1);
 
     private async Task RunAsync()
@@ -187,8 +192,8 @@ internal sealed partial class RunningNode : INodeHost
     /// <summary>Runs the node on the sender's thread when it is an inline node, idle, with nothing queued.</summary>
     private bool TryRunInline(FlowMessage msg)
     {
-        if (t_inlineDepth >= MaxInlineDepth || Volatile.Read(ref _queued) != 0 || Instance is not { RunsInline: true }
-            || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        if (t_inlineDepth >= MaxInlineDepth || Volatile.Read(ref _queued) != 0 || Volatile.Read(ref _inlineOff)
+            || Instance is not { RunsInline: true } || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             return false;
         }
@@ -199,6 +204,8 @@ internal sealed partial class RunningNode : INodeHost
         }
         // HandleAsync reports a node's failure as a node error; it does not throw.
         t_inlineDepth++;
+        var time = _engine.Time;
+        var started = time.GetTimestamp();
         ValueTask handled;
         try
         {
@@ -207,6 +214,12 @@ internal sealed partial class RunningNode : INodeHost
         finally
         {
             t_inlineDepth--;
+        }
+        var took = time.GetElapsedTime(started);
+        if (took > _engine.Options.InlineBudget && !_inlineOff)
+        {
+            Volatile.Write(ref _inlineOff, true);
+            _engine.InlineTooSlow(this, took);
         }
         if (handled.IsCompleted)
         {

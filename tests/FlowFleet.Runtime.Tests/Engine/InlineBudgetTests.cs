@@ -1,0 +1,102 @@
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Messages;
+using FlowFleet.Runtime.Nodes;
+using FlowFleet.Runtime.Tests.Harness;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace FlowFleet.Runtime.Tests.Engine;
+
+/// <summary>
+/// Cheap nodes run on their sender's thread, which for device events is the thread reading every device's socket: a node
+/// that turns out slow there (a catastrophic regex on device data) must stop running there after one slow message.
+/// </summary>
+public sealed class InlineBudgetTests
+{
+    private const string Flow = """
+        [{"id":"t","type":"tab"},
+         {"id":"src","type":"test-source","z":"t","x":0,"y":0,"wires":[["cheap"]]},
+         {"id":"cheap","type":"test-timed-inline","z":"t","x":0,"y":0,"wires":[["out"]]},
+         {"id":"out","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
+        """;
+
+    [Fact]
+    public async Task A_node_that_took_longer_than_the_budget_on_its_senders_thread_takes_later_messages_from_its_queue()
+    {
+        var clock = new FakeTimeProvider();
+        await using var h = await FlowHarness.LoadAsync(Flow, o => o.InlineBudget = TimeSpan.FromMilliseconds(100),
+            sc => sc.AddSingleton<TimeProvider>(clock));
+        var source = (SourceNode)h.Engine.GetNode("src")!;
+        var node = (TimedInlineNode)h.Engine.GetNode("cheap")!;
+        node.Clock = clock;
+
+        // Within the budget: run on the sender's own thread, message after message.
+        Assert.True(await RanInsideEmit(source, node, 0, h));
+        Assert.True(await RanInsideEmit(source, node, 0, h));
+        // One message takes 150 ms (of the fake clock) on the sender's thread ...
+        Assert.True(await RanInsideEmit(source, node, 150, h));
+        // ... so the next ones are handled by the node's own loop, not by the sender.
+        Assert.False(await RanInsideEmit(source, node, 0, h));
+        Assert.False(await RanInsideEmit(source, node, 0, h));
+    }
+
+    [Fact]
+    public async Task A_node_within_the_budget_keeps_running_on_its_senders_thread()
+    {
+        var clock = new FakeTimeProvider();
+        await using var h = await FlowHarness.LoadAsync(Flow, o => o.InlineBudget = TimeSpan.FromMilliseconds(100),
+            sc => sc.AddSingleton<TimeProvider>(clock));
+        var source = (SourceNode)h.Engine.GetNode("src")!;
+        var node = (TimedInlineNode)h.Engine.GetNode("cheap")!;
+        node.Clock = clock;
+
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.True(await RanInsideEmit(source, node, 99, h));
+        }
+    }
+
+    /// <summary>Whether the node ran on the sender's thread while the sender's send was under way.</summary>
+    private static async Task<bool> RanInsideEmit(SourceNode source, TimedInlineNode node, int takesMs, FlowHarness h)
+    {
+        ValueTask sent;
+        TimedInlineNode.Emitting = true;
+        try
+        {
+            sent = source.Emit(takesMs);
+        }
+        finally
+        {
+            TimedInlineNode.Emitting = false;
+        }
+        await sent.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        var msg = (await h.TakeAsync("out", 1)).Single();
+        Assert.Equal(takesMs, (int)JsonTools.ToNumber(msg.Payload));
+        return await node.RanInside.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+}
+
+/// <summary>
+/// A cheap (inline) node whose run "takes" payload milliseconds of the test's clock; reports whether it ran inside the test's
+/// send (on the sending thread, before the send returned).
+/// </summary>
+[NodeType("test-timed-inline", Category = "test")]
+public sealed class TimedInlineNode : FlowNode
+{
+    public FakeTimeProvider? Clock { get; set; }
+
+    [ThreadStatic]
+    public static bool Emitting;
+
+    public System.Threading.Channels.Channel<bool> RanInside { get; } = System.Threading.Channels.Channel.CreateUnbounded<bool>();
+
+    public override bool RunsInline => true;
+
+    public override ValueTask OnInputAsync(FlowMessage msg, CancellationToken cancellationToken)
+    {
+        RanInside.Writer.TryWrite(Emitting);
+        Clock?.Advance(TimeSpan.FromMilliseconds(JsonTools.ToNumber(msg.Payload)));
+        Node.Send(msg);
+        return ValueTask.CompletedTask;
+    }
+}
