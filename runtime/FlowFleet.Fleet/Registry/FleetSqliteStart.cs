@@ -16,13 +16,7 @@ internal static partial class FleetSqliteStart
     /// EF Core's migration script for SQLite (<c>dotnet ef migrations script</c> in runtime/FlowFleet.Fleet), held equal to the
     /// migrations by <c>FleetSqliteStartTests</c>: a new migration fails that test until this file is generated again.
     /// </summary>
-    internal static readonly Lazy<string> Script = new(() =>
-    {
-        using var stream = typeof(FleetSqliteStart).Assembly.GetManifestResourceStream("FlowFleet.Fleet.FleetSqlite.sql")
-            ?? throw new InvalidOperationException("FleetSqlite.sql is not embedded");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    });
+    internal static readonly Lazy<string> Script = EmbeddedSqliteSchema.Load(typeof(FleetSqliteStart).Assembly, "FlowFleet.Fleet.FleetSqlite.sql");
 
     /// <summary>The migrations the script applies, in order (from its history inserts).</summary>
     internal static IReadOnlyList<string> Migrations => [.. MigrationId().Matches(Script.Value).Select(m => m.Groups[1].Value)];
@@ -82,14 +76,8 @@ internal static partial class FleetSqliteStart
     private static async Task<bool> EnsureSchemaAsync(SqliteConnection connection, CancellationToken ct)
     {
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table'";
-        if ((long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))! == 0)
+        if (await EmbeddedSqliteSchema.CreateIfEmptyAsync(cmd, Script, ct).ConfigureAwait(false))
         {
-            // As EF Core's SQLite database creator does for a new file, then the migrations in one script.
-            cmd.CommandText = "PRAGMA journal_mode = 'wal';";
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            cmd.CommandText = Script.Value;
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             return true;
         }
         cmd.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '__EFMigrationsHistory'";

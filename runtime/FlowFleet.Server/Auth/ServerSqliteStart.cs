@@ -1,3 +1,4 @@
+using FlowFleet.Fleet.Registry;
 using Microsoft.Data.Sqlite;
 
 namespace FlowFleet.Server.Auth;
@@ -12,13 +13,7 @@ namespace FlowFleet.Server.Auth;
 internal static class ServerSqliteStart
 {
     /// <summary>EF Core's <c>GenerateCreateScript()</c> for <see cref="ServerDbContext"/> on SQLite.</summary>
-    internal static readonly Lazy<string> Script = new(() =>
-    {
-        using var stream = typeof(ServerSqliteStart).Assembly.GetManifestResourceStream("FlowFleet.Server.ServerSqlite.sql")
-            ?? throw new InvalidOperationException("ServerSqlite.sql is not embedded");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    });
+    internal static readonly Lazy<string> Script = EmbeddedSqliteSchema.Load(typeof(ServerSqliteStart).Assembly, "FlowFleet.Server.ServerSqlite.sql");
 
     /// <summary>The columns of the model's tables (a test holds them equal to EF Core's model).</summary>
     internal static readonly (string Table, string[] Columns)[] Tables =
@@ -33,14 +28,8 @@ internal static class ServerSqliteStart
         await using var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(ct).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table'";
-        if ((long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))! == 0)
+        if (await EmbeddedSqliteSchema.CreateIfEmptyAsync(cmd, Script, ct).ConfigureAwait(false))
         {
-            // As EF Core's SQLite database creator does for a new file.
-            cmd.CommandText = "PRAGMA journal_mode = 'wal';";
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            cmd.CommandText = Script.Value;
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             return true;
         }
         foreach (var (table, columns) in Tables)

@@ -1,0 +1,40 @@
+using System.Reflection;
+using Microsoft.Data.Sqlite;
+
+namespace FlowFleet.Fleet.Registry;
+
+/// <summary>
+/// EF Core's own SQL for a SQLite database, embedded in an assembly and applied without EF Core when the file is new: the
+/// device stores (<c>FleetSqliteStart</c>) and the users database (<c>ServerSqliteStart</c>) start this way (issue 19).
+/// </summary>
+public static class EmbeddedSqliteSchema
+{
+    /// <summary>The embedded script, read on first use.</summary>
+    public static Lazy<string> Load(Assembly assembly, string resource) => new(() =>
+    {
+        using var stream = assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"{resource} is not embedded in {assembly.GetName().Name}");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
+
+    /// <summary>
+    /// Runs the script when the file has no tables yet (after the WAL journal mode EF Core's SQLite database creator sets on
+    /// a new file) and returns true; false when tables exist, to be checked by the caller.
+    /// </summary>
+    public static async Task<bool> CreateIfEmptyAsync(SqliteCommand cmd, Lazy<string> script, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(cmd);
+        ArgumentNullException.ThrowIfNull(script);
+        cmd.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table'";
+        if ((long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))! != 0)
+        {
+            return false;
+        }
+        cmd.CommandText = "PRAGMA journal_mode = 'wal';";
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        cmd.CommandText = script.Value;
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        return true;
+    }
+}
