@@ -41,6 +41,66 @@ public sealed class ClusterFanoutTests
 
     private static double? Power(FleetHost host, string id) => JsonRead.Number(host.Devices.Get(id)?.StatusOf("switch:0").Field("apower"));
 
+    /// <summary>
+    /// One instance on its own nats-server and subject with its cluster ready, and "ghost": a bare NATS connection that
+    /// speaks the fan-out protocol as another instance would, so a test can leave batches out deterministically.
+    /// </summary>
+    private sealed class GhostRig : IAsyncDisposable
+    {
+        private NatsServer? _nats;
+
+        public string Subject { get; } = "ff" + Guid.NewGuid().ToString("N")[..6];
+
+        public FleetHost Host { get; private set; } = null!;
+
+        public NatsCluster Cluster { get; private set; } = null!;
+
+        public NatsConnection Ghost { get; private set; } = null!;
+
+        public static async Task<GhostRig> StartAsync(string instance, TimeSpan? heartbeat = null)
+        {
+            var rig = new GhostRig();
+            try
+            {
+                rig._nats = await NatsServer.StartAsync();
+                var url = rig._nats.Url;
+                rig.Host = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o =>
+                {
+                    (o.Nats, o.Instance, o.Subject) = (url, instance, rig.Subject);
+                    if (heartbeat is { } beat)
+                    {
+                        o.Heartbeat = beat;
+                    }
+                }));
+                rig.Cluster = rig.Host.Services.GetRequiredService<NatsCluster>();
+                await rig.Cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+                rig.Ghost = new NatsConnection(new NatsOpts { Url = url });
+                return rig;
+            }
+            catch
+            {
+                await rig.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Ghost is not null)
+            {
+                await Ghost.DisposeAsync();
+            }
+            if (Host is not null)
+            {
+                await Host.DisposeAsync();
+            }
+            if (_nats is not null)
+            {
+                await _nats.DisposeAsync();
+            }
+        }
+    }
+
     [Fact]
     public async Task A_device_changing_fast_on_A_ends_on_its_last_state_in_B_mirror()
     {
@@ -110,14 +170,10 @@ public sealed class ClusterFanoutTests
     [Fact]
     public async Task A_batch_that_never_arrived_is_counted_and_the_owner_is_asked_to_resend()
     {
-        await using var nats = await NatsServer.StartAsync();
-        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
-        await using var b = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o => (o.Nats, o.Instance, o.Subject) = (nats.Url, "b", subject)));
-        var cluster = b.Services.GetRequiredService<NatsCluster>();
-        await cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await using var rig = await GhostRig.StartAsync("b");
+        var (subject, b, cluster, ghost) = (rig.Subject, rig.Host, rig.Cluster, rig.Ghost);
 
         // "ghost" speaks the protocol: batches 1 and 2 arrive, 3 and 4 do not, 5 does.
-        await using var ghost = new NatsConnection(new NatsOpts { Url = nats.Url });
         await using var resync = await ghost.SubscribeCoreAsync<string>($"{subject}.resync.ghost");
         const string id = "shellyplus1-00000000abcd";
         Task Batch(int seq, string items) => ghost.PublishAsync($"{subject}.dev.ghost", Encoding.UTF8.GetBytes($$"""{"instance":"ghost","seq":{{seq}},"items":[{{items}}]}""")).AsTask();
@@ -138,12 +194,8 @@ public sealed class ClusterFanoutTests
     [Fact]
     public async Task A_first_batch_that_never_arrived_makes_B_ask_the_owner_to_resend()
     {
-        await using var nats = await NatsServer.StartAsync();
-        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
-        await using var b = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o => (o.Nats, o.Instance, o.Subject) = (nats.Url, "b", subject)));
-        var cluster = b.Services.GetRequiredService<NatsCluster>();
-        await cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        await using var ghost = new NatsConnection(new NatsOpts { Url = nats.Url });
+        await using var rig = await GhostRig.StartAsync("b");
+        var (subject, b, cluster, ghost) = (rig.Subject, rig.Host, rig.Cluster, rig.Ghost);
         await using var resync = await ghost.SubscribeCoreAsync<string>($"{subject}.resync.ghost");
         const string lost = "shellyplus1-00000000f001", second = "shellyplus1-00000000f002";
         Task Batch(int seq, params string[] ids) => ghost.PublishAsync($"{subject}.dev.ghost", Encoding.UTF8.GetBytes(
@@ -165,12 +217,8 @@ public sealed class ClusterFanoutTests
     [Fact]
     public async Task Batches_a_beat_says_were_sent_but_never_arrived_make_B_ask_the_owner_to_resend()
     {
-        await using var nats = await NatsServer.StartAsync();
-        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
-        await using var b = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o => (o.Nats, o.Instance, o.Subject) = (nats.Url, "b", subject)));
-        var cluster = b.Services.GetRequiredService<NatsCluster>();
-        await cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        await using var ghost = new NatsConnection(new NatsOpts { Url = nats.Url });
+        await using var rig = await GhostRig.StartAsync("b");
+        var (subject, b, cluster, ghost) = (rig.Subject, rig.Host, rig.Cluster, rig.Ghost);
         await using var resync = await ghost.SubscribeCoreAsync<string>($"{subject}.resync.ghost");
 
         // The ghost sent batch 1 (its only one: its devices are quiet) and it never arrived; its beats say so. The first beat
@@ -187,12 +235,8 @@ public sealed class ClusterFanoutTests
     [Fact]
     public async Task The_owner_resends_its_devices_unless_an_announcement_already_follows_what_the_asker_missed()
     {
-        await using var nats = await NatsServer.StartAsync();
-        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
-        await using var a = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o => (o.Nats, o.Instance, o.Subject) = (nats.Url, "a", subject)));
-        var cluster = a.Services.GetRequiredService<NatsCluster>();
-        await cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        await using var ghost = new NatsConnection(new NatsOpts { Url = nats.Url });
+        await using var rig = await GhostRig.StartAsync("a");
+        var (subject, a, cluster, ghost) = (rig.Subject, rig.Host, rig.Cluster, rig.Ghost);
         await using var batches = await ghost.SubscribeCoreAsync<byte[]>($"{subject}.dev.a");
         const string id = "shellypro2-00000000a5e1";
         await using var device = await RawDevice.ConnectAsync(a.ShellyUrl, Full(id), Answers(id));
@@ -229,13 +273,8 @@ public sealed class ClusterFanoutTests
     [Fact]
     public async Task An_instance_heard_again_after_going_silent_is_asked_to_resend_its_devices()
     {
-        await using var nats = await NatsServer.StartAsync();
-        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
-        await using var b = await FleetHost.StartAsync(services: s => s.AddFleetCluster(o =>
-            (o.Nats, o.Instance, o.Subject, o.Heartbeat) = (nats.Url, "b", subject, TimeSpan.FromMilliseconds(200))));
-        var cluster = b.Services.GetRequiredService<NatsCluster>();
-        await cluster.Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        await using var ghost = new NatsConnection(new NatsOpts { Url = nats.Url });
+        await using var rig = await GhostRig.StartAsync("b", TimeSpan.FromMilliseconds(200));
+        var (subject, b, cluster, ghost) = (rig.Subject, rig.Host, rig.Cluster, rig.Ghost);
         await using var resync = await ghost.SubscribeCoreAsync<string>($"{subject}.resync.ghost");
         const string id = "shellyplus1-00000000beef";
         await ghost.PublishAsync($"{subject}.beat", Encoding.UTF8.GetBytes("""{"instance":"ghost","devices":1}"""));
