@@ -3,7 +3,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FlowFleet.Fleet.Tests.Cluster;
 
-/// <summary>Two fleet hosts, A and B, joined through their own nats-server on a fresh subject; disposed in reverse order.</summary>
+/// <summary>
+/// Two fleet hosts, A and B, joined through their own nats-server on a fresh subject (and on one PostgreSQL database when
+/// given one); disposed in reverse order.
+/// </summary>
 internal sealed class ClusterPair(NatsServer nats, FleetHost a, FleetHost b) : IAsyncDisposable
 {
     public FleetHost A => a;
@@ -14,7 +17,8 @@ internal sealed class ClusterPair(NatsServer nats, FleetHost a, FleetHost b) : I
 
     public NatsCluster ClusterB => b.Services.GetRequiredService<NatsCluster>();
 
-    public static async Task<ClusterPair> StartAsync(Action<ClusterOptions>? cluster = null, Action<FleetOptions>? fleet = null)
+    public static async Task<ClusterPair> StartAsync(Action<ClusterOptions>? cluster = null, Action<FleetOptions>? fleet = null,
+        string? postgres = null)
     {
         var nats = await NatsServer.StartAsync();
         var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
@@ -27,8 +31,8 @@ internal sealed class ClusterPair(NatsServer nats, FleetHost a, FleetHost b) : I
             o.Heartbeat = TimeSpan.FromSeconds(1);
             cluster?.Invoke(o);
         });
-        var a = await FleetHost.StartAsync(fleet, services: s => Join(s, "a"));
-        var b = await FleetHost.StartAsync(fleet, services: s => Join(s, "b"));
+        var a = await FleetHost.StartAsync(fleet, postgres: postgres, services: s => Join(s, "a"));
+        var b = await FleetHost.StartAsync(fleet, postgres: postgres, services: s => Join(s, "b"));
         var pair = new ClusterPair(nats, a, b);
         await pair.ClusterA.Ready.WaitAsync(TimeSpan.FromSeconds(10));
         await pair.ClusterB.Ready.WaitAsync(TimeSpan.FromSeconds(10));

@@ -13,14 +13,8 @@ public sealed class ClusterStoreTests
     [Fact]
     public async Task An_instance_mirroring_another_instances_device_leaves_its_row_in_the_shared_store_alone()
     {
-        await using var nats = await NatsServer.StartAsync();
-        var store = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
-        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
-        void Join(IServiceCollection s, string name) => s.AddFleetCluster(o => { o.Nats = nats.Url; o.Instance = name; o.Subject = subject; });
-        await using var a = await FleetHost.StartAsync(postgres: store, services: s => Join(s, "a"));
-        await using var b = await FleetHost.StartAsync(postgres: store, services: s => Join(s, "b"));
-        await a.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        await b.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await using var pair = await ClusterPair.StartAsync(postgres: await (await PostgresServer.SharedAsync()).CreateDatabaseAsync());
+        var (a, b) = (pair.A, pair.B);
 
         var token = await a.Tokens.CreateTokenAsync("site");
         await using var fleet = new SimFleet(a.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim);
@@ -44,14 +38,8 @@ public sealed class ClusterStoreTests
     [Fact]
     public async Task A_user_edit_made_through_another_instance_survives_the_owners_next_write_of_the_device()
     {
-        await using var nats = await NatsServer.StartAsync();
-        var store = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
-        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
-        void Join(IServiceCollection s, string name) => s.AddFleetCluster(o => { o.Nats = nats.Url; o.Instance = name; o.Subject = subject; });
-        await using var a = await FleetHost.StartAsync(postgres: store, services: s => Join(s, "a"));
-        await using var b = await FleetHost.StartAsync(postgres: store, services: s => Join(s, "b"));
-        await a.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        await b.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await using var pair = await ClusterPair.StartAsync(postgres: await (await PostgresServer.SharedAsync()).CreateDatabaseAsync());
+        var (a, b) = (pair.A, pair.B);
         await using var fleet = new SimFleet(a.ShellyUrl, 1, "plus1pm", FleetHost.FastSim);
         var id = fleet.Devices.Single().Id;
         await fleet.StartAsync();
@@ -80,14 +68,9 @@ public sealed class ClusterStoreTests
     [Fact]
     public async Task A_device_moving_to_another_instance_keeps_its_record_and_its_id_stays_proven()
     {
-        await using var nats = await NatsServer.StartAsync();
-        var store = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync();
-        var subject = "ff" + Guid.NewGuid().ToString("N")[..6];
-        void Join(IServiceCollection s, string name) => s.AddFleetCluster(o => { o.Nats = nats.Url; o.Instance = name; o.Subject = subject; });
-        await using var a = await FleetHost.StartAsync(o => o.Admission = "manual", postgres: store, services: s => Join(s, "a"));
-        await using var b = await FleetHost.StartAsync(o => o.Admission = "manual", postgres: store, services: s => Join(s, "b"));
-        await a.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
-        await b.Services.GetRequiredService<NatsCluster>().Ready.WaitAsync(TimeSpan.FromSeconds(10));
+        await using var pair = await ClusterPair.StartAsync(fleet: o => o.Admission = "manual",
+            postgres: await (await PostgresServer.SharedAsync()).CreateDatabaseAsync());
+        var (a, b) = (pair.A, pair.B);
 
         var token = await a.Tokens.CreateTokenAsync("site");
         var onA = new SimFleet(a.ShellyUrl + "?token=" + token.Token, 1, "plus1pm", FleetHost.FastSim);
