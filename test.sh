@@ -6,13 +6,15 @@ cd "$(dirname "$0")"
 #   chromium: the browser tests; mosquitto: the MQTT tests (tests/*/Mqtt/MosquittoFixture.cs); nats-server: the cluster tests
 #   (tests/FlowFleet.Fleet.Tests/Cluster/NatsServer.cs); dbus + python3-dbusmock: the BlueZ adapter tests (a private dbus-daemon
 #   with dbusmock's bluez5 template, tests/FlowFleet.Fleet.Tests/Ble); postgresql: the registry tests on PostgreSQL (Debian's
-#   initdb/pg_ctl in a temp dir on a free port, tests/FlowFleet.Fleet.Tests/PostgresServer.cs).
+#   initdb/pg_ctl in a temp dir on a free port, tests/FlowFleet.Fleet.Tests/PostgresServer.cs); haproxy: the shipped
+#   deploy/cluster/haproxy.cfg in front of three instances (tests/FlowFleet.Server.Tests/Cluster/ComposeTopologyTests.cs).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 { command -v dbus-daemon >/dev/null 2>&1 && /usr/bin/python3 -c "import dbusmock" >/dev/null 2>&1; } || missing+=(dbus python3-dbusmock)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} for the tests..."
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) ||

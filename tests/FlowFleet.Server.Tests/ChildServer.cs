@@ -38,14 +38,30 @@ public sealed class ChildServer : IAsyncDisposable
     }
 
     /// <summary>Starts the server (no auth) on <paramref name="dataDir"/> and waits until it listens.</summary>
-    public static async Task<ChildServer> StartAsync(string dataDir, params string[] extraArgs)
+    public static Task<ChildServer> StartAsync(string dataDir, params string[] extraArgs) =>
+        StartAsync(dataDir, new Dictionary<string, string>(), false, 0, extraArgs);
+
+    /// <summary>
+    /// Starts the server with <paramref name="environment"/> added to its environment (as a container's settings would
+    /// be), with authentication on, on <paramref name="port"/> (0: a free one; a restarted instance keeps its old one).
+    /// </summary>
+    public static Task<ChildServer> StartWithEnvironmentAsync(string dataDir, IReadOnlyDictionary<string, string> environment, int port = 0) =>
+        StartAsync(dataDir, environment, true, port, []);
+
+    private static async Task<ChildServer> StartAsync(string dataDir, IReadOnlyDictionary<string, string> environment, bool auth, int port, string[] extraArgs)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "flowfleet.dll"), "--data", dataDir, "--no-auth", "--urls", "http://127.0.0.1:0", .. extraArgs])
+        string[] args = [Path.Combine(AppContext.BaseDirectory, "flowfleet.dll"), "--data", dataDir, .. auth ? Array.Empty<string>() : ["--no-auth"],
+            "--urls", $"http://127.0.0.1:{port}", .. extraArgs];
+        var start = new ProcessStartInfo("dotnet", args)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = dataDir,
         };
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
         var server = new ChildServer(Process.Start(start)!, dataDir);
         server._process.OutputDataReceived += (_, e) => server.Append(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);

@@ -105,9 +105,9 @@ public sealed class ClusterProcessTests
             balancer.Backends = [b.Client.BaseAddress!, c.Client.BaseAddress!];
             await a.StopAsync(kill: true);
             // Until they reconnect, B and C may still route to A (it died without a word) and get -114; then they answer.
-            await Poll.UntilAsync(async () => (await Task.WhenAll(ids.Select(id => AnswersAsync(c, id)))).All(x => x),
+            await Poll.UntilAsync(async () => (await Task.WhenAll(ids.Select(id => ClusterChecks.AnswersAsync(c.Client, id)))).All(x => x),
                 "every device answers an RPC through C again (reconnected to B or C)", Slow);
-            Assert.True(await OnlineAsync(b, ids) && await OnlineAsync(c, ids));
+            Assert.True(await ClusterChecks.OnlineAsync(b.Client, ids) && await ClusterChecks.OnlineAsync(c.Client, ids));
             var kitchen = await b.Client.GetFromJsonAsync<JsonObject>($"/api/devices/{ids[1]}");
             Assert.Equal("Kitchen", (string?)kitchen!["name"]);
             var list = await c.Client.GetFromJsonAsync<JsonObject>("/api/devices?limit=100");
@@ -152,20 +152,6 @@ public sealed class ClusterProcessTests
 
     private static string Dir(string root, string name) => Directory.CreateDirectory(Path.Combine(root, name)).FullName;
 
-    private static async Task<bool> OnlineAsync(ChildServer s, string[] ids)
-    {
-        try
-        {
-            var list = await s.Client.GetFromJsonAsync<JsonObject>("/api/devices?limit=100");
-            var online = list!["items"]!.AsArray().Where(d => d!["online"]?.GetValue<bool>() == true).Select(d => (string)d!["id"]!).ToHashSet();
-            return ids.All(online.Contains);
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Whether the instance lists every device online, and what it holds (online devices, its cluster and fan-out view).</summary>
     private static async Task<(bool All, string View)> ViewAsync(ChildServer s, string[] ids)
     {
@@ -182,12 +168,6 @@ public sealed class ClusterProcessTests
         {
             return (false, "unreachable: " + ex.Message);
         }
-    }
-
-    private static async Task<bool> AnswersAsync(ChildServer s, string id)
-    {
-        using var response = await s.Client.PostAsJsonAsync($"/api/devices/{id}/rpc", new { method = "Shelly.GetDeviceInfo" });
-        return response.IsSuccessStatusCode && (string?)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"] == id;
     }
 
     private static async Task<string> DeployAsync(ChildServer s, JsonArray flows)
