@@ -56,7 +56,13 @@ internal sealed class TestPki : IDisposable
         return new TestPki(ca, Leaf(ca, "localhost", server: true), Leaf(ca, "flowfleet-test-client", server: false));
     }
 
-    private static X509Certificate2 Leaf(X509Certificate2 ca, string cn, bool server)
+    /// <summary>
+    /// A server certificate issued by this CA for <paramref name="dnsName"/> only (no loopback address): a client reaches it
+    /// only under that name, as a test of the name sent in the handshake (SNI) needs.
+    /// </summary>
+    public X509Certificate2 ServerFor(string dnsName) => Leaf(Ca, dnsName, server: true, loopbackAddress: false);
+
+    private static X509Certificate2 Leaf(X509Certificate2 ca, string cn, bool server, bool loopbackAddress = true)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={cn}", key, HashAlgorithmName.SHA256);
@@ -68,8 +74,11 @@ internal sealed class TestPki : IDisposable
         if (server)
         {
             var san = new SubjectAlternativeNameBuilder();
-            san.AddDnsName("localhost");
-            san.AddIpAddress(IPAddress.Loopback);
+            san.AddDnsName(cn);
+            if (loopbackAddress)
+            {
+                san.AddIpAddress(IPAddress.Loopback);
+            }
             request.CertificateExtensions.Add(san.Build());
         }
         var serial = RandomNumberGenerator.GetBytes(12);

@@ -39,7 +39,7 @@ public sealed class TlsSniAlpnTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cert = Leaf(_pki.Ca, ServerName);
+        _cert = _pki.ServerFor(ServerName);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen =>
@@ -131,24 +131,5 @@ public sealed class TlsSniAlpnTests : IAsyncLifetime
             JsonNode.Parse($$"""{"id":"wsc","type":"websocket-client","path":"{{url}}","tls":"named","wholemsg":"false"}""")!,
             JsonNode.Parse("""{"id":"wsin","type":"websocket in","z":"t","server":"","client":"wsc","x":0,"y":0,"wires":[["got"]]}""")!);
         Assert.Equal($"sni={ServerName} alpn={Protocol} host=127.0.0.1:{_port}", (await h.NextAsync("got")).Payload!.GetValue<string>());
-    }
-
-    /// <summary>A server certificate for <paramref name="name"/> only, issued by the test CA.</summary>
-    private static X509Certificate2 Leaf(X509Certificate2 ca, string name)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName(name);
-        request.CertificateExtensions.Add(san.Build());
-        var serial = RandomNumberGenerator.GetBytes(12);
-        serial[0] &= 0x7f;
-        using var cert = request.Create(ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), serial);
-        using var withKey = cert.CopyWithPrivateKey(key);
-        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
     }
 }

@@ -23,12 +23,8 @@ public sealed class InlineBudgetTests
     [Fact]
     public async Task A_node_that_took_longer_than_the_budget_on_its_senders_thread_takes_later_messages_from_its_queue()
     {
-        var clock = new FakeTimeProvider();
-        await using var h = await FlowHarness.LoadAsync(Flow, o => o.InlineBudget = TimeSpan.FromMilliseconds(100),
-            sc => sc.AddSingleton<TimeProvider>(clock));
-        var source = (SourceNode)h.Engine.GetNode("src")!;
-        var node = (TimedInlineNode)h.Engine.GetNode("cheap")!;
-        node.Clock = clock;
+        await using var h = await StartAsync();
+        var (source, node) = ((SourceNode)h.Engine.GetNode("src")!, (TimedInlineNode)h.Engine.GetNode("cheap")!);
 
         // Within the budget: run on the sender's own thread, message after message.
         Assert.True(await RanInsideEmit(source, node, 0, h));
@@ -43,17 +39,23 @@ public sealed class InlineBudgetTests
     [Fact]
     public async Task A_node_within_the_budget_keeps_running_on_its_senders_thread()
     {
-        var clock = new FakeTimeProvider();
-        await using var h = await FlowHarness.LoadAsync(Flow, o => o.InlineBudget = TimeSpan.FromMilliseconds(100),
-            sc => sc.AddSingleton<TimeProvider>(clock));
-        var source = (SourceNode)h.Engine.GetNode("src")!;
-        var node = (TimedInlineNode)h.Engine.GetNode("cheap")!;
-        node.Clock = clock;
+        await using var h = await StartAsync();
+        var (source, node) = ((SourceNode)h.Engine.GetNode("src")!, (TimedInlineNode)h.Engine.GetNode("cheap")!);
 
         for (var i = 0; i < 5; i++)
         {
             Assert.True(await RanInsideEmit(source, node, 99, h));
         }
+    }
+
+    /// <summary>The flow with a 100 ms budget, its cheap node timed by a fake clock it advances itself.</summary>
+    private static async Task<FlowHarness> StartAsync()
+    {
+        var clock = new FakeTimeProvider();
+        var h = await FlowHarness.LoadAsync(Flow, o => o.InlineBudget = TimeSpan.FromMilliseconds(100),
+            sc => sc.AddSingleton<TimeProvider>(clock));
+        ((TimedInlineNode)h.Engine.GetNode("cheap")!).Clock = clock;
+        return h;
     }
 
     /// <summary>Whether the node ran on the sender's thread while the sender's send was under way.</summary>
