@@ -70,7 +70,7 @@ public sealed class DeployTrimmerTests
     {
         var clock = new SignalingClock();
         await using var server = await ServerFixture.StartAsync(
-            s => s.AddSingleton(sp => new DeployTrimmer(sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IConfiguration>(),
+            s => s.AddSingleton(sp => new DeployTrimmer(sp.GetRequiredService<TrimLedger>(), sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IConfiguration>(),
                 sp.GetRequiredService<ILogger<DeployTrimmer>>(), clock)),
             noAuth: false, dataDir: null, "--Flows:TrimAfterDeployNodes", "50");
         var engine = server.App.Services.GetRequiredService<FlowEngine>();
@@ -106,7 +106,7 @@ public sealed class DeployTrimmerTests
     {
         var clock = new SignalingClock();
         await using var server = await ServerFixture.StartAsync(
-            s => s.AddSingleton(sp => new DeployTrimmer(sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IConfiguration>(),
+            s => s.AddSingleton(sp => new DeployTrimmer(sp.GetRequiredService<TrimLedger>(), sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IConfiguration>(),
                 sp.GetRequiredService<ILogger<DeployTrimmer>>(), clock)),
             noAuth: false, dataDir: null, "--Flows:TrimAfterDeployNodes", "50");
         var trimmer = server.App.Services.GetRequiredService<DeployTrimmer>();

@@ -1,4 +1,7 @@
 using System.Diagnostics.Metrics;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime;
 using FlowFleet.Server.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,7 +51,7 @@ public sealed class IdleTrimmerTests
         var clock = new SignalingClock();
         Driver? driver = null;
         await using var server = await ServerFixture.StartAsync(
-            s => s.AddSingleton(sp => new IdleTrimmer(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<ILogger<IdleTrimmer>>(), clock,
+            s => s.AddSingleton(sp => new IdleTrimmer(sp.GetRequiredService<TrimLedger>(), sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<ILogger<IdleTrimmer>>(), clock,
                 sp.GetService<IMeterFactory>(), () => Interlocked.Read(ref driver!.Allocated))),
             noAuth: false, dataDir: null, "--Memory:IdleTrimAtMostEvery", "00:00:05");
         var trimmer = server.App.Services.GetRequiredService<IdleTrimmer>();
@@ -90,5 +93,48 @@ public sealed class IdleTrimmerTests
             Assert.False(await driver.IntervalAsync(0));
         }
         Assert.Equal(3, trimmer.Trims);
+    }
+
+    [Fact]
+    public async Task After_a_large_deploy_only_the_deploy_trimmer_trims_and_the_idle_trimmer_counts_its_burst_from_that_trim()
+    {
+        var clock = new SignalingClock();
+        Driver? driver = null;
+        await using var server = await ServerFixture.StartAsync(
+            s => s.AddSingleton(sp => new IdleTrimmer(sp.GetRequiredService<TrimLedger>(), sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<ILogger<IdleTrimmer>>(), clock,
+                    sp.GetService<IMeterFactory>(), () => Interlocked.Read(ref driver!.Allocated)))
+                .AddSingleton(sp => new DeployTrimmer(sp.GetRequiredService<TrimLedger>(), sp.GetRequiredService<FlowEngine>(), sp.GetRequiredService<IConfiguration>(),
+                    sp.GetRequiredService<ILogger<DeployTrimmer>>(), clock)),
+            noAuth: false, dataDir: null, "--Flows:TrimAfterDeployNodes", "50");
+        var idle = server.App.Services.GetRequiredService<IdleTrimmer>();
+        var deploys = server.App.Services.GetRequiredService<DeployTrimmer>();
+        var ledger = server.App.Services.GetRequiredService<TrimLedger>();
+        var deployTrimmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = deploys.Trimmed.Subscribe(_ => deployTrimmed.TrySetResult());
+        driver = new Driver(clock, idle);
+        await clock.TimerCreated.WaitAsync(TimeSpan.FromSeconds(30));
+        using var admin = await server.AdminAsync();
+
+        // A burst, then a large deploy (deploy.sh's pattern): the process goes idle while the deploy trimmer waits its delay.
+        Assert.False(await driver.IntervalAsync(idle.BurstBytes + 8 * MiB));
+        var flow = new JsonArray { new JsonObject { ["id"] = "t1", ["type"] = "tab", ["label"] = "Big" } };
+        for (var i = 0; i < 60; i++)
+        {
+            flow.Add(new JsonObject { ["id"] = $"c{i}", ["type"] = "comment", ["z"] = "t1", ["x"] = 100, ["y"] = 40 + i, ["wires"] = new JsonArray() });
+        }
+        (await admin.PostAsJsonAsync("/red/flows", flow)).EnsureSuccessStatusCode();
+        Assert.True(ledger.DeployTrimPending);
+        // Idle seconds until the deploy trimmer's delay is over: the idle trimmer leaves it to that one (it used to trim at
+        // the first of them, and the deploy trimmer again two seconds later).
+        for (var waited = TimeSpan.Zero; waited < deploys.Delay; waited += IdleTrimmer.Every)
+        {
+            Assert.False(await driver.IntervalAsync(0));
+        }
+        await deployTrimmed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // The burst was given back by the deploy's trim: idle seconds after it trim nothing more.
+        Assert.False(await driver.IntervalAsync(0));
+        Assert.False(await driver.IntervalAsync(0));
+        Assert.Equal((1L, 0L, 1L), (deploys.Trims, idle.Trims, ledger.Trims));
+        Assert.False(ledger.DeployTrimPending);
     }
 }

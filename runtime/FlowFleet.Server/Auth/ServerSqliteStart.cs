@@ -4,26 +4,33 @@ using Microsoft.Data.Sqlite;
 namespace FlowFleet.Server.Auth;
 
 /// <summary>
-/// The users database's start on SQLite without EF Core (issue 19): EF Core's first context costs ~200 ms of CPU before the
-/// server can answer. A new file gets EF Core's own create script (held equal to <c>GenerateCreateScript()</c> by
-/// <c>ServerSqliteStartTests</c>), a file whose tables have every column of the model is left alone, and the first admin is
-/// written with plain SQL. Anything else (an older file to upgrade) returns false and EF Core's path runs
-/// (<c>EnsureCreated</c> and <see cref="ServerSchema"/>). EF Core is built on the first login instead.
+/// The users database's tables on SQLite, without EF Core (issue 19). A new file gets the create script earlier versions'
+/// EF Core model made (<c>EnsureCreated</c>; held equal to that model's <c>GenerateCreateScript()</c> by
+/// <c>ServerSqliteStartTests</c>); a file made by an older version gets the columns added since (what EF Core's
+/// <c>EnsureCreated</c> could not do, and <c>ServerSchema</c> did before); a current file is left alone.
 /// </summary>
 internal static class ServerSqliteStart
 {
-    /// <summary>EF Core's <c>GenerateCreateScript()</c> for <see cref="ServerDbContext"/> on SQLite.</summary>
+    /// <summary>The create script (EF Core's <c>GenerateCreateScript()</c> for the users model on SQLite).</summary>
     internal static readonly Lazy<string> Script = EmbeddedSqliteSchema.Load(typeof(ServerSqliteStart).Assembly, "FlowFleet.Server.ServerSqlite.sql");
 
-    /// <summary>The columns of the model's tables (a test holds them equal to EF Core's model).</summary>
+    /// <summary>The columns of the tables (a test holds them equal to the model's).</summary>
     internal static readonly (string Table, string[] Columns)[] Tables =
     [
         ("Users", ["Id", "Name", "PasswordHash", "Role", "CreatedAt", "SecurityStamp", "Groups"]),
         ("Tokens", ["Id", "TokenHash", "UserName", "Scope", "ClientId", "ExpiresAt", "Revoked", "Stamp"]),
     ];
 
-    /// <summary>Creates the tables of a new file or finds them current; false: EF Core's path must create or upgrade them.</summary>
-    public static async Task<bool> TryEnsureSchemaAsync(string connectionString, CancellationToken ct)
+    /// <summary>Columns added after the first release, with how an older file gets them.</summary>
+    private static readonly (string Table, string Column, string Definition)[] s_added =
+    [
+        ("Users", "SecurityStamp", "TEXT NOT NULL DEFAULT ''"),
+        ("Users", "Groups", "TEXT NULL"),
+        ("Tokens", "Stamp", "TEXT NOT NULL DEFAULT ''"),
+    ];
+
+    /// <summary>Creates the tables of a new file, or adds the columns an older file lacks; false when it was current already.</summary>
+    public static async Task<bool> EnsureSchemaAsync(string connectionString, CancellationToken ct)
     {
         await using var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(ct).ConfigureAwait(false);
@@ -32,50 +39,42 @@ internal static class ServerSqliteStart
         {
             return true;
         }
+        var changed = false;
         foreach (var (table, columns) in Tables)
         {
-            cmd.CommandText = $"SELECT name FROM pragma_table_info('{table}')";
-            var found = new HashSet<string>(StringComparer.Ordinal);
-            await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            var found = await ColumnsAsync(cmd, table, ct).ConfigureAwait(false);
+            if (found.Count == 0)
             {
-                while (await r.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    found.Add(r.GetString(0));
-                }
+                throw new InvalidOperationException($"{connection.DataSource} has tables but no \"{table}\": it is not a FlowFleet users database");
             }
-            if (!columns.All(found.Contains))
+            foreach (var (_, column, definition) in s_added.Where(a => a.Table == table && !found.Contains(a.Column)))
             {
-                return false;
+                // Table and column names come from the lists above, never from input.
+#pragma warning disable CA2100
+                cmd.CommandText = $"ALTER TABLE \"{table}\" ADD COLUMN \"{column}\" {definition}";
+#pragma warning restore CA2100
+                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                changed = true;
+            }
+            if (columns.FirstOrDefault(c => !found.Contains(c) && !s_added.Any(a => a.Table == table && a.Column == c)) is { } missing)
+            {
+                throw new InvalidOperationException($"{connection.DataSource}: table \"{table}\" has no column \"{missing}\"");
             }
         }
-        return true;
+        return changed;
     }
 
-    public static async Task<bool> AnyUserAsync(string connectionString, CancellationToken ct)
+    private static async Task<HashSet<string>> ColumnsAsync(SqliteCommand cmd, string table, CancellationToken ct)
     {
-        await using var connection = new SqliteConnection(connectionString);
-        await connection.OpenAsync(ct).ConfigureAwait(false);
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT EXISTS (SELECT 1 FROM \"Users\")";
-        return (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))! != 0;
-    }
-
-    /// <summary>Writes a user made by <see cref="UserService.NewAccount"/> as EF Core would (<c>CreatedAt</c> as UTC ticks).</summary>
-    public static async Task InsertUserAsync(string connectionString, UserAccount user, CancellationToken ct)
-    {
-        await using var connection = new SqliteConnection(connectionString);
-        await connection.OpenAsync(ct).ConfigureAwait(false);
-        await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "INSERT INTO \"Users\" (\"Name\", \"PasswordHash\", \"Role\", \"CreatedAt\", \"SecurityStamp\", \"Groups\") VALUES (@n, @h, @r, @c, @s, @g)";
-        cmd.Parameters.AddWithValue("@n", user.Name);
-        cmd.Parameters.AddWithValue("@h", user.PasswordHash);
-        cmd.Parameters.AddWithValue("@r", user.Role);
-        cmd.Parameters.AddWithValue("@c", user.CreatedAt.UtcTicks);
-        cmd.Parameters.AddWithValue("@s", user.SecurityStamp);
-        cmd.Parameters.AddWithValue("@g", (object?)user.Groups ?? DBNull.Value);
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+#pragma warning disable CA2100 // Table names come from the list above.
+        cmd.CommandText = $"SELECT name FROM pragma_table_info('{table}')";
+#pragma warning restore CA2100
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            found.Add(r.GetString(0));
+        }
+        return found;
     }
 }
-
-/// <summary>The users database's SQLite file (<c>data/flowfleet.db</c>); used unless a cluster keeps users in PostgreSQL.</summary>
-public sealed record ServerSqliteDatabase(string ConnectionString);

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using FlowFleet.Server.Cluster;
-using Microsoft.EntityFrameworkCore;
 
 namespace FlowFleet.Server.Auth;
 
@@ -32,15 +31,13 @@ public sealed class TokenService
     private readonly ClusterSessions? _cluster;
 
     private readonly ConcurrentDictionary<string, (TokenIdentity Identity, DateTimeOffset CachedUntil)> _cache = new(StringComparer.Ordinal);
-    private readonly IDbContextFactory<ServerDbContext> _db;
-    private readonly UserService _users;
+    private readonly UserStore _store;
     private readonly TimeProvider _time;
 
-    public TokenService(IDbContextFactory<ServerDbContext> db, UserService users, TimeProvider time, ClusterSessions? cluster = null)
+    public TokenService(UserStore store, UserService users, TimeProvider time, ClusterSessions? cluster = null)
     {
         ArgumentNullException.ThrowIfNull(users);
-        _db = db;
-        _users = users;
+        _store = store;
         _time = time;
         _cluster = cluster;
         _cacheFor = cluster is null ? CacheFor : TimeSpan.Zero;
@@ -69,9 +66,7 @@ public sealed class TokenService
         ArgumentNullException.ThrowIfNull(user);
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
         var expires = _time.GetUtcNow() + Lifetime;
-        await using var ctx = await _db.CreateDbContextAsync(ct);
-        ctx.Tokens.Add(new ApiToken { TokenHash = Hash(token), UserName = user.Name, Scope = scope, ClientId = clientId, ExpiresAt = expires, Stamp = user.SecurityStamp });
-        await ctx.SaveChangesAsync(ct);
+        await _store.InsertTokenAsync(new ApiToken { TokenHash = Hash(token), UserName = user.Name, Scope = scope, ClientId = clientId, ExpiresAt = expires, Stamp = user.SecurityStamp }, ct);
         return (token, new TokenIdentity(user.Name, user.Role, scope, expires, Hash(token), user.GroupList()));
     }
 
@@ -85,9 +80,7 @@ public sealed class TokenService
         {
             return hit.Identity;
         }
-        await using var ctx = await _db.CreateDbContextAsync(ct);
-        var row = await ctx.Tokens.SingleOrDefaultAsync(t => t.TokenHash == sid, ct);
-        var user = row is null ? null : await _users.FindAsync(row.UserName, ct);
+        var (row, user) = await _store.FindSessionAsync(sid, ct) ?? default;
         if (row is null || row.Revoked || row.ExpiresAt <= now || user is null || user.SecurityStamp != row.Stamp)
         {
             _cache.TryRemove(sid, out _);
@@ -97,7 +90,7 @@ public sealed class TokenService
         {
             // The cookie slides; its session follows, so an active browser stays logged in.
             row.ExpiresAt = now + Lifetime;
-            await ctx.SaveChangesAsync(ct);
+            await _store.SetTokenExpiryAsync(row.Id, row.ExpiresAt, ct);
         }
         var identity = new TokenIdentity(user.Name, user.Role, row.Scope, row.ExpiresAt, sid, user.GroupList());
         if (_cacheFor > TimeSpan.Zero)
@@ -112,14 +105,10 @@ public sealed class TokenService
     public async Task<bool> RevokeSessionAsync(string sid, CancellationToken ct = default)
     {
         _cache.TryRemove(sid, out _);
-        await using var ctx = await _db.CreateDbContextAsync(ct);
-        var row = await ctx.Tokens.SingleOrDefaultAsync(t => t.TokenHash == sid, ct);
-        if (row is null)
+        if (!await _store.RevokeTokenAsync(sid, ct))
         {
             return false;
         }
-        row.Revoked = true;
-        await ctx.SaveChangesAsync(ct);
         Changed?.Invoke();
         if (_cluster is not null)
         {

@@ -1,11 +1,11 @@
 using System.Security.Cryptography;
+using System.Data.Common;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
 
 namespace FlowFleet.Server.Auth;
 
 /// <summary>Users: create, check passwords (ASP.NET Core Identity's hasher), change password, role or device access, delete, list.</summary>
-public sealed class UserService(IDbContextFactory<ServerDbContext> db)
+public sealed class UserService(UserStore store)
 {
     /// <summary>Raised with the user's name after a change that ends the user's sessions (password, role, groups, deletion).</summary>
     public event Action<string>? Changed;
@@ -17,13 +17,23 @@ public sealed class UserService(IDbContextFactory<ServerDbContext> db)
     public async Task<UserAccount> AddAsync(string name, string role, string password, CancellationToken ct = default)
     {
         var user = NewAccount(name, role, password);
-        await using var ctx = await db.CreateDbContextAsync(ct);
-        if (await ctx.Users.AnyAsync(u => u.Name == name, ct))
+        if (await store.FindUserAsync(name, ct) is not null)
         {
             throw new InvalidOperationException($"User '{name}' exists already");
         }
-        ctx.Users.Add(user);
-        await ctx.SaveChangesAsync(ct);
+        try
+        {
+            await store.InsertUserAsync(user, ct);
+        }
+        catch (DbException)
+        {
+            // Added meanwhile (by the CLI, or another instance of a cluster starting on an empty database)?
+            if (await store.FindUserAsync(name, ct) is not null)
+            {
+                throw new InvalidOperationException($"User '{name}' exists already");
+            }
+            throw;
+        }
         return user;
     }
 
@@ -47,7 +57,11 @@ public sealed class UserService(IDbContextFactory<ServerDbContext> db)
     public Task SetPasswordAsync(string name, string password, CancellationToken ct = default)
     {
         CheckPassword(password);
-        return ChangeAsync(name, (_, user) => user.PasswordHash = _hasher.HashPassword(user, password), ct);
+        return ChangeAsync(name, user =>
+        {
+            user.PasswordHash = _hasher.HashPassword(user, password);
+            return Task.CompletedTask;
+        }, ct);
     }
 
     public Task SetRoleAsync(string name, string role, CancellationToken ct = default)
@@ -56,11 +70,11 @@ public sealed class UserService(IDbContextFactory<ServerDbContext> db)
         {
             throw new ArgumentException($"Unknown role '{role}' (use {string.Join(", ", Roles.All)})", nameof(role));
         }
-        return ChangeAsync(name, (ctx, user) =>
+        return ChangeAsync(name, async user =>
         {
             if (user.Role == Roles.Admin && role != Roles.Admin)
             {
-                KeepAnAdmin(ctx, user);
+                await KeepAnAdminAsync(user, ct);
             }
             user.Role = role;
         }, ct);
@@ -70,38 +84,38 @@ public sealed class UserService(IDbContextFactory<ServerDbContext> db)
     public Task SetGroupsAsync(string name, IEnumerable<string>? groups, CancellationToken ct = default)
     {
         var list = groups?.Select(g => g.Trim()).Where(g => g.Length > 0).Distinct(StringComparer.Ordinal).ToList();
-        return ChangeAsync(name, (_, user) => user.Groups = list is null ? null : System.Text.Json.JsonSerializer.Serialize(list), ct);
+        return ChangeAsync(name, user =>
+        {
+            user.Groups = list is null ? null : System.Text.Json.JsonSerializer.Serialize(list);
+            return Task.CompletedTask;
+        }, ct);
     }
 
     public async Task DeleteAsync(string name, CancellationToken ct = default)
     {
-        await using var ctx = await db.CreateDbContextAsync(ct);
-        var user = await ctx.Users.SingleOrDefaultAsync(u => u.Name == name, ct) ?? throw new KeyNotFoundException($"No user '{name}'");
+        var user = await store.FindUserAsync(name, ct) ?? throw new KeyNotFoundException($"No user '{name}'");
         if (user.Role == Roles.Admin)
         {
-            KeepAnAdmin(ctx, user);
+            await KeepAnAdminAsync(user, ct);
         }
-        ctx.Users.Remove(user);
-        await ctx.Tokens.Where(t => t.UserName == name).ExecuteUpdateAsync(t => t.SetProperty(x => x.Revoked, true), ct);
-        await ctx.SaveChangesAsync(ct);
+        await store.DeleteUserAsync(user, ct);
         Changed?.Invoke(name);
     }
 
     /// <summary>Applies a change and gives the user a new security stamp, which ends the user's cookies, tokens and sockets.</summary>
-    private async Task ChangeAsync(string name, Action<ServerDbContext, UserAccount> change, CancellationToken ct)
+    private async Task ChangeAsync(string name, Func<UserAccount, Task> change, CancellationToken ct)
     {
-        await using var ctx = await db.CreateDbContextAsync(ct);
-        var user = await ctx.Users.SingleOrDefaultAsync(u => u.Name == name, ct) ?? throw new KeyNotFoundException($"No user '{name}'");
-        change(ctx, user);
+        var user = await store.FindUserAsync(name, ct) ?? throw new KeyNotFoundException($"No user '{name}'");
+        await change(user);
         user.SecurityStamp = UserAccount.NewStamp();
-        await ctx.SaveChangesAsync(ct);
+        await store.UpdateUserAsync(user, ct);
         Changed?.Invoke(name);
     }
 
     /// <summary>Nobody may remove the last admin: the server could not be managed any more.</summary>
-    private static void KeepAnAdmin(ServerDbContext ctx, UserAccount user)
+    private async Task KeepAnAdminAsync(UserAccount user, CancellationToken ct)
     {
-        if (!ctx.Users.Any(u => u.Role == Roles.Admin && u.Id != user.Id))
+        if (!await store.AnyOtherAdminAsync(user.Id, ct))
         {
             throw new InvalidOperationException($"'{user.Name}' is the last admin; make another user admin first");
         }
@@ -110,8 +124,7 @@ public sealed class UserService(IDbContextFactory<ServerDbContext> db)
     /// <summary>The user when the password is right, else null.</summary>
     public async Task<UserAccount?> VerifyAsync(string name, string password, CancellationToken ct = default)
     {
-        await using var ctx = await db.CreateDbContextAsync(ct);
-        var user = await ctx.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Name == name, ct);
+        var user = await store.FindUserAsync(name, ct);
         if (user is null)
         {
             // Same work as a real check, so timing does not tell which users exist.
@@ -121,23 +134,11 @@ public sealed class UserService(IDbContextFactory<ServerDbContext> db)
         return _hasher.VerifyHashedPassword(user, user.PasswordHash, password) == PasswordVerificationResult.Failed ? null : user;
     }
 
-    public async Task<UserAccount?> FindAsync(string name, CancellationToken ct = default)
-    {
-        await using var ctx = await db.CreateDbContextAsync(ct);
-        return await ctx.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Name == name, ct);
-    }
+    public Task<UserAccount?> FindAsync(string name, CancellationToken ct = default) => store.FindUserAsync(name, ct);
 
-    public async Task<List<UserAccount>> ListAsync(CancellationToken ct = default)
-    {
-        await using var ctx = await db.CreateDbContextAsync(ct);
-        return await ctx.Users.AsNoTracking().OrderBy(u => u.Name).ToListAsync(ct);
-    }
+    public Task<List<UserAccount>> ListAsync(CancellationToken ct = default) => store.ListUsersAsync(ct);
 
-    public async Task<bool> AnyAsync(CancellationToken ct = default)
-    {
-        await using var ctx = await db.CreateDbContextAsync(ct);
-        return await ctx.Users.AnyAsync(ct);
-    }
+    public Task<bool> AnyAsync(CancellationToken ct = default) => store.AnyUserAsync(ct);
 
     public static string GeneratePassword() =>
         Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', 'x').Replace('/', 'y').TrimEnd('=');

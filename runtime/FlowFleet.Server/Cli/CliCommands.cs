@@ -5,7 +5,6 @@ using FlowFleet.Runtime.Flows;
 using FlowFleet.Runtime.Storage;
 using FlowFleet.Server.Auth;
 using FlowFleet.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace FlowFleet.Server.Cli;

@@ -17,7 +17,7 @@ namespace FlowFleet.Server.Hosting;
 /// restart a whole new wait when the first one ended, so the trim came up to twice the delay after the last deploy — after
 /// the script's reading 5 s later (315–320 MiB instead of ~200).
 /// </summary>
-public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration configuration, ILogger<DeployTrimmer> logger, TimeProvider time,
+public sealed partial class DeployTrimmer(TrimLedger ledger, FlowEngine engine, IConfiguration configuration, ILogger<DeployTrimmer> logger, TimeProvider time,
     IMeterFactory? meters = null) : IHostedService
 {
     private long _trims;
@@ -66,6 +66,7 @@ public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration conf
         }
         Interlocked.Increment(ref _requested);
         Interlocked.Exchange(ref _lastAsked, time.GetTimestamp());
+        ledger.DeployTrimPending = true;
         Volatile.Write(ref _asked, 1);
         if (Interlocked.CompareExchange(ref _running, 1, 0) == 0)
         {
@@ -91,16 +92,18 @@ public sealed partial class DeployTrimmer(FlowEngine engine, IConfiguration conf
                     Volatile.Write(ref _asked, 1);
                     continue;
                 }
-                var (before, after, rssBefore, rssAfter) = MemoryTrimmer.GiveBack();
+                var (before, after, rssBefore, rssAfter) = ledger.GiveBack();
                 LogTrimmed(before, after, rssBefore, rssAfter);
                 Trimmed.Publish(Interlocked.Increment(ref _trims));
             }
             Volatile.Write(ref _running, 0);
+            ledger.DeployTrimPending = false;
             // A deploy that asked after the inner loop ended but before the flag cleared would otherwise wait for the next one.
             if (Volatile.Read(ref _asked) == 0 || Interlocked.CompareExchange(ref _running, 1, 0) != 0)
             {
                 return;
             }
+            ledger.DeployTrimPending = true;
         }
     }
 

@@ -20,7 +20,6 @@ using FlowFleet.Server.Ops;
 using FlowFleet.Server.Red;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 
@@ -152,6 +151,7 @@ public static class FlowFleetHost
         }
         services.AddFlowFleetMetrics();
         services.AddHostedService<FlowRuntimeService>();
+        services.AddSingleton<TrimLedger>();
         services.AddSingleton<DeployTrimmer>();
         services.AddHostedService(sp => sp.GetRequiredService<DeployTrimmer>());
         services.AddSingleton<IdleTrimmer>();
@@ -214,30 +214,17 @@ public static class FlowFleetHost
         {
             logger.LogWarning("Authentication is OFF (--no-auth): anyone who can reach this server can change flows and devices. Use only for local development.");
         }
-        // On SQLite the check and the first admin are plain SQL, so EF Core is built on the first login, not here.
-        var sqlite = ServerDatabase.Sqlite(app.Services);
-        if (!(sqlite is null ? await users.AnyAsync(ct) : await ServerSqliteStart.AnyUserAsync(sqlite, ct)))
+        if (!await users.AnyAsync(ct))
         {
             var configured = app.Configuration["ADMIN_PASSWORD"] ?? Environment.GetEnvironmentVariable("FLOWFLEET_ADMIN_PASSWORD");
             var password = string.IsNullOrEmpty(configured) ? UserService.GeneratePassword() : configured;
             try
             {
-                if (sqlite is null)
-                {
-                    await users.AddAsync("admin", Roles.Admin, password, ct);
-                }
-                else
-                {
-                    await ServerSqliteStart.InsertUserAsync(sqlite, users.NewAccount("admin", Roles.Admin, password), ct);
-                }
+                await users.AddAsync("admin", Roles.Admin, password, ct);
             }
-            catch (DbUpdateException)
+            catch (InvalidOperationException)
             {
                 // Instances of a cluster starting together on an empty database: another one created the admin first.
-                if (!await users.AnyAsync(ct))
-                {
-                    throw;
-                }
                 return;
             }
             if (string.IsNullOrEmpty(configured))

@@ -9,11 +9,12 @@ namespace FlowFleet.Server.Hosting;
 /// nothing more, so that stays resident for good (RSS 360–380 MiB, and still so 5 s later). Every <see cref="Every"/> the
 /// trimmer reads how much the process allocated: once at least <see cref="BurstBytes"/> were allocated since the last trim
 /// and a whole interval then allocates less than <see cref="IdleBytes"/>, it does what <see cref="DeployTrimmer"/> does
-/// (one aggressive compacting collection and a native heap trim), at most once per <see cref="AtMostEvery"/>. A process
+/// (one aggressive compacting collection and a native heap trim), at most once per <see cref="AtMostEvery"/>; both count
+/// from the last trim by any trimmer (<see cref="TrimLedger"/>), and a large deploy is left to the deploy trimmer. A process
 /// that is never idle (a busy fleet) is never trimmed here: the pause would land in its traffic (<see cref="MemoryTrimmer"/>
 /// handles connect storms).
 /// </summary>
-public sealed partial class IdleTrimmer(IConfiguration configuration, ILogger<IdleTrimmer> logger, TimeProvider time, IMeterFactory? meters = null,
+public sealed partial class IdleTrimmer(TrimLedger ledger, IConfiguration configuration, ILogger<IdleTrimmer> logger, TimeProvider time, IMeterFactory? meters = null,
     Func<long>? allocatedBytes = null) : BackgroundService
 {
     private readonly Func<long> _allocated = allocatedBytes ?? (() => GC.GetTotalAllocatedBytes(precise: false));
@@ -21,6 +22,7 @@ public sealed partial class IdleTrimmer(IConfiguration configuration, ILogger<Id
     private long _sinceTrim;
     private long _lastSample = -1;
     private long _lastTrim = long.MinValue;
+    private long _seenTrims;
 
     /// <summary>How often allocation is sampled: the idle interval too.</summary>
     public static readonly TimeSpan Every = TimeSpan.FromSeconds(1);
@@ -74,14 +76,25 @@ public sealed partial class IdleTrimmer(IConfiguration configuration, ILogger<Id
         _lastSample = allocated;
         _sinceTrim += interval;
         var now = time.GetTimestamp();
-        if (interval >= IdleBytes || _sinceTrim < BurstBytes
+        var trims = ledger.Trims;
+        if (trims != _seenTrims)
+        {
+            // Another trimmer gave memory back since the last sample: the burst and the least time between trims count from it.
+            (_seenTrims, _sinceTrim, _lastTrim) = (trims, 0, now);
+            return false;
+        }
+        // A large deploy's garbage is the deploy trimmer's: it trims once its deploys have let go of the old set.
+        if (ledger.DeployTrimPending || interval >= IdleBytes || _sinceTrim < BurstBytes
             || (_lastTrim != long.MinValue && time.GetElapsedTime(_lastTrim, now) < AtMostEvery))
         {
             return false;
         }
-        _sinceTrim = 0;
-        _lastTrim = now;
-        var (before, after, rssBefore, rssAfter) = MemoryTrimmer.GiveBack();
+        if (ledger.GiveBackUnlessTrimmedSince(trims) is not { } trimmed)
+        {
+            return false;
+        }
+        var (before, after, rssBefore, rssAfter) = trimmed;
+        (_seenTrims, _sinceTrim, _lastTrim) = (trims + 1, 0, now);
         Interlocked.Increment(ref _trims);
         LogTrimmed(before, after, rssBefore, rssAfter);
         return true;

@@ -9,7 +9,7 @@ namespace FlowFleet.Server.Hosting;
 /// has moved since the last trim, one aggressive collection (a pause of a few hundred milliseconds) returns the difference
 /// and the C library's heap gives back what it keeps free (<see cref="NativeHeap"/>); at most every ten minutes.
 /// </summary>
-public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> logger) : BackgroundService
+public sealed partial class MemoryTrimmer(TrimLedger ledger, DeviceHub hub, ILogger<MemoryTrimmer> logger) : BackgroundService
 {
     public static readonly TimeSpan SteadyFor = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(5);
@@ -34,9 +34,9 @@ public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> 
 
     /// <summary>
     /// One aggressive compacting collection (it returns what the GC keeps committed) and a native heap trim; the GC's committed
-    /// and the process's resident memory before and after, in MiB, for the log. Shared with <see cref="DeployTrimmer"/>.
+    /// and the process's resident memory before and after, in MiB, for the log. The trimmers call it through <see cref="TrimLedger"/>.
     /// </summary>
-    public static (long Before, long After, long RssBefore, long RssAfter) GiveBack()
+    internal static (long Before, long After, long RssBefore, long RssAfter) GiveBack()
     {
         var committed = GC.GetGCMemoryInfo().TotalCommittedBytes;
         var rss = Environment.WorkingSet;
@@ -67,7 +67,7 @@ public sealed partial class MemoryTrimmer(DeviceHub hub, ILogger<MemoryTrimmer> 
                 }
                 lastTrim = DateTime.UtcNow;
                 lastTrimmedAt = recent.Last();
-                var (before, after, rssBefore, rssAfter) = GiveBack();
+                var (before, after, rssBefore, rssAfter) = ledger.GiveBack();
                 LogTrimmed(recent.Peek(), before, after, rssBefore, rssAfter);
             }
         }

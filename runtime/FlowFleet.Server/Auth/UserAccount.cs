@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-
 namespace FlowFleet.Server.Auth;
 
 /// <summary>A FlowFleet user; the role decides what the user may do.</summary>
@@ -47,22 +45,4 @@ public sealed class ApiToken
 
     /// <summary>The user's security stamp when the token was issued; a different stamp now means the token is dead.</summary>
     public string Stamp { get; set; } = "";
-}
-
-/// <summary>The server's own tables (users and tokens) in <c>data/flowfleet.db</c>.</summary>
-public sealed class ServerDbContext(DbContextOptions<ServerDbContext> options) : DbContext(options)
-{
-    public DbSet<UserAccount> Users => Set<UserAccount>();
-
-    public DbSet<ApiToken> Tokens => Set<ApiToken>();
-
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
-    {
-        ArgumentNullException.ThrowIfNull(modelBuilder);
-        modelBuilder.Entity<UserAccount>().HasIndex(u => u.Name).IsUnique();
-        modelBuilder.Entity<ApiToken>().HasIndex(t => t.TokenHash).IsUnique();
-        // SQLite cannot order or compare DateTimeOffset; store UTC ticks.
-        modelBuilder.Entity<UserAccount>().Property(u => u.CreatedAt).HasConversion(v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
-        modelBuilder.Entity<ApiToken>().Property(t => t.ExpiresAt).HasConversion(v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
-    }
 }
