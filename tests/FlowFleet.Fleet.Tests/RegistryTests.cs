@@ -99,4 +99,20 @@ public sealed class RegistryTests
         var points = await host.Telemetry.TelemetryAsync("dev-1", "switch:0.apower", 0, long.MaxValue, 1000);
         Assert.Equal(7, Assert.Single(points).Avg);
     }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Event_log_trim_keeps_the_newest_events_of_each_device(string provider)
+    {
+        await using var host = await FleetHost.StartAsync(o => o.EventLogPerDevice = 3, postgres: await DatabaseAsync(provider));
+        for (var i = 0; i < 5; i++)
+        {
+            host.Events.LogEvent("dev-a", "event", null, $"a{i}", null);
+        }
+        host.Events.LogEvent("dev-b", "event", null, "b0", null);
+        await host.Writer.WriteQueuedAsync();
+        Assert.Equal(2, await host.Events.TrimAsync());
+        Assert.Equal(["a4", "a3", "a2"], (await host.Events.EventLogAsync("dev-a", 10)).Select(e => e.Event));
+        Assert.Equal(["b0"], (await host.Events.EventLogAsync("dev-b", 10)).Select(e => e.Event));
+    }
 }

@@ -5,7 +5,8 @@ using Microsoft.Extensions.Options;
 namespace FlowFleet.Fleet.Registry;
 
 /// <summary>The event log in the fleet database's <c>DeviceEvents</c> table, written in batches by <see cref="FleetRecordWriter"/>.</summary>
-public sealed class EventLog(IDbContextFactory<FleetDbContext> dbFactory, FleetRecordWriter writer, IOptions<FleetOptions> options) : IEventLog
+public sealed class EventLog(IDbContextFactory<FleetDbContext> dbFactory, FleetRecordWriter writer, IOptions<FleetOptions> options,
+    FleetSqliteDatabase? sqlite = null) : IEventLog
 {
     public void LogEvent(string deviceId, string kind, string? component, string? evt, JsonNode? data) =>
         writer.Queue(new DeviceEventRecord
@@ -19,11 +20,17 @@ public sealed class EventLog(IDbContextFactory<FleetDbContext> dbFactory, FleetR
         return await db.Events.AsNoTracking().Where(e => e.DeviceId == deviceId).OrderByDescending(e => e.Id).Take(Math.Clamp(limit, 1, 1000)).ToListAsync(ct);
     }
 
+    private const string Trim =
+        "DELETE FROM \"DeviceEvents\" WHERE \"Id\" IN (SELECT \"Id\" FROM (SELECT \"Id\", ROW_NUMBER() OVER (PARTITION BY \"DeviceId\" ORDER BY \"Id\" DESC) AS n FROM \"DeviceEvents\") AS ranked WHERE n > {0})";
+
     public async Task<int> TrimAsync(CancellationToken ct = default)
     {
+        if (sqlite is not null)
+        {
+            // Plain SQL on SQLite, as the telemetry retention: EF Core is not loaded for the hourly trim alone.
+            return await FleetSqliteStart.ExecuteAsync(sqlite.ConnectionString, string.Format(System.Globalization.CultureInfo.InvariantCulture, Trim, "@p"), options.Value.EventLogPerDevice, ct);
+        }
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.Database.ExecuteSqlRawAsync(
-            "DELETE FROM \"DeviceEvents\" WHERE \"Id\" IN (SELECT \"Id\" FROM (SELECT \"Id\", ROW_NUMBER() OVER (PARTITION BY \"DeviceId\" ORDER BY \"Id\" DESC) AS n FROM \"DeviceEvents\") AS ranked WHERE n > {0})",
-            [options.Value.EventLogPerDevice], ct);
+        return await db.Database.ExecuteSqlRawAsync(Trim, [options.Value.EventLogPerDevice], ct);
     }
 }
