@@ -64,8 +64,10 @@ public static class DeployRun
                 var a0 = GC.GetTotalAllocatedBytes(precise: true);
                 var sw = Stopwatch.StartNew();
                 // As the admin API does: the request body parsed, then handed to the document without a copy.
-                await service.DeployAsync(FlowDocument.Adopt(JsonNode.Parse(request)), type, null, null);
+                var progress = await service.BeginDeployAsync(FlowDocument.Adopt(JsonNode.Parse(request)), type, null, null);
                 Add($"{type} deploy (FlowService, to the answer)", sw.Elapsed.TotalMilliseconds);
+                await progress.Started;
+                Add($"{type} deploy (nodes running)", sw.Elapsed.TotalMilliseconds);
                 await service.HistoryWritten;
                 Add($"{type} deploy (history written)", sw.Elapsed.TotalMilliseconds);
                 Add($"{type} deploy (KB allocated)", (GC.GetTotalAllocatedBytes(precise: true) - a0) / 1024.0);
@@ -83,6 +85,8 @@ public static class DeployRun
             Stage("stage: history record", () => history.RecordAsync(doc.Raw, doc.Rev, "full", null, default, doc.Utf8Json));
             Stage("stage: DeployPlanner.Plan", () => { DeployPlanner.Plan(doc); return Task.CompletedTask; });
             Stage("stage: engine nodes deploy, nothing changed", () => fixture.Engine.DeployAsync(doc, DeployType.Nodes));
+            Stage("stage: engine stop every node", () => fixture.Engine.StopFlowsAsync());
+            Stage("stage: engine start every node", () => fixture.Engine.StartFlowsAsync());
         }
         void Stage(string name, Func<Task> run)
         {

@@ -108,12 +108,29 @@ public sealed partial class FlowEngine
         _running = next;
     }
 
-    private (int Started, List<string> Warnings) Build(Dictionary<string, NodeSpec> specs, HashSet<string> toStart)
+    /// <summary>The nodes a deploy puts in place before they are built (<see cref="Prepare"/>) and started (<see cref="Start"/>).</summary>
+    private sealed class PendingStart(List<RunningNode> created, List<(RunningNode Node, NodeDescriptor Descriptor)> toBuild, List<string> warnings)
+    {
+        public List<RunningNode> Created => created;
+
+        public List<(RunningNode Node, NodeDescriptor Descriptor)> ToBuild => toBuild;
+
+        public List<string> Warnings => warnings;
+
+        public int Count => created.Count;
+    }
+
+    /// <summary>
+    /// Puts a node in place for every spec to start, without building it yet: wired in, so messages for it wait in its
+    /// queue until it runs (its loop starts once it is built). Unknown types are reported here and wired to nobody.
+    /// </summary>
+    private PendingStart Prepare(Dictionary<string, NodeSpec> specs, HashSet<string> toStart)
     {
         var warnings = new List<string>();
         var next = new Dictionary<string, RunningNode>(_running, StringComparer.Ordinal);
         var scopes = BuildScopes(specs);
         var created = new List<RunningNode>();
+        var toBuild = new List<(RunningNode, NodeDescriptor)>();
         // Config nodes first so flow nodes can find them while they start.
         foreach (var spec in specs.Values.OrderBy(s => s.IsConfig ? 0 : 1).Where(s => toStart.Contains(s.Id)))
         {
@@ -130,25 +147,8 @@ public sealed partial class FlowEngine
                 }
                 continue;
             }
-            try
-            {
-                // "${" cannot be escaped in serialized JSON: a node without it in its bytes has nothing to substitute.
-                var config = !spec.Json.IsEmpty && spec.Json.Span.IndexOf("${"u8) < 0
-                    ? spec.Config
-                    : EnvSubstitution.Apply(spec.Config, n => GetEnv(node, n));
-                node.Instance = descriptor.Create(new NodeFactoryContext(config, node, Services)
-                {
-                    ConfigJson = ReferenceEquals(config, spec.Config) ? spec.Json : default,
-                });
-            }
-#pragma warning disable CA1031 // A node that fails to build is reported; the rest of the flows still run.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                warnings.Add($"Node {spec.Id} ({spec.Type}) failed to start: {ex.Message}");
-                node.Error($"Failed to start: {ex.Message}");
-                node.Status(new NodeStatus("red", "ring", "error"));
-            }
+            node.Building = true;
+            toBuild.Add((node, descriptor));
         }
         foreach (var (id, running) in next)
         {
@@ -162,20 +162,70 @@ public sealed partial class FlowEngine
         }
         foreach (var running in next.Values)
         {
-            running.Wires = running.Spec.Wires
-                .Select(port => port.Select(t => next.GetValueOrDefault(t)).Where(t => t is not null && t.Instance is not null).Select(t => t!).ToArray())
-                .ToArray();
+            Wire(running, next);
             if (running.Instance is not null)
             {
                 running.Scope.AddObserver(running);
             }
         }
         _running = next;
-        foreach (var node in created)
+        return new PendingStart(created, toBuild, warnings);
+    }
+
+    /// <summary>A node's targets per port: those built or being built (a node that failed to build, or of an unknown type, takes nothing).</summary>
+    private static void Wire(RunningNode running, Dictionary<string, RunningNode> nodes) =>
+        running.Wires = running.Spec.Wires
+            .Select(port => port.Select(t => nodes.GetValueOrDefault(t)).Where(t => t is not null && (t.Instance is not null || t.Building)).Select(t => t!).ToArray())
+            .ToArray();
+
+    /// <summary>Builds and starts the nodes <see cref="Prepare"/> put in place; the deploy lock is held.</summary>
+    private (int Started, List<string> Warnings) Start(PendingStart pending)
+    {
+        var warnings = pending.Warnings;
+        var failed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (node, descriptor) in pending.ToBuild)
+        {
+            var spec = node.Spec;
+            try
+            {
+                // "${" cannot be escaped in serialized JSON: a node without it in its bytes has nothing to substitute.
+                var config = !spec.Json.IsEmpty && spec.Json.Span.IndexOf("${"u8) < 0
+                    ? spec.Config
+                    : EnvSubstitution.Apply(spec.Config, n => GetEnv(node, n));
+                node.Instance = descriptor.Create(new NodeFactoryContext(config, node, Services)
+                {
+                    ConfigJson = ReferenceEquals(config, spec.Config) ? spec.Json : default,
+                });
+                node.Scope.AddObserver(node);
+            }
+#pragma warning disable CA1031 // A node that fails to build is reported; the rest of the flows still run.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                warnings.Add($"Node {spec.Id} ({spec.Type}) failed to start: {ex.Message}");
+                node.Error($"Failed to start: {ex.Message}");
+                node.Status(new NodeStatus("red", "ring", "error"));
+                failed.Add(spec.Id);
+            }
+            finally
+            {
+                node.Building = false;
+            }
+        }
+        if (failed.Count > 0)
+        {
+            // Nobody sends to a node that failed to build (as to one of an unknown type).
+            var running = _running;
+            foreach (var n in running.Values.Where(n => n.Spec.Wires.Any(port => port.Any(failed.Contains))))
+            {
+                Wire(n, running);
+            }
+        }
+        foreach (var node in pending.Created)
         {
             node.StartLoop();
         }
-        foreach (var node in created.Where(n => n.Instance is not null))
+        foreach (var node in pending.Created.Where(n => n.Instance is not null))
         {
             try
             {
@@ -190,7 +240,7 @@ public sealed partial class FlowEngine
             }
         }
         _warnings = warnings;
-        return (created.Count, warnings);
+        return (pending.Created.Count, warnings);
     }
 
     /// <summary>Config node types that exist only for the editor (Node-RED's UI themes and the like) are not worth a warning.</summary>

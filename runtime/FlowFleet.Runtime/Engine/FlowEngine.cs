@@ -26,6 +26,12 @@ public enum DeployType
 /// <summary>What a deploy did.</summary>
 public sealed record DeployResult(string Rev, int Started, int Stopped, IReadOnlyList<string> Warnings);
 
+/// <summary>
+/// A deploy that has returned (<see cref="FlowEngine.BeginDeployAsync"/>): its changed nodes are stopped and their
+/// successors take messages into their queues; <see cref="Started"/> completes once they run.
+/// </summary>
+public sealed record DeployProgress(string Rev, int Stopped, Task<DeployResult> Started);
+
 /// <summary>A running node as seen from outside (admin API, metrics, editor).</summary>
 public sealed record RunningNodeInfo(string Id, string Type, string? Name, string FlowId, NodeStatus Status, int QueueDepth, long Processed, bool Known);
 
@@ -108,10 +114,22 @@ public sealed partial class FlowEngine : IAsyncDisposable
         DeployAsync(doc, type, start: false, cancellationToken);
 
     /// <summary>Deploys; with <paramref name="start"/>, stopped flows start too (a deploy that leaves safe mode).</summary>
-    public async Task<DeployResult> DeployAsync(FlowDocument doc, DeployType type, bool start, CancellationToken cancellationToken = default)
+    public async Task<DeployResult> DeployAsync(FlowDocument doc, DeployType type, bool start, CancellationToken cancellationToken = default) =>
+        await (await BeginDeployAsync(doc, type, start, cancellationToken)).Started;
+
+    /// <summary>
+    /// Deploys, and returns as soon as the changed nodes are stopped and their successors are in place, before those are
+    /// built and started (Node-RED answers a deploy there too). From then on every message for a new node waits in its
+    /// queue until the node runs, so none is lost or handled by a node that was replaced; <see cref="Ready"/> and
+    /// <see cref="DeployProgress.Started"/> complete once the nodes run, and the next deploy (or stop) waits for that. A
+    /// deploy that starts fewer than <see cref="FlowEngineOptions.StartAfterAnswerNodes"/> nodes starts them before it
+    /// returns (building a few nodes costs less than handing them to another thread).
+    /// </summary>
+    public async Task<DeployProgress> BeginDeployAsync(FlowDocument doc, DeployType type, bool start, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(doc);
         await _deployLock.WaitAsync(cancellationToken);
+        var handedOver = false;
         try
         {
             var newSpecs = DeployPlanner.Plan(doc);
@@ -122,18 +140,66 @@ public sealed partial class FlowEngine : IAsyncDisposable
             await CloseAsync(stopping, removedIds: _running.Keys.Where(k => !newSpecs.ContainsKey(k)).ToHashSet(StringComparer.Ordinal));
             // Nodes read groups and env from the new document while they are built.
             Current = doc;
-            var result = Started ? Build(newSpecs, changed) : (Started: 0, Warnings: new List<string>());
+            var pending = Started ? Prepare(newSpecs, changed) : null;
             _specs = newSpecs;
             Contexts.Clean(ActiveScopes(newSpecs));
             Metrics.CountDeploy(type);
-            Events.Deployed.Publish(doc.Rev);
-            Logger.LogInformation("Deployed {Type}: {Started} started, {Stopped} stopped, rev {Rev}", type, result.Started, stopping.Count, doc.Rev[..8]);
-            return new DeployResult(doc.Rev, result.Started, stopping.Count, result.Warnings);
+            Task<DeployResult> started;
+            if (pending is null || pending.Count < Options.StartAfterAnswerNodes)
+            {
+                started = Task.FromResult(Finish(pending, doc, type, stopping.Count));
+            }
+            else
+            {
+                var ready = new TaskCompletionSource<DeployResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _ready = ready.Task;
+                started = ready.Task;
+                // The background start releases the deploy lock.
+                handedOver = true;
+                _ = Task.Run(() => FinishInBackground(ready, pending, doc, type, stopping.Count), CancellationToken.None);
+            }
+            return new DeployProgress(doc.Rev, stopping.Count, started);
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                _deployLock.Release();
+            }
+        }
+    }
+
+    private Task _ready = Task.CompletedTask;
+
+    /// <summary>Completes when the nodes of the last deploy run (at once when no deploy is starting nodes).</summary>
+    public Task Ready => _ready;
+
+    private void FinishInBackground(TaskCompletionSource<DeployResult> ready, PendingStart pending, FlowDocument doc, DeployType type, int stopped)
+    {
+        try
+        {
+            ready.SetResult(Finish(pending, doc, type, stopped));
+        }
+#pragma warning disable CA1031 // Nodes that fail to start are warnings; anything else is the deploy's failure, reported to whoever awaits it.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Logger.LogError(ex, "Starting the nodes of rev {Rev} failed", doc.Rev);
+            ready.SetException(ex);
         }
         finally
         {
             _deployLock.Release();
         }
+    }
+
+    /// <summary>Builds and starts the deploy's new nodes, then tells the editor and the other listeners.</summary>
+    private DeployResult Finish(PendingStart? pending, FlowDocument doc, DeployType type, int stopped)
+    {
+        var result = pending is null ? (Started: 0, Warnings: new List<string>()) : Start(pending);
+        Events.Deployed.Publish(doc.Rev);
+        Logger.LogInformation("Deployed {Type}: {Started} started, {Stopped} stopped, rev {Rev}", type, result.Started, stopped, doc.Rev[..8]);
+        return new DeployResult(doc.Rev, result.Started, stopped, result.Warnings);
     }
 
     /// <summary>Stops every node but keeps the document (Node-RED's <c>POST /flows/state {state:"stop"}</c>).</summary>
@@ -161,7 +227,7 @@ public sealed partial class FlowEngine : IAsyncDisposable
                 return;
             }
             Started = true;
-            Build(_specs, _specs.Keys.ToHashSet(StringComparer.Ordinal));
+            Start(Prepare(_specs, _specs.Keys.ToHashSet(StringComparer.Ordinal)));
         }
         finally
         {
@@ -178,6 +244,23 @@ public sealed partial class FlowEngine : IAsyncDisposable
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// Presses an inject node's button once the nodes of the last deploy run: a press right after a deploy answered is
+    /// not lost while the node is still being built.
+    /// </summary>
+    public async Task<bool> InjectAsync(string nodeId, JsonArray? props = null)
+    {
+        await Ready.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return Inject(nodeId, props);
+    }
+
+    /// <summary>The running node, once the nodes of the last deploy run (null when there is no such node, or it failed to start).</summary>
+    public async Task<FlowNode?> GetNodeAsync(string id)
+    {
+        await Ready.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return GetNode(id);
     }
 
     /// <summary>Delivers a message to a node's input as if a wire brought it.</summary>

@@ -24,6 +24,12 @@ public sealed class FlowEngineOptions
     public ScriptLimits Scripts { get; set; } = new();
 
     /// <summary>
+    /// A deploy that starts at least this many nodes returns once they are in place, before they are built and started
+    /// (Node-RED answers there too; see <see cref="FlowEngine.BeginDeployAsync"/>); a smaller one starts them first.
+    /// </summary>
+    public int StartAfterAnswerNodes { get; set; } = 100;
+
+    /// <summary>
     /// Context stores by name (Node-RED's <c>contextStorage</c>): module <c>memory</c> or <c>sqlite</c>. Empty means one
     /// memory store. The store named <c>default</c>, else the first, is the default.
     /// </summary>

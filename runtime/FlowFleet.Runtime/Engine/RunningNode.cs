@@ -54,7 +54,23 @@ internal sealed partial class RunningNode : INodeHost
 
     public RuntimeScope Scope { get; set; }
 
-    public FlowNode? Instance { get; set; }
+    /// <summary>The built node (null while it is being built, or when it failed to build or its type is unknown).</summary>
+    public FlowNode? Instance
+    {
+        get => Volatile.Read(ref _instance);
+        set => Volatile.Write(ref _instance, value);
+    }
+
+    private FlowNode? _instance;
+
+    /// <summary>Put in place by a deploy and not built yet: wired in, its messages wait in its queue.</summary>
+    public bool Building
+    {
+        get => Volatile.Read(ref _building);
+        set => Volatile.Write(ref _building, value);
+    }
+
+    private bool _building;
 
     /// <summary>Targets per output port, swapped whole on each deploy.</summary>
     public RunningNode[][] Wires { get; set; } = [];

@@ -8,9 +8,10 @@ namespace FlowFleet.Runtime.Engine;
 internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
 {
     private const int MaxErrorRoundTrips = 10;
-    private readonly List<RunningNode> _catches = [];
-    private readonly List<RunningNode> _statuses = [];
-    private readonly List<RunningNode> _completes = [];
+    // Replaced whole when a node is added (a deploy may add one while the others report): readers never see a list change.
+    private RunningNode[] _catches = [];
+    private RunningNode[] _statuses = [];
+    private RunningNode[] _completes = [];
 
     public string Id => spec.Id;
 
@@ -20,21 +21,21 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
 
     public RunningNode? InstanceNode { get; set; }
 
-    public bool HasCompleteObservers => _completes.Count > 0;
+    public bool HasCompleteObservers => _completes.Length > 0;
 
     public void AddObserver(RunningNode node)
     {
         if (node.Instance is ICatchObserver)
         {
-            _catches.Add(node);
+            _catches = [.. _catches, node];
         }
         if (node.Instance is IStatusObserver)
         {
-            _statuses.Add(node);
+            _statuses = [.. _statuses, node];
         }
         if (node.Instance is ICompleteObserver)
         {
-            _completes.Add(node);
+            _completes = [.. _completes, node];
         }
     }
 
@@ -89,7 +90,7 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
 
     public void ReportStatus(RunningNode source, NodeStatus status)
     {
-        if (_statuses.Count == 0 || source.Instance is IStatusObserver)
+        if (_statuses.Length == 0 || source.Instance is IStatusObserver)
         {
             return;
         }
@@ -101,7 +102,7 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
 
     public void ReportComplete(RunningNode source, FlowMessage msg)
     {
-        if (_completes.Count > 0 && source.Instance is not ICompleteObserver)
+        if (_completes.Length > 0 && source.Instance is not ICompleteObserver)
         {
             // Node-RED's handleComplete: each complete node gets a copy with msg.complete naming the source.
             var copy = msg.Clone();
@@ -138,7 +139,7 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
         "debug", "function", "template", "delay", "http proxy", "tcp out",
     };
 
-    private static bool Deliver(RunningNode source, List<RunningNode> observers, FlowMessage msg, Func<RunningNode, bool> filter,
+    private static bool Deliver(RunningNode source, RunningNode[] observers, FlowMessage msg, Func<RunningNode, bool> filter,
         bool requireExplicitScope = false)
     {
         var handled = false;

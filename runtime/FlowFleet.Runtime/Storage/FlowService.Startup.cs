@@ -177,13 +177,32 @@ public sealed partial class FlowService
     }
 
     /// <summary>Runs a deploy between the markers; a deploy while in safe mode starts the flows.</summary>
-    private async Task<DeployResult> RunAsync(FlowDocument doc, DeployType type, CancellationToken cancellationToken)
+    private async Task<DeployResult> RunAsync(FlowDocument doc, DeployType type, CancellationToken cancellationToken) =>
+        await (await BeginRunAsync(doc, type, cancellationToken)).Started;
+
+    /// <summary>Begins a deploy between the markers: the end marker comes when its nodes run.</summary>
+    private async Task<DeployProgress> BeginRunAsync(FlowDocument doc, DeployType type, CancellationToken cancellationToken)
     {
         BeginStarting();
+        var leaving = _safeModeReason is not null;
+        DeployProgress progress;
         try
         {
-            var leaving = _safeModeReason is not null;
-            var result = await engine.DeployAsync(doc, type, start: leaving, cancellationToken);
+            progress = await engine.BeginDeployAsync(doc, type, start: leaving, cancellationToken);
+        }
+        catch
+        {
+            EndStarting();
+            throw;
+        }
+        return progress with { Started = EndRunAsync(progress.Started, leaving) };
+    }
+
+    private async Task<DeployResult> EndRunAsync(Task<DeployResult> started, bool leaving)
+    {
+        try
+        {
+            var result = await started;
             if (leaving)
             {
                 _safeModeReason = null;

@@ -116,13 +116,23 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
 
     /// <summary>
     /// Saves and deploys a validated document (<see cref="FlowDocument.Adopt"/> spares a copy of a request body) and keeps
-    /// the deploy in the history with who deployed and why. The answer comes once the flows are saved and running, as
-    /// Node-RED's; the history version is written after it (<see cref="History"/> waits for it).
+    /// the deploy in the history with who deployed and why; completes once the new nodes run (see <see cref="BeginDeployAsync"/>).
     /// </summary>
-    public async Task<DeployResult> DeployAsync(FlowDocument candidate, DeployType type, string? expectedRev, DeployInfo? info, CancellationToken cancellationToken = default)
+    public async Task<DeployResult> DeployAsync(FlowDocument candidate, DeployType type, string? expectedRev, DeployInfo? info, CancellationToken cancellationToken = default) =>
+        await (await BeginDeployAsync(candidate, type, expectedRev, info, cancellationToken)).Started;
+
+    /// <summary>
+    /// <see cref="DeployAsync(FlowDocument, DeployType, string?, DeployInfo?, CancellationToken)"/> that returns where
+    /// Node-RED answers a deploy: the flows are saved (<c>flows.json</c> written and synced) and the changed nodes stopped;
+    /// the new nodes are built and started after it (<see cref="FlowEngine.BeginDeployAsync"/> says what a client sees
+    /// meanwhile), and the next deploy waits for them. The history version is written after it too (<see cref="History"/>
+    /// waits for it).
+    /// </summary>
+    public async Task<DeployProgress> BeginDeployAsync(FlowDocument candidate, DeployType type, string? expectedRev, DeployInfo? info, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(candidate);
         await _lock.WaitAsync(cancellationToken);
+        var handedOver = false;
         try
         {
             if (!string.IsNullOrEmpty(expectedRev) && expectedRev != Rev)
@@ -165,12 +175,30 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
                 creds = merged;
             }
             await storage.SaveAsync(doc, cancellationToken);
-            var result = await RunAsync(creds.Count > 0 ? WithCredentials(doc, creds) : doc, type, cancellationToken);
+            var run = await BeginRunAsync(creds.Count > 0 ? WithCredentials(doc, creds) : doc, type, cancellationToken);
             Current = doc;
-            _logger.LogInformation("Flows deployed ({Type}), rev {Rev}", type, result.Rev);
+            _logger.LogInformation("Flows deployed ({Type}), rev {Rev}", type, doc.Rev);
             var kind = type.ToString().ToLowerInvariant();
             _history?.Enqueue(() => RecordAsync(doc, kind, info, onlyIfNew: false));
-            return result with { Rev = doc.Rev };
+            // The next deploy waits until these nodes run (the lock is released then).
+            var started = ReleaseWhenStartedAsync(run.Started, doc.Rev);
+            handedOver = true;
+            return new DeployProgress(doc.Rev, run.Stopped, started);
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                _lock.Release();
+            }
+        }
+    }
+
+    private async Task<DeployResult> ReleaseWhenStartedAsync(Task<DeployResult> started, string rev)
+    {
+        try
+        {
+            return (await started) with { Rev = rev };
         }
         finally
         {

@@ -23,7 +23,8 @@ public static class HttpNodeEndpoint
         return string.Equals(configuration["Http:NodeAuth"], "user", StringComparison.OrdinalIgnoreCase);
     }
 
-    private static async Task HandleAsync(HttpContext ctx, HttpRouteTable routes, WebSocketRouteTable sockets, IConfiguration configuration, Hosting.ServerOptions options)
+    private static async Task HandleAsync(HttpContext ctx, HttpRouteTable routes, WebSocketRouteTable sockets, IConfiguration configuration,
+        Hosting.ServerOptions options, Runtime.FlowEngine engine)
     {
         if (!options.NoAuth && RequiresUser(configuration) && ctx.User.Identity?.IsAuthenticated != true)
         {
@@ -33,6 +34,12 @@ public static class HttpNodeEndpoint
             return;
         }
         var path = ctx.Request.Path.Value ?? "/";
+        if (!engine.Ready.IsCompleted)
+        {
+            // A deploy answered and its nodes are starting: their routes are registered as they start, so a request sent
+            // right after the answer waits for them instead of finding none (or the replaced node's).
+            await engine.Ready.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
         if (ctx.WebSockets.IsWebSocketRequest && sockets.TryMatch(path, out var socketHandler))
         {
             using var socket = await ctx.WebSockets.AcceptWebSocketAsync();

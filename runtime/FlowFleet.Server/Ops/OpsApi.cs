@@ -13,9 +13,10 @@ public static class OpsApi
                     ? Results.Json(new { status = "ok", flows = FlowsState(engine, flows), safeMode = flows.SafeModeReason is not null, rev = engine.Rev, cluster = cluster.Describe() })
                     : Results.Json(new { status = "ok", flows = FlowsState(engine, flows), safeMode = flows.SafeModeReason is not null, rev = engine.Rev }))
             .AllowAnonymous().WithName("Health");
-        // "starting" while the stored flows are built after the server began to listen (FlowRuntimeService).
+        // "starting" while the stored flows are built after the server began to listen (FlowRuntimeService), and while the
+        // nodes of a deploy that has answered are built (FlowEngine.BeginDeployAsync).
         static string FlowsState(FlowEngine engine, Runtime.Storage.FlowService flows) =>
-            !flows.Starting.IsCompleted ? "starting" : engine.Started ? "started" : "stopped";
+            !flows.Starting.IsCompleted || !engine.Ready.IsCompleted ? "starting" : engine.Started ? "started" : "stopped";
         // Same path and auth as before (the fallback policy: any signed-in user or token); the exporter writes the text.
         app.MapPrometheusScrapingEndpoint("/metrics").WithName("Metrics");
         app.MapPost("/api/ops/gc", () =>

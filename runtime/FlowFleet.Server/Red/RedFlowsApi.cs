@@ -112,7 +112,9 @@ public static class RedFlowsApi
             // The body was parsed for this deploy alone: the document takes the array as it is (detached from a v2
             // wrapper), without a copy.
             (body as JsonObject)?.Remove("flows");
-            var result = await flows.DeployAsync(FlowDocument.Adopt(flowsJson), deployType.Value, IsV2(ctx) ? rev : null,
+            // Answered as Node-RED answers: once the flows are saved and the changed nodes stopped. The new ones are built
+            // and started after it; what a client sees meanwhile is FlowEngine.BeginDeployAsync's rule.
+            var result = await flows.BeginDeployAsync(FlowDocument.Adopt(flowsJson), deployType.Value, IsV2(ctx) ? rev : null,
                 new DeployInfo(ctx.User.Identity?.Name, message), ctx.RequestAborted);
             return IsV2(ctx) || body is JsonObject ? Results.Json(new { rev = result.Rev }) : Results.NoContent();
         }

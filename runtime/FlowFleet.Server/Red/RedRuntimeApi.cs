@@ -18,16 +18,17 @@ public static class RedRuntimeApi
         {
             var body = await RedFlowsApi.ReadJsonAsync(ctx);
             var props = (body as JsonObject)?["__user_inject_props__"] as JsonArray;
-            return engine.Inject(id, (JsonArray?)props?.DeepClone()) ? Results.Ok("OK") : RedErrors.NotFound("Inject node " + id);
+            // A press right after a deploy answered waits for the node to run (InjectAsync), so it is not lost.
+            return await engine.InjectAsync(id, (JsonArray?)props?.DeepClone()) ? Results.Ok("OK") : RedErrors.NotFound("Inject node " + id);
         }).RequireAuthorization(Policies.InjectWrite).WithName("RedInject");
-        red.MapPost("/debug/{id}/{state}", (string id, string state, FlowEngine engine) =>
+        red.MapPost("/debug/{id}/{state}", async (string id, string state, FlowEngine engine) =>
         {
             // As Node-RED: an unknown state is not a route (404), like an unknown node.
             if (state is not ("enable" or "disable"))
             {
                 return RedErrors.NotFound("Debug state " + state);
             }
-            if (engine.GetNode(id) is not DebugNode debug)
+            if (await engine.GetNodeAsync(id) is not DebugNode debug)
             {
                 return RedErrors.NotFound("Debug node " + id);
             }
@@ -35,12 +36,13 @@ public static class RedRuntimeApi
             return Results.Ok("OK");
         }).RequireAuthorization(Policies.InjectWrite);
         // Node-RED's "activate/deactivate all" buttons: POST /debug/enable|disable.
-        red.MapPost("/debug/{state}", (string state, FlowEngine engine) =>
+        red.MapPost("/debug/{state}", async (string state, FlowEngine engine) =>
         {
             if (state is not ("enable" or "disable"))
             {
                 return RedErrors.NotFound("Debug state " + state);
             }
+            await engine.Ready.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             foreach (var debug in engine.Nodes.Where(n => n.Type == "debug").Select(n => engine.GetNode(n.Id)).OfType<DebugNode>())
             {
                 debug.Active = state == "enable";
