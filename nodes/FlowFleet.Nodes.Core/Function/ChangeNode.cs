@@ -194,7 +194,10 @@ public sealed partial class ChangeNode : FlowNode<ChangeConfig>, INodeLabel
         }
         else
         {
-            value = rule.Constant is not null ? rule.Constant.DeepClone() : Node.Evaluate(rule.Tot, JsonValue.Create(rule.To), msg);
+            // A plain string is the string itself (what the typed input would make of it, without a second node per message).
+            value = rule.Constant is not null ? rule.Constant.DeepClone()
+                : rule.Tot == "str" ? JsonValue.Create(rule.To ?? "")
+                : Node.Evaluate(rule.Tot, JsonValue.Create(rule.To), msg);
         }
         return rule.Dc || value?.Parent is not null ? JsonDepth.Clone(value) : value;
     }

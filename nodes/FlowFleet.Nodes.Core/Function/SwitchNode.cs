@@ -106,6 +106,10 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
         var checkAll = Node.Config["checkall"] is not JsonValue cv || !cv.TryGetValue<string>(out var s) || s != "false";
         var parts = msg.Data["parts"] as JsonObject;
         var ports = new List<IReadOnlyList<FlowMessage>?>(rules.Count);
+        // Every matching port gets the same one-message list (read only); hits counts them.
+        IReadOnlyList<FlowMessage>? one = null;
+        var hits = 0;
+        var lastHit = -1;
         var matched = false;
         for (var i = 0; i < rules.Count; i++)
         {
@@ -138,7 +142,8 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
                 matched = hit;
                 if (hit)
                 {
-                    ports[i] = [msg];
+                    ports[i] = one ??= [msg];
+                    (hits, lastHit) = (hits + 1, i);
                     if (!checkAll)
                     {
                         break;
@@ -149,7 +154,8 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
             if (hit)
             {
                 matched = true;
-                ports[i] = [msg];
+                ports[i] = one ??= [msg];
+                (hits, lastHit) = (hits + 1, i);
                 if (!checkAll)
                 {
                     break;
@@ -165,7 +171,12 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
         {
             Repair(ports, msg, parts);
         }
-        else if (ports.Any(p => p is not null))
+        else if (hits == 1)
+        {
+            // The usual case, one matching rule: straight to its port.
+            Node.Send(lastHit, msg);
+        }
+        else if (hits > 1)
         {
             Node.Send(ports);
         }

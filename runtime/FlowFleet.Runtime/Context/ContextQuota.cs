@@ -31,7 +31,8 @@ internal sealed class ContextQuota(ContextLimits limits)
     /// <summary>Checks that <paramref name="key"/> of <paramref name="scope"/> may hold <paramref name="newSize"/> bytes, and records it.</summary>
     public void Reserve(string storeName, IContextStore store, string scope, string key, long newSize)
     {
-        var usage = _scopes.GetOrAdd((storeName, scope), k => ScopeUsage.Measure(store, k.Scope));
+        // Static lambdas with their argument passed in: a flow.set per message allocated two closures here.
+        var usage = _scopes.GetOrAdd((storeName, scope), static (k, s) => ScopeUsage.Measure(s, k.Scope), store);
         lock (usage)
         {
             var old = usage.Keys.TryGetValue(key, out var o) ? o : 0;
@@ -46,7 +47,10 @@ internal sealed class ContextQuota(ContextLimits limits)
                 throw new ContextQuotaException($"Context store '{storeName}' would hold {Mb(storeTotal + delta)} (limit {Mb(limits.MaxBytesPerStore)}); '{key}' was not set");
             }
             usage.Total += delta;
-            _storeTotals.AddOrUpdate(storeName, delta, (_, t) => t + delta);
+            if (delta != 0)
+            {
+                _storeTotals.AddOrUpdate(storeName, static (_, d) => d, static (_, t, d) => t + d, delta);
+            }
             if (newSize == 0)
             {
                 usage.Keys.Remove(key);
@@ -61,7 +65,7 @@ internal sealed class ContextQuota(ContextLimits limits)
     /// <summary>Bytes <paramref name="key"/> holds now (as recorded, else measured).</summary>
     public long SizeOf(string storeName, IContextStore store, string scope, string key)
     {
-        var usage = _scopes.GetOrAdd((storeName, scope), k => ScopeUsage.Measure(store, k.Scope));
+        var usage = _scopes.GetOrAdd((storeName, scope), static (k, s) => ScopeUsage.Measure(s, k.Scope), store);
         lock (usage)
         {
             return usage.Keys.TryGetValue(key, out var size) ? size : 0;

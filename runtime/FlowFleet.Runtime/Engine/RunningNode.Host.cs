@@ -56,6 +56,11 @@ internal sealed partial class RunningNode
     public void Send(IReadOnlyList<IReadOnlyList<FlowMessage>?> perPort, bool cloneFirst = false)
     {
         ArgumentNullException.ThrowIfNull(perPort);
+        if (!cloneFirst && perPort is OnePortSend single)
+        {
+            Send(0, single.Message);
+            return;
+        }
         if (!cloneFirst && SingleMessage(perPort) is var (onePort, one))
         {
             Send(onePort, one);
@@ -101,8 +106,10 @@ internal sealed partial class RunningNode
             {
                 continue;
             }
-            foreach (var msg in msgs)
+            // By index: a foreach over the interface boxed an enumerator per port on every send.
+            for (var i = 0; i < msgs.Count; i++)
             {
+                var msg = msgs[i];
                 if (msg is null)
                 {
                     continue;

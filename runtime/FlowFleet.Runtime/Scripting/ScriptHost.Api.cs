@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Context;
+using FlowFleet.Runtime.Engine;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
 using Jint;
@@ -209,15 +210,15 @@ public sealed partial class ScriptHost
     }
 
     /// <summary>Node-RED's send/return shapes: a msg, an array per port, arrays of arrays, nulls skipped.</summary>
-    private List<IReadOnlyList<FlowMessage>?> ToPorts(JsValue value, FlowMessage? input, bool topLevelArrayIsPorts)
+    private IReadOnlyList<IReadOnlyList<FlowMessage>?> ToPorts(JsValue value, FlowMessage? input, bool topLevelArrayIsPorts)
     {
-        var ports = new List<IReadOnlyList<FlowMessage>?>();
         if (value.IsNull() || value.IsUndefined())
         {
-            return ports;
+            return OnePortSend.None;
         }
         if (value.IsArray() && topLevelArrayIsPorts)
         {
+            var ports = new List<IReadOnlyList<FlowMessage>?>();
             var arr = value.AsArray();
             for (uint i = 0; i < arr.Length; i++)
             {
@@ -246,8 +247,7 @@ public sealed partial class ScriptHost
             }
             return ports;
         }
-        ports.Add([ToMessage(value, input)]);
-        return ports;
+        return new OnePortSend(ToMessage(value, input));
     }
 
     private FlowMessage ToMessage(JsValue value, FlowMessage? input)

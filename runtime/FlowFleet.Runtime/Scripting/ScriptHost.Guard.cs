@@ -17,11 +17,14 @@ public sealed partial class ScriptHost
     /// <see cref="AllocationLimit"/>, which throws a <see cref="ScriptException"/> itself; promises are awaited through
     /// their reactions (ScriptHost.Async), never unwrapped by Jint, so no PromiseRejectedException arises here.
     /// </summary>
-    private T Guard<T>(string what, Func<T> run)
+    private T Guard<T>(string what, Func<T> run) => Guard(what, run, static r => r());
+
+    /// <summary><see cref="Guard{T}(string, Func{T})"/> with the state passed in, so a per-message call allocates no closure.</summary>
+    private T Guard<TState, T>(string what, TState state, Func<TState, T> run)
     {
         try
         {
-            return run();
+            return run(state);
         }
         catch (TimeoutException ex)
         {

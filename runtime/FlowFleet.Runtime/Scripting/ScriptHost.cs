@@ -175,11 +175,13 @@ public sealed partial class ScriptHost : IDisposable
                 JsValue result;
                 try
                 {
-                    result = Guard("function", () =>
+                    // State passed in rather than captured: no closure object per message.
+                    result = Guard("function", (Host: this, View: view, Msg: msg), static s =>
                     {
-                        var value = Engine.Call(_main, view ?? (_readsMsg ? JsConvert.ToJs(Engine, msg.Data) : JsValue.Undefined));
+                        var engine = s.Host.Engine;
+                        var value = engine.Call(s.Host._main, s.View ?? (s.Host._readsMsg ? JsConvert.ToJs(engine, s.Msg.Data) : JsValue.Undefined));
                         // Promise callbacks the body queued run now, before its results leave (as microtasks do in Node.js).
-                        Engine.Advanced.ProcessTasks();
+                        engine.Advanced.ProcessTasks();
                         return value;
                     });
                 }
@@ -222,7 +224,7 @@ public sealed partial class ScriptHost : IDisposable
         }
     }
 
-    private readonly List<(JsValue Msgs, FlowMessage? Input)> _deferred = [];
+    private List<(JsValue Msgs, FlowMessage? Input)> _deferred = [];
 
     /// <summary>Sends what <c>node.send(msg, false)</c> queued during the run that just ended, in order.</summary>
     private void FlushDeferred()
@@ -231,10 +233,13 @@ public sealed partial class ScriptHost : IDisposable
         {
             return;
         }
-        var pending = _deferred.ToList();
-        _deferred.Clear();
-        foreach (var (msgs, input) in pending)
+        var pending = _deferred;
+        _deferred = [];
+        for (var i = 0; i < pending.Count; i++)
         {
+            var (msgs, input) = pending[i];
+            // Let go of each script object once it is converted: a burst of 200,000 sends no longer keeps them all until the last.
+            pending[i] = default;
             try
             {
                 _node.Send(ToPorts(msgs, input, topLevelArrayIsPorts: true));
