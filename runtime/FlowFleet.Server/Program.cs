@@ -3,6 +3,7 @@ using FlowFleet.Server.Hosting;
 
 // glibc's arena cap, set in process instead of restarting with MALLOC_ARENA_MAX (see NativeHeap.LimitArenas). The GC's
 // gen-0 size can only come from the environment (DOTNET_GCgen0size): the Dockerfile and the launch profile set it.
+StartTrace.Mark("main");
 NativeHeap.LimitArenas();
 
 // C# nodes wait for a full queue without a thread (RunningNode.Write); scripts (node.send is synchronous) and sources that

@@ -48,9 +48,11 @@ public sealed partial class FlowService
     /// <summary>
     /// Reads the stored flows and starts them in the background (<see cref="Starting"/>), as Node-RED does: the server can
     /// answer while 1,000 nodes are built. When this returns, <see cref="Current"/> is the stored document and deploys wait
-    /// (the deploy lock is held until the start ends); safe mode is decided and entered before it returns.
+    /// (the deploy lock is held until the start ends); safe mode is decided and entered before it returns. The nodes are
+    /// built once <paramref name="buildAfter"/> completes (the server: once it listens, so the build does not compete with
+    /// the start for the CPU); deploys wait for the build as before.
     /// </summary>
-    public async Task BeginStartAsync(bool safe, CancellationToken cancellationToken = default)
+    public async Task BeginStartAsync(bool safe, CancellationToken cancellationToken = default, Task? buildAfter = null)
     {
         await _lock.WaitAsync(cancellationToken);
         var handedOver = false;
@@ -73,7 +75,9 @@ public sealed partial class FlowService
                     var creds = credentials is null ? null : await credentials.LoadAsync(cancellationToken);
                     Current = doc;
                     // Off the caller's thread: the host goes on to listen while the nodes are built.
-                    _starting = Task.Run(() => RunStoredAsync(doc, creds), CancellationToken.None);
+                    _starting = buildAfter is null
+                        ? Task.Run(() => RunStoredAsync(doc, creds), CancellationToken.None)
+                        : RunStoredAfterAsync(buildAfter, doc, creds);
                     handedOver = true;
                     return;
                 }
@@ -92,6 +96,13 @@ public sealed partial class FlowService
                 _lock.Release();
             }
         }
+    }
+
+    private async Task<DeployResult?> RunStoredAfterAsync(Task buildAfter, FlowDocument doc, IReadOnlyDictionary<string, JsonObject>? creds)
+    {
+        // Whatever buildAfter ends with, the flows start (its outcome is the host's business, not the flows').
+        await buildAfter.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ForceYielding);
+        return await RunStoredAsync(doc, creds);
     }
 
     /// <summary>Runs the stored document (the deploy lock is held and released here); a failure enters safe mode.</summary>

@@ -49,8 +49,9 @@ public static class CliCommands
         {
             try
             {
-                var app = FlowFleetHost.Build(HostArgs(rawArgs), new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo), Safe = pr.GetValue(safe) });
+                var app = FlowFleetHost.Build(HostArgs(rawArgs), new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo), Safe = pr.GetValue(safe), WarmUp = true });
                 await FlowFleetHost.InitializeAsync(app, ct);
+                StartTrace.Mark("initialized");
                 await app.RunAsync();
                 return 0;
             }

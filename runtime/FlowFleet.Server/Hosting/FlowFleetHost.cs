@@ -35,6 +35,7 @@ public static class FlowFleetHost
         ArgumentNullException.ThrowIfNull(options);
         var dataDir = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(dataDir);
+        StartTrace.Mark("host build");
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory, ApplicationName = "flowfleet" });
         builder.Configuration.AddEnvironmentVariables("FLOWFLEET_");
         builder.Configuration.AddCommandLine(args);
@@ -94,6 +95,7 @@ public static class FlowFleetHost
             builder.Configuration["Fleet:Admission"] = "auto";
         }
         var services = builder.Services;
+        StartTrace.Mark("builder created");
         services.AddSingleton(options);
         services.Configure<FlowEngineOptions>(builder.Configuration.GetSection("Flows"));
         services.Configure<FlowFleet.Nodes.Core.CoreNodesOptions>(builder.Configuration.GetSection("Nodes"));
@@ -164,9 +166,35 @@ public static class FlowFleetHost
         {
             services.AddHostedService(sp => sp.GetRequiredService<DemoDevices>());
         }
+        if (options.WarmUp)
+        {
+            services.AddSingleton<StartWarmup>();
+        }
         options.Services?.Invoke(services);
-
+        if (StartTrace.Enabled)
+        {
+            StartTrace.WrapHostedServices(services);
+        }
+        StartTrace.Mark("services registered");
         var app = builder.Build();
+        StartTrace.Mark("app built");
+        if (options.WarmUp)
+        {
+            StartWarmup.Begin(app, a => InitializeCoreAsync(a, CancellationToken.None));
+        }
+        if (StartTrace.Enabled)
+        {
+            app.Lifetime.ApplicationStarted.Register(() => StartTrace.Mark("application started"));
+            app.Use((ctx, next) =>
+            {
+                ctx.Response.OnCompleted(() =>
+                {
+                    StartTrace.FirstAnswer(ctx.Request.Path);
+                    return Task.CompletedTask;
+                });
+                return next(ctx);
+            });
+        }
         var fleetOptions = app.Services.GetRequiredService<IOptions<FleetOptions>>().Value;
         // Pings like Shelly's fleet manager: every 30 s, and a connection that misses two pongs is closed.
         app.UseMiddleware<RequestBodyLimit>();
@@ -195,14 +223,27 @@ public static class FlowFleetHost
         app.MapRazorComponents<FlowFleet.Editor.App>().AddInteractiveServerRenderMode().RequireAuthorization(Policies.FlowsRead);
         app.MapOpenApi().RequireAuthorization(Policies.SettingsRead);
         app.MapHttpNodes();
+        if (options.WarmUp)
+        {
+            StartWarmup.AfterMapping(app);
+        }
+        StartTrace.Mark("pipeline mapped");
         return app;
     }
 
     /// <summary>Makes sure the database exists and there is an admin (first start prints a generated password once).</summary>
-    public static async Task InitializeAsync(WebApplication app, CancellationToken ct = default)
+    public static Task InitializeAsync(WebApplication app, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // With the warm-up (the command line) it was begun beside the endpoint mapping: the same work, awaited here.
+        return app.Services.GetService<StartWarmup>()?.Initialization ?? InitializeCoreAsync(app, ct);
+    }
+
+    private static async Task InitializeCoreAsync(WebApplication app, CancellationToken ct)
+    {
+        StartTrace.Mark("initialize");
         await EnsureDatabaseAsync(app.Services, ct);
+        StartTrace.Mark("databases ensured");
         var options = app.Services.GetRequiredService<ServerOptions>();
         var users = app.Services.GetRequiredService<UserService>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FlowFleet");
@@ -245,14 +286,20 @@ public static class FlowFleetHost
 /// background (as Node-RED does): the server listens meanwhile, <c>/healthz</c> says <c>"flows": "starting"</c>, and
 /// deploys wait until the start is over.
 /// </summary>
-internal sealed class FlowRuntimeService(FlowService flows, FlowEngine engine, ServerOptions options, ILogger<FlowRuntimeService> logger) : IHostedService
+internal sealed class FlowRuntimeService(FlowService flows, FlowEngine engine, ServerOptions options, IHostApplicationLifetime lifetime,
+    ILogger<FlowRuntimeService> logger) : IHostedService
 {
+    // The nodes are built once the server listens: until then the start needs both cores (bench/README.md, issue 19).
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        lifetime.ApplicationStarted.Register(() => _listening.TrySetResult());
         // A stored flow set that fails to start, or that killed the previous run, starts in safe mode (see FlowService).
-        await flows.BeginStartAsync(options.Safe, cancellationToken);
+        await flows.BeginStartAsync(options.Safe, cancellationToken, _listening.Task);
         _ = flows.Starting.ContinueWith(t =>
         {
+            StartTrace.Mark("flows start ended");
             if (t.IsCompletedSuccessfully && t.Result is { } result)
             {
                 logger.LogInformation("Flows started: {Nodes} nodes, rev {Rev}", result.Started, result.Rev);
@@ -270,7 +317,9 @@ internal sealed class FlowRuntimeService(FlowService flows, FlowEngine engine, S
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        // A stop during the start waits for it, so the nodes being built are closed too.
+        // A stop during the start waits for it, so the nodes being built are closed too (a host that stops without having
+        // listened lets the build run first).
+        _listening.TrySetResult();
         await flows.Starting.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         await engine.DisposeAsync();
         // Deploys answer before their history version is written: the last ones are written before the process ends.

@@ -22,6 +22,12 @@ public sealed record ServerOptions
     /// <summary>Where the generated admin password is written (the console by default).</summary>
     public TextWriter? Console { get; init; }
 
+    /// <summary>
+    /// Build what the start needs on a second thread while the main one maps endpoints and starts the host
+    /// (<see cref="StartWarmup"/>); the command line sets it, tests that build a host and drop it unstarted leave it off.
+    /// </summary>
+    public bool WarmUp { get; init; }
+
     /// <summary>Replaces services after the defaults are registered (tests: a fake clock).</summary>
     public Action<IServiceCollection>? Services { get; init; }
 }

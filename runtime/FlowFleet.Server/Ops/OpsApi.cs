@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using FlowFleet.Runtime;
 
 namespace FlowFleet.Server.Ops;
@@ -11,7 +12,7 @@ public static class OpsApi
         app.MapGet("/healthz", (FlowEngine engine, Runtime.Storage.FlowService flows, HttpContext http) =>
                 http.RequestServices.GetService<global::FlowFleet.Fleet.Cluster.NatsCluster>() is { } cluster
                     ? Results.Json(new { status = "ok", flows = FlowsState(engine, flows), safeMode = flows.SafeModeReason is not null, rev = engine.Rev, cluster = cluster.Describe() })
-                    : Results.Json(new { status = "ok", flows = FlowsState(engine, flows), safeMode = flows.SafeModeReason is not null, rev = engine.Rev }))
+                    : Results.Json(new Health("ok", FlowsState(engine, flows), flows.SafeModeReason is not null, engine.Rev), HealthJson.Default.Health))
             .AllowAnonymous().WithName("Health");
         // "starting" while the stored flows are built after the server began to listen (FlowRuntimeService), and while the
         // nodes of a deploy that has answered are built (FlowEngine.BeginDeployAsync).
@@ -43,3 +44,13 @@ public static class OpsApi
         }).RequireAuthorization(Server.Auth.Policies.UsersAdmin).WithName("CollectGarbage");
     }
 }
+
+/// <summary>
+/// <c>/healthz</c>'s answer (outside a cluster), serialized by generated code: the first answer of a start is this one, and
+/// an anonymous type cost it the serializer's reflection and emitted accessors (bench/README.md, issue 19, start-up).
+/// </summary>
+internal sealed record Health(string Status, string Flows, bool SafeMode, string Rev);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(Health))]
+internal sealed partial class HealthJson : JsonSerializerContext;

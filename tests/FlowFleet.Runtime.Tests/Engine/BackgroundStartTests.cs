@@ -52,4 +52,31 @@ public sealed class BackgroundStartTests
         Assert.NotNull(engine.GetNode("c"));
         Assert.Null(engine.GetNode("slow"));
     }
+
+    [Fact]
+    public async Task The_stored_nodes_are_built_only_once_the_given_task_completes()
+    {
+        var dir = Directory.CreateTempSubdirectory("ff-bgstart-").FullName;
+        var storage = new FileFlowStorage(Path.Combine(dir, "flows.json"));
+        await storage.SaveAsync((JsonArray)JsonNode.Parse("""[{"id":"t","type":"tab"},{"id":"c","type":"test-counter","z":"t","x":0,"y":0,"wires":[]}]""")!);
+        var sc = new ServiceCollection();
+        sc.AddLogging();
+        sc.AddFlowRuntime(dir, typeof(SlowStartNode).Assembly);
+        await using var provider = sc.BuildServiceProvider();
+        var engine = provider.GetRequiredService<FlowEngine>();
+        var flows = new FlowService(engine, storage);
+        var listening = new TaskCompletionSource();
+
+        await flows.BeginStartAsync(safe: false, buildAfter: listening.Task);
+
+        // The server serves the document while it starts; the node is not built before the gate opens.
+        Assert.Contains(flows.GetFlows().OfType<JsonObject>(), n => (string?)n["id"] == "c");
+        await Assert.ThrowsAsync<TimeoutException>(() => flows.Starting.WaitAsync(TimeSpan.FromMilliseconds(200)));
+        Assert.Null(engine.GetNode("c"));
+
+        listening.SetResult();
+        var started = await flows.Starting.WaitAsync(FlowHarness.DefaultTimeout);
+        Assert.Equal(1, started!.Started);
+        Assert.NotNull(engine.GetNode("c"));
+    }
 }

@@ -1,0 +1,65 @@
+using Microsoft.AspNetCore.DataProtection.KeyManagement.Internal;
+using OpenTelemetry.Metrics;
+
+namespace FlowFleet.Server.Hosting;
+
+/// <summary>
+/// The start as the command line runs it, spread over two cores (bench/README.md, issue 19, start-up). While the main
+/// thread maps endpoints, the databases are prepared (<see cref="FlowFleetHost.InitializeAsync"/>: the first admin's
+/// password hash alone is ~40 ms of CPU) and a second thread builds what the host will need anyway: the metrics provider,
+/// the editor's component endpoints (they build the Blazor hub's dispatcher, compiling an expression tree per hub method:
+/// the largest single cost of the start) and, once the databases are ready, the data-protection key ring. Each of these is
+/// a singleton or guarded by its owner's lock, so the main thread finds it built or waits for it: nothing is done twice,
+/// and the host starts (and listens) only after the initialization has completed, as before.
+/// </summary>
+public sealed class StartWarmup
+{
+    private Task _steps = Task.CompletedTask;
+
+    /// <summary>The databases and the first admin, begun beside the endpoint mapping; <c>InitializeAsync</c> awaits it.</summary>
+    internal Task? Initialization { get; private set; }
+
+    /// <summary>Begins the initialization and the steps that need only the service provider.</summary>
+    internal static void Begin(WebApplication app, Func<WebApplication, Task> initialize)
+    {
+        var warm = app.Services.GetRequiredService<StartWarmup>();
+        warm.Initialization = Task.Run(() => initialize(app));
+        warm._steps = Task.Factory.StartNew(() => Step(app, "metrics", sp => sp.GetService<MeterProvider>()),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>Once every endpoint is mapped: the editor's component endpoints, then (databases ready) the key ring.</summary>
+    internal static void AfterMapping(WebApplication app)
+    {
+        var warm = app.Services.GetRequiredService<StartWarmup>();
+        warm._steps = warm._steps.ContinueWith(_ =>
+        {
+            foreach (var source in ((IEndpointRouteBuilder)app).DataSources)
+            {
+                if (source.GetType().Name.StartsWith("RazorComponentEndpointDataSource", StringComparison.Ordinal))
+                {
+                    Step(app, "components", _ => source.Endpoints);
+                }
+            }
+            // The key ring may live in the database (clusters): read or created only once the databases are ready.
+            if (warm.Initialization is { } init && init.Wait(Timeout.Infinite) && init.IsCompletedSuccessfully)
+            {
+                Step(app, "keys", sp => sp.GetService<IKeyRingProvider>()?.GetCurrentKeyRing());
+            }
+        }, CancellationToken.None, TaskContinuationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private static void Step(WebApplication app, string name, Func<IServiceProvider, object?> build)
+    {
+        try
+        {
+            build(app.Services);
+            StartTrace.Mark("warm " + name);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Not swallowed: the same step runs again where it is used and reports there; here it only did not help.
+            app.Logger.LogDebug(ex, "Start warm-up step {Step} failed", name);
+        }
+    }
+}
