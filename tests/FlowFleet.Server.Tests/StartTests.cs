@@ -36,8 +36,8 @@ public sealed class StartTests
             Assert.False(builtBeforeListening);
             using var client = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
 
-            var health = await client.GetFromJsonAsync<JsonObject>("/healthz");
-            Assert.Equal(["status", "flows", "safeMode", "rev"], health!.Select(p => p.Key));
+            var health = (await client.GetFromJsonAsync<JsonObject>("/healthz"))!;
+            Assert.Equal(["status", "flows", "safeMode", "rev"], health.Select(p => p.Key));
             Assert.Equal("ok", (string?)health["status"]);
             Assert.False(health["safeMode"]!.GetValue<bool>());
             Assert.Contains((string?)health["flows"], new[] { "starting", "started" });
