@@ -27,6 +27,8 @@ TOKEN=$(ff_token $PORT bench-password-1)
 show() {
   echo "== $1: RSS $(rss $FF), CPU $(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14+$15)*1000/hz}' /proc/$FF/stat) ms"
   echo "   $(python3 bench/server/smaps.py $FF)"
+  # EF Core is the registry's and nothing else's: a flow-only server on SQLite maps only its main assembly (type references).
+  echo "   assemblies mapped: $(grep -o '[^/]*\.dll$' /proc/$FF/maps | sort -u | wc -l); EF Core: $(grep -o 'Microsoft\.EntityFrameworkCore[^/]*\.dll$' /proc/$FF/maps | sort -u | sed 's/Microsoft.EntityFrameworkCore/EFCore/' | tr '\n' ' ')"
   curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:$PORT/metrics | python3 -c '
 import re, sys
 v = {}
