@@ -49,6 +49,7 @@ public static class CliCommands
         {
             try
             {
+                StartWarmup.BeforeHost();
                 var app = FlowFleetHost.Build(HostArgs(rawArgs), new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo), Safe = pr.GetValue(safe), WarmUp = true });
                 await FlowFleetHost.InitializeAsync(app, ct);
                 StartTrace.Mark("initialized");

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.DataProtection.KeyManagement.Internal;
 using OpenTelemetry.Metrics;
 
@@ -8,7 +9,8 @@ namespace FlowFleet.Server.Hosting;
 /// thread maps endpoints, the databases are prepared (<see cref="FlowFleetHost.InitializeAsync"/>: the first admin's
 /// password hash alone is ~40 ms of CPU) and a second thread builds what the host will need anyway: the metrics provider,
 /// the editor's component endpoints (they build the Blazor hub's dispatcher, compiling an expression tree per hub method:
-/// the largest single cost of the start) and, once the databases are ready, the data-protection key ring. Each of these is
+/// the largest single cost of the start); once the databases are ready, the data-protection key ring is loaded or
+/// created beside the hosted services' construction. Each of these is
 /// a singleton or guarded by its owner's lock, so the main thread finds it built or waits for it: nothing is done twice,
 /// and the host starts (and listens) only after the initialization has completed, as before.
 /// </summary>
@@ -19,33 +21,62 @@ public sealed class StartWarmup
     /// <summary>The databases and the first admin, begun beside the endpoint mapping; <c>InitializeAsync</c> awaits it.</summary>
     internal Task? Initialization { get; private set; }
 
+    /// <summary>
+    /// Before the host is built (nothing else runs yet): static set-up the host build does on its way — OpenTelemetry's
+    /// self-diagnostics (it starts the timer thread), Kestrel's QUIC probe (it loads the socket layer and looks for
+    /// msquic), SQLite's native library.
+    /// </summary>
+    internal static void BeforeHost()
+    {
+        var thread = new Thread(() =>
+        {
+            Early("telemetry", () => RuntimeHelpers.RunClassConstructor(typeof(OpenTelemetry.Sdk).TypeHandle));
+            Early("quic", () => _ = (OperatingSystem.IsLinux() || OperatingSystem.IsWindows() || OperatingSystem.IsMacOS()) && System.Net.Quic.QuicListener.IsSupported);
+            Early("sqlite", SQLitePCL.Batteries_V2.Init);
+        }) { IsBackground = true, Name = "FlowFleet warm-up" };
+        thread.Start();
+
+        static void Early(string name, Action step)
+        {
+            try
+            {
+                step();
+                StartTrace.Mark("warm " + name);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // No logger exists yet: the same set-up runs again where the host needs it and fails there, logged.
+                StartTrace.Mark($"warm {name} failed: {ex.Message}");
+            }
+        }
+    }
+
     /// <summary>Begins the initialization and the steps that need only the service provider.</summary>
     internal static void Begin(WebApplication app, Func<WebApplication, Task> initialize)
     {
         var warm = app.Services.GetRequiredService<StartWarmup>();
-        warm.Initialization = Task.Run(() => initialize(app));
+        var init = Task.Run(() => initialize(app));
+        warm.Initialization = init;
+        // The key ring may live in the database (clusters): read or created once the databases are ready, beside the main
+        // thread's resolution of the hosted services (the key ring's own hosted service comes right after).
+        _ = init.ContinueWith(_ => Step(app, "keys", sp => sp.GetService<IKeyRingProvider>()?.GetCurrentKeyRing()), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         warm._steps = Task.Factory.StartNew(() => Step(app, "metrics", sp => sp.GetService<MeterProvider>()),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    /// <summary>Once every endpoint is mapped: the editor's component endpoints, then (databases ready) the key ring.</summary>
+    /// <summary>Once every endpoint is mapped: the editor's component endpoints.</summary>
     internal static void AfterMapping(WebApplication app)
     {
         var warm = app.Services.GetRequiredService<StartWarmup>();
         warm._steps = warm._steps.ContinueWith(_ =>
         {
-            foreach (var source in ((IEndpointRouteBuilder)app).DataSources)
+            var sources = ((IEndpointRouteBuilder)app).DataSources;
+            foreach (var source in sources.Where(s => s.GetType().Name.StartsWith("RazorComponentEndpointDataSource", StringComparison.Ordinal)))
             {
-                if (source.GetType().Name.StartsWith("RazorComponentEndpointDataSource", StringComparison.Ordinal))
-                {
-                    Step(app, "components", _ => source.Endpoints);
-                }
+                Step(app, "components", _ => source.Endpoints);
             }
-            // The key ring may live in the database (clusters): read or created only once the databases are ready.
-            if (warm.Initialization is { } init && init.Wait(Timeout.Infinite) && init.IsCompletedSuccessfully)
-            {
-                Step(app, "keys", sp => sp.GetService<IKeyRingProvider>()?.GetCurrentKeyRing());
-            }
+
         }, CancellationToken.None, TaskContinuationOptions.LongRunning, TaskScheduler.Default);
     }
 
