@@ -13,11 +13,23 @@ namespace FlowFleet.Fleet.Registry;
 /// <summary>Device records in SQLite: loaded at start, written in batches from the in-memory state.</summary>
 public sealed partial class DeviceStore
 {
+    private readonly Lock _initializeGate = new();
+    private Task? _initialization;
+
     /// <summary>
     /// Creates the database or migrates it to the current schema, then loads devices and (<see cref="IGroupStore"/>) groups:
     /// on SQLite with plain SQL when the schema is new or current (<see cref="FleetSqliteStart"/>), else through EF Core.
+    /// Runs once: a later call gets the same task (the server begins it beside its start, the fleet service awaits it).
     /// </summary>
-    public async Task InitializeAsync(CancellationToken ct = default)
+    public Task InitializeAsync(CancellationToken ct = default)
+    {
+        lock (_initializeGate)
+        {
+            return _initialization ??= InitializeCoreAsync(ct);
+        }
+    }
+
+    private async Task InitializeCoreAsync(CancellationToken ct)
     {
         if (sqlite is not null && await FleetSqliteStart.TryLoadAsync(sqlite.ConnectionString, ct) is { } loaded)
         {

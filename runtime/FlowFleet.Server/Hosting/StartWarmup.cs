@@ -1,4 +1,8 @@
 using System.Runtime.CompilerServices;
+using FlowFleet.Fleet.Registry;
+using FlowFleet.Runtime.Context;
+using FlowFleet.Runtime.Nodes;
+using FlowFleet.Runtime.Storage;
 using Microsoft.AspNetCore.DataProtection.KeyManagement.Internal;
 using OpenTelemetry.Metrics;
 
@@ -63,6 +67,25 @@ public sealed class StartWarmup
             TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         warm._steps = Task.Factory.StartNew(() => Step(app, "metrics", sp => sp.GetService<MeterProvider>()),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        // The flow engine's SQLite files (history, persistent context) are opened — on a first start created, a string of
+        // fsyncs — its node registry read from the node types' attributes, and the device registry loaded, beside the rest;
+        // in a cluster these live in PostgreSQL, whose schema the initialization makes first, so they are left to the host.
+        if (!string.Equals(app.Configuration["Storage:Provider"], "postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            _ = Task.Run(() =>
+            {
+                // The device registry's file first (a first start creates its schema: four transactions' fsyncs); the
+                // fleet service's start awaits this same load, so the server still listens only with the devices loaded.
+                Step(app, "devices", sp =>
+                {
+                    sp.GetRequiredService<IDeviceStore>().InitializeAsync().GetAwaiter().GetResult();
+                    return null;
+                });
+                Step(app, "history", sp => sp.GetRequiredService<IFlowHistory>());
+                Step(app, "contexts", sp => sp.GetRequiredService<ContextManager>());
+                Step(app, "registry", sp => sp.GetRequiredService<NodeRegistry>());
+            });
+        }
     }
 
     /// <summary>Once every endpoint is mapped: the editor's component endpoints.</summary>
