@@ -21,7 +21,7 @@ internal sealed class JsonObjectView : ObjectInstance
     private bool _handedOut;
 
     // Script-side values of properties: assigned by the script, or handed out to it (views of objects, converted arrays).
-    private Dictionary<string, JsValue>? _values;
+    private ViewValues _values;
 
     private readonly ObjectInstance _prototype;
 
@@ -63,38 +63,50 @@ internal sealed class JsonObjectView : ObjectInstance
     /// <summary>Writes what the script changed into the backing JSON (recursively) and returns it.</summary>
     public JsonObject Commit(int depth = 0)
     {
-        if (_values is null || _values.Count == 0)
+        if (_values.IsEmpty)
         {
             return _data;
         }
-        foreach (var (key, value) in _values)
+        if (_values.Key is { } first)
         {
-            if (!_data.ContainsKey(key))
+            CommitOne(first, _values.Value!, depth);
+        }
+        if (_values.More is { } more)
+        {
+            foreach (var (key, value) in more)
             {
-                // Removed by an earlier commit (the script set it to undefined or a function).
-                continue;
-            }
-            if (value is JsonObjectView view && ReferenceEquals(_data[key], view._data))
-            {
-                view.Commit(depth + 1);
-            }
-            else if (value is Jint.Native.Function.Function)
-            {
-                _data.Remove(key);
-            }
-            else if (value.IsUndefined())
-            {
-                // Node-RED keeps a property set to undefined (the debug sidebar shows it).
-                _data[key] = Messages.JsSpecial.UndefinedNode();
-            }
-            else
-            {
-                _data[key] = JsConvert.ToJson(value, depth + 1);
+                CommitOne(key, value, depth);
             }
         }
         // Values stay cached (views keep their identity); arrays and assigned objects are written again at the next
         // commit, which keeps later changes made by the script (a timer sending the same msg again) visible.
         return _data;
+    }
+
+    private void CommitOne(string key, JsValue value, int depth)
+    {
+        if (!_data.ContainsKey(key))
+        {
+            // Removed by an earlier commit (the script set it to undefined or a function).
+            return;
+        }
+        if (value is JsonObjectView view && ReferenceEquals(_data[key], view._data))
+        {
+            view.Commit(depth + 1);
+        }
+        else if (value is Jint.Native.Function.Function)
+        {
+            _data.Remove(key);
+        }
+        else if (value.IsUndefined())
+        {
+            // Node-RED keeps a property set to undefined (the debug sidebar shows it).
+            _data[key] = Messages.JsSpecial.UndefinedNode();
+        }
+        else
+        {
+            _data[key] = JsConvert.ToJson(value, depth + 1);
+        }
     }
 
     public override JsValue Get(JsValue property, JsValue receiver)
@@ -109,7 +121,7 @@ internal sealed class JsonObjectView : ObjectInstance
 
     private bool TryGetValue(string key, out JsValue value)
     {
-        if (_values is not null && _values.TryGetValue(key, out value!))
+        if (_values.TryGetValue(key, out value!))
         {
             return true;
         }
@@ -123,15 +135,15 @@ internal sealed class JsonObjectView : ObjectInstance
             case JsonObject o when Messages.JsonTools.IsBuffer(o):
                 // Buffers arrive as Buffer objects (written back as {type:"Buffer",data} at commit).
                 value = JsConvert.ToJs(Engine, node);
-                (_values ??= new(StringComparer.Ordinal))[key] = value;
+                _values.Set(key, value);
                 return true;
             case JsonObject o:
                 value = new JsonObjectView(Engine, _prototype, o, _root);
-                (_values ??= new(StringComparer.Ordinal))[key] = value;
+                _values.Set(key, value);
                 return true;
             case JsonArray:
                 value = JsConvert.ToJs(Engine, node);
-                (_values ??= new(StringComparer.Ordinal))[key] = value;
+                _values.Set(key, value);
                 return true;
             default:
                 value = JsConvert.ToJs(Engine, node);
@@ -147,7 +159,7 @@ internal sealed class JsonObjectView : ObjectInstance
             return base.Set(property, value, receiver);
         }
         var key = s.ToString();
-        (_values ??= new(StringComparer.Ordinal))[key] = value;
+        _values.Set(key, value);
         if (!_data.ContainsKey(key))
         {
             // Keeps the key order of the object as the script built it; the value is written at commit.
@@ -181,7 +193,7 @@ internal sealed class JsonObjectView : ObjectInstance
         if (property is JsString s)
         {
             var key = s.ToString();
-            _values?.Remove(key);
+            _values.Remove(key);
             _data.Remove(key);
             return true;
         }
