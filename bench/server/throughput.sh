@@ -4,6 +4,8 @@
 #        FLOW=bench/server/throughput-jsonata-buffer-flow.json bench/server/throughput.sh   (the same chain with JSONata and Buffers)
 # RSS is read right after the rounds and again after SETTLE seconds idle (default 5): FlowFleet gives back what a burst
 # left committed once it goes idle (Hosting/IdleTrimmer.cs).
+# FF_BUILD=publish runs FlowFleet as the image ships it (published ReadyToRun, the Dockerfile's DOTNET_GC* settings), as
+# deploy.sh does; the default is the plain `dotnet build` that `dotnet run` users get.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-6}
@@ -13,9 +15,18 @@ PORT_FF=${PORT_FF:-17011}; PORT_NR=${PORT_NR:-18801}
 DATA=$(mktemp -d)
 . bench/lib.sh
 
-echo "== building FlowFleet (Release)"
-dotnet build runtime/FlowFleet.Server -c Release -v q -nologo >/dev/null
-FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet "$FF_DLL" \
+FF_ENV=()
+if [ "${FF_BUILD:-build}" = publish ]; then
+  echo "== publishing FlowFleet (Release, ReadyToRun, as the Dockerfile)"
+  BIN=$(mktemp -d)
+  dotnet publish runtime/FlowFleet.Server -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$BIN" -v q -nologo >/dev/null
+  FF_DLL=$BIN/flowfleet.dll
+  FF_ENV=(DOTNET_GCgen0size=0x1000000 DOTNET_GCGen1MaxBudget=0x2000000)
+else
+  echo "== building FlowFleet (Release)"
+  dotnet build runtime/FlowFleet.Server -c Release -v q -nologo >/dev/null
+fi
+env "${FF_ENV[@]}" FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet "$FF_DLL" \
   --data "$DATA" --urls http://127.0.0.1:$PORT_FF >"$DATA/log" 2>&1 &
 FF=$!
 trap 'kill $FF 2>/dev/null || true; [ -f "${NR_HOME:-/tmp/nodered-peer}/pid" ] && kill $(cat "${NR_HOME:-/tmp/nodered-peer}/pid") 2>/dev/null || true' EXIT

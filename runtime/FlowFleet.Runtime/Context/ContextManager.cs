@@ -26,13 +26,17 @@ public sealed class ContextManager : IAsyncDisposable
             }
             DefaultStoreName = defaultStore is not null && _stores.ContainsKey(defaultStore) ? defaultStore : stores.Keys.First();
         }
+        _defaultStore = _stores[DefaultStoreName];
     }
+
+    // The store most gets and sets use (no store named), found without a lookup.
+    private readonly IContextStore _defaultStore;
 
     public string DefaultStoreName { get; }
 
     public IReadOnlyCollection<string> StoreNames => _stores.Keys;
 
-    public IContextStore Store(string? name) => _stores[StoreName(name)];
+    public IContextStore Store(string? name) => name is null ? _defaultStore : _stores[StoreName(name)];
 
     private string StoreName(string? name) =>
         string.IsNullOrEmpty(name) || name == "default" ? DefaultStoreName
@@ -81,6 +85,11 @@ public sealed class ContextManager : IAsyncDisposable
     {
         public JsonNode? Get(string key, string? store = null)
         {
+            if (IsPlainKey(key))
+            {
+                // "count", not "a.b" or "a[0]": the key is the one segment (no path to parse or walk).
+                return owner.Store(store).Get(scope, key);
+            }
             var path = PropertyPath.Parse(key);
             var top = owner.Store(store).Get(scope, (string)path.Segments[0]);
             if (path.Segments.Count == 1)
@@ -93,11 +102,12 @@ public sealed class ContextManager : IAsyncDisposable
 
         public void Set(string key, JsonNode? value, string? store = null)
         {
-            var path = PropertyPath.Parse(key);
+            var plain = IsPlainKey(key);
+            var path = plain ? null : PropertyPath.Parse(key);
             var storeName = owner.StoreName(store);
-            var s = owner._stores[storeName];
-            var topKey = (string)path.Segments[0];
-            if (path.Segments.Count == 1)
+            var s = store is null ? owner._defaultStore : owner._stores[storeName];
+            var topKey = plain ? key : (string)path!.Segments[0];
+            if (plain || path!.Segments.Count == 1)
             {
                 // A copy is depth-checked as it is made; a value of its own is checked here (stores walk it later).
                 var own = JsonTools.Detach(value);
@@ -127,5 +137,22 @@ public sealed class ContextManager : IAsyncDisposable
         }
 
         public IReadOnlyList<string> Keys(string? store = null) => owner.Store(store).Keys(scope);
+
+        /// <summary>A key that is a property path of one plain segment: what <see cref="PropertyPath.Parse"/> would return unchanged.</summary>
+        private static bool IsPlainKey(string key)
+        {
+            if (key.Length == 0)
+            {
+                return false;
+            }
+            foreach (var c in key)
+            {
+                if (c is '.' or '[' || char.IsWhiteSpace(c))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
     }
 }
