@@ -162,7 +162,12 @@ public sealed partial class FlowEngine
         }
         foreach (var running in next.Values)
         {
-            Wire(running, next);
+            // A node left running keeps its targets unless one of them was replaced (a `nodes` deploy of one change re-wires
+            // that node and its senders, not all 1,000).
+            if (toStart.Contains(running.Id) || WiredTo(running.Spec, toStart))
+            {
+                Wire(running, next);
+            }
             if (running.Instance is not null)
             {
                 running.Scope.AddObserver(running);
@@ -172,11 +177,40 @@ public sealed partial class FlowEngine
         return new PendingStart(created, toBuild, warnings);
     }
 
+    private static bool WiredTo(NodeSpec spec, HashSet<string> ids)
+    {
+        foreach (var port in spec.Wires)
+        {
+            foreach (var target in port)
+            {
+                if (ids.Contains(target))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /// <summary>A node's targets per port: those built or being built (a node that failed to build, or of an unknown type, takes nothing).</summary>
-    private static void Wire(RunningNode running, Dictionary<string, RunningNode> nodes) =>
-        running.Wires = running.Spec.Wires
-            .Select(port => port.Select(t => nodes.GetValueOrDefault(t)).Where(t => t is not null && (t.Instance is not null || t.Building)).Select(t => t!).ToArray())
-            .ToArray();
+    private static void Wire(RunningNode running, Dictionary<string, RunningNode> nodes)
+    {
+        var ports = running.Spec.Wires;
+        var wires = new RunningNode[ports.Count][];
+        for (var p = 0; p < wires.Length; p++)
+        {
+            var targets = new List<RunningNode>(ports[p].Count);
+            foreach (var id in ports[p])
+            {
+                if (nodes.TryGetValue(id, out var t) && (t.Instance is not null || t.Building))
+                {
+                    targets.Add(t);
+                }
+            }
+            wires[p] = [.. targets];
+        }
+        running.Wires = wires;
+    }
 
     /// <summary>Builds and starts the nodes <see cref="Prepare"/> put in place; the deploy lock is held.</summary>
     private (int Started, List<string> Warnings) Start(PendingStart pending)

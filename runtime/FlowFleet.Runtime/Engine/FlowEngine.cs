@@ -75,6 +75,11 @@ public sealed partial class FlowEngine : IAsyncDisposable
 
     internal ILoggerFactory LoggerFactory { get; }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ILogger> _nodeLoggers = new(StringComparer.Ordinal);
+
+    /// <summary>The logger of a node type (looked up once per type, not per node a deploy builds).</summary>
+    internal ILogger NodeLogger(string type) => _nodeLoggers.GetOrAdd(type, t => LoggerFactory.CreateLogger("FlowFleet.Node." + t));
+
     private ILogger Logger { get; }
 
     private TimeProvider? _time;

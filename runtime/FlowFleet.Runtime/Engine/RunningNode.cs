@@ -33,7 +33,7 @@ internal sealed partial class RunningNode : INodeHost
         NodeContext = engine.Contexts.Scope(ContextManager.NodeScope(spec.Alias, scope.Id));
         FlowContext = engine.Contexts.Scope(scope.Id);
         GlobalContext = engine.Contexts.Scope("global");
-        Logger = engine.LoggerFactory.CreateLogger("FlowFleet.Node." + spec.Type);
+        Logger = engine.NodeLogger(spec.Type);
     }
 
     /// <summary>The node's flow entry; a redeploy replaces it (and with it the metric counters of its type).</summary>
@@ -156,7 +156,8 @@ internal sealed partial class RunningNode : INodeHost
                 while (!_closing.IsCancellationRequested)
                 {
                     AcquireBusy();
-                    if (!reader.TryRead(out var msg))
+                    // Closed while this loop waited for the node: nothing more is handled (CloseAsync relies on it).
+                    if (_closing.IsCancellationRequested || !reader.TryRead(out var msg))
                     {
                         ReleaseBusy();
                         break;
@@ -213,7 +214,7 @@ internal sealed partial class RunningNode : INodeHost
         {
             return false;
         }
-        if (Volatile.Read(ref _queued) != 0)
+        if (Volatile.Read(ref _queued) != 0 || _closing.IsCancellationRequested)
         {
             ReleaseBusy();
             return false;
@@ -351,7 +352,15 @@ internal sealed partial class RunningNode : INodeHost
                 Logger.LogWarning(ex, "Node {Id} ({Type}) failed to close", Id, Type);
             }
         }
-        // The loop ends once the cancellation reaches it; a node stuck past the timeout is left behind (logged above).
+        // A node nobody is running now never handles another message: whoever takes it next (its loop, or a sender running
+        // it inline) sees it closed first. Only a node busy with a message is waited for: its loop ends once the message is
+        // done (a full deploy of 1,000 idle nodes no longer waits for 1,000 loops to be scheduled before it answers). A
+        // node stuck past the timeout is left behind (logged above).
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) == 0)
+        {
+            ReleaseBusy();
+            return;
+        }
         await _loop.WaitAsync(_engine.Options.CloseTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 }

@@ -123,7 +123,7 @@ public sealed class FlowDocument
     /// </summary>
     private static byte[] Serialize(JsonArray raw, out ReadOnlyMemory<byte>[] items)
     {
-        var buffer = new ArrayBufferWriter<byte>(16 + raw.Count * 256);
+        using var buffer = new PooledBufferWriter(16 + raw.Count * 256);
         var ends = new int[raw.Count];
         using (var writer = new Utf8JsonWriter(buffer))
         {

@@ -44,13 +44,22 @@ public sealed class FileFlowStorage(string path) : IFlowStorage
     public Task SaveAsync(FlowDocument flows, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(flows);
-        var buffer = new ArrayBufferWriter<byte>(flows.Utf8Json.Length * 2);
+        // A pooled buffer: a fresh one of this size (~500 KB for 1,000 nodes) would be a large-object-heap allocation per deploy.
+        var buffer = new PooledBufferWriter(flows.Utf8Json.Length * 2);
         using (var parsed = JsonDocument.Parse(flows.Utf8Json))
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             parsed.RootElement.WriteTo(writer);
         }
-        return WriteAsync(buffer.WrittenMemory, cancellationToken);
+        return WriteAndReturnAsync(buffer, cancellationToken);
+    }
+
+    private async Task WriteAndReturnAsync(PooledBufferWriter buffer, CancellationToken cancellationToken)
+    {
+        using (buffer)
+        {
+            await WriteAsync(buffer.WrittenMemory, cancellationToken);
+        }
     }
 
     private async Task WriteAsync(ReadOnlyMemory<byte> utf8, CancellationToken cancellationToken)
