@@ -48,16 +48,22 @@ public sealed class ChildServer : IAsyncDisposable
     public static Task<ChildServer> StartWithEnvironmentAsync(string dataDir, IReadOnlyDictionary<string, string> environment, int port = 0) =>
         StartAsync(dataDir, environment, true, port, []);
 
-    private static async Task<ChildServer> StartAsync(string dataDir, IReadOnlyDictionary<string, string> environment, bool auth, int port, string[] extraArgs)
+    /// <summary>Starts the server (no auth) with its open-file limit (soft and hard) lowered to <paramref name="openFiles"/>, as <c>ulimit -n</c> does.</summary>
+    public static Task<ChildServer> StartWithFileLimitAsync(string dataDir, int openFiles, params string[] extraArgs) =>
+        StartAsync(dataDir, new Dictionary<string, string>(), false, 0, extraArgs, openFiles);
+
+    private static async Task<ChildServer> StartAsync(string dataDir, IReadOnlyDictionary<string, string> environment, bool auth, int port, string[] extraArgs,
+        int? openFiles = null)
     {
         string[] args = [Path.Combine(AppContext.BaseDirectory, "flowfleet.dll"), "--data", dataDir, .. auth ? Array.Empty<string>() : ["--no-auth"],
             "--urls", $"http://127.0.0.1:{port}", .. extraArgs];
-        var start = new ProcessStartInfo("dotnet", args)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = dataDir,
-        };
+        // The shell lowers the limit and then becomes the server (exec: same process, so Kill still reaches it).
+        var start = openFiles is { } limit
+            ? new ProcessStartInfo("bash", ["-c", $"ulimit -n {limit} && exec dotnet \"$@\"", "bash", .. args])
+            : new ProcessStartInfo("dotnet", args);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.WorkingDirectory = dataDir;
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;

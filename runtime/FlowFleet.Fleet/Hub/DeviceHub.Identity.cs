@@ -51,7 +51,7 @@ public sealed partial class DeviceHub
     public IReadOnlyList<DeviceClaim> Claims => LocalClaims.Concat(Remote?.Claims ?? []).OrderByDescending(c => c.At).ToList();
 
     /// <summary>The claims held by this instance (what it announces to the others in a cluster).</summary>
-    public IEnumerable<DeviceClaim> LocalClaims => _claims.Values.Where(s => !s.IsClosed && s.Claim is not null).Select(s => ClaimOf(s));
+    public IEnumerable<DeviceClaim> LocalClaims => _claims.Select(static c => c.Value).Where(s => !s.IsClosed && s.Claim is not null).Select(s => ClaimOf(s));
 
     /// <summary>
     /// What the waiting room holds for this user: pending devices they may reach, and — for users not limited to groups, who
@@ -62,7 +62,7 @@ public sealed partial class DeviceHub
         ArgumentNullException.ThrowIfNull(access);
         var within = access.Devices(groups);
         var pending = registry.All.Count(d => d.Admission == AdmissionStates.Pending && (within is null || within.Contains(d.Id)));
-        return access.Limited ? pending : pending + _claims.Values.Count(s => !s.IsClosed && s.Claim is not null) + (Remote?.Claims.Count ?? 0);
+        return access.Limited ? pending : pending + _claims.Count(static c => !c.Value.IsClosed && c.Value.Claim is not null) + (Remote?.Claims.Count ?? 0);
     }
 
     /// <summary>Connections that claimed an accepted device's id without proof (waiting room or turned away).</summary>

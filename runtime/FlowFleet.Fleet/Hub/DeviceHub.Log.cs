@@ -35,6 +35,9 @@ public sealed partial class DeviceHub
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device connection closed ({What}): {Reason}")]
     private partial void LogRejected(string what, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Refused} device connection(s) refused since the last report: at the connection budget of {Budget} devices ({Connected} connected), set by the process's open-file limit (README, Performance); refused devices retry with their backoff and get in as others leave")]
+    private partial void LogRefusedAtBudget(long refused, long budget, long connected);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "A direct device connection failed")]
     internal partial void LogConnectionFailed(Exception ex);
 

@@ -47,7 +47,8 @@ public sealed partial class DeviceHub(IDeviceStore registry, IGroupStore groups,
     /// <summary>Device websockets refused because the server is at its connection budget.</summary>
     public long ConnectionsRefused => Interlocked.Read(ref _connectionsRefused);
 
-    public IEnumerable<DeviceSession> Sessions => _sessions.Values;
+    /// <summary>The sessions, walked live (not a copy: see <see cref="DeviceStore.All"/>).</summary>
+    public IEnumerable<DeviceSession> Sessions => _sessions.Select(static s => s.Value);
 
     public DeviceSession? Session(string id) => _sessions.GetValueOrDefault(id);
 

@@ -107,7 +107,7 @@ internal sealed class DeviceListener : IConnectionListener
                     // Devices and connections being sorted would pass the budget (a storm at the ceiling): closed at
                     // once, the device retries with its backoff.
                     Interlocked.Decrement(ref _unsorted);
-                    _hub.CountRefused();
+                    _hub.CountRefused(_maxDevices);
                     socket.Dispose();
                     continue;
                 }

@@ -96,7 +96,7 @@ public sealed partial class DeviceStore
     public async Task<int> FlushAsync(bool statuses = true, CancellationToken ct = default)
     {
         var written = 0;
-        var dirty = _devices.Values.Where(d => d.Dirty).ToList();
+        var dirty = All.Where(d => d.Dirty).ToList();
         if (dirty.Count > 0)
         {
             await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -115,7 +115,7 @@ public sealed partial class DeviceStore
 
     private async Task<int> FlushStatusesAsync(CancellationToken ct)
     {
-        var changed = _devices.Values.Where(d => d.StatusDirty && !d.Dirty).ToList();
+        var changed = All.Where(d => d.StatusDirty && !d.Dirty).ToList();
         if (changed.Count == 0)
         {
             return 0;
