@@ -166,7 +166,9 @@ public sealed class FleetApiTests
             var buffer = new byte[1 << 20];
             try
             {
-                while (ws.State == WebSocketState.Open)
+                // Open or CloseSent: after the test's CloseOutputAsync the server's close frame is still to be read, and only
+                // reading it sets CloseStatus (stopping at CloseSent left it null whenever the loop came round in between).
+                while (ws.State is WebSocketState.Open or WebSocketState.CloseSent)
                 {
                     var r = await ws.ReceiveAsync(buffer, CancellationToken.None);
                     if (r.MessageType == WebSocketMessageType.Close)
