@@ -99,9 +99,31 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>A rule's operator, value type and case flag, read from its JSON once: per message they were string decodes.</summary>
+    private readonly record struct RuleInfo(JsonObject Rule, string Op, bool OpIsString, string? Vt, bool VtIsString, bool IgnoreCase);
+
+    private RuleInfo[]? _ruleInfos;
+
+    private static RuleInfo[] ReadRules(JsonArray rules)
+    {
+        var infos = new RuleInfo[rules.Count];
+        for (var i = 0; i < infos.Length; i++)
+        {
+            var rule = rules[i] as JsonObject ?? [];
+            var t = rule["t"];
+            var vt = rule["vt"];
+            string? op = null, type = null;
+            var opIsString = t is null || (t is JsonValue tv && tv.TryGetValue(out op));
+            var vtIsString = vt is null || (vt is JsonValue vv && vv.TryGetValue(out type));
+            infos[i] = new RuleInfo(rule, op ?? "eq", opIsString, type, vtIsString, JsonTools.IsTruthy(rule["case"]));
+        }
+        return infos;
+    }
+
     private void Route(FlowMessage msg, JsonNode? value, bool exists)
     {
         var rules = Config.Rules ?? [];
+        var infos = _ruleInfos ??= ReadRules(rules);
         // Only the string "false" turns checkall off; boolean false still checks all rules (Node-RED's quirk).
         var checkAll = Node.Config["checkall"] is not JsonValue cv || !cv.TryGetValue<string>(out var s) || s != "false";
         var parts = msg.Data["parts"] as JsonObject;
@@ -117,8 +139,14 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
         }
         for (var i = 0; i < rules.Count; i++)
         {
-            var rule = rules[i] as JsonObject ?? [];
-            var op = rule["t"]?.GetValue<string>() ?? "eq";
+            var info = infos[i];
+            var rule = info.Rule;
+            if (!info.OpIsString)
+            {
+                // A rule whose "t" is not a string fails each message, as reading it did before it was cached.
+                _ = rule["t"]!.GetValue<string>();
+            }
+            var op = info.Op;
             bool hit;
             if (op == "else")
             {
@@ -126,15 +154,19 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
             }
             else
             {
+                if (!info.VtIsString)
+                {
+                    _ = rule["vt"]!.GetValue<string>();
+                }
                 // istype keeps the type name in vt (Node-RED's editor writes v and vt alike).
-                var b = op == "istype" ? JsonValue.Create(rule["vt"]?.GetValue<string>() ?? JsonTools.ToJsString(rule["v"])) : Operand(i, rule, "v", "vt", msg);
-                if (rule["vt"]?.GetValue<string>() is "json" or "null" && op != "istype")
+                var b = op == "istype" ? JsonValue.Create(info.Vt ?? JsonTools.ToJsString(rule["v"])) : Operand(i, rule, "v", "vt", msg);
+                if (info.Vt is "json" or "null" && op != "istype")
                 {
                     // Node-RED compares json/null-typed rule values as the strings "json"/"null" (its own TODO says so).
-                    b = JsonValue.Create(rule["vt"]!.GetValue<string>());
+                    b = JsonValue.Create(info.Vt);
                 }
                 var c = op is "btwn" or "index" ? Operand(i, rule, "v2", "v2t", msg) : null;
-                hit = SwitchRules.Test(op, value, exists, b, c, JsonTools.IsTruthy(rule["case"]), parts);
+                hit = SwitchRules.Test(op, value, exists, b, c, info.IgnoreCase, parts);
             }
             if (op == "else")
             {
