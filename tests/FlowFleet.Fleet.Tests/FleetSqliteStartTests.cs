@@ -37,6 +37,24 @@ public sealed class FleetSqliteStartTests : IDisposable
     }
 
     [Fact]
+    public async Task A_new_files_script_runs_as_one_transaction_and_a_failure_leaves_no_table()
+    {
+        // Each migration's own BEGIN/COMMIT is folded into one transaction (one fsync, not five): a statement failing
+        // after the first migration's tables rolls those back too, and the connection is usable again.
+        var script = new Lazy<string>(FleetSqliteStart.Script.Value + "\nBEGIN TRANSACTION;\nCREATE TABLE \"Devices\" (\"Id\" TEXT);\nCOMMIT;\n");
+        await using var connection = new SqliteConnection(Connection("one-transaction.db"));
+        await connection.OpenAsync();
+        await using var cmd = connection.CreateCommand();
+        await Assert.ThrowsAsync<SqliteException>(() => EmbeddedSqliteSchema.CreateIfEmptyAsync(cmd, script, CancellationToken.None));
+        cmd.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table'";
+        Assert.Equal(0L, (long)(await cmd.ExecuteScalarAsync())!);
+
+        Assert.True(await EmbeddedSqliteSchema.CreateIfEmptyAsync(cmd, FleetSqliteStart.Script, CancellationToken.None));
+        cmd.CommandText = "SELECT count(*) FROM \"__EFMigrationsHistory\"";
+        Assert.Equal((long)FleetSqliteStart.Migrations.Count, (long)(await cmd.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
     public void Device_columns_are_the_models()
     {
         using var db = Context(Connection("model.db"));

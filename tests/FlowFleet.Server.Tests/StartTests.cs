@@ -28,12 +28,19 @@ public sealed class StartTests
             new ServerOptions { DataDirectory = dir, PluginsDirectory = Path.Combine(dir, "no-plugins"), Console = TextWriter.Null, WarmUp = true });
         var flows = app.Services.GetRequiredService<FlowService>();
         var builtBeforeListening = true;
-        app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() => builtBeforeListening = flows.Starting.IsCompleted);
+        var initializedBeforeListening = false;
+        app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() =>
+        {
+            builtBeforeListening = flows.Starting.IsCompleted;
+            initializedBeforeListening = FlowFleetHost.InitializeAsync(app).IsCompletedSuccessfully;
+        });
         try
         {
-            await FlowFleetHost.InitializeAsync(app);
+            // As the command line: no InitializeAsync awaited here — the host waits for the databases and the first admin
+            // (begun by Build) before its hosted services start, so before it listens.
             await app.StartAsync();
             Assert.False(builtBeforeListening);
+            Assert.True(initializedBeforeListening);
             using var client = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
 
             var health = (await client.GetFromJsonAsync<JsonObject>("/healthz"))!;

@@ -51,8 +51,8 @@ public static class CliCommands
             {
                 StartWarmup.BeforeHost();
                 var app = FlowFleetHost.Build(HostArgs(rawArgs), new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo), Safe = pr.GetValue(safe), WarmUp = true });
-                await FlowFleetHost.InitializeAsync(app, ct);
-                StartTrace.Mark("initialized");
+                // The databases and the first admin (FlowFleetHost.InitializeAsync) were begun by Build beside the endpoint
+                // mapping; the host awaits them before its hosted services start (InitializationGate), so before it listens.
                 await app.RunAsync();
                 return 0;
             }

@@ -169,6 +169,9 @@ public static class FlowFleetHost
         if (options.WarmUp)
         {
             services.AddSingleton<StartWarmup>();
+            WarmRequestServer.Decorate(services);
+            // First of the hosted services: they are constructed while the initialization runs, and start after it.
+            services.Insert(0, ServiceDescriptor.Singleton<IHostedService, InitializationGate>());
         }
         options.Services?.Invoke(services);
         if (StartTrace.Enabled)
