@@ -9,8 +9,16 @@ internal static class ProcFs
         : 0;
 
     /// <summary>Resident set size in bytes.</summary>
-    public static long RssBytes(int pid) => pid > 0 && File.Exists($"/proc/{pid}/status")
-        ? long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024
+    public static long RssBytes(int pid) => StatusBytes(pid, "VmRSS:");
+
+    /// <summary>
+    /// The anonymous part of the resident set in bytes (GC heap, native heap, stacks): RSS without mapped files, which grow
+    /// with the code a process has come to use, not with its devices.
+    /// </summary>
+    public static long RssAnonBytes(int pid) => StatusBytes(pid, "RssAnon:");
+
+    private static long StatusBytes(int pid, string field) => pid > 0 && File.Exists($"/proc/{pid}/status")
+        ? long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field, StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024
         : 0;
 
     /// <summary>Idle and total jiffies of all CPUs since boot.</summary>

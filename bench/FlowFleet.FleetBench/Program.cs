@@ -32,6 +32,9 @@ double Cpu() => ProcFs.CpuSeconds(pid);
 
 var baselineHeap = long.Parse(opts.GetValueOrDefault("baseline-heap", "0"), CultureInfo.InvariantCulture);
 var baseline = long.Parse(opts.GetValueOrDefault("baseline-rss", Rss().ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+// RSS less mapped files, from the same moment: code the server maps only once devices arrive (EF Core for the first device
+// writes, the flow's nodes) counts into kib_per_device, whose baseline is the idle process, but not into anon_kib_per_device.
+var baselineAnon = long.Parse(opts.GetValueOrDefault("baseline-anon", ProcFs.RssAnonBytes(pid).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 Console.WriteLine($"baseline RSS {baseline / 1048576.0:F1} MiB; waiting for {expected} of {devices} devices online (progress every 5 s)");
 var t0 = Stopwatch.StartNew();
 var online = 0L;
@@ -156,6 +159,7 @@ var end = await Stats();
 var elapsed = clock.Elapsed.TotalSeconds;
 var cpu = (Cpu() - cpu0) / elapsed;
 var finalRss = Rss();
+var finalAnon = ProcFs.RssAnonBytes(pid);
 var gcPauseMs = (await GcPauseSeconds() - pause0) * 1000;
 var gcCounts1 = await GcCounts();
 var gc = await (await http.PostAsync("/api/ops/gc", null)).Content.ReadFromJsonAsync<JsonObject>();
@@ -171,7 +175,7 @@ var eventsPerSecond = (Num(end["eventsProcessed"]) - Num(start["eventsProcessed"
 Console.WriteLine();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"RESULT devices_online={Num(end["online"])} events_per_s={eventsPerSecond:F0} rss_mib={finalRss / 1048576.0:F0} peak_rss_mib={peakRss / 1048576.0:F0} " +
-    $"kib_per_device={(finalRss - baseline) / 1024.0 / Math.Max(1, Num(end["online"])):F1} server_cpu_cores={cpu:F2} rpc_n={sorted.Length} rpc_errors={rpcErrors} " +
+    $"kib_per_device={(finalRss - baseline) / 1024.0 / Math.Max(1, Num(end["online"])):F1} anon_kib_per_device={(finalAnon - baselineAnon) / 1024.0 / Math.Max(1, Num(end["online"])):F1} server_cpu_cores={cpu:F2} rpc_n={sorted.Length} rpc_errors={rpcErrors} " +
     $"rpc_p50_ms={P(0.5):F1} rpc_p99_ms={P(0.99):F1} rpc_max_ms={(sorted.Length > 0 ? sorted[^1] : double.NaN):F1} frames_rejected={Num(end["framesRejected"])} connections_refused={Num(end["connectionsRefused"])} " +
     $"live_heap_mib={liveHeap / 1048576.0:F0} rss_after_gc_mib={rssAfterGc / 1048576.0:F0} live_kib_per_device={(liveHeap - baselineHeap) / 1024.0 / Math.Max(1, Num(end["online"])):F1} " +
     $"gc_pause_ms={gcPauseMs:F0} gc_pause_share={gcPauseMs / 10.0 / elapsed:F1}% gc_collections_gen0/1/2={gcCounts0}->{gcCounts1}"));

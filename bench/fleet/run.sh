@@ -20,6 +20,7 @@ start_server tools/FlowFleet.DeviceSim bench/FlowFleet.FleetBench
 sleep 2
 BASEHEAP=$(curl -s -XPOST "http://127.0.0.1:$PORT/api/ops/gc" | sed -E 's/.*"heapAfter":([0-9]+).*/\1/')
 BASE=$(awk '/VmRSS/{print $2*1024}' /proc/$SERVER/status)
+BASEANON=$(awk '/RssAnon/{print $2*1024}' /proc/$SERVER/status)
 SIMS=""
 i=0
 while [ $((i * PER_PROC)) -lt "$N" ]; do
@@ -39,6 +40,6 @@ if [ "${PROBE:-1}" = "1" ]; then
   RPC_SEARCH="c0ffeef000"
 fi
 dotnet bench/FlowFleet.FleetBench/bin/Release/net10.0/FlowFleet.FleetBench.dll --server "http://127.0.0.1:$PORT" --pid "$SERVER" \
-  --devices "$N" --seconds "$SECONDS_MEASURE" --baseline-rss "$BASE" --baseline-heap "$BASEHEAP" --wait-online-seconds "${WAIT_ONLINE:-240}" --settle-seconds "${SETTLE:-0}" \
+  --devices "$N" --seconds "$SECONDS_MEASURE" --baseline-rss "$BASE" --baseline-anon "$BASEANON" --baseline-heap "$BASEHEAP" --wait-online-seconds "${WAIT_ONLINE:-240}" --settle-seconds "${SETTLE:-0}" \
   --rpc-search "$RPC_SEARCH"
 server_log_summary
