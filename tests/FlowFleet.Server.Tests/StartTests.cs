@@ -41,6 +41,10 @@ public sealed class StartTests
             await app.StartAsync();
             Assert.False(builtBeforeListening);
             Assert.True(initializedBeforeListening);
+            // The route matcher was built by a request sent through the application in process while Kestrel bound.
+            var server = Assert.IsType<WarmRequestServer>(app.Services.GetRequiredService<IServer>());
+            await server.Warmed.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(200, server.WarmStatus);
             using var client = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
 
             var health = (await client.GetFromJsonAsync<JsonObject>("/healthz"))!;

@@ -290,14 +290,16 @@ public static class FlowFleetHost
 /// deploys wait until the start is over.
 /// </summary>
 internal sealed class FlowRuntimeService(FlowService flows, FlowEngine engine, ServerOptions options, IHostApplicationLifetime lifetime,
-    ILogger<FlowRuntimeService> logger) : IHostedService
+    ILogger<FlowRuntimeService> logger, Microsoft.AspNetCore.Hosting.Server.IServer server) : IHostedService
 {
     // The nodes are built once the server listens: until then the start needs both cores (bench/README.md, issue 19).
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        lifetime.ApplicationStarted.Register(() => _listening.TrySetResult());
+        // With the command line's warm request (the route matcher being built), after it: the first answers come first.
+        lifetime.ApplicationStarted.Register(() => (server is WarmRequestServer warm ? warm.Warmed.WaitAsync(TimeSpan.FromSeconds(5)) : Task.CompletedTask)
+            .ContinueWith(_ => _listening.TrySetResult(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
         // A stored flow set that fails to start, or that killed the previous run, starts in safe mode (see FlowService).
         await flows.BeginStartAsync(options.Safe, cancellationToken, _listening.Task);
         _ = flows.Starting.ContinueWith(t =>

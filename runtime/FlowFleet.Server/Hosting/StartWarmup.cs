@@ -64,14 +64,16 @@ public sealed class StartWarmup
         warm.Initialization = init;
         // The key ring may live in the database (clusters): read or created once the databases are ready, beside the main
         // thread's resolution of the hosted services (the key ring's own hosted service comes right after).
-        _ = init.ContinueWith(_ => Step(app, "keys", sp => sp.GetService<IKeyRingProvider>()?.GetCurrentKeyRing()), CancellationToken.None,
+        // On SQLite the key ring is files of its own: loaded (on a first start, created) beside the initialization.
+        var postgres = string.Equals(app.Configuration["Storage:Provider"], "postgres", StringComparison.OrdinalIgnoreCase);
+        _ = (postgres ? init : Task.CompletedTask).ContinueWith(_ => Step(app, "keys", sp => sp.GetService<IKeyRingProvider>()?.GetCurrentKeyRing()), CancellationToken.None,
             TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         warm._steps = Task.Factory.StartNew(() => Step(app, "metrics", sp => sp.GetService<MeterProvider>()),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         // The flow engine's SQLite files (history, persistent context) are opened — on a first start created, a string of
         // fsyncs — its node registry read from the node types' attributes, and the device registry loaded, beside the rest;
         // in a cluster these live in PostgreSQL, whose schema the initialization makes first, so they are left to the host.
-        if (!string.Equals(app.Configuration["Storage:Provider"], "postgres", StringComparison.OrdinalIgnoreCase))
+        if (!postgres)
         {
             _ = Task.Run(() =>
             {

@@ -13,7 +13,15 @@ namespace FlowFleet.Server.Hosting;
 /// </summary>
 internal sealed class WarmRequestServer(IServer inner, ILogger<WarmRequestServer> logger) : IServer
 {
+    private readonly TaskCompletionSource _warmed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public IFeatureCollection Features => inner.Features;
+
+    /// <summary>Completes when the warm request has passed (or failed): the stored flows' build waits for it.</summary>
+    public Task Warmed => _warmed.Task;
+
+    /// <summary>The warm request's status code once it has passed (0 when it failed).</summary>
+    internal int WarmStatus { get; private set; }
 
     /// <summary>Wraps the registered server (the last <see cref="IServer"/> registration) in one of these.</summary>
     public static void Decorate(IServiceCollection services)
@@ -38,10 +46,12 @@ internal sealed class WarmRequestServer(IServer inner, ILogger<WarmRequestServer
             ?? ActivatorUtilities.CreateInstance(sp, d.ImplementationType!));
     }
 
-    public Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken) where TContext : notnull
+    public async Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken) where TContext : notnull
     {
+        StartTrace.Mark("server start");
         _ = Task.Factory.StartNew(() => Warm(application), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        return inner.StartAsync(application, cancellationToken);
+        await inner.StartAsync(application, cancellationToken).ConfigureAwait(false);
+        StartTrace.Mark("server bound");
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => inner.StopAsync(cancellationToken);
@@ -62,6 +72,7 @@ internal sealed class WarmRequestServer(IServer inner, ILogger<WarmRequestServer
         {
             context = application.CreateContext(features);
             application.ProcessRequestAsync(context).GetAwaiter().GetResult();
+            WarmStatus = features.Get<IHttpResponseFeature>()!.StatusCode;
             StartTrace.Mark("warm request");
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -76,6 +87,7 @@ internal sealed class WarmRequestServer(IServer inner, ILogger<WarmRequestServer
             {
                 application.DisposeContext(context, error);
             }
+            _warmed.TrySetResult();
         }
     }
 }
