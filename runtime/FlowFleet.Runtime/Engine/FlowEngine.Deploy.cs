@@ -257,21 +257,23 @@ public sealed partial class FlowEngine
         }
         foreach (var node in pending.Created)
         {
-            node.StartLoop();
-        }
-        foreach (var node in pending.Created.Where(n => n.Instance is not null))
-        {
-            try
+            if (node.Instance is { } instance)
             {
-                node.Instance!.StartAsync(node.Closing).GetAwaiter().GetResult();
-            }
+                try
+                {
+                    instance.StartAsync(node.Closing).GetAwaiter().GetResult();
+                }
 #pragma warning disable CA1031 // As above: one failing node does not stop the deploy.
-            catch (Exception ex)
+                catch (Exception ex)
 #pragma warning restore CA1031
-            {
-                warnings.Add($"Node {node.Id} ({node.Type}) failed to start: {ex.Message}");
-                node.Error($"Failed to start: {ex.Message}");
+                {
+                    warnings.Add($"Node {node.Id} ({node.Type}) failed to start: {ex.Message}");
+                    node.Error($"Failed to start: {ex.Message}");
+                }
             }
+            // Its input runs only once it is started (change and switch nodes prepare their rules in StartAsync): what was
+            // sent to it while the deploy built and started the nodes before it waits in its queue until now.
+            node.StartLoop();
         }
         _warnings = warnings;
         return (pending.Created.Count, warnings);

@@ -110,6 +110,7 @@ internal sealed partial class RunningNode : INodeHost
 
     public void StartLoop()
     {
+        Volatile.Write(ref _looping, true);
         if (_queue is not null)
         {
             // No thread-pool item per node (a full deploy of 1,000 nodes queued 1,000): the loop's first wait begins on the
@@ -126,6 +127,8 @@ internal sealed partial class RunningNode : INodeHost
     private int _busy;
     private int _queued;
     private bool _senderWaiting;
+    // Set once the node is started and its loop runs: before that no sender runs it inline either.
+    private bool _looping;
     // Set once a run on a sender's thread took longer than the engine's InlineBudget: from then on the node takes its
     // messages from its queue. A sender's thread can be the socket engine's (device frames are handled where they arrive),
     // so a slow inline node — a catastrophic regex on device data in a switch — would otherwise stall every socket for each
@@ -209,7 +212,7 @@ internal sealed partial class RunningNode : INodeHost
     /// <summary>Runs the node on the sender's thread when it is an inline node, idle, with nothing queued.</summary>
     private bool TryRunInline(FlowMessage msg)
     {
-        if (t_inlineDepth >= MaxInlineDepth || Volatile.Read(ref _queued) != 0 || Volatile.Read(ref _inlineOff)
+        if (t_inlineDepth >= MaxInlineDepth || Volatile.Read(ref _queued) != 0 || Volatile.Read(ref _inlineOff) || !Volatile.Read(ref _looping)
             || Instance is not { RunsInline: true } || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             return false;
