@@ -105,10 +105,15 @@ public sealed class UserService(UserStore store)
     /// <summary>Applies a change and gives the user a new security stamp, which ends the user's cookies, tokens and sockets.</summary>
     private async Task ChangeAsync(string name, Func<UserAccount, Task> change, CancellationToken ct)
     {
-        var user = await store.FindUserAsync(name, ct) ?? throw new KeyNotFoundException($"No user '{name}'");
-        await change(user);
-        user.SecurityStamp = UserAccount.NewStamp();
-        await store.UpdateUserAsync(user, ct);
+        // The store writes only over the user as read; a change made meanwhile (another admin, another instance) makes
+        // this one read the user again and apply itself on top.
+        UserAccount user;
+        do
+        {
+            user = await store.FindUserAsync(name, ct) ?? throw new KeyNotFoundException($"No user '{name}'");
+            await change(user);
+        }
+        while (!await store.UpdateUserAsync(user, ct));
         Changed?.Invoke(name);
     }
 

@@ -82,17 +82,25 @@ public sealed class UserStore
         user.Id = Convert.ToInt32(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Writes what a change may touch: password hash, role, device groups and the security stamp.</summary>
-    public async Task UpdateUserAsync(UserAccount user, CancellationToken ct)
+    /// <summary>
+    /// Writes what a change may touch (password hash, role, device groups) with a new security stamp, only if the user is
+    /// as it was read (its stamp unchanged): a whole-row write from a stale read would undo a change made meanwhile, such
+    /// as a password reset. False when the user changed or went since it was read; the caller reads it again.
+    /// </summary>
+    public async Task<bool> UpdateUserAsync(UserAccount user, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(user);
+        var stamp = UserAccount.NewStamp();
         await using var c = await _open(ct).ConfigureAwait(false);
-        await using var cmd = Command(c, $"UPDATE {_users} SET \"PasswordHash\" = @h, \"Role\" = @r, \"SecurityStamp\" = @s, \"Groups\" = @g WHERE \"Id\" = @id",
-            ("@h", user.PasswordHash), ("@r", user.Role), ("@s", user.SecurityStamp), ("@g", user.Groups), ("@id", user.Id));
+        await using var cmd = Command(c,
+            $"UPDATE {_users} SET \"PasswordHash\" = @h, \"Role\" = @r, \"SecurityStamp\" = @s, \"Groups\" = @g WHERE \"Id\" = @id AND \"SecurityStamp\" = @read",
+            ("@h", user.PasswordHash), ("@r", user.Role), ("@s", stamp), ("@g", user.Groups), ("@id", user.Id), ("@read", user.SecurityStamp));
         if (await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
         {
-            throw new KeyNotFoundException($"No user '{user.Name}'");
+            return false;
         }
+        user.SecurityStamp = stamp;
+        return true;
     }
 
     /// <summary>True when an admin other than the user with this id exists.</summary>
