@@ -22,18 +22,25 @@ public sealed class BackgroundStartTests
         [{"id":"t","type":"tab"},{"id":"slow","type":"test-slow-start","z":"t","x":0,"y":0,"wires":[]}]
         """;
 
-    [Fact]
-    public async Task The_stored_document_is_served_at_once_and_a_deploy_waits_until_the_stored_nodes_run()
+    /// <summary>A runtime over a fresh directory whose flows.json holds <paramref name="stored"/>, with its FlowService.</summary>
+    private static async Task<ServiceProvider> StoredAsync(string stored)
     {
         var dir = Directory.CreateTempSubdirectory("ff-bgstart-").FullName;
         var storage = new FileFlowStorage(Path.Combine(dir, "flows.json"));
-        await storage.SaveAsync((JsonArray)JsonNode.Parse(Stored)!);
+        await storage.SaveAsync((JsonArray)JsonNode.Parse(stored)!);
         var sc = new ServiceCollection();
         sc.AddLogging();
         sc.AddFlowRuntime(dir, typeof(SlowStartNode).Assembly);
-        await using var provider = sc.BuildServiceProvider();
+        sc.AddSingleton(sp => new FlowService(sp.GetRequiredService<FlowEngine>(), storage));
+        return sc.BuildServiceProvider();
+    }
+
+    [Fact]
+    public async Task The_stored_document_is_served_at_once_and_a_deploy_waits_until_the_stored_nodes_run()
+    {
+        await using var provider = await StoredAsync(Stored);
         var engine = provider.GetRequiredService<FlowEngine>();
-        var flows = new FlowService(engine, storage);
+        var flows = provider.GetRequiredService<FlowService>();
 
         await flows.BeginStartAsync(safe: false);
 
@@ -56,15 +63,9 @@ public sealed class BackgroundStartTests
     [Fact]
     public async Task The_stored_nodes_are_built_only_once_the_given_task_completes()
     {
-        var dir = Directory.CreateTempSubdirectory("ff-bgstart-").FullName;
-        var storage = new FileFlowStorage(Path.Combine(dir, "flows.json"));
-        await storage.SaveAsync((JsonArray)JsonNode.Parse("""[{"id":"t","type":"tab"},{"id":"c","type":"test-counter","z":"t","x":0,"y":0,"wires":[]}]""")!);
-        var sc = new ServiceCollection();
-        sc.AddLogging();
-        sc.AddFlowRuntime(dir, typeof(SlowStartNode).Assembly);
-        await using var provider = sc.BuildServiceProvider();
+        await using var provider = await StoredAsync("""[{"id":"t","type":"tab"},{"id":"c","type":"test-counter","z":"t","x":0,"y":0,"wires":[]}]""");
         var engine = provider.GetRequiredService<FlowEngine>();
-        var flows = new FlowService(engine, storage);
+        var flows = provider.GetRequiredService<FlowService>();
         var listening = new TaskCompletionSource();
 
         await flows.BeginStartAsync(safe: false, buildAfter: listening.Task);
