@@ -250,7 +250,7 @@ public sealed partial class FlowEngine
         {
             // Nobody sends to a node that failed to build (as to one of an unknown type).
             var running = _running;
-            foreach (var n in running.Values.Where(n => n.Spec.Wires.Any(port => port.Any(failed.Contains))))
+            foreach (var n in running.Values.Where(n => WiredTo(n.Spec, failed)))
             {
                 Wire(n, running);
             }
