@@ -109,16 +109,7 @@ public sealed partial class FlowEngine
     }
 
     /// <summary>The nodes a deploy puts in place before they are built (<see cref="Prepare"/>) and started (<see cref="Start"/>).</summary>
-    private sealed class PendingStart(List<RunningNode> created, List<(RunningNode Node, NodeDescriptor Descriptor)> toBuild, List<string> warnings)
-    {
-        public List<RunningNode> Created => created;
-
-        public List<(RunningNode Node, NodeDescriptor Descriptor)> ToBuild => toBuild;
-
-        public List<string> Warnings => warnings;
-
-        public int Count => created.Count;
-    }
+    private sealed record PendingStart(List<RunningNode> Created, List<(RunningNode Node, NodeDescriptor Descriptor)> ToBuild, List<string> Warnings);
 
     /// <summary>
     /// Puts a node in place for every spec to start, without building it yet: wired in, so messages for it wait in its

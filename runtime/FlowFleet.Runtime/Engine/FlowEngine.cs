@@ -150,7 +150,7 @@ public sealed partial class FlowEngine : IAsyncDisposable
             Contexts.Clean(ActiveScopes(newSpecs));
             Metrics.CountDeploy(type);
             Task<DeployResult> started;
-            if (pending is null || pending.Count < Options.StartAfterAnswerNodes)
+            if (pending is null || pending.Created.Count < Options.StartAfterAnswerNodes)
             {
                 started = Task.FromResult(Finish(pending, doc, type, stopping.Count));
             }
