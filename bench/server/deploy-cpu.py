@@ -4,12 +4,11 @@ usage: deploy-cpu.py ADMIN_BASE FLOW.json PID [COUNT] [--token T]
 For a shared machine: the CPU the server process used (/proc/PID/stat user+sys) and the bytes it allocated
 (/metrics dotnet_gc_heap_total_allocated_bytes_total) per deploy do not depend on how loaded the machine is; wall is shown too.
 Prints per type: CPU ms per deploy, allocated MB per deploy, wall median ms."""
-import json, os, re, statistics, sys, time, urllib.request
+import json, os, re, statistics, sys, urllib.request
 
-args = [a for a in sys.argv[1:] if not a.startswith('--')]
-token = sys.argv[sys.argv.index('--token') + 1] if '--token' in sys.argv else None
-if token in args:
-    args.remove(token)
+from deploy import parse_args, post  # deploy.py beside this script: the same arguments and the same deploys
+
+args, token = parse_args(sys.argv[1:])
 base, flow_file, pid = args[0].rstrip('/'), args[1], int(args[2])
 count = int(args[3]) if len(args) > 3 else 20
 flows = json.load(open(flow_file))
@@ -29,27 +28,13 @@ def allocated():
     return float(m.group(1)) if m else float('nan')
 
 
-def post(kind, k):
-    if kind == 'nodes':
-        target = next(n for n in flows if n['type'] == 'function')
-        target['func'] = 'msg.payload = msg.payload * %d;\nreturn msg;' % (k + 3)
-    headers = {'Content-Type': 'application/json', 'Node-RED-Deployment-Type': kind}
-    if token:
-        headers['Authorization'] = 'Bearer ' + token
-    req = urllib.request.Request(base + '/flows', data=json.dumps(flows).encode(), headers=headers, method='POST')
-    t0 = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=120) as r:
-        r.read()
-    return (time.perf_counter() - t0) * 1000
-
-
 k = 0
 for kind in ('full', 'nodes'):
     for _ in range(5):  # warm-up: JIT, pools
-        post(kind, k); k += 1
+        post(base, token, flows, kind, k); k += 1
     c0, a0, walls = cpu_ms(), allocated(), []
     for _ in range(count):
-        walls.append(post(kind, k)); k += 1
+        walls.append(post(base, token, flows, kind, k)); k += 1
     c1, a1 = cpu_ms(), allocated()
     print(f"{kind}: CPU {(c1 - c0) / count:.1f} ms/deploy, allocated {(a1 - a0) / count / 1e6:.2f} MB/deploy, "
           f"wall median {statistics.median(walls):.1f} ms (min {min(walls):.1f})")
