@@ -5,6 +5,13 @@ FF_DLL=${FF_DLL:-runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll}
 # A free loopback port (bound to port 0, then released for the server to take).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
+# FlowFleet as the image ships it (Dockerfile): published ReadyToRun into DIR, and the GC settings it runs with.
+ff_publish() { dotnet publish runtime/FlowFleet.Server -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$1" -v q -nologo >/dev/null; }
+FF_IMAGE_GC="DOTNET_GCgen0size=0x1000000 DOTNET_GCGen1MaxBudget=0x2000000"
+
+# CPU a process has used so far (user + system), in ms.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14+$15)*1000/hz}' "/proc/$1/stat"; }
+
 # Resident memory of a process, e.g. "212 MiB".
 rss() { awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' "/proc/$1/status"; }
 

@@ -15,7 +15,6 @@ PORT_FF=${PORT_FF:-17011}; PORT_NR=${PORT_NR:-18801}; SETTLE=${SETTLE:-5}
 NR_HOME=${NR_HOME:-/tmp/nodered-peer}; export NR_HOME
 FLOW=$(mktemp --suffix=.json); python3 $SHARED/make-big-flow.py "$N" > "$FLOW"
 . bench/lib.sh
-cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14+$15)*1000/hz}' /proc/$1/stat; }
 wait_http() { until curl -sf -o /dev/null "$1"; do sleep 0.02; done; }
 if [ -n "${FF_BIN:-}" ]; then
   BIN=$FF_BIN
@@ -24,7 +23,7 @@ elif [ "${FF_BUILD:-publish}" = build ]; then
   BIN=runtime/FlowFleet.Server/bin/Release/net10.0
 else
   BIN=$(mktemp -d)
-  dotnet publish runtime/FlowFleet.Server -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$BIN" -v q -nologo >/dev/null
+  ff_publish "$BIN"
 fi
 # Node-RED installed and its user directory written once (the script also starts it: stopped again at once).
 bash $SHARED/run-nodered.sh "$FLOW" "$PORT_NR" >/dev/null; kill "$(cat $NR_HOME/pid)"; sleep 1
@@ -33,7 +32,7 @@ for run in $(seq 1 "$RUNS"); do
   DATA=$(mktemp -d)
   FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $BIN/flowfleet.dll flows import "$FLOW" --data "$DATA" >/dev/null
   T0=$(date +%s%N)
-  env ${FF_ENV:-} DOTNET_GCgen0size=0x1000000 DOTNET_GCGen1MaxBudget=0x2000000 FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $BIN/flowfleet.dll --data "$DATA" --urls http://127.0.0.1:$PORT_FF >"$DATA/log" 2>&1 &
+  env ${FF_ENV:-} $FF_IMAGE_GC FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $BIN/flowfleet.dll --data "$DATA" --urls http://127.0.0.1:$PORT_FF >"$DATA/log" 2>&1 &
   FF=$!
   wait_http http://127.0.0.1:$PORT_FF/healthz
   echo "FlowFleet start to serving with $N nodes: $(( ($(date +%s%N) - T0) / 1000000 )) ms, CPU $(cpu $FF) ms; RSS $(rss $FF)"

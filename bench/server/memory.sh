@@ -13,19 +13,19 @@ MODE=${1:-deploy}; N=${2:-1000}; SETTLE=${SETTLE:-5}
 . bench/lib.sh
 if [ -z "${FF_BIN:-}" ]; then
   FF_BIN=$(mktemp -d)
-  dotnet publish runtime/FlowFleet.Server -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$FF_BIN" -v q -nologo >/dev/null
+  ff_publish "$FF_BIN"
 fi
 PORT=$(free_port); DATA=$(mktemp -d); FLOW=$DATA/flow.json
 [ "$MODE" = deploy ] && python3 $SHARED/make-big-flow.py "$N" > "$FLOW" || cp $SHARED/throughput-flow.json "$FLOW"
 [ "$MODE" = deploy ] && FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $FF_BIN/flowfleet.dll flows import "$FLOW" --data "$DATA" >/dev/null
-env ${FF_ENV:-} DOTNET_GCgen0size=0x1000000 DOTNET_GCGen1MaxBudget=0x2000000 FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $FF_BIN/flowfleet.dll --data "$DATA" --urls http://127.0.0.1:$PORT >"$DATA/log" 2>&1 &
+env ${FF_ENV:-} $FF_IMAGE_GC FLOWFLEET_ADMIN_PASSWORD=bench-password-1 dotnet $FF_BIN/flowfleet.dll --data "$DATA" --urls http://127.0.0.1:$PORT >"$DATA/log" 2>&1 &
 FF=$!
 trap 'kill $FF 2>/dev/null || true; rm -rf "$DATA"' EXIT
 wait_healthz $PORT
 until ! curl -sf http://127.0.0.1:$PORT/healthz | grep -q '"starting"'; do sleep 0.05; done
 TOKEN=$(ff_token $PORT bench-password-1)
 show() {
-  echo "== $1: RSS $(rss $FF), CPU $(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14+$15)*1000/hz}' /proc/$FF/stat) ms"
+  echo "== $1: RSS $(rss $FF), CPU $(cpu $FF) ms"
   echo "   $(python3 bench/server/smaps.py $FF)"
   # EF Core is the registry's and nothing else's: a flow-only server on SQLite maps only its main assembly (type references).
   echo "   assemblies mapped: $(grep -o '[^/]*\.dll$' /proc/$FF/maps | sort -u | wc -l); EF Core: $(grep -o 'Microsoft\.EntityFrameworkCore[^/]*\.dll$' /proc/$FF/maps | sort -u | sed 's/Microsoft.EntityFrameworkCore/EFCore/' | tr '\n' ' ')"

@@ -19,9 +19,9 @@ FF_ENV=()
 if [ "${FF_BUILD:-build}" = publish ]; then
   echo "== publishing FlowFleet (Release, ReadyToRun, as the Dockerfile)"
   BIN=$(mktemp -d)
-  dotnet publish runtime/FlowFleet.Server -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$BIN" -v q -nologo >/dev/null
+  ff_publish "$BIN"
   FF_DLL=$BIN/flowfleet.dll
-  FF_ENV=(DOTNET_GCgen0size=0x1000000 DOTNET_GCGen1MaxBudget=0x2000000)
+  read -ra FF_ENV <<<"$FF_IMAGE_GC"
 else
   echo "== building FlowFleet (Release)"
   dotnet build runtime/FlowFleet.Server -c Release -v q -nologo >/dev/null
