@@ -41,7 +41,7 @@ public sealed class BadInputTests
         }
     }
 
-    private static string Full(string id) => new JsonObject { ["src"] = id, ["method"] = "NotifyFullStatus", ["params"] = new JsonObject { ["ts"] = 1.0, ["switch:0"] = new JsonObject { ["id"] = 0, ["output"] = false } } }.ToJsonString();
+    private static string Full(string id) => RawDevice.FullStatus(id);
 
     /// <summary>A connected, working device proves the hub kept running and its registry entry survived.</summary>
     private static async Task<SimFleet> HealthyDeviceAsync(FleetHost host)

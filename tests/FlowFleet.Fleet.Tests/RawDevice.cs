@@ -91,6 +91,12 @@ public sealed class RawDevice : IAsyncDisposable
     public static string Error(JsonObject request, string src, int code, string message) =>
         new JsonObject { ["id"] = request["id"]!.DeepClone(), ["src"] = src, ["dst"] = request["src"]?.DeepClone(), ["error"] = new JsonObject { ["code"] = code, ["message"] = message } }.ToJsonString();
 
+    /// <summary>A first frame: NotifyFullStatus of a one-switch device, switched off.</summary>
+    public static string FullStatus(string id) => new JsonObject
+    {
+        ["src"] = id, ["method"] = "NotifyFullStatus", ["params"] = new JsonObject { ["ts"] = 1.0, ["switch:0"] = new JsonObject { ["id"] = 0, ["output"] = false } },
+    }.ToJsonString();
+
     public static JsonObject Info(string id) => new() { ["name"] = null, ["id"] = id, ["mac"] = id[^12..].ToUpperInvariant(), ["model"] = "SPSW-201XE16EU", ["gen"] = 2, ["fw_id"] = "20241011-114455/1.4.4-g6d2a586", ["ver"] = "1.4.4", ["app"] = "Pro2" };
 
     public async ValueTask DisposeAsync()

@@ -10,11 +10,6 @@ namespace FlowFleet.Fleet.Tests.Cluster;
 /// </summary>
 public sealed class ClusterWaitingRoomTests
 {
-    private static string Hello(string id) => new JsonObject
-    {
-        ["src"] = id, ["method"] = "NotifyFullStatus", ["params"] = new JsonObject { ["ts"] = 1.0, ["switch:0"] = new JsonObject { ["id"] = 0, ["output"] = false } },
-    }.ToJsonString();
-
     private static Func<JsonObject, string?> Answers(string id) => request => request["method"]!.GetValue<string>() switch
     {
         "Shelly.GetDeviceInfo" => RawDevice.Result(request, id, RawDevice.Info(id)),
@@ -28,11 +23,11 @@ public sealed class ClusterWaitingRoomTests
         await using var pair = await ClusterPair.StartAsync();
         const string id = "shellypro2-00000000c1a1";
         var token = await pair.A.Tokens.CreateTokenAsync("site");
-        await using var device = await RawDevice.ConnectAsync(pair.A.ShellyUrl + "?token=" + token.Token, Hello(id), Answers(id));
+        await using var device = await RawDevice.ConnectAsync(pair.A.ShellyUrl + "?token=" + token.Token, RawDevice.FullStatus(id), Answers(id));
         await Poll.UntilAsync(() => pair.A.Hub.IsOnline(id) && pair.B.Hub.InstanceOf(id) == "a", "the enrolled device is online on A, and B knows");
 
         // Another connection claims the id without the token: it waits on A, and B lists it as A's.
-        await using var claimant = await RawDevice.ConnectAsync(pair.A.ShellyUrl, Hello(id), Answers(id));
+        await using var claimant = await RawDevice.ConnectAsync(pair.A.ShellyUrl, RawDevice.FullStatus(id), Answers(id));
         DeviceClaim? claim = null;
         await Poll.UntilAsync(() => (claim = pair.B.Hub.Claims.FirstOrDefault(c => c.Id == id)) is not null, "B lists the claim held by A");
         Assert.Equal("a", claim!.Instance);
