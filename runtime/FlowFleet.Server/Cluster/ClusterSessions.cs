@@ -55,9 +55,7 @@ public sealed partial class ClusterSessions : IAsyncDisposable
     public static async Task NotifyAsync(ClusterStore store, string origin, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        await using var connection = await store.OpenAsync(ct).ConfigureAwait(false);
-        await using var cmd = ClusterStore.Command(connection, "SELECT pg_notify('ff_auth', $1)", origin);
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        await store.NotifyAsync(Channel, origin, ct).ConfigureAwait(false);
     }
 
     private void OnNotice(string origin)

@@ -28,6 +28,14 @@ public sealed class ClusterStore(NpgsqlDataSource db)
     /// <summary>Creates the tables if missing (once per process; later calls return at once).</summary>
     public Task EnsureSchemaAsync(CancellationToken ct = default) => _schema.Value.WaitAsync(ct);
 
+    /// <summary>Sends a notice on <paramref name="channel"/> outside any transaction (<see cref="PostgresListener"/> receives it).</summary>
+    public async Task NotifyAsync(string channel, string payload, CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct).ConfigureAwait(false);
+        await using var cmd = Command(connection, "SELECT pg_notify($1, $2)", channel, payload);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
     /// <summary>A command with positional parameters (<c>$1</c>, <c>$2</c>…).</summary>
     public static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params object?[] args)
     {

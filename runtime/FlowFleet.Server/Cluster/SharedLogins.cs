@@ -42,9 +42,7 @@ public sealed partial class SharedLogins : IAsyncDisposable
         try
         {
             // Not the request's token: a client that hangs up must not keep its failure from the other instances.
-            await using var connection = await _store.OpenAsync(CancellationToken.None).ConfigureAwait(false);
-            await using var cmd = ClusterStore.Command(connection, $"SELECT pg_notify('{Channel}', $1)", payload);
-            await cmd.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            await _store.NotifyAsync(Channel, payload, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
         {
