@@ -38,23 +38,6 @@ public sealed class DeployTrimmerTests
     private static List<WeakReference> Track(FlowEngine engine, int nodes) =>
         Enumerable.Range(0, nodes).Select(i => new WeakReference(engine.GetNode($"i{i}") ?? throw new InvalidOperationException($"i{i} not running"))).ToList();
 
-    /// <summary>A fake clock that says when someone starts waiting on it.</summary>
-    private sealed class SignalingClock : FakeTimeProvider
-    {
-        private TaskCompletionSource _timer = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task TimerCreated => Volatile.Read(ref _timer).Task;
-
-        public void Reset() => Volatile.Write(ref _timer, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            Volatile.Read(ref _timer).TrySetResult();
-            return timer;
-        }
-    }
-
     private static async Task WaitForTrimsAsync(DeployTrimmer trimmer, long count)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

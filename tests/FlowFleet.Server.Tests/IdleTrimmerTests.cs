@@ -14,21 +14,6 @@ public sealed class IdleTrimmerTests
 {
     private const long MiB = 1024 * 1024;
 
-    /// <summary>A fake clock that says when the trimmer's timer exists (the hosted service starts it on its own thread).</summary>
-    private sealed class SignalingClock : FakeTimeProvider
-    {
-        private readonly TaskCompletionSource _timer = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task TimerCreated => _timer.Task;
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            _timer.TrySetResult();
-            return timer;
-        }
-    }
-
     /// <summary>The server's idle trimmer on a fake clock, reading a fake allocation counter; each step is one interval.</summary>
     private sealed class Driver(FakeTimeProvider clock, IdleTrimmer trimmer)
     {
