@@ -48,13 +48,9 @@ public static partial class StartTrace
             var d = services[i];
             if (d.ServiceType == typeof(IHostedService) && !d.IsKeyedService)
             {
-                services[i] = ServiceDescriptor.Singleton<IHostedService>(sp => new Traced(Create(sp, d)));
+                services[i] = ServiceDescriptor.Singleton<IHostedService>(sp => new Traced(DecoratedService.Create<IHostedService>(sp, d)));
             }
         }
-        static IHostedService Create(IServiceProvider sp, ServiceDescriptor d) =>
-            d.ImplementationInstance as IHostedService
-            ?? (IHostedService?)d.ImplementationFactory?.Invoke(sp)
-            ?? (IHostedService)ActivatorUtilities.CreateInstance(sp, d.ImplementationType!);
     }
 
     private sealed class Traced(IHostedService inner) : IHostedService

@@ -39,11 +39,8 @@ internal sealed class WarmRequestServer(IServer inner, ILogger<WarmRequestServer
             return;
         }
         var original = services[index];
-        services[index] = ServiceDescriptor.Singleton<IServer>(sp => new WarmRequestServer(Create(sp, original), sp.GetRequiredService<ILogger<WarmRequestServer>>()));
-
-        static IServer Create(IServiceProvider sp, ServiceDescriptor d) => (IServer)(d.ImplementationInstance
-            ?? d.ImplementationFactory?.Invoke(sp)
-            ?? ActivatorUtilities.CreateInstance(sp, d.ImplementationType!));
+        services[index] = ServiceDescriptor.Singleton<IServer>(sp =>
+            new WarmRequestServer(DecoratedService.Create<IServer>(sp, original), sp.GetRequiredService<ILogger<WarmRequestServer>>()));
     }
 
     public async Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken) where TContext : notnull
