@@ -42,7 +42,7 @@ public sealed class UserStoreBurstTests : IDisposable
         var stale = (await store.FindUserAsync("vera", default))!;
         await users.SetPasswordAsync("vera", "new-password");
         stale.Groups = "[\"kitchen\"]";
-        await store.UpdateUserAsync(stale, default);
+        await store.UpdateUserAsync(stale, keepAnAdmin: false, default);
 
         Assert.NotNull(await users.VerifyAsync("vera", "new-password"));
         Assert.Null(await users.VerifyAsync("vera", "old-password"));

@@ -60,7 +60,7 @@ public sealed class UserService(UserStore store)
         return ChangeAsync(name, user =>
         {
             user.PasswordHash = _hasher.HashPassword(user, password);
-            return Task.CompletedTask;
+            return false;
         }, ct);
     }
 
@@ -70,13 +70,11 @@ public sealed class UserService(UserStore store)
         {
             throw new ArgumentException($"Unknown role '{role}' (use {string.Join(", ", Roles.All)})", nameof(role));
         }
-        return ChangeAsync(name, async user =>
+        return ChangeAsync(name, user =>
         {
-            if (user.Role == Roles.Admin && role != Roles.Admin)
-            {
-                await KeepAnAdminAsync(user, ct);
-            }
+            var demotesAnAdmin = user.Role == Roles.Admin && role != Roles.Admin;
             user.Role = role;
+            return demotesAnAdmin;
         }, ct);
     }
 
@@ -87,43 +85,35 @@ public sealed class UserService(UserStore store)
         return ChangeAsync(name, user =>
         {
             user.Groups = list is null ? null : System.Text.Json.JsonSerializer.Serialize(list);
-            return Task.CompletedTask;
+            return false;
         }, ct);
     }
 
     public async Task DeleteAsync(string name, CancellationToken ct = default)
     {
         var user = await store.FindUserAsync(name, ct) ?? throw new KeyNotFoundException($"No user '{name}'");
-        if (user.Role == Roles.Admin)
-        {
-            await KeepAnAdminAsync(user, ct);
-        }
         await store.DeleteUserAsync(user, ct);
         Changed?.Invoke(name);
     }
 
-    /// <summary>Applies a change and gives the user a new security stamp, which ends the user's cookies, tokens and sockets.</summary>
-    private async Task ChangeAsync(string name, Func<UserAccount, Task> change, CancellationToken ct)
+    /// <summary>
+    /// Applies a change and gives the user a new security stamp, which ends the user's cookies, tokens and sockets.
+    /// <paramref name="change"/> says whether it takes the user's admin role away: the store then refuses it for the last
+    /// admin, checked in the same transaction as the write.
+    /// </summary>
+    private async Task ChangeAsync(string name, Func<UserAccount, bool> change, CancellationToken ct)
     {
         // The store writes only over the user as read; a change made meanwhile (another admin, another instance) makes
         // this one read the user again and apply itself on top.
         UserAccount user;
+        bool demotesAnAdmin;
         do
         {
             user = await store.FindUserAsync(name, ct) ?? throw new KeyNotFoundException($"No user '{name}'");
-            await change(user);
+            demotesAnAdmin = change(user);
         }
-        while (!await store.UpdateUserAsync(user, ct));
+        while (!await store.UpdateUserAsync(user, demotesAnAdmin, ct));
         Changed?.Invoke(name);
-    }
-
-    /// <summary>Nobody may remove the last admin: the server could not be managed any more.</summary>
-    private async Task KeepAnAdminAsync(UserAccount user, CancellationToken ct)
-    {
-        if (!await store.AnyOtherAdminAsync(user.Id, ct))
-        {
-            throw new InvalidOperationException($"'{user.Name}' is the last admin; make another user admin first");
-        }
     }
 
     /// <summary>The user when the password is right, else null.</summary>

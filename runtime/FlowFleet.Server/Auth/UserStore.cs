@@ -13,11 +13,16 @@ namespace FlowFleet.Server.Auth;
 /// </summary>
 public sealed class UserStore
 {
+    // Any constant (not ClusterStore's schema lock): PostgreSQL's advisory lock held by a change that may take away an admin.
+    private const long AdminsLock = 0x66662d61646d696e;
     private const string UserColumns = "\"Id\", \"Name\", \"PasswordHash\", \"Role\", \"CreatedAt\", \"SecurityStamp\", \"Groups\"";
 
     private readonly Func<CancellationToken, Task<DbConnection>> _open;
     private readonly string _users;
     private readonly string _tokens;
+    // Run first in a transaction that may take away an admin: it holds off any other such transaction until this one ends.
+    // SQLite needs nothing: Microsoft.Data.Sqlite begins transactions IMMEDIATE, which takes the file's one write lock.
+    private readonly string? _lockAdmins;
 
     private UserStore(Func<CancellationToken, Task<DbConnection>> open, string users, string tokens, string? sqlite)
     {
@@ -25,6 +30,7 @@ public sealed class UserStore
         _users = users;
         _tokens = tokens;
         SqliteConnectionString = sqlite;
+        _lockAdmins = sqlite is null ? $"SELECT pg_advisory_xact_lock({AdminsLock})" : null;
     }
 
     /// <summary>The SQLite file's connection string; null on PostgreSQL.</summary>
@@ -85,38 +91,64 @@ public sealed class UserStore
     /// <summary>
     /// Writes what a change may touch (password hash, role, device groups) with a new security stamp, only if the user is
     /// as it was read (its stamp unchanged): a whole-row write from a stale read would undo a change made meanwhile, such
-    /// as a password reset. False when the user changed or went since it was read; the caller reads it again.
+    /// as a password reset. False when the user changed or went since it was read; the caller reads it again. With
+    /// <paramref name="keepAnAdmin"/> (the change takes the user's admin role away) it is refused with
+    /// <see cref="InvalidOperationException"/> when no other admin exists, checked in the same transaction as the write.
     /// </summary>
-    public async Task<bool> UpdateUserAsync(UserAccount user, CancellationToken ct)
+    public async Task<bool> UpdateUserAsync(UserAccount user, bool keepAnAdmin, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(user);
         var stamp = UserAccount.NewStamp();
         await using var c = await _open(ct).ConfigureAwait(false);
+        await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+        if (keepAnAdmin)
+        {
+            await KeepAnAdminAsync(c, tx, user, ct).ConfigureAwait(false);
+        }
         await using var cmd = Command(c,
             $"UPDATE {_users} SET \"PasswordHash\" = @h, \"Role\" = @r, \"SecurityStamp\" = @s, \"Groups\" = @g WHERE \"Id\" = @id AND \"SecurityStamp\" = @read",
             ("@h", user.PasswordHash), ("@r", user.Role), ("@s", stamp), ("@g", user.Groups), ("@id", user.Id), ("@read", user.SecurityStamp));
+        cmd.Transaction = tx;
         if (await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
         {
             return false;
         }
+        await tx.CommitAsync(ct).ConfigureAwait(false);
         user.SecurityStamp = stamp;
         return true;
     }
 
-    /// <summary>True when an admin other than the user with this id exists.</summary>
-    public async Task<bool> AnyOtherAdminAsync(int id, CancellationToken ct)
+    /// <summary>
+    /// Refuses to take away the last admin: the server could not be managed any more. Inside the caller's transaction,
+    /// after the admins are locked (PostgreSQL) or the file's write lock is held (SQLite), so two admins removing each other
+    /// at once can't both see the other one still there.
+    /// </summary>
+    private async Task KeepAnAdminAsync(DbConnection c, DbTransaction tx, UserAccount user, CancellationToken ct)
     {
-        await using var c = await _open(ct).ConfigureAwait(false);
-        await using var cmd = Command(c, $"SELECT 1 FROM {_users} WHERE \"Role\" = @r AND \"Id\" <> @id LIMIT 1", ("@r", Roles.Admin), ("@id", id));
-        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
+        if (_lockAdmins is not null)
+        {
+            await using var lockAdmins = Command(c, _lockAdmins);
+            lockAdmins.Transaction = tx;
+            await lockAdmins.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        await using var cmd = Command(c, $"SELECT 1 FROM {_users} WHERE \"Role\" = @r AND \"Id\" <> @id LIMIT 1", ("@r", Roles.Admin), ("@id", user.Id));
+        cmd.Transaction = tx;
+        if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is null)
+        {
+            throw new InvalidOperationException($"'{user.Name}' is the last admin; make another user admin first");
+        }
     }
 
-    /// <summary>Deletes the user and revokes its sessions, together.</summary>
+    /// <summary>Deletes the user and revokes its sessions, together; an admin only while another admin exists (<see cref="InvalidOperationException"/>).</summary>
     public async Task DeleteUserAsync(UserAccount user, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(user);
         await using var c = await _open(ct).ConfigureAwait(false);
         await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+        if (user.Role == Roles.Admin)
+        {
+            await KeepAnAdminAsync(c, tx, user, ct).ConfigureAwait(false);
+        }
         await using (var revoke = Command(c, $"UPDATE {_tokens} SET \"Revoked\" = @t WHERE \"UserName\" = @n", ("@t", true), ("@n", user.Name)))
         {
             revoke.Transaction = tx;
