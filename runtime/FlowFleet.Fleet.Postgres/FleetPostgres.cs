@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Npgsql;
 
 namespace FlowFleet.Fleet.Postgres;
 
@@ -19,6 +20,14 @@ public static class FleetPostgres
         options.UseNpgsql(connectionString, o => o.MigrationsAssembly(typeof(FleetPostgres).Assembly.GetName().Name))
             .ReplaceService<IModelCustomizer, UtcModelCustomizer>();
     }
+
+    /// <summary>Plain Npgsql connections for the device-write path (<see cref="FleetSql"/>), from the pool EF Core's share.</summary>
+    public static FleetSql Sql(string connectionString) => FleetSql.Provider(async ct =>
+    {
+        var c = new NpgsqlConnection(connectionString);
+        await c.OpenAsync(ct).ConfigureAwait(false);
+        return c;
+    });
 }
 
 /// <summary>

@@ -82,13 +82,15 @@ public static class FleetServiceCollectionExtensions
     {
         var connection = $"Data Source={databasePath}";
         services.AddSingleton(new FleetSqliteDatabase(connection));
-        return services.AddFleet(o => o.UseSqlite(connection), Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+        return services.AddFleet(o => o.UseSqlite(connection), FleetSql.Sqlite(connection), Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
     }
 
-    /// <summary>Registers the registry on the database <paramref name="database"/> configures (SQLite, or PostgreSQL through
-    /// FlowFleet.Fleet.Postgres), the hub and the background writer; files beside the database go to <paramref name="dataDirectory"/>.</summary>
-    public static IServiceCollection AddFleet(this IServiceCollection services, Action<DbContextOptionsBuilder> database, string dataDirectory)
+    /// <summary>Registers the registry on the database <paramref name="database"/> configures for EF Core (SQLite, or PostgreSQL
+    /// through FlowFleet.Fleet.Postgres) and <paramref name="sql"/> opens for the device-write path, the hub and the background
+    /// writer; files beside the database go to <paramref name="dataDirectory"/>.</summary>
+    public static IServiceCollection AddFleet(this IServiceCollection services, Action<DbContextOptionsBuilder> database, FleetSql sql, string dataDirectory)
     {
+        services.AddSingleton(sql);
         services.AddLazyDbContextFactory<FleetDbContext>((_, o) => database(o));
         // Each publishes its instruments on the host's meter factory when there is one (ASP.NET Core hosts register it).
         services.AddSingleton(sp => Published(ActivatorUtilities.CreateInstance<FleetRecordWriter>(sp), sp, static (w, m) => w.Publish(m)));

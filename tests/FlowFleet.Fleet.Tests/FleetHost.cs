@@ -103,7 +103,7 @@ public sealed class FleetHost : IAsyncDisposable
         }
         else
         {
-            builder.Services.AddFleet(o => Postgres.FleetPostgres.Configure(o, postgres), Path.GetDirectoryName(dbPath)!);
+            builder.Services.AddFleet(o => Postgres.FleetPostgres.Configure(o, postgres), Postgres.FleetPostgres.Sql(postgres), Path.GetDirectoryName(dbPath)!);
         }
         services?.Invoke(builder.Services);
         var app = builder.Build();

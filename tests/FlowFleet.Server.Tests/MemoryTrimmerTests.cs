@@ -1,4 +1,5 @@
 using FlowFleet.Server.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FlowFleet.Server.Tests;
 
@@ -20,6 +21,87 @@ public sealed class MemoryTrimmerTests
         // A fleet that grew since the last trim (a connect storm): the C library's heap grew with it.
         Assert.True(MemoryTrimmer.ShouldTrim(steady, 300 * MiB, 250 * MiB, lastTrimmedAt: 9_000));
         Assert.False(MemoryTrimmer.ShouldTrim([0, 0, 0, 0, 0, 0], 600 * MiB, 100 * MiB));
+    }
+
+    /// <summary>The storm trimmer on a fake clock, reading fake connection counts and GC sizes; each step is one sample.</summary>
+    private sealed class Driver(SignalingClock clock, MemoryTrimmer trimmer)
+    {
+        public MemoryTrimmer.Reading Now;
+
+        public async Task<bool> SampleAsync(int connections, long committedMiB, long heapMiB, long gen2MiB)
+        {
+            Now = new(connections, committedMiB * MiB, heapMiB * MiB, gen2MiB * MiB);
+            var sampled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var subscription = trimmer.Sampled.Subscribe(trimmed => sampled.TrySetResult(trimmed));
+            clock.Advance(MemoryTrimmer.Every);
+            return await sampled.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    private static async Task<(Driver Driver, MemoryTrimmer Trimmer, TrimLedger Ledger)> StartAsync()
+    {
+        var clock = new SignalingClock();
+        var ledger = new TrimLedger();
+        Driver? driver = null;
+        var trimmer = new MemoryTrimmer(ledger, () => driver!.Now, NullLogger<MemoryTrimmer>.Instance, clock);
+        driver = new Driver(clock, trimmer);
+        await trimmer.StartAsync(CancellationToken.None);
+        await clock.TimerCreated.WaitAsync(TimeSpan.FromSeconds(30));
+        return (driver, trimmer, ledger);
+    }
+
+    [Fact]
+    public async Task A_steady_fleet_whose_gen_2_grew_after_the_storm_trim_is_trimmed_once_more()
+    {
+        var (driver, trimmer, ledger) = await StartAsync();
+        using var stop = trimmer;
+        // The storm: still connecting, then steady for the window with much more committed than live: the first trim.
+        foreach (var n in new[] { 4_000, 9_000, 14_000, 17_000, 18_900, 18_900, 18_900, 18_900, 18_900 })
+        {
+            Assert.False(await driver.SampleAsync(n, 600, 250, 150));
+        }
+        Assert.True(await driver.SampleAsync(18_900, 600, 250, 150));
+        Assert.Equal(1, ledger.Trims);
+        // The storm's tail lands in gen 2 while the count holds still: not before the fleet was steady for 30 s since the trim.
+        Assert.False(await driver.SampleAsync(18_900, 400, 300, 240));
+        Assert.False(await driver.SampleAsync(18_900, 420, 320, 260));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.False(await driver.SampleAsync(18_900, 440, 330, 270));
+        }
+        Assert.True(await driver.SampleAsync(18_900, 440, 330, 270));
+        Assert.Equal(2, ledger.Trims);
+        // One follow-up per ten minutes: more growth now waits for the usual rule.
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.False(await driver.SampleAsync(18_900, 600, 400, 400));
+        }
+        Assert.Equal(2, ledger.Trims);
+        await trimmer.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_steady_fleet_whose_gen_2_grew_little_or_that_is_still_moving_is_not_trimmed_again()
+    {
+        var (driver, trimmer, ledger) = await StartAsync();
+        using var stop = trimmer;
+        for (var i = 0; i < 6; i++)
+        {
+            await driver.SampleAsync(10_000, 500, 200, 120);
+        }
+        Assert.Equal(1, ledger.Trims);
+        // 40 MiB more in gen 2: not worth a pause.
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.False(await driver.SampleAsync(10_000, 300, 200, 160));
+        }
+        // Much more, but the count is moving (devices coming and going by more than 5 %): wait.
+        foreach (var n in new[] { 11_500, 10_000, 11_500, 10_000, 11_500, 10_000 })
+        {
+            Assert.False(await driver.SampleAsync(n, 400, 300, 260));
+        }
+        Assert.Equal(1, ledger.Trims);
+        await trimmer.StopAsync(CancellationToken.None);
     }
 }
 

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using FlowFleet.Fleet.Protocol;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -83,35 +82,29 @@ public sealed partial class DeviceStore
         }
     }
 
-    public async Task SaveAsync(DeviceState d, CancellationToken ct = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        await UpsertAsync(db, [d], ct);
-    }
+    public async Task SaveAsync(DeviceState d, CancellationToken ct = default) => await UpsertAsync([d], ct).ConfigureAwait(false);
 
     /// <summary>
-    /// Writes devices whose record changed (whole row, EF Core) and, with <paramref name="statuses"/>, the status and last-seen
-    /// time of devices that only reported (one prepared UPDATE per device in one transaction: no tracking, no reloading).
+    /// Writes devices whose record changed (whole row, keeping what users edit) and, with <paramref name="statuses"/>, the
+    /// status and last-seen time of devices that only reported: plain SQL, one transaction per 500 devices (<see cref="FleetSql"/>).
     /// </summary>
     public async Task<int> FlushAsync(bool statuses = true, CancellationToken ct = default)
     {
         var written = 0;
         var dirty = All.Where(d => d.Dirty).ToList();
-        if (dirty.Count > 0)
+        foreach (var chunk in dirty.Chunk(500))
         {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
-            foreach (var chunk in dirty.Chunk(500))
-            {
-                await UpsertAsync(db, chunk, ct);
-            }
-            written += dirty.Count;
+            await UpsertAsync(chunk, ct).ConfigureAwait(false);
         }
+        written += dirty.Count;
         if (statuses)
         {
-            written += await FlushStatusesAsync(ct);
+            written += await FlushStatusesAsync(ct).ConfigureAwait(false);
         }
         return written;
     }
+
+    private static readonly string[] s_statusParameters = ["@s", "@t", "@ip", "@id"];
 
     private async Task<int> FlushStatusesAsync(CancellationToken ct)
     {
@@ -123,32 +116,19 @@ public sealed partial class DeviceStore
         await _saveLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
-            await db.Database.OpenConnectionAsync(ct);
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
-            await using var cmd = db.Database.GetDbConnection().CreateCommand();
-            cmd.Transaction = tx.GetDbTransaction();
-            // Quoted names and @parameters: the same text runs on SQLite and PostgreSQL (Storage:Provider).
-            cmd.CommandText = "UPDATE \"Devices\" SET \"StatusJson\" = @s, \"LastSeen\" = @t, \"Ip\" = @ip WHERE \"Id\" = @id";
-            var ps = SqlCommands.Parameter(cmd, "@s");
-            var pt = SqlCommands.Parameter(cmd, "@t");
-            var pip = SqlCommands.Parameter(cmd, "@ip");
-            var pid = SqlCommands.Parameter(cmd, "@id");
-            await SqlCommands.PrepareAsync(cmd, ct);
-            foreach (var d in changed)
-            {
-                lock (d.Gate)
+            await using var c = await sql.OpenAsync(ct).ConfigureAwait(false);
+            await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await SqlCommands.ExecuteEachAsync(c, tx, "UPDATE \"Devices\" SET \"StatusJson\" = @s, \"LastSeen\" = @t, \"Ip\" = @ip WHERE \"Id\" = @id",
+                s_statusParameters, changed, static (d, v) =>
                 {
-                    d.StatusDirty = false;
-                    ps.Value = d.StatusJson();
-                    // UTC as the model's DateTimes are (PostgreSQL's timestamptz takes only UTC-kinded values; SQLite ignores the kind).
-                    pt.Value = DateTime.SpecifyKind(d.LastSeen, DateTimeKind.Utc);
-                    pip.Value = (object?)d.Ip ?? DBNull.Value;
-                    pid.Value = d.Id;
-                }
-                await cmd.ExecuteNonQueryAsync(ct);
-            }
-            await tx.CommitAsync(ct);
+                    lock (d.Gate)
+                    {
+                        d.StatusDirty = false;
+                        // UTC as the model's DateTimes are (PostgreSQL's timestamptz takes only UTC-kinded values; SQLite ignores the kind).
+                        (v[0], v[1], v[2], v[3]) = (d.StatusJson(), DateTime.SpecifyKind(d.LastSeen, DateTimeKind.Utc), d.Ip, d.Id);
+                    }
+                }, ct).ConfigureAwait(false);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
         }
         finally
         {
@@ -160,24 +140,55 @@ public sealed partial class DeviceStore
     private readonly SemaphoreSlim _saveLock = new(1, 1);
 
     /// <summary>
-    /// Device rows are written one batch at a time, so two writers of this instance never insert the same new device. On a
-    /// store shared by a cluster another instance may insert one between our read and our insert (a user's edit of a device
-    /// it mirrors): with <paramref name="overwrite"/> the batch is read again and written as updates, else the conflict is thrown.
+    /// Device rows as written: the columns the device reports; a stored row keeps the fields users edit (their edits write
+    /// those columns themselves, <see cref="SaveColumnsAsync"/>), and on a shared store this instance's copy may predate an
+    /// edit made through another instance a moment ago — only a name the device itself reported replaces the stored one.
+    /// One statement for new and stored rows (<c>ON CONFLICT</c>, SQLite and PostgreSQL alike), so a row another instance
+    /// inserted meanwhile is updated, not a conflict.
     /// </summary>
-    private async Task UpsertAsync(FleetDbContext db, IReadOnlyList<DeviceState> states, CancellationToken ct, bool overwrite = true)
+    private static readonly string[] s_deviceColumns =
+    [
+        "Id", "Name", "Model", "App", "Gen", "Mac", "FirmwareVersion", "Ip", "Admission", "InfoJson", "ConfigJson", "StatusJson",
+        "DesiredJson", "MethodsJson", "Tags", "Password", "TokenHash", "BoundAddress", "Transport", "FirstSeen", "LastSeen",
+    ];
+
+    private static readonly string[] s_userColumns = ["Name", "DesiredJson", "Tags"];
+
+    private static readonly string s_insertDevice =
+        $"INSERT INTO \"Devices\" ({string.Join(", ", s_deviceColumns.Select(c => $"\"{c}\""))}) VALUES ({string.Join(", ", s_deviceColumns.Select(c => "@" + c))})";
+
+    private static readonly string s_upsertDevice = s_insertDevice + " ON CONFLICT (\"Id\") DO UPDATE SET \"Name\" = CASE WHEN @NameReported THEN excluded.\"Name\" ELSE \"Devices\".\"Name\" END, "
+        + string.Join(", ", s_deviceColumns.Skip(1).Except(s_userColumns).Select(c => $"\"{c}\" = excluded.\"{c}\""));
+
+    private static readonly string[] s_upsertParameters = [.. s_deviceColumns.Select(c => "@" + c), "@NameReported"];
+
+    /// <summary>
+    /// Writes whole device rows (<see cref="s_upsertDevice"/>), one batch at a time; with <paramref name="insertOnly"/> a row
+    /// stored already is left as it is (false is returned for it: the caller writes its own columns into it).
+    /// </summary>
+    private async Task<int> UpsertAsync(IReadOnlyList<DeviceState> states, CancellationToken ct, bool insertOnly = false)
     {
         await _saveLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            try
-            {
-                await UpsertCoreAsync(db, states, ct).ConfigureAwait(false);
-            }
-            catch (DbUpdateException) when (overwrite && !ct.IsCancellationRequested)
-            {
-                db.ChangeTracker.Clear();
-                await UpsertCoreAsync(db, states, ct).ConfigureAwait(false);
-            }
+            await using var c = await sql.OpenAsync(ct).ConfigureAwait(false);
+            await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+            var written = await SqlCommands.ExecuteEachAsync(c, tx, insertOnly ? s_insertDevice + " ON CONFLICT (\"Id\") DO NOTHING" : s_upsertDevice,
+                s_upsertParameters, states, static (d, v) =>
+                {
+                    lock (d.Gate)
+                    {
+                        d.Dirty = false;
+                        d.StatusDirty = false;
+                        (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]) = (d.Id, d.Name, d.Model, d.App, d.Gen, d.Mac, d.FirmwareVersion, d.Ip, d.Admission);
+                        (v[9], v[10], v[11], v[12]) = (d.Info?.ToJsonString(), d.Config?.ToJsonString(), d.StatusJson(), d.Desired?.ToJsonString());
+                        (v[13], v[14], v[15], v[16], v[17], v[18]) = (MethodsJson(d.Methods), string.Join(',', d.Tags), d.Password, d.TokenHash, d.BoundAddress, d.Transport);
+                        (v[19], v[20], v[21]) = (Utc(d.FirstSeen), Utc(d.LastSeen), d.NameReported);
+                        d.NameReported = false;
+                    }
+                }, ct).ConfigureAwait(false);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
+            return written;
         }
         finally
         {
@@ -185,56 +196,10 @@ public sealed partial class DeviceStore
         }
     }
 
-    private static async Task UpsertCoreAsync(FleetDbContext db, IReadOnlyList<DeviceState> states, CancellationToken ct)
-    {
-        var ids = states.Select(s => s.Id).ToList();
-        var existing = await db.Devices.Where(r => ids.Contains(r.Id)).ToDictionaryAsync(r => r.Id, ct);
-        foreach (var d in states)
-        {
-            var stored = existing.TryGetValue(d.Id, out var found);
-            var r = found ?? new DeviceRecord { Id = d.Id };
-            if (!stored)
-            {
-                db.Devices.Add(r);
-            }
-            lock (d.Gate)
-            {
-                d.Dirty = false;
-                d.StatusDirty = false;
-                // A stored row keeps the fields users edit: their edits write those columns themselves (SaveUserFieldsAsync),
-                // and on a shared store this instance's copy may predate an edit made through another instance a moment
-                // ago (the owner's write would undo it). EF writes only the properties assigned a different value.
-                if (!stored || d.NameReported)
-                {
-                    r.Name = d.Name;
-                }
-                d.NameReported = false;
-                if (!stored)
-                {
-                    r.DesiredJson = d.Desired?.ToJsonString();
-                    r.Tags = string.Join(',', d.Tags);
-                }
-                r.Model = d.Model;
-                r.App = d.App;
-                r.Gen = d.Gen;
-                r.Mac = d.Mac;
-                r.FirmwareVersion = d.FirmwareVersion;
-                r.Ip = d.Ip;
-                r.Admission = d.Admission;
-                r.InfoJson = d.Info?.ToJsonString();
-                r.ConfigJson = d.Config?.ToJsonString();
-                r.StatusJson = d.StatusJson();
-                r.MethodsJson = new JsonArray(d.Methods.Select(m => (JsonNode?)m).ToArray()).ToJsonString();
-                r.Password = d.Password;
-                r.TokenHash = d.TokenHash;
-                r.BoundAddress = d.BoundAddress;
-                r.Transport = d.Transport;
-                r.FirstSeen = d.FirstSeen;
-                r.LastSeen = d.LastSeen;
-            }
-        }
-        await db.SaveChangesAsync(ct);
-    }
+    private static string MethodsJson(string[] methods) => new JsonArray(methods.Select(m => (JsonNode?)m).ToArray()).ToJsonString();
+
+    // PostgreSQL's timestamptz takes only UTC-kinded values; SQLite ignores the kind (the model's DateTimes are UTC).
+    private static DateTime Utc(DateTime t) => t.Kind == DateTimeKind.Utc ? t : t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : DateTime.SpecifyKind(t, DateTimeKind.Utc);
 
     private DeviceState FromRecord(DeviceRecord r)
     {

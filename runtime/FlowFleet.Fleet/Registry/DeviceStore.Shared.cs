@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Query;
 
 namespace FlowFleet.Fleet.Registry;
 
@@ -24,32 +23,29 @@ public sealed partial class DeviceStore
             tags = string.Join(',', d.Tags);
             desired = d.Desired?.ToJsonString();
         }
-        return SaveColumnsAsync(d, u => u.SetProperty(r => r.Name, name).SetProperty(r => r.Tags, tags).SetProperty(r => r.DesiredJson, desired), ct);
+        return SaveColumnsAsync(d, ct, ("Name", name), ("Tags", tags), ("DesiredJson", desired));
     }
 
     /// <summary>
     /// Writes only the given columns of the device's row (a user's edit, admission, the device password), so neither a
-    /// mirroring instance nor a concurrent writer elsewhere has the rest of its row replaced. A row not stored yet is written whole.
+    /// mirroring instance nor a concurrent writer elsewhere has the rest of its row replaced. A row not stored yet is written
+    /// whole; one another writer stored between our update and our insert stays, with our columns written into it.
     /// </summary>
-    private async Task SaveColumnsAsync(DeviceState d, Action<UpdateSettersBuilder<DeviceRecord>> columns, CancellationToken ct)
+    private async Task SaveColumnsAsync(DeviceState d, CancellationToken ct, params (string Column, object? Value)[] columns)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        if (await UpdateAsync() > 0)
+        var update = $"UPDATE \"Devices\" SET {string.Join(", ", columns.Select(c => $"\"{c.Column}\" = @{c.Column}"))} WHERE \"Id\" = @Id";
+        (string, object?)[] values = [.. columns.Select(c => ("@" + c.Column, c.Value)), ("@Id", d.Id)];
+        if (await UpdateAsync().ConfigureAwait(false) > 0 || await UpsertAsync([d], ct, insertOnly: true).ConfigureAwait(false) > 0)
         {
             return;
         }
-        try
-        {
-            await UpsertAsync(db, [d], ct, overwrite: false);
-        }
-        catch (DbUpdateException)
-        {
-            // Another writer stored the row between our update and our insert: its row stays, with our columns written in.
-            db.ChangeTracker.Clear();
-            await UpdateAsync();
-        }
+        await UpdateAsync().ConfigureAwait(false);
 
-        Task<int> UpdateAsync() => db.Devices.Where(r => r.Id == d.Id).ExecuteUpdateAsync(columns, ct);
+        async Task<int> UpdateAsync()
+        {
+            await using var c = await sql.OpenAsync(ct).ConfigureAwait(false);
+            return await SqlCommands.ExecuteAsync(c, null, update, ct, values).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

@@ -8,9 +8,9 @@ namespace FlowFleet.Fleet.Registry;
 
 /// <summary>
 /// Every device ever seen with its info, config, last status, admission, tags and desired state, kept in memory for fast
-/// reads and written to the fleet database (EF Core: SQLite, or PostgreSQL in a cluster) in batches.
+/// reads and written to the fleet database (SQLite, or PostgreSQL in a cluster) in batches, in plain SQL (<see cref="FleetSql"/>).
 /// </summary>
-public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFactory, IGroupStore groups, IEventLog eventLog, IOptions<FleetOptions> options, ILogger<DeviceStore> logger,
+public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFactory, FleetSql sql, IGroupStore groups, IEventLog eventLog, IOptions<FleetOptions> options, ILogger<DeviceStore> logger,
     FleetSqliteDatabase? sqlite = null)
     : IDeviceStore
 {
@@ -160,7 +160,7 @@ public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFact
     {
         var d = Touch(id, out _);
         d.Admission = admission;
-        await SaveColumnsAsync(d, u => u.SetProperty(r => r.Admission, admission), ct);
+        await SaveColumnsAsync(d, ct, ("Admission", admission));
         eventLog.LogEvent(id, "admission", null, admission, null);
         _changed?.Invoke(id, "admission");
     }
@@ -196,15 +196,15 @@ public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFact
     {
         var d = Touch(id, out _);
         d.Password = password;
-        await SaveColumnsAsync(d, u => u.SetProperty(r => r.Password, password), ct);
+        await SaveColumnsAsync(d, ct, ("Password", password));
     }
 
     public async Task RemoveAsync(string id, CancellationToken ct = default)
     {
         _devices.TryRemove(id, out _);
         await groups.ForgetDeviceAsync(id, ct);
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        await db.Devices.Where(x => x.Id == id).ExecuteDeleteAsync(ct);
+        await using var c = await sql.OpenAsync(ct).ConfigureAwait(false);
+        await SqlCommands.ExecuteAsync(c, null, "DELETE FROM \"Devices\" WHERE \"Id\" = @id", ct, ("@id", id)).ConfigureAwait(false);
         _changed?.Invoke(id, "removed");
     }
 

@@ -5,8 +5,7 @@ using Microsoft.Extensions.Options;
 namespace FlowFleet.Fleet.Registry;
 
 /// <summary>The event log in the fleet database's <c>DeviceEvents</c> table, written in batches by <see cref="FleetRecordWriter"/>.</summary>
-public sealed class EventLog(IDbContextFactory<FleetDbContext> dbFactory, FleetRecordWriter writer, IOptions<FleetOptions> options,
-    FleetSqliteDatabase? sqlite = null) : IEventLog
+public sealed class EventLog(IDbContextFactory<FleetDbContext> dbFactory, FleetSql sql, FleetRecordWriter writer, IOptions<FleetOptions> options) : IEventLog
 {
     public void LogEvent(string deviceId, string kind, string? component, string? evt, JsonNode? data) =>
         writer.Queue(new DeviceEventRecord
@@ -21,16 +20,12 @@ public sealed class EventLog(IDbContextFactory<FleetDbContext> dbFactory, FleetR
     }
 
     private const string Trim =
-        "DELETE FROM \"DeviceEvents\" WHERE \"Id\" IN (SELECT \"Id\" FROM (SELECT \"Id\", ROW_NUMBER() OVER (PARTITION BY \"DeviceId\" ORDER BY \"Id\" DESC) AS n FROM \"DeviceEvents\") AS ranked WHERE n > {0})";
+        "DELETE FROM \"DeviceEvents\" WHERE \"Id\" IN (SELECT \"Id\" FROM (SELECT \"Id\", ROW_NUMBER() OVER (PARTITION BY \"DeviceId\" ORDER BY \"Id\" DESC) AS n FROM \"DeviceEvents\") AS ranked WHERE n > @p)";
 
     public async Task<int> TrimAsync(CancellationToken ct = default)
     {
-        if (sqlite is not null)
-        {
-            // Plain SQL on SQLite, as the telemetry retention: EF Core is not loaded for the hourly trim alone.
-            return await FleetSqliteStart.ExecuteAsync(sqlite.ConnectionString, string.Format(System.Globalization.CultureInfo.InvariantCulture, Trim, "@p"), options.Value.EventLogPerDevice, ct);
-        }
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.Database.ExecuteSqlRawAsync(Trim, [options.Value.EventLogPerDevice], ct);
+        // Plain SQL, as the telemetry retention: EF Core is not loaded for the hourly trim alone.
+        await using var c = await sql.OpenAsync(ct).ConfigureAwait(false);
+        return await SqlCommands.ExecuteAsync(c, null, Trim, ct, ("@p", options.Value.EventLogPerDevice)).ConfigureAwait(false);
     }
 }

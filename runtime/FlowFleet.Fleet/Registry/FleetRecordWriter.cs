@@ -1,16 +1,14 @@
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 
 namespace FlowFleet.Fleet.Registry;
 
 /// <summary>
 /// The background writer's queues: <see cref="ITelemetryStore"/>, <see cref="IEventLog"/> and <see cref="IAuditLog"/> queue
-/// their records here without waiting for the database; <see cref="FleetService"/> writes them in one transaction per batch.
-/// Bounded: a flood drops (and counts) records instead of growing memory.
+/// their records here without waiting for the database; <see cref="FleetService"/> writes them in one transaction per batch,
+/// in plain SQL (<see cref="FleetSql"/>). Bounded: a flood drops (and counts) records instead of growing memory.
 /// </summary>
-public sealed class FleetRecordWriter(IDbContextFactory<FleetDbContext> dbFactory)
+public sealed class FleetRecordWriter(FleetSql sql)
 {
     private readonly Channel<TelemetryRecord> _telemetry = Channel.CreateBounded<TelemetryRecord>(new BoundedChannelOptions(200_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Channel<DeviceEventRecord> _events = Channel.CreateBounded<DeviceEventRecord>(new BoundedChannelOptions(50_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
@@ -87,40 +85,29 @@ public sealed class FleetRecordWriter(IDbContextFactory<FleetDbContext> dbFactor
 
     private static KeyValuePair<string, object?> Kind(string kind) => new("kind", kind);
 
+    private static readonly SqlInsert s_telemetryInsert = new("Telemetry", "DeviceId", "Field", "Ts", "Value");
+    private static readonly SqlInsert s_eventInsert = new("DeviceEvents", "DeviceId", "Ts", "Kind", "Component", "Event", "DataJson");
+    private static readonly SqlInsert s_auditInsert = new("CommandAudit", "Ts", "User", "DeviceId", "Method", "ParamsJson", "Ok", "Error", "DurationMs");
+
     private async Task<int> WriteBatchAsync(List<TelemetryRecord> telemetry, List<DeviceEventRecord> events, List<CommandAuditRecord> audit)
     {
         var ct = CancellationToken.None;
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        await db.Database.OpenConnectionAsync(ct);
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        if (telemetry.Count > 0)
-        {
-            await using var cmd = db.Database.GetDbConnection().CreateCommand();
-            cmd.CommandText = "INSERT INTO \"Telemetry\" (\"DeviceId\", \"Field\", \"Ts\", \"Value\") VALUES (@d, @f, @t, @v)";
-            var pd = SqlCommands.Parameter(cmd, "@d");
-            var pf = SqlCommands.Parameter(cmd, "@f");
-            var pt = SqlCommands.Parameter(cmd, "@t");
-            var pv = SqlCommands.Parameter(cmd, "@v");
-            cmd.Transaction = tx.GetDbTransaction();
-            await SqlCommands.PrepareAsync(cmd, ct);
-            foreach (var t in telemetry)
-            {
-                pd.Value = t.DeviceId;
-                pf.Value = t.Field;
-                pt.Value = t.Ts;
-                pv.Value = t.Value;
-                await cmd.ExecuteNonQueryAsync(ct);
-            }
-        }
-        db.Events.AddRange(events);
-        db.Audit.AddRange(audit);
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
+        await using var c = await sql.OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await InsertAsync(c, tx, s_telemetryInsert, telemetry, static (t, v) => (v[0], v[1], v[2], v[3]) = (t.DeviceId, t.Field, t.Ts, t.Value)).ConfigureAwait(false);
+        await InsertAsync(c, tx, s_eventInsert, events,
+            static (e, v) => (v[0], v[1], v[2], v[3], v[4], v[5]) = (e.DeviceId, e.Ts, e.Kind, e.Component, e.Event, e.DataJson)).ConfigureAwait(false);
+        await InsertAsync(c, tx, s_auditInsert, audit,
+            static (a, v) => (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]) = (a.Ts, a.User, a.DeviceId, a.Method, a.ParamsJson, a.Ok, a.Error, a.DurationMs)).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
         Interlocked.Add(ref _written[0], telemetry.Count);
         Interlocked.Add(ref _written[1], events.Count);
         Interlocked.Add(ref _written[2], audit.Count);
         return telemetry.Count + events.Count + audit.Count;
     }
+
+    private static Task<int> InsertAsync<T>(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction tx, SqlInsert insert, List<T> rows, Action<T, object?[]> bind) =>
+        rows.Count == 0 ? Task.FromResult(0) : SqlCommands.ExecuteEachAsync(c, tx, insert.Sql, insert.Parameters, rows, bind, CancellationToken.None);
 
     private static void Requeue<T>(ChannelWriter<T> writer, List<T> items)
     {

@@ -107,22 +107,6 @@ internal static partial class FleetSqliteStart
 
     private static string? Text(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
-    /// <summary>
-    /// Runs one statement with one parameter (<c>@p</c>) without EF Core; the background retention uses it on SQLite, so a
-    /// server whose flows never touch the registry doesn't load EF Core an hour after hour (~20 MiB resident, measured).
-    /// </summary>
-    internal static async Task<int> ExecuteAsync(string connectionString, string sql, long p, CancellationToken ct)
-    {
-        await using var connection = new SqliteConnection(connectionString);
-        await connection.OpenAsync(ct).ConfigureAwait(false);
-        await using var cmd = connection.CreateCommand();
-#pragma warning disable CA2100 // The callers' SQL is constant; the value is a parameter.
-        cmd.CommandText = sql;
-#pragma warning restore CA2100
-        cmd.Parameters.AddWithValue("@p", p);
-        return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-    }
-
     [GeneratedRegex("""VALUES \('([^']+)', '""")]
     private static partial Regex MigrationId();
 }

@@ -6,8 +6,7 @@ using Microsoft.Extensions.Options;
 namespace FlowFleet.Fleet.Registry;
 
 /// <summary>Telemetry in the fleet database's <c>Telemetry</c> table, written in batches by <see cref="FleetRecordWriter"/>.</summary>
-public sealed class TelemetryStore(IDbContextFactory<FleetDbContext> dbFactory, FleetRecordWriter writer, IOptions<FleetOptions> options,
-    FleetSqliteDatabase? sqlite = null) : ITelemetryStore
+public sealed class TelemetryStore(IDbContextFactory<FleetDbContext> dbFactory, FleetSql sql, FleetRecordWriter writer, IOptions<FleetOptions> options) : ITelemetryStore
 {
     /// <summary>Numbers sampled from one status report at most.</summary>
     internal const int MaxTelemetryFields = 256;
@@ -68,12 +67,8 @@ public sealed class TelemetryStore(IDbContextFactory<FleetDbContext> dbFactory, 
     public async Task<int> ApplyRetentionAsync(CancellationToken ct = default)
     {
         var cutoff = DateTimeOffset.UtcNow.Add(-_options.TelemetryRetention).ToUnixTimeMilliseconds();
-        if (sqlite is not null)
-        {
-            // Plain SQL on SQLite: the retention runs a second after start, and EF Core would be loaded for it alone.
-            return await FleetSqliteStart.ExecuteAsync(sqlite.ConnectionString, "DELETE FROM \"Telemetry\" WHERE \"Ts\" < @p", cutoff, ct);
-        }
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.Telemetry.Where(t => t.Ts < cutoff).ExecuteDeleteAsync(ct);
+        // Plain SQL: the retention runs a second after start, and EF Core would be loaded for it alone.
+        await using var c = await sql.OpenAsync(ct).ConfigureAwait(false);
+        return await SqlCommands.ExecuteAsync(c, null, "DELETE FROM \"Telemetry\" WHERE \"Ts\" < @p", ct, ("@p", cutoff)).ConfigureAwait(false);
     }
 }

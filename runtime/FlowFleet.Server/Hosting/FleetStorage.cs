@@ -24,7 +24,7 @@ public static class FleetStorage
                 {
                     throw new InvalidOperationException("Storage:Provider=postgres needs Storage:ConnectionString (e.g. \"Host=db;Database=flowfleet;Username=flowfleet;Password=…\")");
                 }
-                return services.AddFleet(o => FleetPostgres.Configure(o, connection), dataDir);
+                return services.AddFleet(o => FleetPostgres.Configure(o, connection), FleetPostgres.Sql(connection), dataDir);
             default:
                 throw new InvalidOperationException($"Storage:Provider '{provider}' is not known: use sqlite (the default) or postgres");
         }
