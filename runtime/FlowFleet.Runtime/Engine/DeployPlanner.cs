@@ -87,16 +87,14 @@ internal static class DeployPlanner
         foreach (var (id, n) in enabled)
         {
             var type = FlowDocument.Str(n, "type")!;
-            var wires = FlowDocument.Wires(n)
-                .Select((targets, port) =>
+            var wires = Wires(n, enabled, prefix);
+            if (outMap is not null)
+            {
+                for (var port = 0; port < wires.Count; port++)
                 {
-                    var list = targets.Where(enabled.ContainsKey).Select(t => prefix + t).ToList();
-                    if (outMap is not null)
-                    {
-                        list.AddRange(outMap(id, port));
-                    }
-                    return list;
-                }).ToList();
+                    wires[port].AddRange(outMap(id, port));
+                }
+            }
             if (outMap is not null)
             {
                 // A subflow output can be fed by a port that has no wires of its own.
@@ -127,9 +125,39 @@ internal static class DeployPlanner
                 Scope = scope,
                 Wires = wires,
                 GroupId = groupId is not null ? prefix + groupId : null,
-                Signature = string.Join(";", wires.Select(w => string.Join(",", w))) + "|" + scope.Signature + GroupEnv(plan.Groups, groupId),
+                // Wires are compared as lists (NodeSpec.SameAs): no string per node per deploy.
+                Signature = GroupEnv(plan.Groups, groupId) is { Length: > 0 } env ? scope.Signature + env : scope.Signature,
             };
         }
+    }
+
+    /// <summary>
+    /// A node's wire targets per port that are enabled in its container, as runtime ids (loops, not LINQ: this runs for
+    /// every node of every deploy).
+    /// </summary>
+    private static List<List<string>> Wires(JsonObject node, Dictionary<string, JsonObject> enabled, string prefix)
+    {
+        if (!node.TryGetPropertyValue("wires", out var w) || w is not JsonArray ports)
+        {
+            return [];
+        }
+        var result = new List<List<string>>(ports.Count);
+        foreach (var p in ports)
+        {
+            var list = new List<string>(p is JsonArray a ? a.Count : 0);
+            if (p is JsonArray targets)
+            {
+                foreach (var t in targets)
+                {
+                    if (t is JsonValue v && v.TryGetValue<string>(out var target) && target.Length > 0 && enabled.ContainsKey(target))
+                    {
+                        list.Add(prefix.Length == 0 ? target : prefix + target);
+                    }
+                }
+            }
+            result.Add(list);
+        }
+        return result;
     }
 
     private static void AddSubflowInstance(Input plan, Dictionary<string, NodeSpec> specs,

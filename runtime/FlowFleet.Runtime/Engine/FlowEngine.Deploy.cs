@@ -123,7 +123,8 @@ public sealed partial class FlowEngine
         var created = new List<RunningNode>();
         var toBuild = new List<(RunningNode, NodeDescriptor)>();
         // Config nodes first so flow nodes can find them while they start.
-        foreach (var spec in specs.Values.OrderBy(s => s.IsConfig ? 0 : 1).Where(s => toStart.Contains(s.Id)))
+        // Filtered before sorted: a `nodes` deploy of one change sorts one node, not all 1,000.
+        foreach (var spec in specs.Values.Where(s => toStart.Contains(s.Id)).OrderBy(s => s.IsConfig ? 0 : 1))
         {
             var descriptor = spec.IsSubflowInstance ? SubflowInstanceNode.Descriptor : Registry.Find(spec.Type);
             var node = new RunningNode(this, spec, scopes[spec.Scope.Id], hasInput: !spec.IsConfig);

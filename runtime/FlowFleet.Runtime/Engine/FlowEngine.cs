@@ -130,7 +130,16 @@ public sealed partial class FlowEngine : IAsyncDisposable
     /// deploy that starts fewer than <see cref="FlowEngineOptions.StartAfterAnswerNodes"/> nodes starts them before it
     /// returns (building a few nodes costs less than handing them to another thread).
     /// </summary>
-    public async Task<DeployProgress> BeginDeployAsync(FlowDocument doc, DeployType type, bool start, CancellationToken cancellationToken = default)
+    public Task<DeployProgress> BeginDeployAsync(FlowDocument doc, DeployType type, bool start, CancellationToken cancellationToken = default) =>
+        BeginDeployAsync(doc, type, start, saved: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="BeginDeployAsync(FlowDocument, DeployType, bool, CancellationToken)"/> beside the document's save: the
+    /// deploy is planned and diffed while <paramref name="saved"/> runs and changes nothing until it has completed (a save
+    /// that fails fails the deploy, and what runs stays as it was). Both halves of a deploy's answer path then share the two
+    /// cores instead of running one after the other.
+    /// </summary>
+    public async Task<DeployProgress> BeginDeployAsync(FlowDocument doc, DeployType type, bool start, Task? saved, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(doc);
         await _deployLock.WaitAsync(cancellationToken);
@@ -138,10 +147,13 @@ public sealed partial class FlowEngine : IAsyncDisposable
         try
         {
             var newSpecs = DeployPlanner.Plan(doc);
-            var wasStarted = Started;
-            Started |= start;
-            var changed = wasStarted ? Changed(newSpecs, type) : newSpecs.Keys.ToHashSet(StringComparer.Ordinal);
+            var changed = Started ? Changed(newSpecs, type) : newSpecs.Keys.ToHashSet(StringComparer.Ordinal);
             var stopping = _running.Values.Where(r => changed.Contains(r.Id) || !newSpecs.ContainsKey(r.Id)).ToList();
+            if (saved is not null)
+            {
+                await saved;
+            }
+            Started |= start;
             await CloseAsync(stopping, removedIds: _running.Keys.Where(k => !newSpecs.ContainsKey(k)).ToHashSet(StringComparer.Ordinal));
             // Nodes read groups and env from the new document while they are built.
             Current = doc;

@@ -23,7 +23,10 @@ internal sealed class NodeSpec
     /// <summary>Runtime ids per output port.</summary>
     public List<List<string>> Wires { get; init; } = [];
 
-    /// <summary>What a deploy compares besides the node's own properties: wires, the flow's and the group's settings.</summary>
+    /// <summary>
+    /// What a deploy compares besides the node's own properties and its <see cref="Wires"/>: the flow's and the group's
+    /// settings (a subflow instance's also holds the instance's own wires).
+    /// </summary>
     public required string Signature { get; init; }
 
     /// <summary>
@@ -32,8 +35,24 @@ internal sealed class NodeSpec
     /// compared property by property.
     /// </summary>
     public bool SameAs(NodeSpec other) =>
-        Type == other.Type && Signature == other.Signature &&
+        Type == other.Type && Signature == other.Signature && SameWires(Wires, other.Wires) &&
         ((!Json.IsEmpty && Json.Span.SequenceEqual(other.Json.Span)) || DeployPlanner.SameConfig(Config, other.Config));
+
+    private static bool SameWires(List<List<string>> a, List<List<string>> b)
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+        for (var p = 0; p < a.Count; p++)
+        {
+            if (!a[p].SequenceEqual(b[p], StringComparer.Ordinal))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /// <summary>For subflow instance nodes: the runtime ids its input feeds.</summary>
     public bool IsSubflowInstance { get; init; }

@@ -192,14 +192,14 @@ public sealed partial class FlowService
         await (await BeginRunAsync(doc, type, cancellationToken)).Started;
 
     /// <summary>Begins a deploy between the markers: the end marker comes when its nodes run.</summary>
-    private async Task<DeployProgress> BeginRunAsync(FlowDocument doc, DeployType type, CancellationToken cancellationToken)
+    private async Task<DeployProgress> BeginRunAsync(FlowDocument doc, DeployType type, CancellationToken cancellationToken, Task? saved = null)
     {
         BeginStarting();
         var leaving = _safeModeReason is not null;
         DeployProgress progress;
         try
         {
-            progress = await engine.BeginDeployAsync(doc, type, start: leaving, cancellationToken);
+            progress = await engine.BeginDeployAsync(doc, type, start: leaving, saved, cancellationToken);
         }
         catch
         {

@@ -174,8 +174,20 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
                 }
                 creds = merged;
             }
-            await storage.SaveAsync(doc, cancellationToken);
-            var run = await BeginRunAsync(creds.Count > 0 ? WithCredentials(doc, creds) : doc, type, cancellationToken);
+            // flows.json is written on another core while the engine plans and diffs the deploy; it changes what runs only
+            // once the file is saved (a save that fails still fails the deploy with nothing changed).
+            var saved = Task.Run(() => storage.SaveAsync(doc, cancellationToken), CancellationToken.None);
+            DeployProgress run;
+            try
+            {
+                run = await BeginRunAsync(creds.Count > 0 ? WithCredentials(doc, creds) : doc, type, cancellationToken, saved);
+            }
+            catch
+            {
+                // The engine may have failed before it waited for the save: the save is over before the next deploy begins.
+                await saved.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                throw;
+            }
             Current = doc;
             _logger.LogInformation("Flows deployed ({Type}), rev {Rev}", type, doc.Rev);
             var kind = type.ToString().ToLowerInvariant();
