@@ -12,8 +12,8 @@ namespace FlowFleet.Server.Hosting;
 /// The start as the command line runs it, spread over two cores (bench/README.md, issue 19, start-up). While the main
 /// thread maps endpoints, the databases are prepared (<see cref="FlowFleetHost.InitializeAsync"/>: the first admin's
 /// password hash alone is ~40 ms of CPU) and a second thread builds what the host will need anyway: the metrics provider,
-/// the editor's component endpoints (they build the Blazor hub's dispatcher, compiling an expression tree per hub method:
-/// the largest single cost of the start); once the databases are ready, the data-protection key ring is loaded or
+/// the editor's component endpoints (they build the Blazor hub's dispatcher), the API's endpoints (kept once built:
+/// <see cref="BuiltOnceEndpointDataSource"/>); once the databases are ready, the data-protection key ring is loaded or
 /// created beside the hosted services' construction. Each of these is
 /// a singleton or guarded by its owner's lock, so the main thread finds it built or waits for it: nothing is done twice,
 /// and the host starts (and listens) only after the initialization has completed, as before.
@@ -87,8 +87,8 @@ public sealed class StartWarmup
                 Step(app, "history", sp => sp.GetRequiredService<IFlowHistory>());
                 Step(app, "contexts", sp => sp.GetRequiredService<ContextManager>());
                 Step(app, "registry", sp => sp.GetRequiredService<NodeRegistry>());
-                // Then the API's endpoints, once mapped: the host builds them again (they are not cached), but the JSON
-                // type information of every request and response type they read and write is cached by then.
+                // Then the API's endpoints, once mapped: built here once and kept (BuiltOnceEndpointDataSource), the
+                // route matcher's build (the warm request) takes them as they are or waits for this one.
                 if (warm._mapped.Task.Wait(TimeSpan.FromSeconds(30)))
                 {
                     Step(app, "endpoints", _ => ((IEndpointRouteBuilder)app).DataSources
@@ -98,10 +98,11 @@ public sealed class StartWarmup
         }
     }
 
-    /// <summary>Once every endpoint is mapped: the editor's component endpoints.</summary>
+    /// <summary>Once every endpoint is mapped: the API's endpoints are kept once built, the editor's component endpoints built.</summary>
     internal static void AfterMapping(WebApplication app)
     {
         var warm = app.Services.GetRequiredService<StartWarmup>();
+        BuiltOnceEndpointDataSource.WrapMinimalApis(app);
         warm._mapped.TrySetResult();
         warm._steps = warm._steps.ContinueWith(_ =>
         {
