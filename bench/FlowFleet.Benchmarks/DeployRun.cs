@@ -51,6 +51,9 @@ public static class DeployRun
         var service = new FlowService(fixture.Engine, storage, history: history);
         var stages = new Dictionary<string, List<double>>();
         void Add(string name, double ms) => (stages.TryGetValue(name, out var l) ? l : stages[name] = []).Add(ms);
+        // BENCH_ALLOC=1: where each deploy type's bytes go, by type (sampled allocation ticks, summed over the rounds).
+        using var sampler = Environment.GetEnvironmentVariable("BENCH_ALLOC") == "1" ? new AllocationSampler() : null;
+        var sampled = new Dictionary<string, Dictionary<string, long>>();
         for (var round = 0; round < rounds; round++)
         {
             foreach (var type in new[] { DeployType.Full, DeployType.Nodes })
@@ -61,6 +64,7 @@ public static class DeployRun
                 var request = System.Text.Encoding.UTF8.GetBytes(flows.ToJsonString());
                 var exceptions0 = Interlocked.Read(ref s_exceptions);
                 var items0 = ThreadPool.CompletedWorkItemCount;
+                sampler?.Take(0);
                 var a0 = GC.GetTotalAllocatedBytes(precise: true);
                 var sw = Stopwatch.StartNew();
                 // As the admin API does: the request body parsed, then handed to the document without a copy.
@@ -71,6 +75,14 @@ public static class DeployRun
                 await service.HistoryWritten;
                 Add($"{type} deploy (history written)", sw.Elapsed.TotalMilliseconds);
                 Add($"{type} deploy (KB allocated)", (GC.GetTotalAllocatedBytes(precise: true) - a0) / 1024.0);
+                if (sampler is not null && round > 0)
+                {
+                    var byType = sampled.TryGetValue(type.ToString(), out var d) ? d : sampled[type.ToString()] = [];
+                    foreach (var (name, bytes) in sampler.Take(int.MaxValue))
+                    {
+                        byType[name] = byType.GetValueOrDefault(name) + bytes;
+                    }
+                }
                 Add($"{type} deploy CPU", (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds);
                 Add($"{type} deploy (exceptions thrown)", Interlocked.Read(ref s_exceptions) - exceptions0);
                 Add($"{type} deploy (thread-pool items run)", ThreadPool.CompletedWorkItemCount - items0);
@@ -101,6 +113,14 @@ public static class DeployRun
             var warm = values.Skip(values.Count > 3 ? 2 : 0).Order().ToList();
             var unit = name.EndsWith("allocated)", StringComparison.Ordinal) || name.EndsWith("thrown)", StringComparison.Ordinal) || name.EndsWith("run)", StringComparison.Ordinal) ? "" : " ms";
             Console.WriteLine($"{name}: median {warm[warm.Count / 2]:0.0}{unit} (first {values[0]:0.0}, min {warm[0]:0.0})");
+        }
+        foreach (var (type, byType) in sampled)
+        {
+            Console.WriteLine($"{type} deploy, sampled KB per deploy by type:");
+            foreach (var (name, bytes) in byType.OrderByDescending(kv => kv.Value).Take(25))
+            {
+                Console.WriteLine($"  {bytes / 1024.0 / (rounds - 1),8:0.0}  {name}");
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ internal static class DeployPlanner
         var specs = new Dictionary<string, NodeSpec>(StringComparer.Ordinal);
         var plan = new Input(doc);
         var global = new ScopeSpec { Id = "global", Label = "global" };
-        foreach (var c in doc.ConfigNodes.Where(c => string.IsNullOrEmpty(FlowDocument.Str(c, "z"))))
+        foreach (var c in doc.ConfigNodes.Where(c => string.IsNullOrEmpty(doc.ZOf(c))))
         {
             AddConfig(plan, specs, c, global, "", "");
         }
@@ -24,7 +24,7 @@ internal static class DeployPlanner
             {
                 continue;
             }
-            var tabId = FlowDocument.Str(tab, "id")!;
+            var tabId = doc.IdOf(tab);
             var scope = new ScopeSpec
             {
                 Id = tabId,
@@ -43,14 +43,14 @@ internal static class DeployPlanner
         public Input(FlowDocument doc)
         {
             Doc = doc;
-            Groups = doc.Groups.ToDictionary(g => FlowDocument.Str(g, "id")!, StringComparer.Ordinal);
+            Groups = doc.Groups.ToDictionary(doc.IdOf, StringComparer.Ordinal);
             foreach (var n in doc.FlowNodes)
             {
-                Add(FlowNodes, n);
+                Add(doc, FlowNodes, n);
             }
             foreach (var c in doc.ConfigNodes)
             {
-                Add(ConfigNodes, c);
+                Add(doc, ConfigNodes, c);
             }
         }
 
@@ -67,9 +67,9 @@ internal static class DeployPlanner
         public List<JsonObject> In(Dictionary<string, List<JsonObject>> byContainer, string containerId) =>
             byContainer.GetValueOrDefault(containerId) ?? [];
 
-        private static void Add(Dictionary<string, List<JsonObject>> byContainer, JsonObject n)
+        private static void Add(FlowDocument doc, Dictionary<string, List<JsonObject>> byContainer, JsonObject n)
         {
-            if (FlowDocument.Str(n, "z") is { Length: > 0 } z && !FlowDocument.Flag(n, "d"))
+            if (doc.ZOf(n) is { Length: > 0 } z && !FlowDocument.Flag(n, "d"))
             {
                 (byContainer.TryGetValue(z, out var list) ? list : byContainer[z] = []).Add(n);
             }
@@ -79,14 +79,14 @@ internal static class DeployPlanner
     private static void AddContainer(Input plan, Dictionary<string, NodeSpec> specs,
         string containerId, ScopeSpec scope, string prefix, Func<string, int, List<string>>? outMap)
     {
-        var enabled = plan.In(plan.FlowNodes, containerId).ToDictionary(n => FlowDocument.Str(n, "id")!, StringComparer.Ordinal);
+        var enabled = plan.In(plan.FlowNodes, containerId).ToDictionary(plan.Doc.IdOf, StringComparer.Ordinal);
         foreach (var c in plan.In(plan.ConfigNodes, containerId))
         {
             AddConfig(plan, specs, c, scope, prefix, scope.Signature);
         }
         foreach (var (id, n) in enabled)
         {
-            var type = FlowDocument.Str(n, "type")!;
+            var type = plan.Doc.TypeOf(n);
             var wires = Wires(n, enabled, prefix);
             if (outMap is not null)
             {
@@ -163,7 +163,7 @@ internal static class DeployPlanner
     private static void AddSubflowInstance(Input plan, Dictionary<string, NodeSpec> specs,
         JsonObject instance, JsonObject def, string runtimeId, ScopeSpec parent, List<List<string>> instanceWires)
     {
-        var defId = FlowDocument.Str(def, "id")!;
+        var defId = plan.Doc.IdOf(def);
         var prefix = runtimeId + "-";
         var inner = new ScopeSpec
         {
@@ -211,10 +211,10 @@ internal static class DeployPlanner
         specs[runtimeId] = new NodeSpec
         {
             Id = runtimeId,
-            Alias = FlowDocument.Str(instance, "id")!,
-            Type = FlowDocument.Str(instance, "type")!,
+            Alias = plan.Doc.IdOf(instance),
+            Type = plan.Doc.TypeOf(instance),
             Config = instance,
-            Json = plan.Doc.JsonOf(FlowDocument.Str(instance, "id")!),
+            Json = plan.Doc.JsonOf(plan.Doc.IdOf(instance)),
             Scope = parent,
             Wires = [inputTargets],
             IsSubflowInstance = true,
@@ -225,12 +225,12 @@ internal static class DeployPlanner
 
     private static void AddConfig(Input plan, Dictionary<string, NodeSpec> specs, JsonObject c, ScopeSpec scope, string prefix, string scopeSignature)
     {
-        var id = FlowDocument.Str(c, "id")!;
+        var id = plan.Doc.IdOf(c);
         specs[prefix + id] = new NodeSpec
         {
             Id = prefix + id,
             Alias = id,
-            Type = FlowDocument.Str(c, "type")!,
+            Type = plan.Doc.TypeOf(c),
             Config = c,
             Json = plan.Doc.JsonOf(id),
             Scope = scope,

@@ -47,6 +47,18 @@ public sealed class FlowDocument
 
     public Dictionary<string, JsonObject> ById { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Each object's id, type and container, read once when the document is indexed: validation, nesting checks and the
+    /// deploy planner ask for them several times per node, and every read of a parsed string decodes it again.
+    /// </summary>
+    private readonly Dictionary<JsonObject, (string Id, string Type, string? Z)> _keys = new(ReferenceEqualityComparer.Instance);
+
+    internal string IdOf(JsonObject o) => _keys.TryGetValue(o, out var k) ? k.Id : Str(o, "id")!;
+
+    internal string TypeOf(JsonObject o) => _keys.TryGetValue(o, out var k) ? k.Type : Str(o, "type")!;
+
+    internal string? ZOf(JsonObject o) => _keys.TryGetValue(o, out var k) ? k.Z : Str(o, "z");
+
     public List<JsonObject> Tabs { get; } = [];
 
     public Dictionary<string, JsonObject> Subflows { get; } = new(StringComparer.Ordinal);
@@ -181,6 +193,7 @@ public sealed class FlowDocument
                 continue;
             }
             _itemJson[id] = _items[i];
+            _keys[o] = (id, type, Str(o, "z"));
             switch (type)
             {
                 case "tab":
@@ -208,32 +221,36 @@ public sealed class FlowDocument
 
     private void Check(List<string> errors)
     {
-        var flowNodeIds = FlowNodes.Select(n => Str(n, "id")!).ToHashSet(StringComparer.Ordinal);
+        var flowNodeIds = new HashSet<string>(FlowNodes.Count, StringComparer.Ordinal);
+        foreach (var n in FlowNodes)
+        {
+            flowNodeIds.Add(IdOf(n));
+        }
         foreach (var n in FlowNodes.Concat(Groups))
         {
-            var id = Str(n, "id")!;
-            var z = Str(n, "z");
+            var id = IdOf(n);
+            var z = ZOf(n);
             if (string.IsNullOrEmpty(z))
             {
-                errors.Add($"Node {id} ({Str(n, "type")}) is not on a tab");
+                errors.Add($"Node {id} ({TypeOf(n)}) is not on a tab");
             }
             else if (!IsContainer(z))
             {
-                errors.Add($"Node {id} ({Str(n, "type")}) is on a missing tab or subflow {z}");
+                errors.Add($"Node {id} ({TypeOf(n)}) is on a missing tab or subflow {z}");
             }
         }
         foreach (var c in ConfigNodes)
         {
-            var z = Str(c, "z");
+            var z = ZOf(c);
             if (!string.IsNullOrEmpty(z) && !IsContainer(z))
             {
-                errors.Add($"Config node {Str(c, "id")} is on a missing tab or subflow {z}");
+                errors.Add($"Config node {IdOf(c)} is on a missing tab or subflow {z}");
             }
         }
         foreach (var n in FlowNodes)
         {
-            var id = Str(n, "id")!;
-            var type = Str(n, "type")!;
+            var id = IdOf(n);
+            var type = TypeOf(n);
             if (type.StartsWith("subflow:", StringComparison.Ordinal) && !Subflows.ContainsKey(type["subflow:".Length..]))
             {
                 errors.Add($"Node {id} is an instance of missing subflow {type["subflow:".Length..]}");
@@ -274,7 +291,7 @@ public sealed class FlowDocument
         }
     }
 
-    private bool IsContainer(string id) => ById.TryGetValue(id, out var c) && Str(c, "type") is "tab" or "subflow";
+    private bool IsContainer(string id) => ById.TryGetValue(id, out var c) && TypeOf(c) is "tab" or "subflow";
 
     public static string? Str(JsonObject o, string key) =>
         o.TryGetPropertyValue(key, out var v) && v is JsonValue jv && jv.GetValueKind() == JsonValueKind.String ? jv.GetValue<string>() : null;

@@ -28,9 +28,9 @@ internal static class FlowNesting
         var ownNodes = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var n in doc.FlowNodes)
         {
-            var z = FlowDocument.Str(n, "z") ?? "";
+            var z = doc.ZOf(n) ?? "";
             ownNodes[z] = ownNodes.GetValueOrDefault(z) + 1;
-            var type = FlowDocument.Str(n, "type")!;
+            var type = doc.TypeOf(n);
             if (type.StartsWith("subflow:", StringComparison.Ordinal) && doc.Subflows.ContainsKey(type["subflow:".Length..]))
             {
                 var inner = type["subflow:".Length..];
@@ -95,10 +95,10 @@ internal static class FlowNesting
             errors.Add($"Subflow {Describe(doc, id)} nests subflows {h} deep; at most {MaxSubflowDepth} levels are allowed");
             return;
         }
-        long expanded = doc.FlowNodes.Count(n => !doc.Subflows.ContainsKey(FlowDocument.Str(n, "z") ?? ""));
+        long expanded = doc.FlowNodes.Count(n => !doc.Subflows.ContainsKey(doc.ZOf(n) ?? ""));
         foreach (var tab in doc.Tabs)
         {
-            foreach (var (child, count) in uses.GetValueOrDefault(FlowDocument.Str(tab, "id")!) ?? [])
+            foreach (var (child, count) in uses.GetValueOrDefault(doc.IdOf(tab)) ?? [])
             {
                 expanded = Saturate(expanded + Multiply(count, size[child]));
             }
