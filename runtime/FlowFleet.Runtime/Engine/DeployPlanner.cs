@@ -69,7 +69,7 @@ internal static class DeployPlanner
 
         private static void Add(FlowDocument doc, Dictionary<string, List<JsonObject>> byContainer, JsonObject n)
         {
-            if (doc.ZOf(n) is { Length: > 0 } z && !FlowDocument.Flag(n, "d"))
+            if (doc.ZOf(n) is { Length: > 0 } z && !doc.IsDisabled(n))
             {
                 (byContainer.TryGetValue(z, out var list) ? list : byContainer[z] = []).Add(n);
             }
@@ -87,7 +87,7 @@ internal static class DeployPlanner
         foreach (var (id, n) in enabled)
         {
             var type = plan.Doc.TypeOf(n);
-            var wires = Wires(n, enabled, prefix);
+            var wires = Wires(plan.Doc.KeysOf(n), enabled, prefix);
             if (outMap is not null)
             {
                 for (var port = 0; port < wires.Count; port++)
@@ -109,7 +109,7 @@ internal static class DeployPlanner
                 }
             }
             var runtimeId = prefix + id;
-            var groupId = FlowDocument.Str(n, "g");
+            var groupId = plan.Doc.KeysOf(n).G;
             if (type.StartsWith("subflow:", StringComparison.Ordinal) && plan.Doc.Subflows.TryGetValue(type["subflow:".Length..], out var def))
             {
                 AddSubflowInstance(plan, specs, n, def, runtimeId, scope, wires);
@@ -135,24 +135,21 @@ internal static class DeployPlanner
     /// A node's wire targets per port that are enabled in its container, as runtime ids (loops, not LINQ: this runs for
     /// every node of every deploy).
     /// </summary>
-    private static List<List<string>> Wires(JsonObject node, Dictionary<string, JsonObject> enabled, string prefix)
+    private static List<List<string>> Wires(ItemKeys node, Dictionary<string, JsonObject> enabled, string prefix)
     {
-        if (!node.TryGetPropertyValue("wires", out var w) || w is not JsonArray ports)
+        if (node.Ports is not { } ports)
         {
             return [];
         }
         var result = new List<List<string>>(ports.Count);
-        foreach (var p in ports)
+        foreach (var targets in ports)
         {
-            var list = new List<string>(p is JsonArray a ? a.Count : 0);
-            if (p is JsonArray targets)
+            var list = new List<string>(targets?.Count ?? 0);
+            foreach (var target in targets ?? [])
             {
-                foreach (var t in targets)
+                if (target.Length > 0 && enabled.ContainsKey(target))
                 {
-                    if (t is JsonValue v && v.TryGetValue<string>(out var target) && target.Length > 0 && enabled.ContainsKey(target))
-                    {
-                        list.Add(prefix.Length == 0 ? target : prefix + target);
-                    }
+                    list.Add(prefix.Length == 0 ? target : prefix + target);
                 }
             }
             result.Add(list);

@@ -48,16 +48,28 @@ public sealed class FlowDocument
     public Dictionary<string, JsonObject> ById { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Each object's id, type and container, read once when the document is indexed: validation, nesting checks and the
-    /// deploy planner ask for them several times per node, and every read of a parsed string decodes it again.
+    /// Each object's id, type, container, group, wires, read once from its serialized bytes when the document is indexed
+    /// (<see cref="ItemKeys"/>): validation, nesting checks and the deploy planner ask for them several times per node, and
+    /// reading them from a parsed object builds every property of it.
     /// </summary>
-    private readonly Dictionary<JsonObject, (string Id, string Type, string? Z)> _keys = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<JsonObject, ItemKeys> _keys = new(ReferenceEqualityComparer.Instance);
 
-    internal string IdOf(JsonObject o) => _keys.TryGetValue(o, out var k) ? k.Id : Str(o, "id")!;
+    internal ItemKeys KeysOf(JsonObject o) => _keys[o];
 
-    internal string TypeOf(JsonObject o) => _keys.TryGetValue(o, out var k) ? k.Type : Str(o, "type")!;
+    /// <summary>The id of an object of this document.</summary>
+    public string IdOf(JsonObject o) => _keys.TryGetValue(o, out var k) ? k.Id! : Str(o, "id")!;
 
-    internal string? ZOf(JsonObject o) => _keys.TryGetValue(o, out var k) ? k.Z : Str(o, "z");
+    /// <summary>The type of an object of this document.</summary>
+    public string TypeOf(JsonObject o) => _keys.TryGetValue(o, out var k) ? k.Type! : Str(o, "type")!;
+
+    /// <summary>The tab or subflow an object of this document is on (null when none).</summary>
+    public string? ZOf(JsonObject o) => _keys.TryGetValue(o, out var k) ? k.Z : Str(o, "z");
+
+    /// <summary>Whether an object of this document is disabled (Node-RED's <c>d</c>).</summary>
+    public bool IsDisabled(JsonObject o) => _keys.TryGetValue(o, out var k) ? k.Disabled : Flag(o, "d");
+
+    /// <summary>Whether any object of the document carries <c>credentials</c> (they are stored apart from the flows).</summary>
+    public bool HasCredentials { get; private set; }
 
     public List<JsonObject> Tabs { get; } = [];
 
@@ -175,8 +187,9 @@ public sealed class FlowDocument
                 errors.Add($"Item {i} is not an object");
                 continue;
             }
-            var id = Str(o, "id");
-            var type = Str(o, "type");
+            var keys = ItemKeys.Read(_items[i].Span);
+            var id = keys.Id;
+            var type = keys.Type;
             if (string.IsNullOrEmpty(id))
             {
                 errors.Add($"Item {i} has no id");
@@ -187,13 +200,20 @@ public sealed class FlowDocument
                 errors.Add($"Node {id} has no type");
                 continue;
             }
+            if (keys.Duplicate is { } name)
+            {
+                // A parsed object refuses to build with a property named twice: said here, not as a failure later.
+                errors.Add($"Node {id} has the property '{name}' twice");
+                continue;
+            }
             if (!ById.TryAdd(id, o))
             {
                 errors.Add($"Duplicate id {id}");
                 continue;
             }
             _itemJson[id] = _items[i];
-            _keys[o] = (id, type, Str(o, "z"));
+            _keys[o] = keys;
+            HasCredentials |= keys.HasCredentials;
             switch (type)
             {
                 case "tab":
@@ -206,7 +226,7 @@ public sealed class FlowDocument
                     Groups.Add(o);
                     break;
                 default:
-                    if (o.ContainsKey("x") && o.ContainsKey("y"))
+                    if (keys.HasX && keys.HasY)
                     {
                         FlowNodes.Add(o);
                     }
@@ -255,34 +275,25 @@ public sealed class FlowDocument
             {
                 errors.Add($"Node {id} is an instance of missing subflow {type["subflow:".Length..]}");
             }
-            if (!n.TryGetPropertyValue("wires", out var wires) || wires is null)
+            var keys = _keys[n];
+            if (keys.Wires == ItemKeys.WiresShape.None)
             {
                 continue;
             }
-            if (wires is not JsonArray ports)
+            if (keys.Wires == ItemKeys.WiresShape.Other)
             {
                 errors.Add($"Node {id}: wires must be an array of arrays");
                 continue;
             }
-            for (var p = 0; p < ports.Count; p++)
+            foreach (var problem in keys.WiresProblems ?? [])
             {
-                if (ports[p] is null)
+                errors.Add($"Node {id}: {problem}");
+            }
+            foreach (var targets in keys.Ports!)
+            {
+                foreach (var target in targets ?? [])
                 {
-                    continue;
-                }
-                if (ports[p] is not JsonArray targets)
-                {
-                    errors.Add($"Node {id}: wires[{p}] must be an array of node ids");
-                    continue;
-                }
-                foreach (var t in targets)
-                {
-                    var target = t is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
-                    if (target is null)
-                    {
-                        errors.Add($"Node {id}: wires[{p}] holds a non-string id");
-                    }
-                    else if (!flowNodeIds.Contains(target))
+                    if (!flowNodeIds.Contains(target))
                     {
                         errors.Add($"Node {id} ({type}) is wired to missing node {target}");
                     }

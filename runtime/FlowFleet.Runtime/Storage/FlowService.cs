@@ -140,7 +140,7 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
                 throw new FlowRevisionConflictException(Rev);
             }
             // Most deploys carry no credentials: then the validated copy is the document, without a second copy.
-            var (clean, creds) = SplitCredentials(candidate.Raw);
+            var (clean, creds) = SplitCredentials(candidate);
             var doc = clean is null ? candidate : FlowDocument.Adopt(clean);
             if (credentials is not null)
             {
@@ -247,13 +247,14 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
     }
 
     /// <summary>The flows without credentials (null when none carries any) and the credentials by node id.</summary>
-    private static (JsonArray? Clean, Dictionary<string, JsonObject> Credentials) SplitCredentials(JsonArray flows)
+    private static (JsonArray? Clean, Dictionary<string, JsonObject> Credentials) SplitCredentials(FlowDocument doc)
     {
-        if (!flows.Any(n => n is JsonObject o && o.ContainsKey("credentials")))
+        // Known from the document's index: asking every node object would build all of their properties.
+        if (!doc.HasCredentials)
         {
             return (null, new Dictionary<string, JsonObject>(StringComparer.Ordinal));
         }
-        var clean = (JsonArray)flows.DeepClone();
+        var clean = (JsonArray)doc.Raw.DeepClone();
         var creds = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
         foreach (var n in clean.OfType<JsonObject>())
         {

@@ -103,18 +103,19 @@ public static class RedFlowsApi
         {
             return RedErrors.BadRequest("The body must be a flow array, or {rev, flows}");
         }
-        if (HttpPathProblem(flowsJson, routes) is { } problem)
-        {
-            return RedErrors.BadRequest(problem);
-        }
         try
         {
             // The body was parsed for this deploy alone: the document takes the array as it is (detached from a v2
             // wrapper), without a copy.
             (body as JsonObject)?.Remove("flows");
+            var doc = FlowDocument.Adopt(flowsJson);
+            if (HttpPathProblem(doc, routes) is { } problem)
+            {
+                return RedErrors.BadRequest(problem);
+            }
             // Answered as Node-RED answers: once the flows are saved and the changed nodes stopped. The new ones are built
             // and started after it; what a client sees meanwhile is FlowEngine.BeginDeployAsync's rule.
-            var result = await flows.BeginDeployAsync(FlowDocument.Adopt(flowsJson), deployType.Value, IsV2(ctx) ? rev : null,
+            var result = await flows.BeginDeployAsync(doc, deployType.Value, IsV2(ctx) ? rev : null,
                 new DeployInfo(ctx.User.Identity?.Name, message), ctx.RequestAborted);
             return IsV2(ctx) || body is JsonObject ? Results.Json(new { rev = result.Rev }) : Results.NoContent();
         }
@@ -129,14 +130,16 @@ public static class RedFlowsApi
     }
 
     /// <summary>An http in node may not claim FlowFleet's own paths; such a deploy is refused whole.</summary>
-    public static string? HttpPathProblem(JsonArray flows, HttpRouteTable routes)
+    public static string? HttpPathProblem(FlowDocument flows, HttpRouteTable routes)
     {
-        foreach (var n in flows.OfType<JsonObject>())
+        ArgumentNullException.ThrowIfNull(flows);
+        // Types from the document's index: only the http in nodes' objects are read.
+        foreach (var n in flows.FlowNodes.Concat(flows.ConfigNodes))
         {
-            if (JsonTools.Text(n["type"]) == "http in" && n["d"]?.GetValueKind() != JsonValueKind.True &&
+            if (flows.TypeOf(n) == "http in" && !flows.IsDisabled(n) &&
                 n["url"] is JsonValue url && routes.IsReserved(url.ToString(), out var reason))
             {
-                return $"Node {n["id"]}: {reason}";
+                return $"Node {flows.IdOf(n)}: {reason}";
             }
         }
         return null;

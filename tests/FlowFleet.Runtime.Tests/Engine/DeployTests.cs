@@ -95,6 +95,44 @@ public sealed class DeployTests
     }
 
     [Fact]
+    public void Wires_and_properties_that_cannot_be_read_are_refused_with_what_is_wrong()
+    {
+        // The document reads ids, types and wires from its own bytes (no parsed object is built for them): each shape a
+        // parsed object would refuse, or the engine could not wire, is named.
+        var ex = Assert.Throws<FlowValidationException>(() => FlowDocument.Parse("""
+            [{"id":"t","type":"tab"},
+             {"id":"a","type":"helper","z":"t","x":0,"y":0,"wires":"b"},
+             {"id":"b","type":"helper","z":"t","x":0,"y":0,"wires":[["a",7],"c",null]},
+             {"id":"c","type":"helper","z":"t","x":0,"y":0,"wires":[["a"]]}]
+            """));
+        Assert.Contains("Node a: wires must be an array of arrays", ex.Errors);
+        Assert.Contains("Node b: wires[0] holds a non-string id", ex.Errors);
+        Assert.Contains("Node b: wires[1] must be an array of node ids", ex.Errors);
+        var twice = Assert.Throws<FlowValidationException>(() => FlowDocument.Parse("""
+            [{"id":"t","type":"tab"},{"id":"c","type":"helper","z":"t","x":0,"y":0,"name":"one","name":"two"}]
+            """));
+        Assert.Contains("Node c has the property 'name' twice", twice.Errors);
+        // Escaped names are the same names; an id with an escape is read as the parse reads it.
+        var dup = Assert.Throws<FlowValidationException>(() => FlowDocument.Parse("""
+            [{"id":"t","type":"tab"},{"id":"n\u00e9","type":"helper","z":"t","x":0,"y":0,"\u0077ires":[],"wires":[]}]
+            """));
+        Assert.Contains("Node n\u00e9 has the property 'wires' twice", dup.Errors);
+        var doc = FlowDocument.Parse("""
+            [{"id":"t","type":"tab"},
+             {"id":"n\u00e9","type":"helper","z":"t","x":0,"y":0,"d":true,"g":"grp","wires":[null,["m"]],"credentials":{}},
+             {"id":"m","type":"helper","z":"t","x":0,"y":0}]
+            """);
+        var node = doc.ById["n\u00e9"];
+        Assert.Equal("n\u00e9", doc.IdOf(node));
+        Assert.Equal("helper", doc.TypeOf(node));
+        Assert.Equal("t", doc.ZOf(node));
+        Assert.True(doc.IsDisabled(node));
+        Assert.False(doc.IsDisabled(doc.ById["m"]));
+        Assert.True(doc.HasCredentials);
+        Assert.False(FlowDocument.Parse("[]").HasCredentials);
+    }
+
+    [Fact]
     public async Task Unknown_node_types_and_properties_survive_a_round_trip_and_do_not_run()
     {
         var flows = """
