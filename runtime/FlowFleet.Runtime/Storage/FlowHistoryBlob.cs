@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace FlowFleet.Runtime.Storage;
@@ -18,6 +19,49 @@ public static class FlowHistoryBlob
             gz.Write(utf8.Span);
         }
         return ms.ToArray();
+    }
+
+    /// <summary>
+    /// What a version's list shows: its tabs, and its nodes on a tab (x, y and z set). Read from <paramref name="json"/> when
+    /// the caller has it: asking each parsed object would build every property of all of them after each deploy.
+    /// </summary>
+    public static (int Tabs, int Nodes) Count(JsonArray flows, ReadOnlyMemory<byte> json)
+    {
+        ArgumentNullException.ThrowIfNull(flows);
+        if (json.IsEmpty)
+        {
+            return (flows.OfType<JsonObject>().Count(o => o["type"]?.GetValueKind() == JsonValueKind.String && (string?)o["type"] == "tab"),
+                flows.OfType<JsonObject>().Count(o => o["x"] is not null && o["y"] is not null && o["z"] is not null));
+        }
+        var (tabs, nodes) = (0, 0);
+        var reader = new Utf8JsonReader(json.Span);
+        reader.Read();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+            var (tab, placed) = (false, 0);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.ValueSpan;
+                reader.Read();
+                if (name.SequenceEqual("type"u8))
+                {
+                    tab = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("tab"u8);
+                }
+                else if ((name.SequenceEqual("x"u8) || name.SequenceEqual("y"u8) || name.SequenceEqual("z"u8)) && reader.TokenType != JsonTokenType.Null)
+                {
+                    placed++;
+                }
+                reader.Skip();
+            }
+            tabs += tab ? 1 : 0;
+            nodes += placed == 3 ? 1 : 0;
+        }
+        return (tabs, nodes);
     }
 
     /// <summary>The flows of a stored version (an empty set for anything that is not an array).</summary>

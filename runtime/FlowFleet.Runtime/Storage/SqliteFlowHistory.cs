@@ -46,8 +46,7 @@ public sealed class SqliteFlowHistory : IFlowHistory
     {
         ArgumentNullException.ThrowIfNull(flows);
         var now = _time.GetUtcNow();
-        var tabs = flows.OfType<JsonObject>().Count(o => o["type"]?.GetValueKind() == System.Text.Json.JsonValueKind.String && (string?)o["type"] == "tab");
-        var nodes = flows.OfType<JsonObject>().Count(o => o["x"] is not null && o["y"] is not null && o["z"] is not null);
+        var (tabs, nodes) = FlowHistoryBlob.Count(flows, json);
         await _lock.WaitAsync(cancellationToken);
         try
         {

@@ -22,8 +22,7 @@ public sealed class PostgresFlowHistory(ClusterStore store, FlowHistoryOptions? 
     {
         ArgumentNullException.ThrowIfNull(flows);
         var now = (time ?? TimeProvider.System).GetUtcNow();
-        var tabs = flows.OfType<JsonObject>().Count(o => o["type"]?.GetValueKind() == System.Text.Json.JsonValueKind.String && (string?)o["type"] == "tab");
-        var nodes = flows.OfType<JsonObject>().Count(o => o["x"] is not null && o["y"] is not null && o["z"] is not null);
+        var (tabs, nodes) = FlowHistoryBlob.Count(flows, json);
         var message = string.IsNullOrWhiteSpace(info?.Message) ? null : info.Message.Trim();
         await using var connection = await store.OpenAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);

@@ -53,4 +53,19 @@ public sealed class FlowHistoryStoreTests
         Assert.Equal(new WireRef("f", 0, "d"), Assert.Single(diff.RemovedWires));
         Assert.True(FlowDiff.Compute(a, a).IsEmpty);
     }
+
+    [Fact]
+    public void A_version_counts_the_same_tabs_and_nodes_from_its_bytes_as_from_its_objects()
+    {
+        var flows = JsonNode.Parse("""
+            [{"id":"t","type":"tab"},{"id":"u","type":"tab","x":1},
+             {"id":"a","type":"inject","z":"t","x":1,"y":2,"wires":[]},
+             {"id":"b","type":"debug","z":"t","x":null,"y":2},
+             {"id":"c","type":"mqtt-broker","broker":"x"},
+             {"id":"d","type":"tab ","z":"t","x":{"nested":"tab"},"y":[1],"wires":[[]]}]
+            """)!.AsArray();
+        var bytes = System.Text.Encoding.UTF8.GetBytes(flows.ToJsonString());
+        Assert.Equal((2, 2), FlowHistoryBlob.Count(flows, default));
+        Assert.Equal((2, 2), FlowHistoryBlob.Count(flows, bytes));
+    }
 }
