@@ -44,9 +44,10 @@ public sealed class ChildServer : IAsyncDisposable
     /// <summary>
     /// Starts the server with <paramref name="environment"/> added to its environment (as a container's settings would
     /// be), with authentication on, on <paramref name="port"/> (0: a free one; a restarted instance keeps its old one).
+    /// An empty value removes the variable.
     /// </summary>
-    public static Task<ChildServer> StartWithEnvironmentAsync(string dataDir, IReadOnlyDictionary<string, string> environment, int port = 0) =>
-        StartAsync(dataDir, environment, true, port, []);
+    public static Task<ChildServer> StartWithEnvironmentAsync(string dataDir, IReadOnlyDictionary<string, string> environment, int port = 0, params string[] extraArgs) =>
+        StartAsync(dataDir, environment, true, port, extraArgs);
 
     /// <summary>Starts the server (no auth) with its open-file limit (soft and hard) lowered to <paramref name="openFiles"/>, as <c>ulimit -n</c> does.</summary>
     public static Task<ChildServer> StartWithFileLimitAsync(string dataDir, int openFiles, params string[] extraArgs) =>
@@ -66,7 +67,14 @@ public sealed class ChildServer : IAsyncDisposable
         start.WorkingDirectory = dataDir;
         foreach (var (key, value) in environment)
         {
-            start.Environment[key] = value;
+            if (value.Length == 0)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
         }
         var server = new ChildServer(Process.Start(start)!, dataDir);
         server._process.OutputDataReceived += (_, e) => server.Append(e.Data);

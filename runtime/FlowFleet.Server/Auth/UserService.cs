@@ -14,9 +14,13 @@ public sealed class UserService(UserStore store)
     private readonly PasswordHasher<UserAccount> _hasher = new();
     private readonly Lazy<string> _dummyHash = new(() => new PasswordHasher<UserAccount>().HashPassword(s_nobody, "not-a-password"));
 
-    public async Task<UserAccount> AddAsync(string name, string role, string password, CancellationToken ct = default)
+    public Task<UserAccount> AddAsync(string name, string role, string password, CancellationToken ct = default) => AddAsync(NewAccount(name, role, password), ct);
+
+    /// <summary>Stores a user made by <see cref="NewAccount"/> (or <see cref="Account"/>).</summary>
+    public async Task<UserAccount> AddAsync(UserAccount user, CancellationToken ct = default)
     {
-        var user = NewAccount(name, role, password);
+        ArgumentNullException.ThrowIfNull(user);
+        var name = user.Name;
         if (await store.FindUserAsync(name, ct) is not null)
         {
             throw new InvalidOperationException($"User '{name}' exists already");
@@ -38,7 +42,10 @@ public sealed class UserService(UserStore store)
     }
 
     /// <summary>A new user with its password hashed, not stored yet (<see cref="ArgumentException"/> for a bad role, name or password).</summary>
-    public UserAccount NewAccount(string name, string role, string password)
+    public UserAccount NewAccount(string name, string role, string password) => Account(name, role, password, _hasher);
+
+    /// <summary>As <see cref="NewAccount"/>, without a service (the start hashes the first admin before the host exists).</summary>
+    internal static UserAccount Account(string name, string role, string password, PasswordHasher<UserAccount> hasher)
     {
         if (!Roles.IsValid(role))
         {
@@ -50,7 +57,7 @@ public sealed class UserService(UserStore store)
         }
         CheckPassword(password);
         var user = new UserAccount { Name = name, Role = role, PasswordHash = "" };
-        user.PasswordHash = _hasher.HashPassword(user, password);
+        user.PasswordHash = hasher.HashPassword(user, password);
         return user;
     }
 

@@ -49,7 +49,7 @@ public static class CliCommands
         {
             try
             {
-                StartWarmup.BeforeHost();
+                StartWarmup.BeforeHost(pr.GetValue(data)!);
                 var app = FlowFleetHost.Build(HostArgs(rawArgs), new ServerOptions { DataDirectory = pr.GetValue(data)!, NoAuth = pr.GetValue(noAuth), Demo = pr.GetValue(demo), Safe = pr.GetValue(safe), WarmUp = true });
                 // The databases and the first admin (FlowFleetHost.InitializeAsync) were begun by Build beside the endpoint
                 // mapping; the host awaits them before its hosted services start (InitializationGate), so before it listens.

@@ -261,10 +261,12 @@ public static class FlowFleetHost
         if (!await users.AnyAsync(ct))
         {
             var configured = app.Configuration["ADMIN_PASSWORD"] ?? Environment.GetEnvironmentVariable("FLOWFLEET_ADMIN_PASSWORD");
-            var password = string.IsNullOrEmpty(configured) ? UserService.GeneratePassword() : configured;
+            // The command line's first start hashed it before the host was built, when a core was idle (StartWarmup).
+            var early = await StartWarmup.TakeAdminAsync(configured);
+            var password = early?.Password ?? (string.IsNullOrEmpty(configured) ? UserService.GeneratePassword() : configured);
             try
             {
-                await users.AddAsync("admin", Roles.Admin, password, ct);
+                await (early is null ? users.AddAsync("admin", Roles.Admin, password, ct) : users.AddAsync(early.Account, ct));
             }
             catch (InvalidOperationException)
             {
