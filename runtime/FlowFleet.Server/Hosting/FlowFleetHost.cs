@@ -262,7 +262,7 @@ public static class FlowFleetHost
         {
             var configured = app.Configuration["ADMIN_PASSWORD"] ?? Environment.GetEnvironmentVariable("FLOWFLEET_ADMIN_PASSWORD");
             // The command line's first start hashed it before the host was built, when a core was idle (StartWarmup).
-            var early = await StartWarmup.TakeAdminAsync(configured);
+            var early = await StartWarmup.TakeAdminAsync(options.DataDirectory, configured);
             var password = early?.Password ?? (string.IsNullOrEmpty(configured) ? UserService.GeneratePassword() : configured);
             try
             {

@@ -21,7 +21,7 @@ namespace FlowFleet.Server.Hosting;
 /// </summary>
 public sealed class StartWarmup
 {
-    private static Task<EarlyAdmin?>? s_admin;
+    private static PendingAdmin? s_admin;
     private readonly TaskCompletionSource _mapped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _steps = Task.CompletedTask;
 
@@ -40,7 +40,7 @@ public sealed class StartWarmup
         // while the host is built on the other core, for the password the environment gives or a generated one.
         var firstStart = !File.Exists(Path.Combine(Path.GetFullPath(dataDirectory), "flowfleet.db"));
         var admin = new TaskCompletionSource<EarlyAdmin?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        s_admin = firstStart ? admin.Task : null;
+        s_admin = firstStart ? new PendingAdmin(Path.GetFullPath(dataDirectory), admin.Task) : null;
         var thread = new Thread(() =>
         {
             Early("telemetry", () => RuntimeHelpers.RunClassConstructor(typeof(OpenTelemetry.Sdk).TypeHandle));
@@ -84,12 +84,13 @@ public sealed class StartWarmup
     }
 
     /// <summary>
-    /// The first admin made by <see cref="BeforeHost"/> (once), if it was made for the password the initialization settled
-    /// on — <paramref name="configured"/>, or a generated one when none is — else null (the initialization hashes it then).
+    /// The first admin made by <see cref="BeforeHost"/> (once) for this data directory, if it was made for the password the
+    /// initialization settled on — <paramref name="configured"/>, or a generated one when none is — else null (the initialization hashes it then).
     /// </summary>
-    internal static async Task<EarlyAdmin?> TakeAdminAsync(string? configured)
+    internal static async Task<EarlyAdmin?> TakeAdminAsync(string dataDirectory, string? configured)
     {
-        if (Interlocked.Exchange(ref s_admin, null) is not { } early || await early.ConfigureAwait(false) is not { } admin)
+        if (Volatile.Read(ref s_admin) is not { } early || early.DataDirectory != Path.GetFullPath(dataDirectory)
+            || Interlocked.CompareExchange(ref s_admin, null, early) != early || await early.Made.ConfigureAwait(false) is not { } admin)
         {
             return null;
         }
@@ -191,3 +192,6 @@ internal sealed class InitializationGate(StartWarmup warm) : IHostedService
 
 /// <summary>The first admin's account, its password hashed before the host was built (see <see cref="StartWarmup"/>).</summary>
 internal sealed record EarlyAdmin(string Password, bool Generated, UserAccount Account);
+
+/// <summary>The first admin being made for a data directory's first start.</summary>
+internal sealed record PendingAdmin(string DataDirectory, Task<EarlyAdmin?> Made);
