@@ -88,8 +88,11 @@ public sealed partial class FlowEngine : IAsyncDisposable
     internal TimeProvider Time => _time ??= Services.GetService(typeof(TimeProvider)) as TimeProvider ?? TimeProvider.System;
 
     internal void InlineTooSlow(RunningNode node, TimeSpan took) =>
-        Logger.LogWarning("{Type} node {Id} took {Ms} ms on its sender's thread; it takes its messages from its own queue from now on",
+        Logger.LogWarning("{Type} node {Id} took {Ms} ms on its sender's thread (net of GC pauses; the second such run within a minute); it takes its messages from its own queue until it has run within the budget for a minute",
             node.Type, node.Id, (long)took.TotalMilliseconds);
+
+    internal void InlineBack(RunningNode node) =>
+        Logger.LogInformation("{Type} node {Id} ran within its inline budget for a minute; it runs on its senders' threads again", node.Type, node.Id);
 
     /// <summary>The deployed document (also while flows are stopped).</summary>
     public FlowDocument Current { get; private set; } = FlowDocument.Empty;

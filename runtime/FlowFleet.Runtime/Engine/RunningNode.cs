@@ -129,11 +129,11 @@ internal sealed partial class RunningNode : INodeHost
     private bool _senderWaiting;
     // Set once the node is started and its loop runs: before that no sender runs it inline either.
     private bool _looping;
-    // Set once a run on a sender's thread took longer than the engine's InlineBudget: from then on the node takes its
-    // messages from its queue. A sender's thread can be the socket engine's (device frames are handled where they arrive),
-    // so a slow inline node — a catastrophic regex on device data in a switch — would otherwise stall every socket for each
-    // message, not just this node.
-    private bool _inlineOff;
+    // Off once runs on a sender's thread take longer than the engine's InlineBudget (see InlineGuard): the node then takes
+    // its messages from its queue. A sender's thread can be the socket engine's (device frames are handled where they
+    // arrive), so a slow inline node — a catastrophic regex on device data in a switch — would otherwise stall every socket
+    // for each message, not just this node.
+    private readonly InlineGuard _inline = new();
     private readonly ManualResetEventSlim _space = new(false, spinCount: 1);
 
     private async Task RunAsync()
@@ -170,7 +170,12 @@ internal sealed partial class RunningNode : INodeHost
                         Volatile.Write(ref _senderWaiting, false);
                         _space.Set();
                     }
+                    var timed = _inline.Off ? InlineGuard.Start(_engine.Time) : default;
                     var handled = HandleAsync(msg);
+                    if (timed.Started != 0)
+                    {
+                        _inline.RanFromQueue(_engine.Time, InlineGuard.Took(_engine.Time, timed), _engine.Options.InlineBudget);
+                    }
                     if (!handled.IsCompletedSuccessfully)
                     {
                         try
@@ -212,7 +217,7 @@ internal sealed partial class RunningNode : INodeHost
     /// <summary>Runs the node on the sender's thread when it is an inline node, idle, with nothing queued.</summary>
     private bool TryRunInline(FlowMessage msg)
     {
-        if (t_inlineDepth >= MaxInlineDepth || Volatile.Read(ref _queued) != 0 || Volatile.Read(ref _inlineOff) || !Volatile.Read(ref _looping)
+        if (t_inlineDepth >= MaxInlineDepth || Volatile.Read(ref _queued) != 0 || (_inline.Off && !ReturnInline()) || !Volatile.Read(ref _looping)
             || Instance is not { RunsInline: true } || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             return false;
@@ -225,7 +230,7 @@ internal sealed partial class RunningNode : INodeHost
         // HandleAsync reports a node's failure as a node error; it does not throw.
         t_inlineDepth++;
         var time = _engine.Time;
-        var started = time.GetTimestamp();
+        var started = InlineGuard.Start(time);
         ValueTask handled;
         try
         {
@@ -235,10 +240,9 @@ internal sealed partial class RunningNode : INodeHost
         {
             t_inlineDepth--;
         }
-        var took = time.GetElapsedTime(started);
-        if (took > _engine.Options.InlineBudget && !_inlineOff)
+        var took = InlineGuard.Took(time, started);
+        if (_inline.RanInline(time, took, _engine.Options.InlineBudget))
         {
-            Volatile.Write(ref _inlineOff, true);
             _engine.InlineTooSlow(this, took);
         }
         if (handled.IsCompleted)
@@ -249,6 +253,17 @@ internal sealed partial class RunningNode : INodeHost
         {
             _ = ReleaseWhenDoneAsync(handled);
         }
+        return true;
+    }
+
+    /// <summary>Lets a node that was taken off its senders' threads back once it has run within budget for a while.</summary>
+    private bool ReturnInline()
+    {
+        if (!_inline.TryReturn(_engine.Time))
+        {
+            return false;
+        }
+        _engine.InlineBack(this);
         return true;
     }
 
