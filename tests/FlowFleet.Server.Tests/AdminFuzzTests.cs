@@ -41,6 +41,33 @@ public sealed class AdminFuzzTests
     ];
 
     [Fact]
+    public async Task A_large_deploy_with_a_lone_surrogate_or_a_property_named_twice_is_a_400()
+    {
+        // Bodies from 64 KB on are checked for text beside their parse, and a document reads its ids from its own bytes.
+        await using var server = await ServerFixture.StartAsync();
+        using var admin = await server.AdminAsync();
+        var filler = new string('a', 70_000);
+        foreach (var body in new[]
+        {
+            "[{\"id\":\"t\",\"type\":\"tab\",\"label\":\"" + filler + "\\ud800\"}]",
+            "[{\"id\":\"t\",\"type\":\"tab\",\"label\":\"" + filler + "\",\"label\":\"again\"}]",
+        })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/red/flows") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.Add("Node-RED-Deployment-Type", "full");
+            using var response = await admin.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        }
+        using var ok = new HttpRequestMessage(HttpMethod.Post, "/red/flows")
+        {
+            Content = new StringContent("[{\"id\":\"t\",\"type\":\"tab\",\"label\":\"" + filler + "\"}]", Encoding.UTF8, "application/json"),
+        };
+        ok.Headers.Add("Node-RED-Deployment-Type", "full");
+        using var deployed = await admin.SendAsync(ok);
+        Assert.True(deployed.IsSuccessStatusCode, $"{deployed.StatusCode}: {await deployed.Content.ReadAsStringAsync()}");
+    }
+
+    [Fact]
     public async Task Mutated_admin_requests_never_get_a_server_error()
     {
         await using var server = await ServerFixture.StartAsync();

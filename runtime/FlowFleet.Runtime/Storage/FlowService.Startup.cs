@@ -191,10 +191,16 @@ public sealed partial class FlowService
     private async Task<DeployResult> RunAsync(FlowDocument doc, DeployType type, CancellationToken cancellationToken) =>
         await (await BeginRunAsync(doc, type, cancellationToken)).Started;
 
-    /// <summary>Begins a deploy between the markers: the end marker comes when its nodes run.</summary>
+    /// <summary>
+    /// Begins a deploy between the markers: the end marker comes when its nodes run. With <paramref name="saved"/> (a deploy's
+    /// save, see <see cref="SaveBesideAsync"/>) the start marker is written by the save, before the engine changes anything.
+    /// </summary>
     private async Task<DeployProgress> BeginRunAsync(FlowDocument doc, DeployType type, CancellationToken cancellationToken, Task? saved = null)
     {
-        BeginStarting();
+        if (saved is null)
+        {
+            BeginStarting();
+        }
         var leaving = _safeModeReason is not null;
         DeployProgress progress;
         try
@@ -203,11 +209,26 @@ public sealed partial class FlowService
         }
         catch
         {
+            if (saved is not null)
+            {
+                // The marker is removed after the save that writes it, never before.
+                await saved.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
             EndStarting();
             throw;
         }
         return progress with { Started = EndRunAsync(progress.Started, leaving) };
     }
+
+    /// <summary>
+    /// A deploy's file work on another core while the engine plans and diffs it: the start-up marker (the engine builds
+    /// nodes only after this completes) and the document's save.
+    /// </summary>
+    private Task SaveBesideAsync(FlowDocument doc, CancellationToken cancellationToken) => Task.Run(() =>
+    {
+        BeginStarting();
+        return storage.SaveAsync(doc, cancellationToken);
+    }, CancellationToken.None);
 
     private async Task<DeployResult> EndRunAsync(Task<DeployResult> started, bool leaving)
     {

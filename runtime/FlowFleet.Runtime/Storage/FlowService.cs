@@ -176,7 +176,7 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
             }
             // flows.json is written on another core while the engine plans and diffs the deploy; it changes what runs only
             // once the file is saved (a save that fails still fails the deploy with nothing changed).
-            var saved = Task.Run(() => storage.SaveAsync(doc, cancellationToken), CancellationToken.None);
+            var saved = SaveBesideAsync(doc, cancellationToken);
             DeployProgress run;
             try
             {
@@ -184,7 +184,7 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
             }
             catch
             {
-                // The engine may have failed before it waited for the save: the save is over before the next deploy begins.
+                // The engine may have failed before it waited for the save (BeginRunAsync waited for it as well).
                 await saved.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 throw;
             }

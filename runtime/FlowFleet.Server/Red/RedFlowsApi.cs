@@ -177,6 +177,9 @@ public static class RedFlowsApi
         }
     }
 
+    /// <summary>From this size on, a body's text check runs beside its parse (a 1,000-node deploy is ~240 KB).</summary>
+    private const int ParallelCheckBytes = 64 * 1024;
+
     internal static async Task<JsonNode?> ReadJsonAsync(HttpContext ctx)
     {
         var length = ctx.Request.ContentLength;
@@ -184,6 +187,7 @@ public static class RedFlowsApi
         // by this number); the parse copies what it keeps. A fresh buffer per deploy of 1,000 nodes (~240 KB) was a
         // large-object-heap allocation each time.
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length is > 0 ? (int)Math.Min(length.Value, 16 << 20) : 4096);
+        Task<bool>? readable = null;
         try
         {
             var used = 0;
@@ -203,9 +207,17 @@ public static class RedFlowsApi
                 }
                 used += read;
             }
-            var json = buffer.AsSpan(0, used);
-            var node = JsonNode.Parse(json);
-            return ReadableText(json) ? node : null;
+            if (used < ParallelCheckBytes)
+            {
+                var json = buffer.AsSpan(0, used);
+                var node = JsonNode.Parse(json);
+                return ReadableText(json) ? node : null;
+            }
+            // A large body (a deploy) is checked on another core while this one parses it: both only read the buffer.
+            var body = buffer;
+            readable = Task.Run(() => ReadableText(body.AsSpan(0, used)));
+            var parsed = JsonNode.Parse(buffer.AsSpan(0, used));
+            return await readable ? parsed : null;
         }
         catch (JsonException)
         {
@@ -213,6 +225,11 @@ public static class RedFlowsApi
         }
         finally
         {
+            if (readable is not null)
+            {
+                // The buffer goes back to the pool only once nothing reads it.
+                await ((Task)readable).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
