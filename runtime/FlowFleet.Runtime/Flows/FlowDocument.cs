@@ -16,13 +16,22 @@ public sealed class FlowDocument
     private readonly Dictionary<string, ReadOnlyMemory<byte>> _itemJson = new(StringComparer.Ordinal);
     private string? _json;
 
-    private FlowDocument(JsonArray raw)
+    private FlowDocument(JsonArray raw, FlowDocument? previous = null, bool[]? same = null)
     {
         Raw = raw;
-        _utf8 = Serialize(raw, out var items);
+        _reuse = previous is not null && same is not null ? (previous, same) : null;
+        _utf8 = Serialize(raw, _reuse, out var items);
         Rev = Convert.ToHexStringLower(SHA256.HashData(_utf8));
         _items = items;
+        _itemKeys = new ItemKeys?[raw.Count];
     }
+
+    // The previous document and, per item, whether it was sent byte for byte as that document's item at the same place:
+    // its serialised bytes and keys are taken from there (FlowDocumentMemo).
+    private (FlowDocument Previous, bool[] Same)? _reuse;
+
+    // Per item of Raw, what ItemKeys read from its bytes (null for an item that is not an object).
+    private readonly ItemKeys?[] _itemKeys;
 
     // Per item of Raw, its bytes in _utf8 (indexed by id once Index has run).
     private readonly ReadOnlyMemory<byte>[] _items;
@@ -117,15 +126,25 @@ public sealed class FlowDocument
     /// </summary>
     public static FlowDocument Adopt(JsonNode? node) => Create(node, copy: false);
 
-    private static FlowDocument Create(JsonNode? node, bool copy)
+    /// <summary>
+    /// <see cref="Adopt(JsonNode?)"/> taking each item marked in <paramref name="same"/> from <paramref name="previous"/>'s
+    /// item at the same place instead of serialising and reading it again: the caller has checked that the client sent
+    /// those items byte for byte as it sent them for <paramref name="previous"/>, so they parse to the same JSON.
+    /// </summary>
+    internal static FlowDocument Adopt(JsonArray array, FlowDocument previous, bool[] same) =>
+        same.Length == array.Count && previous._items.Length == array.Count ? Create(array, copy: false, previous, same) : Create(array, copy: false);
+
+    private static FlowDocument Create(JsonNode? node, bool copy, FlowDocument? previous = null, bool[]? same = null)
     {
         if (node is not JsonArray array)
         {
             throw new FlowValidationException([$"Flows must be a JSON array, got {(node is null ? "null" : node.GetValueKind().ToString().ToLowerInvariant())}"]);
         }
-        var doc = new FlowDocument(copy ? (JsonArray)array.DeepClone() : array);
+        var doc = new FlowDocument(copy ? (JsonArray)array.DeepClone() : array, previous, same);
         var errors = new List<string>();
         doc.Index(errors);
+        // Not kept: a document holding the one before it would hold every document ever deployed.
+        doc._reuse = null;
         if (errors.Count == 0)
         {
             doc.Check(errors);
@@ -145,7 +164,7 @@ public sealed class FlowDocument
     /// The array as <see cref="JsonNode.ToJsonString"/> writes it (same writer options, so the same rev), noting where each
     /// item's bytes are.
     /// </summary>
-    private static byte[] Serialize(JsonArray raw, out ReadOnlyMemory<byte>[] items)
+    private static byte[] Serialize(JsonArray raw, (FlowDocument Previous, bool[] Same)? reuse, out ReadOnlyMemory<byte>[] items)
     {
         using var buffer = new PooledBufferWriter(16 + raw.Count * 256);
         var ends = new int[raw.Count];
@@ -154,7 +173,12 @@ public sealed class FlowDocument
             writer.WriteStartArray();
             for (var i = 0; i < raw.Count; i++)
             {
-                if (raw[i] is { } item)
+                if (reuse is { } r && r.Same[i])
+                {
+                    // The same bytes this item serialised to last time (ToJsonString's output is a function of the JSON).
+                    writer.WriteRawValue(r.Previous._items[i].Span, skipInputValidation: true);
+                }
+                else if (raw[i] is { } item)
                 {
                     item.WriteTo(writer);
                 }
@@ -187,7 +211,8 @@ public sealed class FlowDocument
                 errors.Add($"Item {i} is not an object");
                 continue;
             }
-            var keys = ItemKeys.Read(_items[i].Span);
+            var keys = _reuse is { } r && r.Same[i] && r.Previous._itemKeys[i] is { } kept ? kept : ItemKeys.Read(_items[i].Span);
+            _itemKeys[i] = keys;
             var id = keys.Id;
             var type = keys.Type;
             if (string.IsNullOrEmpty(id))

@@ -41,6 +41,9 @@ public static class RedFlowsApi
         red.MapRedFlow();
     }
 
+    /// <summary>The last deploy body and its document (content-matched, so one for the process is right for any server in it).</summary>
+    private static readonly FlowDocumentMemo s_memo = new();
+
     private static bool IsV2(HttpContext ctx) => ctx.Request.Headers["Node-RED-API-Version"].ToString() == "v2";
 
     private static async Task<IResult> PostFlowsAsync(HttpContext ctx, FlowService flows, HttpRouteTable routes)
@@ -69,7 +72,8 @@ public static class RedFlowsApi
         {
             return RedErrors.BadRequest($"Unknown deployment type '{type}'");
         }
-        var body = await ReadJsonAsync(ctx);
+        using var sent = await SentBody.ReadAsync(ctx, withItems: true);
+        var body = sent.Json;
         JsonNode? flowArray;
         string? rev = null;
         // FlowFleet's deploy history keeps a note per deploy: a "message" beside v2's flows, or a header for v1 clients.
@@ -108,7 +112,10 @@ public static class RedFlowsApi
             // The body was parsed for this deploy alone: the document takes the array as it is (detached from a v2
             // wrapper), without a copy.
             (body as JsonObject)?.Remove("flows");
-            var doc = FlowDocument.Adopt(flowsJson);
+            // A v1 body is the array itself: the objects sent as last time are taken from the document made of it then.
+            var doc = ReferenceEquals(body, flowsJson) && sent.Items is { } items
+                ? s_memo.Adopt(flowsJson, sent.Bytes, items)
+                : FlowDocument.Adopt(flowsJson);
             if (HttpPathProblem(doc, routes) is { } problem)
             {
                 return RedErrors.BadRequest(problem);
@@ -145,92 +152,10 @@ public static class RedFlowsApi
         return null;
     }
 
-    /// <summary>
-    /// Strings are decoded lazily: one holding a lone surrogate (or bytes that are not UTF-8) would throw wherever it is
-    /// read later (a 500). Checked on the bytes, without decoding every string of a 1,000-node deploy.
-    /// </summary>
-    private static bool ReadableText(ReadOnlySpan<byte> json)
-    {
-        var reader = new Utf8JsonReader(json);
-        try
-        {
-            while (reader.Read())
-            {
-                if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName))
-                {
-                    continue;
-                }
-                if (reader.ValueIsEscaped)
-                {
-                    _ = reader.GetString();
-                }
-                else if (!System.Text.Unicode.Utf8.IsValid(reader.ValueSpan))
-                {
-                    return false;
-                }
-            }
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>From this size on, a body's text check runs beside its parse (a 1,000-node deploy is ~240 KB).</summary>
-    private const int ParallelCheckBytes = 64 * 1024;
-
+    /// <summary>The request body parsed as JSON (null when it is not JSON or holds text that cannot be read).</summary>
     internal static async Task<JsonNode?> ReadJsonAsync(HttpContext ctx)
     {
-        var length = ctx.Request.ContentLength;
-        // Read into a pooled buffer sized by the announced length (capped: the body limit is enforced while it is read, not
-        // by this number); the parse copies what it keeps. A fresh buffer per deploy of 1,000 nodes (~240 KB) was a
-        // large-object-heap allocation each time.
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length is > 0 ? (int)Math.Min(length.Value, 16 << 20) : 4096);
-        Task<bool>? readable = null;
-        try
-        {
-            var used = 0;
-            while (true)
-            {
-                if (used == buffer.Length)
-                {
-                    var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, used).CopyTo(bigger);
-                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-                var read = await ctx.Request.Body.ReadAsync(buffer.AsMemory(used), ctx.RequestAborted);
-                if (read == 0)
-                {
-                    break;
-                }
-                used += read;
-            }
-            if (used < ParallelCheckBytes)
-            {
-                var json = buffer.AsSpan(0, used);
-                var node = JsonNode.Parse(json);
-                return ReadableText(json) ? node : null;
-            }
-            // A large body (a deploy) is checked on another core while this one parses it: both only read the buffer.
-            var body = buffer;
-            readable = Task.Run(() => ReadableText(body.AsSpan(0, used)));
-            var parsed = JsonNode.Parse(buffer.AsSpan(0, used));
-            return await readable ? parsed : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-        finally
-        {
-            if (readable is not null)
-            {
-                // The buffer goes back to the pool only once nothing reads it.
-                await ((Task)readable).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
+        using var sent = await SentBody.ReadAsync(ctx, withItems: false);
+        return sent.Json;
     }
 }

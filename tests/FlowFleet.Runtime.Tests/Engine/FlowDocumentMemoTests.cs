@@ -1,0 +1,85 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Flows;
+
+namespace FlowFleet.Runtime.Tests.Engine;
+
+/// <summary>
+/// The memo takes objects sent byte for byte as last time from the last document: whatever it reuses, each document must be
+/// exactly the one its array makes on its own (same bytes, same rev, same ids, types and wires).
+/// </summary>
+public sealed class FlowDocumentMemoTests
+{
+    private static (JsonArray Array, byte[] Sent, List<(int Start, int Length)> Items) Body(string json)
+    {
+        var sent = Encoding.UTF8.GetBytes(json);
+        var items = new List<(int Start, int Length)>();
+        var reader = new Utf8JsonReader(sent);
+        var start = -1;
+        while (reader.Read())
+        {
+            if (reader.CurrentDepth != 1)
+            {
+                continue;
+            }
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    start = (int)reader.TokenStartIndex;
+                    break;
+                case JsonTokenType.EndObject:
+                    items.Add((start, (int)reader.BytesConsumed - start));
+                    break;
+                case JsonTokenType.EndArray:
+                    break;
+                default:
+                    items.Add((-1, 0));
+                    break;
+            }
+        }
+        return (JsonNode.Parse(sent)!.AsArray(), sent, items);
+    }
+
+    private static void SameAsAlone(FlowDocument doc, string json)
+    {
+        var alone = FlowDocument.Parse(json);
+        Assert.Equal(alone.Rev, doc.Rev);
+        Assert.True(alone.Utf8Json.Span.SequenceEqual(doc.Utf8Json.Span));
+        Assert.Equal(alone.ById.Keys.Order(), doc.ById.Keys.Order());
+        foreach (var (id, node) in doc.ById)
+        {
+            Assert.Equal(alone.TypeOf(alone.ById[id]), doc.TypeOf(node));
+            Assert.Equal(alone.ZOf(alone.ById[id]), doc.ZOf(node));
+            Assert.Equal(alone.IsDisabled(alone.ById[id]), doc.IsDisabled(node));
+            Assert.True(alone.JsonOf(id).Span.SequenceEqual(doc.JsonOf(id).Span));
+        }
+    }
+
+    [Fact]
+    public void Each_document_is_the_one_its_array_makes_whatever_was_sent_before()
+    {
+        var memo = new FlowDocumentMemo();
+        string[] bodies =
+        [
+            """[{"id": "t", "type": "tab"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "wires": [["b"]]}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}]""",
+            // The same bytes again, then one object changed (the wires it names and the type it reads come from the new bytes).
+            """[{"id": "t", "type": "tab"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "wires": [["b"]]}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}]""",
+            """[{"id": "t", "type": "tab"}, {"id": "a", "type": "change", "z": "t", "x": 1, "y": 2, "d": true, "wires": [[]]}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}]""",
+            // Objects moved: the same bytes at another place are written and read again, not taken from the wrong item.
+            """[{"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "t", "type": "tab"}, {"id": "a", "type": "change", "z": "t", "x": 1, "y": 2, "d": true, "wires": [[]]}]""",
+            // One more object, and an item that is not an object is refused as before.
+            """[{"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "t", "type": "tab"}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 6}, {"id": "a", "type": "change", "z": "t", "x": 1, "y": 2, "d": true, "wires": [[]]}]""",
+        ];
+        foreach (var json in bodies)
+        {
+            var (array, sent, items) = Body(json);
+            SameAsAlone(memo.Adopt(array, sent, items), json);
+        }
+        var (bad, badSent, badItems) = Body("""[{"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, 7]""");
+        Assert.Throws<FlowValidationException>(() => memo.Adopt(bad, badSent, badItems));
+        // A refused document is not remembered: the last good one still serves the next deploy.
+        var (again, againSent, againItems) = Body(bodies[^1]);
+        SameAsAlone(memo.Adopt(again, againSent, againItems), bodies[^1]);
+    }
+}
