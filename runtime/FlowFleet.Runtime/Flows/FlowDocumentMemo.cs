@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace FlowFleet.Runtime.Flows;
@@ -15,6 +16,30 @@ public sealed class FlowDocumentMemo
     private int _sentLength;
     private (int Start, int Length)[] _sentItems = [];
     private FlowDocument? _document;
+
+    /// <summary>
+    /// Notes where a top-level array's item is, for a token at depth 1 read by <paramref name="reader"/> from the sent bytes:
+    /// an object's start (kept in <paramref name="objectStart"/> until its end) and length, or a start below zero for an
+    /// item that is not an object. The places <see cref="Adopt"/> takes, noted on a pass the caller makes anyway.
+    /// </summary>
+    public static void NoteItem(ref Utf8JsonReader reader, List<(int Start, int Length)> items, ref int objectStart)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+                objectStart = (int)reader.TokenStartIndex;
+                break;
+            case JsonTokenType.EndObject:
+                items.Add((objectStart, (int)reader.BytesConsumed - objectStart));
+                break;
+            case JsonTokenType.EndArray:
+                break;
+            default:
+                items.Add((-1, 0));
+                break;
+        }
+    }
 
     /// <summary>
     /// <see cref="FlowDocument.Adopt(JsonNode?)"/> of <paramref name="array"/>, parsed from <paramref name="sent"/>, whose

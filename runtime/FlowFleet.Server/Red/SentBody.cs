@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FlowFleet.Runtime.Flows;
 
 namespace FlowFleet.Server.Red;
 
@@ -119,20 +120,7 @@ internal sealed class SentBody : IDisposable
             {
                 if (items is not null && reader.CurrentDepth == 1)
                 {
-                    switch (reader.TokenType)
-                    {
-                        case JsonTokenType.StartObject:
-                            objectStart = (int)reader.TokenStartIndex;
-                            break;
-                        case JsonTokenType.EndObject:
-                            items.Add((objectStart, (int)reader.BytesConsumed - objectStart));
-                            break;
-                        case JsonTokenType.EndArray:
-                            break;
-                        default:
-                            items.Add((-1, 0));
-                            break;
-                    }
+                    FlowDocumentMemo.NoteItem(ref reader, items, ref objectStart);
                 }
                 if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName))
                 {

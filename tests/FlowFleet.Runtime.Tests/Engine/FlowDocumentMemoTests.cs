@@ -19,23 +19,9 @@ public sealed class FlowDocumentMemoTests
         var start = -1;
         while (reader.Read())
         {
-            if (reader.CurrentDepth != 1)
+            if (reader.CurrentDepth == 1)
             {
-                continue;
-            }
-            switch (reader.TokenType)
-            {
-                case JsonTokenType.StartObject:
-                    start = (int)reader.TokenStartIndex;
-                    break;
-                case JsonTokenType.EndObject:
-                    items.Add((start, (int)reader.BytesConsumed - start));
-                    break;
-                case JsonTokenType.EndArray:
-                    break;
-                default:
-                    items.Add((-1, 0));
-                    break;
+                FlowDocumentMemo.NoteItem(ref reader, items, ref start);
             }
         }
         return (JsonNode.Parse(sent)!.AsArray(), sent, items);
