@@ -64,11 +64,41 @@ public sealed class TelemetryStore(IDbContextFactory<FleetDbContext> dbFactory, 
         return await db.Telemetry.AsNoTracking().Where(t => t.DeviceId == deviceId).Select(t => t.Field).Distinct().OrderBy(f => f).ToListAsync(ct);
     }
 
+    /// <summary>Rows the retention deletes per statement.</summary>
+    internal int RetentionBatch { get; set; } = 5_000;
+
+    /// <summary>Awaited between two of the retention's batches, when no write lock is held (tests look at the database then).</summary>
+    internal Func<Task>? BetweenRetentionBatches { get; set; }
+
     public async Task<int> ApplyRetentionAsync(CancellationToken ct = default)
     {
         var cutoff = DateTimeOffset.UtcNow.Add(-_options.TelemetryRetention).ToUnixTimeMilliseconds();
-        // Plain SQL: the retention runs a second after start, and EF Core would be loaded for it alone.
-        await using var c = await sql.OpenAsync(ct).ConfigureAwait(false);
-        return await SqlCommands.ExecuteAsync(c, null, "DELETE FROM \"Telemetry\" WHERE \"Ts\" < @p", ct, ("@p", cutoff)).ConfigureAwait(false);
+        // Plain SQL: the retention runs a second after start, and EF Core would be loaded for it alone. In batches, each its
+        // own statement: one DELETE of a large fleet's hour of telemetry (millions of rows) held SQLite's one write lock for
+        // as long as it ran, and the record writer's inserts waited behind it until their busy timeout failed them.
+        var deleted = 0;
+        while (true)
+        {
+            int batch;
+            await using (var c = await sql.OpenAsync(ct).ConfigureAwait(false))
+            {
+                batch = await SqlCommands.ExecuteAsync(c, null,
+                    "DELETE FROM \"Telemetry\" WHERE \"Id\" IN (SELECT \"Id\" FROM \"Telemetry\" WHERE \"Ts\" < @p ORDER BY \"Ts\" LIMIT @n)",
+                    ct, ("@p", cutoff), ("@n", RetentionBatch)).ConfigureAwait(false);
+            }
+            deleted += batch;
+            if (batch < RetentionBatch)
+            {
+                return deleted;
+            }
+            if (BetweenRetentionBatches is { } between)
+            {
+                await between().ConfigureAwait(false);
+            }
+            else
+            {
+                await Task.Yield();
+            }
+        }
     }
 }
