@@ -154,13 +154,14 @@ public sealed partial class DeviceStore
 
     private static readonly string[] s_userColumns = ["Name", "DesiredJson", "Tags"];
 
-    private static readonly string s_insertDevice =
-        $"INSERT INTO \"Devices\" ({string.Join(", ", s_deviceColumns.Select(c => $"\"{c}\""))}) VALUES ({string.Join(", ", s_deviceColumns.Select(c => "@" + c))})";
+    private static readonly SqlInsert s_insertDevice = new("Devices", s_deviceColumns);
 
-    private static readonly string s_upsertDevice = s_insertDevice + " ON CONFLICT (\"Id\") DO UPDATE SET \"Name\" = CASE WHEN @NameReported THEN excluded.\"Name\" ELSE \"Devices\".\"Name\" END, "
+    private static readonly string s_insertNewDevice = s_insertDevice.Sql + " ON CONFLICT (\"Id\") DO NOTHING";
+
+    private static readonly string s_upsertDevice = s_insertDevice.Sql + " ON CONFLICT (\"Id\") DO UPDATE SET \"Name\" = CASE WHEN @NameReported THEN excluded.\"Name\" ELSE \"Devices\".\"Name\" END, "
         + string.Join(", ", s_deviceColumns.Skip(1).Except(s_userColumns).Select(c => $"\"{c}\" = excluded.\"{c}\""));
 
-    private static readonly string[] s_upsertParameters = [.. s_deviceColumns.Select(c => "@" + c), "@NameReported"];
+    private static readonly string[] s_upsertParameters = [.. s_insertDevice.Parameters, "@NameReported"];
 
     /// <summary>
     /// Writes whole device rows (<see cref="s_upsertDevice"/>), one batch at a time; with <paramref name="insertOnly"/> a row
@@ -173,7 +174,7 @@ public sealed partial class DeviceStore
         {
             await using var c = await sql.OpenAsync(ct).ConfigureAwait(false);
             await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
-            var written = await SqlCommands.ExecuteEachAsync(c, tx, insertOnly ? s_insertDevice + " ON CONFLICT (\"Id\") DO NOTHING" : s_upsertDevice,
+            var written = await SqlCommands.ExecuteEachAsync(c, tx, insertOnly ? s_insertNewDevice : s_upsertDevice,
                 s_upsertParameters, states, static (d, v) =>
                 {
                     lock (d.Gate)
