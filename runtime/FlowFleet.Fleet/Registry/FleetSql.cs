@@ -14,24 +14,17 @@ public sealed class FleetSql
 {
     private readonly Func<CancellationToken, Task<DbConnection>> _open;
 
-    private FleetSql(Func<CancellationToken, Task<DbConnection>> open, bool isSqlite)
-    {
-        _open = open;
-        IsSqlite = isSqlite;
-    }
-
-    /// <summary>True on SQLite, which prepares one statement for a batch; PostgreSQL sends a batch in one round trip instead.</summary>
-    public bool IsSqlite { get; }
+    private FleetSql(Func<CancellationToken, Task<DbConnection>> open) => _open = open;
 
     public static FleetSql Sqlite(string connectionString) => new(async ct =>
     {
         var c = new SqliteConnection(connectionString);
         await c.OpenAsync(ct).ConfigureAwait(false);
         return c;
-    }, isSqlite: true);
+    });
 
     /// <summary>Another provider (PostgreSQL through FlowFleet.Fleet.Postgres): <paramref name="open"/> returns an open connection.</summary>
-    public static FleetSql Provider(Func<CancellationToken, Task<DbConnection>> open) => new(open, isSqlite: false);
+    public static FleetSql Provider(Func<CancellationToken, Task<DbConnection>> open) => new(open);
 
     public Task<DbConnection> OpenAsync(CancellationToken ct) => _open(ct);
 }
