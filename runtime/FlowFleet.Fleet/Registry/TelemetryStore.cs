@@ -76,16 +76,14 @@ public sealed class TelemetryStore(IDbContextFactory<FleetDbContext> dbFactory, 
         // Plain SQL: the retention runs a second after start, and EF Core would be loaded for it alone. In batches, each its
         // own statement: one DELETE of a large fleet's hour of telemetry (millions of rows) held SQLite's one write lock for
         // as long as it ran, and the record writer's inserts waited behind it until their busy timeout failed them.
+        // One connection for all batches: outside a transaction each DELETE commits (and lets go of the lock) on its own.
         var deleted = 0;
+        await using var c = await sql.OpenAsync(ct).ConfigureAwait(false);
         while (true)
         {
-            int batch;
-            await using (var c = await sql.OpenAsync(ct).ConfigureAwait(false))
-            {
-                batch = await SqlCommands.ExecuteAsync(c, null,
-                    "DELETE FROM \"Telemetry\" WHERE \"Id\" IN (SELECT \"Id\" FROM \"Telemetry\" WHERE \"Ts\" < @p ORDER BY \"Ts\" LIMIT @n)",
-                    ct, ("@p", cutoff), ("@n", RetentionBatch)).ConfigureAwait(false);
-            }
+            var batch = await SqlCommands.ExecuteAsync(c, null,
+                "DELETE FROM \"Telemetry\" WHERE \"Id\" IN (SELECT \"Id\" FROM \"Telemetry\" WHERE \"Ts\" < @p ORDER BY \"Ts\" LIMIT @n)",
+                ct, ("@p", cutoff), ("@n", RetentionBatch)).ConfigureAwait(false);
             deleted += batch;
             if (batch < RetentionBatch)
             {
