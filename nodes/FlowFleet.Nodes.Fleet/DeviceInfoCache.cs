@@ -40,9 +40,8 @@ public static class DeviceInfoCache
         public Entry(DeviceState d, string id)
         {
             (_id, _name, _model, _app, _gen, _online) = (id, d.Name, d.Model, d.App, d.Gen, d.Online);
-            var info = new JsonObject { ["id"] = _id, ["name"] = _name, ["model"] = _model, ["app"] = _app, ["gen"] = _gen, ["online"] = _online };
             // A cloned element owns its bytes: no document to dispose, safe to share between threads and messages.
-            using var document = JsonDocument.Parse(info.ToJsonString());
+            using var document = JsonDocument.Parse(FleetTargets.DeviceInfo(d, id).ToJsonString());
             Element = document.RootElement.Clone();
         }
 
