@@ -334,20 +334,6 @@ public sealed class FlowDocument
 
     public static bool Flag(JsonObject o, string key) =>
         o.TryGetPropertyValue(key, out var v) && v is JsonValue jv && jv.GetValueKind() == JsonValueKind.True;
-
-    /// <summary>Wire targets per output port.</summary>
-    public static List<List<string>> Wires(JsonObject node)
-    {
-        var result = new List<List<string>>();
-        if (node["wires"] is JsonArray ports)
-        {
-            foreach (var p in ports)
-            {
-                result.Add(p is JsonArray a ? a.Select(x => x?.GetValue<string>() ?? "").Where(x => x.Length > 0).ToList() : []);
-            }
-        }
-        return result;
-    }
 }
 
 /// <summary>A flow document was rejected; <see cref="Errors"/> says why, one line each.</summary>
