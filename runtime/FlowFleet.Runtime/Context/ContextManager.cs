@@ -105,7 +105,7 @@ public sealed class ContextManager : IAsyncDisposable
             var plain = IsPlainKey(key);
             var path = plain ? null : PropertyPath.Parse(key);
             var storeName = owner.StoreName(store);
-            var s = store is null ? owner._defaultStore : owner._stores[storeName];
+            var s = owner.Store(store);
             var topKey = plain ? key : (string)path!.Segments[0];
             if (plain || path!.Segments.Count == 1)
             {
