@@ -30,8 +30,8 @@ public static class FlowHistoryBlob
         ArgumentNullException.ThrowIfNull(flows);
         if (json.IsEmpty)
         {
-            return (flows.OfType<JsonObject>().Count(o => o["type"]?.GetValueKind() == JsonValueKind.String && (string?)o["type"] == "tab"),
-                flows.OfType<JsonObject>().Count(o => o["x"] is not null && o["y"] is not null && o["z"] is not null));
+            // One count for both: a caller without the bytes gets them written here.
+            json = Encoding.UTF8.GetBytes(flows.ToJsonString());
         }
         var (tabs, nodes) = (0, 0);
         var reader = new Utf8JsonReader(json.Span);
