@@ -23,15 +23,11 @@ public sealed class FlowDocument
         _utf8 = Serialize(raw, _reuse, out var items);
         Rev = Convert.ToHexStringLower(SHA256.HashData(_utf8));
         _items = items;
-        _itemKeys = new ItemKeys?[raw.Count];
     }
 
     // The previous document and, per item, whether it was sent byte for byte as that document's item at the same place:
     // its serialised bytes and keys are taken from there (FlowDocumentMemo).
     private (FlowDocument Previous, bool[] Same)? _reuse;
-
-    // Per item of Raw, what ItemKeys read from its bytes (null for an item that is not an object).
-    private readonly ItemKeys?[] _itemKeys;
 
     // Per item of Raw, its bytes in _utf8 (indexed by id once Index has run).
     private readonly ReadOnlyMemory<byte>[] _items;
@@ -211,8 +207,10 @@ public sealed class FlowDocument
                 errors.Add($"Item {i} is not an object");
                 continue;
             }
-            var keys = _reuse is { } r && r.Same[i] && r.Previous._itemKeys[i] is { } kept ? kept : ItemKeys.Read(_items[i].Span);
-            _itemKeys[i] = keys;
+            // A reused item's keys are those of the previous document's object at the same place (a remembered document
+            // passed validation, so each of its objects has them).
+            var keys = _reuse is { } r && r.Same[i] && r.Previous.Raw[i] is JsonObject before && r.Previous._keys.TryGetValue(before, out var kept)
+                ? kept : ItemKeys.Read(_items[i].Span);
             var id = keys.Id;
             var type = keys.Type;
             if (string.IsNullOrEmpty(id))
