@@ -217,12 +217,13 @@ internal sealed partial class RunningNode : INodeHost
     /// <summary>Runs the node on the sender's thread when it is an inline node, idle, with nothing queued.</summary>
     private bool TryRunInline(FlowMessage msg)
     {
-        if (t_inlineDepth >= MaxInlineDepth || Volatile.Read(ref _queued) != 0 || (_inline.Off && !ReturnInline()) || !Volatile.Read(ref _looping)
+        if (t_inlineDepth >= MaxInlineDepth || Volatile.Read(ref _queued) != 0 || !Volatile.Read(ref _looping)
             || Instance is not { RunsInline: true } || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             return false;
         }
-        if (Volatile.Read(ref _queued) != 0 || _closing.IsCancellationRequested)
+        // The guard's return is decided under the busy flag, as InlineGuard requires (its loop times runs under it too).
+        if (Volatile.Read(ref _queued) != 0 || _closing.IsCancellationRequested || (_inline.Off && !ReturnInline()))
         {
             ReleaseBusy();
             return false;
