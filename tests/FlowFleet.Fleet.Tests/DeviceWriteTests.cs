@@ -12,16 +12,11 @@ namespace FlowFleet.Fleet.Tests;
 /// </summary>
 public sealed class DeviceWriteTests
 {
-    public static TheoryData<string> Providers => ["sqlite", "postgres"];
-
-    private static async Task<string?> DatabaseAsync(string provider) =>
-        provider == "postgres" ? await (await PostgresServer.SharedAsync()).CreateDatabaseAsync() : null;
-
     [Theory]
-    [MemberData(nameof(Providers))]
+    [MemberData(nameof(PostgresServer.Providers), MemberType = typeof(PostgresServer))]
     public async Task A_flush_writes_what_the_device_reports_and_keeps_what_users_edit(string provider)
     {
-        var postgres = await DatabaseAsync(provider);
+        var postgres = await PostgresServer.DatabaseAsync(provider);
         string db;
         await using (var host = await FleetHost.StartAsync(postgres: postgres))
         {
@@ -66,10 +61,10 @@ public sealed class DeviceWriteTests
     }
 
     [Theory]
-    [MemberData(nameof(Providers))]
+    [MemberData(nameof(PostgresServer.Providers), MemberType = typeof(PostgresServer))]
     public async Task Records_are_written_in_batches_with_every_column(string provider)
     {
-        await using var host = await FleetHost.StartAsync(postgres: await DatabaseAsync(provider));
+        await using var host = await FleetHost.StartAsync(postgres: await PostgresServer.DatabaseAsync(provider));
         // More than one batch of statements (500) for the provider that batches.
         var ts = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 2000;
         for (var i = 0; i < 1200; i++)

@@ -26,6 +26,13 @@ public sealed class PostgresServer
 
     public static Task<PostgresServer> SharedAsync() => s_shared.Value;
 
+    /// <summary>The fleet database's providers, for tests that run on both: SQLite (the default) and PostgreSQL.</summary>
+    public static TheoryData<string> Providers => ["sqlite", "postgres"];
+
+    /// <summary>The <c>postgres:</c> argument of <see cref="FleetHost.StartAsync"/> for <paramref name="provider"/>: a new database, or null for SQLite.</summary>
+    public static async Task<string?> DatabaseAsync(string provider) =>
+        provider == "postgres" ? await (await SharedAsync()).CreateDatabaseAsync() : null;
+
     /// <summary>A new, empty database; returns its connection string.</summary>
     public async Task<string> CreateDatabaseAsync()
     {

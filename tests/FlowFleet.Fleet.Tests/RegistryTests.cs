@@ -7,18 +7,13 @@ namespace FlowFleet.Fleet.Tests;
 /// <summary>The registry on both providers: SQLite (the default) and PostgreSQL (a throwaway server, see <see cref="PostgresServer"/>).</summary>
 public sealed class RegistryTests
 {
-    public static TheoryData<string> Providers => ["sqlite", "postgres"];
-
-    private static async Task<string?> DatabaseAsync(string provider) =>
-        provider == "postgres" ? await (await PostgresServer.SharedAsync()).CreateDatabaseAsync() : null;
-
     [Theory]
-    [MemberData(nameof(Providers))]
+    [MemberData(nameof(PostgresServer.Providers), MemberType = typeof(PostgresServer))]
     public async Task Registry_survives_a_restart(string provider)
     {
         string db;
         string id;
-        var postgres = await DatabaseAsync(provider);
+        var postgres = await PostgresServer.DatabaseAsync(provider);
         await using (var host = await FleetHost.StartAsync(postgres: postgres))
         {
             db = host.DbPath;
@@ -50,12 +45,12 @@ public sealed class RegistryTests
     }
 
     [Theory]
-    [MemberData(nameof(Providers))]
+    [MemberData(nameof(PostgresServer.Providers), MemberType = typeof(PostgresServer))]
     public async Task Queued_events_survive_a_write_cancelled_by_shutdown(string provider)
     {
         // The background writer drains the queues and then writes; shutdown cancels its token. A cancelled write used to
         // drop what it had drained (the "connect" event was missing after a restart on a loaded machine).
-        await using var host = await FleetHost.StartAsync(postgres: await DatabaseAsync(provider));
+        await using var host = await FleetHost.StartAsync(postgres: await PostgresServer.DatabaseAsync(provider));
         host.Events.LogEvent("dev-a", "connect", null, null, null);
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
@@ -71,10 +66,10 @@ public sealed class RegistryTests
     }
 
     [Theory]
-    [MemberData(nameof(Providers))]
+    [MemberData(nameof(PostgresServer.Providers), MemberType = typeof(PostgresServer))]
     public async Task Query_filters_sorts_and_pages(string provider)
     {
-        await using var host = await FleetHost.StartAsync(postgres: await DatabaseAsync(provider));
+        await using var host = await FleetHost.StartAsync(postgres: await PostgresServer.DatabaseAsync(provider));
         await using var fleet = new SimFleet(host.ShellyUrl, 12, "mix", FleetHost.FastSim);
         await fleet.StartAsync();
         await Poll.UntilAsync(() => host.Devices.All.Count(d => d.Model is not null) >= 11, "devices identified");
@@ -87,10 +82,10 @@ public sealed class RegistryTests
     }
 
     [Theory]
-    [MemberData(nameof(Providers))]
+    [MemberData(nameof(PostgresServer.Providers), MemberType = typeof(PostgresServer))]
     public async Task Retention_drops_old_telemetry(string provider)
     {
-        await using var host = await FleetHost.StartAsync(o => o.TelemetryRetention = TimeSpan.FromHours(1), postgres: await DatabaseAsync(provider));
+        await using var host = await FleetHost.StartAsync(o => o.TelemetryRetention = TimeSpan.FromHours(1), postgres: await PostgresServer.DatabaseAsync(provider));
         host.Devices.Touch("dev-1", out _);
         host.Telemetry.RecordPoint("dev-1", "switch:0.apower", 5, DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeMilliseconds());
         host.Telemetry.RecordPoint("dev-1", "switch:0.apower", 7);
@@ -101,10 +96,10 @@ public sealed class RegistryTests
     }
 
     [Theory]
-    [MemberData(nameof(Providers))]
+    [MemberData(nameof(PostgresServer.Providers), MemberType = typeof(PostgresServer))]
     public async Task Retention_deletes_in_batches_and_leaves_the_database_writable_between_them(string provider)
     {
-        await using var host = await FleetHost.StartAsync(o => o.TelemetryRetention = TimeSpan.FromHours(1), postgres: await DatabaseAsync(provider));
+        await using var host = await FleetHost.StartAsync(o => o.TelemetryRetention = TimeSpan.FromHours(1), postgres: await PostgresServer.DatabaseAsync(provider));
         host.Devices.Touch("dev-1", out _);
         var old = DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeMilliseconds();
         for (var i = 0; i < 250; i++)
@@ -133,10 +128,10 @@ public sealed class RegistryTests
     }
 
     [Theory]
-    [MemberData(nameof(Providers))]
+    [MemberData(nameof(PostgresServer.Providers), MemberType = typeof(PostgresServer))]
     public async Task Event_log_trim_keeps_the_newest_events_of_each_device(string provider)
     {
-        await using var host = await FleetHost.StartAsync(o => o.EventLogPerDevice = 3, postgres: await DatabaseAsync(provider));
+        await using var host = await FleetHost.StartAsync(o => o.EventLogPerDevice = 3, postgres: await PostgresServer.DatabaseAsync(provider));
         for (var i = 0; i < 5; i++)
         {
             host.Events.LogEvent("dev-a", "event", null, $"a{i}", null);
