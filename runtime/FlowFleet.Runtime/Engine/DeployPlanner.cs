@@ -86,17 +86,15 @@ internal static class DeployPlanner
         }
         foreach (var (id, n) in enabled)
         {
-            var type = plan.Doc.TypeOf(n);
-            var wires = Wires(plan.Doc.KeysOf(n), enabled, prefix);
+            var keys = plan.Doc.KeysOf(n);
+            var type = keys.Type!;
+            var wires = Wires(keys, enabled, prefix);
             if (outMap is not null)
             {
                 for (var port = 0; port < wires.Count; port++)
                 {
                     wires[port].AddRange(outMap(id, port));
                 }
-            }
-            if (outMap is not null)
-            {
                 // A subflow output can be fed by a port that has no wires of its own.
                 for (var port = wires.Count; port < 16; port++)
                 {
@@ -109,7 +107,7 @@ internal static class DeployPlanner
                 }
             }
             var runtimeId = prefix + id;
-            var groupId = plan.Doc.KeysOf(n).G;
+            var groupId = keys.G;
             if (type.StartsWith("subflow:", StringComparison.Ordinal) && plan.Doc.Subflows.TryGetValue(type["subflow:".Length..], out var def))
             {
                 AddSubflowInstance(plan, specs, n, def, runtimeId, scope, wires);
