@@ -51,7 +51,9 @@ while (t0.Elapsed.TotalSeconds < waitOnline)
     {
         // On an overloaded machine (load 70, other builds) a request during the connect storm can take longer than the
         // client's 30 s: ask again rather than end the run.
+        // A refused connection (the server gone) fails at once: wait as between answers, or the loop spins until the deadline.
         Console.WriteLine($"[{t0.Elapsed.TotalSeconds,5:F0}s] /api/fleet/stats did not answer: {ex.GetType().Name}; asking again");
+        await Task.Delay(5000);
         continue;
     }
     online = Num(s["online"]);
