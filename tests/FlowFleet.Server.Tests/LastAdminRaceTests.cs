@@ -1,7 +1,6 @@
 using FlowFleet.Fleet.Tests;
 using FlowFleet.Server.Auth;
 using FlowFleet.Server.Cluster;
-using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace FlowFleet.Server.Tests;
@@ -14,13 +13,9 @@ namespace FlowFleet.Server.Tests;
 public sealed class LastAdminRaceTests : IDisposable
 {
     private const int Rounds = 40;
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("flowfleet-last-admin-");
+    private readonly SqliteTempDirectory _dir = new("flowfleet-last-admin-");
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        _dir.Delete(recursive: true);
-    }
+    public void Dispose() => _dir.Dispose();
 
     [Theory]
     [InlineData("role")]

@@ -1,5 +1,4 @@
 using FlowFleet.Server.Auth;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlowFleet.Server.Tests;
@@ -11,29 +10,22 @@ namespace FlowFleet.Server.Tests;
 /// </summary>
 public sealed class UserStoreBurstTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("flowfleet-users-burst-");
+    private readonly SqliteTempDirectory _dir = new("flowfleet-users-burst-");
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        _dir.Delete(recursive: true);
-    }
+    public void Dispose() => _dir.Dispose();
 
-    private ServiceProvider Services()
+    /// <summary>The services on a users' file made ready.</summary>
+    private async Task<ServiceProvider> ServicesAsync()
     {
-        var services = new ServiceCollection();
-        services.AddServerDatabase(_dir.FullName);
-        services.AddSingleton<UserService>();
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<TokenService>();
-        return services.BuildServiceProvider();
+        var sp = UserServices.Build(_dir.FullName, TimeProvider.System);
+        await ServerDatabase.EnsureAsync(sp);
+        return sp;
     }
 
     [Fact]
     public async Task A_change_written_from_a_read_made_before_another_change_does_not_undo_it()
     {
-        await using var sp = Services();
-        await ServerDatabase.EnsureAsync(sp);
+        await using var sp = await ServicesAsync();
         var users = sp.GetRequiredService<UserService>();
         var store = sp.GetRequiredService<UserStore>();
         await users.AddAsync("vera", Roles.Viewer, "old-password");
@@ -51,8 +43,7 @@ public sealed class UserStoreBurstTests : IDisposable
     [Fact]
     public async Task Concurrent_logins_session_checks_and_changes_all_succeed()
     {
-        await using var sp = Services();
-        await ServerDatabase.EnsureAsync(sp);
+        await using var sp = await ServicesAsync();
         var users = sp.GetRequiredService<UserService>();
         var tokens = sp.GetRequiredService<TokenService>();
         await users.AddAsync("admin", Roles.Admin, "first-password");

@@ -15,24 +15,12 @@ namespace FlowFleet.Server.Tests;
 /// </summary>
 public sealed class UserStoreSqliteTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("flowfleet-users-start-");
+    private readonly SqliteTempDirectory _dir = new("flowfleet-users-start-");
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        _dir.Delete(recursive: true);
-    }
+    public void Dispose() => _dir.Dispose();
 
-    private ServiceProvider Services(string name)
-    {
-        Directory.CreateDirectory(Path.Combine(_dir.FullName, name));
-        var services = new ServiceCollection();
-        services.AddServerDatabase(Path.Combine(_dir.FullName, name));
-        services.AddSingleton<UserService>();
-        services.AddSingleton<TimeProvider>(new FakeTimeProvider(DateTimeOffset.UtcNow));
-        services.AddSingleton<TokenService>();
-        return services.BuildServiceProvider();
-    }
+    private ServiceProvider Services(string name) =>
+        UserServices.Build(Directory.CreateDirectory(Path.Combine(_dir.FullName, name)).FullName, new FakeTimeProvider(DateTimeOffset.UtcNow));
 
     private string File(string name) => $"Data Source={Path.Combine(_dir.FullName, name, "flowfleet.db")}";
 
