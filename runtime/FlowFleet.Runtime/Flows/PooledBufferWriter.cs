@@ -7,7 +7,7 @@ namespace FlowFleet.Runtime.Flows;
 /// 250–500 KB (the document's JSON, the indented file): fresh arrays that size land on the large object heap, whose budget
 /// then runs out every few deploys and brings a full (gen 2) collection each time.
 /// </summary>
-internal sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<byte>, IDisposable
+public sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
     private int _written;

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Flows;
@@ -14,20 +13,15 @@ internal sealed class SentBody : IDisposable
     /// <summary>From this size on, a body's text check runs beside its parse (a 1,000-node deploy is ~240 KB).</summary>
     private const int ParallelCheckBytes = 64 * 1024;
 
-    private byte[]? _buffer;
-    private readonly int _used;
+    private readonly PooledBufferWriter _body;
 
-    private SentBody(byte[] buffer, int used)
-    {
-        _buffer = buffer;
-        _used = used;
-    }
+    private SentBody(PooledBufferWriter body) => _body = body;
 
     /// <summary>The body parsed (null when it is not JSON or holds text that cannot be read).</summary>
     public JsonNode? Json { get; private set; }
 
     /// <summary>The bytes as sent (valid until disposed).</summary>
-    public ReadOnlySpan<byte> Bytes => _buffer.AsSpan(0, _used);
+    public ReadOnlySpan<byte> Bytes => _body.WrittenSpan;
 
     /// <summary>For a top-level array, each item's start and length in <see cref="Bytes"/> (a start of -1 for one that is not an object).</summary>
     public List<(int Start, int Length)>? Items { get; private set; }
@@ -38,55 +32,41 @@ internal sealed class SentBody : IDisposable
         // Read into a pooled buffer sized by the announced length (capped: the body limit is enforced while it is read, not
         // by this number); the parse copies what it keeps. A fresh buffer per deploy of 1,000 nodes (~240 KB) was a
         // large-object-heap allocation each time.
-        var buffer = ArrayPool<byte>.Shared.Rent(length is > 0 ? (int)Math.Min(length.Value, 16 << 20) : 4096);
-        var used = 0;
+        var body = new PooledBufferWriter(length is > 0 ? (int)Math.Min(length.Value, 16 << 20) : 4096);
         try
         {
-            while (true)
+            while (await ctx.Request.Body.ReadAsync(body.GetMemory(), ctx.RequestAborted) is var read and > 0)
             {
-                if (used == buffer.Length)
-                {
-                    var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, used).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-                var read = await ctx.Request.Body.ReadAsync(buffer.AsMemory(used), ctx.RequestAborted);
-                if (read == 0)
-                {
-                    break;
-                }
-                used += read;
+                body.Advance(read);
             }
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            body.Dispose();
             throw;
         }
-        var sent = new SentBody(buffer, used);
+        var sent = new SentBody(body);
         await sent.ParseAsync(withItems);
         return sent;
     }
 
     private async Task ParseAsync(bool withItems)
     {
-        var buffer = _buffer!;
-        var used = _used;
+        var json = _body.WrittenMemory;
         var items = withItems ? new List<(int Start, int Length)>() : null;
         Task<bool>? readable = null;
         try
         {
-            if (used < ParallelCheckBytes)
+            if (json.Length < ParallelCheckBytes)
             {
-                var node = JsonNode.Parse(buffer.AsSpan(0, used));
-                Json = Check(buffer.AsSpan(0, used), items) ? node : null;
+                var node = JsonNode.Parse(json.Span);
+                Json = Check(json.Span, items) ? node : null;
             }
             else
             {
                 // A large body (a deploy) is checked on another core while this one parses it: both only read the buffer.
-                readable = Task.Run(() => Check(buffer.AsSpan(0, used), items));
-                var parsed = JsonNode.Parse(buffer.AsSpan(0, used));
+                readable = Task.Run(() => Check(json.Span, items));
+                var parsed = JsonNode.Parse(json.Span);
                 Json = await readable ? parsed : null;
             }
             Items = Json is JsonArray ? items : null;
@@ -143,12 +123,5 @@ internal sealed class SentBody : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        if (_buffer is { } buffer)
-        {
-            _buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    public void Dispose() => _body.Dispose();
 }
