@@ -145,6 +145,9 @@ public sealed class UserService(UserStore store)
     public static string GeneratePassword() =>
         Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', 'x').Replace('/', 'y').TrimEnd('=');
 
+    /// <summary>The first admin's password: the one configured, or a generated one when none is.</summary>
+    internal static string PasswordOrGenerated(string? configured) => string.IsNullOrEmpty(configured) ? GeneratePassword() : configured;
+
     private static void CheckPassword(string password)
     {
         if (string.IsNullOrEmpty(password) || password.Length < 8)

@@ -263,10 +263,10 @@ public static class FlowFleetHost
             var configured = app.Configuration["ADMIN_PASSWORD"] ?? Environment.GetEnvironmentVariable("FLOWFLEET_ADMIN_PASSWORD");
             // The command line's first start hashed it before the host was built, when a core was idle (StartWarmup).
             var early = await StartWarmup.TakeAdminAsync(options.DataDirectory, configured);
-            var password = early?.Password ?? (string.IsNullOrEmpty(configured) ? UserService.GeneratePassword() : configured);
+            var password = early?.Password ?? UserService.PasswordOrGenerated(configured);
             try
             {
-                await (early is null ? users.AddAsync("admin", Roles.Admin, password, ct) : users.AddAsync(early.Account, ct));
+                await users.AddAsync(early?.Account ?? users.NewAccount("admin", Roles.Admin, password), ct);
             }
             catch (InvalidOperationException)
             {

@@ -55,9 +55,8 @@ public sealed class StartWarmup
                     Early("admin", () =>
                     {
                         var configured = Environment.GetEnvironmentVariable("FLOWFLEET_ADMIN_PASSWORD");
-                        var generated = string.IsNullOrEmpty(configured);
-                        var password = generated ? UserService.GeneratePassword() : configured!;
-                        made = new EarlyAdmin(password, generated, UserService.Account("admin", Roles.Admin, password, new()));
+                        var password = UserService.PasswordOrGenerated(configured);
+                        made = new EarlyAdmin(password, string.IsNullOrEmpty(configured), UserService.Account("admin", Roles.Admin, password, new()));
                     });
                 }
                 finally
