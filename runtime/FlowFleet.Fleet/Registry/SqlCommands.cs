@@ -2,8 +2,11 @@ using System.Data.Common;
 
 namespace FlowFleet.Fleet.Registry;
 
-/// <summary>Raw batched commands shared by the stores: the same text runs on SQLite and PostgreSQL (quoted names, @parameters).</summary>
-internal static class SqlCommands
+/// <summary>
+/// Raw (and batched) commands shared by the plain-SQL stores — the fleet's device writes, the server's users and sessions:
+/// the same text runs on SQLite and PostgreSQL (quoted names, @parameters).
+/// </summary>
+public static class SqlCommands
 {
     /// <summary>Statements sent in one round trip where the provider batches.</summary>
     private const int BatchSize = 500;
@@ -75,11 +78,12 @@ internal static class SqlCommands
         return affected;
     }
 
-    /// <summary>One statement with named values, for the stores' single-row writes.</summary>
-    public static async Task<int> ExecuteAsync(DbConnection c, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object? Value)[] args)
+    /// <summary>A command of <paramref name="sql"/> (the caller's constant text) with named values; null is written as NULL.</summary>
+    public static DbCommand Command(DbConnection c, string sql, params (string Name, object? Value)[] args)
     {
-        await using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
+        ArgumentNullException.ThrowIfNull(c);
+        ArgumentNullException.ThrowIfNull(args);
+        var cmd = c.CreateCommand();
 #pragma warning disable CA2100 // As above.
         cmd.CommandText = sql;
 #pragma warning restore CA2100
@@ -87,6 +91,14 @@ internal static class SqlCommands
         {
             Parameter(cmd, name).Value = value ?? DBNull.Value;
         }
+        return cmd;
+    }
+
+    /// <summary>One statement with named values, for the stores' single-row writes.</summary>
+    public static async Task<int> ExecuteAsync(DbConnection c, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object? Value)[] args)
+    {
+        await using var cmd = Command(c, sql, args);
+        cmd.Transaction = tx;
         return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 }

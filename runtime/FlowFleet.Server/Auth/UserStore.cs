@@ -1,4 +1,5 @@
 using System.Data.Common;
+using FlowFleet.Fleet.Registry;
 using FlowFleet.Server.Cluster;
 using Microsoft.Data.Sqlite;
 
@@ -7,7 +8,8 @@ namespace FlowFleet.Server.Auth;
 /// <summary>
 /// Users and sessions in plain SQL, the same statements on both providers: <c>data/flowfleet.db</c> (SQLite, tables
 /// <c>Users</c> and <c>Tokens</c>) or a cluster's shared PostgreSQL (<c>ff_users</c>, <c>ff_tokens</c>, created by
-/// <see cref="ClusterStore"/>). The columns are the ones EF Core's model made in earlier versions (times as UTC ticks), so
+/// <see cref="ClusterStore"/>), through the fleet stores' <see cref="SqlCommands"/> (table names are this class's constants,
+/// every value a parameter). The columns are the ones EF Core's model made in earlier versions (times as UTC ticks), so
 /// existing databases are read as they are. Not EF Core (issue 19): its first context cost ~12.6 MiB of resident assemblies
 /// and ~50 ms of CPU on the first login of a server that otherwise never loads it.
 /// </summary>
@@ -52,7 +54,7 @@ public sealed class UserStore
     public async Task<UserAccount?> FindUserAsync(string name, CancellationToken ct)
     {
         await using var c = await _open(ct).ConfigureAwait(false);
-        await using var cmd = Command(c, $"SELECT {UserColumns} FROM {_users} WHERE \"Name\" = @n", ("@n", name));
+        await using var cmd = SqlCommands.Command(c, $"SELECT {UserColumns} FROM {_users} WHERE \"Name\" = @n", ("@n", name));
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         return await r.ReadAsync(ct).ConfigureAwait(false) ? ReadUser(r, 0) : null;
     }
@@ -60,7 +62,7 @@ public sealed class UserStore
     public async Task<List<UserAccount>> ListUsersAsync(CancellationToken ct)
     {
         await using var c = await _open(ct).ConfigureAwait(false);
-        await using var cmd = Command(c, $"SELECT {UserColumns} FROM {_users} ORDER BY \"Name\"");
+        await using var cmd = SqlCommands.Command(c, $"SELECT {UserColumns} FROM {_users} ORDER BY \"Name\"");
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var list = new List<UserAccount>();
         while (await r.ReadAsync(ct).ConfigureAwait(false))
@@ -73,7 +75,7 @@ public sealed class UserStore
     public async Task<bool> AnyUserAsync(CancellationToken ct)
     {
         await using var c = await _open(ct).ConfigureAwait(false);
-        await using var cmd = Command(c, $"SELECT 1 FROM {_users} LIMIT 1");
+        await using var cmd = SqlCommands.Command(c, $"SELECT 1 FROM {_users} LIMIT 1");
         return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
     }
 
@@ -82,7 +84,7 @@ public sealed class UserStore
     {
         ArgumentNullException.ThrowIfNull(user);
         await using var c = await _open(ct).ConfigureAwait(false);
-        await using var cmd = Command(c,
+        await using var cmd = SqlCommands.Command(c,
             $"INSERT INTO {_users} (\"Name\", \"PasswordHash\", \"Role\", \"CreatedAt\", \"SecurityStamp\", \"Groups\") VALUES (@n, @h, @r, @c, @s, @g) RETURNING \"Id\"",
             ("@n", user.Name), ("@h", user.PasswordHash), ("@r", user.Role), ("@c", user.CreatedAt.UtcTicks), ("@s", user.SecurityStamp), ("@g", user.Groups));
         user.Id = Convert.ToInt32(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
@@ -105,7 +107,7 @@ public sealed class UserStore
         {
             await KeepAnAdminAsync(c, tx, user, ct).ConfigureAwait(false);
         }
-        await using var cmd = Command(c,
+        await using var cmd = SqlCommands.Command(c,
             $"UPDATE {_users} SET \"PasswordHash\" = @h, \"Role\" = @r, \"SecurityStamp\" = @s, \"Groups\" = @g WHERE \"Id\" = @id AND \"SecurityStamp\" = @read",
             ("@h", user.PasswordHash), ("@r", user.Role), ("@s", stamp), ("@g", user.Groups), ("@id", user.Id), ("@read", user.SecurityStamp));
         cmd.Transaction = tx;
@@ -127,11 +129,11 @@ public sealed class UserStore
     {
         if (_lockAdmins is not null)
         {
-            await using var lockAdmins = Command(c, _lockAdmins);
+            await using var lockAdmins = SqlCommands.Command(c, _lockAdmins);
             lockAdmins.Transaction = tx;
             await lockAdmins.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        await using var cmd = Command(c, $"SELECT 1 FROM {_users} WHERE \"Role\" = @r AND \"Id\" <> @id LIMIT 1", ("@r", Roles.Admin), ("@id", user.Id));
+        await using var cmd = SqlCommands.Command(c, $"SELECT 1 FROM {_users} WHERE \"Role\" = @r AND \"Id\" <> @id LIMIT 1", ("@r", Roles.Admin), ("@id", user.Id));
         cmd.Transaction = tx;
         if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is null)
         {
@@ -149,12 +151,12 @@ public sealed class UserStore
         {
             await KeepAnAdminAsync(c, tx, user, ct).ConfigureAwait(false);
         }
-        await using (var revoke = Command(c, $"UPDATE {_tokens} SET \"Revoked\" = @t WHERE \"UserName\" = @n", ("@t", true), ("@n", user.Name)))
+        await using (var revoke = SqlCommands.Command(c, $"UPDATE {_tokens} SET \"Revoked\" = @t WHERE \"UserName\" = @n", ("@t", true), ("@n", user.Name)))
         {
             revoke.Transaction = tx;
             await revoke.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        await using (var delete = Command(c, $"DELETE FROM {_users} WHERE \"Id\" = @id", ("@id", user.Id)))
+        await using (var delete = SqlCommands.Command(c, $"DELETE FROM {_users} WHERE \"Id\" = @id", ("@id", user.Id)))
         {
             delete.Transaction = tx;
             await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
@@ -166,7 +168,7 @@ public sealed class UserStore
     {
         ArgumentNullException.ThrowIfNull(token);
         await using var c = await _open(ct).ConfigureAwait(false);
-        await using var cmd = Command(c,
+        await using var cmd = SqlCommands.Command(c,
             $"INSERT INTO {_tokens} (\"TokenHash\", \"UserName\", \"Scope\", \"ClientId\", \"ExpiresAt\", \"Revoked\", \"Stamp\") VALUES (@h, @u, @s, @c, @e, @r, @st) RETURNING \"Id\"",
             ("@h", token.TokenHash), ("@u", token.UserName), ("@s", token.Scope), ("@c", token.ClientId), ("@e", token.ExpiresAt.UtcTicks), ("@r", token.Revoked), ("@st", token.Stamp));
         token.Id = Convert.ToInt32(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
@@ -176,7 +178,7 @@ public sealed class UserStore
     public async Task<(ApiToken Token, UserAccount? User)?> FindSessionAsync(string tokenHash, CancellationToken ct)
     {
         await using var c = await _open(ct).ConfigureAwait(false);
-        await using var cmd = Command(c,
+        await using var cmd = SqlCommands.Command(c,
             $"SELECT t.\"Id\", t.\"UserName\", t.\"Scope\", t.\"ClientId\", t.\"ExpiresAt\", t.\"Revoked\", t.\"Stamp\", u.\"Id\", u.\"Name\", u.\"PasswordHash\", u.\"Role\", u.\"CreatedAt\", u.\"SecurityStamp\", u.\"Groups\" "
             + $"FROM {_tokens} t LEFT JOIN {_users} u ON u.\"Name\" = t.\"UserName\" WHERE t.\"TokenHash\" = @h", ("@h", tokenHash));
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -195,7 +197,7 @@ public sealed class UserStore
     public async Task SetTokenExpiryAsync(int id, DateTimeOffset expiresAt, CancellationToken ct)
     {
         await using var c = await _open(ct).ConfigureAwait(false);
-        await using var cmd = Command(c, $"UPDATE {_tokens} SET \"ExpiresAt\" = @e WHERE \"Id\" = @id", ("@e", expiresAt.UtcTicks), ("@id", id));
+        await using var cmd = SqlCommands.Command(c, $"UPDATE {_tokens} SET \"ExpiresAt\" = @e WHERE \"Id\" = @id", ("@e", expiresAt.UtcTicks), ("@id", id));
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
@@ -203,7 +205,7 @@ public sealed class UserStore
     public async Task<bool> RevokeTokenAsync(string tokenHash, CancellationToken ct)
     {
         await using var c = await _open(ct).ConfigureAwait(false);
-        await using var cmd = Command(c, $"UPDATE {_tokens} SET \"Revoked\" = @t WHERE \"TokenHash\" = @h", ("@t", true), ("@h", tokenHash));
+        await using var cmd = SqlCommands.Command(c, $"UPDATE {_tokens} SET \"Revoked\" = @t WHERE \"TokenHash\" = @h", ("@t", true), ("@h", tokenHash));
         return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
     }
 
@@ -213,21 +215,4 @@ public sealed class UserStore
         CreatedAt = new DateTimeOffset(r.GetInt64(i + 4), TimeSpan.Zero), SecurityStamp = r.GetString(i + 5),
         Groups = r.IsDBNull(i + 6) ? null : r.GetString(i + 6),
     };
-
-    // Table names are this class's constants; every value is a parameter ('@name' binds on both providers).
-    private static DbCommand Command(DbConnection c, string sql, params (string Name, object? Value)[] args)
-    {
-        var cmd = c.CreateCommand();
-#pragma warning disable CA2100 // The SQL is built from this class's constants only; values go in parameters.
-        cmd.CommandText = sql;
-#pragma warning restore CA2100
-        foreach (var (name, value) in args)
-        {
-            var p = cmd.CreateParameter();
-            p.ParameterName = name;
-            p.Value = value ?? DBNull.Value;
-            cmd.Parameters.Add(p);
-        }
-        return cmd;
-    }
 }
