@@ -222,7 +222,11 @@ public sealed class DeviceSession
             ? new ShellyRpcException(ShellyRpcException.Unavailable, $"Device {Id} disconnected during {method}")
             : new ShellyRpcException(ShellyRpcException.DeadlineExceeded, $"Device {Id} did not answer {method} within {limit.TotalSeconds:0.#} s");
 
-    /// <summary>Sends one frame (frames are serialized one at a time, as websockets require).</summary>
+    /// <summary>
+    /// Sends one frame (frames are serialized one at a time, as websockets require). Listeners hear of the frame before it
+    /// goes out, in the order frames go out: a device answers at once, and its answer must not reach them before the
+    /// request it answers (fleet manager's <c>Shelly.Message</c> pairs them; the Data page lists them in order).
+    /// </summary>
     public async Task SendAsync(JsonObject frame, CancellationToken ct = default)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(frame);
@@ -232,14 +236,14 @@ public sealed class DeviceSession
         }
         try
         {
+            FrameSent?.Invoke(this, frame);
             await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
+            FramesOut++;
         }
         finally
         {
             _sendLock?.Release();
         }
-        FramesOut++;
-        FrameSent?.Invoke(this, frame);
     }
 
     /// <summary>Completes the RPC a response frame answers; false if nobody waits for that id.</summary>
