@@ -213,4 +213,30 @@ public sealed class FunctionNodeTests
         h.Send("fn", JsonValue.Create("second"));
         Assert.Equal("second", (await h.NextAsync("o0")).Payload!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task A_sent_object_lists_its_keys_as_json_stringify_does()
+    {
+        // V8 lists integer-like keys first, in ascending order, then the others in the order they were added.
+        await using var h = await Load("return {payload: {b: 1, 2: 'x', a: 2, 1: 'y'}};");
+        h.Send("fn", JsonValue.Create(0));
+        var m = await h.NextAsync("o0");
+        Assert.Equal(["1", "2", "b", "a"], m.Payload!.AsObject().Select(p => p.Key));
+    }
+
+    [Fact]
+    public async Task A_sent_object_keeps_enumerable_own_values_and_getters_but_not_hidden_or_symbol_keys()
+    {
+        await using var h = await Load("""
+            const p = {a: 1};
+            Object.defineProperty(p, 'hidden', {value: 2, enumerable: false});
+            Object.defineProperty(p, 'got', {get() { return 4; }, enumerable: true});
+            p[Symbol('s')] = 3;
+            p.f = function () {};
+            return {payload: p};
+            """);
+        h.Send("fn", JsonValue.Create(0));
+        var m = await h.NextAsync("o0");
+        Assert.Equal("""{"a":1,"got":4}""", m.Payload!.ToJsonString());
+    }
 }

@@ -38,6 +38,21 @@ public sealed class SwitchNodeTests
         Assert.NotSame(input, await h.NextAsync("o1"));
     }
 
+    [Fact]
+    public async Task Every_matching_rule_sends_and_a_rule_that_does_not_match_sends_nothing()
+    {
+        await using var h = await Flows.One("""{"type":"switch","property":"payload","rules":[{"t":"nnull"},{"t":"null"},{"t":"gt","v":"0","vt":"num"},{"t":"nnull"}],"checkall":"true","outputs":4}""", 4);
+        var input = FlowFleet.Runtime.Messages.FlowMessage.Create(JsonValue.Create(1));
+        h.Send("n", input);
+        Assert.Same(input, await h.NextAsync("o0"));
+        var third = await h.NextAsync("o2");
+        var fourth = await h.NextAsync("o3");
+        Assert.NotSame(input, third);
+        Assert.NotSame(third, fourth);
+        Assert.Equal(1, FlowFleet.Runtime.Messages.JsonTools.ToNumber(fourth.Payload));
+        await h.AssertNothingYetAsync("o1");
+    }
+
     [Theory]
     [InlineData("""{"t":"eq","v":"5"}""", "\"5\"", true)]
     [InlineData("""{"t":"eq","v":"abc"}""", "\"abc\"", true)]

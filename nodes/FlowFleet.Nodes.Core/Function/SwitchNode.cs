@@ -127,16 +127,12 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
         // Only the string "false" turns checkall off; boolean false still checks all rules (Node-RED's quirk).
         var checkAll = Node.Config["checkall"] is not JsonValue cv || !cv.TryGetValue<string>(out var s) || s != "false";
         var parts = msg.Data["parts"] as JsonObject;
-        var ports = new List<IReadOnlyList<FlowMessage>?>(rules.Count);
-        // Every matching port gets the same one-message list (read only); hits counts them.
-        IReadOnlyList<FlowMessage>? one = null;
+        var repair = Config.Repair && parts is not null && parts.ContainsKey("id") && parts.ContainsKey("index");
+        // The ports list is built only for a second hit or a repair: the usual single hit goes straight to its port.
+        var ports = repair ? NoPorts(rules.Count) : null;
         var hits = 0;
         var lastHit = -1;
         var matched = false;
-        for (var i = 0; i < rules.Count; i++)
-        {
-            ports.Add(null);
-        }
         for (var i = 0; i < rules.Count; i++)
         {
             var info = infos[i];
@@ -174,8 +170,7 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
                 matched = hit;
                 if (hit)
                 {
-                    ports[i] = one ??= [msg];
-                    (hits, lastHit) = (hits + 1, i);
+                    (hits, lastHit) = Hit(ref ports, rules.Count, msg, hits, lastHit, i);
                     if (!checkAll)
                     {
                         break;
@@ -186,8 +181,7 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
             if (hit)
             {
                 matched = true;
-                ports[i] = one ??= [msg];
-                (hits, lastHit) = (hits + 1, i);
+                (hits, lastHit) = Hit(ref ports, rules.Count, msg, hits, lastHit, i);
                 if (!checkAll)
                 {
                     break;
@@ -199,9 +193,9 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
             _previous = JsonDepth.Clone(value);
             _hasPrevious = true;
         }
-        if (Config.Repair && parts is not null && parts.ContainsKey("id") && parts.ContainsKey("index"))
+        if (repair)
         {
-            Repair(ports, msg, parts);
+            Repair(ports!, msg, parts!);
         }
         else if (hits == 1)
         {
@@ -210,8 +204,36 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
         }
         else if (hits > 1)
         {
-            Node.Send(ports);
+            Node.Send(ports!);
         }
+    }
+
+    private static List<IReadOnlyList<FlowMessage>?> NoPorts(int count)
+    {
+        var ports = new List<IReadOnlyList<FlowMessage>?>(count);
+        for (var i = 0; i < count; i++)
+        {
+            ports.Add(null);
+        }
+        return ports;
+    }
+
+    /// <summary>
+    /// Records a matching rule; the ports list (every matching port holding the same one-message list) is made once a
+    /// second rule matches, or up front for a repair.
+    /// </summary>
+    private static (int Hits, int LastHit) Hit(ref List<IReadOnlyList<FlowMessage>?>? ports, int count, FlowMessage msg, int hits, int lastHit, int port)
+    {
+        if (ports is null && hits > 0)
+        {
+            ports = NoPorts(count);
+            ports[lastHit] = [msg];
+        }
+        if (ports is not null)
+        {
+            ports[port] = hits > 0 ? ports[lastHit] : [msg];
+        }
+        return (hits + 1, port);
     }
 
     private (JsonNode? Value, bool Exists) Property(FlowMessage msg)

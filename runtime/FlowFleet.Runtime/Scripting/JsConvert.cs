@@ -157,9 +157,15 @@ public static class JsConvert
         if (value is ObjectInstance obj && !value.IsRegExp() && obj is not Jint.Native.Function.Function)
         {
             var result = new JsonObject();
-            foreach (var (key, descriptor) in obj.GetOwnProperties())
+            // Own string keys in the order JSON.stringify lists them (integer-like keys first, as V8 does): Jint hands a
+            // plain object's keys from its shape without a string per key, where enumerating GetOwnProperties built an
+            // iterator, a key array, a string and a descriptor per property for every message a script sent.
+            var keys = obj.GetOwnPropertyKeys(Jint.Runtime.Types.String);
+            for (var i = 0; i < keys.Count; i++)
             {
-                if (!key.IsString() || !descriptor.Enumerable)
+                var key = keys[i];
+                var descriptor = obj.GetOwnProperty(key);
+                if (descriptor == Jint.Runtime.Descriptors.PropertyDescriptor.Undefined || !descriptor.Enumerable)
                 {
                     continue;
                 }
