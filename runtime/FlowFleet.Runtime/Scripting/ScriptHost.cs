@@ -110,7 +110,9 @@ public sealed partial class ScriptHost : IDisposable
         }
         var prepared = ScriptCache.Prepare(_code);
         _main = engine.Evaluate(in prepared);
-        _objectPrototype = engine.Evaluate("Object.prototype").AsObject();
+        // The realm's own Object.prototype: evaluating "Object.prototype" parsed a script per engine (the parser's code
+        // then reached the JIT's queue while a burst's first messages needed it).
+        _objectPrototype = engine.Intrinsics.Object.PrototypeObject;
         return engine;
     }
 
