@@ -239,4 +239,13 @@ public sealed class FunctionNodeTests
         var m = await h.NextAsync("o0");
         Assert.Equal("""{"a":1,"got":4}""", m.Payload!.ToJsonString());
     }
+
+    [Fact]
+    public async Task A_buffer_in_the_message_is_a_buffer_in_a_script_that_does_not_name_buffer()
+    {
+        await using var h = await Load("return {payload: [msg.payload.toString('utf8'), msg.payload.length, typeof globalThis['Buf' + 'fer']]};");
+        h.Send("fn", JsonNode.Parse("""{"type":"Buffer","data":[104,105]}"""));
+        var m = await h.NextAsync("o0");
+        Assert.Equal("""["hi",2,"function"]""", m.Payload!.ToJsonString());
+    }
 }

@@ -31,9 +31,23 @@ internal static class ScriptBuffer
         engine.Execute(s_script.Value);
     }
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<JsEngine, object> s_onFirstUse = new();
+    private static readonly object s_pending = new();
+
+    /// <summary>
+    /// Installs Buffer once a message brings one into <paramref name="engine"/> (see <see cref="From"/>), for a script
+    /// that does not name it: buffer.js is ~9 KB of JavaScript run per engine, and with it every engine build promoted its
+    /// set-up code through the JIT while a burst's first messages needed the JIT.
+    /// </summary>
+    public static void InstallOnFirstUse(JsEngine engine) => s_onFirstUse.AddOrUpdate(engine, s_pending);
+
     /// <summary>A Buffer for a message's <c>{type:"Buffer",data}</c>, or null where Buffer is not installed.</summary>
     public static JsValue? From(JsEngine engine, JsonObject buffer)
     {
+        if (s_onFirstUse.Remove(engine))
+        {
+            Install(engine);
+        }
         if (engine.GetValue("Buffer") is not ObjectInstance ctor || ctor.Get("from") is not Jint.Native.Function.Function from)
         {
             return null;

@@ -99,7 +99,16 @@ public sealed partial class ScriptHost : IDisposable
         _engine = engine;
         ScriptGuards.Install(engine, limits.MaxNesting);
         InstallApi(_source.Outputs);
-        ScriptBuffer.Install(engine);
+        // Node.js's Buffer is a global there; here a script that names it gets it at once, any other once a message
+        // carries a Buffer into the engine (buffer.js defines nothing else, and Buffer is not enumerable on globalThis).
+        if (NamesBuffer(_source))
+        {
+            ScriptBuffer.Install(engine);
+        }
+        else
+        {
+            ScriptBuffer.InstallOnFirstUse(engine);
+        }
         foreach (var (name, value) in _source.Globals ?? new Dictionary<string, JsonNode?>())
         {
             engine.SetValue(name, JsConvert.ToJs(engine, value));
@@ -117,6 +126,11 @@ public sealed partial class ScriptHost : IDisposable
     }
 
     private readonly string? _initialize;
+
+    private static bool NamesBuffer(ScriptSource source) =>
+        source.Code.Contains("Buffer", StringComparison.Ordinal)
+        || source.Initialize?.Contains("Buffer", StringComparison.Ordinal) == true
+        || source.Finalize?.Contains("Buffer", StringComparison.Ordinal) == true;
 
     // The close code as it was, for error positions after _finalize is cleared by running it.
     private readonly string? _finalizeCode;
