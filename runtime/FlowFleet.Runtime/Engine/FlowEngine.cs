@@ -67,6 +67,11 @@ public sealed partial class FlowEngine : IAsyncDisposable
 
     public ContextManager Contexts { get; }
 
+    /// <summary>The global context, shared by every node.</summary>
+    internal IContextScope GlobalContext => _globalContext ??= Contexts.Scope("global");
+
+    private IContextScope? _globalContext;
+
     public FlowEvents Events { get; }
 
     public FlowEngineOptions Options { get; }
@@ -77,8 +82,8 @@ public sealed partial class FlowEngine : IAsyncDisposable
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ILogger> _nodeLoggers = new(StringComparer.Ordinal);
 
-    /// <summary>The logger of a node type (looked up once per type, not per node a deploy builds).</summary>
-    internal ILogger NodeLogger(string type) => _nodeLoggers.GetOrAdd(type, t => LoggerFactory.CreateLogger("FlowFleet.Node." + t));
+    /// <summary>The logger of a node type (looked up once per type, not per node a deploy builds; no delegate per call).</summary>
+    internal ILogger NodeLogger(string type) => _nodeLoggers.GetOrAdd(type, static (t, factory) => factory.CreateLogger("FlowFleet.Node." + t), LoggerFactory);
 
     private ILogger Logger { get; }
 

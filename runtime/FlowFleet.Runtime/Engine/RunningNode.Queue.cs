@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using FlowFleet.Runtime.Context;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
@@ -34,7 +33,7 @@ internal sealed partial class RunningNode
             return ValueTask.CompletedTask;
         }
         Interlocked.Increment(ref _queued);
-        if (_queue.Writer.TryWrite(msg))
+        if (_queue.TryWrite(msg))
         {
             return ValueTask.CompletedTask;
         }
@@ -63,7 +62,7 @@ internal sealed partial class RunningNode
             sender._pending.Add((this, msg));
             return true;
         }
-        if (_queue!.Writer.TryWrite(msg))
+        if (_queue!.TryWrite(msg))
         {
             return true;
         }
@@ -91,7 +90,7 @@ internal sealed partial class RunningNode
     /// <summary>Writes a counted message, waiting for room up to the queue-full timeout; drops it with an error after that.</summary>
     private async ValueTask WriteAsync(FlowMessage msg)
     {
-        if (_queue!.Writer.TryWrite(msg))
+        if (_queue!.TryWrite(msg))
         {
             return;
         }
@@ -99,9 +98,9 @@ internal sealed partial class RunningNode
         timeout.CancelAfter(_engine.Options.QueueFullTimeout);
         try
         {
-            while (await _queue.Writer.WaitToWriteAsync(timeout.Token).ConfigureAwait(false))
+            while (await _queue.WaitToWriteAsync(timeout.Token).ConfigureAwait(false))
             {
-                if (_queue.Writer.TryWrite(msg))
+                if (_queue.TryWrite(msg))
                 {
                     return;
                 }
@@ -130,17 +129,24 @@ internal sealed partial class RunningNode
         // Scripts call node.send synchronously: block this one until the consumer has drained half the queue.
         // Blocking (not spinning) matters on small machines: a spinning sender burns the core the consumer needs.
         var deadline = Environment.TickCount64 + (long)_engine.Options.QueueFullTimeout.TotalMilliseconds;
+        // Made before _senderWaiting is first set, so the loop that sees the flag sees the event.
+        var space = Volatile.Read(ref _space);
+        if (space is null)
+        {
+            var made = new ManualResetEventSlim(false, spinCount: 1);
+            space = Interlocked.CompareExchange(ref _space, made, null) ?? made;
+        }
         while (!_closing.IsCancellationRequested && Environment.TickCount64 <= deadline)
         {
-            _space.Reset();
+            space.Reset();
             Volatile.Write(ref _senderWaiting, true);
-            if (_queue!.Writer.TryWrite(msg))
+            if (_queue!.TryWrite(msg))
             {
                 return true;
             }
             try
             {
-                _space.Wait(100, _closing.Token);
+                space.Wait(100, _closing.Token);
             }
             catch (OperationCanceledException)
             {

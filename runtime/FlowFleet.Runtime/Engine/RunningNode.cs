@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using FlowFleet.Runtime.Context;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
@@ -11,7 +10,7 @@ namespace FlowFleet.Runtime.Engine;
 internal sealed partial class RunningNode : INodeHost
 {
     private readonly FlowEngine _engine;
-    private readonly Channel<FlowMessage>? _queue;
+    private readonly NodeQueue? _queue;
     private readonly CancellationTokenSource _closing = new();
     private Task _loop = Task.CompletedTask;
     private bool _deferDone;
@@ -24,15 +23,12 @@ internal sealed partial class RunningNode : INodeHost
         Scope = scope;
         if (hasInput)
         {
-            _queue = Channel.CreateBounded<FlowMessage>(new BoundedChannelOptions(engine.Options.QueueCapacity)
-            {
-                SingleReader = true,
-                FullMode = BoundedChannelFullMode.Wait,
-            });
+            _queue = new NodeQueue(engine.Options.QueueCapacity);
         }
         NodeContext = engine.Contexts.Scope(ContextManager.NodeScope(spec.Alias, scope.Id));
-        FlowContext = engine.Contexts.Scope(scope.Id);
-        GlobalContext = engine.Contexts.Scope("global");
+        // One flow scope per running flow and one global scope per engine, not two objects per node.
+        FlowContext = scope.FlowContext ??= engine.Contexts.Scope(scope.Id);
+        GlobalContext = engine.GlobalContext;
         Logger = engine.NodeLogger(spec.Type);
     }
 
@@ -79,7 +75,7 @@ internal sealed partial class RunningNode : INodeHost
 
     public long Processed => Interlocked.Read(ref _processed);
 
-    public int QueueDepth => _queue?.Reader.CanCount == true ? _queue.Reader.Count : 0;
+    public int QueueDepth => _queue?.Count ?? 0;
 
     public string Id => Spec.Id;
 
@@ -134,11 +130,12 @@ internal sealed partial class RunningNode : INodeHost
     // arrive), so a slow inline node — a catastrophic regex on device data in a switch — would otherwise stall every socket
     // for each message, not just this node.
     private readonly InlineGuard _inline = new();
-    private readonly ManualResetEventSlim _space = new(false, spinCount: 1);
+    // Made by the first sender held back (most nodes never have one).
+    private ManualResetEventSlim? _space;
 
     private async Task RunAsync()
     {
-        var reader = _queue!.Reader;
+        var reader = _queue!;
         try
         {
             // Started on the deploy's thread (maybe under a synchronization context): never handle a message there. A
@@ -168,7 +165,7 @@ internal sealed partial class RunningNode : INodeHost
                     if (Interlocked.Decrement(ref _queued) <= _engine.Options.QueueCapacity / 2 && Volatile.Read(ref _senderWaiting))
                     {
                         Volatile.Write(ref _senderWaiting, false);
-                        _space.Set();
+                        Volatile.Read(ref _space)?.Set();
                     }
                     var timed = _inline.Off ? InlineGuard.Start(_engine.Time) : default;
                     var handled = HandleAsync(msg);
@@ -344,7 +341,7 @@ internal sealed partial class RunningNode : INodeHost
     public async Task CloseAsync(bool removed)
     {
         await _closing.CancelAsync();
-        _queue?.Writer.TryComplete();
+        _queue?.Complete();
         var node = Instance;
         if (node is not null)
         {

@@ -21,6 +21,9 @@ internal sealed class RuntimeScope(ScopeSpec spec, RuntimeScope? parent)
 
     public RunningNode? InstanceNode { get; set; }
 
+    /// <summary>This flow's context, shared by its nodes (made by the first node of the flow a deploy builds).</summary>
+    public Context.IContextScope? FlowContext { get; set; }
+
     public bool HasCompleteObservers => _completes.Length > 0;
 
     public void AddObserver(RunningNode node)
