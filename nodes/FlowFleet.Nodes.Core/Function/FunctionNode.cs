@@ -22,8 +22,8 @@ namespace FlowFleet.Nodes.Core.Function;
 public sealed class FunctionNode : FlowNode<FunctionConfig>, ILinkReturnTarget
 {
     private readonly ScriptHost _script;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource<FlowMessage>> _linkCalls =
-        new(StringComparer.Ordinal);
+    // Made by the first node.linkcall (a deploy builds hundreds of function nodes that never make one).
+    private System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource<FlowMessage>>? _linkCalls;
 
     public FunctionNode(INodeHost node, FunctionConfig config, IOptions<FlowEngineOptions> options, IOptions<CoreNodesOptions>? coreOptions = null)
     {
@@ -52,7 +52,8 @@ public sealed class FunctionNode : FlowNode<FunctionConfig>, ILinkReturnTarget
             : LinkCallFrames.FindLinkIn(Node, target) ?? throw new LinkCallException("Error target 'link in' node not found");
         var callId = LinkCallFrames.Push(msg, Node.Id);
         var waiting = new TaskCompletionSource<FlowMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _linkCalls[callId] = waiting;
+        var calls = LazyInitializer.EnsureInitialized(ref _linkCalls, static () => new(StringComparer.Ordinal));
+        calls[callId] = waiting;
         try
         {
             if (!Node.Deliver(linkIn, msg))
@@ -67,14 +68,14 @@ public sealed class FunctionNode : FlowNode<FunctionConfig>, ILinkReturnTarget
         }
         finally
         {
-            _linkCalls.TryRemove(callId, out _);
+            calls.TryRemove(callId, out _);
         }
     }
 
     public void OnLinkReturn(FlowMessage msg)
     {
         ArgumentNullException.ThrowIfNull(msg);
-        if (LinkCallFrames.TryPop(msg, out var id) && id is not null && _linkCalls.TryGetValue(id, out var waiting))
+        if (LinkCallFrames.TryPop(msg, out var id) && id is not null && Volatile.Read(ref _linkCalls) is { } calls && calls.TryGetValue(id, out var waiting))
         {
             waiting.TrySetResult(msg);
         }

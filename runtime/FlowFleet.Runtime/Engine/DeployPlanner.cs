@@ -11,7 +11,7 @@ internal static class DeployPlanner
 
     public static Dictionary<string, NodeSpec> Plan(FlowDocument doc)
     {
-        var specs = new Dictionary<string, NodeSpec>(StringComparer.Ordinal);
+        var specs = new Dictionary<string, NodeSpec>(doc.FlowNodes.Count + doc.ConfigNodes.Count, StringComparer.Ordinal);
         var plan = new Input(doc);
         var global = new ScopeSpec { Id = "global", Label = "global" };
         foreach (var c in doc.ConfigNodes.Where(c => string.IsNullOrEmpty(doc.ZOf(c))))

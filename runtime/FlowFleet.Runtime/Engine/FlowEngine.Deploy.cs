@@ -96,7 +96,9 @@ public sealed partial class FlowEngine
         {
             await Task.WhenAll(batch.Select(n => n.CloseAsync(removedIds.Contains(n.Id))));
         }
-        var next = new Dictionary<string, RunningNode>(_running, StringComparer.Ordinal);
+        // A full deploy closes every node: no copy of all 1,000 to remove them from again.
+        var next = nodes.Count == _running.Count ? new Dictionary<string, RunningNode>(StringComparer.Ordinal)
+            : new Dictionary<string, RunningNode>(_running, StringComparer.Ordinal);
         foreach (var n in nodes)
         {
             next.Remove(n.Id);
@@ -118,7 +120,12 @@ public sealed partial class FlowEngine
     private PendingStart Prepare(Dictionary<string, NodeSpec> specs, HashSet<string> toStart)
     {
         var warnings = new List<string>();
-        var next = new Dictionary<string, RunningNode>(_running, StringComparer.Ordinal);
+        // Sized for what is added (a copy of the nodes left running is sized for those alone).
+        var next = new Dictionary<string, RunningNode>(_running.Count + toStart.Count, StringComparer.Ordinal);
+        foreach (var (id, running) in _running)
+        {
+            next[id] = running;
+        }
         var scopes = BuildScopes(specs);
         var created = new List<RunningNode>();
         var toBuild = new List<(RunningNode, NodeDescriptor)>();
@@ -191,15 +198,17 @@ public sealed partial class FlowEngine
         var wires = new RunningNode[ports.Count][];
         for (var p = 0; p < wires.Length; p++)
         {
-            var targets = new List<RunningNode>(ports[p].Count);
+            // Filled in place (no list per port per node): cut short only when a target is missing.
+            var targets = ports[p].Count == 0 ? [] : new RunningNode[ports[p].Count];
+            var n = 0;
             foreach (var id in ports[p])
             {
                 if (nodes.TryGetValue(id, out var t) && (t.Instance is not null || t.Building))
                 {
-                    targets.Add(t);
+                    targets[n++] = t;
                 }
             }
-            wires[p] = [.. targets];
+            wires[p] = n == targets.Length ? targets : targets[..n];
         }
         running.Wires = wires;
     }
@@ -215,9 +224,7 @@ public sealed partial class FlowEngine
             try
             {
                 // "${" cannot be escaped in serialized JSON: a node without it in its bytes has nothing to substitute.
-                var config = !spec.Json.IsEmpty && spec.Json.Span.IndexOf("${"u8) < 0
-                    ? spec.Config
-                    : EnvSubstitution.Apply(spec.Config, n => GetEnv(node, n));
+                var config = !spec.Json.IsEmpty && spec.Json.Span.IndexOf("${"u8) < 0 ? spec.Config : WithEnv(node);
                 node.Instance = descriptor.Create(new NodeFactoryContext(config, node, Services)
                 {
                     ConfigJson = ReferenceEquals(config, spec.Config) ? spec.Json : default,
@@ -270,6 +277,12 @@ public sealed partial class FlowEngine
         _warnings = warnings;
         return (pending.Created.Count, warnings);
     }
+
+    /// <summary>
+    /// A node's config with <c>${NAME}</c> substituted. Its own method: a lambda capturing the node inside the build loop
+    /// made the loop allocate a closure for every node, substitution or not.
+    /// </summary>
+    private JsonObject WithEnv(RunningNode node) => EnvSubstitution.Apply(node.Spec.Config, n => GetEnv(node, n));
 
     /// <summary>Config node types that exist only for the editor (Node-RED's UI themes and the like) are not worth a warning.</summary>
     private static bool IsEditorOnlyConfig(string type) => type.StartsWith("ui_", StringComparison.Ordinal) || type.StartsWith("ui-", StringComparison.Ordinal);

@@ -16,8 +16,9 @@ namespace FlowFleet.Runtime.Scripting;
 /// </summary>
 public sealed partial class ScriptHost
 {
-    // Waits not settled yet: cancelled when the engine goes, so nothing waits on a promise that can no longer settle.
-    private readonly ConcurrentDictionary<TaskCompletionSource<JsValue>, byte> _waits = new();
+    // Waits not settled yet: cancelled when the engine goes, so nothing waits on a promise that can no longer settle. Made
+    // by the first promise a script returns (most function nodes of a deploy never return one).
+    private ConcurrentDictionary<TaskCompletionSource<JsValue>, byte>? _waits;
 
     /// <summary>
     /// Runs the promise jobs queued so far and returns a task for the value's outcome: the value itself, or for a promise
@@ -31,16 +32,17 @@ public sealed partial class ScriptHost
             return Task.FromResult(value);
         }
         var settled = new TaskCompletionSource<JsValue>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _waits[settled] = 0;
+        var waits = LazyInitializer.EnsureInitialized(ref _waits, static () => new());
+        waits[settled] = 0;
         var fulfilled = Fn("fulfilled", (_, a) =>
         {
-            _waits.TryRemove(settled, out byte _);
+            waits.TryRemove(settled, out byte _);
             settled.TrySetResult(Arg(a, 0));
             return JsValue.Undefined;
         });
         var rejected = Fn("rejected", (_, a) =>
         {
-            _waits.TryRemove(settled, out byte _);
+            waits.TryRemove(settled, out byte _);
             settled.TrySetException(Rejection(Arg(a, 0)));
             return JsValue.Undefined;
         });
@@ -73,11 +75,15 @@ public sealed partial class ScriptHost
 
     private void CancelWaits()
     {
-        foreach (var wait in _waits.Keys)
+        if (Volatile.Read(ref _waits) is not { } waits)
+        {
+            return;
+        }
+        foreach (var wait in waits.Keys)
         {
             wait.TrySetCanceled();
         }
-        _waits.Clear();
+        waits.Clear();
     }
 
     /// <summary>

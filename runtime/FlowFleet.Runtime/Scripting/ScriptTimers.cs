@@ -7,7 +7,8 @@ namespace FlowFleet.Runtime.Scripting;
 /// <summary><c>setTimeout</c>/<c>setInterval</c> for one script; all cleared when the node closes.</summary>
 internal sealed class ScriptTimers(ScriptHost host) : IDisposable
 {
-    private readonly ConcurrentDictionary<int, Timer> _timers = new();
+    // Made by the first timer (most scripts of a deploy never start one).
+    private ConcurrentDictionary<int, Timer>? _timers;
     private int _next;
     private bool _disposed;
 
@@ -21,24 +22,25 @@ internal sealed class ScriptTimers(ScriptHost host) : IDisposable
             return JsValue.Undefined;
         }
         var ms = Math.Max(0, delay.IsNumber() ? delay.AsNumber() : 0);
+        var timers = LazyInitializer.EnsureInitialized(ref _timers, static () => new());
         var id = Interlocked.Increment(ref _next);
         var period = repeat ? TimeSpan.FromMilliseconds(Math.Max(1, ms)) : Timeout.InfiniteTimeSpan;
         var timer = new Timer(_ =>
         {
-            if (!repeat && _timers.TryRemove(id, out var t))
+            if (!repeat && timers.TryRemove(id, out var t))
             {
                 t.Dispose();
             }
             host.InvokeLater(callback, args);
         }, null, Timeout.Infinite, Timeout.Infinite);
-        _timers[id] = timer;
+        timers[id] = timer;
         timer.Change(TimeSpan.FromMilliseconds(ms), period);
         return JsNumber.Create(id);
     }
 
     public void Stop(JsValue id)
     {
-        if (id.IsNumber() && _timers.TryRemove((int)id.AsNumber(), out var t))
+        if (id.IsNumber() && Volatile.Read(ref _timers) is { } timers && timers.TryRemove((int)id.AsNumber(), out var t))
         {
             t.Dispose();
         }
@@ -47,10 +49,14 @@ internal sealed class ScriptTimers(ScriptHost host) : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        foreach (var t in _timers.Values)
+        if (Volatile.Read(ref _timers) is not { } timers)
+        {
+            return;
+        }
+        foreach (var t in timers.Values)
         {
             t.Dispose();
         }
-        _timers.Clear();
+        timers.Clear();
     }
 }
