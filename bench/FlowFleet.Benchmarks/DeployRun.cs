@@ -50,6 +50,8 @@ public static class DeployRun
         var history = new SqliteFlowHistory(Path.Combine(dir, "history.db"));
         var service = new FlowService(fixture.Engine, storage, history: history);
         var stages = new Dictionary<string, List<double>>();
+        // BENCH_MEMO=0: every deploy's document made alone (the admin API takes objects sent as last time from the last one).
+        var memo = Environment.GetEnvironmentVariable("BENCH_MEMO") == "0" ? null : new FlowDocumentMemo();
         void Add(string name, double ms) => (stages.TryGetValue(name, out var l) ? l : stages[name] = []).Add(ms);
         // BENCH_ALLOC=1: where each deploy type's bytes go, by type (sampled allocation ticks, summed over the rounds).
         using var sampler = Environment.GetEnvironmentVariable("BENCH_ALLOC") == "1" ? new AllocationSampler() : null;
@@ -67,8 +69,21 @@ public static class DeployRun
                 sampler?.Take(0);
                 var a0 = GC.GetTotalAllocatedBytes(precise: true);
                 var sw = Stopwatch.StartNew();
-                // As the admin API does: the request body parsed, then handed to the document without a copy.
-                var progress = await service.BeginDeployAsync(FlowDocument.Adopt(JsonNode.Parse(request)), type, null, null);
+                // As the admin API does: the request body parsed, then handed to the document without a copy, objects sent as
+                // last time taken from the last document (its text-check pass notes where each item is).
+                var items = new List<(int Start, int Length)>();
+                var reader = new System.Text.Json.Utf8JsonReader(request);
+                var objectStart = -1;
+                while (reader.Read())
+                {
+                    if (reader.CurrentDepth == 1)
+                    {
+                        FlowDocumentMemo.NoteItem(ref reader, items, ref objectStart);
+                    }
+                }
+                var parsedBody = JsonNode.Parse(request)!.AsArray();
+                var document = memo is null ? FlowDocument.Adopt(parsedBody) : memo.Adopt(parsedBody, request, items);
+                var progress = await service.BeginDeployAsync(document, type, null, null);
                 Add($"{type} deploy (FlowService, to the answer)", sw.Elapsed.TotalMilliseconds);
                 await progress.Started;
                 Add($"{type} deploy (nodes running)", sw.Elapsed.TotalMilliseconds);
@@ -117,7 +132,7 @@ public static class DeployRun
         foreach (var (type, byType) in sampled)
         {
             Console.WriteLine($"{type} deploy, sampled KB per deploy by type:");
-            foreach (var (name, bytes) in byType.OrderByDescending(kv => kv.Value).Take(25))
+            foreach (var (name, bytes) in byType.OrderByDescending(kv => kv.Value).Take(int.TryParse(Environment.GetEnvironmentVariable("BENCH_ALLOC_TOP"), out var top) ? top : 25))
             {
                 Console.WriteLine($"  {bytes / 1024.0 / (rounds - 1),8:0.0}  {name}");
             }
