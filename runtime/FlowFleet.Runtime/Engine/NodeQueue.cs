@@ -134,7 +134,10 @@ internal sealed class NodeQueue(int capacity) : IValueTaskSource<bool>
         return new(wait.Task);
     }
 
-    /// <summary>No more writes: the reader's wait ends (false once the queue is empty), as do the writers'.</summary>
+    /// <summary>
+    /// No more writes: the reader's wait ends (false once the queue is empty; its continuation runs on this thread), as do
+    /// the writers'.
+    /// </summary>
     public void Complete()
     {
         List<TaskCompletionSource<bool>>? writers;
@@ -153,6 +156,10 @@ internal sealed class NodeQueue(int capacity) : IValueTaskSource<bool>
         }
         if (wakeReader)
         {
+            // Only a closing node completes its queue, and its loop then just ends (it checks the node's closing first):
+            // ended here, on the closing thread, instead of as one thread-pool item per node (1,000 for a full deploy,
+            // each waiting for a time slice on a loaded machine while the deploy answers).
+            _readerWait.RunContinuationsAsynchronously = false;
             _readerWait.SetResult(false);
         }
         Wake(writers, false);

@@ -67,6 +67,24 @@ public sealed class NodeQueueTests
     }
 
     [Fact]
+    public async Task Completion_ends_a_waiting_readers_wait_before_it_returns()
+    {
+        var queue = new NodeQueue(4);
+        var ended = new TaskCompletionSource<bool>();
+        async Task ReadAsync()
+        {
+            ended.SetResult(await queue.WaitToReadAsync().ConfigureAwait(false));
+        }
+        var reading = ReadAsync();
+        Assert.False(ended.Task.IsCompleted);
+        queue.Complete();
+        // The closing thread ran the reader's end itself (no thread-pool item per closed node).
+        Assert.True(ended.Task.IsCompleted);
+        Assert.False(await ended.Task);
+        await reading;
+    }
+
+    [Fact]
     public async Task Messages_queued_before_completion_can_still_be_read()
     {
         var queue = new NodeQueue(4);
