@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowFleet.Fleet.Hub;
@@ -90,8 +92,8 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore devices) : FlowNode
         var filter = Config.Component?.Trim();
         switch (e.Kind)
         {
-            case DeviceEventKind.Status when !e.Json.IsEmpty || e.Data is JsonObject:
-                var selected = e.Json.IsEmpty ? Select((JsonObject)e.Data!, filter) : Select(e.Json.Span, filter);
+            case DeviceEventKind.Status when !e.Components.IsEmpty || e.Data is JsonObject:
+                var selected = e.Components.IsEmpty ? Select((JsonObject)e.Data!, filter) : Select(e.Components, filter);
                 if (selected.Count == 0)
                 {
                     return;
@@ -238,37 +240,36 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore devices) : FlowNode
     }
 
     /// <summary>
-    /// The same from the event's JSON (events from device frames): only the components passed on are parsed, straight into
-    /// the message's copy — no shared tree of the whole delta is built and cloned (issue 19).
+    /// The same from the device's report (events from device frames): each component passed on is the message's own node
+    /// over the report's read-only element — nothing parsed again, no shared tree of the whole delta built and cloned
+    /// (issue 19). A flow that changes it changes its own copy only.
     /// </summary>
-    private static JsonObject Select(ReadOnlySpan<byte> delta, string? filter)
+    private static JsonObject Select(StatusComponents components, string? filter)
     {
         var selected = new JsonObject();
-        var reader = new Utf8JsonReader(delta);
-        reader.Read();
         Span<char> name = stackalloc char[64];
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        foreach (var component in components)
         {
-            var wanted = string.IsNullOrEmpty(filter);
-            string? key = null;
-            if (!wanted)
+            if (!string.IsNullOrEmpty(filter))
             {
                 // Names compare without a string: most components of a delta are not the one a node asks for.
-                var length = reader.HasValueSequence || reader.ValueSpan.Length > name.Length ? -1 : reader.CopyString(name);
-                key = length < 0 ? reader.GetString()! : null;
-                wanted = key is not null ? ComponentMatches(key, filter!) : ComponentMatches(name[..length], filter!);
+                var raw = JsonMarshal.GetRawUtf8PropertyName(component);
+                var wanted = raw.Length <= name.Length && raw.IndexOf((byte)'\\') < 0
+                    ? ComponentMatches(name[..Encoding.UTF8.GetChars(raw, name)], filter)
+                    : ComponentMatches(component.Name, filter);
+                if (!wanted)
+                {
+                    continue;
+                }
             }
-            if (wanted)
+            var value = component.Value;
+            selected[component.Name] = value.ValueKind switch
             {
-                key ??= reader.GetString()!;
-            }
-            reader.Read();
-            var start = (int)reader.TokenStartIndex;
-            reader.Skip();
-            if (wanted)
-            {
-                selected[key!] = JsonNode.Parse(delta[start..(int)reader.BytesConsumed]);
-            }
+                JsonValueKind.Object => JsonObject.Create(value),
+                JsonValueKind.Array => JsonArray.Create(value),
+                JsonValueKind.Null => null,
+                _ => JsonValue.Create(value),
+            };
         }
         return selected;
     }

@@ -105,4 +105,27 @@ public sealed class DeviceStateDocumentMergeTests
         Assert.True(fromTree.Json.IsEmpty);
         Assert.Equal(1, fromTree.Data!["x"]!.GetValue<int>());
     }
+
+    [Fact]
+    public void A_status_event_over_a_report_reads_its_components_and_writes_its_json_without_ts()
+    {
+        using var frame = JsonDocument.Parse("""{"method":"NotifyStatus","params":{"switch:0":{"apower":12.5},"ts":1.5,"sys":{"uptime":3}}}""");
+        var e = new DeviceEvent(DeviceEventKind.Status, "dev1", 1.5, frame.RootElement.GetProperty("params").Clone());
+        var names = new List<string>();
+        foreach (var component in e.Components)
+        {
+            names.Add(component.Name);
+        }
+        Assert.Equal(["switch:0", "sys"], names);
+        Assert.Equal("""{"switch:0":{"apower":12.5},"sys":{"uptime":3}}""", System.Text.Encoding.UTF8.GetString(e.Json.Span));
+        Assert.Same(e.Data, e.Data);
+        Assert.False(e.Data!.AsObject().ContainsKey("ts"));
+        Assert.Equal(3, e.Data["sys"]!["uptime"]!.GetValue<int>());
+
+        using var noTs = JsonDocument.Parse("""{"switch:0":{"output":true}}""");
+        var plain = new DeviceEvent(DeviceEventKind.Status, "dev1", 2, noTs.RootElement.Clone());
+        Assert.Equal("""{"switch:0":{"output":true}}""", System.Text.Encoding.UTF8.GetString(plain.Json.Span));
+        Assert.True(new DeviceEvent(DeviceEventKind.Status, "dev1", new JsonObject { ["x"] = 1 }, 1.5).Components.IsEmpty);
+        Assert.True(new DeviceEvent(DeviceEventKind.Event, "dev1", 1.5, """{"event":"single_push"}"""u8.ToArray()).Components.IsEmpty);
+    }
 }

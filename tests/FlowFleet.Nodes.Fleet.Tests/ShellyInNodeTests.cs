@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowFleet.Runtime.Messages;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,6 +45,32 @@ public sealed class ShellyInNodeTests
         }
         while (msg.Payload!["switch:0"]?["output"]?.GetValue<bool>() != true);
         Assert.Equal("switch:0", msg.Data["component"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Each_node_gets_its_own_copy_of_a_status_report_without_ts_and_a_flow_changing_one_leaves_the_other_alone()
+    {
+        // n (switch components) feeds a change node that rewrites its message's switch:0.output; n2 (every component) the
+        // helper "local". Both read the same report of each frame (the event's parsed copy): neither may see the other's change.
+        await using var rig = await FleetFlow.StartAsync("""{"type":"shelly in","targetType":"all","events":"status","component":"switch"}""", wire: "chg",
+            extra: """
+                {"id":"chg","type":"change","z":"t","rules":[{"t":"set","p":"payload[\"switch:0\"].output","pt":"msg","to":"changed","tot":"str"}],"x":0,"y":0,"wires":[["out"]]},
+                {"id":"n2","type":"shelly in","z":"t","targetType":"all","events":"status","component":"","x":0,"y":0,"wires":[["local"]]},
+                {"id":"local","type":"helper","z":"t","x":0,"y":0,"wires":[]}
+                """);
+        rig.Fleet[rig.Ids[0]].Call("Switch.Set", new() { ["id"] = 0, ["on"] = true });
+        FlowMessage mine;
+        do
+        {
+            mine = await rig.Flow.NextAsync("local");
+            Assert.False(mine.Payload!.AsObject().ContainsKey("ts"));
+            Assert.NotEqual(JsonValueKind.String, mine.Payload["switch:0"]?["output"]?.GetValueKind());
+        }
+        while (mine.Payload["switch:0"]?["output"]?.GetValue<bool>() != true);
+        var changed = await rig.OutAsync();
+        Assert.Equal("changed", changed.Payload!["switch:0"]!["output"]!.GetValue<string>());
+        Assert.False(changed.Payload.AsObject().ContainsKey("ts"));
+        Assert.All(changed.Payload.AsObject(), p => Assert.StartsWith("switch:", p.Key, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace FlowFleet.Fleet.Hub;
@@ -26,19 +27,28 @@ public enum DeviceEventKind
 /// </summary>
 public sealed record DeviceEvent(DeviceEventKind Kind, string DeviceId, JsonNode? Data, double Ts, bool Outbound = false)
 {
-    // Events the hub raises from a device's frame carry their data as UTF-8 JSON: the tree is built on the first read of
-    // Data, once, and shared by every subscriber that reads it; an event nobody reads as a tree costs no tree (issue 19).
-    private readonly byte[]? _json;
+    // Events the hub raises from a device's frame carry their data as UTF-8 JSON or, for a status report, as the report's
+    // parsed element: the tree is built on the first read of Data, once, and shared by every subscriber that reads it; an
+    // event nobody reads as a tree costs no tree (issue 19).
+    private byte[]? _json;
+    private readonly JsonElement _report;
     private JsonNode? _data = Data;
 
     /// <summary>An event whose data is the UTF-8 JSON <paramref name="json"/> (exactly one value, owned by the event).</summary>
     internal DeviceEvent(DeviceEventKind kind, string deviceId, double ts, byte[] json)
         : this(kind, deviceId, null, ts) => _json = json;
 
+    /// <summary>
+    /// A status event over a device's report (the frame's <c>params</c> object, <c>ts</c> included) as an element the event
+    /// owns (cloned from the frame's document): its data is the report without <c>ts</c>.
+    /// </summary>
+    internal DeviceEvent(DeviceEventKind kind, string deviceId, double ts, JsonElement report)
+        : this(kind, deviceId, null, ts) => _report = report;
+
     /// <summary>The event's data as a tree (built from <see cref="Json"/> on first read, then shared). Do not modify it.</summary>
     public JsonNode? Data
     {
-        get => _data ?? (_json is null ? null : Build());
+        get => _data ?? (_json is null && _report.ValueKind == JsonValueKind.Undefined ? null : Build());
         init => _data = value;
     }
 
@@ -46,12 +56,25 @@ public sealed record DeviceEvent(DeviceEventKind Kind, string DeviceId, JsonNode
     /// The data as UTF-8 JSON when the event came from a device's frame (empty otherwise: read <see cref="Data"/>). A
     /// subscriber that needs its own copy or a few fields reads it here rather than building and cloning the shared tree.
     /// </summary>
-    public ReadOnlyMemory<byte> Json => _json;
+    public ReadOnlyMemory<byte> Json => _json ?? (_report.ValueKind == JsonValueKind.Undefined ? null : WrittenJson());
+
+    /// <summary>
+    /// A status event's components as read-only elements over the event's copy of the device's report, without a parse or a
+    /// copy (empty for other events, and for status events that carry a tree: read <see cref="Data"/>). Elements stay valid
+    /// for as long as anyone holds them.
+    /// </summary>
+    public StatusComponents Components => new(_report);
 
     private JsonNode? Build()
     {
-        var built = JsonNode.Parse(_json);
+        var built = JsonNode.Parse(Json.Span);
         return Interlocked.CompareExchange(ref _data, built, null) ?? built;
+    }
+
+    private byte[] WrittenJson()
+    {
+        var written = StatusComponents.WriteJson(_report);
+        return Interlocked.CompareExchange(ref _json, written, null) ?? written;
     }
 
     /// <summary>The component the event concerns (<c>switch:0</c>), when there is one.</summary>

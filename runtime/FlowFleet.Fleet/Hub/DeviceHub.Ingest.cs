@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -16,9 +15,6 @@ public sealed partial class DeviceHub
 {
     // The methods devices send: one string each, not one per frame.
     private const string NotifyStatus = "NotifyStatus", NotifyFullStatus = "NotifyFullStatus", NotifyEvent = "NotifyEvent";
-
-    [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_delta;
 
     private void HandleFrame(DeviceSession session, ReadOnlySpan<byte> message, JsonElement frame)
     {
@@ -129,7 +125,9 @@ public sealed partial class DeviceHub
             // Over the limits: what fit is kept, nothing is passed on (flows, clients, telemetry).
             return;
         }
-        var e = new DeviceEvent(DeviceEventKind.Status, session.Id, ts, WithoutTs(status));
+        // The event owns a copy of the report's element (its bytes and index): flows read its components without parsing
+        // them again (shelly in), the delta's JSON is written only for whoever asks (the cluster's fan-out).
+        var e = new DeviceEvent(DeviceEventKind.Status, session.Id, ts, status.Clone());
         // Telemetry samples a device once per interval: only then does it need the delta as a tree.
         if (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - state.LastTelemetryMs >= _options.TelemetryInterval.TotalMilliseconds
             && e.Data is JsonObject delta)
@@ -158,33 +156,6 @@ public sealed partial class DeviceHub
         }
         var cached = state.StatusOf("sys")?["cfg_rev"];
         return cached is not null && !JsonNode.DeepEquals(cached, JsonNode.Parse(JsonMarshal.GetRawUtf8Value(rev)));
-    }
-
-    /// <summary>The status report as its own JSON without <c>ts</c> (not part of the status): the raw members, copied once.</summary>
-    private static byte[] WithoutTs(JsonElement status)
-    {
-        if (!status.TryGetProperty("ts"u8, out _))
-        {
-            return JsonMarshal.GetRawUtf8Value(status).ToArray();
-        }
-        var buffer = t_delta ??= new ArrayBufferWriter<byte>(1024);
-        buffer.ResetWrittenCount();
-        buffer.Write("{"u8);
-        var first = true;
-        foreach (var property in status.EnumerateObject())
-        {
-            if (property.NameEquals("ts"u8))
-            {
-                continue;
-            }
-            buffer.Write(first ? "\""u8 : ",\""u8);
-            first = false;
-            buffer.Write(JsonMarshal.GetRawUtf8PropertyName(property));
-            buffer.Write("\":"u8);
-            buffer.Write(JsonMarshal.GetRawUtf8Value(property.Value));
-        }
-        buffer.Write("}"u8);
-        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>A member that is there and not JSON null (as <c>frame["id"] is not null</c> reads it).</summary>
