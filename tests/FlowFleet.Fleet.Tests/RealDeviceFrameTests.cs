@@ -81,6 +81,32 @@ public sealed class RealDeviceFrameTests
     }
 
     [Fact]
+    public async Task A_report_sent_after_the_status_reply_is_not_overwritten_when_the_identity_read_ends()
+    {
+        await using var host = await FleetHost.StartAsync();
+        const string id = "shellypro2-0000000000a2";
+        JsonObject? methodsRequest = null;
+        // Status answered at once (switched off); the methods answer is held back until the device has reported a change.
+        var answers = Answers(id, () => []);
+        await using var device = await RawDevice.ConnectAsync(host.ShellyUrl, Full(id), request =>
+        {
+            if (request["method"]!.GetValue<string>() == "Shelly.ListMethods")
+            {
+                Volatile.Write(ref methodsRequest, request);
+                return null;
+            }
+            return answers(request);
+        });
+        await Poll.UntilAsync(() => Volatile.Read(ref methodsRequest) is not null
+            && device.Requests.Any(r => r["method"]!.GetValue<string>() == "Shelly.GetStatus"), "status answered, methods asked");
+        // Switched on after the status reply went out, then the last identity answer.
+        await device.SendAsync(new JsonObject { ["src"] = id, ["method"] = "NotifyStatus", ["params"] = new JsonObject { ["ts"] = 3.0, ["switch:0"] = new JsonObject { ["output"] = true } } }.ToJsonString());
+        await device.SendAsync(RawDevice.Result(methodsRequest!, id, new JsonObject { ["methods"] = new JsonArray("Switch.Set") }));
+        await Poll.UntilAsync(() => host.Devices.Get(id)?.Methods is { Length: > 0 }, "identity read");
+        Assert.True(host.Devices.Get(id)!.StatusOf("switch:0")!["output"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task A_device_with_authentication_gets_its_digest_challenge_answered()
     {
         await using var host = await FleetHost.StartAsync();

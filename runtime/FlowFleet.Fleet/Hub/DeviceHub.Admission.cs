@@ -54,7 +54,10 @@ public sealed partial class DeviceHub
     {
         var info = session.CallAsync("Shelly.GetDeviceInfo");
         var config = session.CallAsync("Shelly.GetConfig");
-        var status = session.CallAsync("Shelly.GetStatus");
+        // The status is applied where its reply is in the device's stream of frames: a NotifyStatus the device sends after
+        // answering is newer and must not be overwritten when the other reads finish.
+        var status = session.CallAsync("Shelly.GetStatus", null, null,
+            reply => registry.ApplyIdentity(session.State, null, null, reply["result"] as JsonObject, null));
         var methods = session.CallAsync("Shelly.ListMethods");
         await Task.WhenAll(Quiet(info), Quiet(config), Quiet(status), Quiet(methods)).ConfigureAwait(false);
         var methodList = methods.IsCompletedSuccessfully && methods.Result.Field("methods") is JsonArray a ? JsonRead.Strings(a) : null;
@@ -63,8 +66,7 @@ public sealed partial class DeviceHub
         {
             await AddDynamicComponentsAsync(session, configObject).ConfigureAwait(false);
         }
-        JsonObject? statusObject = status.IsCompletedSuccessfully ? status.Result as JsonObject : null;
-        registry.ApplyIdentity(session.State, info.IsCompletedSuccessfully ? info.Result as JsonObject : null, configObject, statusObject, methodList);
+        registry.ApplyIdentity(session.State, info.IsCompletedSuccessfully ? info.Result as JsonObject : null, configObject, null, methodList);
         if (info.IsFaulted)
         {
             // The device's own error, thrown with the stack it was raised with.

@@ -67,11 +67,19 @@ public sealed class DeviceSession
     internal Rpc.IDeviceCredentials? Credentials { get; set; }
 
     /// <summary>Calls a method on the device and returns its <c>result</c>; throws <see cref="ShellyRpcException"/> for its error, a timeout or a lost connection.</summary>
-    public async Task<JsonNode?> CallAsync(string method, JsonNode? parameters = null, TimeSpan? timeout = null, CancellationToken ct = default)
+    public Task<JsonNode?> CallAsync(string method, JsonNode? parameters = null, TimeSpan? timeout = null, CancellationToken ct = default) =>
+        CallAsync(method, parameters, timeout, null, ct);
+
+    /// <summary>
+    /// As <see cref="CallAsync(string, JsonNode?, TimeSpan?, CancellationToken)"/>, and <paramref name="onReply"/> sees the
+    /// reply frame on the receive loop, before the device's next frame is read: what it applies is ordered with the
+    /// notifications around it (a snapshot applied later, by the awaiting caller, would overwrite newer reports).
+    /// </summary>
+    internal async Task<JsonNode?> CallAsync(string method, JsonNode? parameters, TimeSpan? timeout, Action<JsonObject>? onReply, CancellationToken ct = default)
     {
         try
         {
-            return await CallOnceAsync(method, parameters, timeout, null, ct).ConfigureAwait(false);
+            return await CallOnceAsync(method, parameters, timeout, null, onReply, ct).ConfigureAwait(false);
         }
         catch (ShellyRpcException ex) when (ex.Code == ShellyRpcException.Unauthorized && ex.FromDevice
             && Credentials?.PasswordFor(Id, State.Password) is { Length: > 0 } password)
@@ -86,11 +94,11 @@ public sealed class DeviceSession
             {
                 throw new ShellyRpcException(ShellyRpcException.Unauthorized, $"Device {Id} asked for authentication with an unreadable challenge: {ex.Message}") { FromDevice = true };
             }
-            return await CallOnceAsync(method, parameters, timeout, auth, ct).ConfigureAwait(false);
+            return await CallOnceAsync(method, parameters, timeout, auth, onReply, ct).ConfigureAwait(false);
         }
     }
 
-    private async Task<JsonNode?> CallOnceAsync(string method, JsonNode? parameters, TimeSpan? timeout, JsonObject? auth, CancellationToken ct)
+    private async Task<JsonNode?> CallOnceAsync(string method, JsonNode? parameters, TimeSpan? timeout, JsonObject? auth, Action<JsonObject>? onReply, CancellationToken ct)
     {
         var limit = timeout ?? _options.RpcTimeout;
         // No timer per call (thousands of calls a second contend on the runtime's timer queue): the hub's sweep fails
@@ -119,7 +127,7 @@ public sealed class DeviceSession
         var tcs = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_pendingGate)
         {
-            (_pending ??= [])[id] = new PendingCall(tcs, deadline);
+            (_pending ??= [])[id] = new PendingCall(tcs, deadline, onReply);
         }
         try
         {
@@ -175,7 +183,7 @@ public sealed class DeviceSession
     /// <summary>True while the table of calls in flight exists (released when the last call ends).</summary>
     internal bool HasPendingTable => Volatile.Read(ref _pending) is not null;
 
-    private sealed record PendingCall(TaskCompletionSource<JsonObject> Completion, long Deadline);
+    private sealed record PendingCall(TaskCompletionSource<JsonObject> Completion, long Deadline, Action<JsonObject>? OnReply);
 
     /// <summary>Fails the calls whose deadline (<see cref="Environment.TickCount64"/>) has passed; called by the hub's sweep.</summary>
     internal void ExpireCalls(long now)
@@ -258,7 +266,12 @@ public sealed class DeviceSession
         {
             _pending?.Remove((long)d, out call);
         }
-        return call is not null && call.Completion.TrySetResult(frame);
+        if (call is null)
+        {
+            return false;
+        }
+        call.OnReply?.Invoke(frame);
+        return call.Completion.TrySetResult(frame);
     }
 
     /// <summary>Counts a received frame against the per-minute limit; false when the device exceeds it.</summary>
