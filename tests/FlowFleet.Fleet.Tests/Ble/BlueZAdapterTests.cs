@@ -48,6 +48,16 @@ public sealed class BlueZAdapterTests
         await adapter.DisposeAsync();
     }
 
+    [Theory]
+    [InlineData("unix:path=/nonexistent/a", "/nonexistent/a")]
+    [InlineData("unix:path=/nonexistent/a%20b;unix:path=/nonexistent/c", "/nonexistent/a b")]
+    [InlineData("unix:path=/nonexistent/a;unix:abstract=/tmp/dbus-x", null)]
+    [InlineData("unix:abstract=/tmp/dbus-x", null)]
+    [InlineData("tcp:host=127.0.0.1,port=1", null)]
+    [InlineData("unix:path=/etc/passwd", null)]
+    public void A_bus_address_with_no_socket_file_is_not_connected_to(string address, string? missing) =>
+        Assert.Equal(missing, BlueZAdapter.MissingSocket(address));
+
     [Fact]
     public async Task No_bus_no_bluez_or_no_adapter_is_a_clear_status_not_a_crash()
     {
@@ -55,7 +65,7 @@ public sealed class BlueZAdapterTests
         {
             await noBus.InitializeAsync();
             Assert.Equal(BleAdapterState.Unavailable, noBus.Status.State);
-            Assert.Contains("no system D-Bus", noBus.Status.Detail, StringComparison.Ordinal);
+            Assert.Equal("no system D-Bus (no socket at /nonexistent/flowfleet-bus)", noBus.Status.Detail);
             var ex = await Assert.ThrowsAsync<BleException>(() => noBus.StartScanAsync());
             Assert.Contains("Unavailable", ex.Message, StringComparison.Ordinal);
             await using var ble = new BleService([noBus]);

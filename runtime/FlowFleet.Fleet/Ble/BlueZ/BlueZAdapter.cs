@@ -50,7 +50,15 @@ public sealed partial class BlueZAdapter : IBleAdapter, IBleAdapterKind
     {
         try
         {
-            var connection = new DBusConnection(_busAddress ?? DBusAddress.System ?? throw new BleException("no system D-Bus address"));
+            var address = _busAddress ?? DBusAddress.System ?? throw new BleException("no system D-Bus address");
+            if (MissingSocket(address) is { } socket)
+            {
+                // The usual case in a container: no bus to try. A failed connect costs an exception whose handling reads
+                // the stack's debug symbols (~5 MiB resident for the rest of the process's life).
+                SetStatus(new BleAdapterStatus(BleAdapterState.Unavailable, $"no system D-Bus (no socket at {socket})"));
+                return;
+            }
+            var connection = new DBusConnection(address);
             using (ct.Register(connection.Dispose))
             {
                 await connection.ConnectAsync().ConfigureAwait(false);
@@ -80,6 +88,36 @@ public sealed partial class BlueZAdapter : IBleAdapter, IBleAdapterKind
             var state = ex is DBusErrorReplyException { ErrorName: "org.freedesktop.DBus.Error.AccessDenied" } ? BleAdapterState.NoPermission : BleAdapterState.Unavailable;
             SetStatus(new BleAdapterStatus(state, ex is DBusConnectionException or IOException or System.Net.Sockets.SocketException ? $"no system D-Bus ({ex.Message})" : reason));
         }
+    }
+
+    /// <summary>
+    /// The socket file named by a bus address whose every entry is a <c>unix:path=</c> that does not exist, or null when
+    /// some entry may connect (an existing path, an abstract socket, tcp).
+    /// </summary>
+    internal static string? MissingSocket(string address)
+    {
+        string? missing = null;
+        foreach (var entry in address.Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!entry.StartsWith("unix:", StringComparison.Ordinal))
+            {
+                return null;
+            }
+            string? path = null;
+            foreach (var pair in entry[5..].Split(','))
+            {
+                if (pair.StartsWith("path=", StringComparison.Ordinal))
+                {
+                    path = Uri.UnescapeDataString(pair[5..]);
+                }
+            }
+            if (path is null || File.Exists(path))
+            {
+                return null;
+            }
+            missing ??= path;
+        }
+        return missing;
     }
 
     private async Task SetPoweredAsync(DBusConnection connection)
