@@ -154,18 +154,24 @@ public sealed partial class FlowEngine : IAsyncDisposable
         var handedOver = false;
         try
         {
+            DeployTrace.Mark("engine locked");
             var newSpecs = DeployPlanner.Plan(doc);
+            DeployTrace.Mark("planned");
             var changed = Started ? Changed(newSpecs, type) : newSpecs.Keys.ToHashSet(StringComparer.Ordinal);
             var stopping = _running.Values.Where(r => changed.Contains(r.Id) || !newSpecs.ContainsKey(r.Id)).ToList();
+            DeployTrace.Mark("diffed");
             if (saved is not null)
             {
                 await saved;
             }
+            DeployTrace.Mark("save awaited");
             Started |= start;
             await CloseAsync(stopping, removedIds: _running.Keys.Where(k => !newSpecs.ContainsKey(k)).ToHashSet(StringComparer.Ordinal));
             // Nodes read groups and env from the new document while they are built.
             Current = doc;
+            DeployTrace.Mark("closed");
             var pending = Started ? Prepare(newSpecs, changed) : null;
+            DeployTrace.Mark("prepared");
             _specs = newSpecs;
             Contexts.Clean(ActiveScopes(newSpecs));
             Metrics.CountDeploy(type);
@@ -183,6 +189,7 @@ public sealed partial class FlowEngine : IAsyncDisposable
                 handedOver = true;
                 _ = Task.Run(() => FinishInBackground(ready, pending, doc, type, stopping.Count), CancellationToken.None);
             }
+            DeployTrace.Mark(pending is null || pending.Created.Count < Options.StartAfterAnswerNodes ? "nodes started" : "start handed over");
             return new DeployProgress(doc.Rev, stopping.Count, started);
         }
         finally

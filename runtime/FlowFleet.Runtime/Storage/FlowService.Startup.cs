@@ -226,7 +226,9 @@ public sealed partial class FlowService
     /// </summary>
     private Task SaveBesideAsync(FlowDocument doc, CancellationToken cancellationToken) => Task.Run(() =>
     {
+        DeployTrace.Mark("save begins");
         BeginStarting();
+        DeployTrace.Mark("start-up marker written");
         return storage.SaveAsync(doc, cancellationToken);
     }, CancellationToken.None);
 

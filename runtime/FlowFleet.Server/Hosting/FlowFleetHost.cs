@@ -9,6 +9,7 @@ using FlowFleet.Server.Fleet;
 using FlowFleet.Server.Flows;
 using FlowFleet.Server.Fleet.FleetManager;
 using FlowFleet.Runtime;
+using FlowFleet.Runtime.Flows;
 using FlowFleet.Runtime.Nodes;
 using FlowFleet.Runtime.Plugins;
 using FlowFleet.Runtime.Storage;
@@ -197,6 +198,25 @@ public static class FlowFleetHost
                 });
                 return next(ctx);
             });
+        }
+        if (DeployTrace.Enabled)
+        {
+            // A deploy's first and last marks: when the pipeline sees the request, and when its answer starts and is done.
+            app.Use((ctx, next) =>
+            {
+                if (HttpMethods.IsPost(ctx.Request.Method) && ctx.Request.Path == "/red/flows")
+                {
+                    DeployTrace.Mark("request in");
+                    ctx.Response.OnStarting(() => Done("answer starts"));
+                    ctx.Response.OnCompleted(() => Done("answer sent"));
+                }
+                return next(ctx);
+            });
+            static Task Done(string phase)
+            {
+                DeployTrace.Mark(phase);
+                return Task.CompletedTask;
+            }
         }
         var fleetOptions = app.Services.GetRequiredService<IOptions<FleetOptions>>().Value;
         // Pings like Shelly's fleet manager: every 30 s, and a connection that misses two pongs is closed.
