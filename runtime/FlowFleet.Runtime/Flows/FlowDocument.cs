@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -10,11 +8,9 @@ namespace FlowFleet.Runtime.Flows;
 /// A parsed Node-RED flow file. The original objects are kept as they came (unknown properties and unknown node
 /// types survive a round trip); the indexes below only point into them.
 /// </summary>
-public sealed class FlowDocument
+public sealed partial class FlowDocument
 {
-    private readonly byte[] _utf8;
     private readonly Dictionary<string, ReadOnlyMemory<byte>> _itemJson;
-    private string? _json;
 
     private FlowDocument(JsonArray raw, FlowDocument? previous = null, bool[]? same = null)
     {
@@ -24,26 +20,20 @@ public sealed class FlowDocument
         ById = new(raw.Count, StringComparer.Ordinal);
         _keys = new(raw.Count, ReferenceEqualityComparer.Instance);
         _reuse = previous is not null && same is not null ? (previous, same) : null;
-        _utf8 = Serialize(raw, _reuse, out var items);
-        Rev = Convert.ToHexStringLower(SHA256.HashData(_utf8));
-        _items = items;
+        _items = Serialize(raw, _reuse);
+        Utf8Length = Length(_items);
+        using (var utf8 = RentUtf8Json())
+        {
+            Rev = Convert.ToHexStringLower(SHA256.HashData(utf8.WrittenSpan));
+        }
     }
 
     // The previous document and, per item, whether it was sent byte for byte as that document's item at the same place:
     // its serialised bytes and keys are taken from there (FlowDocumentMemo).
     private (FlowDocument Previous, bool[] Same)? _reuse;
 
-    // Per item of Raw, its bytes in _utf8 (indexed by id once Index has run).
-    private readonly ReadOnlyMemory<byte>[] _items;
-
     /// <summary>The flow array as given (treat as read-only).</summary>
     public JsonArray Raw { get; }
-
-    /// <summary>The serialized flow array (built from <see cref="Utf8Json"/> on first use).</summary>
-    public string Json => _json ??= Encoding.UTF8.GetString(_utf8);
-
-    /// <summary>The serialized flow array as UTF-8, written once per document: the rev, the saved file and the history use it.</summary>
-    public ReadOnlyMemory<byte> Utf8Json => _utf8;
 
     /// <summary>Node-RED's <c>rev</c>: sha256 hex of the serialized flows.</summary>
     public string Rev { get; }
@@ -158,48 +148,6 @@ public sealed class FlowDocument
             throw new FlowValidationException(errors);
         }
         return doc;
-    }
-
-    /// <summary>
-    /// The array as <see cref="JsonNode.ToJsonString"/> writes it (same writer options, so the same rev), noting where each
-    /// item's bytes are.
-    /// </summary>
-    private static byte[] Serialize(JsonArray raw, (FlowDocument Previous, bool[] Same)? reuse, out ReadOnlyMemory<byte>[] items)
-    {
-        using var buffer = new PooledBufferWriter(16 + raw.Count * 256);
-        var ends = new int[raw.Count];
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartArray();
-            for (var i = 0; i < raw.Count; i++)
-            {
-                if (reuse is { } r && r.Same[i])
-                {
-                    // The same bytes this item serialised to last time (ToJsonString's output is a function of the JSON).
-                    writer.WriteRawValue(r.Previous._items[i].Span, skipInputValidation: true);
-                }
-                else if (raw[i] is { } item)
-                {
-                    item.WriteTo(writer);
-                }
-                else
-                {
-                    writer.WriteNullValue();
-                }
-                writer.Flush();
-                ends[i] = buffer.WrittenCount;
-            }
-            writer.WriteEndArray();
-        }
-        var bytes = buffer.WrittenSpan.ToArray();
-        items = new ReadOnlyMemory<byte>[raw.Count];
-        for (var i = 0; i < raw.Count; i++)
-        {
-            // Every item but the first follows the separating comma; the first follows the '['.
-            var start = i == 0 ? 1 : ends[i - 1] + 1;
-            items[i] = bytes.AsMemory(start, ends[i] - start);
-        }
-        return bytes;
     }
 
     private void Index(List<string> errors)

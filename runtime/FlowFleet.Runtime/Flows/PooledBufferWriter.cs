@@ -20,6 +20,9 @@ public sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<byte
 
     public void Advance(int count) => _written += count;
 
+    /// <summary>Starts writing from the beginning again (the buffer is kept).</summary>
+    public void Clear() => _written = 0;
+
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         Ensure(sizeHint);

@@ -10,6 +10,7 @@ public sealed class FileFlowStorage(string path) : IFlowStorage
 {
     private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly IndentedFlows _indented = new();
 
     public string Path { get; } = System.IO.Path.GetFullPath(path);
 
@@ -40,25 +41,24 @@ public sealed class FileFlowStorage(string path) : IFlowStorage
         return WriteAsync(JsonSerializer.SerializeToUtf8Bytes(flows, s_indented), cancellationToken);
     }
 
-    /// <summary>Writes the document's JSON indented, from the bytes it serialized once (its tree is not walked again).</summary>
-    public Task SaveAsync(FlowDocument flows, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Writes the document's JSON indented, from the bytes it serialized once (its tree is not walked again); items sent as
+    /// at the last save are not indented again (<see cref="IndentedFlows"/>).
+    /// </summary>
+    public async Task SaveAsync(FlowDocument flows, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(flows);
-        // A pooled buffer: a fresh one of this size (~500 KB for 1,000 nodes) would be a large-object-heap allocation per deploy.
-        var buffer = new PooledBufferWriter(flows.Utf8Json.Length * 2);
-        using (var parsed = JsonDocument.Parse(flows.Utf8Json))
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        await _lock.WaitAsync(cancellationToken);
+        try
         {
-            parsed.RootElement.WriteTo(writer);
+            // A pooled buffer: a fresh one of this size (~500 KB for 1,000 nodes) would be a large-object-heap allocation per deploy.
+            using var buffer = new PooledBufferWriter(flows.Utf8Length * 2);
+            _indented.Write(flows, buffer);
+            WriteLocked(buffer.WrittenSpan);
         }
-        return WriteAndReturnAsync(buffer, cancellationToken);
-    }
-
-    private async Task WriteAndReturnAsync(PooledBufferWriter buffer, CancellationToken cancellationToken)
-    {
-        using (buffer)
+        finally
         {
-            await WriteAsync(buffer.WrittenMemory, cancellationToken);
+            _lock.Release();
         }
     }
 
@@ -67,26 +67,33 @@ public sealed class FileFlowStorage(string path) : IFlowStorage
         await _lock.WaitAsync(cancellationToken);
         try
         {
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-            var tmp = Path + ".tmp";
-            // One write of the whole file (an async text write queued a thread-pool hop per 4 KiB chunk).
-            using (var file = File.OpenHandle(tmp, FileMode.Create, FileAccess.Write))
-            {
-                RandomAccess.Write(file, utf8.Span, 0);
-            }
-            if (File.Exists(Path))
-            {
-                // The old file becomes the backup by a hard link (no copy), and the new one replaces it by a rename.
-                File.Replace(tmp, Path, Path + ".backup");
-            }
-            else
-            {
-                File.Move(tmp, Path, overwrite: true);
-            }
+            WriteLocked(utf8.Span);
         }
         finally
         {
             _lock.Release();
         }
+    }
+
+    private void WriteLocked(ReadOnlySpan<byte> utf8)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        var tmp = Path + ".tmp";
+        // One write of the whole file (an async text write queued a thread-pool hop per 4 KiB chunk).
+        using (var file = File.OpenHandle(tmp, FileMode.Create, FileAccess.Write))
+        {
+            RandomAccess.Write(file, utf8, 0);
+        }
+        DeployTrace.Mark("file written");
+        if (File.Exists(Path))
+        {
+            // The old file becomes the backup by a hard link (no copy), and the new one replaces it by a rename.
+            File.Replace(tmp, Path, Path + ".backup");
+        }
+        else
+        {
+            File.Move(tmp, Path, overwrite: true);
+        }
+        DeployTrace.Mark("file renamed");
     }
 }

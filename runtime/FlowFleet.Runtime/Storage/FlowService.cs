@@ -188,10 +188,12 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
                 await saved.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 throw;
             }
+            DeployTrace.Mark("engine returned");
             Current = doc;
             _logger.LogInformation("Flows deployed ({Type}), rev {Rev}", type, doc.Rev);
             var kind = type.ToString().ToLowerInvariant();
             _history?.Enqueue(() => RecordAsync(doc, kind, info, onlyIfNew: false));
+            DeployTrace.Mark("history queued");
             // The next deploy waits until these nodes run (the lock is released then).
             var started = ReleaseWhenStartedAsync(run.Started, doc.Rev);
             handedOver = true;
@@ -236,7 +238,9 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
                     return;
                 }
             }
-            await history!.RecordAsync(doc.Raw, doc.Rev, type, info, CancellationToken.None, doc.Utf8Json);
+            // A pooled copy of the document's bytes (a fresh one would be a large-object-heap array per deploy).
+            using var json = doc.RentUtf8Json();
+            await history!.RecordAsync(doc.Raw, doc.Rev, type, info, CancellationToken.None, json.WrittenMemory);
         }
 #pragma warning disable CA1031 // Storage errors of any kind (disk full, locked file) must not undo a deploy that ran.
         catch (Exception ex)

@@ -48,6 +48,7 @@ public static class RedFlowsApi
 
     private static async Task<IResult> PostFlowsAsync(HttpContext ctx, FlowService flows, HttpRouteTable routes)
     {
+        DeployTrace.Mark("handler");
         var type = ctx.Request.Headers["Node-RED-Deployment-Type"].ToString();
         if (type == "reload")
         {
@@ -73,49 +74,60 @@ public static class RedFlowsApi
             return RedErrors.BadRequest($"Unknown deployment type '{type}'");
         }
         using var sent = await SentBody.ReadAsync(ctx, withItems: true);
-        var body = sent.Json;
-        JsonNode? flowArray;
-        string? rev = null;
+        DeployTrace.Mark("body read and checked");
         // FlowFleet's deploy history keeps a note per deploy: a "message" beside v2's flows, or a header for v1 clients.
         var message = ctx.Request.Headers["FlowFleet-Deploy-Message"].ToString();
-        if (body is JsonObject o)
-        {
-            flowArray = o["flows"];
-            if (o["rev"] is { } givenRev && JsonTools.Text(givenRev) is null)
-            {
-                return RedErrors.BadRequest("rev must be a string");
-            }
-            rev = JsonTools.Text(o["rev"]);
-            message = o["message"] is JsonValue m && m.TryGetValue<string>(out var text) ? text : message;
-            if (o["credentials"] is JsonObject creds && flowArray is JsonArray arr)
-            {
-                // v2 clients may send credentials apart from the nodes: put them back for the flow service to split off.
-                foreach (var n in arr.OfType<JsonObject>())
-                {
-                    if (JsonTools.Text(n["id"]) is { } id && creds[id] is JsonObject c)
-                    {
-                        n["credentials"] = c.DeepClone();
-                    }
-                }
-            }
-        }
-        else
-        {
-            flowArray = body;
-        }
-        if (flowArray is not JsonArray flowsJson)
-        {
-            return RedErrors.BadRequest("The body must be a flow array, or {rev, flows}");
-        }
+        string? rev = null;
+        var wrapped = false;
         try
         {
-            // The body was parsed for this deploy alone: the document takes the array as it is (detached from a v2
-            // wrapper), without a copy.
-            (body as JsonObject)?.Remove("flows");
-            // A v1 body is the array itself: the objects sent as last time are taken from the document made of it then.
-            var doc = ReferenceEquals(body, flowsJson) && sent.Items is { } items
-                ? s_memo.Adopt(flowsJson, sent.Bytes, items)
-                : FlowDocument.Adopt(flowsJson);
+            FlowDocument doc;
+            if (sent.Items is { } items)
+            {
+                // A v1 body is the array itself: its objects are made item by item, those sent as last time taken from the
+                // document made of it then.
+                doc = s_memo.Adopt(sent.Bytes, items);
+            }
+            else
+            {
+                var body = sent.Json;
+                JsonNode? flowArray;
+                if (body is JsonObject o)
+                {
+                    wrapped = true;
+                    flowArray = o["flows"];
+                    if (o["rev"] is { } givenRev && JsonTools.Text(givenRev) is null)
+                    {
+                        return RedErrors.BadRequest("rev must be a string");
+                    }
+                    rev = JsonTools.Text(o["rev"]);
+                    message = o["message"] is JsonValue m && m.TryGetValue<string>(out var text) ? text : message;
+                    if (o["credentials"] is JsonObject creds && flowArray is JsonArray arr)
+                    {
+                        // v2 clients may send credentials apart from the nodes: put them back for the flow service to split off.
+                        foreach (var n in arr.OfType<JsonObject>())
+                        {
+                            if (JsonTools.Text(n["id"]) is { } id && creds[id] is JsonObject c)
+                            {
+                                n["credentials"] = c.DeepClone();
+                            }
+                        }
+                    }
+                }
+                else
+                {
+                    flowArray = body;
+                }
+                if (flowArray is not JsonArray flowsJson)
+                {
+                    return RedErrors.BadRequest("The body must be a flow array, or {rev, flows}");
+                }
+                // The body was parsed for this deploy alone: the document takes the array as it is (detached from a v2
+                // wrapper), without a copy.
+                (body as JsonObject)?.Remove("flows");
+                doc = FlowDocument.Adopt(flowsJson);
+            }
+            DeployTrace.Mark("document");
             if (HttpPathProblem(doc, routes) is { } problem)
             {
                 return RedErrors.BadRequest(problem);
@@ -124,7 +136,8 @@ public static class RedFlowsApi
             // and started after it; what a client sees meanwhile is FlowEngine.BeginDeployAsync's rule.
             var result = await flows.BeginDeployAsync(doc, deployType.Value, IsV2(ctx) ? rev : null,
                 new DeployInfo(ctx.User.Identity?.Name, message), ctx.RequestAborted);
-            return IsV2(ctx) || body is JsonObject ? Results.Json(new { rev = result.Rev }) : Results.NoContent();
+            DeployTrace.Mark("deployed");
+            return IsV2(ctx) || wrapped ? Results.Json(new { rev = result.Rev }) : Results.NoContent();
         }
         catch (FlowRevisionConflictException)
         {

@@ -7,6 +7,8 @@ namespace FlowFleet.Server.Red;
 /// <summary>
 /// A request body as sent and as parsed. A deploy keeps the bytes until its document is made: the document reuses the
 /// objects sent byte for byte as last time (<see cref="Runtime.Flows.FlowDocumentMemo"/>), found by their place in the bytes.
+/// A top-level array read with its items is only checked: the memo makes its objects item by item, and
+/// <see cref="Json"/> parses it whole only when asked.
 /// </summary>
 internal sealed class SentBody : IDisposable
 {
@@ -17,13 +19,31 @@ internal sealed class SentBody : IDisposable
 
     private SentBody(PooledBufferWriter body) => _body = body;
 
+    private JsonNode? _json;
+    private bool _parseOnRead;
+
     /// <summary>The body parsed (null when it is not JSON or holds text that cannot be read).</summary>
-    public JsonNode? Json { get; private set; }
+    public JsonNode? Json
+    {
+        get
+        {
+            if (_parseOnRead)
+            {
+                // Checked already: it parses.
+                _parseOnRead = false;
+                _json = JsonNode.Parse(Bytes);
+            }
+            return _json;
+        }
+    }
 
     /// <summary>The bytes as sent (valid until disposed).</summary>
     public ReadOnlySpan<byte> Bytes => _body.WrittenSpan;
 
-    /// <summary>For a top-level array, each item's start and length in <see cref="Bytes"/> (a start of -1 for one that is not an object).</summary>
+    /// <summary>
+    /// For a top-level array read with its items, each item's start and length in <see cref="Bytes"/> (a start of -1 for
+    /// one that is not an object); null for anything else, or a body that is not JSON.
+    /// </summary>
     public List<(int Start, int Length)>? Items { get; private set; }
 
     public static async Task<SentBody> ReadAsync(HttpContext ctx, bool withItems)
@@ -53,27 +73,40 @@ internal sealed class SentBody : IDisposable
     private async Task ParseAsync(bool withItems)
     {
         var json = _body.WrittenMemory;
-        var items = withItems ? new List<(int Start, int Length)>() : null;
+        if (withItems && IsArray(json.Span))
+        {
+            // The check reads every token (a syntax error throws), so the array is known to parse.
+            var items = new List<(int Start, int Length)>();
+            try
+            {
+                _parseOnRead = Check(json.Span, items);
+                Items = _parseOnRead ? items : null;
+            }
+            catch (JsonException)
+            {
+                _parseOnRead = false;
+            }
+            return;
+        }
         Task<bool>? readable = null;
         try
         {
             if (json.Length < ParallelCheckBytes)
             {
                 var node = JsonNode.Parse(json.Span);
-                Json = Check(json.Span, items) ? node : null;
+                _json = Check(json.Span, null) ? node : null;
             }
             else
             {
-                // A large body (a deploy) is checked on another core while this one parses it: both only read the buffer.
-                readable = Task.Run(() => Check(json.Span, items));
+                // A large body is checked on another core while this one parses it: both only read the buffer.
+                readable = Task.Run(() => Check(json.Span, null));
                 var parsed = JsonNode.Parse(json.Span);
-                Json = await readable ? parsed : null;
+                _json = await readable ? parsed : null;
             }
-            Items = Json is JsonArray ? items : null;
         }
         catch (JsonException)
         {
-            Json = null;
+            _json = null;
         }
         finally
         {
@@ -83,6 +116,12 @@ internal sealed class SentBody : IDisposable
                 await ((Task)readable).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
+    }
+
+    private static bool IsArray(ReadOnlySpan<byte> json)
+    {
+        var first = json.IndexOfAnyExcept(" \t\r\n"u8);
+        return first >= 0 && json[first] == (byte)'[';
     }
 
     /// <summary>

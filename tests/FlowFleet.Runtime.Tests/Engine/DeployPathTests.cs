@@ -106,4 +106,27 @@ public sealed class DeployPathTests
         Assert.Equal(one.Raw.ToJsonString(indented), await File.ReadAllTextAsync(path + ".backup"));
         Assert.Equal(two.Rev, FlowDocument.From(await storage.LoadAsync()).Rev);
     }
+
+    [Fact]
+    public async Task Each_save_writes_the_whole_document_indented_when_items_are_taken_from_the_save_before()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("ff-deploypath-").FullName, "flows.json");
+        var storage = new FileFlowStorage(path);
+        var indented = new JsonSerializerOptions { WriteIndented = true };
+        const string tab = """{"id":"t","type":"tab","label":"<café> & \"q\"\n","env":[{"name":"A","value":"\u00e9\ud83d\ude00","type":"str"}]}""";
+        const string a = """{"id":"a","type":"test-counter","z":"t","x":1.50,"y":2e3,"wires":[["b"],[]],"props":[{"p":"payload"},null,true,{}]}""";
+        const string b = """{"id":"b","type":"test-counter","z":"t","x":3,"y":4,"wires":[]}""";
+        const string b2 = """{"id":"b","type":"test-counter","z":"t","x":3,"y":4,"name":"changed","wires":[]}""";
+        const string c = """{"id":"c","type":"some-config","nested":{"deep":[[1,2],{"k":"v"}],"e":[]}}""";
+        // The same items again, one changed, one added, one removed, items moved, and all of them gone.
+        string[][] saves = [[tab, a, b], [tab, a, b], [tab, a, b2], [tab, a, b2, c], [tab, b2, c], [c, tab, b2], [tab]];
+        foreach (var items in saves)
+        {
+            var doc = FlowDocument.Parse("[" + string.Join(",", items) + "]");
+            await storage.SaveAsync(doc);
+            Assert.Equal(doc.Raw.ToJsonString(indented), await File.ReadAllTextAsync(path));
+        }
+        await storage.SaveAsync(FlowDocument.Parse("[]"));
+        Assert.Equal("[]", await File.ReadAllTextAsync(path));
+    }
 }

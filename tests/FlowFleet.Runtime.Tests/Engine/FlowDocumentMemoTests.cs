@@ -11,7 +11,7 @@ namespace FlowFleet.Runtime.Tests.Engine;
 /// </summary>
 public sealed class FlowDocumentMemoTests
 {
-    private static (JsonArray Array, byte[] Sent, List<(int Start, int Length)> Items) Body(string json)
+    private static (byte[] Sent, List<(int Start, int Length)> Items) Body(string json)
     {
         var sent = Encoding.UTF8.GetBytes(json);
         var items = new List<(int Start, int Length)>();
@@ -24,7 +24,7 @@ public sealed class FlowDocumentMemoTests
                 FlowDocumentMemo.NoteItem(ref reader, items, ref start);
             }
         }
-        return (JsonNode.Parse(sent)!.AsArray(), sent, items);
+        return (sent, items);
     }
 
     private static void SameAsAlone(FlowDocument doc, string json)
@@ -33,6 +33,7 @@ public sealed class FlowDocumentMemoTests
         Assert.Equal(alone.Rev, doc.Rev);
         Assert.True(alone.Utf8Json.Span.SequenceEqual(doc.Utf8Json.Span));
         Assert.Equal(alone.ById.Keys.Order(), doc.ById.Keys.Order());
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(json), doc.Raw));
         foreach (var (id, node) in doc.ById)
         {
             Assert.Equal(alone.TypeOf(alone.ById[id]), doc.TypeOf(node));
@@ -59,13 +60,42 @@ public sealed class FlowDocumentMemoTests
         ];
         foreach (var json in bodies)
         {
-            var (array, sent, items) = Body(json);
-            SameAsAlone(memo.Adopt(array, sent, items), json);
+            var (sent, items) = Body(json);
+            SameAsAlone(memo.Adopt(sent, items), json);
         }
-        var (bad, badSent, badItems) = Body("""[{"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, 7]""");
-        Assert.Throws<FlowValidationException>(() => memo.Adopt(bad, badSent, badItems));
+        var (badSent, badItems) = Body("""[{"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, 7]""");
+        Assert.Throws<FlowValidationException>(() => memo.Adopt(badSent, badItems));
         // A refused document is not remembered: the last good one still serves the next deploy.
-        var (again, againSent, againItems) = Body(bodies[^1]);
-        SameAsAlone(memo.Adopt(again, againSent, againItems), bodies[^1]);
+        var (againSent, againItems) = Body(bodies[^1]);
+        SameAsAlone(memo.Adopt(againSent, againItems), bodies[^1]);
+    }
+
+    [Fact]
+    public void An_object_changed_in_one_document_does_not_change_the_next_one_made_of_the_same_bytes()
+    {
+        // Objects sent as last time share the element they were parsed from; a change to one document's object (the admin
+        // API puts v2 credentials back, a split copies) is that object's alone.
+        var memo = new FlowDocumentMemo();
+        const string json = """[{"id": "t", "type": "tab"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "wires": [], "props": [{"p": "payload"}]}]""";
+        var (sent, items) = Body(json);
+        var first = memo.Adopt(sent, items);
+        var a = first.ById["a"];
+        a["name"] = "changed";
+        ((JsonArray)a["props"]!).Add(new JsonObject { ["p"] = "topic" });
+
+        var second = memo.Adopt(sent, items);
+
+        Assert.Equal("changed", (string?)first.ById["a"]["name"]);
+        Assert.Null(second.ById["a"]["name"]);
+        Assert.Single((JsonArray)second.ById["a"]["props"]!);
+        SameAsAlone(second, json);
+    }
+
+    [Fact]
+    public void An_array_body_with_an_item_that_is_not_an_object_is_refused_naming_it()
+    {
+        var (sent, items) = Body("""[{"id": "t", "type": "tab"}, "text"]""");
+        var refused = Assert.Throws<FlowValidationException>(() => new FlowDocumentMemo().Adopt(sent, items));
+        Assert.Contains("Item 1 is not an object", refused.Errors);
     }
 }
