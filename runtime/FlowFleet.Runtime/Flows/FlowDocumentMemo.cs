@@ -9,7 +9,7 @@ namespace FlowFleet.Runtime.Flows;
 /// bytes and keys from that document instead of writing and reading all 1,000 of them again. Matching is on the bytes sent,
 /// so whatever the memo holds, a document is the one its array makes.
 /// </summary>
-public sealed class FlowDocumentMemo
+public sealed partial class FlowDocumentMemo
 {
     private readonly Lock _gate = new();
     private byte[] _sent = [];

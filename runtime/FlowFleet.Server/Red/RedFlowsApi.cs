@@ -73,7 +73,7 @@ public static class RedFlowsApi
         {
             return RedErrors.BadRequest($"Unknown deployment type '{type}'");
         }
-        using var sent = await SentBody.ReadAsync(ctx, withItems: true);
+        using var sent = await SentBody.ReadAsync(ctx, withItems: true, s_memo);
         DeployTrace.Mark("body read and checked");
         // FlowFleet's deploy history keeps a note per deploy: a "message" beside v2's flows, or a header for v1 clients.
         var message = ctx.Request.Headers["FlowFleet-Deploy-Message"].ToString();

@@ -46,7 +46,11 @@ internal sealed class SentBody : IDisposable
     /// </summary>
     public List<(int Start, int Length)>? Items { get; private set; }
 
-    public static async Task<SentBody> ReadAsync(HttpContext ctx, bool withItems)
+    /// <summary>
+    /// Reads and checks the body; <paramref name="withItems"/> notes a top-level array's items, and with
+    /// <paramref name="memo"/> only what differs from the last body adopted there is read (<see cref="FlowDocumentMemo.ItemsAsLast"/>).
+    /// </summary>
+    public static async Task<SentBody> ReadAsync(HttpContext ctx, bool withItems, FlowDocumentMemo? memo = null)
     {
         var length = ctx.Request.ContentLength;
         // Read into a pooled buffer sized by the announced length (capped: the body limit is enforced while it is read, not
@@ -66,15 +70,21 @@ internal sealed class SentBody : IDisposable
             throw;
         }
         var sent = new SentBody(body);
-        await sent.ParseAsync(withItems);
+        await sent.ParseAsync(withItems, memo);
         return sent;
     }
 
-    private async Task ParseAsync(bool withItems)
+    private async Task ParseAsync(bool withItems, FlowDocumentMemo? memo)
     {
         var json = _body.WrittenMemory;
         if (withItems && IsArray(json.Span))
         {
+            if (memo?.ItemsAsLast(json.Span) is { } known)
+            {
+                Items = known;
+                _parseOnRead = true;
+                return;
+            }
             // The check reads every token (a syntax error throws), so the array is known to parse.
             var items = new List<(int Start, int Length)>();
             try

@@ -98,4 +98,57 @@ public sealed class FlowDocumentMemoTests
         var refused = Assert.Throws<FlowValidationException>(() => new FlowDocumentMemo().Adopt(sent, items));
         Assert.Contains("Item 1 is not an object", refused.Errors);
     }
+
+    private const string Last = """[{"id": "t", "type": "tab"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "wires": [["b"]]}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 6}]""";
+
+    [Theory]
+    // The same body; a middle object longer, shorter; one added, one removed; other spacing between them.
+    [InlineData(Last)]
+    [InlineData("""[{"id": "t", "type": "tab"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "name": "longer \u00e9", "wires": [["b"]]}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 6}]""")]
+    [InlineData("""[{"id": "t", "type": "tab"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "wires": [["b"]]}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 6}]""")]
+    [InlineData("""[{"id": "t", "type": "tab"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "wires": [["b"]]}, {"id": "n", "type": "debug", "z": "t", "x": 0, "y": 0, "info": {"deep": [1, {"x": "\"}"}]}}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 6}]""")]
+    [InlineData("""[{"id": "t", "type": "tab"}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 6}]""")]
+    [InlineData("[{\"id\": \"t\", \"type\": \"tab\"},{\"id\": \"a\", \"type\": \"inject\", \"z\": \"t\", \"x\": 1, \"y\": 2, \"wires\": [[\"b\"]]} ,\r\n\t{\"id\": \"b\", \"type\": \"debug\", \"z\": \"t\", \"x\": 3, \"y\": 4, \"wires\": []}, {\"id\": \"c\", \"type\": \"debug\", \"z\": \"t\", \"x\": 5, \"y\": 6}]")]
+    public void A_body_changed_between_its_first_and_last_item_has_the_items_a_whole_pass_finds(string json)
+    {
+        var memo = new FlowDocumentMemo();
+        var (lastSent, lastItems) = Body(Last);
+        memo.Adopt(lastSent, lastItems);
+        var (sent, items) = Body(json);
+
+        Assert.Equal(items, memo.ItemsAsLast(sent));
+        SameAsAlone(memo.Adopt(sent, memo.ItemsAsLast(sent)!), json);
+    }
+
+    [Theory]
+    // The first or the last object changed; in the changed part a string that does not decode, bad JSON, an item that
+    // is not an object, a missing comma: the caller checks the whole body.
+    [InlineData("""[{"id": "t", "type": "tab", "label": "x"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "wires": [["b"]]}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 6}]""")]
+    [InlineData("""[{"id": "t", "type": "tab"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "wires": [["b"]]}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 7}]""")]
+    [InlineData("""[{"id": "t", "type": "tab"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "name": "\ud800", "wires": [["b"]]}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 6}]""")]
+    [InlineData("""[{"id": "t", "type": "tab"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "wires": [["b"]}, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 6}]""")]
+    [InlineData("""[{"id": "t", "type": "tab"}, 7, {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 6}]""")]
+    [InlineData("""[{"id": "t", "type": "tab"}, {"id": "a", "type": "inject", "z": "t", "x": 1, "y": 2, "wires": [["b"]]} {"id": "b", "type": "debug", "z": "t", "x": 3, "y": 4, "wires": []}, {"id": "c", "type": "debug", "z": "t", "x": 5, "y": 6}]""")]
+    public void A_body_changed_elsewhere_or_not_valid_where_it_changed_is_left_to_the_whole_check(string json)
+    {
+        var memo = new FlowDocumentMemo();
+        Assert.Null(memo.ItemsAsLast(Encoding.UTF8.GetBytes(Last)));
+        var (lastSent, lastItems) = Body(Last);
+        memo.Adopt(lastSent, lastItems);
+
+        Assert.Null(memo.ItemsAsLast(Encoding.UTF8.GetBytes(json)));
+    }
+
+    [Fact]
+    public void Bytes_that_are_not_UTF_8_where_the_body_changed_are_left_to_the_whole_check()
+    {
+        var memo = new FlowDocumentMemo();
+        var (lastSent, lastItems) = Body(Last);
+        memo.Adopt(lastSent, lastItems);
+        var sent = Encoding.UTF8.GetBytes(Last.Replace("\"inject\"", "\"inj\u00e9ct\"", StringComparison.Ordinal));
+        var at = Array.IndexOf(sent, (byte)0xC3);
+        sent[at] = 0xFF;
+
+        Assert.Null(memo.ItemsAsLast(sent));
+    }
 }
