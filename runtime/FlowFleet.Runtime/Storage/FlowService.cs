@@ -128,7 +128,16 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
     /// meanwhile), and the next deploy waits for them. The history version is written after it too (<see cref="History"/>
     /// waits for it).
     /// </summary>
-    public async Task<DeployProgress> BeginDeployAsync(FlowDocument candidate, DeployType type, string? expectedRev, DeployInfo? info, CancellationToken cancellationToken = default)
+    public Task<DeployProgress> BeginDeployAsync(FlowDocument candidate, DeployType type, string? expectedRev, DeployInfo? info, CancellationToken cancellationToken = default) =>
+        BeginDeployAsync(candidate, type, expectedRev, info, answered: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="BeginDeployAsync(FlowDocument, DeployType, string?, DeployInfo?, CancellationToken)"/> for a caller that
+    /// answers a client: the deploy's log line and history version wait for <paramref name="answered"/> (the answer sent),
+    /// so that no thread they wake takes a core from the answer on a small machine.
+    /// </summary>
+    public async Task<DeployProgress> BeginDeployAsync(FlowDocument candidate, DeployType type, string? expectedRev, DeployInfo? info, Task? answered,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(candidate);
         await _lock.WaitAsync(cancellationToken);
@@ -190,9 +199,9 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
             }
             DeployTrace.Mark("engine returned");
             Current = doc;
-            _logger.LogInformation("Flows deployed ({Type}), rev {Rev}", type, doc.Rev);
+            _ = LogDeployedAsync(answered, type, doc.Rev);
             var kind = type.ToString().ToLowerInvariant();
-            _history?.Enqueue(() => RecordAsync(doc, kind, info, onlyIfNew: false));
+            _history?.Enqueue(() => RecordAsync(doc, kind, info, onlyIfNew: false), answered);
             DeployTrace.Mark("history queued");
             // The next deploy waits until these nodes run (the lock is released then).
             var started = ReleaseWhenStartedAsync(run.Started, doc.Rev);
@@ -206,6 +215,15 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
                 _lock.Release();
             }
         }
+    }
+
+    private async Task LogDeployedAsync(Task? answered, DeployType type, string rev)
+    {
+        if (answered is not null)
+        {
+            await answered.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        _logger.LogInformation("Flows deployed ({Type}), rev {Rev}", type, rev);
     }
 
     private async Task<DeployResult> ReleaseWhenStartedAsync(Task<DeployResult> started, string rev)

@@ -26,18 +26,29 @@ internal sealed class QueuedFlowHistory(IFlowHistory inner) : IFlowHistory
         }
     }
 
-    /// <summary>Queues a write after the ones already queued; <paramref name="record"/> must not throw (it logs instead).</summary>
-    public void Enqueue(Func<Task> record)
+    /// <summary>
+    /// Queues a write after the ones already queued, and after <paramref name="after"/> when given (a deploy's answer: a
+    /// thread woken before it is out takes a core from it); <paramref name="record"/> must not throw (it logs instead).
+    /// </summary>
+    public void Enqueue(Func<Task> record, Task? after = null)
     {
         lock (_gate)
         {
             var previous = _tail;
-            _tail = Task.Run(async () =>
+            _tail = after is { IsCompleted: false } ? RecordAfterAsync(previous, after, record) : Task.Run(async () =>
             {
                 await previous.ConfigureAwait(false);
                 await record().ConfigureAwait(false);
             }, CancellationToken.None);
         }
+    }
+
+    private static async Task RecordAfterAsync(Task previous, Task after, Func<Task> record)
+    {
+        // Nothing is scheduled until `after` completes; then the write goes to the pool, off the thread that completed it.
+        await after.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ForceYielding);
+        await previous.ConfigureAwait(false);
+        await record().ConfigureAwait(false);
     }
 
     public async Task<FlowVersionInfo> RecordAsync(JsonArray flows, string rev, string type, DeployInfo? info, CancellationToken cancellationToken = default,

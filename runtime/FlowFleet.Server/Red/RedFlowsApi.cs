@@ -134,8 +134,15 @@ public static class RedFlowsApi
             }
             // Answered as Node-RED answers: once the flows are saved and the changed nodes stopped. The new ones are built
             // and started after it; what a client sees meanwhile is FlowEngine.BeginDeployAsync's rule.
+            // The deploy's log line and history version wait until the answer is sent.
+            var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            ctx.Response.OnCompleted(() =>
+            {
+                answered.TrySetResult();
+                return Task.CompletedTask;
+            });
             var result = await flows.BeginDeployAsync(doc, deployType.Value, IsV2(ctx) ? rev : null,
-                new DeployInfo(ctx.User.Identity?.Name, message), ctx.RequestAborted);
+                new DeployInfo(ctx.User.Identity?.Name, message), answered.Task, ctx.RequestAborted);
             DeployTrace.Mark("deployed");
             return IsV2(ctx) || wrapped ? Results.Json(new { rev = result.Rev }) : Results.NoContent();
         }

@@ -129,4 +129,25 @@ public sealed class DeployPathTests
         await storage.SaveAsync(FlowDocument.Parse("[]"));
         Assert.Equal("[]", await File.ReadAllTextAsync(path));
     }
+
+    [Fact]
+    public async Task A_deploy_given_its_answer_writes_its_history_version_once_the_answer_is_sent()
+    {
+        var dir = Directory.CreateTempSubdirectory("ff-deploypath-").FullName;
+        var sc = new ServiceCollection();
+        sc.AddFlowRuntime(dir, typeof(DeployPathTests).Assembly);
+        await using var provider = sc.BuildServiceProvider();
+        var flows = new FlowService(provider.GetRequiredService<FlowEngine>(), new FileFlowStorage(Path.Combine(dir, "flows.json")),
+            history: new SqliteFlowHistory(Path.Combine(dir, "history.db")));
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var progress = await flows.BeginDeployAsync(FlowDocument.Parse(Flow("one")), DeployType.Full, null, new DeployInfo("ann", "first"), answered.Task)
+            .WaitAsync(FlowHarness.DefaultTimeout);
+        await progress.Started.WaitAsync(FlowHarness.DefaultTimeout);
+        Assert.False(flows.HistoryWritten.IsCompleted);
+
+        answered.SetResult();
+        await flows.HistoryWritten.WaitAsync(FlowHarness.DefaultTimeout);
+        Assert.Equal([(progress.Rev, "ann")], (await flows.History!.ListAsync()).Select(v => (v.Rev, v.User)));
+    }
 }
