@@ -53,6 +53,21 @@ public sealed class SwitchNodeTests
         await h.AssertNothingYetAsync("o1");
     }
 
+    [Fact]
+    public async Task A_value_inside_a_parsed_payload_routes_as_a_built_one_and_the_payload_passes_on_unchanged()
+    {
+        // A device report's component reaches the switch as an object still held as its JSON (shelly in): the rule reads
+        // one number from it, and the previous value is kept for the next message's comparison.
+        await using var h = await Flows.One("""{"type":"switch","property":"payload[\"switch:0\"].apower","rules":[{"t":"gt","v":"2000","vt":"num"},{"t":"gt","v":"","vt":"prev"},{"t":"else"}],"checkall":"false","outputs":3}""", 3);
+        const string high = """{"switch:0":{"id":0,"apower":2500.5,"output":true}}""", low = """{"switch:0":{"id":0,"apower":12,"output":true}}""", higher = """{"switch:0":{"id":0,"apower":40,"output":true}}""";
+        h.Send("n", JsonNode.Parse(high));
+        h.Send("n", JsonNode.Parse(low));
+        h.Send("n", JsonNode.Parse(higher));
+        Assert.Equal(high, (await h.NextAsync("o0")).Payload!.ToJsonString());
+        Assert.Equal(low, (await h.NextAsync("o2")).Payload!.ToJsonString());
+        Assert.Equal(higher, (await h.NextAsync("o1")).Payload!.ToJsonString());
+    }
+
     [Theory]
     [InlineData("""{"t":"eq","v":"5"}""", "\"5\"", true)]
     [InlineData("""{"t":"eq","v":"abc"}""", "\"abc\"", true)]

@@ -242,7 +242,8 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
         var path = Config.Property ?? "payload";
         if (type == "msg")
         {
-            var found = PropertyPath.Parse(path).TryGet(msg.Data, out var v);
+            // Read only (compared, or copied as the previous value): an unread component of a device report stays unbuilt.
+            var found = PropertyPath.Parse(path).TryRead(msg.Data, out var v);
             return (v, found);
         }
         var value = Node.Evaluate(type, JsonValue.Create(path), msg);

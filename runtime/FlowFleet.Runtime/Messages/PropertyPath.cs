@@ -8,7 +8,7 @@ namespace FlowFleet.Runtime.Messages;
 /// Node-RED property expressions: <c>payload.a[0]["b c"]</c>. Parsed once into segments; get, set (creating
 /// intermediate objects/arrays) and delete work on any <see cref="JsonNode"/>.
 /// </summary>
-public sealed class PropertyPath
+public sealed partial class PropertyPath
 {
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, PropertyPath> s_cache = new(StringComparer.Ordinal);
 
