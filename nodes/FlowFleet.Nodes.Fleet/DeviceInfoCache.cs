@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowFleet.Fleet.Registry;
@@ -9,12 +8,11 @@ namespace FlowFleet.Nodes.Fleet;
 /// <c>msg.device</c> for each device event without building it per event (issue 19: its six-member <see cref="JsonObject"/>
 /// was ~880 B and ~0.5 µs of every status frame's work). The object is parsed once per device and per change of its fields
 /// into a shared, read-only <see cref="JsonElement"/>; each message gets its own <see cref="JsonObject"/> over it, which
-/// builds its members only when a flow reads or changes them — never the shared element — and writes the same JSON.
+/// builds its members only when a flow reads or changes them — never the shared element — and writes the same JSON. The
+/// element is kept with the device (<see cref="DeviceState.Derived"/>): a table beside it cost a few cache misses per frame.
 /// </summary>
 public static class DeviceInfoCache
 {
-    private static readonly ConditionalWeakTable<DeviceState, Entry> Cache = [];
-
     /// <summary>The message's own <c>msg.device</c>: the same members and JSON as <see cref="FleetTargets.DeviceInfo"/>.</summary>
     public static JsonObject For(DeviceState? d, string id)
     {
@@ -22,10 +20,10 @@ public static class DeviceInfoCache
         {
             return FleetTargets.DeviceInfo(d, id);
         }
-        if (!Cache.TryGetValue(d, out var entry) || !entry.Matches(d, id))
+        if (d.Derived is not Entry entry || !entry.Matches(d, id))
         {
             entry = new Entry(d, id);
-            Cache.AddOrUpdate(d, entry);
+            d.Derived = entry;
         }
         return JsonObject.Create(entry.Element)!;
     }

@@ -118,7 +118,7 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore devices) : FlowNode
         var body = new JsonObject
         {
             ["_msgid"] = MessageId.New(), ["topic"] = e.DeviceId, ["payload"] = payload, ["kind"] = kind, ["component"] = component,
-            ["ts"] = e.Ts, ["device"] = DeviceInfoCache.For(devices.Get(e.DeviceId), e.DeviceId),
+            ["ts"] = e.Ts, ["device"] = DeviceInfoCache.For(e.State is { Removed: false } state ? state : devices.Get(e.DeviceId), e.DeviceId),
         };
         if ((e.Instance ?? hub.Remote?.Instance) is { } instance)
         {

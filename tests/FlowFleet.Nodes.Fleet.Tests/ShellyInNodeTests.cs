@@ -74,6 +74,36 @@ public sealed class ShellyInNodeTests
     }
 
     [Fact]
+    public async Task Msg_device_is_the_registrys_and_a_device_removed_while_connected_reports_with_its_id_only()
+    {
+        // Status events carry the state the hub updated; msg.device still says what the registry holds: nothing, once a
+        // user removed the device, even while its connection goes on reporting.
+        await using var rig = await FleetFlow.StartAsync("""{"type":"shelly in","targetType":"all","events":"status","component":"switch:0"}""");
+        var id = rig.Ids[0];
+        rig.Fleet[id].Call("Switch.Set", new() { ["id"] = 0, ["on"] = true });
+        var on = await NextWithOutputAsync(rig, true);
+        Assert.Equal(FleetTargets.DeviceInfo(rig.Host.Devices.Get(id), id).ToJsonString(), on.Data["device"]!.ToJsonString());
+        Assert.Equal("Plus1PM", on.Data["device"]!["app"]!.GetValue<string>());
+
+        await rig.Host.Devices.RemoveAsync(id);
+        rig.Fleet[id].Call("Switch.Set", new() { ["id"] = 0, ["on"] = false });
+        var off = await NextWithOutputAsync(rig, false);
+        Assert.Null(rig.Host.Devices.Get(id));
+        Assert.Equal(new JsonObject { ["id"] = id }.ToJsonString(), off.Data["device"]!.ToJsonString());
+    }
+
+    private static async Task<FlowMessage> NextWithOutputAsync(FleetFlow rig, bool output)
+    {
+        FlowMessage msg;
+        do
+        {
+            msg = await rig.OutAsync();
+        }
+        while (msg.Payload!["switch:0"]?["output"]?.GetValue<bool>() != output);
+        return msg;
+    }
+
+    [Fact]
     public async Task Connect_and_disconnect_events_arrive_in_order_without_status()
     {
         await using var rig = await FleetFlow.StartAsync("""{"type":"shelly in","targetType":"all","events":"connect, disconnect"}""", connect: false);

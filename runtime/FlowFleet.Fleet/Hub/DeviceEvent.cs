@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FlowFleet.Fleet.Registry;
 
 namespace FlowFleet.Fleet.Hub;
 
@@ -76,6 +77,12 @@ public sealed record DeviceEvent(DeviceEventKind Kind, string DeviceId, JsonNode
         var written = StatusComponents.WriteJson(_report);
         return Interlocked.CompareExchange(ref _json, written, null) ?? written;
     }
+
+    /// <summary>
+    /// The device's state the hub updated for this event (status events from a device connected here; null otherwise). It is
+    /// the registry's own object unless <see cref="DeviceState.Removed"/>: a subscriber reads it instead of looking the id up.
+    /// </summary>
+    public DeviceState? State { get; init; }
 
     /// <summary>The component the event concerns (<c>switch:0</c>), when there is one.</summary>
     public string? Component { get; init; }

@@ -127,7 +127,7 @@ public sealed partial class DeviceHub
         }
         // The event owns a copy of the report's element (its bytes and index): flows read its components without parsing
         // them again (shelly in), the delta's JSON is written only for whoever asks (the cluster's fan-out).
-        var e = new DeviceEvent(DeviceEventKind.Status, session.Id, ts, status.Clone());
+        var e = new DeviceEvent(DeviceEventKind.Status, session.Id, ts, status.Clone()) { State = session.Claim is null ? state : null };
         // Telemetry samples a device once per interval: only then does it need the delta as a tree.
         if (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - state.LastTelemetryMs >= _options.TelemetryInterval.TotalMilliseconds
             && e.Data is JsonObject delta)

@@ -100,6 +100,19 @@ public sealed partial class DeviceState(string id)
     internal bool StatusDirty { get; set; }
 
     internal long LastTelemetryMs { get; set; }
+
+    /// <summary>
+    /// Dropped from the registry (a user removed the device or, in a cluster, another instance did): a session may still hold
+    /// this object until it closes, while <see cref="IDeviceStore.Get"/> no longer returns it.
+    /// </summary>
+    public bool Removed { get; internal set; }
+
+    /// <summary>
+    /// What one reader derives from this device's fields and keeps with it rather than in a table beside it (shelly in's
+    /// <c>msg.device</c>: a table lookup per status frame cost cache misses, issue 19). Read and replaced whole by that reader;
+    /// the registry never reads it.
+    /// </summary>
+    public object? Derived { get; set; }
 }
 
 public static class AdmissionStates

@@ -58,8 +58,9 @@ public sealed partial class DeviceStore
         var r = await db.Devices.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
         if (r is null)
         {
-            if (_devices.TryRemove(id, out _))
+            if (_devices.TryRemove(id, out var gone))
             {
+                gone.Removed = true;
                 groups.DropDevice(id);
                 _changed?.Invoke(id, "removed");
             }

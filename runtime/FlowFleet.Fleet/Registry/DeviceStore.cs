@@ -201,7 +201,10 @@ public sealed partial class DeviceStore(IDbContextFactory<FleetDbContext> dbFact
 
     public async Task RemoveAsync(string id, CancellationToken ct = default)
     {
-        _devices.TryRemove(id, out _);
+        if (_devices.TryRemove(id, out var gone))
+        {
+            gone.Removed = true;
+        }
         await groups.ForgetDeviceAsync(id, ct);
         await using var c = await sql.OpenAsync(ct).ConfigureAwait(false);
         await SqlCommands.ExecuteAsync(c, null, "DELETE FROM \"Devices\" WHERE \"Id\" = @id", ct, ("@id", id)).ConfigureAwait(false);
