@@ -100,7 +100,7 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore devices) : FlowNode
                 }
                 if (selected.Count == 1)
                 {
-                    component = selected.First().Key;
+                    component = selected.GetAt(0).Key;
                 }
                 payload = selected;
                 break;
@@ -244,26 +244,22 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore devices) : FlowNode
     /// over the report's read-only element — nothing parsed again, no shared tree of the whole delta built and cloned
     /// (issue 19). A flow that changes it changes its own copy only.
     /// </summary>
-    private static JsonObject Select(StatusComponents components, string? filter)
+    private JsonObject Select(StatusComponents components, string? filter)
     {
         var selected = new JsonObject();
         Span<char> name = stackalloc char[64];
         foreach (var component in components)
         {
-            if (!string.IsNullOrEmpty(filter))
+            // Names compare without a string: most components of a delta are not the one a node asks for.
+            var raw = JsonMarshal.GetRawUtf8PropertyName(component);
+            var plain = raw.Length <= name.Length && raw.IndexOf((byte)'\\') < 0;
+            var chars = plain ? name[..Encoding.UTF8.GetChars(raw, name)] : default;
+            if (!string.IsNullOrEmpty(filter) && !ComponentMatches(plain ? chars : component.Name, filter))
             {
-                // Names compare without a string: most components of a delta are not the one a node asks for.
-                var raw = JsonMarshal.GetRawUtf8PropertyName(component);
-                var wanted = raw.Length <= name.Length && raw.IndexOf((byte)'\\') < 0
-                    ? ComponentMatches(name[..Encoding.UTF8.GetChars(raw, name)], filter)
-                    : ComponentMatches(component.Name, filter);
-                if (!wanted)
-                {
-                    continue;
-                }
+                continue;
             }
             var value = component.Value;
-            selected[component.Name] = value.ValueKind switch
+            selected[plain ? Named(chars) : component.Name] = value.ValueKind switch
             {
                 JsonValueKind.Object => JsonObject.Create(value),
                 JsonValueKind.Array => JsonArray.Create(value),
@@ -272,6 +268,28 @@ public sealed class ShellyInNode(DeviceHub hub, IDeviceStore devices) : FlowNode
             };
         }
         return selected;
+    }
+
+    // The component names this node passed on last: every device of a kind reports the same few, so each message's key is
+    // one of these strings rather than a new one per frame.
+    private readonly string?[] _names = new string?[4];
+    private int _nextName;
+
+    private string Named(ReadOnlySpan<char> chars)
+    {
+        var names = _names;
+        foreach (var known in names)
+        {
+            if (known is not null && chars.SequenceEqual(known))
+            {
+                return known;
+            }
+        }
+        var made = chars.ToString();
+        // Replaced in turn. Events of several connections may come here at once: a slot holds some whole string that is
+        // compared before use, so a race only costs a new string.
+        names[_nextName++ & (names.Length - 1)] = made;
+        return made;
     }
 
     private static bool ComponentMatches(ReadOnlySpan<char> key, string filter) =>

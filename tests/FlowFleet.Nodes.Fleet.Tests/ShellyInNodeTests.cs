@@ -92,6 +92,38 @@ public sealed class ShellyInNodeTests
         Assert.Equal(new JsonObject { ["id"] = id }.ToJsonString(), off.Data["device"]!.ToJsonString());
     }
 
+    [Fact]
+    public async Task Each_component_keeps_its_own_name_over_many_reports()
+    {
+        // A Pro 3EM reports em:0, emdata:0 and sys, one or several per frame; names are kept from frame to frame rather than
+        // made per frame, and must never be another component's.
+        await using var rig = await FleetFlow.StartAsync("""{"type":"shelly in","targetType":"all","events":"status","component":""}""", profile: "pro3em");
+        var id = rig.Ids[0];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 12; i++)
+        {
+            var msg = await rig.OutAsync();
+            var payload = msg.Payload!.AsObject();
+            JsonObject stored;
+            var d = rig.Host.Devices.Get(id)!;
+            lock (d.Gate)
+            {
+                stored = d.Status;
+            }
+            foreach (var (name, value) in payload)
+            {
+                seen.Add(name);
+                var component = Assert.IsType<JsonObject>(stored[name]);
+                Assert.All(value!.AsObject(), m => Assert.True(component.ContainsKey(m.Key), $"{m.Key} reported under {name}"));
+            }
+            if (payload.Count == 1)
+            {
+                Assert.Equal(payload.GetAt(0).Key, msg.Data["component"]!.GetValue<string>());
+            }
+        }
+        Assert.Contains("em:0", seen);
+    }
+
     private static async Task<FlowMessage> NextWithOutputAsync(FleetFlow rig, bool output)
     {
         FlowMessage msg;

@@ -19,7 +19,8 @@ public sealed partial class DeviceHub
     private void HandleFrame(DeviceSession session, ReadOnlySpan<byte> message, JsonElement frame)
     {
         var state = session.State;
-        state.LastSeen = DateTime.UtcNow;
+        var now = DateTime.UtcNow;
+        state.LastSeen = now;
         if (!frame.TryGetProperty("method"u8, out var methodValue) || methodValue.ValueKind != JsonValueKind.String)
         {
             // A reply. Some firmware answers with neither result nor error (a null result left out): that is still the
@@ -37,9 +38,10 @@ public sealed partial class DeviceHub
             return;
         }
         Interlocked.Increment(ref _eventsProcessed);
-        var method = methodValue.ValueEquals(NotifyStatus) ? NotifyStatus
-            : methodValue.ValueEquals(NotifyFullStatus) ? NotifyFullStatus
-            : methodValue.ValueEquals(NotifyEvent) ? NotifyEvent
+        // Compared as UTF-8: a string argument is transcoded on every call.
+        var method = methodValue.ValueEquals("NotifyStatus"u8) ? NotifyStatus
+            : methodValue.ValueEquals("NotifyFullStatus"u8) ? NotifyFullStatus
+            : methodValue.ValueEquals("NotifyEvent"u8) ? NotifyEvent
             : methodValue.GetString()!;
         var hasParams = frame.TryGetProperty("params"u8, out var p) && p.ValueKind == JsonValueKind.Object;
         var ts = hasParams && p.TryGetProperty("ts"u8, out var tsValue) && tsValue.ValueKind == JsonValueKind.Number
@@ -67,7 +69,7 @@ public sealed partial class DeviceHub
         switch (method)
         {
             case NotifyStatus or NotifyFullStatus when hasParams:
-                OnStatus(session, p, method == NotifyFullStatus, ts);
+                OnStatus(session, p, method == NotifyFullStatus, ts, now);
                 break;
             case NotifyEvent when hasParams && p.TryGetProperty("events"u8, out var events) && events.ValueKind == JsonValueKind.Array:
                 foreach (var item in events.EnumerateArray())
@@ -99,7 +101,7 @@ public sealed partial class DeviceHub
         }
     }
 
-    private void OnStatus(DeviceSession session, JsonElement status, bool full, double ts)
+    private void OnStatus(DeviceSession session, JsonElement status, bool full, double ts, DateTime now)
     {
         var state = session.State;
         int dropped;
@@ -129,7 +131,8 @@ public sealed partial class DeviceHub
         // them again (shelly in), the delta's JSON is written only for whoever asks (the cluster's fan-out).
         var e = new DeviceEvent(DeviceEventKind.Status, session.Id, ts, status.Clone()) { State = session.Claim is null ? state : null };
         // Telemetry samples a device once per interval: only then does it need the delta as a tree.
-        if (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - state.LastTelemetryMs >= _options.TelemetryInterval.TotalMilliseconds
+        // The frame's own clock reading (one per frame): Unix milliseconds as DateTimeOffset.ToUnixTimeMilliseconds counts them.
+        if ((now.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond - state.LastTelemetryMs >= _options.TelemetryInterval.TotalMilliseconds
             && e.Data is JsonObject delta)
         {
             telemetry.RecordTelemetry(state, delta);
