@@ -40,6 +40,13 @@ public sealed class DeviceStateDocumentMergeTests
             """{"e:0":{"v":5},"a:0":{"v":"a much longer value than fits the limits of this device"}}""",
             """{"b:0":{"w":2}}""",
         ],
+        [
+            // A name that is not ASCII as its raw bytes, and reports of exactly 8 names (the document merge's most).
+            """{"café:0":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8},"switch:0":{"x":1}}""",
+            """{"café:0":{"h":0,"g":1,"f":2,"e":3,"d":4,"c":5,"b":6,"a":7},"switch:0":{"x":2,"y":{"p":1}}}""",
+            """{"café:0":{"a":null,"i":9},"switch:0":{"y":{"p":null,"q":2}}}""",
+            """{"caf\u00e9:0":{"z":1},"switch:0":{"x":3}}""",
+        ],
     ];
 
     public static TheoryData<int, bool> Cases()

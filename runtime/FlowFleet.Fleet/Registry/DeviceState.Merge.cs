@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -74,9 +75,12 @@ public sealed partial class DeviceState
     /// <summary>The stored component named like <paramref name="property"/>, compared without making a string of the name.</summary>
     private int IndexOf(JsonProperty property)
     {
+        // An ASCII name compares with each key as it is (NameEquals transcodes the key on every call); others as before.
+        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+        var ascii = System.Text.Ascii.IsValid(raw) && raw.IndexOf((byte)'\\') < 0;
         for (var i = 0; i < _statusCount; i++)
         {
-            if (property.NameEquals(_statusKeys[i]))
+            if (ascii ? System.Text.Ascii.Equals(raw, _statusKeys[i]) : property.NameEquals(_statusKeys[i]))
             {
                 return i;
             }
@@ -133,6 +137,18 @@ public sealed partial class DeviceState
     /// <summary>As the tree overload: delta values replace stored ones, objects merge, a null removes the key, new keys come last.</summary>
     private static bool WriteMerged(ref Utf8JsonReader reader, ReadOnlySpan<byte> source, JsonElement delta, Utf8JsonWriter writer)
     {
+        // The report's members (at most 8: Mergeable) read once, not once per stored name; their names are slices of its bytes.
+        var members = new Members();
+        Span<Range> names = stackalloc Range[8];
+        var raw = JsonMarshal.GetRawUtf8Value(delta);
+        var count = 0;
+        foreach (var property in delta.EnumerateObject())
+        {
+            var name = JsonMarshal.GetRawUtf8PropertyName(property);
+            var start = (int)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(raw), ref MemoryMarshal.GetReference(name));
+            names[count] = new Range(start, start + name.Length);
+            members[count++] = property.Value;
+        }
         writer.WriteStartObject();
         var used = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -144,15 +160,13 @@ public sealed partial class DeviceState
             var name = reader.ValueSpan;
             var match = -1;
             JsonElement change = default;
-            var k = 0;
-            foreach (var property in delta.EnumerateObject())
+            for (var k = 0; k < count; k++)
             {
-                if ((used & (1 << k)) == 0 && JsonMarshal.GetRawUtf8PropertyName(property).SequenceEqual(name))
+                if ((used & (1 << k)) == 0 && raw[names[k]].SequenceEqual(name))
                 {
-                    (match, change) = (k, property.Value);
+                    (match, change) = (k, members[k]);
                     break;
                 }
-                k++;
             }
             reader.Read();
             if (match < 0)
@@ -180,16 +194,25 @@ public sealed partial class DeviceState
                 change.WriteTo(writer);
             }
         }
-        var i = 0;
-        foreach (var property in delta.EnumerateObject())
+        if (used != (1 << count) - 1)
         {
-            if ((used & (1 << i)) == 0 && property.Value.ValueKind != JsonValueKind.Null)
+            var i = 0;
+            foreach (var property in delta.EnumerateObject())
             {
-                property.WriteTo(writer);
+                if ((used & (1 << i)) == 0 && property.Value.ValueKind != JsonValueKind.Null)
+                {
+                    property.WriteTo(writer);
+                }
+                i++;
             }
-            i++;
         }
         writer.WriteEndObject();
         return true;
+    }
+
+    [InlineArray(8)]
+    private struct Members
+    {
+        private JsonElement _first;
     }
 }
