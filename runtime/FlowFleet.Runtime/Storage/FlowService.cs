@@ -123,7 +123,7 @@ public sealed partial class FlowService(FlowEngine engine, IFlowStorage storage,
 
     /// <summary>
     /// <see cref="DeployAsync(FlowDocument, DeployType, string?, DeployInfo?, CancellationToken)"/> that returns where
-    /// Node-RED answers a deploy: the flows are saved (<c>flows.json</c> written and renamed over the old one, not fsynced) and the changed nodes stopped;
+    /// Node-RED answers a deploy: the flows are saved (<c>flows.json</c> written and fsynced and renamed over the old one) and the changed nodes stopped;
     /// the new nodes are built and started after it (<see cref="FlowEngine.BeginDeployAsync"/> says what a client sees
     /// meanwhile), and the next deploy waits for them. The history version is written after it too (<see cref="History"/>
     /// waits for it).
