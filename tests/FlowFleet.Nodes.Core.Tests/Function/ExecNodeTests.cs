@@ -46,9 +46,12 @@ public sealed class ExecNodeTests
     [Fact]
     public async Task Msg_kill_stops_a_running_command_while_the_node_takes_more_input()
     {
-        await using var h = await Exec("""{"type":"exec","command":"sleep 30","addpay":"","useSpawn":"true"}""");
+        // The command puts SIGINT back to its default action and says when it has: a test run started in the background
+        // of a non-interactive shell (`./test.sh &`) hands its children SIGINT ignored, and `sleep` would outlive the kill.
+        await using var h = await Exec("""{"type":"exec","command":"python3 -c \"import signal, time; signal.signal(signal.SIGINT, signal.SIG_DFL); print('ready', flush=True); time.sleep(30)\"","addpay":"","useSpawn":"true"}""");
         h.Send("n", JsonValue.Create(""));
-        await Flows.UntilAsync(() => ((FlowFleet.Nodes.Core.Function.ExecNode)h.Engine.GetNode("n")!).ActiveCount == 1, "the command to start");
+        Assert.Equal("ready\n", (await h.NextAsync("o0")).Payload!.GetValue<string>());
+        Assert.Equal(1, ((FlowFleet.Nodes.Core.Function.ExecNode)h.Engine.GetNode("n")!).ActiveCount);
         h.SendJson("n", """{"kill":"SIGINT"}""");
         var rc = (await h.NextAsync("o2")).Payload!;
         Assert.Equal("""{"code":null,"signal":"SIGINT"}""", rc.ToJsonString());
