@@ -100,6 +100,7 @@ public sealed partial class ExecNode(IOptions<CoreNodesOptions>? options = null)
             }
             psi.ArgumentList.Add(command);
         }
+        ExecSignals.Apply(psi);
         Process process;
         try
         {

@@ -43,15 +43,22 @@ public sealed class ExecNodeTests
         Assert.Equal("""{"code":0}""", (await h.NextAsync("o2")).Payload!.ToJsonString());
     }
 
+    [Theory]
+    [InlineData("Name:\tdotnet\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000001006\nSigCgt:\t0000000000000000\n", 0x6L)]
+    [InlineData("SigIgn:\t0000000000001000\n", 0L)]
+    [InlineData("SigIgn:\t0000000000000000\n", 0L)]
+    [InlineData("no such line\n", 0L)]
+    public void Signals_the_server_ignores_are_read_from_its_status_without_SIGPIPE(string status, long ignored) =>
+        Assert.Equal(ignored, FlowFleet.Nodes.Core.Function.ExecSignals.Ignored(status));
+
     [Fact]
     public async Task Msg_kill_stops_a_running_command_while_the_node_takes_more_input()
     {
-        // The command puts SIGINT back to its default action and says when it has: a test run started in the background
-        // of a non-interactive shell (`./test.sh &`) hands its children SIGINT ignored, and `sleep` would outlive the kill.
-        await using var h = await Exec("""{"type":"exec","command":"python3 -c \"import signal, time; signal.signal(signal.SIGINT, signal.SIG_DFL); print('ready', flush=True); time.sleep(30)\"","addpay":"","useSpawn":"true"}""");
+        // Also when the tests run with SIGINT ignored (started in the background of a non-interactive shell): the command
+        // gets SIGINT's default action as Node-RED's would (ExecSignals).
+        await using var h = await Exec("""{"type":"exec","command":"sleep 30","addpay":"","useSpawn":"true"}""");
         h.Send("n", JsonValue.Create(""));
-        Assert.Equal("ready\n", (await h.NextAsync("o0")).Payload!.GetValue<string>());
-        Assert.Equal(1, ((FlowFleet.Nodes.Core.Function.ExecNode)h.Engine.GetNode("n")!).ActiveCount);
+        await Flows.UntilAsync(() => ((FlowFleet.Nodes.Core.Function.ExecNode)h.Engine.GetNode("n")!).ActiveCount == 1, "the command to start");
         h.SendJson("n", """{"kill":"SIGINT"}""");
         var rc = (await h.NextAsync("o2")).Payload!;
         Assert.Equal("""{"code":null,"signal":"SIGINT"}""", rc.ToJsonString());
