@@ -20,13 +20,32 @@ internal static class ExecSignals
     /// <summary>Runs <paramref name="psi"/>'s command through <c>env --default-signal</c> when this process ignores signals.</summary>
     public static void Apply(ProcessStartInfo psi)
     {
-        if (!s_reset.Value)
+        // A command that is not there is left to fail at its start as before (ENOENT, return code -2): through env it
+        // would start env and end with env's 127 instead.
+        if (!s_reset.Value || !Found(psi.FileName))
         {
             return;
         }
         psi.ArgumentList.Insert(0, psi.FileName);
         psi.ArgumentList.Insert(0, "--default-signal");
         psi.FileName = "env";
+    }
+
+    /// <summary>True when <paramref name="file"/> is a path that exists or a name found on PATH.</summary>
+    internal static bool Found(string file)
+    {
+        if (file.Contains('/', StringComparison.Ordinal))
+        {
+            return File.Exists(file);
+        }
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (File.Exists(Path.Combine(dir, file)))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>The ignored signals of a <c>/proc/PID/status</c> text (bit n-1 for signal n), SIGPIPE left out.</summary>

@@ -51,6 +51,14 @@ public sealed class ExecNodeTests
     public void Signals_the_server_ignores_are_read_from_its_status_without_SIGPIPE(string status, long ignored) =>
         Assert.Equal(ignored, FlowFleet.Nodes.Core.Function.ExecSignals.Ignored(status));
 
+    [Theory]
+    [InlineData("sleep", true)]
+    [InlineData("/bin/sh", true)]
+    [InlineData("flowfleet-no-such-command", false)]
+    [InlineData("/nonexistent/sleep", false)]
+    public void Only_a_command_that_is_there_starts_through_env(string file, bool found) =>
+        Assert.Equal(found, FlowFleet.Nodes.Core.Function.ExecSignals.Found(file));
+
     [Fact]
     public async Task Msg_kill_stops_a_running_command_while_the_node_takes_more_input()
     {
