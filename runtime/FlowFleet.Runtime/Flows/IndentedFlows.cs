@@ -13,10 +13,10 @@ internal sealed class IndentedFlows
     private static readonly JsonWriterOptions s_indented = new() { Indented = true };
     private static readonly byte[] s_newLine = System.Text.Encoding.UTF8.GetBytes(s_indented.NewLine);
 
-    // Per id: the serialised bytes an item was indented from and its indented bytes (as at depth 1 of the array).
-    // A copy of the bytes: a slice of the document's own array would keep that document's whole JSON alive while one of its
-    // items stays unchanged.
-    private readonly Dictionary<string, (byte[] Json, byte[] Indented)> _items = new(StringComparer.Ordinal);
+    // Per id: the serialised bytes an item was indented from and its indented bytes (as at depth 1 of the array). The
+    // serialised bytes are the document's own: each item's are an array of their own (FlowDocument.Bytes), shared with the
+    // next document while the item is unchanged, so holding them keeps no more than that item alive and costs no copy.
+    private readonly Dictionary<string, (ReadOnlyMemory<byte> Json, byte[] Indented)> _items = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Writes <paramref name="doc"/> as <see cref="Utf8JsonWriter"/> writes its array with <c>Indented</c> (byte for byte).
@@ -35,9 +35,9 @@ internal sealed class IndentedFlows
         {
             var id = doc.ItemId(i);
             var json = doc.ItemJson(i);
-            if (!_items.TryGetValue(id, out var kept) || !kept.Json.AsSpan().SequenceEqual(json.Span))
+            if (!_items.TryGetValue(id, out var kept) || !kept.Json.Span.SequenceEqual(json.Span))
             {
-                kept = (json.ToArray(), Indent(json));
+                kept = (json, Indent(json));
                 _items[id] = kept;
             }
             if (i > 0)
