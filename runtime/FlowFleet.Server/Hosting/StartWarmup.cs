@@ -1,19 +1,17 @@
-using System.Runtime.CompilerServices;
 using FlowFleet.Fleet.Registry;
 using FlowFleet.Runtime.Context;
 using FlowFleet.Runtime.Nodes;
 using FlowFleet.Runtime.Storage;
 using FlowFleet.Server.Auth;
 using Microsoft.AspNetCore.DataProtection.KeyManagement.Internal;
-using OpenTelemetry.Metrics;
 
 namespace FlowFleet.Server.Hosting;
 
 /// <summary>
 /// The start as the command line runs it, spread over two cores (bench/README.md, issue 19, start-up). While the main
 /// thread maps endpoints, the databases are prepared (<see cref="FlowFleetHost.InitializeAsync"/>: the first admin's
-/// password hash alone is ~40 ms of CPU) and a second thread builds what the host will need anyway: the metrics provider,
-/// the editor's component endpoints (they build the Blazor hub's dispatcher), the API's endpoints (kept once built:
+/// password hash alone is ~40 ms of CPU) and a second thread builds what the host will need anyway: the editor's
+/// component endpoints (they build the Blazor hub's dispatcher), the API's endpoints (kept once built:
 /// <see cref="BuiltOnceEndpointDataSource"/>); once the databases are ready, the data-protection key ring is loaded or
 /// created beside the hosted services' construction. Each of these is
 /// a singleton or guarded by its owner's lock, so the main thread finds it built or waits for it: nothing is done twice,
@@ -29,8 +27,7 @@ public sealed class StartWarmup
     internal Task? Initialization { get; private set; }
 
     /// <summary>
-    /// Before the host is built (nothing else runs yet): static set-up the host build does on its way — OpenTelemetry's
-    /// self-diagnostics (it starts the timer thread), Kestrel's QUIC probe (it loads the socket layer and looks for
+    /// Before the host is built (nothing else runs yet): static set-up the host build does on its way — Kestrel's QUIC probe (it loads the socket layer and looks for
     /// msquic), SQLite's native library — and on a first start the admin's password hash. The host build keeps one core
     /// busy for ~90 ms; the other was idle.
     /// </summary>
@@ -43,7 +40,6 @@ public sealed class StartWarmup
         s_admin = firstStart ? new PendingAdmin(Path.GetFullPath(dataDirectory), admin.Task) : null;
         var thread = new Thread(() =>
         {
-            Early("telemetry", () => RuntimeHelpers.RunClassConstructor(typeof(OpenTelemetry.Sdk).TypeHandle));
             Early("quic", () => _ = (OperatingSystem.IsLinux() || OperatingSystem.IsWindows() || OperatingSystem.IsMacOS()) && System.Net.Quic.QuicListener.IsSupported);
             Early("sqlite", SQLitePCL.Batteries_V2.Init);
             if (firstStart)
@@ -108,8 +104,6 @@ public sealed class StartWarmup
         var postgres = string.Equals(app.Configuration["Storage:Provider"], "postgres", StringComparison.OrdinalIgnoreCase);
         _ = (postgres ? init : Task.CompletedTask).ContinueWith(_ => Step(app, "keys", sp => sp.GetService<IKeyRingProvider>()?.GetCurrentKeyRing()), CancellationToken.None,
             TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-        warm._steps = Task.Factory.StartNew(() => Step(app, "metrics", sp => sp.GetService<MeterProvider>()),
-            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         // The flow engine's SQLite files (history, persistent context) are opened — on a first start created, a string of
         // fsyncs — its node registry read from the node types' attributes, and the device registry loaded, beside the rest;
         // in a cluster these live in PostgreSQL, whose schema the initialization makes first, so they are left to the host.

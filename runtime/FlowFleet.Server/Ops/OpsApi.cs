@@ -19,7 +19,7 @@ public static class OpsApi
         static string FlowsState(FlowEngine engine, Runtime.Storage.FlowService flows) =>
             !flows.Starting.IsCompleted || !engine.Ready.IsCompleted ? "starting" : engine.Started ? "started" : "stopped";
         // Same path and auth as before (the fallback policy: any signed-in user or token); the exporter writes the text.
-        app.MapPrometheusScrapingEndpoint("/metrics").WithName("Metrics");
+        app.MapMetrics("/metrics").WithName("Metrics");
         app.MapPost("/api/ops/gc", () =>
         {
             // A full compacting collection, for operators (and benchmarks) asking how much memory is really live.
