@@ -1,15 +1,17 @@
-# FlowFleet: build with the .NET SDK (plus Node.js for the editor's CodeMirror bundle), run on the ASP.NET runtime image.
+# FlowFleet: build with the .NET SDK (plus Node.js for the editor's CodeMirror bundle), run self-contained on the runtime-deps image.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# ReadyToRun: the server's own and its packages' code is compiled ahead, so start-up does not wait for the JIT.
-RUN dotnet publish runtime/FlowFleet.Server -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o /app --nologo \
+# ReadyToRun: the server's own and its packages' code is compiled ahead, so start-up does not wait for the JIT; what a start
+# loads (framework and ours) is one composite, so the generic code shared between them is compiled ahead too
+# (runtime/FlowFleet.Server/ReadyToRunComposite.targets). Self-contained: the composite holds the framework's code.
+RUN dotnet publish runtime/FlowFleet.Server -c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -o /app --nologo \
  && dotnet build plugins/FlowFleet.Plugins.Sample -c Release -o /app/plugins/FlowFleet.Plugins.Sample --nologo \
  && cp -r plugins/celsius-to-fahrenheit /app/plugins/ \
  && cp -r flows /app/flows
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0
 WORKDIR /app
 COPY --from=build /app .
 # State (flows.json, flows_cred.json, flowfleet.db, fleet.db, keys) lives in the /data volume.
@@ -24,4 +26,4 @@ ENV ASPNETCORE_URLS=http://0.0.0.0:7011
 # (Hosting/NativeHeap.cs); the variable wins if set.
 ENV DOTNET_GCgen0size=0x1000000 DOTNET_GCGen1MaxBudget=0x2000000 MALLOC_ARENA_MAX=2
 # The same command as README's first one: add --demo for simulated devices and the example flows.
-ENTRYPOINT ["dotnet", "flowfleet.dll", "--data", "/data"]
+ENTRYPOINT ["./flowfleet", "--data", "/data"]
