@@ -4,7 +4,6 @@ using FlowFleet.Runtime.Engine;
 using FlowFleet.Runtime.Flows;
 using FlowFleet.Runtime.Messages;
 using FlowFleet.Runtime.Nodes;
-using Microsoft.Extensions.Logging;
 
 namespace FlowFleet.Runtime;
 

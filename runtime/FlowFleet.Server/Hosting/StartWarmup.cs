@@ -21,15 +21,14 @@ public sealed class StartWarmup
 {
     private static PendingAdmin? s_admin;
     private readonly TaskCompletionSource _mapped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task _steps = Task.CompletedTask;
 
     /// <summary>The databases and the first admin, begun beside the endpoint mapping; <c>InitializeAsync</c> awaits it.</summary>
     internal Task? Initialization { get; private set; }
 
     /// <summary>
-    /// Before the host is built (nothing else runs yet): static set-up the host build does on its way — Kestrel's QUIC probe (it loads the socket layer and looks for
-    /// msquic), SQLite's native library — and on a first start the admin's password hash. The host build keeps one core
-    /// busy for ~90 ms; the other was idle.
+    /// Before the host is built (nothing else runs yet): static set-up the host build does on its way — Kestrel's QUIC probe
+    /// (it loads the socket layer and looks for msquic), SQLite's native library — and on a first start the admin's password
+    /// hash. The host build keeps one core busy for ~90 ms; the other was idle.
     /// </summary>
     internal static void BeforeHost(string dataDirectory)
     {
@@ -138,15 +137,14 @@ public sealed class StartWarmup
         var warm = app.Services.GetRequiredService<StartWarmup>();
         BuiltOnceEndpointDataSource.WrapMinimalApis(app);
         warm._mapped.TrySetResult();
-        warm._steps = warm._steps.ContinueWith(_ =>
+        _ = Task.Factory.StartNew(() =>
         {
             var sources = ((IEndpointRouteBuilder)app).DataSources;
             foreach (var source in sources.Where(s => s.GetType().Name.StartsWith("RazorComponentEndpointDataSource", StringComparison.Ordinal)))
             {
                 Step(app, "components", _ => source.Endpoints);
             }
-
-        }, CancellationToken.None, TaskContinuationOptions.LongRunning, TaskScheduler.Default);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     private static void Step(WebApplication app, string name, Func<IServiceProvider, object?> build)
