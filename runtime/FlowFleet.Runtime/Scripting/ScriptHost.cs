@@ -240,31 +240,26 @@ public sealed partial class ScriptHost : IDisposable
         }
     }
 
-    private List<(JsValue Msgs, FlowMessage? Input)> _deferred = [];
+    private readonly DeferredSends _deferred = new();
 
     /// <summary>Sends what <c>node.send(msg, false)</c> queued during the run that just ended, in order.</summary>
     private void FlushDeferred()
     {
-        if (_deferred.Count == 0)
+        if (_deferred.IsEmpty)
         {
             return;
         }
-        var pending = _deferred;
-        _deferred = [];
-        for (var i = 0; i < pending.Count; i++)
+        _deferred.Drain(this, static (host, msgs, input) =>
         {
-            var (msgs, input) = pending[i];
-            // Let go of each script object once it is converted: a burst of 200,000 sends no longer keeps them all until the last.
-            pending[i] = default;
             try
             {
-                _node.Send(ToPorts(msgs, input, topLevelArrayIsPorts: true));
+                host._node.Send(host.ToPorts(msgs, input, topLevelArrayIsPorts: true));
             }
             catch (ScriptException ex)
             {
-                _node.Error(ex.Message, input);
+                host._node.Error(ex.Message, input);
             }
-        }
+        });
     }
 
     private static void TryCommit(JsonObjectView view)
