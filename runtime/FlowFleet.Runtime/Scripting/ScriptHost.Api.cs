@@ -22,7 +22,7 @@ public sealed partial class ScriptHost
         {
             var msgs = Arg(a, 0);
             var input = _current;
-            if (a.Length > 1 && a[1].IsBoolean() && !a[1].AsBoolean())
+            if (a.Length > 1 && ((a[1].IsBoolean() && !a[1].AsBoolean()) || (a[1].IsNumber() && MustWait(msgs, a[1].AsNumber()))))
             {
                 // send(msg, false) does not clone: Node-RED delivers the same object later, so changes the script still
                 // makes are seen downstream. The message is taken when the current run ends.
@@ -210,6 +210,21 @@ public sealed partial class ScriptHost
     }
 
     /// <summary>Node-RED's send/return shapes: a msg, an array per port, arrays of arrays, nulls skipped.</summary>
+    /// <summary>
+    /// For a <c>node.send(literal, false)</c> whose <c>false</c> <see cref="FreshSends"/> marked with a site number: true
+    /// when the message must still wait for the end of the run (something is already waiting, or the literal now holds an
+    /// object from elsewhere). Any other number is a cloning send, as before.
+    /// </summary>
+    private bool MustWait(JsValue msgs, double site)
+    {
+        var index = site - FreshSends.FirstSite;
+        if (index < 0 || index >= _freshSites.Length || index != Math.Floor(index))
+        {
+            return false;
+        }
+        return !_deferred.IsEmpty || !_freshSites[(int)index].Holds(msgs);
+    }
+
     private IReadOnlyList<IReadOnlyList<FlowMessage>?> ToPorts(JsValue value, FlowMessage? input, bool topLevelArrayIsPorts)
     {
         if (value.IsNull() || value.IsUndefined())

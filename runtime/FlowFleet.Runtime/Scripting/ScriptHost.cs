@@ -117,7 +117,10 @@ public sealed partial class ScriptHost : IDisposable
         {
             engine.SetValue(name, ScriptModules.Load(engine, module));
         }
-        var prepared = ScriptCache.Prepare(_code);
+        // node.send(literal, false) sites whose message nothing else can reach are sent at once (FreshSends).
+        var (code, sites) = FreshSends.Rewrite(_code, _initialize, _finalize);
+        _freshSites = sites;
+        var prepared = ScriptCache.Prepare(code);
         _main = engine.Evaluate(in prepared);
         // The realm's own Object.prototype: evaluating "Object.prototype" parsed a script per engine (the parser's code
         // then reached the JIT's queue while a burst's first messages needed it).
@@ -241,6 +244,7 @@ public sealed partial class ScriptHost : IDisposable
     }
 
     private readonly DeferredSends _deferred = new();
+    private FreshSends.Shape[] _freshSites = [];
 
     /// <summary>Sends what <c>node.send(msg, false)</c> queued during the run that just ended, in order.</summary>
     private void FlushDeferred()
