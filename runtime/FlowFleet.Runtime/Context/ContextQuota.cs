@@ -33,7 +33,7 @@ internal sealed class ContextQuota(ContextLimits limits)
     {
         // Static lambdas with their argument passed in: a flow.set per message allocated two closures here.
         var usage = _scopes.GetOrAdd((storeName, scope), static (k, s) => ScopeUsage.Measure(s, k.Scope), store);
-        lock (usage)
+        lock (usage.Gate)
         {
             var old = usage.Keys.TryGetValue(key, out var o) ? o : 0;
             var delta = newSize - old;
@@ -66,7 +66,7 @@ internal sealed class ContextQuota(ContextLimits limits)
     public long SizeOf(string storeName, IContextStore store, string scope, string key)
     {
         var usage = _scopes.GetOrAdd((storeName, scope), static (k, s) => ScopeUsage.Measure(s, k.Scope), store);
-        lock (usage)
+        lock (usage.Gate)
         {
             return usage.Keys.TryGetValue(key, out var size) ? size : 0;
         }
@@ -122,6 +122,9 @@ internal sealed class ContextQuota(ContextLimits limits)
 
     private sealed class ScopeUsage
     {
+        /// <summary>A Lock rather than this object's monitor, which moves to the runtime's slow path once contended (see NodeQueue).</summary>
+        public Lock Gate { get; } = new();
+
         public Dictionary<string, long> Keys { get; } = new(StringComparer.Ordinal);
 
         public long Total { get; set; }

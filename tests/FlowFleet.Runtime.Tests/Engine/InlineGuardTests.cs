@@ -23,6 +23,21 @@ public sealed class InlineGuardTests
     }
 
     [Fact]
+    public void On_the_system_clock_a_run_is_timed_in_the_right_unit()
+    {
+        // The system clock's path reads a coarse millisecond clock: a run of ~50 ms must read as tens of milliseconds,
+        // not as ticks or seconds (a wrong unit would put every inline node over its budget, or none).
+        var start = InlineGuard.Start(TimeProvider.System);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.ElapsedMilliseconds < 50)
+        {
+            Thread.SpinWait(1000);
+        }
+        var took = InlineGuard.Took(TimeProvider.System, start);
+        Assert.InRange(took, TimeSpan.FromMilliseconds(30), TimeSpan.FromMilliseconds(50) + watch.Elapsed);
+    }
+
+    [Fact]
     public void A_run_that_was_all_gc_pause_took_nothing()
     {
         var clock = new FakeTimeProvider();
