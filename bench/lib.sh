@@ -5,9 +5,8 @@ FF_DLL=${FF_DLL:-runtime/FlowFleet.Server/bin/Release/net10.0/flowfleet.dll}
 # A free loopback port (bound to port 0, then released for the server to take).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-# FlowFleet as the image ships it (Dockerfile): published ReadyToRun into DIR, and the GC settings it runs with.
-# The published image, as the Dockerfile builds it: self-contained, ReadyToRun, what a start loads in one composite
-# (runtime/FlowFleet.Server/ReadyToRunComposite.targets). ~2 minutes on two idle cores.
+# FlowFleet as the image ships it (Dockerfile): published into DIR self-contained and ReadyToRun, what a start loads in one
+# composite (runtime/FlowFleet.Server/ReadyToRunComposite.targets), ~2 minutes on two idle cores; and the GC settings it runs with.
 ff_publish() { dotnet publish runtime/FlowFleet.Server -c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -o "$1" -v q -nologo >/dev/null; }
 FF_IMAGE_GC="DOTNET_GCgen0size=0x1000000 DOTNET_GCGen1MaxBudget=0x2000000"
 

@@ -19,17 +19,19 @@ public sealed class FunctionFreshSendTests
          {"id":"caught","type":"helper","z":"t","x":0,"y":0,"wires":[]}]
         """);
 
-    // Waits (up to 3 s) for the change node downstream to have seen a message, then reports whether it had during the run.
-    private const string WaitForDownstream = """
+    // Waits (up to ms) for the change node downstream to have seen a message, then reports whether it had during the run.
+    // A test that expects it not to waits the whole bound (spinning), so it uses a short one: a message sent at once
+    // reaches that change node within microseconds (it runs on the sender's thread).
+    private static string WaitForDownstream(int ms) => $$"""
         const t = Date.now();
-        while (flow.get('seen') !== true && Date.now() - t < 3000) {}
+        while (flow.get('seen') !== true && Date.now() - t < {{ms}}) {}
         return { payload: flow.get('seen') === true ? 'seen during the run' : 'not seen' };
         """;
 
     [Fact]
     public async Task A_literal_sent_without_cloning_reaches_the_next_node_before_the_run_ends()
     {
-        await using var h = await Load("node.send({ payload: 'early', n: { i: 1, list: [1, 'two'] } }, false);\n" + WaitForDownstream);
+        await using var h = await Load("node.send({ payload: 'early', n: { i: 1, list: [1, 'two'] } }, false);\n" + WaitForDownstream(3000));
         h.Send("fn", JsonValue.Create(0));
         var got = await h.TakeAsync("o0", 2);
         Assert.Equal("early", got[0].Payload!.GetValue<string>());
@@ -41,7 +43,7 @@ public sealed class FunctionFreshSendTests
     public async Task A_literal_holding_an_object_from_elsewhere_waits_and_shows_what_the_script_did_to_it_later()
     {
         // Node-RED delivers after the run: the change made after the call is seen downstream.
-        await using var h = await Load("const shared = { v: 1 };\nnode.send({ payload: shared }, false);\nshared.v = 2;\n" + WaitForDownstream);
+        await using var h = await Load("const shared = { v: 1 };\nnode.send({ payload: shared }, false);\nshared.v = 2;\n" + WaitForDownstream(300));
         h.Send("fn", JsonValue.Create(0));
         var got = await h.TakeAsync("o0", 2);
         Assert.Equal("not seen", got.Single(m => m.Payload is JsonValue).Payload!.GetValue<string>());

@@ -37,9 +37,7 @@ internal sealed class InlineGuard
     /// <summary>How long the run begun at <paramref name="start"/> took, net of the GC's pauses since.</summary>
     public static TimeSpan Took(TimeProvider time, (long Started, TimeSpan Paused) start)
     {
-        var took = ReferenceEquals(time, TimeProvider.System)
-            ? TimeSpan.FromMilliseconds(Environment.TickCount64 - start.Started)
-            : time.GetElapsedTime(start.Started);
+        var took = Since(time, start.Started);
         var paused = GC.GetTotalPauseDuration() - start.Paused;
         return paused > TimeSpan.Zero ? took - (paused < took ? paused : took) : took;
     }
@@ -49,6 +47,11 @@ internal sealed class InlineGuard
     /// reads per inline node per message, ~3 % of the throughput bench's CPU); any other provider's timestamp (tests).
     /// </summary>
     private static long Now(TimeProvider time) => ReferenceEquals(time, TimeProvider.System) ? Environment.TickCount64 : time.GetTimestamp();
+
+    /// <summary>Time since <paramref name="started"/>, a value of <see cref="Now"/> on the same clock.</summary>
+    private static TimeSpan Since(TimeProvider time, long started) => ReferenceEquals(time, TimeProvider.System)
+        ? TimeSpan.FromMilliseconds(Environment.TickCount64 - started)
+        : time.GetElapsedTime(started);
 
     /// <summary>After a run on a sender's thread: true when this run takes the node off its senders' threads.</summary>
     public bool RanInline(TimeProvider time, TimeSpan took, TimeSpan budget)

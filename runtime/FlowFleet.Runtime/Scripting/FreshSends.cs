@@ -32,7 +32,8 @@ internal static class FreshSends
     public const int FirstSite = 10_000;
 
     private const int MaxSites = 90_000;
-    // Syntax nesting walked at most (a literal's nesting counts within it).
+    // Syntax nesting walked at most. A sent literal's own nesting is walked again by its shape, at most as deep as the
+    // parser (which guards its stack) accepted.
     private const int MaxDepth = 256;
     private const int MaxEntries = 1024;
     private static readonly ConcurrentDictionary<string, (string Code, Shape[] Sites)> s_rewritten = new(StringComparer.Ordinal);
